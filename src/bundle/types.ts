@@ -1,0 +1,208 @@
+/**
+ * The precompiled spec bundle: the contract between the Node-only compiler
+ * (`scripts/compiler/`) and the Worker. The compiler writes one bundle per
+ * vendor into `src/generated/`; the Worker never sees an OpenAPI document.
+ *
+ * Everything here is plain JSON so a bundle can be shipped as a string and
+ * parsed lazily on the first request that needs the vendor (cheap startup).
+ *
+ * @module
+ */
+
+/** Bumped whenever the shape below changes incompatibly. */
+export const BUNDLE_FORMAT_VERSION = 1;
+
+/** A JSON Schema (draft 2020-12) object, kept as plain JSON. */
+export type JsonSchema = { [key: string]: unknown };
+
+export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE" | "OPTIONS" | "HEAD" | "PATCH" | "TRACE";
+
+export type ParamLocation = "path" | "query" | "header" | "cookie";
+
+/** OpenAPI 3 parameter styles (Swagger 2.0 `collectionFormat` is converted to these). */
+export type ParamStyle =
+  | "simple"
+  | "label"
+  | "matrix"
+  | "form"
+  | "spaceDelimited"
+  | "pipeDelimited"
+  | "deepObject";
+
+/** How one tool argument becomes one parameter on the wire. */
+export interface ParamRecipe {
+  /** Key in the tool's input schema (safe: `[A-Za-z0-9_-]`). */
+  key: string;
+  /** Name on the wire (`filter[status]`, `X-Api-Version`). */
+  name: string;
+  in: ParamLocation;
+  style: ParamStyle;
+  explode: boolean;
+  required: boolean;
+  /** Query only: reserved characters are sent unencoded. */
+  allowReserved?: boolean;
+  /** Set when the parameter uses `content` instead of `schema`: the value is serialized with this media type. */
+  contentType?: string;
+}
+
+/** How the request body is serialized. */
+export type BodyEncoding = "json" | "form" | "multipart" | "text" | "binary";
+
+/** Per-property encoding of a multipart or form body. */
+export interface BodyPartRecipe {
+  /** Explicit part content type from `encoding.contentType`. */
+  contentType?: string;
+  /**
+   * The part is a file: the argument is `{ content, encoding?: "base64" | "text", filename?, contentType? }`
+   * or a plain string (text content).
+   */
+  file?: boolean;
+  /** Form/multipart style and explode from the `encoding` object. */
+  style?: ParamStyle;
+  explode?: boolean;
+}
+
+export interface BodyRecipe {
+  /** The media type sent as `Content-Type` (the first supported one in the spec). */
+  mediaType: string;
+  encoding: BodyEncoding;
+  required: boolean;
+  /**
+   * `spread`: the body is an object whose properties are top-level tool arguments
+   *           (see `properties`, argument key → body property name).
+   * `wrap`:   the whole body is the single argument `key` (non-object bodies, or when
+   *           spreading would clash with parameter keys).
+   */
+  mode: "spread" | "wrap";
+  /** `wrap` only: the argument key holding the whole body. */
+  key?: string;
+  /** `spread` only: argument key → body property name. */
+  properties?: Record<string, string>;
+  /** Multipart/form only: per body-property (wire name) encoding. */
+  parts?: Record<string, BodyPartRecipe>;
+}
+
+/** One alternative of a security requirement: scheme name → required scopes. All must be satisfied. */
+export type SecurityRequirement = Record<string, string[]>;
+
+export type SecurityScheme =
+  | { type: "apiKey"; in: "header" | "query" | "cookie"; name: string; description?: string }
+  | { type: "http"; scheme: string; bearerFormat?: string; description?: string }
+  | {
+      type: "oauth2";
+      flows: {
+        clientCredentials?: { tokenUrl: string; refreshUrl?: string; scopes: Record<string, string> };
+        authorizationCode?: {
+          authorizationUrl: string;
+          tokenUrl: string;
+          refreshUrl?: string;
+          scopes: Record<string, string>;
+        };
+        implicit?: { authorizationUrl: string; refreshUrl?: string; scopes: Record<string, string> };
+        password?: { tokenUrl: string; refreshUrl?: string; scopes: Record<string, string> };
+      };
+      description?: string;
+    }
+  | { type: "openIdConnect"; openIdConnectUrl: string; description?: string }
+  | { type: "mutualTLS"; description?: string };
+
+/** A response the spec describes, for response validation and `outputSchema`. */
+export interface ResponseRecipe {
+  /** The JSON media type, when the response has one. */
+  mediaType?: string;
+  /**
+   * The response body schema. May contain `$ref: "#/$defs/<name>"` pointing into the
+   * vendor's shared `schemas` table (large response schemas are shared, not inlined).
+   */
+  schema?: JsonSchema;
+}
+
+/** Everything needed to list a tool and turn its arguments into one upstream HTTP request. */
+export interface ToolRecipe {
+  /** Unprefixed tool name, unique within the vendor, `[A-Za-z0-9_-]{1,64}`. */
+  name: string;
+  /** The operationId in the spec, when there is one. */
+  operationId?: string;
+  title?: string;
+  description: string;
+  method: HttpMethod;
+  /** Path template from the spec, e.g. `/repos/{owner}/{repo}`. */
+  path: string;
+  /** Server URL from the spec (operation, path or document level); the vendor's `baseUrl` wins when set. */
+  serverUrl?: string;
+  params: ParamRecipe[];
+  body?: BodyRecipe;
+  /**
+   * Effective security requirements (operation-level, else document-level).
+   * OR of alternatives; an empty array means no auth; `[{}]` means auth optional.
+   */
+  security: SecurityRequirement[];
+  /** JSON Schema of the arguments (type object, `additionalProperties: false`). Cycles kept as local `$defs`. */
+  inputSchema: JsonSchema;
+  /** Set when the success response is a JSON object schema small enough to list. Self-contained. */
+  outputSchema?: JsonSchema;
+  /** Responses by status code (`"200"`, `"4XX"`, `"default"`). */
+  responses: Record<string, ResponseRecipe>;
+  tags: string[];
+  deprecated?: boolean;
+  /** Header to set with a fresh key when retrying non-idempotent calls (the operation declares it). */
+  idempotencyKeyHeader?: string;
+}
+
+/** Operator settings for upstream auth, from `specs/<vendor>/vendor.json`. */
+export interface VendorAuthConfig {
+  /** The security scheme (name in the spec, or an inline scheme) the gateway satisfies. */
+  scheme?: string;
+  /** Environment secret names holding the credentials, by role (`apiKey`, `token`, `username`, `password`, `clientId`, `clientSecret`). */
+  secrets?: Record<string, string>;
+  /** OAuth 2.0 scopes to request. */
+  scopes?: string[];
+  /** `shared`: one organisation credential from secrets; `user`: per-user credential in KV. */
+  mode?: "shared" | "user";
+}
+
+/** Per-vendor overrides of the resilience settings (all optional; env defaults apply). */
+export interface VendorResilienceConfig {
+  maxRetries?: number;
+  retryBackoffFactor?: number;
+  circuitBreakerFailureThreshold?: number;
+  circuitBreakerTimeoutSeconds?: number;
+  circuitBreakerHalfOpenProbes?: number;
+  rateLimit?: { enabled?: boolean; requestsPerSecond?: number; burst?: number };
+  upstreamTimeoutSeconds?: number;
+  toolExecutionTimeoutSeconds?: number;
+  responseValidationMode?: "off" | "warn" | "strict";
+  sanitizationLevel?: "DISABLED" | "LOW" | "MEDIUM" | "HIGH";
+}
+
+export interface VendorBundle {
+  formatVersion: typeof BUNDLE_FORMAT_VERSION;
+  /** Vendor name: `[a-z0-9-]+`, the folder name under `specs/`. */
+  vendor: string;
+  displayName: string;
+  description?: string;
+  /** sha256 (hex) of the bundle content: the same input gives the same hash. */
+  contentHash: string;
+  /** Spec `info.title` / `info.version`. */
+  specTitle: string;
+  specVersion: string;
+  /** Base URL all requests go to (vendor.json `baseUrl`, else the spec's first server). `<VENDOR>_BASE_URL` overrides it at run time. */
+  baseUrl?: string;
+  securitySchemes: Record<string, SecurityScheme>;
+  auth?: VendorAuthConfig;
+  resilience?: VendorResilienceConfig;
+  /** `tools`: one MCP tool per operation; `discovery`: search/describe/call. */
+  toolMode?: "tools" | "discovery";
+  /** Tool name the health cron probes, when set. */
+  healthTool?: string;
+  /** Shared schemas referenced as `#/$defs/<name>` from `responses[*].schema`. */
+  schemas: Record<string, JsonSchema>;
+  tools: ToolRecipe[];
+}
+
+/** One vendor entry in the generated registry: the bundle is parsed on first use. */
+export interface BundleEntry {
+  vendor: string;
+  contentHash: string;
+  load: () => VendorBundle;
+}
