@@ -1,0 +1,71 @@
+/**
+ * The authenticated caller of an MCP request.
+ *
+ * Set as the hono context variable `caller` on `/v1/` routes when client auth
+ * is on. `undefined` means auth is off (`GATEWAY_AUTH=none`): every vendor and
+ * tool is allowed and only shared (organisation) credentials are used.
+ *
+ * @module
+ */
+
+/** Role of a user inside their team. */
+export type TeamRole = "admin" | "member";
+
+/** Who is calling, and what their team allowlist lets them reach. */
+export interface Caller {
+  /** Stable user id (`local:<name>` for the configured user list, `oidc:<sub>` for OpenID Connect). */
+  readonly userId: string;
+  /** The user's team, when they belong to one. */
+  readonly teamId?: string;
+  /** The user's role in `teamId`. */
+  readonly role?: TeamRole;
+  /** OAuth scopes granted to the MCP client's access token. */
+  readonly scopes: readonly string[];
+  /** The team allowlist permits this vendor (true when the team has no vendor list). */
+  vendorAllowed(vendor: string): boolean;
+  /** The team allowlist permits this tool (unprefixed name) of `vendor`. Implies `vendorAllowed`. */
+  toolAllowed(vendor: string, tool: string): boolean;
+}
+
+/**
+ * What the authorization server stores as the grant's `props` (encrypted by
+ * workers-oauth-provider) and hands back on every API request.
+ */
+export interface CallerProps {
+  userId: string;
+  teamId?: string;
+  role?: TeamRole;
+  /** Display name shown on pages; never used for authorization. */
+  name?: string;
+}
+
+/** Per-team allowlist: absent list = everything allowed. */
+export interface TeamAllowlist {
+  /** Vendors the team may use; absent = all. */
+  vendors?: readonly string[];
+  /** Per vendor, the tools (unprefixed names) the team may use; absent entry = all tools of that vendor. */
+  tools?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Builds a `Caller` from the grant props, the team allowlist and the token's scopes. */
+export function createCaller(
+  props: CallerProps,
+  allowlist: TeamAllowlist | undefined,
+  scopes: readonly string[],
+): Caller {
+  const vendors = allowlist?.vendors ? new Set(allowlist.vendors) : undefined;
+  const tools = allowlist?.tools;
+  const vendorAllowed = (vendor: string): boolean => (vendors ? vendors.has(vendor) : true);
+  return {
+    userId: props.userId,
+    ...(props.teamId !== undefined ? { teamId: props.teamId } : {}),
+    ...(props.role !== undefined ? { role: props.role } : {}),
+    scopes,
+    vendorAllowed,
+    toolAllowed(vendor, tool) {
+      if (!vendorAllowed(vendor)) return false;
+      const list = tools?.[vendor];
+      return list ? list.includes(tool) : true;
+    },
+  };
+}
