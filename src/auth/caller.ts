@@ -13,7 +13,7 @@ export type TeamRole = "admin" | "member";
 
 /** Who is calling, and what their team allowlist lets them reach. */
 export interface Caller {
-  /** Stable user id (`local:<name>` for the configured user list, `oidc:<sub>` for OpenID Connect). */
+  /** Stable user id: the `id` from `GATEWAY_USERS`, or `oidc.<hash>` for an unlisted OpenID Connect user. Never contains `:`. */
   readonly userId: string;
   /** The user's team, when they belong to one. */
   readonly teamId?: string;
@@ -25,6 +25,12 @@ export interface Caller {
   vendorAllowed(vendor: string): boolean;
   /** The team allowlist permits this tool (unprefixed name) of `vendor`. Implies `vendorAllowed`. */
   toolAllowed(vendor: string, tool: string): boolean;
+  /**
+   * The caller has usable upstream credentials for the vendor (their own, their team's or the
+   * organisation's; valid or refreshable). `/v1/mcp` lists only vendors that are allowed AND
+   * available; the `gateway_status` tool explains the others.
+   */
+  vendorAvailable(vendor: string): boolean;
 }
 
 /**
@@ -47,11 +53,12 @@ export interface TeamAllowlist {
   tools?: Readonly<Record<string, readonly string[]>>;
 }
 
-/** Builds a `Caller` from the grant props, the team allowlist and the token's scopes. */
+/** Builds a `Caller` from the grant props, the team allowlist, the token's scopes and credential availability. */
 export function createCaller(
   props: CallerProps,
   allowlist: TeamAllowlist | undefined,
   scopes: readonly string[],
+  available: (vendor: string) => boolean = () => true,
 ): Caller {
   const vendors = allowlist?.vendors ? new Set(allowlist.vendors) : undefined;
   const tools = allowlist?.tools;
@@ -62,6 +69,7 @@ export function createCaller(
     ...(props.role !== undefined ? { role: props.role } : {}),
     scopes,
     vendorAllowed,
+    vendorAvailable: available,
     toolAllowed(vendor, tool) {
       if (!vendorAllowed(vendor)) return false;
       const list = tools?.[vendor];
