@@ -1,0 +1,258 @@
+/**
+ * Errors and the JSON-only error surface of the gateway.
+ *
+ * Every response on every route is JSON. Cloudflare turns an uncaught
+ * exception into an HTML 1101 page, so nothing may escape: typed failures are
+ * thrown as {@link GatewayError} and become their 4xx/5xx JSON answer; any
+ * other exception is logged with the request id and becomes a JSON 500.
+ *
+ * Body shape (stable, every non-OAuth, non-JSON-RPC answer):
+ *
+ * ```json
+ * {"error":{"code":"not_found","message":"…","requestId":"…","details":{…}}}
+ * ```
+ *
+ * Wiring (see `src/app.ts`):
+ *
+ * ```ts
+ * app.use(requestId());
+ * app.onError(handleError);
+ * app.notFound(handleNotFound);
+ * app.get("/health", …);
+ * app.all("/health", methodNotAllowed(["GET", "HEAD"])); // after the real routes
+ * ```
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+
+/** Stable, machine-readable error codes. Add new codes here (additive only). */
+export type GatewayErrorCode =
+  | "bad_request"
+  | "unauthorized"
+  | "forbidden"
+  | "origin_not_allowed"
+  | "not_found"
+  | "method_not_allowed"
+  | "not_acceptable"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "rate_limited"
+  | "invalid_configuration"
+  | "internal_error"
+  | "upstream_unavailable";
+
+const DEFAULT_STATUS: Record<GatewayErrorCode, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  origin_not_allowed: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  not_acceptable: 406,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  invalid_configuration: 500,
+  internal_error: 500,
+  upstream_unavailable: 503,
+};
+
+export interface GatewayErrorOptions {
+  /** HTTP status; defaults to the code's usual status. */
+  status?: number;
+  /** Extra machine-readable context, sent to the client: never put secrets here. */
+  details?: Record<string, unknown>;
+  /** Extra response headers (`Allow`, `Retry-After`, `WWW-Authenticate`). */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+/** The JSON error body every gateway error response carries. */
+export interface GatewayErrorBody {
+  error: { code: GatewayErrorCode; message: string; requestId: string; details?: Record<string, unknown> };
+}
+
+/**
+ * A typed, expected failure that becomes a JSON 4xx/5xx answer
+ * (hono `HTTPException` style: the error builds its own response).
+ */
+export class GatewayError extends Error {
+  override readonly name = "GatewayError";
+  readonly code: GatewayErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: GatewayErrorCode, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status ?? DEFAULT_STATUS[code];
+    this.details = options.details;
+    this.headers = options.headers;
+  }
+
+  /** The JSON response for this error, tagged with the request id. */
+  getResponse(requestId: string): Response {
+    const body: GatewayErrorBody = {
+      error: {
+        code: this.code,
+        message: this.message,
+        requestId,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+    const headers = new Headers(this.headers);
+    headers.set("content-type", "application/json; charset=utf-8");
+    headers.set(REQUEST_ID_HEADER, requestId);
+    return new Response(JSON.stringify(body), { status: this.status, headers });
+  }
+}
+
+/** Response header carrying the request id (also accepted from a trusted proxy in front). */
+export const REQUEST_ID_HEADER = "x-request-id";
+
+/** An incoming id is reused only when it is short and plain, so it cannot forge log lines. */
+const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** hono variables set by {@link requestId}. */
+export type RequestIdVariables = { requestId: string };
+
+/**
+ * Middleware factory: gives every request an id (`c.var.requestId`) and echoes it in
+ * `x-request-id`, so a JSON 500 the user reports can be found in the logs.
+ */
+export function requestId(): MiddlewareHandler<{ Variables: RequestIdVariables }> {
+  return async (c, next) => {
+    const incoming = c.req.header(REQUEST_ID_HEADER);
+    const id = incoming !== undefined && INCOMING_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set("requestId", id);
+    await next();
+    // Responses built elsewhere may have immutable headers (a fetched Response); the id is best effort there.
+    try {
+      c.res.headers.set(REQUEST_ID_HEADER, id);
+    } catch {
+      // immutable headers: leave the response as it is
+    }
+  };
+}
+
+/** The request id of this request, or a fresh one when the middleware did not run. */
+export function requestIdOf(c: Context): string {
+  const id: unknown = c.get("requestId");
+  return typeof id === "string" ? id : crypto.randomUUID();
+}
+
+/** Logs an unexpected failure as one structured line. Never pass request headers or bodies here. */
+export function logUnexpectedError(requestId: string, error: unknown, where: string): void {
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: "unexpected error",
+      where,
+      requestId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    }),
+  );
+}
+
+/** The JSON 500 for an unexpected failure: the message never reveals internals. */
+export function internalErrorResponse(requestId: string): Response {
+  return new GatewayError(
+    "internal_error",
+    "The gateway hit an unexpected error. Quote the request id when reporting it.",
+  ).getResponse(requestId);
+}
+
+/** Error statuses that hono's own middleware may throw as `HTTPException`. */
+const HTTP_STATUS_CODES: Partial<Record<number, GatewayErrorCode>> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  406: "not_acceptable",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  429: "rate_limited",
+};
+
+function isHttpException(error: unknown): error is Error & { status: number; getResponse(): Response } {
+  return (
+    error instanceof Error &&
+    typeof (error as { status?: unknown }).status === "number" &&
+    typeof (error as { getResponse?: unknown }).getResponse === "function"
+  );
+}
+
+/**
+ * hono `onError` handler: typed errors become their JSON answer; anything
+ * else is logged with the request id and becomes a JSON 500.
+ */
+export function handleError(error: Error, c: Context): Response {
+  const id = requestIdOf(c);
+  try {
+    if (error instanceof GatewayError) {
+      if (error.status >= 500) logUnexpectedError(id, error, `${c.req.method} ${c.req.path}`);
+      return error.getResponse(id);
+    }
+    // hono middleware (basic auth, body limit, …) throws HTTPException; keep its status, answer JSON.
+    if (isHttpException(error)) {
+      const code = HTTP_STATUS_CODES[error.status];
+      if (code !== undefined) {
+        const upstream = error.getResponse();
+        const headers: Record<string, string> = {};
+        for (const name of ["allow", "www-authenticate", "retry-after"]) {
+          const value = upstream.headers.get(name);
+          if (value !== null) headers[name] = value;
+        }
+        return new GatewayError(code, error.message || code.replaceAll("_", " "), {
+          status: error.status,
+          headers,
+        }).getResponse(id);
+      }
+    }
+    logUnexpectedError(id, error, `${c.req.method} ${c.req.path}`);
+    return internalErrorResponse(id);
+  } catch (handlerError) {
+    // The handler itself must never throw: that would be an HTML 1101 page.
+    logUnexpectedError(id, handlerError, "handleError");
+    return internalErrorResponse(id);
+  }
+}
+
+/** hono `notFound` handler: JSON 404 for every unknown path. */
+export function handleNotFound(c: Context): Response {
+  return new GatewayError("not_found", `No route for ${c.req.method} ${c.req.path}`).getResponse(
+    requestIdOf(c),
+  );
+}
+
+/**
+ * Handler for a known path hit with an unsupported method: JSON 405 with `Allow`.
+ * Register it with `app.all(path, …)` after the path's real routes.
+ */
+export function methodNotAllowed(allowed: readonly string[]): (c: Context) => never {
+  const allow = allowed.join(", ");
+  return (c) => {
+    throw new GatewayError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow}`, {
+      headers: { allow },
+      details: { allowed: [...allowed] },
+    });
+  };
+}
+
+/**
+ * Last resort for the Worker's `fetch` entry: a JSON 500 that needs nothing
+ * but the error. Used only when the app itself threw past its own handlers.
+ */
+export function lastResortResponse(error: unknown): Response {
+  const id = crypto.randomUUID();
+  try {
+    logUnexpectedError(id, error, "worker fetch");
+  } catch {
+    // logging must not turn a JSON 500 into an HTML 1101
+  }
+  return internalErrorResponse(id);
+}
