@@ -4,6 +4,8 @@
  */
 import { createApp } from "./app.ts";
 
+export { VendorGuard } from "./resilience/vendor-guard.ts";
+
 const app = createApp();
 
 export default {

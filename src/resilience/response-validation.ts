@@ -1,0 +1,172 @@
+/**
+ * Checks upstream JSON against the response schema the spec documents for the
+ * status (`RESPONSE_VALIDATION_MODE`):
+ *
+ * - `off`: nothing is checked.
+ * - `warn` (default): a mismatch is logged and counted as drift for the tool
+ *   (surfaced in `/health/vendors`); the data is returned unchanged.
+ * - `strict`: a mismatch becomes a tool error saying what does not match.
+ *
+ * Validation is interpreted (@cfworker/json-schema): Workers forbid the code
+ * generation that ajv relies on. Schemas may `$ref: "#/$defs/<name>"` into the
+ * vendor's shared `bundle.schemas`; only the definitions a response reaches are
+ * copied into its validator, and each validator is built once per isolate.
+ *
+ * @module
+ */
+import { type Schema, Validator } from "@cfworker/json-schema";
+import type { JsonSchema, ResponseRecipe, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { ResponseValidationMode } from "../config.ts";
+
+/** Enough mismatches to act on without flooding a model's context. */
+const MAX_REPORTED_MISMATCHES = 5;
+const DEFS_REF_PREFIX = "#/$defs/";
+
+export type ResponseCheck =
+  | { valid: true; checked: boolean }
+  | { valid: false; checked: true; mismatches: string[]; summary: string };
+
+/** What the executor does with a response after the check. */
+export type ValidationVerdict =
+  | { action: "pass" }
+  | { action: "drift"; summary: string }
+  | { action: "reject"; summary: string; mismatches: string[] };
+
+/** The documented response for a status: exact code, then `2XX`-style range, then `default`. */
+export function responseRecipeFor(tool: ToolRecipe, status: number): ResponseRecipe | undefined {
+  const code = String(status);
+  return tool.responses[code] ?? tool.responses[`${code[0]}XX`] ?? tool.responses.default;
+}
+
+const validators = new WeakMap<ToolRecipe, Map<number, Validator | null>>();
+
+function validatorFor(bundle: VendorBundle, tool: ToolRecipe, status: number): Validator | null {
+  let perStatus = validators.get(tool);
+  if (!perStatus) {
+    perStatus = new Map();
+    validators.set(tool, perStatus);
+  }
+  let validator = perStatus.get(status);
+  if (validator === undefined) {
+    const schema = responseRecipeFor(tool, status)?.schema;
+    validator = schema ? new Validator(rootSchema(schema, bundle.schemas) as Schema, "2020-12", false) : null;
+    perStatus.set(status, validator);
+  }
+  return validator;
+}
+
+/**
+ * A self-contained copy of `schema` whose `$defs` hold the shared schemas it
+ * reaches. Copied because the validator annotates schema objects in place.
+ */
+function rootSchema(schema: JsonSchema, shared: Record<string, JsonSchema>): JsonSchema {
+  const own = (schema.$defs ?? {}) as Record<string, JsonSchema>;
+  const defs: Record<string, JsonSchema> = {};
+  const pending: unknown[] = [schema];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (node === null || typeof node !== "object") continue;
+    if (Array.isArray(node)) {
+      pending.push(...node);
+      continue;
+    }
+    for (const [key, value] of Object.entries(node)) {
+      if (key === "$ref" && typeof value === "string" && value.startsWith(DEFS_REF_PREFIX)) {
+        const name = decodePointerSegment(value.slice(DEFS_REF_PREFIX.length).split("/")[0] ?? "");
+        const target = shared[name];
+        if (!(name in defs) && !(name in own) && target) {
+          defs[name] = target;
+          pending.push(target);
+        }
+      } else {
+        pending.push(value);
+      }
+    }
+  }
+  return structuredClone({ ...schema, $defs: { ...defs, ...own } });
+}
+
+function decodePointerSegment(segment: string): string {
+  let decoded = segment;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    // Not percent-encoded: use as is.
+  }
+  return decoded.replace(/~1/g, "/").replace(/~0/g, "~");
+}
+
+/** Validates parsed upstream JSON against the documented schema for `status`. */
+export function validateResponse(
+  bundle: VendorBundle,
+  tool: ToolRecipe,
+  status: number,
+  data: unknown,
+): ResponseCheck {
+  const validator = validatorFor(bundle, tool, status);
+  if (!validator) return { valid: true, checked: false };
+  const result = validator.validate(data);
+  if (result.valid) return { valid: true, checked: true };
+  const mismatches = describeMismatches(result.errors);
+  return {
+    valid: false,
+    checked: true,
+    mismatches,
+    summary: `The ${status} response of ${tool.name} does not match its documented schema: ${mismatches.join("; ")}`,
+  };
+}
+
+interface OutputUnit {
+  keyword: string;
+  instanceLocation: string;
+  error: string;
+}
+
+/** Keywords that only say "something below failed"; the leaf errors say what. */
+const WRAPPER_KEYWORDS = new Set(["properties", "items", "prefixItems", "$ref", "allOf", "$dynamicRef"]);
+
+function describeMismatches(errors: readonly OutputUnit[]): string[] {
+  const leaves = errors.filter((e) => !WRAPPER_KEYWORDS.has(e.keyword));
+  const chosen = (leaves.length > 0 ? leaves : errors).slice().sort((a, b) => depth(b) - depth(a));
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const unit of chosen) {
+    if (seen.has(unit.instanceLocation)) continue;
+    seen.add(unit.instanceLocation);
+    const where = unit.instanceLocation.replace(/^#/, "") || "(root)";
+    out.push(`at ${where}: ${unit.error}`);
+    if (out.length === MAX_REPORTED_MISMATCHES) break;
+  }
+  return out;
+}
+
+function depth(unit: OutputUnit): number {
+  return unit.instanceLocation.split("/").length;
+}
+
+/**
+ * Applies `mode` to a response: `off` passes without checking; `warn` logs a
+ * mismatch and reports drift; `strict` rejects it.
+ */
+export function judgeResponse(
+  mode: ResponseValidationMode,
+  bundle: VendorBundle,
+  tool: ToolRecipe,
+  status: number,
+  data: unknown,
+): ValidationVerdict {
+  if (mode === "off") return { action: "pass" };
+  const check = validateResponse(bundle, tool, status, data);
+  if (check.valid) return { action: "pass" };
+  if (mode === "strict") return { action: "reject", summary: check.summary, mismatches: check.mismatches };
+  console.warn(
+    JSON.stringify({
+      event: "response_drift",
+      vendor: bundle.vendor,
+      tool: tool.name,
+      status,
+      summary: check.summary,
+    }),
+  );
+  return { action: "drift", summary: check.summary };
+}

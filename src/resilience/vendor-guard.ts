@@ -1,0 +1,429 @@
+/**
+ * `VendorGuard`: one Durable Object per vendor (`idFromName(vendor)`) holding
+ * the vendor's circuit breaker, token bucket and health counters, shared by
+ * every isolate of the gateway.
+ *
+ * Cost model: a tool call makes one RPC before each upstream attempt,
+ * {@link VendorGuard.admit}, which checks the breaker and takes a token in the
+ * same round trip. The outcome of an attempt is reported either piggy-backed on
+ * the next attempt's `admit` (retries) or with {@link VendorGuard.record}
+ * inside `waitUntil` (the final attempt), so the response never waits on it.
+ * Every method body is synchronous over the synchronous SQLite KV API, so no
+ * two calls interleave: concurrent admits are serialized by construction.
+ *
+ * Breaker: `closed` → `open` after `failureThreshold` consecutive failed
+ * attempts (5xx, 429, timeouts, network errors; other 4xx reset the count);
+ * `open` rejects with `retryAt`; once `openTimeoutMs` has passed, `half_open`
+ * admits `halfOpenProbes` probe attempts at a time (each holds its slot for a
+ * lease, so a lost outcome cannot wedge the breaker); a probe success closes it,
+ * a probe failure re-opens it. An alarm moves `open` → `half_open` on time so
+ * health shows it without traffic.
+ *
+ * Bucket: capacity `burst`, refilled at `requestsPerSecond`. When it is empty
+ * the caller is admitted with `waitMs` and the token is reserved (the level goes
+ * negative), so concurrent waiters queue behind each other instead of all
+ * waking at once; if the wait exceeds what the caller can afford the call is
+ * rejected with `retryAt` and nothing is reserved.
+ *
+ * Storage keys (this object's SQLite KV; see README "Storage schema"):
+ * `breaker`, `bucket`, `stats`, `drift`.
+ *
+ * @module
+ */
+import { DurableObject } from "cloudflare:workers";
+
+export type BreakerState = "closed" | "open" | "half_open";
+
+/** How an upstream attempt ended, as the breaker sees it. */
+export type OutcomeKind =
+  | "success"
+  | "client_error"
+  | "server_error"
+  | "rate_limited"
+  | "timeout"
+  | "network_error";
+
+/** Kinds that count as breaker failures. Other 4xx mean the vendor is up and answering. */
+export const FAILURE_KINDS: ReadonlySet<OutcomeKind> = new Set([
+  "server_error",
+  "rate_limited",
+  "timeout",
+  "network_error",
+]);
+
+/** The breaker and bucket settings; sent with each call so vendor overrides apply without a redeploy of state. */
+export interface GuardConfig {
+  failureThreshold: number;
+  openTimeoutMs: number;
+  halfOpenProbes: number;
+  /** Absent: no rate limiting for this vendor. */
+  rateLimit?: { requestsPerSecond: number; burst: number };
+}
+
+export interface AttemptOutcome {
+  kind: OutcomeKind;
+  /** HTTP status, when the upstream answered. */
+  status?: number;
+  /** Short description without upstream body or headers (never secrets). */
+  message?: string;
+  tool?: string;
+  /** The probe ticket from `admit`, when the attempt was a half-open probe. */
+  probeId?: number;
+}
+
+export interface AdmitRequest {
+  config: GuardConfig;
+  /** The longest the caller can wait for a token (its remaining budget). */
+  maxWaitMs: number;
+  /** How long a half-open probe slot is held when its outcome never arrives. */
+  probeLeaseMs: number;
+  /** The outcome of the caller's previous attempt (retries), applied first. */
+  report?: AttemptOutcome;
+}
+
+export type Admission =
+  | { allowed: true; waitMs: number; probeId?: number }
+  | {
+      allowed: false;
+      reason: "circuit_open" | "probe_in_flight" | "rate_limited";
+      /** Epoch ms (guard clock) when trying again makes sense. */
+      retryAt: number;
+      retryAfterMs: number;
+    };
+
+export interface GuardSnapshot {
+  breaker: {
+    state: BreakerState;
+    consecutiveFailures: number;
+    openedAt: number | null;
+    /** When an open breaker lets probes through. */
+    retryAt: number | null;
+    probesInFlight: number;
+    timesOpened: number;
+  };
+  rateLimiter: {
+    enabled: boolean;
+    tokens: number | null;
+    requestsPerSecond: number | null;
+    burst: number | null;
+  };
+  lastSuccessAt: number | null;
+  lastFailureAt: number | null;
+  lastError: { kind: OutcomeKind; status?: number; message: string; at: number } | null;
+  counters: { admitted: number; rejected: number; successes: number; failures: number };
+  drift: Record<string, number>;
+  now: number;
+}
+
+interface Breaker {
+  state: BreakerState;
+  consecutiveFailures: number;
+  openedAt: number | null;
+  retryAt: number | null;
+  probes: { id: number; leaseUntil: number }[];
+  nextProbeId: number;
+  timesOpened: number;
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+interface Stats {
+  lastSuccessAt: number | null;
+  lastFailureAt: number | null;
+  lastError: GuardSnapshot["lastError"];
+  admitted: number;
+  rejected: number;
+  successes: number;
+  failures: number;
+}
+
+/** Longest stored error message: health output stays small. */
+const MAX_ERROR_MESSAGE_CHARS = 300;
+/** Tools tracked for drift: bounds the `drift` value when a vendor has thousands of tools. */
+const MAX_DRIFT_TOOLS = 500;
+
+const KEY_BREAKER = "breaker";
+const KEY_BUCKET = "bucket";
+const KEY_STATS = "stats";
+const KEY_DRIFT = "drift";
+
+function initialBreaker(): Breaker {
+  return {
+    state: "closed",
+    consecutiveFailures: 0,
+    openedAt: null,
+    retryAt: null,
+    probes: [],
+    nextProbeId: 1,
+    timesOpened: 0,
+  };
+}
+
+function initialStats(): Stats {
+  return {
+    lastSuccessAt: null,
+    lastFailureAt: null,
+    lastError: null,
+    admitted: 0,
+    rejected: 0,
+    successes: 0,
+    failures: 0,
+  };
+}
+
+export class VendorGuard extends DurableObject<Env> {
+  /** The guard's clock (epoch ms). Tests replace it through `runInDurableObject`. */
+  now: () => number = () => Date.now();
+
+  private readonly kv: SyncKvStorage;
+  private breaker: Breaker;
+  private bucket: Bucket | null;
+  private stats: Stats;
+  private drift: Record<string, number>;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.kv = ctx.storage.kv;
+    this.breaker = this.kv.get<Breaker>(KEY_BREAKER) ?? initialBreaker();
+    this.bucket = this.kv.get<Bucket>(KEY_BUCKET) ?? null;
+    this.stats = this.kv.get<Stats>(KEY_STATS) ?? initialStats();
+    this.drift = this.kv.get<Record<string, number>>(KEY_DRIFT) ?? {};
+  }
+
+  /**
+   * Breaker check and token reservation in one round trip. A `report` of the
+   * caller's previous attempt is applied first, so a retry sees its own failure.
+   */
+  admit(req: AdmitRequest): Admission {
+    const now = this.now();
+    if (req.report) this.apply(req.report, req.config, now);
+    this.advance(now);
+
+    const b = this.breaker;
+    if (b.state === "open") {
+      return this.reject("circuit_open", b.retryAt ?? now, now);
+    }
+    const probe = b.state === "half_open";
+    if (probe && b.probes.length >= req.config.halfOpenProbes) {
+      const earliestLease = Math.min(...b.probes.map((p) => p.leaseUntil));
+      return this.reject("probe_in_flight", Math.min(earliestLease, now + req.config.openTimeoutMs), now);
+    }
+
+    let waitMs = 0;
+    const limit = req.config.rateLimit;
+    if (limit) {
+      const bucket = this.refill(limit, now);
+      if (bucket.tokens < 1) {
+        // Time until the level climbs back from (tokens - 1) to 0: our reserved token is paid for.
+        waitMs = Math.ceil(((1 - bucket.tokens) / limit.requestsPerSecond) * 1000);
+        if (waitMs > req.maxWaitMs) {
+          this.kv.put(KEY_BUCKET, bucket);
+          return this.reject("rate_limited", now + waitMs, now);
+        }
+      }
+      bucket.tokens -= 1;
+      this.kv.put(KEY_BUCKET, bucket);
+    } else if (this.bucket) {
+      this.bucket = null;
+      this.kv.delete(KEY_BUCKET);
+    }
+
+    this.stats.admitted += 1;
+    this.kv.put(KEY_STATS, this.stats);
+    if (!probe) return { allowed: true, waitMs };
+    const probeId = b.nextProbeId++;
+    b.probes.push({ id: probeId, leaseUntil: now + waitMs + req.probeLeaseMs });
+    this.kv.put(KEY_BREAKER, b);
+    return { allowed: true, waitMs, probeId };
+  }
+
+  /** The final outcome of a call's last attempt (sent from `waitUntil`). */
+  record(outcome: AttemptOutcome, config: GuardConfig): void {
+    const now = this.now();
+    this.apply(outcome, config, now);
+    this.advance(now);
+  }
+
+  /** Counts a response that did not match its documented schema (`warn` mode drift). */
+  recordDrift(tool: string, count = 1): void {
+    if (!(tool in this.drift) && Object.keys(this.drift).length >= MAX_DRIFT_TOOLS) return;
+    this.drift[tool] = (this.drift[tool] ?? 0) + count;
+    this.kv.put(KEY_DRIFT, this.drift);
+  }
+
+  /** Health view. `config` (when given) refreshes the bucket level and limits shown. */
+  snapshot(config?: GuardConfig): GuardSnapshot {
+    const now = this.now();
+    this.advance(now);
+    const b = this.breaker;
+    const limit = config ? config.rateLimit : undefined;
+    let tokens: number | null = null;
+    if (limit) {
+      tokens = this.previewTokens(limit, now);
+    } else if (!config && this.bucket) {
+      tokens = this.bucket.tokens;
+    }
+    return {
+      breaker: {
+        state: b.state,
+        consecutiveFailures: b.consecutiveFailures,
+        openedAt: b.openedAt,
+        retryAt: b.state === "open" ? b.retryAt : null,
+        probesInFlight: b.probes.length,
+        timesOpened: b.timesOpened,
+      },
+      rateLimiter: {
+        enabled: config ? Boolean(limit) : this.bucket !== null,
+        tokens: tokens === null ? null : Math.round(tokens * 1000) / 1000,
+        requestsPerSecond: limit?.requestsPerSecond ?? null,
+        burst: limit?.burst ?? null,
+      },
+      lastSuccessAt: this.stats.lastSuccessAt,
+      lastFailureAt: this.stats.lastFailureAt,
+      lastError: this.stats.lastError,
+      counters: {
+        admitted: this.stats.admitted,
+        rejected: this.stats.rejected,
+        successes: this.stats.successes,
+        failures: this.stats.failures,
+      },
+      drift: { ...this.drift },
+      now,
+    };
+  }
+
+  /** Forgets all state (operator action after fixing a vendor; also used by tests). */
+  reset(): void {
+    this.breaker = initialBreaker();
+    this.bucket = null;
+    this.stats = initialStats();
+    this.drift = {};
+    this.kv.delete(KEY_BREAKER);
+    this.kv.delete(KEY_BUCKET);
+    this.kv.delete(KEY_STATS);
+    this.kv.delete(KEY_DRIFT);
+    void this.ctx.storage.deleteAlarm();
+  }
+
+  /** Moves an open breaker to half-open when its timeout has passed, so health shows it without traffic. */
+  override async alarm(): Promise<void> {
+    this.advance(this.now());
+    if (this.breaker.state === "open") this.scheduleAt(this.breaker.retryAt ?? this.now());
+  }
+
+  private apply(outcome: AttemptOutcome, config: GuardConfig, now: number): void {
+    const failed = FAILURE_KINDS.has(outcome.kind);
+    const s = this.stats;
+    if (failed) {
+      s.failures += 1;
+      s.lastFailureAt = now;
+      s.lastError = {
+        kind: outcome.kind,
+        ...(outcome.status === undefined ? {} : { status: outcome.status }),
+        message: (outcome.message ?? outcome.kind).slice(0, MAX_ERROR_MESSAGE_CHARS),
+        at: now,
+      };
+    } else {
+      s.successes += 1;
+      s.lastSuccessAt = now;
+    }
+    this.kv.put(KEY_STATS, s);
+
+    const b = this.breaker;
+    const probeIndex =
+      outcome.probeId === undefined ? -1 : b.probes.findIndex((p) => p.id === outcome.probeId);
+    if (b.state === "half_open") {
+      // Only probes decide a half-open breaker: late outcomes of calls admitted before it opened say nothing new.
+      if (probeIndex < 0) return;
+      b.probes.splice(probeIndex, 1);
+      if (failed) this.open(config, now);
+      else this.close();
+    } else if (b.state === "closed") {
+      if (failed) {
+        b.consecutiveFailures += 1;
+        if (b.consecutiveFailures >= config.failureThreshold) this.open(config, now);
+      } else {
+        b.consecutiveFailures = 0;
+      }
+    }
+    // Open: outcomes of calls admitted earlier do not move the breaker.
+    this.kv.put(KEY_BREAKER, b);
+  }
+
+  private open(config: GuardConfig, now: number): void {
+    const b = this.breaker;
+    b.state = "open";
+    b.openedAt = now;
+    b.retryAt = now + config.openTimeoutMs;
+    b.probes = [];
+    b.timesOpened += 1;
+    this.kv.put(KEY_BREAKER, b);
+    this.scheduleAt(b.retryAt);
+  }
+
+  private close(): void {
+    const b = this.breaker;
+    b.state = "closed";
+    b.consecutiveFailures = 0;
+    b.openedAt = null;
+    b.retryAt = null;
+    b.probes = [];
+    this.kv.put(KEY_BREAKER, b);
+  }
+
+  /** Time-driven transitions: open → half-open after the timeout; expired probe leases free their slots. */
+  private advance(now: number): void {
+    const b = this.breaker;
+    let changed = false;
+    if (b.state === "open" && b.retryAt !== null && now >= b.retryAt) {
+      b.state = "half_open";
+      b.probes = [];
+      changed = true;
+    }
+    if (b.state === "half_open") {
+      const live = b.probes.filter((p) => p.leaseUntil > now);
+      if (live.length !== b.probes.length) {
+        b.probes = live;
+        changed = true;
+      }
+    }
+    if (changed) this.kv.put(KEY_BREAKER, b);
+  }
+
+  /** Alarms run on the real clock; convert a guard-clock time so an injected clock cannot spin them. */
+  private scheduleAt(guardTime: number): void {
+    const delay = Math.max(0, guardTime - this.now());
+    void this.ctx.storage.setAlarm(Date.now() + delay);
+  }
+
+  private refill(limit: NonNullable<GuardConfig["rateLimit"]>, now: number): Bucket {
+    let bucket = this.bucket;
+    if (!bucket) {
+      bucket = { tokens: limit.burst, updatedAt: now };
+      this.bucket = bucket;
+    }
+    const elapsed = Math.max(0, now - bucket.updatedAt);
+    bucket.tokens = Math.min(limit.burst, bucket.tokens + (elapsed / 1000) * limit.requestsPerSecond);
+    bucket.updatedAt = now;
+    return bucket;
+  }
+
+  private previewTokens(limit: NonNullable<GuardConfig["rateLimit"]>, now: number): number {
+    if (!this.bucket) return limit.burst;
+    const elapsed = Math.max(0, now - this.bucket.updatedAt);
+    return Math.min(limit.burst, this.bucket.tokens + (elapsed / 1000) * limit.requestsPerSecond);
+  }
+
+  private reject(
+    reason: "circuit_open" | "probe_in_flight" | "rate_limited",
+    retryAt: number,
+    now: number,
+  ): Admission {
+    this.stats.rejected += 1;
+    this.kv.put(KEY_STATS, this.stats);
+    return { allowed: false, reason, retryAt, retryAfterMs: Math.max(0, retryAt - now) };
+  }
+}
