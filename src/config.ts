@@ -12,16 +12,17 @@
  * | `MAX_RETRIES`                       | 3         | integer 0–10 (0 disables retries)     |
  * | `RETRY_BACKOFF_FACTOR`              | 2.0       | number 1–10                           |
  * | `CIRCUIT_BREAKER_FAILURE_THRESHOLD` | 5         | integer 1–1000                        |
- * | `CIRCUIT_BREAKER_TIMEOUT_SECONDS`   | 60        | number 1–86400                        |
+ * | `CIRCUIT_BREAKER_TIMEOUT_SECONDS`   | 60        | number > 0, ≤ 3600                    |
  * | `CIRCUIT_BREAKER_HALF_OPEN_PROBES`  | 1         | integer 1–100                         |
  * | `RATE_LIMITING`                     | (unset)   | `enabled` \| `disabled` (unset: per vendor.json) |
- * | `RATE_LIMIT_REQUESTS_PER_SECOND`    | 10        | number 0.01–1000                      |
- * | `RATE_LIMIT_BURST`                  | ⌈rate⌉    | integer 1–10000                       |
- * | `UPSTREAM_TIMEOUT`                  | 30        | seconds, number 0.1–900 (per attempt) |
- * | `TOOL_EXECUTION_TIMEOUT`            | 90        | seconds, number 1–900 (whole call)    |
+ * | `RATE_LIMIT_REQUESTS_PER_SECOND`    | 10        | number > 0, ≤ 10000                   |
+ * | `RATE_LIMIT_BURST`                  | ⌈rate⌉    | integer 1–100000                      |
+ * | `UPSTREAM_TIMEOUT`                  | 30        | seconds > 0, ≤ 900 (per attempt)      |
+ * | `TOOL_EXECUTION_TIMEOUT`            | 90        | seconds > 0, ≤ 900 (whole call)       |
  * | `RESPONSE_VALIDATION_MODE`          | warn      | `off` \| `warn` \| `strict`           |
  * | `SANITIZATION_LEVEL`                | DISABLED  | `DISABLED` \| `LOW` \| `MEDIUM` \| `HIGH` |
- * | `MAX_RESPONSE_BYTES`                | 10485760  | integer 1024–67108864                 |
+ * | `MAX_RESPONSE_BYTES`                | 100000    | integer 1024–67108864 (text/JSON kept) |
+ * | `MAX_BINARY_RESPONSE_BYTES`         | 1048576   | integer 1024–67108864 (images, files) |
  *
  * @module
  */
@@ -38,11 +39,17 @@ export type RateLimitingSwitch = "enabled" | "disabled" | undefined;
 export const MAX_RETRIES_LIMIT = 10;
 /** Workers keep a request alive while the client waits, but no MCP client waits longer than this. */
 export const MAX_TIMEOUT_SECONDS = 900;
-/** A Durable Object serves about 1,000 requests/s, so a higher per-vendor rate cannot be honoured by one guard. */
-export const MAX_RATE_LIMIT_REQUESTS_PER_SECOND = 1000;
+/**
+ * Upper bound of a configured rate (as the compiler's). One guard Durable Object
+ * admits about 1,000 calls/s, so that is the real per-vendor ceiling.
+ */
+export const MAX_RATE_LIMIT_REQUESTS_PER_SECOND = 10_000;
 /** Isolates have 128 MB; a parsed JSON body takes several times its size. */
 export const MAX_RESPONSE_BYTES_LIMIT = 64 * 1024 * 1024;
-export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+/** About 25,000 tokens: the MCP tool-output limit common clients apply (see src/upstream/settings.ts). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 100_000;
+/** Binary bodies are returned whole or not at all; 1 MiB is 1.4 MB of base64. */
+export const DEFAULT_MAX_BINARY_RESPONSE_BYTES = 1_048_576;
 export const DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 30;
 
 /** Settings from the environment, before vendor overrides. */
@@ -61,6 +68,7 @@ export interface GatewaySettings {
   responseValidationMode: ResponseValidationMode;
   sanitizationLevel: SanitizationLevel;
   maxResponseBytes: number;
+  maxBinaryResponseBytes: number;
 }
 
 /** The settings in force for one vendor (environment + `vendor.json` overrides). */
@@ -79,16 +87,31 @@ export interface VendorSettings {
   responseValidationMode: ResponseValidationMode;
   sanitizationLevel: SanitizationLevel;
   maxResponseBytes: number;
+  maxBinaryResponseBytes: number;
 }
 
 interface NumberRule {
   integer: boolean;
   min: number;
+  /** `min` itself is not allowed (a timeout of 0 s means nothing). */
+  minExclusive?: boolean;
   max: number;
 }
 
 function describeNumber(rule: NumberRule, unit = ""): string {
-  return `${rule.integer ? "an integer" : "a number"} from ${rule.min} to ${rule.max}${unit}`;
+  const kind = rule.integer ? "an integer" : "a number";
+  return rule.minExclusive
+    ? `${kind} above ${rule.min} and at most ${rule.max}${unit}`
+    : `${kind} from ${rule.min} to ${rule.max}${unit}`;
+}
+
+function inRange(rule: NumberRule, n: number): boolean {
+  return (
+    Number.isFinite(n) &&
+    (rule.minExclusive ? n > rule.min : n >= rule.min) &&
+    n <= rule.max &&
+    (!rule.integer || Number.isInteger(n))
+  );
 }
 
 /** A numeric env var: a decimal string within bounds. */
@@ -100,33 +123,30 @@ function numberFromEnv(rule: NumberRule, unit?: string) {
     v.regex(rule.integer ? /^[+]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)$/, allowed),
     v.transform(Number),
     v.number(allowed),
-    v.minValue(rule.min, allowed),
-    v.maxValue(rule.max, allowed),
+    v.check((n) => inRange(rule, n), allowed),
   );
 }
 
 /** A numeric `vendor.json` value (already a JSON number). */
 function numberFromJson(rule: NumberRule, unit?: string) {
   const allowed = describeNumber(rule, unit);
-  const base = v.pipe(
+  return v.pipe(
     v.number(allowed),
-    v.finite(allowed),
-    v.minValue(rule.min, allowed),
-    v.maxValue(rule.max, allowed),
+    v.check((n) => inRange(rule, n), allowed),
   );
-  return rule.integer ? v.pipe(base, v.integer(allowed)) : base;
 }
 
+// The same ranges as the compiler's vendor.json check (scripts/compiler/vendor-config.ts).
 const RULES = {
   maxRetries: { integer: true, min: 0, max: MAX_RETRIES_LIMIT },
   retryBackoffFactor: { integer: false, min: 1, max: 10 },
   failureThreshold: { integer: true, min: 1, max: 1000 },
-  breakerTimeout: { integer: false, min: 1, max: 86_400 },
+  breakerTimeout: { integer: false, min: 0, minExclusive: true, max: 3600 },
   halfOpenProbes: { integer: true, min: 1, max: 100 },
-  rate: { integer: false, min: 0.01, max: MAX_RATE_LIMIT_REQUESTS_PER_SECOND },
-  burst: { integer: true, min: 1, max: 10_000 },
-  upstreamTimeout: { integer: false, min: 0.1, max: MAX_TIMEOUT_SECONDS },
-  toolTimeout: { integer: false, min: 1, max: MAX_TIMEOUT_SECONDS },
+  rate: { integer: false, min: 0, minExclusive: true, max: MAX_RATE_LIMIT_REQUESTS_PER_SECOND },
+  burst: { integer: true, min: 1, max: 100_000 },
+  upstreamTimeout: { integer: false, min: 0, minExclusive: true, max: MAX_TIMEOUT_SECONDS },
+  toolTimeout: { integer: false, min: 0, minExclusive: true, max: MAX_TIMEOUT_SECONDS },
   maxResponseBytes: { integer: true, min: 1024, max: MAX_RESPONSE_BYTES_LIMIT },
 } satisfies Record<string, NumberRule>;
 
@@ -222,6 +242,12 @@ const ENV_SETTINGS: readonly EnvSetting[] = [
     schema: numberFromEnv(RULES.maxResponseBytes, " bytes"),
     fallback: DEFAULT_MAX_RESPONSE_BYTES,
   },
+  {
+    name: "MAX_BINARY_RESPONSE_BYTES",
+    key: "maxBinaryResponseBytes",
+    schema: numberFromEnv(RULES.maxResponseBytes, " bytes"),
+    fallback: DEFAULT_MAX_BINARY_RESPONSE_BYTES,
+  },
 ];
 
 /** The environment variable names this module reads. */
@@ -280,14 +306,20 @@ function parseSettings(env: Record<string, unknown>): GatewaySettings | GatewayE
   return out as unknown as GatewaySettings;
 }
 
-const vendorResilienceSchema = v.strictObject({
+/** A strict object whose unknown-key error lists the keys allowed there. */
+function knownKeys<const E extends v.ObjectEntries>(entries: E) {
+  const allowed = `absent (unknown key; allowed: ${Object.keys(entries).join(", ")})`;
+  return v.strictObject(entries, (issue) => (issue.expected === "never" ? allowed : "an object"));
+}
+
+const vendorResilienceSchema = knownKeys({
   maxRetries: v.optional(numberFromJson(RULES.maxRetries)),
   retryBackoffFactor: v.optional(numberFromJson(RULES.retryBackoffFactor)),
   circuitBreakerFailureThreshold: v.optional(numberFromJson(RULES.failureThreshold)),
   circuitBreakerTimeoutSeconds: v.optional(numberFromJson(RULES.breakerTimeout, " seconds")),
   circuitBreakerHalfOpenProbes: v.optional(numberFromJson(RULES.halfOpenProbes)),
   rateLimit: v.optional(
-    v.strictObject({
+    knownKeys({
       enabled: v.optional(v.boolean("true or false")),
       requestsPerSecond: v.optional(numberFromJson(RULES.rate)),
       burst: v.optional(numberFromJson(RULES.burst)),
@@ -358,5 +390,6 @@ function resolveVendor(settings: GatewaySettings, bundle: VendorBundle): VendorS
     responseValidationMode: r.responseValidationMode ?? settings.responseValidationMode,
     sanitizationLevel: r.sanitizationLevel ?? settings.sanitizationLevel,
     maxResponseBytes: settings.maxResponseBytes,
+    maxBinaryResponseBytes: settings.maxBinaryResponseBytes,
   };
 }

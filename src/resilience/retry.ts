@@ -1,0 +1,381 @@
+/**
+ * `resilientFetch`: one tool call's upstream attempts under the vendor's
+ * guard, retries with backoff, and timeouts.
+ *
+ * Per attempt: admission by the vendor's {@link VendorGuard} (breaker + token,
+ * one round trip; a wait for a token happens here), then one upstream attempt
+ * bounded by `UPSTREAM_TIMEOUT` and the call's deadline.
+ *
+ * Retries (`MAX_RETRIES`, default 3; 0 disables): on 429, 500, 502, 503, 504,
+ * Cloudflare's "could not connect" 521/522/523, timeouts and network errors.
+ * The wait is `Retry-After` when the upstream sends one (seconds or HTTP
+ * date), else full jitter: `random(0, min(cap, RETRY_BACKOFF_FACTOR^n))`
+ * seconds before retry n (about 2 s, then 4 s with the default factor 2).
+ * A wait that would not fit in the remaining `TOOL_EXECUTION_TIMEOUT` is not
+ * taken: the call ends with a tool error that says when to retry.
+ *
+ * POST and PATCH (not idempotent) are retried only when the upstream provably
+ * did not process the request — 429, 503 with `Retry-After`, 521/522/523, or a
+ * connection error that says "refused" — or when the operation declares an
+ * idempotency key header: the gateway then sends one fresh key, the same on
+ * every attempt. Workers report a refused connection and a dropped one the same
+ * way ("Network connection lost."), so a network error on a POST without a key
+ * is not retried.
+ *
+ * Timeout mapping (httpx → Workers): connect, write and pool timeouts have no
+ * Workers equivalent (fetch exposes no phases); `UPSTREAM_TIMEOUT` bounds one
+ * whole attempt up to the response headers and — when the `send` function
+ * reads the body — the body too (httpx read); `TOOL_EXECUTION_TIMEOUT` bounds
+ * the whole call: admission waits, attempts and backoff.
+ *
+ * @module
+ */
+import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
+import type { VendorSettings } from "../config.ts";
+import { type Clock, clockFor } from "./clock.ts";
+import { type GuardClient, guardClient } from "./guard-client.ts";
+import type { AttemptOutcome, OutcomeKind } from "./vendor-guard.ts";
+
+/** Statuses that are retried (for idempotent methods). */
+export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504, 521, 522, 523]);
+/** Cloudflare edge answers meaning "could not connect to the origin": the request never reached it. */
+const NOT_CONNECTED_STATUSES: ReadonlySet<number> = new Set([521, 522, 523]);
+const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set([
+  "GET",
+  "HEAD",
+  "OPTIONS",
+  "PUT",
+  "DELETE",
+  "TRACE",
+]);
+/** Upper bound of one backoff wait, whatever the factor and attempt. */
+export const RETRY_BACKOFF_CAP_MS = 60_000;
+const RETRY_BACKOFF_BASE_MS = 1_000;
+
+/** What one attempt gets. */
+export interface AttemptInit {
+  /** Aborts at the attempt's timeout, the call's deadline, or when the caller cancels. */
+  signal: AbortSignal;
+  /** Headers the gateway adds (the idempotency key); the request builder's own values win. */
+  headers: Record<string, string>;
+  /** 1 for the first attempt. */
+  attempt: number;
+}
+
+/** The response shape the loop inspects. A web `Response` fits. */
+export interface AttemptResponse {
+  status: number;
+  headers: Headers;
+}
+
+export type UpstreamFailureCode =
+  /** The vendor's breaker is open (or busy probing). */
+  | "circuit_open"
+  /** The vendor's token bucket cannot serve this call within its deadline. */
+  | "rate_limited"
+  /** The upstream asked to retry later than this call's deadline allows. */
+  | "retry_later"
+  | "upstream_timeout"
+  | "upstream_unreachable";
+
+export interface UpstreamFailure {
+  code: UpstreamFailureCode;
+  message: string;
+  /** ISO time when retrying makes sense, when known. */
+  retryAt?: string;
+  /** Last upstream status, when there was one. */
+  status?: number;
+}
+
+export type ResilientResult<R> =
+  /** The upstream answered (success, a non-retried error, or the last retried error). */
+  | { kind: "response"; response: R; attempts: number }
+  | { kind: "failure"; failure: UpstreamFailure; attempts: number };
+
+export interface ResilientFetchOptions<R extends AttemptResponse> {
+  /** Bindings (`VENDOR_GUARD`) and test switches. */
+  env: object;
+  settings: VendorSettings;
+  tool: Pick<ToolRecipe, "name" | "method" | "idempotencyKeyHeader">;
+  /** Epoch ms (on `clock`) when the whole call must be over. */
+  deadline: number;
+  waitUntil: (promise: Promise<unknown>) => void;
+  /** One upstream attempt. Throws on network errors and aborts. */
+  send: (init: AttemptInit) => Promise<R>;
+  /** Releases a response that will not be used (defaults to cancelling a `Response` body). */
+  discard?: (response: R) => unknown;
+  /** The caller's own cancellation (client went away). */
+  signal?: AbortSignal;
+  clock?: Clock;
+  random?: () => number;
+  guard?: GuardClient;
+}
+
+/**
+ * Runs a tool call's upstream attempts. Never throws for upstream trouble:
+ * failures come back as `{ kind: "failure" }`. Rethrows only when `send`
+ * throws something that is not an upstream failure (a bug), or when the
+ * caller's own `signal` aborted.
+ */
+export async function resilientFetch<R extends AttemptResponse>(
+  opts: ResilientFetchOptions<R>,
+): Promise<ResilientResult<R>> {
+  const { settings, tool, deadline } = opts;
+  const clock = opts.clock ?? clockFor(opts.env);
+  const random = opts.random ?? Math.random;
+  const guard = opts.guard ?? guardClient(opts.env, settings);
+  const vendor = settings.vendor;
+  const idempotent = IDEMPOTENT_METHODS.has(tool.method) || Boolean(tool.idempotencyKeyHeader);
+  const headers: Record<string, string> = tool.idempotencyKeyHeader
+    ? { [tool.idempotencyKeyHeader]: crypto.randomUUID() }
+    : {};
+  const upstreamTimeoutMs = settings.upstreamTimeoutSeconds * 1000;
+
+  let report: AttemptOutcome | undefined;
+  const recordLater = (outcome: AttemptOutcome) => opts.waitUntil(guard.record(outcome));
+
+  for (let attempt = 1; ; attempt++) {
+    const remaining = deadline - clock.now();
+    if (remaining <= 0) {
+      if (report) recordLater(report);
+      return { kind: "failure", attempts: attempt - 1, failure: deadlineFailure(vendor, settings) };
+    }
+    const admission = await guard.admit({
+      maxWaitMs: remaining,
+      probeLeaseMs: Math.min(upstreamTimeoutMs, remaining),
+      ...(report ? { report } : {}),
+    });
+    report = undefined;
+    if (!admission.allowed) {
+      const retryAt = iso(clock.now() + admission.retryAfterMs);
+      return {
+        kind: "failure",
+        attempts: attempt - 1,
+        failure: rejectionFailure(vendor, admission.reason, retryAt),
+      };
+    }
+    if (admission.waitMs > 0) await clock.sleep(admission.waitMs, opts.signal);
+
+    const probeId = admission.probeId;
+    const attemptMs = Math.min(upstreamTimeoutMs, deadline - clock.now());
+    const outcome = await runAttempt(opts, clock, {
+      attempt,
+      headers: { ...headers },
+      timeoutMs: Math.max(1, attemptMs),
+    });
+    const base: AttemptOutcome = {
+      kind: outcome.kind,
+      tool: tool.name,
+      message: outcome.message,
+      ...(outcome.status === undefined ? {} : { status: outcome.status }),
+      ...(probeId === undefined ? {} : { probeId }),
+    };
+
+    const retryable = outcome.kind !== "success" && outcome.kind !== "client_error" && outcome.retryable;
+    const allowedForMethod = idempotent || outcome.notProcessed;
+    if (!retryable || !allowedForMethod || attempt > settings.maxRetries) {
+      recordLater(base);
+      return finish(outcome, attempt, vendor, settings);
+    }
+
+    const waitMs = outcome.retryAfterMs ?? backoffMs(attempt, settings.retryBackoffFactor, random);
+    if (clock.now() + waitMs >= deadline) {
+      recordLater(base);
+      if (outcome.response) discard(opts, outcome.response);
+      return {
+        kind: "failure",
+        attempts: attempt,
+        failure: retryLaterFailure(vendor, settings, outcome, waitMs, iso(clock.now() + waitMs)),
+      };
+    }
+    if (outcome.response) discard(opts, outcome.response);
+    report = base;
+    await clock.sleep(waitMs, opts.signal);
+  }
+}
+
+/** Full jitter: uniform in [0, min(cap, factor^retry seconds)). `retry` is 1 for the first retry. */
+export function backoffMs(retry: number, factor: number, random: () => number): number {
+  const ceiling = Math.min(RETRY_BACKOFF_CAP_MS, RETRY_BACKOFF_BASE_MS * factor ** retry);
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * `Retry-After` in milliseconds from `now`: delta-seconds or an HTTP date.
+ * `undefined` when absent or unparseable.
+ */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+interface Classified<R> {
+  kind: OutcomeKind;
+  status?: number;
+  message: string;
+  retryable: boolean;
+  /** The upstream provably did not process the request (safe to retry a POST). */
+  notProcessed: boolean;
+  retryAfterMs?: number;
+  response?: R;
+}
+
+async function runAttempt<R extends AttemptResponse>(
+  opts: ResilientFetchOptions<R>,
+  clock: Clock,
+  a: { attempt: number; headers: Record<string, string>; timeoutMs: number },
+): Promise<Classified<R>> {
+  const timeout = AbortSignal.timeout(a.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+  let response: R;
+  try {
+    response = await opts.send({ signal, headers: a.headers, attempt: a.attempt });
+  } catch (error) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    if (timeout.aborted) {
+      return {
+        kind: "timeout",
+        message: `no answer within ${formatSeconds(a.timeoutMs)}`,
+        retryable: true,
+        notProcessed: false,
+      };
+    }
+    if (!isNetworkError(error)) throw error;
+    const refused = /refused/i.test(String((error as Error).message));
+    return {
+      kind: "network_error",
+      message: refused ? "connection refused" : `network error: ${(error as Error).message}`,
+      retryable: true,
+      notProcessed: refused,
+    };
+  }
+  const status = response.status;
+  const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), clock.now());
+  const kind: OutcomeKind =
+    status === 429
+      ? "rate_limited"
+      : status >= 500
+        ? "server_error"
+        : status >= 400
+          ? "client_error"
+          : "success";
+  return {
+    kind,
+    status,
+    message: kind === "success" ? `answered ${status}` : `upstream answered ${status}`,
+    retryable: RETRY_STATUSES.has(status),
+    notProcessed:
+      status === 429 || (status === 503 && retryAfterMs !== undefined) || NOT_CONNECTED_STATUSES.has(status),
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    response,
+  };
+}
+
+/** fetch rejects with a TypeError or a workerd `Error` flagged `retryable`/`remote` for network trouble. */
+function isNetworkError(error: unknown): boolean {
+  if (error instanceof TypeError) return true;
+  if (!(error instanceof Error)) return false;
+  const flags = error as Error & { retryable?: unknown; remote?: unknown };
+  return (
+    flags.retryable === true ||
+    flags.remote === true ||
+    /network|connection|socket|dns|refused|reset/i.test(error.message)
+  );
+}
+
+function finish<R>(
+  outcome: Classified<R>,
+  attempts: number,
+  vendor: string,
+  settings: VendorSettings,
+): ResilientResult<R> {
+  if (outcome.response !== undefined) return { kind: "response", response: outcome.response, attempts };
+  const tries = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
+  if (outcome.kind === "timeout") {
+    return {
+      kind: "failure",
+      attempts,
+      failure: {
+        code: "upstream_timeout",
+        message: `${vendor} did not answer within UPSTREAM_TIMEOUT (${formatSeconds(settings.upstreamTimeoutSeconds * 1000)}) after ${tries}.`,
+      },
+    };
+  }
+  return {
+    kind: "failure",
+    attempts,
+    failure: {
+      code: "upstream_unreachable",
+      message: `${vendor} could not be reached after ${tries}: ${outcome.message}.`,
+    },
+  };
+}
+
+function rejectionFailure(
+  vendor: string,
+  reason: "circuit_open" | "probe_in_flight" | "rate_limited",
+  retryAt: string,
+): UpstreamFailure {
+  if (reason === "rate_limited") {
+    return {
+      code: "rate_limited",
+      message: `The gateway's rate limit for ${vendor} cannot serve this call within its time limit. Retry at ${retryAt}.`,
+      retryAt,
+    };
+  }
+  const why =
+    reason === "circuit_open"
+      ? `${vendor} is failing, so the gateway stopped calling it (circuit breaker open)`
+      : `${vendor} is recovering and the gateway is testing it with a probe call (circuit breaker half-open)`;
+  return { code: "circuit_open", message: `${why}. It will try again at ${retryAt}.`, retryAt };
+}
+
+function retryLaterFailure<R>(
+  vendor: string,
+  settings: VendorSettings,
+  outcome: Classified<R>,
+  waitMs: number,
+  retryAt: string,
+): UpstreamFailure {
+  const what = outcome.status === undefined ? outcome.message : `answered ${outcome.status}`;
+  const asked = outcome.retryAfterMs === undefined ? "the next retry" : "its Retry-After";
+  return {
+    code: "retry_later",
+    message: `${vendor} ${what}; waiting ${formatSeconds(waitMs)} for ${asked} would exceed TOOL_EXECUTION_TIMEOUT (${formatSeconds(settings.toolExecutionTimeoutSeconds * 1000)}). Retry at ${retryAt}.`,
+    retryAt,
+    ...(outcome.status === undefined ? {} : { status: outcome.status }),
+  };
+}
+
+function deadlineFailure(vendor: string, settings: VendorSettings): UpstreamFailure {
+  return {
+    code: "upstream_timeout",
+    message: `The call to ${vendor} ran out of its TOOL_EXECUTION_TIMEOUT (${formatSeconds(settings.toolExecutionTimeoutSeconds * 1000)}).`,
+  };
+}
+
+function discard<R extends AttemptResponse>(opts: ResilientFetchOptions<R>, response: R): void {
+  try {
+    if (opts.discard) {
+      void Promise.resolve(opts.discard(response)).catch(() => {});
+      return;
+    }
+    const body = (response as { body?: unknown }).body;
+    if (body instanceof ReadableStream) void body.cancel().catch(() => {});
+  } catch {
+    // best effort: an unreleased body is only garbage
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import type { ToolRecipe, VendorBundle } from "../../../src/bundle/types.ts";
+import { judgeResponse, validateResponse } from "../../../src/resilience/response-validation.ts";
+
+const tool: ToolRecipe = {
+  name: "getOrder",
+  description: "",
+  method: "GET",
+  path: "/orders/{id}",
+  params: [],
+  security: [],
+  inputSchema: { type: "object" },
+  tags: [],
+  responses: {
+    "200": { mediaType: "application/json", schema: { $ref: "#/$defs/Order" } },
+    "4XX": { mediaType: "application/json", schema: { $ref: "#/$defs/Problem" } },
+    default: { mediaType: "application/json", schema: { type: "object", required: ["fault"] } },
+  },
+};
+
+const bundle: VendorBundle = {
+  formatVersion: 1,
+  vendor: "shop",
+  displayName: "Shop",
+  contentHash: "x",
+  specTitle: "Shop",
+  specVersion: "1",
+  securitySchemes: {},
+  schemas: {
+    Order: {
+      type: "object",
+      required: ["id", "lines"],
+      properties: { id: { type: "integer" }, lines: { type: "array", items: { $ref: "#/$defs/Line" } } },
+    },
+    Line: {
+      type: "object",
+      required: ["sku"],
+      properties: { sku: { type: "string" }, next: { $ref: "#/$defs/Line" } },
+    },
+    Problem: { type: "object", required: ["title"] },
+    Unused: { type: "string" },
+  },
+  tools: [tool],
+};
+
+describe("validateResponse", () => {
+  it("accepts data matching a schema reached through shared $defs (recursive)", () => {
+    const data = { id: 1, lines: [{ sku: "a", next: { sku: "b" } }] };
+    expect(validateResponse(bundle, tool, 200, data)).toEqual({ valid: true, checked: true });
+  });
+
+  it("says where and what does not match", () => {
+    const check = validateResponse(bundle, tool, 200, { id: "1", lines: [{ next: { sku: 2 } }] });
+    expect(check.valid).toBe(false);
+    if (check.valid) return;
+    expect(check.mismatches).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^at \/id: .*integer/),
+        expect.stringMatching(/^at \/lines\/0\/next\/sku: .*string/),
+        expect.stringMatching(/^at \/lines\/0: .*sku/),
+      ]),
+    );
+    expect(check.summary).toMatch(/^The 200 response of getOrder does not match its documented schema: at /);
+  });
+
+  it("picks the schema by exact status, then range, then default; no schema means unchecked", () => {
+    expect(validateResponse(bundle, tool, 404, { title: "x" })).toEqual({ valid: true, checked: true });
+    expect(validateResponse(bundle, tool, 404, {}).valid).toBe(false);
+    expect(validateResponse(bundle, tool, 500, {}).valid).toBe(false);
+    const bare = { ...tool, responses: {} };
+    expect(validateResponse(bundle, bare, 200, "anything")).toEqual({ valid: true, checked: false });
+  });
+
+  it("does not modify the bundle's shared schemas", () => {
+    const before = JSON.stringify(bundle.schemas);
+    validateResponse(bundle, tool, 200, { id: 1, lines: [] });
+    expect(JSON.stringify(bundle.schemas)).toBe(before);
+    expect(Object.getOwnPropertyNames(bundle.schemas.Order)).not.toContain("__absolute_uri__");
+  });
+});
+
+describe("judgeResponse", () => {
+  const drifted = { id: "not-a-number", lines: [] };
+  it("off: passes without checking", () => {
+    expect(judgeResponse("off", bundle, tool, 200, drifted)).toEqual({ action: "pass" });
+  });
+  it("warn: reports drift and lets the data through", () => {
+    expect(judgeResponse("warn", bundle, tool, 200, drifted)).toMatchObject({ action: "drift" });
+    expect(judgeResponse("warn", bundle, tool, 200, { id: 1, lines: [] })).toEqual({ action: "pass" });
+  });
+  it("strict: rejects with the mismatches", () => {
+    const verdict = judgeResponse("strict", bundle, tool, 200, drifted);
+    expect(verdict).toMatchObject({ action: "reject", mismatches: [expect.stringMatching(/^at \/id:/)] });
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { REDACTED, sanitize } from "../../../src/resilience/sanitize.ts";
+
+const body = {
+  user: {
+    name: "ada",
+    Password: "hunter2",
+    profile: {
+      accessToken: "at",
+      "Api-Key": "k",
+      ip_address: "10.0.0.1",
+      nested: [{ SECRET: { deep: 1 } }],
+    },
+  },
+  token: "t",
+  next_page_token: "keep-me",
+  credentials: ["a", "b"],
+  session_id: "s",
+  Cookie: "c=1",
+  private_key: "pk",
+  authorization: "Bearer x",
+};
+
+describe("sanitize", () => {
+  it("DISABLED returns the value untouched", () => {
+    expect(sanitize(body, "DISABLED")).toBe(body);
+  });
+
+  it("LOW redacts password, token, secret, private_key at any depth, case-insensitively", () => {
+    const out = sanitize(body, "LOW");
+    expect(out.user.Password).toBe(REDACTED);
+    expect(out.user.profile.nested[0]?.SECRET).toBe(REDACTED);
+    expect(out.token).toBe(REDACTED);
+    expect(out.private_key).toBe(REDACTED);
+    expect(out.next_page_token).toBe("keep-me");
+    expect(out.user.profile.accessToken).toBe("at");
+    expect(out.authorization).toBe("Bearer x");
+    expect(out.session_id).toBe("s");
+  });
+
+  it("MEDIUM adds access_token, credentials, authorization (spelling variants too)", () => {
+    const out = sanitize(body, "MEDIUM");
+    expect(out.user.profile.accessToken).toBe(REDACTED);
+    expect(out.credentials).toBe(REDACTED);
+    expect(out.authorization).toBe(REDACTED);
+    expect(out.user.profile["Api-Key"]).toBe("k");
+    expect(out.Cookie).toBe("c=1");
+  });
+
+  it("HIGH adds session_id, cookie, api_key, ip_address", () => {
+    const out = sanitize(body, "HIGH");
+    expect(out).toEqual({
+      user: {
+        name: "ada",
+        Password: REDACTED,
+        profile: {
+          accessToken: REDACTED,
+          "Api-Key": REDACTED,
+          ip_address: REDACTED,
+          nested: [{ SECRET: REDACTED }],
+        },
+      },
+      token: REDACTED,
+      next_page_token: "keep-me",
+      credentials: REDACTED,
+      session_id: REDACTED,
+      Cookie: REDACTED,
+      private_key: REDACTED,
+      authorization: REDACTED,
+    });
+    // The input is not modified.
+    expect(body.user.Password).toBe("hunter2");
+  });
+
+  it("keeps a parsed __proto__ key as data, never as a prototype", () => {
+    const parsed = JSON.parse('{"__proto__":{"password":"p","polluted":true}}');
+    const out = sanitize(parsed, "LOW") as Record<string, unknown>;
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(JSON.stringify(out)).toBe('{"__proto__":{"password":"[REDACTED]","polluted":true}}');
+  });
+});
