@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -19,10 +20,14 @@ export default defineConfig({
           cloudflareTest(() => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { GATEWAY_ENV: "test" },
+              bindings: { GATEWAY_ENV: "test", ALLOWED_ORIGINS: "https://allowed.example" },
             },
           })),
         ],
+        // Worker tests serve the fixture vendors compiled from test/fixtures/specs/ (npm test compiles them).
+        resolve: {
+          alias: { "#bundles": fileURLToPath(new URL("./test/generated/index.ts", import.meta.url)) },
+        },
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts", "test/e2e/**/*.test.ts"],

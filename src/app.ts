@@ -1,10 +1,35 @@
 import { Hono } from "hono";
+import type { Caller } from "./auth/caller.ts";
+import {
+  handleError,
+  handleNotFound,
+  methodNotAllowed,
+  type RequestIdVariables,
+  requestId,
+} from "./errors.ts";
+import { mcpEndpoint } from "./mcp/endpoint.ts";
 
-export type AppEnv = { Bindings: Env };
+export type AppEnv = {
+  Bindings: Env;
+  Variables: RequestIdVariables & {
+    /** Set by the auth middleware (src/auth/); `undefined` when client auth is off. */
+    caller?: Caller | undefined;
+  };
+};
 
-/** Builds the gateway's routes. */
+/** Builds the gateway's routes. Every answer, including every error, is JSON. */
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use(requestId());
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+
   app.get("/health", (c) => c.json({ status: "ok" }));
+  app.all("/health", methodNotAllowed(["GET", "HEAD"]));
+
+  // MCP streamable HTTP (src/mcp/endpoint.ts): every method lands here so GET/DELETE get a JSON 405.
+  const mcp = mcpEndpoint();
+  app.all("/v1/mcp", mcp);
+  app.all("/v1/:vendor/mcp", mcp);
   return app;
 }

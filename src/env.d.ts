@@ -9,6 +9,7 @@ interface __BaseEnv_Env {
 	TOOL_EXECUTION_TIMEOUT: string;
 	RESPONSE_VALIDATION_MODE: string;
 	SANITIZATION_LEVEL: string;
+	ALLOWED_ORIGINS: string;
 	VENDOR_GUARD: DurableObjectNamespace<import("./worker").VendorGuard>;
 }
 declare namespace Cloudflare {
@@ -23,7 +24,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAX_RETRIES" | "RETRY_BACKOFF_FACTOR" | "CIRCUIT_BREAKER_FAILURE_THRESHOLD" | "CIRCUIT_BREAKER_TIMEOUT_SECONDS" | "RATE_LIMIT_REQUESTS_PER_SECOND" | "TOOL_EXECUTION_TIMEOUT" | "RESPONSE_VALIDATION_MODE" | "SANITIZATION_LEVEL">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAX_RETRIES" | "RETRY_BACKOFF_FACTOR" | "CIRCUIT_BREAKER_FAILURE_THRESHOLD" | "CIRCUIT_BREAKER_TIMEOUT_SECONDS" | "RATE_LIMIT_REQUESTS_PER_SECOND" | "TOOL_EXECUTION_TIMEOUT" | "RESPONSE_VALIDATION_MODE" | "SANITIZATION_LEVEL" | "ALLOWED_ORIGINS">> {}
 }
 declare module "*.txt" {
 	const value: string;

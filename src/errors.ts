@@ -127,7 +127,12 @@ export function requestId(): MiddlewareHandler<{ Variables: RequestIdVariables }
     const incoming = c.req.header(REQUEST_ID_HEADER);
     const id = incoming !== undefined && INCOMING_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", id);
-    await next();
+    try {
+      await next();
+    } catch (thrown) {
+      // hono hands only `Error`s to onError and rethrows anything else; wrap it so it gets the JSON 500.
+      throw thrown instanceof Error ? thrown : new Error(`non-Error thrown: ${String(thrown)}`);
+    }
     // Responses built elsewhere may have immutable headers (a fetched Response); the id is best effort there.
     try {
       c.res.headers.set(REQUEST_ID_HEADER, id);

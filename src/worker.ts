@@ -3,11 +3,20 @@
  * so wrangler can bind them.
  */
 import { createApp } from "./app.ts";
+import { lastResortResponse } from "./errors.ts";
 
 export { VendorGuard } from "./resilience/vendor-guard.ts";
 
 const app = createApp();
 
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  // The app answers its own errors as JSON; this catch is for anything that escapes it,
+  // which Cloudflare would otherwise turn into an HTML 1101 page.
+  async fetch(request, env, ctx) {
+    try {
+      return await app.fetch(request, env, ctx);
+    } catch (error) {
+      return lastResortResponse(error);
+    }
+  },
 } satisfies ExportedHandler<Env>;

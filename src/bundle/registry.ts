@@ -1,0 +1,61 @@
+/**
+ * The vendors this Worker serves, from the generated registry (`#bundles`).
+ *
+ * `#bundles` is a package.json subpath import: `src/generated/index.ts` in the
+ * Worker, `test/generated/index.ts` (compiled fixtures) in the workers test
+ * project. Bundles are parsed on first use and kept for the isolate's life.
+ *
+ * @module
+ */
+import { BUNDLES } from "#bundles";
+import type { BundleEntry, VendorBundle } from "./types.ts";
+
+const entriesByVendor = new Map<string, BundleEntry>(BUNDLES.map((entry) => [entry.vendor, entry]));
+const loaded = new Map<string, VendorBundle>();
+
+/** Vendor names in registry order (the compiler sorts them). */
+export function vendorNames(): readonly string[] {
+  return BUNDLES.map((entry) => entry.vendor);
+}
+
+/** Whether a vendor of this name is compiled into the Worker. */
+export function hasVendor(vendor: string): boolean {
+  return entriesByVendor.has(vendor);
+}
+
+/** The parsed bundle of a vendor (parsed once per isolate), or `undefined` for an unknown vendor. */
+export function getBundle(vendor: string): VendorBundle | undefined {
+  const cached = loaded.get(vendor);
+  if (cached !== undefined) return cached;
+  const entry = entriesByVendor.get(vendor);
+  if (entry === undefined) return undefined;
+  const bundle = entry.load();
+  loaded.set(vendor, bundle);
+  return bundle;
+}
+
+/** Every bundle, in registry order. Parses the ones not parsed yet. */
+export function allBundles(): VendorBundle[] {
+  const bundles: VendorBundle[] = [];
+  for (const entry of BUNDLES) {
+    const bundle = getBundle(entry.vendor);
+    if (bundle !== undefined) bundles.push(bundle);
+  }
+  return bundles;
+}
+
+/** The env var that overrides a vendor's base URL: `<VENDOR>_BASE_URL`, non-alphanumerics as `_`. */
+export function baseUrlVarName(vendor: string): string {
+  return `${vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_BASE_URL`;
+}
+
+/**
+ * The base URL requests to this vendor go to: `<VENDOR>_BASE_URL` from the
+ * environment when set, else the bundle's `baseUrl`. `undefined` when neither
+ * exists (the vendor cannot be called until the operator sets one).
+ */
+export function resolveBaseUrl(env: object, bundle: VendorBundle): string | undefined {
+  const override = (env as Record<string, unknown>)[baseUrlVarName(bundle.vendor)];
+  if (typeof override === "string" && override.trim() !== "") return override.trim();
+  return bundle.baseUrl;
+}

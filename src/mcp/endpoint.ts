@@ -1,0 +1,381 @@
+/**
+ * The MCP streamable HTTP endpoints: `POST /v1/mcp` (every vendor, tool names
+ * prefixed `<vendor>_`) and `POST /v1/<vendor>/mcp` (one vendor).
+ *
+ * Stateless by design: no `Mcp-Session-Id`, no session store. Every POST is
+ * served by a fresh SDK server, so any isolate of any deploy serves any
+ * client. Protocol revisions 2025-06-18, 2025-11-25 (the `initialize` era)
+ * and 2026-07-28 (per-request `_meta` envelope, `server/discover`) are chosen
+ * per request from what the client sends.
+ *
+ * The gateway checks the transport rules itself before the SDK sees a
+ * message, so every rejection has one shape from one place:
+ *
+ * | Check | Answer |
+ * |---|---|
+ * | `Origin` present and not allowed | 403 `origin_not_allowed` |
+ * | method other than POST | 405 `method_not_allowed`, `Allow: POST` |
+ * | `Content-Type` not JSON | 415 `unsupported_media_type` |
+ * | `Accept` takes neither JSON nor SSE | 406 `not_acceptable` |
+ * | body over {@link MAX_MCP_REQUEST_BODY_BYTES} | 413 `payload_too_large` |
+ * | body not JSON | 400, JSON-RPC `-32700` |
+ * | not a JSON-RPC 2.0 message, or a batch | 400, JSON-RPC `-32600` |
+ * | `params` not an object | 400, JSON-RPC `-32602` |
+ * | `MCP-Protocol-Version` unknown | 400, JSON-RPC `-32022` with `supported` |
+ *
+ * Then the SDK (`@modelcontextprotocol/server`) serves the message: the
+ * `initialize` handshake, the 2026-07-28 envelope and `Mcp-Method`/`Mcp-Name`
+ * header rules, `-32601` for unknown methods, 202 for notifications.
+ *
+ * Response format follows `Accept`: JSON when the client takes JSON at least
+ * as readily as SSE (a plain request/response is cheaper), SSE when it prefers
+ * or only takes `text/event-stream`.
+ *
+ * @module
+ */
+import {
+  createMcpHandler,
+  isJsonContentType,
+  isLegacyRequest,
+  legacyStatelessFallback,
+  WebStandardStreamableHTTPServerTransport,
+} from "@modelcontextprotocol/server";
+import type { Context } from "hono";
+import * as v from "valibot";
+import type { Caller } from "../auth/caller.ts";
+import { hasVendor } from "../bundle/registry.ts";
+import { GatewayError, requestIdOf } from "../errors.ts";
+import type { McpEndpoint } from "./catalog.ts";
+import {
+  JSONRPC_INVALID_PARAMS,
+  JSONRPC_INVALID_REQUEST,
+  JSONRPC_PARSE_ERROR,
+  type JsonRpcId,
+  jsonRpcErrorResponse,
+  MCP_UNSUPPORTED_PROTOCOL_VERSION,
+} from "./jsonrpc.ts";
+import { assertOriginAllowed } from "./origin.ts";
+import { createGatewayServer, type McpRequestScope, SUPPORTED_PROTOCOL_VERSIONS } from "./server.ts";
+
+/**
+ * Largest MCP request body: room for base64 file arguments (multipart uploads)
+ * while a parsed copy stays far below the isolate's 128 MB.
+ */
+export const MAX_MCP_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
+
+/** How the response to a JSON-RPC request is framed. */
+export type ResponseMode = "json" | "sse";
+
+/** The hono variables this endpoint reads. */
+export type McpVariables = { requestId: string; caller?: Caller | undefined };
+
+/**
+ * Caller seam: the authenticated caller set by the auth middleware
+ * (`c.var.caller`, src/auth/), `undefined` when client auth is off.
+ */
+function callerOf(c: Context): Caller | undefined {
+  const caller: unknown = c.get("caller");
+  return caller === undefined || caller === null ? undefined : (caller as Caller);
+}
+
+/** hono handler for every method on `/v1/mcp` and `/v1/:vendor/mcp`. */
+export function mcpEndpoint(): (c: Context<{ Bindings: Env; Variables: McpVariables }>) => Promise<Response> {
+  return async (c) => {
+    assertOriginAllowed(c.req.raw, c.env);
+    const vendor = c.req.param("vendor");
+    const endpoint: McpEndpoint = vendor === undefined ? { kind: "unified" } : { kind: "vendor", vendor };
+    const caller = callerOf(c);
+    if (endpoint.kind === "vendor") {
+      if (!hasVendor(endpoint.vendor)) {
+        throw new GatewayError("not_found", `Unknown vendor "${endpoint.vendor}"`, {
+          details: { hint: "GET /health/vendors lists the vendors this gateway serves." },
+        });
+      }
+      if (caller !== undefined && !caller.vendorAllowed(endpoint.vendor)) {
+        throw new GatewayError("forbidden", `Your team may not use vendor "${endpoint.vendor}"`);
+      }
+    }
+    if (c.req.method !== "POST") {
+      // Stateless: there is no server-initiated stream to GET and no session to DELETE.
+      throw new GatewayError(
+        "method_not_allowed",
+        `${c.req.method} is not supported on this stateless MCP endpoint; send JSON-RPC messages with POST`,
+        { headers: { allow: "POST" }, details: { allowed: ["POST"] } },
+      );
+    }
+    const scope: McpRequestScope = {
+      endpoint,
+      caller,
+      env: c.env,
+      waitUntil: waitUntilOf(c),
+      requestId: requestIdOf(c),
+    };
+    return servePost(c.req.raw, scope);
+  };
+}
+
+function waitUntilOf(c: Context): (promise: Promise<unknown>) => void {
+  try {
+    const ctx = c.executionCtx;
+    return (promise) => ctx.waitUntil(promise);
+  } catch {
+    // No execution context (app.fetch called without one): keep the work attached to the request.
+    return (promise) => void promise.catch(() => {});
+  }
+}
+
+async function servePost(request: Request, scope: McpRequestScope): Promise<Response> {
+  if (!isJsonContentType(request.headers.get("content-type"))) {
+    throw new GatewayError(
+      "unsupported_media_type",
+      "MCP messages must be sent as Content-Type: application/json",
+    );
+  }
+  const mode = negotiateResponseMode(request.headers.get("accept"));
+  if (mode === undefined) {
+    throw new GatewayError("not_acceptable", "Accept must allow application/json or text/event-stream");
+  }
+  const text = await readBodyText(request, MAX_MCP_REQUEST_BODY_BYTES);
+
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return jsonRpcErrorResponse(400, null, JSONRPC_PARSE_ERROR, "Parse error: the body is not valid JSON");
+  }
+  const rejected = checkMessage(body);
+  if (rejected !== undefined) return rejected;
+
+  const version = request.headers.get("mcp-protocol-version");
+  if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version.trim())) {
+    return jsonRpcErrorResponse(
+      400,
+      requestIdIn(body),
+      MCP_UNSUPPORTED_PROTOCOL_VERSION,
+      `Unsupported MCP-Protocol-Version: ${version}`,
+      { supported: SUPPORTED_PROTOCOL_VERSIONS, requested: version },
+    );
+  }
+  return dispatch(sdkRequest(request), body, mode, scope);
+}
+
+/**
+ * Hands the message to the SDK: 2025-era messages (no per-request envelope) to a
+ * stateless streamable HTTP transport, 2026-07-28 messages to `createMcpHandler`.
+ * Both build a fresh server per request from the same factory.
+ */
+async function dispatch(
+  request: Request,
+  body: unknown,
+  mode: ResponseMode,
+  scope: McpRequestScope,
+): Promise<Response> {
+  const factory = () => createGatewayServer(scope);
+  const onerror = (error: Error) =>
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        msg: "mcp transport",
+        requestId: scope.requestId,
+        error: error.message,
+      }),
+    );
+  const options = { parsedBody: body };
+  if (await isLegacyRequest(request, body)) {
+    if (mode === "sse") {
+      return legacyStatelessFallback(factory, onerror, { maxRequestBodySize: MAX_MCP_REQUEST_BODY_BYTES })(
+        request,
+        options,
+      );
+    }
+    return serveLegacyJson(request, body, scope);
+  }
+  const handler = createMcpHandler(factory, {
+    legacy: "reject",
+    // `auto` answers with one JSON body; our handlers emit nothing before their result.
+    responseMode: mode === "sse" ? "sse" : "auto",
+    maxRequestBodySize: MAX_MCP_REQUEST_BODY_BYTES,
+    onerror,
+  });
+  return handler.fetch(request, options);
+}
+
+/** 2025-era request answered as one JSON body (the SDK's stateless fallback always streams). */
+async function serveLegacyJson(request: Request, body: unknown, scope: McpRequestScope): Promise<Response> {
+  const server = createGatewayServer(scope);
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+    maxRequestBodySize: MAX_MCP_REQUEST_BODY_BYTES,
+  });
+  await server.connect(transport);
+  try {
+    return await transport.handleRequest(request, { parsedBody: body });
+  } finally {
+    await transport.close().catch(() => {});
+    await server.close().catch(() => {});
+  }
+}
+
+/**
+ * The request as the SDK transports see it: the body is already parsed (passed
+ * separately), and `Accept` lists both media types because the SDK's 2025
+ * transport refuses anything else. The gateway has already chosen the format
+ * and configures the transport for it.
+ */
+function sdkRequest(request: Request): Request {
+  const headers = new Headers(request.headers);
+  headers.set("accept", "application/json, text/event-stream");
+  headers.delete("content-length");
+  return new Request(request.url, { method: "POST", headers, signal: request.signal });
+}
+
+/** Picks JSON or SSE from `Accept` (q-values honoured; ties go to JSON). `undefined`: neither is acceptable. */
+export function negotiateResponseMode(accept: string | null): ResponseMode | undefined {
+  if (accept === null || accept.trim() === "") return "json";
+  let json = 0;
+  let sse = 0;
+  let jsonSpecificity = -1;
+  let sseSpecificity = -1;
+  for (const part of accept.split(",")) {
+    const [rawType = "", ...params] = part.split(";");
+    const type = rawType.trim().toLowerCase();
+    let q = 1;
+    for (const param of params) {
+      const [key, value] = param.split("=");
+      if (key?.trim().toLowerCase() === "q") {
+        const parsed = Number(value?.trim());
+        q = Number.isFinite(parsed) ? Math.min(Math.max(parsed, 0), 1) : 0;
+      }
+    }
+    // The most specific matching range decides (RFC 9110 §12.5.1).
+    const jsonMatch = matchSpecificity(type, "application", "json");
+    if (jsonMatch > jsonSpecificity) {
+      jsonSpecificity = jsonMatch;
+      json = q;
+    }
+    const sseMatch = matchSpecificity(type, "text", "event-stream");
+    if (sseMatch > sseSpecificity) {
+      sseSpecificity = sseMatch;
+      sse = q;
+    }
+  }
+  if (json === 0 && sse === 0) return undefined;
+  return sse > json ? "sse" : "json";
+}
+
+function matchSpecificity(range: string, type: string, subtype: string): number {
+  if (range === `${type}/${subtype}`) return 2;
+  if (range === `${type}/*`) return 1;
+  if (range === "*/*") return 0;
+  return -1;
+}
+
+/** Reads the body as text, refusing more than `maxBytes` (declared or streamed). */
+async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  const tooLarge = () =>
+    new GatewayError("payload_too_large", `The request body exceeds ${maxBytes} bytes`, {
+      details: { maxBytes },
+    });
+  if (Number(request.headers.get("content-length")) > maxBytes) throw tooLarge();
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const decoder = new TextDecoder();
+  let received = 0;
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
+const JsonRpcIdSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);
+const JsonRpcMessageSchema = v.union([
+  // request / notification
+  v.object({
+    jsonrpc: v.literal("2.0"),
+    method: v.string(),
+    id: v.optional(JsonRpcIdSchema),
+    params: v.optional(v.unknown()),
+  }),
+  // response to a server request
+  v.object({ jsonrpc: v.literal("2.0"), id: JsonRpcIdSchema, result: v.record(v.string(), v.unknown()) }),
+  v.object({
+    jsonrpc: v.literal("2.0"),
+    id: v.nullable(JsonRpcIdSchema),
+    error: v.object({ code: v.number(), message: v.string() }),
+  }),
+]);
+
+/** The JSON-RPC shape rules the gateway enforces before the SDK; `undefined` when the message may pass. */
+function checkMessage(body: unknown): Response | undefined {
+  if (Array.isArray(body)) {
+    return jsonRpcErrorResponse(
+      400,
+      null,
+      JSONRPC_INVALID_REQUEST,
+      "Invalid Request: JSON-RPC batches are not supported (removed in MCP 2025-06-18); send one message per POST",
+    );
+  }
+  const id = requestIdIn(body);
+  const parsed = v.safeParse(JsonRpcMessageSchema, body);
+  if (!parsed.success) {
+    return jsonRpcErrorResponse(
+      400,
+      id,
+      JSONRPC_INVALID_REQUEST,
+      'Invalid Request: expected a JSON-RPC 2.0 message ({"jsonrpc":"2.0","method":…})',
+    );
+  }
+  if ("method" in parsed.output) {
+    const { method, params } = parsed.output;
+    if (params !== undefined && (params === null || typeof params !== "object" || Array.isArray(params))) {
+      return jsonRpcErrorResponse(
+        400,
+        id,
+        JSONRPC_INVALID_PARAMS,
+        "Invalid params: params must be an object",
+      );
+    }
+    const schema = PARAMS_BY_METHOD[method];
+    if (schema !== undefined) {
+      const checked = v.safeParse(schema, params ?? {});
+      if (!checked.success) {
+        const problems = checked.issues.map(
+          (issue) => `${v.getDotPath(issue) ?? "params"}: ${issue.message}`,
+        );
+        return jsonRpcErrorResponse(
+          400,
+          id,
+          JSONRPC_INVALID_PARAMS,
+          `Invalid params for ${method}: ${problems.join("; ")}`,
+        );
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Params of the methods the gateway implements, checked here so a bad one is a readable -32602. */
+const PARAMS_BY_METHOD: Record<string, v.GenericSchema> = {
+  "tools/list": v.looseObject({ cursor: v.optional(v.string("cursor must be a string")) }),
+  "tools/call": v.looseObject({
+    name: v.string("name must be a string"),
+    arguments: v.optional(v.record(v.string(), v.unknown(), "arguments must be an object")),
+  }),
+};
+
+/** The id of a JSON-RPC request, for echoing on errors; `null` when there is none to echo. */
+function requestIdIn(body: unknown): JsonRpcId {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return null;
+  const { id, method } = body as { id?: unknown; method?: unknown };
+  if (typeof method !== "string") return null;
+  return typeof id === "string" || (typeof id === "number" && Number.isInteger(id)) ? id : null;
+}

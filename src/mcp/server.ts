@@ -1,0 +1,105 @@
+/**
+ * The MCP server behind one HTTP request: a fresh low-level SDK `Server` with
+ * the gateway's `tools/list` and `tools/call` handlers (`ping`, `initialize`
+ * and `server/discover` come from the SDK).
+ *
+ * Why the low-level `Server` and not `McpServer`: `McpServer` wants a zod /
+ * Standard Schema per registered tool and validates arguments itself. Our
+ * tools are thousands of precompiled JSON Schemas; registering them one by
+ * one per request would be slow, and argument validation belongs to the
+ * upstream executor (precompiled, no `eval`). The low-level server takes raw
+ * JSON Schema tool lists as they are.
+ *
+ * @module
+ */
+import {
+  type CallToolResult,
+  type ListToolsResult,
+  ProtocolError,
+  Server,
+} from "@modelcontextprotocol/server";
+import type { Caller } from "../auth/caller.ts";
+import { GatewayError, logUnexpectedError } from "../errors.ts";
+import { callTool } from "./call-tool.ts";
+import { findTool, listingFingerprint, listTools, type McpEndpoint } from "./catalog.ts";
+import { invalidParams, JSONRPC_INTERNAL_ERROR, protocolError } from "./jsonrpc.ts";
+import { paginate } from "./pagination.ts";
+
+/** Protocol revisions served, newest first; the first 2025 entry is the `initialize` counter-offer. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = ["2026-07-28", "2025-11-25", "2025-06-18"];
+
+export const SERVER_INFO = { name: "mcp-edge-gateway", title: "MCP Edge Gateway", version: "0.1.0" } as const;
+
+/** Everything a request handler needs to know about the HTTP request it serves. */
+export interface McpRequestScope {
+  endpoint: McpEndpoint;
+  /** `undefined`: client auth is off; every vendor and tool is visible. */
+  caller: Caller | undefined;
+  env: Env;
+  waitUntil: (promise: Promise<unknown>) => void;
+  requestId: string;
+}
+
+/** Builds the per-request server. Never reused: the gateway keeps no state between requests. */
+export function createGatewayServer(scope: McpRequestScope): Server {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false } },
+    supportedProtocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
+    instructions: instructionsFor(scope.endpoint),
+  });
+  server.onerror = (error) => logSdkError(scope.requestId, error);
+
+  server.setRequestHandler("tools/list", (request) =>
+    guard(scope, () => {
+      const tools = listTools(scope.endpoint, scope.caller);
+      const page = paginate(tools, request.params?.cursor, listingFingerprint(scope.endpoint));
+      const result: ListToolsResult = { tools: page.items };
+      if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
+      return result;
+    }),
+  );
+
+  server.setRequestHandler("tools/call", (request) =>
+    guard(scope, async (): Promise<CallToolResult> => {
+      const { name } = request.params;
+      const resolved = findTool(scope.endpoint, scope.caller, name);
+      // MCP: an unknown tool is a protocol error (-32602), not a tool result.
+      if (resolved === undefined) throw invalidParams(`Unknown tool: ${name}`, { name });
+      return callTool(scope, resolved, request.params.arguments);
+    }),
+  );
+  return server;
+}
+
+function instructionsFor(endpoint: McpEndpoint): string {
+  return endpoint.kind === "vendor"
+    ? `Tools of the ${endpoint.vendor} API, served by mcp-edge-gateway. Each tool calls one API operation.`
+    : "Tools of every API this mcp-edge-gateway serves; each tool name starts with its API's name and an underscore.";
+}
+
+/**
+ * Runs a handler so nothing unexpected leaks to the client: protocol errors pass through,
+ * a `GatewayError` keeps its (operator-facing) message, anything else is logged and
+ * answered with a generic -32603 that carries the request id.
+ */
+async function guard<T>(scope: McpRequestScope, run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    if (error instanceof GatewayError) {
+      if (error.status >= 500) logUnexpectedError(scope.requestId, error, "mcp handler");
+      throw protocolError(JSONRPC_INTERNAL_ERROR, error.message, {
+        code: error.code,
+        requestId: scope.requestId,
+      });
+    }
+    logUnexpectedError(scope.requestId, error, "mcp handler");
+    throw protocolError(JSONRPC_INTERNAL_ERROR, "Internal error", { requestId: scope.requestId });
+  }
+}
+
+function logSdkError(requestId: string, error: Error): void {
+  // The SDK reports rejected requests here too: client mistakes, not gateway faults.
+  console.warn(JSON.stringify({ level: "warn", msg: "mcp protocol", requestId, error: error.message }));
+}
