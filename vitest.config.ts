@@ -17,10 +17,18 @@ export default defineConfig({
       },
       {
         plugins: [
-          cloudflareTest(() => ({
+          cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { GATEWAY_ENV: "test", ALLOWED_ORIGINS: "https://allowed.example" },
+              bindings: {
+                GATEWAY_ENV: "test",
+                ALLOWED_ORIGINS: "https://allowed.example",
+                // Resilience: backoff and rate-limit waits are skipped (src/resilience/clock.ts).
+                GATEWAY_TEST_VIRTUAL_TIME: "true",
+                // Fixture vendors of the fault-injection suite (test/support/fault-upstream.ts).
+                FAULTY_BASE_URL: inject("faultUpstreamUrl"),
+                REFUSED_BASE_URL: inject("refusedUpstreamUrl"),
+              },
             },
           })),
         ],
@@ -31,6 +39,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          globalSetup: ["./test/support/fault-upstream.setup.ts"],
         },
       },
     ],

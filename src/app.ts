@@ -7,6 +7,7 @@ import {
   type RequestIdVariables,
   requestId,
 } from "./errors.ts";
+import { vendorsHealthHandler } from "./health/vendors.ts";
 import { mcpEndpoint } from "./mcp/endpoint.ts";
 
 export type AppEnv = {
@@ -26,6 +27,9 @@ export function createApp(): Hono<AppEnv> {
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.all("/health", methodNotAllowed(["GET", "HEAD"]));
+  // Per-vendor breaker, rate limiter and drift state (src/health/vendors.ts).
+  app.get("/health/vendors", vendorsHealthHandler);
+  app.all("/health/vendors", methodNotAllowed(["GET", "HEAD"]));
 
   // MCP streamable HTTP (src/mcp/endpoint.ts): every method lands here so GET/DELETE get a JSON 405.
   const mcp = mcpEndpoint();
