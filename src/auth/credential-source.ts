@@ -1,0 +1,159 @@
+/**
+ * The `CredentialSource` for an authenticated caller: the user's own
+ * credential, else their team's, else the organisation's (secrets, and OAuth
+ * client credentials) — as the vendor's `auth.mode` permits.
+ *
+ * Tenant isolation: the owner ids come from the validated token's user and the
+ * configured team, never from the request; KV keys are per owner and every
+ * ciphertext is bound to its key.
+ *
+ * @module
+ */
+import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
+import type { CredentialSource, UpstreamCredential } from "../upstream/credentials.ts";
+import { envCredentialSource } from "../upstream/credentials.ts";
+import { credentialsPageUrl } from "./availability.ts";
+import type { Caller } from "./caller.ts";
+import { type CredentialOwner, type StoredSecret, setCredentialStatus } from "./credential-store.ts";
+import { credentialCipher } from "./crypto.ts";
+import type { AuthEnv } from "./env.ts";
+import { acceptsPersonalCredentials, acceptsSharedCredentials, vendorAuth } from "./vendor-auth.ts";
+import { clientCredentialsToken, freshCredential, VendorOAuthError } from "./vendor-oauth.ts";
+
+/** A credential source that can also say how to fix a missing or rejected credential. */
+export interface CallerCredentialSource extends CredentialSource {
+  /**
+   * The upstream answered 401/403 with the credential this source handed out: marks a
+   * personal or team credential invalid and returns what the user should do.
+   */
+  rejected(status: number): Promise<string | undefined>;
+  /** When no credential was found: how the caller gets one. */
+  missingHint(): string | undefined;
+}
+
+export interface CallerCredentialOptions {
+  env: AuthEnv;
+  bundle: VendorBundle;
+  /** `undefined`: client auth is off; only the organisation's credentials are used. */
+  caller: Caller | undefined;
+  /** The gateway's public origin, for "fix it here" links. */
+  origin: string | undefined;
+  fetch?: typeof fetch;
+}
+
+function toUpstream(secret: StoredSecret): UpstreamCredential {
+  switch (secret.type) {
+    case "apiKey":
+      return { type: "apiKey", value: secret.value };
+    case "bearer":
+      return { type: "bearer", token: secret.token };
+    case "basic":
+      return { type: "basic", username: secret.username, password: secret.password };
+    case "oauth2":
+      return { type: "bearer", token: secret.accessToken };
+  }
+}
+
+/** user → team → shared, as `vendor.json` `auth.mode` permits. */
+export function callerCredentialSource(options: CallerCredentialOptions): CallerCredentialSource {
+  const { env, bundle, caller } = options;
+  const info = vendorAuth(bundle);
+  const shared = envCredentialSource(env, bundle);
+  let usedOwner: CredentialOwner | undefined;
+  let missing: string | undefined;
+  const fixUrl = options.origin === undefined ? undefined : credentialsPageUrl(options.origin, bundle.vendor);
+
+  async function personal(schemeName: string): Promise<UpstreamCredential | undefined> {
+    if (caller === undefined || !acceptsPersonalCredentials(info) || schemeName !== info.schemeName)
+      return undefined;
+    const cipherPromise = credentialCipher(env);
+    if (cipherPromise === undefined) return undefined;
+    const cipher = await cipherPromise;
+    const owners: CredentialOwner[] = [{ kind: "user", id: caller.userId }];
+    if (caller.teamId !== undefined) owners.push({ kind: "team", id: caller.teamId });
+    for (const owner of owners) {
+      let stored: Awaited<ReturnType<typeof freshCredential>>;
+      try {
+        stored = await freshCredential(env, bundle, cipher, owner, options.fetch);
+      } catch (error) {
+        if (error instanceof VendorOAuthError) {
+          missing = `${error.message}; try again shortly`;
+          continue;
+        }
+        throw error;
+      }
+      if (stored === undefined) continue;
+      if (stored.meta.status !== "ok") {
+        missing =
+          stored.meta.status === "needs_reauth"
+            ? `Your ${bundle.displayName} connection expired and could not be renewed.`
+            : `${bundle.displayName} rejected the stored credential.`;
+        continue;
+      }
+      usedOwner = owner;
+      return toUpstream(stored.secret);
+    }
+    return undefined;
+  }
+
+  async function organisation(
+    schemeName: string,
+    scheme: SecurityScheme,
+  ): Promise<UpstreamCredential | undefined> {
+    if (caller !== undefined && !acceptsSharedCredentials(info)) return undefined;
+    if (scheme.type === "oauth2" && scheme.flows.clientCredentials !== undefined) {
+      const cipher = credentialCipher(env);
+      try {
+        const token = await clientCredentialsToken(
+          env,
+          bundle,
+          cipher === undefined ? undefined : await cipher,
+          options.fetch,
+        );
+        if (token !== undefined) return { type: "bearer", token };
+      } catch (error) {
+        if (!(error instanceof VendorOAuthError)) throw error;
+        missing = error.message;
+        return undefined;
+      }
+    }
+    return shared.get(schemeName, scheme);
+  }
+
+  return {
+    async get(schemeName, scheme) {
+      usedOwner = undefined;
+      const mine = await personal(schemeName);
+      if (mine !== undefined) return mine;
+      return organisation(schemeName, scheme);
+    },
+
+    async rejected(status) {
+      const owner = usedOwner;
+      if (owner === undefined) {
+        return `${bundle.displayName} rejected the organisation's credential (HTTP ${status}); ask the gateway operator.`;
+      }
+      await setCredentialStatus(env, owner, bundle.vendor, "invalid", `rejected_${status}`);
+      const whose = owner.kind === "team" ? "your team's" : "your";
+      const action = info.kind === "oauth2-code" ? "reconnect" : "replace";
+      return (
+        `${bundle.displayName} rejected ${whose} credential (HTTP ${status}); it is now marked invalid. ` +
+        (fixUrl === undefined
+          ? `${action} it on the gateway's credentials page.`
+          : `${action} it at ${fixUrl}`)
+      );
+    },
+
+    missingHint() {
+      if (caller === undefined || !acceptsPersonalCredentials(info)) return undefined;
+      const action =
+        info.kind === "oauth2-code"
+          ? `connect your ${bundle.displayName} account`
+          : `enter your ${bundle.displayName} credential`;
+      const prefix = missing === undefined ? "" : `${missing} `;
+      return fixUrl === undefined
+        ? `${prefix}${action} on the gateway's credentials page`
+        : `${prefix}${action} at ${fixUrl}`;
+    },
+  };
+}

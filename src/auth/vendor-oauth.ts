@@ -1,0 +1,435 @@
+/**
+ * OAuth 2.0 to vendors, with oauth4webapi:
+ * - client credentials: one organisation token, cached (isolate memory, and KV
+ *   encrypted when a key is configured) until shortly before it expires;
+ * - authorization code + PKCE (S256) through the gateway's callback
+ *   `/oauth/vendors/<vendor>/callback`, with a single-use `state` bound to the
+ *   user's session; tokens stored encrypted per user or team;
+ * - refresh before expiry; a refresh the vendor refuses marks the credential
+ *   `needs_reauth` for that owner.
+ *
+ * @module
+ */
+import * as oauth from "oauth4webapi";
+import type { VendorBundle } from "../bundle/types.ts";
+import { isLoopbackHost } from "./config.ts";
+import {
+  type CredentialOwner,
+  getCredential,
+  metaFor,
+  putCredential,
+  type StoredCredential,
+  type StoredSecret,
+  setCredentialStatus,
+} from "./credential-store.ts";
+import { type CredentialCipher, openWithToken, sealWithToken, sha256Hex } from "./crypto.ts";
+import { type AuthEnv, envString, vendorVarName } from "./env.ts";
+import { type VendorOAuthConfig, vendorOAuthConfig } from "./vendor-auth.ts";
+
+/** Refresh this long before expiry, so a token never expires mid-request. */
+export const TOKEN_REFRESH_SKEW_SECONDS = 60;
+/** How long a vendor authorization may take between the redirect and the callback. */
+export const VENDOR_STATE_TTL_SECONDS = 600;
+/** KV's minimum `expirationTtl`. */
+const KV_MIN_TTL_SECONDS = 60;
+/** Token endpoint calls are bounded: a hanging vendor must not hang the tool call. */
+const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
+
+const STATE_PREFIX = "vstate:";
+const CLIENT_TOKEN_PREFIX = "cctoken:";
+
+/** A failure the user or operator can act on (shown on pages, in tool results). */
+export class VendorOAuthError extends Error {
+  override readonly name = "VendorOAuthError";
+  readonly code:
+    | "not_configured"
+    | "invalid_state"
+    | "session_mismatch"
+    | "authorization_denied"
+    | "token_request_failed"
+    | "refresh_rejected";
+  constructor(code: VendorOAuthError["code"], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+function requestOptions(url: string, fetchImpl?: typeof fetch): oauth.TokenEndpointRequestOptions {
+  const parsed = new URL(url);
+  return {
+    signal: AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS),
+    // Plain http only to a loopback vendor (local development and tests).
+    ...(parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)
+      ? { [oauth.allowInsecureRequests]: true }
+      : {}),
+    ...(fetchImpl === undefined ? {} : { [oauth.customFetch]: fetchImpl }),
+  };
+}
+
+function serverFor(config: VendorOAuthConfig): oauth.AuthorizationServer {
+  return {
+    // Vendors rarely publish RFC 8414 metadata: the issuer is nominal. Mix-up defense comes from
+    // the per-vendor callback URL, so an `iss` the vendor adds is dropped, not compared.
+    issuer: new URL(config.tokenUrl).origin,
+    token_endpoint: config.tokenUrl,
+    ...(config.authorizationUrl === undefined ? {} : { authorization_endpoint: config.authorizationUrl }),
+  };
+}
+
+function clientAuthFor(env: object, vendor: string, config: VendorOAuthConfig): oauth.ClientAuth {
+  if (config.clientSecret === undefined) return oauth.None();
+  const method = envString(env, vendorVarName(vendor, "OAUTH2_CLIENT_AUTH"))?.toLowerCase();
+  return method === "post"
+    ? oauth.ClientSecretPost(config.clientSecret)
+    : oauth.ClientSecretBasic(config.clientSecret);
+}
+
+function secretFromTokenResponse(
+  response: oauth.TokenEndpointResponse,
+  previousRefresh?: string,
+): StoredSecret {
+  const refreshToken = response.refresh_token ?? previousRefresh;
+  return {
+    type: "oauth2",
+    accessToken: response.access_token,
+    ...(refreshToken === undefined ? {} : { refreshToken }),
+    ...(typeof response.expires_in === "number"
+      ? { expiresAt: Date.now() + response.expires_in * 1000 }
+      : {}),
+    ...(response.scope === undefined ? {} : { scope: response.scope }),
+  };
+}
+
+function describeTokenError(error: unknown): string {
+  if (error instanceof oauth.ResponseBodyError)
+    return `${error.error}${error.error_description ? `: ${error.error_description}` : ""}`;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client credentials
+
+interface CachedToken {
+  accessToken: string;
+  /** Epoch ms after which it must not be used (expiry minus the skew). */
+  useUntil: number;
+}
+
+const clientTokens = new Map<string, CachedToken>();
+const clientTokenFetches = new Map<string, Promise<CachedToken>>();
+
+/**
+ * The organisation's client-credentials access token for a vendor, or `undefined`
+ * when the vendor has no client-credentials flow or no client configured.
+ * Throws {@link VendorOAuthError} when the vendor refuses.
+ */
+export async function clientCredentialsToken(
+  env: AuthEnv,
+  bundle: VendorBundle,
+  cipher: CredentialCipher | undefined,
+  fetchImpl?: typeof fetch,
+): Promise<string | undefined> {
+  const config = vendorOAuthConfig(env, bundle, "clientCredentials");
+  if (config === undefined) return undefined;
+  const cacheKey = await sha256Hex(
+    `${bundle.vendor}|${config.tokenUrl}|${config.clientId}|${config.scopes.join(" ")}`,
+  );
+  const now = Date.now();
+  const memory = clientTokens.get(cacheKey);
+  if (memory !== undefined && memory.useUntil > now) return memory.accessToken;
+
+  const kvKey = `${CLIENT_TOKEN_PREFIX}${bundle.vendor}:${cacheKey.slice(0, 32)}`;
+  if (cipher !== undefined) {
+    const sealed = await env.OAUTH_KV.get(kvKey);
+    const cached = sealed === null ? undefined : await cipher.decrypt<CachedToken>(sealed, kvKey);
+    if (cached !== undefined && cached.useUntil > now) {
+      clientTokens.set(cacheKey, cached);
+      return cached.accessToken;
+    }
+  }
+
+  let pending = clientTokenFetches.get(cacheKey);
+  if (pending === undefined) {
+    pending = (async () => {
+      const as = serverFor(config);
+      const client: oauth.Client = { client_id: config.clientId };
+      const parameters = new URLSearchParams();
+      if (config.scopes.length > 0) parameters.set("scope", config.scopes.join(" "));
+      let result: oauth.TokenEndpointResponse;
+      try {
+        const response = await oauth.clientCredentialsGrantRequest(
+          as,
+          client,
+          clientAuthFor(env, bundle.vendor, config),
+          parameters,
+          requestOptions(config.tokenUrl, fetchImpl),
+        );
+        result = await oauth.processClientCredentialsResponse(as, client, response);
+      } catch (error) {
+        throw new VendorOAuthError(
+          "token_request_failed",
+          `${bundle.displayName} refused the gateway's client credentials (${describeTokenError(error)})`,
+          { cause: error },
+        );
+      }
+      const lifetimeSeconds = typeof result.expires_in === "number" ? result.expires_in : 3600;
+      const token: CachedToken = {
+        accessToken: result.access_token,
+        useUntil: Date.now() + Math.max(0, lifetimeSeconds - TOKEN_REFRESH_SKEW_SECONDS) * 1000,
+      };
+      clientTokens.set(cacheKey, token);
+      const ttl = lifetimeSeconds - TOKEN_REFRESH_SKEW_SECONDS;
+      if (cipher !== undefined && ttl >= KV_MIN_TTL_SECONDS) {
+        await env.OAUTH_KV.put(kvKey, await cipher.encrypt(token, kvKey), { expirationTtl: ttl });
+      }
+      return token;
+    })().finally(() => clientTokenFetches.delete(cacheKey));
+    clientTokenFetches.set(cacheKey, pending);
+  }
+  return (await pending).accessToken;
+}
+
+/** Forgets cached client-credentials tokens (tests; an operator rotating the client secret). */
+export function clearClientTokenCache(): void {
+  clientTokens.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorization code + PKCE
+
+interface VendorStateRecord {
+  vendor: string;
+  owner: CredentialOwner;
+  /** sha256 of the browser session that started it: the callback must come from the same one. */
+  sessionHash: string;
+  verifier: string;
+  redirectUri: string;
+  /** The user who connected it (differs from the owner for team credentials). */
+  startedBy: string;
+}
+
+/** The gateway's callback for a vendor's authorization code flow. */
+export function vendorCallbackUrl(origin: string, vendor: string): string {
+  return `${origin}/oauth/vendors/${encodeURIComponent(vendor)}/callback`;
+}
+
+/**
+ * Starts connecting a vendor account: stores a single-use state (encrypted under
+ * the state itself, KV keeps only its hash) and returns the vendor's authorization URL.
+ */
+export async function startVendorAuthorization(
+  env: AuthEnv,
+  bundle: VendorBundle,
+  owner: CredentialOwner,
+  sessionHash: string,
+  startedBy: string,
+  origin: string,
+): Promise<string> {
+  const config = vendorOAuthConfig(env, bundle, "authorizationCode");
+  if (config?.authorizationUrl === undefined) {
+    throw new VendorOAuthError(
+      "not_configured",
+      `${bundle.displayName} has no OAuth client configured on this gateway.`,
+    );
+  }
+  const state = oauth.generateRandomState();
+  const verifier = oauth.generateRandomCodeVerifier();
+  const redirectUri = vendorCallbackUrl(origin, bundle.vendor);
+  const record: VendorStateRecord = {
+    vendor: bundle.vendor,
+    owner,
+    sessionHash,
+    verifier,
+    redirectUri,
+    startedBy,
+  };
+  const key = `${STATE_PREFIX}${await sha256Hex(state)}`;
+  await env.OAUTH_KV.put(key, await sealWithToken(state, record, key), {
+    expirationTtl: VENDOR_STATE_TTL_SECONDS,
+  });
+
+  const url = new URL(config.authorizationUrl);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("client_id", config.clientId);
+  url.searchParams.set("redirect_uri", redirectUri);
+  url.searchParams.set("state", state);
+  url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(verifier));
+  url.searchParams.set("code_challenge_method", "S256");
+  if (config.scopes.length > 0) url.searchParams.set("scope", config.scopes.join(" "));
+  return url.href;
+}
+
+/**
+ * Finishes the vendor callback: consumes the state (single use), checks it was
+ * started by this browser session, exchanges the code (PKCE) and stores the
+ * tokens for the owner who started it. Returns that owner.
+ */
+export async function finishVendorAuthorization(
+  env: AuthEnv,
+  bundle: VendorBundle,
+  cipher: CredentialCipher,
+  callbackUrl: URL,
+  sessionHash: string,
+  fetchImpl?: typeof fetch,
+): Promise<CredentialOwner> {
+  const state = callbackUrl.searchParams.get("state");
+  if (state === null || state.length > 512)
+    throw new VendorOAuthError("invalid_state", "The callback has no state.");
+  const key = `${STATE_PREFIX}${await sha256Hex(state)}`;
+  const sealed = await env.OAUTH_KV.get(key);
+  if (sealed === null) {
+    throw new VendorOAuthError(
+      "invalid_state",
+      "This authorization was already used or has expired. Start again.",
+    );
+  }
+  // Single use: gone before anything else happens (KV cannot make get+delete atomic; the
+  // session binding below keeps a racing second use to the same browser).
+  await env.OAUTH_KV.delete(key);
+  const record = await openWithToken<VendorStateRecord>(state, sealed, key);
+  if (record === undefined || record.vendor !== bundle.vendor) {
+    throw new VendorOAuthError("invalid_state", "The callback's state does not belong to this vendor.");
+  }
+  if (record.sessionHash !== sessionHash) {
+    throw new VendorOAuthError("session_mismatch", "This authorization was started in another session.");
+  }
+  const config = vendorOAuthConfig(env, bundle, "authorizationCode");
+  if (config === undefined)
+    throw new VendorOAuthError("not_configured", `${bundle.displayName} is not configured.`);
+  const as = serverFor(config);
+  const client: oauth.Client = { client_id: config.clientId };
+  const params = new URLSearchParams(callbackUrl.search);
+  params.delete("iss");
+  let result: oauth.TokenEndpointResponse;
+  try {
+    const validated = oauth.validateAuthResponse(as, client, params, state);
+    const response = await oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      clientAuthFor(env, bundle.vendor, config),
+      validated,
+      record.redirectUri,
+      record.verifier,
+      requestOptions(config.tokenUrl, fetchImpl),
+    );
+    result = await oauth.processAuthorizationCodeResponse(as, client, response);
+  } catch (error) {
+    if (error instanceof oauth.AuthorizationResponseError) {
+      throw new VendorOAuthError(
+        "authorization_denied",
+        `${bundle.displayName} did not authorize: ${error.error}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw new VendorOAuthError(
+      "token_request_failed",
+      `${bundle.displayName} refused the authorization code (${describeTokenError(error)})`,
+      { cause: error },
+    );
+  }
+  const secret = secretFromTokenResponse(result);
+  await putCredential(
+    env,
+    cipher,
+    record.owner,
+    bundle.vendor,
+    secret,
+    metaFor(secret, { by: record.startedBy }),
+  );
+  return record.owner;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh
+
+const refreshes = new Map<string, Promise<StoredCredential | undefined>>();
+
+function needsRefresh(secret: StoredSecret, now: number): boolean {
+  return (
+    secret.type === "oauth2" &&
+    secret.expiresAt !== undefined &&
+    secret.expiresAt - TOKEN_REFRESH_SKEW_SECONDS * 1000 <= now
+  );
+}
+
+/**
+ * The owner's credential, refreshed first when it is an OAuth token about to
+ * expire. A refresh the vendor refuses marks the credential `needs_reauth` and
+ * returns it with that status; a transient failure throws.
+ */
+export async function freshCredential(
+  env: AuthEnv,
+  bundle: VendorBundle,
+  cipher: CredentialCipher,
+  owner: CredentialOwner,
+  fetchImpl?: typeof fetch,
+): Promise<StoredCredential | undefined> {
+  const stored = await getCredential(env, cipher, owner, bundle.vendor);
+  if (stored === undefined || stored.meta.status !== "ok" || !needsRefresh(stored.secret, Date.now()))
+    return stored;
+  const flightKey = `${owner.kind}:${owner.id}:${bundle.vendor}`;
+  let pending = refreshes.get(flightKey);
+  if (pending === undefined) {
+    pending = refresh(env, bundle, cipher, owner, stored, fetchImpl).finally(() =>
+      refreshes.delete(flightKey),
+    );
+    refreshes.set(flightKey, pending);
+  }
+  return pending;
+}
+
+async function refresh(
+  env: AuthEnv,
+  bundle: VendorBundle,
+  cipher: CredentialCipher,
+  owner: CredentialOwner,
+  stored: StoredCredential,
+  fetchImpl?: typeof fetch,
+): Promise<StoredCredential | undefined> {
+  const secret = stored.secret;
+  if (secret.type !== "oauth2") return stored;
+  const markNeedsReauth = async (reason: string): Promise<StoredCredential> => {
+    await setCredentialStatus(env, owner, bundle.vendor, "needs_reauth", reason);
+    return { secret, meta: { ...stored.meta, status: "needs_reauth", reason } };
+  };
+  if (secret.refreshToken === undefined) return markNeedsReauth("expired");
+  const config = vendorOAuthConfig(env, bundle, "authorizationCode");
+  if (config === undefined) return markNeedsReauth("not_configured");
+  const as = serverFor(config);
+  const client: oauth.Client = { client_id: config.clientId };
+  try {
+    const response = await oauth.refreshTokenGrantRequest(
+      as,
+      client,
+      clientAuthFor(env, bundle.vendor, config),
+      secret.refreshToken,
+      requestOptions(config.tokenUrl, fetchImpl),
+    );
+    const result = await oauth.processRefreshTokenResponse(as, client, response);
+    const next = secretFromTokenResponse(result, secret.refreshToken);
+    const meta = metaFor(next);
+    await putCredential(env, cipher, owner, bundle.vendor, next, meta);
+    return { secret: next, meta };
+  } catch (error) {
+    if (error instanceof oauth.ResponseBodyError && error.status >= 400 && error.status < 500) {
+      // Another isolate may have rotated the refresh token first: if KV now holds a
+      // different, fresh token, that one wins and nothing needs re-authorizing.
+      const current = await getCredential(env, cipher, owner, bundle.vendor);
+      if (
+        current !== undefined &&
+        current.secret.type === "oauth2" &&
+        current.secret.accessToken !== secret.accessToken &&
+        !needsRefresh(current.secret, Date.now())
+      ) {
+        return current;
+      }
+      return markNeedsReauth(error.error === "invalid_grant" ? "refresh_rejected" : `refresh_${error.error}`);
+    }
+    throw new VendorOAuthError("token_request_failed", `Could not refresh the ${bundle.displayName} token`, {
+      cause: error,
+    });
+  }
+}
