@@ -3,7 +3,7 @@
  * resilience tests. Runs in Node (vitest globalSetup); tests inside workerd
  * reach it over 127.0.0.1 on an ephemeral port.
  *
- * Requests: `<METHOD> /faults/<key>/<mode>[?query]`. `key` isolates one test's
+ * Requests: `<METHOD> [/idempotent]/faults/<key>/<mode>[?query]`. `key` isolates one test's
  * attempts from every other test's (use a fresh key per test); every request is
  * counted under its key. `GET /_control/attempts/<key>` returns
  * `{ count, attempts: [{ method, idempotencyKey, at }] }`.
@@ -19,7 +19,7 @@
  * - `hang`: never answers (until the client gives up)
  * - `huge-<bytes>`: 200 JSON of about that many bytes, streamed
  * - `drift`: 200 JSON that breaks the documented schema (`ok` is a string)
- * - `secrets`: 200 JSON with credential-like keys, for sanitization
+ * - `secrets[-<code>]`: JSON with credential-like keys (status 200 or `<code>`), for sanitization
  *
  * @module
  */
@@ -103,8 +103,8 @@ function handleFault(req: IncomingMessage, res: ServerResponse, mode: string, at
     return;
   }
   if (mode === "drift") return json(res, 200, { ok: "yes", attempt });
-  if (mode === "secrets") {
-    return json(res, 200, {
+  if ((m = /^secrets(?:-(\d{3}))?$/.exec(mode))) {
+    return json(res, m[1] ? Number(m[1]) : 200, {
       ok: true,
       attempt,
       user: { name: "ada", password: "hunter2", apiKey: "k-123", session: { session_id: "s-1" } },
@@ -120,6 +120,8 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    // `/idempotent/faults/…` is the same fault behind an operation that takes an Idempotency-Key.
+    if (parts[0] === "idempotent") parts.shift();
     if (parts[0] === "_control" && parts[1] === "attempts" && parts[2]) {
       const list = attempts.get(parts[2]) ?? [];
       return json(res, 200, { count: list.length, attempts: list });

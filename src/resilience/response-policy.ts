@@ -1,0 +1,76 @@
+/**
+ * What the executor does with upstream JSON before it becomes a tool result:
+ * response validation (`RESPONSE_VALIDATION_MODE`), drift counting, and
+ * sanitization (`SANITIZATION_LEVEL`). One call per response, so the
+ * executor's code stays about HTTP.
+ *
+ * Only success (2xx) bodies are validated: an error body already makes the
+ * call fail, and rejecting it for its shape would hide the upstream's message.
+ * Error bodies are sanitized like success bodies.
+ *
+ * @module
+ */
+import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { VendorSettings } from "../config.ts";
+import { guardClient } from "./guard-client.ts";
+import { judgeResponse, responseRecipeFor } from "./response-validation.ts";
+import { sanitize } from "./sanitize.ts";
+
+export interface ResponsePolicyContext {
+  env: object;
+  bundle: VendorBundle;
+  tool: ToolRecipe;
+  settings: VendorSettings;
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+export type JsonInspection =
+  /** Use `data` (sanitized); `changed` says whether it differs from the input (re-serialize it). */
+  | { action: "pass"; data: unknown; changed: boolean }
+  /** Strict mode: the body does not match its schema; `message` says what. */
+  | { action: "reject"; message: string; mismatches: string[] };
+
+function recordDrift(ctx: ResponsePolicyContext): void {
+  ctx.waitUntil(guardClient(ctx.env, ctx.settings).recordDrift(ctx.tool.name));
+}
+
+/** Validates (2xx only) and sanitizes a parsed upstream JSON body. */
+export function inspectJson(ctx: ResponsePolicyContext, status: number, data: unknown): JsonInspection {
+  if (status >= 200 && status < 300) {
+    const verdict = judgeResponse(ctx.settings.responseValidationMode, ctx.bundle, ctx.tool, status, data);
+    if (verdict.action === "reject") {
+      return { action: "reject", message: verdict.summary, mismatches: verdict.mismatches };
+    }
+    if (verdict.action === "drift") recordDrift(ctx);
+  }
+  if (ctx.settings.sanitizationLevel === "DISABLED") return { action: "pass", data, changed: false };
+  return { action: "pass", data: sanitize(data, ctx.settings.sanitizationLevel), changed: true };
+}
+
+/**
+ * A 2xx body declared as JSON that does not parse. When the spec documents a
+ * schema for it, that is drift (`warn`) or a tool error (`strict`).
+ */
+export function inspectMalformedJson(ctx: ResponsePolicyContext, status: number): JsonInspection | undefined {
+  const mode = ctx.settings.responseValidationMode;
+  if (mode === "off" || status < 200 || status >= 300) return undefined;
+  if (!responseRecipeFor(ctx.tool, status)?.schema) return undefined;
+  const message = `The ${status} response of ${ctx.tool.name} is not valid JSON, but its documented schema expects JSON.`;
+  if (mode === "strict") return { action: "reject", message, mismatches: ["at (root): not valid JSON"] };
+  console.warn(
+    JSON.stringify({
+      event: "response_drift",
+      vendor: ctx.bundle.vendor,
+      tool: ctx.tool.name,
+      status,
+      summary: message,
+    }),
+  );
+  recordDrift(ctx);
+  return undefined;
+}
+
+/** Sanitizes a value from an error body (`details` of an upstream error result). */
+export function sanitizeErrorDetails<T>(settings: Pick<VendorSettings, "sanitizationLevel">, details: T): T {
+  return sanitize(details, settings.sanitizationLevel);
+}
