@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { upstreamBindings } from "./test/support/upstream-bindings.ts";
 
 // Two projects: the Node-only compiler and scripts run in Node; everything the
 // Worker does runs inside real workerd through @cloudflare/vitest-plugin.
@@ -28,6 +29,8 @@ export default defineConfig({
                 // Fixture vendors of the fault-injection suite (test/support/fault-upstream.ts).
                 FAULTY_BASE_URL: inject("faultUpstreamUrl"),
                 REFUSED_BASE_URL: inject("refusedUpstreamUrl"),
+                // Upstream fixture vendors (test/support/upstream-server.ts): base URLs and test secrets.
+                ...upstreamBindings(inject("upstreamOrigin")),
               },
             },
           })),
@@ -39,7 +42,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts", "test/e2e/**/*.test.ts"],
-          globalSetup: ["./test/support/fault-upstream.setup.ts"],
+          globalSetup: ["./test/support/fault-upstream.setup.ts", "./test/support/upstream-server.ts"],
         },
       },
     ],

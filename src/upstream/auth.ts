@@ -1,0 +1,129 @@
+/**
+ * Upstream authentication: picks the first security alternative of the tool
+ * whose schemes all have credentials, and attaches them to the prepared request.
+ * Credentials are only ever attached here, to a request already checked to go to
+ * the vendor's own base URL; they are never logged.
+ *
+ * @module
+ */
+import type { SecurityScheme, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { type CredentialSource, expectedSecretNames, type UpstreamCredential } from "./credentials.ts";
+import type { PreparedRequest } from "./request.ts";
+import { encodeStrict, headerValueProblem } from "./serialize.ts";
+import { ToolError } from "./tool-error.ts";
+
+type Resolved = [name: string, scheme: SecurityScheme, credential: UpstreamCredential];
+
+function base64Utf8(text: string): string {
+  let bin = "";
+  for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+function assertSendable(value: string, schemeName: string): void {
+  if (headerValueProblem(value) || !/^[\x20-\xff\t]*$/.test(value)) {
+    throw new ToolError(
+      "configuration_error",
+      `The credential for security scheme ${schemeName} contains characters that cannot be sent`,
+    );
+  }
+}
+
+function attach(req: PreparedRequest, [name, scheme, credential]: Resolved): void {
+  if (scheme.type === "apiKey") {
+    const value =
+      credential.type === "apiKey"
+        ? credential.value
+        : credential.type === "bearer"
+          ? credential.token
+          : undefined;
+    if (value === undefined)
+      throw new ToolError("configuration_error", `Security scheme ${name} needs an API key`);
+    assertSendable(value, name);
+    if (scheme.in === "header") {
+      req.headers.set(scheme.name, value);
+    } else if (scheme.in === "query") {
+      // Appended as text: re-serializing through URLSearchParams would re-encode the other parameters.
+      const pair = `${encodeStrict(scheme.name)}=${encodeStrict(value)}`;
+      req.url.search = req.url.search ? `${req.url.search.slice(1)}&${pair}` : pair;
+    } else {
+      const pair = `${scheme.name}=${encodeStrict(value)}`;
+      const existing = req.headers.get("Cookie");
+      req.headers.set("Cookie", existing ? `${existing}; ${pair}` : pair);
+    }
+    return;
+  }
+  if (credential.type === "basic") {
+    assertSendable(credential.username, name);
+    assertSendable(credential.password, name);
+    req.headers.set("Authorization", `Basic ${base64Utf8(`${credential.username}:${credential.password}`)}`);
+    return;
+  }
+  const token =
+    credential.type === "bearer" ? credential.token : credential.type === "apiKey" ? credential.value : "";
+  assertSendable(token, name);
+  req.headers.set("Authorization", `Bearer ${token}`);
+}
+
+async function resolveAlternative(
+  alternative: Record<string, string[]>,
+  bundle: VendorBundle,
+  credentials: CredentialSource,
+): Promise<Resolved[] | undefined> {
+  const resolved: Resolved[] = [];
+  for (const name of Object.keys(alternative)) {
+    const scheme = bundle.securitySchemes[name];
+    if (!scheme) return undefined;
+    const credential = await credentials.get(name, scheme);
+    if (!credential) return undefined;
+    resolved.push([name, scheme, credential]);
+  }
+  return resolved;
+}
+
+/**
+ * Attaches upstream credentials for `tool` to `req`. Returns the scheme names used
+ * (empty when the tool needs no auth, or auth is optional and none is configured).
+ *
+ * @throws ToolError `missing_credentials` naming the secrets to set.
+ */
+export async function applyAuth(
+  req: PreparedRequest,
+  tool: ToolRecipe,
+  bundle: VendorBundle,
+  credentials: CredentialSource,
+): Promise<string[]> {
+  if (tool.security.length === 0) return [];
+  let optional = false;
+  for (const alternative of tool.security) {
+    if (Object.keys(alternative).length === 0) {
+      optional = true;
+      continue;
+    }
+    const resolved = await resolveAlternative(alternative, bundle, credentials);
+    if (resolved) {
+      for (const r of resolved) attach(req, r);
+      return resolved.map(([name]) => name);
+    }
+  }
+  // vendor.json may name a scheme the spec does not list for this operation (specs often omit security).
+  const override = bundle.auth?.scheme;
+  if (override && bundle.securitySchemes[override]) {
+    const resolved = await resolveAlternative({ [override]: [] }, bundle, credentials);
+    if (resolved) {
+      for (const r of resolved) attach(req, r);
+      return [override];
+    }
+  }
+  if (optional) return [];
+  const wanted = tool.security
+    .flatMap((alt) => Object.keys(alt))
+    .map((name) => {
+      const secrets = expectedSecretNames(bundle, bundle.securitySchemes[name]);
+      return secrets.length > 0 ? `${name} (set ${secrets.join(" and ")})` : name;
+    });
+  throw new ToolError(
+    "missing_credentials",
+    `No upstream credentials are configured for ${tool.name}; it needs one of: ${[...new Set(wanted)].join(", ")}`,
+  );
+}

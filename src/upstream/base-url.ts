@@ -1,0 +1,72 @@
+/**
+ * Where a vendor's requests go. Scheme, host, port and the path prefix of every
+ * upstream request come from here and nowhere else: tool arguments only ever
+ * fill in path segments, query, headers and body below this URL.
+ *
+ * @module
+ */
+import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { ToolError } from "./tool-error.ts";
+
+/**
+ * The prefix of a vendor's environment variables: the vendor name upper-cased,
+ * every other character `_` (`my-api` → `MY_API`, so `MY_API_BASE_URL`).
+ */
+export function vendorEnvPrefix(vendor: string): string {
+  return vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+}
+
+/** Reads a string binding (var or secret) by computed name; empty strings count as unset. */
+export function readEnvString(env: unknown, name: string): string | undefined {
+  if (typeof env !== "object" || env === null) return undefined;
+  const v = (env as Record<string, unknown>)[name];
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/**
+ * The vendor's base URL: env `<VENDOR>_BASE_URL`, else the bundle's `baseUrl`,
+ * else the operation's absolute server URL. Only absolute http(s) URLs without
+ * credentials, query or fragment are accepted.
+ *
+ * @throws ToolError `configuration_error` when no usable base URL is configured.
+ */
+export function resolveBaseUrl(env: unknown, bundle: VendorBundle, tool?: ToolRecipe): URL {
+  const envName = `${vendorEnvPrefix(bundle.vendor)}_BASE_URL`;
+  const fromEnv = readEnvString(env, envName);
+  const raw = fromEnv ?? bundle.baseUrl ?? tool?.serverUrl;
+  const source = fromEnv ? envName : bundle.baseUrl ? "the bundle's baseUrl" : "the spec's server URL";
+  if (raw === undefined) {
+    throw new ToolError(
+      "configuration_error",
+      `No base URL is configured for vendor "${bundle.vendor}": set ${envName} or baseUrl in vendor.json`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ToolError("configuration_error", `The base URL from ${source} is not an absolute URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ToolError("configuration_error", `The base URL from ${source} must be http(s)`);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ToolError(
+      "configuration_error",
+      `The base URL from ${source} must not contain credentials, a query or a fragment`,
+    );
+  }
+  return url;
+}
+
+/** The base URL's path without a trailing slash (`""` for the root): every request path starts with it. */
+export function basePathPrefix(base: URL): string {
+  return base.pathname.replace(/\/+$/, "");
+}
+
+/** True when `url` has the base URL's origin and lies at or below its path prefix. */
+export function isUnderBase(url: URL, base: URL): boolean {
+  if (url.origin !== base.origin) return false;
+  const prefix = basePathPrefix(base);
+  return url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
+}

@@ -1,0 +1,254 @@
+/**
+ * Request bodies from the recipe: JSON, form-urlencoded, multipart (with file
+ * parts), text and raw bytes. Multipart is assembled by hand rather than through
+ * `FormData` so that non-file parts can carry their own `Content-Type` (a JSON
+ * part, say) and the exact bytes are known before sending (needed to re-send the
+ * same body on a redirect or retry).
+ *
+ * @module
+ */
+import type { BodyPartRecipe, BodyRecipe } from "../bundle/types.ts";
+import { scalarText, serializeQuery } from "./serialize.ts";
+import type { ArgumentIssue } from "./tool-error.ts";
+import { pointerToken } from "./validate.ts";
+
+/** A serialized body and the `Content-Type` to send with it. */
+export interface BuiltBody {
+  contentType: string;
+  bytes: Uint8Array | string;
+}
+
+/** The argument shape of a file: `content` is text, or base64 when `encoding` says so. */
+interface FileArgument {
+  content: string;
+  encoding?: "base64" | "text";
+  filename?: string;
+  contentType?: string;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isFileArgument(v: unknown): v is FileArgument {
+  return isPlainObject(v) && typeof v.content === "string";
+}
+
+/** Decodes base64 (standard or URL alphabet, whitespace ignored); undefined when malformed. */
+export function decodeBase64(text: string): Uint8Array | undefined {
+  let s = text.replace(/\s+/g, "");
+  if (!BASE64.test(s)) {
+    if (!BASE64URL.test(s)) return undefined;
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+  }
+  s = s.replace(/=+$/, "");
+  if (s.length % 4 === 1) return undefined;
+  s += "=".repeat((4 - (s.length % 4)) % 4);
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** The bytes of a file argument, or an issue at `pointer`. */
+function fileBytes(
+  value: unknown,
+  pointer: string,
+  defaultEncoding: "base64" | "text",
+  issues: ArgumentIssue[],
+): { bytes: Uint8Array; filename?: string; contentType?: string } | undefined {
+  const file: FileArgument | undefined =
+    typeof value === "string"
+      ? { content: value, encoding: defaultEncoding }
+      : isFileArgument(value)
+        ? value
+        : undefined;
+  if (!file) {
+    issues.push({
+      pointer,
+      message: "must be a string or a file object { content, encoding?, filename?, contentType? }",
+    });
+    return undefined;
+  }
+  const encoding = file.encoding ?? (typeof value === "string" ? defaultEncoding : "text");
+  let bytes: Uint8Array | undefined;
+  if (encoding === "base64") {
+    bytes = decodeBase64(file.content);
+    if (!bytes) {
+      issues.push({
+        pointer: typeof value === "string" ? pointer : `${pointer}/content`,
+        message: "must be valid base64",
+      });
+      return undefined;
+    }
+  } else {
+    bytes = new TextEncoder().encode(file.content);
+  }
+  return { bytes, filename: file.filename, contentType: file.contentType };
+}
+
+/** The body value from the arguments, or undefined when there is none to send. */
+function bodyValue(
+  recipe: BodyRecipe,
+  args: Record<string, unknown>,
+): { value: unknown; pointers: Map<string, string> } | undefined {
+  const pointers = new Map<string, string>();
+  if (recipe.mode === "wrap") {
+    const key = recipe.key ?? "body";
+    const value = args[key];
+    pointers.set("", `/${pointerToken(key)}`);
+    return value === undefined ? undefined : { value, pointers };
+  }
+  const out: Record<string, unknown> = {};
+  let present = false;
+  for (const [argKey, wireName] of Object.entries(recipe.properties ?? {})) {
+    const v = args[argKey];
+    pointers.set(wireName, `/${pointerToken(argKey)}`);
+    if (v !== undefined) {
+      out[wireName] = v;
+      present = true;
+    }
+  }
+  // A required body is sent even when every member is optional and absent (`{}`).
+  if (!present && !recipe.required) return undefined;
+  return { value: out, pointers };
+}
+
+/** `*\/*` and friends in a spec mean "anything": pick the type that matches the encoding. */
+function concreteMediaType(recipe: BodyRecipe): string {
+  if (!recipe.mediaType.includes("*")) return recipe.mediaType;
+  switch (recipe.encoding) {
+    case "json":
+      return "application/json";
+    case "form":
+      return "application/x-www-form-urlencoded";
+    case "text":
+      return "text/plain; charset=utf-8";
+    default:
+      return "application/octet-stream";
+  }
+}
+
+function formBody(value: unknown, parts: Record<string, BodyPartRecipe> | undefined): string {
+  if (!isPlainObject(value)) return scalarText(value);
+  const pairs: string[] = [];
+  for (const [name, v] of Object.entries(value)) {
+    const part = parts?.[name];
+    if (
+      part?.contentType &&
+      !part.contentType.startsWith("text/") &&
+      (isPlainObject(v) || Array.isArray(v))
+    ) {
+      // `encoding.contentType: application/json`: the member travels as one JSON string.
+      pairs.push(...serializeQuery(name, JSON.stringify(v), "form", true));
+    } else {
+      pairs.push(...serializeQuery(name, v, part?.style ?? "form", part?.explode ?? true));
+    }
+  }
+  return pairs.join("&");
+}
+
+/** RFC 7578 + HTML: quotes and line breaks in names/filenames are percent-escaped, never raw. */
+function dispositionToken(s: string): string {
+  return s.replace(/"/g, "%22").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+
+function randomBoundary(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `----mcp-edge-gateway-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+function multipartBody(
+  value: unknown,
+  parts: Record<string, BodyPartRecipe> | undefined,
+  pointers: Map<string, string>,
+  issues: ArgumentIssue[],
+): BuiltBody | undefined {
+  const boundary = randomBoundary();
+  const enc = new TextEncoder();
+  const chunks: Uint8Array[] = [];
+  const addPart = (name: string, bytes: Uint8Array, contentType?: string, filename?: string) => {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${dispositionToken(name)}"`;
+    if (filename !== undefined) head += `; filename="${dispositionToken(filename)}"`;
+    head += "\r\n";
+    if (contentType) head += `Content-Type: ${contentType.replace(/[\r\n]/g, "")}\r\n`;
+    chunks.push(enc.encode(`${head}\r\n`), bytes, enc.encode("\r\n"));
+  };
+  const members = isPlainObject(value) ? Object.entries(value) : [["body", value] as [string, unknown]];
+  for (const [name, member] of members) {
+    if (member === undefined || member === null) continue;
+    const part = parts?.[name];
+    const pointer = pointers.get(name) ?? `${pointers.get("") ?? ""}/${pointerToken(name)}`;
+    // OpenAPI: an array property becomes one part per item, all with the same name.
+    const items =
+      Array.isArray(member) && (part?.file || !part?.contentType?.includes("json")) ? member : [member];
+    items.forEach((item, i) => {
+      const at = items === member ? `${pointer}/${i}` : pointer;
+      if (part?.file) {
+        const file = fileBytes(item, at, "text", issues);
+        if (!file) return;
+        addPart(
+          name,
+          file.bytes,
+          file.contentType ?? part.contentType ?? "application/octet-stream",
+          file.filename ?? name,
+        );
+      } else if (isPlainObject(item) || Array.isArray(item)) {
+        addPart(name, enc.encode(JSON.stringify(item)), part?.contentType ?? "application/json");
+      } else {
+        addPart(name, enc.encode(scalarText(item)), part?.contentType);
+      }
+    });
+  }
+  chunks.push(enc.encode(`--${boundary}--\r\n`));
+  if (issues.length > 0) return undefined;
+  return { contentType: `multipart/form-data; boundary=${boundary}`, bytes: concat(chunks) };
+}
+
+/**
+ * Serializes the request body the recipe describes from the (validated) arguments.
+ * Returns undefined when there is no body to send; pushes argument issues (bad
+ * base64, say) into `issues`.
+ */
+export function buildBody(
+  recipe: BodyRecipe,
+  args: Record<string, unknown>,
+  issues: ArgumentIssue[],
+): BuiltBody | undefined {
+  const found = bodyValue(recipe, args);
+  if (!found) return undefined;
+  const { value, pointers } = found;
+  const contentType = concreteMediaType(recipe);
+  switch (recipe.encoding) {
+    case "json":
+      return { contentType, bytes: JSON.stringify(value) };
+    case "form":
+      return { contentType, bytes: formBody(value, recipe.parts) };
+    case "multipart":
+      return multipartBody(value, recipe.parts, pointers, issues);
+    case "text":
+      return { contentType, bytes: scalarText(value) };
+    case "binary": {
+      const file = fileBytes(value, pointers.get("") ?? "/body", "base64", issues);
+      if (!file) return undefined;
+      return { contentType: file.contentType ?? contentType, bytes: file.bytes };
+    }
+    default:
+      return { contentType, bytes: JSON.stringify(value) };
+  }
+}

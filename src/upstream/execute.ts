@@ -1,0 +1,155 @@
+/**
+ * Executes one MCP tool call against the vendor's upstream API:
+ * validate arguments → build the request from the recipe → attach upstream
+ * credentials → send (one attempt; same-origin redirects only) → convert the
+ * response. The whole call is bounded by `ctx.deadline`.
+ *
+ * `executeToolCall` never throws: every failure is a tool result with
+ * `isError: true` and a JSON body `{error, vendor, tool, message, …}` (see
+ * `tool-error.ts`), so the model sees what went wrong and nothing reaches the
+ * client as an HTML 1101 page.
+ *
+ * @module
+ */
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { VendorSettings } from "../config.ts";
+import { applyAuth } from "./auth.ts";
+import { resolveBaseUrl } from "./base-url.ts";
+import type { CredentialSource } from "./credentials.ts";
+import { assertUnderBase, buildRequest, type PreparedRequest } from "./request.ts";
+import { responseToResult } from "./response.ts";
+import { sendUpstream } from "./send.ts";
+import { errorResult, invalidArgumentsResult, ToolError } from "./tool-error.ts";
+import { validate } from "./validate.ts";
+
+export interface ToolCallContext {
+  /** Bindings, vars and secrets. */
+  env: Env;
+  /** The vendor; its base URL comes from `resolveBaseUrl(env, bundle)`. */
+  bundle: VendorBundle;
+  tool: ToolRecipe;
+  /** Raw MCP `arguments`, untrusted. */
+  args: unknown;
+  /** Epoch ms: the `TOOL_EXECUTION_TIMEOUT` bound for the whole call. */
+  deadline: number;
+  /** Where upstream credentials come from (env secrets, or per-user/OAuth sources). */
+  credentials: CredentialSource;
+  waitUntil: (p: Promise<unknown>) => void;
+  /** Resolved settings for this vendor (`vendorSettings(loadSettings(env), bundle)`). */
+  settings: VendorSettings;
+  /** Injectable for tests and for the resilience wrapper; defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+/** Prepares the upstream request for a call: validation, request building, auth. Exposed for the resilience layer and tests. */
+export async function prepareToolRequest(
+  ctx: Pick<ToolCallContext, "env" | "bundle" | "tool" | "args" | "credentials">,
+): Promise<PreparedRequest> {
+  const args = ctx.args ?? {};
+  const outcome = validate(ctx.tool.inputSchema, args, { coerceJsonStrings: true, strictRoot: true });
+  if (!outcome.valid) throw new ToolError("invalid_arguments", "Invalid arguments", outcome.issues);
+  const base = resolveBaseUrl(ctx.env, ctx.bundle, ctx.tool);
+  const req = buildRequest(ctx.tool, outcome.value as Record<string, unknown>, base);
+  await applyAuth(req, ctx.tool, ctx.bundle, ctx.credentials);
+  // Auth may have added a query parameter: check the final URL once more before anything is sent.
+  assertUnderBase(req.url, base);
+  return req;
+}
+
+/** Rejects when `signal` aborts, so no await can outlive the deadline (body reads included). */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+}
+
+/** Error text from the runtime, without any URL query (it may hold an API key). */
+function safeMessage(err: unknown): string {
+  const raw = err instanceof Error ? err.message : String(err);
+  return raw.replace(/\?\S*/g, "?…").slice(0, 300);
+}
+
+export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolResult> {
+  const vendor = ctx.bundle.vendor;
+  const tool = ctx.tool.name;
+  const timeoutSeconds = ctx.settings.toolExecutionTimeoutSeconds;
+  const timeoutResult = () =>
+    errorResult({
+      error: "upstream_timeout",
+      vendor,
+      tool,
+      message: `The tool call did not finish within TOOL_EXECUTION_TIMEOUT (${timeoutSeconds} s); the upstream request was cancelled`,
+    });
+  try {
+    const { maxResponseBytes, maxBinaryResponseBytes } = ctx.settings;
+    const req = await prepareToolRequest(ctx);
+    const remaining = ctx.deadline - Date.now();
+    if (remaining <= 0) return timeoutResult();
+    const signal = AbortSignal.timeout(remaining);
+    const aborted = untilAborted(signal);
+    // Keep an abort that fires after we are done from surfacing as an unhandled rejection.
+    aborted.catch(() => {});
+    let response: Response;
+    try {
+      response = await Promise.race([sendUpstream(req, { fetch: ctx.fetch ?? fetch, signal }), aborted]);
+    } catch (err) {
+      if (isTimeout(err)) return timeoutResult();
+      return errorResult({
+        error: "upstream_unreachable",
+        vendor,
+        tool,
+        message: `Could not reach the upstream at ${req.url.origin}: ${safeMessage(err)}`,
+      });
+    }
+    const url = response.url ? new URL(response.url) : req.url;
+    const reading = responseToResult(response, {
+      vendor,
+      tool: ctx.tool,
+      url,
+      maxResponseBytes,
+      maxBinaryResponseBytes,
+    });
+    reading.catch(() => {});
+    try {
+      return await Promise.race([reading, aborted]);
+    } catch (err) {
+      void response.body?.cancel().catch(() => {});
+      if (isTimeout(err) || !(err instanceof TypeError)) throw err;
+      // The stream broke mid-body ("Network connection lost").
+      return errorResult({
+        error: "upstream_unreachable",
+        status: response.status,
+        vendor,
+        tool,
+        message: `The connection to ${req.url.origin} failed while reading the response: ${safeMessage(err)}`,
+      });
+    }
+  } catch (err) {
+    if (err instanceof ToolError) {
+      if (err.code === "invalid_arguments") return invalidArgumentsResult(vendor, tool, err.issues ?? []);
+      return errorResult({ error: err.code, vendor, tool, message: err.message });
+    }
+    if (isTimeout(err)) return timeoutResult();
+    console.error(
+      JSON.stringify({
+        event: "tool_call_failed",
+        vendor,
+        tool,
+        error: err instanceof Error ? err.name : "unknown",
+        message: safeMessage(err),
+      }),
+    );
+    return errorResult({
+      error: "internal_error",
+      vendor,
+      tool,
+      message: "The gateway failed while executing the tool call",
+    });
+  }
+}

@@ -1,0 +1,345 @@
+/**
+ * Upstream response → MCP tool result. Bodies are read through a byte limit, so
+ * a huge response never sits in isolate memory: JSON and text keep their first
+ * `maxResponseBytes` with a notice saying how much was cut; images and other
+ * binary bodies are returned whole up to `maxBinaryResponseBytes` or not at all.
+ *
+ * Upstream errors (4xx/5xx) become `isError` results with a JSON body
+ * `{error, status, vendor, tool, message}`; an HTML error page (a Cloudflare 52x,
+ * a proxy's 404) is reduced to its status and `<title>` and never passed on.
+ * Response headers, `Set-Cookie` included, are not passed on either.
+ *
+ * @module
+ */
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { ToolRecipe } from "../bundle/types.ts";
+import { errorResult, type ToolErrorBody } from "./tool-error.ts";
+
+/**
+ * After the cap is reached the rest of the body is read and counted (not kept) up
+ * to this many bytes so the notice can say exactly how much was cut; beyond it
+ * the stream is cancelled and the notice says "more than".
+ */
+export const MAX_COUNTED_BYTES = 8 * 1024 * 1024;
+
+/** An error body is only read for its message. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** Upstream JSON error bodies up to this size are passed on as `details` (field-level errors help the model). */
+const MAX_ERROR_DETAILS_CHARS = 4096;
+const MAX_ERROR_MESSAGE_CHARS = 500;
+
+export interface ResponseOptions {
+  vendor: string;
+  tool: ToolRecipe;
+  /** The request URL (for resource URIs; its query is dropped, it may hold an API key). */
+  url: URL;
+  maxResponseBytes: number;
+  maxBinaryResponseBytes: number;
+}
+
+export interface LimitedBody {
+  bytes: Uint8Array;
+  truncated: boolean;
+  /** Total body size when known. */
+  totalBytes: number;
+  /** False when counting stopped at `MAX_COUNTED_BYTES` (the body is larger than `totalBytes`). */
+  totalExact: boolean;
+}
+
+/** Reads at most `limit` bytes of a body into memory; counts (and discards) the rest. */
+export async function readLimited(response: Response, limit: number): Promise<LimitedBody> {
+  const body = response.body;
+  if (!body) return { bytes: new Uint8Array(0), truncated: false, totalBytes: 0, totalExact: true };
+  const declared = Number(response.headers.get("Content-Length") ?? Number.NaN);
+  // Content-Length is the encoded size; with Content-Encoding the decoded body differs.
+  const knownTotal =
+    Number.isFinite(declared) && !response.headers.has("Content-Encoding") ? declared : undefined;
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let kept = 0;
+  let total = 0;
+  let totalExact = true;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (kept < limit) {
+        const take = Math.min(value.byteLength, limit - kept);
+        chunks.push(take === value.byteLength ? value : value.slice(0, take));
+        kept += take;
+      }
+      if (total > limit) {
+        if (knownTotal !== undefined && knownTotal > limit) {
+          total = knownTotal;
+          await reader.cancel();
+          break;
+        }
+        if (total >= MAX_COUNTED_BYTES) {
+          totalExact = false;
+          await reader.cancel();
+          break;
+        }
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const bytes = new Uint8Array(kept);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  return { bytes, truncated: total > limit, totalBytes: total, totalExact };
+}
+
+type BodyKind = "json" | "html" | "text" | "image" | "audio" | "binary";
+
+function mimeOf(response: Response): string {
+  return (response.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+export function classify(mime: string): BodyKind {
+  if (mime === "") return "text";
+  if (mime === "application/json" || mime === "text/json" || mime.endsWith("+json")) return "json";
+  if (mime === "text/html" || mime === "application/xhtml+xml") return "html";
+  if (
+    mime.startsWith("text/") ||
+    mime.endsWith("+xml") ||
+    /^application\/(?:xml|javascript|ecmascript|x-yaml|yaml|x-www-form-urlencoded|graphql|csv|x-ndjson|ndjson|jsonl|sql)$/.test(
+      mime,
+    )
+  ) {
+    return "text";
+  }
+  if (mime.startsWith("image/")) return "image";
+  if (mime.startsWith("audio/")) return "audio";
+  return "binary";
+}
+
+function decodeText(bytes: Uint8Array, response: Response, truncated: boolean): string {
+  const charset = /charset="?([\w-]+)/i.exec(response.headers.get("Content-Type") ?? "")?.[1];
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(charset ?? "utf-8");
+  } catch {
+    decoder = new TextDecoder("utf-8");
+  }
+  // `stream: true` holds back a multi-byte character cut in half by the limit instead of emitting U+FFFD.
+  return decoder.decode(bytes, { stream: truncated });
+}
+
+export function base64Encode(bytes: Uint8Array): string {
+  let bin = "";
+  const CHUNK = 0x8000;
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  }
+  return btoa(bin);
+}
+
+function formatBytes(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+function truncationNotice(body: LimitedBody): string {
+  const shown = body.bytes.byteLength;
+  const cut = body.totalBytes - shown;
+  return body.totalExact
+    ? `[Response truncated: showing the first ${formatBytes(shown)} of ${formatBytes(body.totalBytes)} bytes; ${formatBytes(cut)} bytes were cut. Request less data (filters, fields, a smaller page size) to see the rest.]`
+    : `[Response truncated: showing the first ${formatBytes(shown)} bytes; more than ${formatBytes(cut)} further bytes were cut. Request less data (filters, fields, a smaller page size) to see the rest.]`;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function clip(s: string, max = MAX_ERROR_MESSAGE_CHARS): string {
+  const t = s.replace(/\s+/g, " ").trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
+
+function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+    if (e[0] === "#") {
+      const code = e[1] === "x" || e[1] === "X" ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1));
+      return Number.isFinite(code) && code > 0 && code < 0x110000 ? String.fromCodePoint(code) : m;
+    }
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+}
+
+/** The `<title>` of an HTML page, entity-decoded and whitespace-collapsed. */
+export function htmlTitle(html: string): string | undefined {
+  const m = /<title[^>]*>([\s\S]*?)<\/title\s*>/i.exec(html);
+  const title = m?.[1] ? clip(decodeEntities(m[1].replace(/<[^>]*>/g, "")), 200) : "";
+  return title === "" ? undefined : title;
+}
+
+function looksLikeHtml(text: string): boolean {
+  return /^\s*(?:<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])/i.test(text);
+}
+
+/** The human message in an upstream JSON error body, across the common shapes. */
+export function jsonErrorMessage(body: unknown): string | undefined {
+  if (typeof body === "string") return clip(body);
+  if (!isPlainObject(body)) return undefined;
+  const parts: string[] = [];
+  const add = (v: unknown) => {
+    if (typeof v === "string" && v.trim() !== "" && !parts.includes(v)) parts.push(v);
+  };
+  add(body.message);
+  add(body.error_description);
+  if (typeof body.error === "string") add(body.error);
+  else if (isPlainObject(body.error)) add(jsonErrorMessage(body.error));
+  add(body.detail);
+  add(body.title);
+  add(body.description);
+  add(body.msg);
+  add(body.error_message);
+  add(body.errorMessage);
+  if (isPlainObject(body.fault)) add(body.fault.faultstring);
+  if (Array.isArray(body.errors)) {
+    for (const e of body.errors.slice(0, 5)) {
+      add(typeof e === "string" ? e : isPlainObject(e) ? jsonErrorMessage(e) : undefined);
+    }
+  }
+  return parts.length > 0 ? clip(parts.join(" — ")) : undefined;
+}
+
+function retryAfterSeconds(response: Response): number | undefined {
+  const raw = response.headers.get("Retry-After");
+  if (!raw) return undefined;
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.round((at - Date.now()) / 1000));
+}
+
+async function upstreamErrorResult(response: Response, opts: ResponseOptions): Promise<CallToolResult> {
+  const body = await readLimited(response, MAX_ERROR_BODY_BYTES);
+  const kind = classify(mimeOf(response));
+  const text = decodeText(body.bytes, response, body.truncated);
+  const fallback = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+  let message: string | undefined;
+  let details: unknown;
+  if (kind === "html" || looksLikeHtml(text)) {
+    const title = htmlTitle(text);
+    message = title
+      ? `${fallback}: upstream returned an HTML error page titled "${title}"`
+      : `${fallback}: upstream returned an HTML error page`;
+  } else if (text.trim() !== "") {
+    let parsed: unknown;
+    let isJson = false;
+    try {
+      parsed = JSON.parse(text);
+      isJson = true;
+    } catch {
+      // Not JSON despite the content type: use the text.
+    }
+    if (isJson) {
+      message = jsonErrorMessage(parsed);
+      if (text.length <= MAX_ERROR_DETAILS_CHARS) details = parsed;
+    } else if (kind === "json" || kind === "text") {
+      message = clip(text);
+    }
+  }
+  const payload: ToolErrorBody = {
+    error: "upstream_error",
+    status: response.status,
+    vendor: opts.vendor,
+    tool: opts.tool.name,
+    message: message ?? fallback,
+  };
+  const retryAfter = retryAfterSeconds(response);
+  if (retryAfter !== undefined) payload.retryAfterSeconds = retryAfter;
+  if (details !== undefined) payload.details = details;
+  return errorResult(payload);
+}
+
+function redirectResult(response: Response, opts: ResponseOptions): CallToolResult {
+  let target = response.headers.get("Location") ?? "";
+  try {
+    const u = new URL(target, opts.url);
+    target = `${u.origin}${u.pathname}`;
+  } catch {
+    target = clip(target, 200);
+  }
+  void response.body?.cancel();
+  return errorResult({
+    error: "redirect_not_followed",
+    status: response.status,
+    vendor: opts.vendor,
+    tool: opts.tool.name,
+    message: `The upstream redirected to ${target}; redirects to another origin (or too many redirects) are not followed, so credentials never leave the vendor's base URL`,
+  });
+}
+
+/**
+ * Converts an upstream response into the tool result. Reads the body (within its
+ * limit) and always consumes or cancels it.
+ */
+export async function responseToResult(response: Response, opts: ResponseOptions): Promise<CallToolResult> {
+  const { status } = response;
+  if (status >= 400) return upstreamErrorResult(response, opts);
+  if (status >= 300 && response.headers.has("Location")) return redirectResult(response, opts);
+
+  const mime = mimeOf(response);
+  const kind = classify(mime);
+  const binary = kind === "image" || kind === "audio" || kind === "binary";
+  const body = await readLimited(response, binary ? opts.maxBinaryResponseBytes : opts.maxResponseBytes);
+
+  if (body.totalBytes === 0) {
+    return {
+      content: [
+        {
+          type: "text",
+          text: `The upstream answered HTTP ${status}${response.statusText ? ` ${response.statusText}` : ""} with an empty body.`,
+        },
+      ],
+    };
+  }
+
+  if (binary) {
+    if (body.truncated) {
+      const size = body.totalExact
+        ? `${formatBytes(body.totalBytes)} bytes`
+        : `more than ${formatBytes(body.totalBytes)} bytes`;
+      return {
+        content: [
+          {
+            type: "text",
+            text: `[The upstream returned ${mime || "binary data"} of ${size}, over the ${formatBytes(opts.maxBinaryResponseBytes)}-byte limit for binary results; it was not returned.]`,
+          },
+        ],
+      };
+    }
+    const data = base64Encode(body.bytes);
+    if (kind === "image") return { content: [{ type: "image", data, mimeType: mime }] };
+    if (kind === "audio") return { content: [{ type: "audio", data, mimeType: mime }] };
+    const uri = `${opts.url.origin}${opts.url.pathname}`;
+    return {
+      content: [
+        { type: "resource", resource: { uri, mimeType: mime || "application/octet-stream", blob: data } },
+      ],
+    };
+  }
+
+  const text = decodeText(body.bytes, response, body.truncated);
+  if (body.truncated) {
+    return { content: [{ type: "text", text: `${text}\n\n${truncationNotice(body)}` }] };
+  }
+  const result: CallToolResult = { content: [{ type: "text", text }] };
+  if (opts.tool.outputSchema && (kind === "json" || mime === "")) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (isPlainObject(parsed)) result.structuredContent = parsed;
+    } catch {
+      // Declared JSON but is not: the text stands alone.
+    }
+  }
+  return result;
+}

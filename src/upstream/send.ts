@@ -1,0 +1,59 @@
+/**
+ * One upstream attempt: sends a prepared request and follows same-origin
+ * redirects itself. This is the unit the resilience layer wraps (retries,
+ * circuit breaker, rate limit): one call here is one attempt.
+ *
+ * Redirects are never followed automatically: a `Location` on another origin
+ * would receive the credentials attached to the request. Such a response is
+ * returned as is, and the executor reports it as not followed. Cookies the
+ * upstream sets are never read or replayed.
+ *
+ * @module
+ */
+import type { PreparedRequest } from "./request.ts";
+
+/** Same-origin redirects followed per attempt before giving up (browsers allow 20; APIs need one or two). */
+export const MAX_REDIRECTS = 5;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+export interface SendOptions {
+  fetch: typeof fetch;
+  /** Aborts the attempt, body reading included (the tool call's deadline). */
+  signal: AbortSignal;
+}
+
+/** Sends `req`, following at most `MAX_REDIRECTS` same-origin redirects. */
+export async function sendUpstream(
+  req: PreparedRequest,
+  { fetch: fetchImpl, signal }: SendOptions,
+): Promise<Response> {
+  let url = req.url;
+  let method: string = req.method;
+  let body = req.body;
+  const headers = new Headers(req.headers);
+  for (let hop = 0; ; hop++) {
+    const response = await fetchImpl(url.href, { method, headers, body, redirect: "manual", signal });
+    if (!REDIRECT_STATUSES.has(response.status)) return response;
+    const location = response.headers.get("Location");
+    if (location === null || hop >= MAX_REDIRECTS) return response;
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      return response;
+    }
+    if (next.origin !== url.origin) return response;
+    await response.body?.cancel();
+    // Fetch-standard method rewriting: 303 always becomes GET; 301/302 turn a POST into GET.
+    if (
+      (response.status === 303 && method !== "HEAD") ||
+      ((response.status === 301 || response.status === 302) && method === "POST")
+    ) {
+      method = "GET";
+      body = undefined;
+      headers.delete("Content-Type");
+    }
+    url = next;
+  }
+}
