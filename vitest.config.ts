@@ -23,6 +23,8 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 GATEWAY_ENV: "test",
+                // Client auth off for route tests; the auth tests pass their own env (test/worker/auth/).
+                GATEWAY_AUTH: "none",
                 ALLOWED_ORIGINS: "https://allowed.example",
                 // Resilience: backoff and rate-limit waits are skipped (src/resilience/clock.ts).
                 GATEWAY_TEST_VIRTUAL_TIME: "true",
@@ -42,7 +44,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts", "test/e2e/**/*.test.ts"],
-          globalSetup: ["./test/support/fault-upstream.setup.ts", "./test/support/upstream-server.ts"],
+          globalSetup: ["./test/support/fault-upstream.setup.ts", "./test/support/upstream-server.ts", "./test/support/auth-servers.ts"],
         },
       },
     ],

@@ -1,5 +1,7 @@
 import { Hono } from "hono";
 import type { Caller } from "./auth/caller.ts";
+import { callerMiddleware } from "./auth/caller-context.ts";
+import { mountAuth } from "./auth/routes.ts";
 import {
   handleError,
   handleNotFound,
@@ -31,7 +33,12 @@ export function createApp(): Hono<AppEnv> {
   app.get("/health/vendors", vendorsHealthHandler);
   app.all("/health/vendors", methodNotAllowed(["GET", "HEAD"]));
 
+  // Sign-in, consent, credentials pages, vendor OAuth callbacks; JSON 404s under /oauth/ and /.well-known/ (src/auth/routes.ts).
+  mountAuth(app);
+
   // MCP streamable HTTP (src/mcp/endpoint.ts): every method lands here so GET/DELETE get a JSON 405.
+  // `caller` comes from the OAuth resource server (src/auth/oauth-server.ts) when client auth is on.
+  app.use("/v1/*", callerMiddleware());
   const mcp = mcpEndpoint();
   app.all("/v1/mcp", mcp);
   app.all("/v1/:vendor/mcp", mcp);

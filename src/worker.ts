@@ -3,18 +3,22 @@
  * so wrangler can bind them.
  */
 import { createApp } from "./app.ts";
+import { createAuthGateway } from "./auth/oauth-server.ts";
 import { lastResortResponse } from "./errors.ts";
 
 export { VendorGuard } from "./resilience/vendor-guard.ts";
 
 const app = createApp();
+// With client auth on (GATEWAY_AUTH unset or "oauth"), OAuth protocol endpoints and /v1/ MCP endpoints
+// go through workers-oauth-provider first; everything else, and every request when GATEWAY_AUTH=none, to the app.
+const gateway = createAuthGateway(app);
 
 export default {
   // The app answers its own errors as JSON; this catch is for anything that escapes it,
   // which Cloudflare would otherwise turn into an HTML 1101 page.
   async fetch(request, env, ctx) {
     try {
-      return await app.fetch(request, env, ctx);
+      return await gateway.fetch(request, env, ctx);
     } catch (error) {
       return lastResortResponse(error);
     }

@@ -232,13 +232,7 @@ function signInRoutes(app: Hono<{ Bindings: object }>): void {
     const password = String(form.get("password") ?? "");
     const throttle = await tooManyFailures(env, username);
     if (throttle.blocked) {
-      return renderSignIn(
-        c,
-        config,
-        returnTo,
-        429,
-        "Too many failed sign-ins for this user. Wait 15 minutes.",
-      );
+      return renderSignIn(config, returnTo, 429, "Too many failed sign-ins for this user. Wait 15 minutes.");
     }
     const user = config.users.get(username);
     // Verify against a dummy hash for unknown users so timing does not reveal which names exist.

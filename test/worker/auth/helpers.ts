@@ -98,7 +98,11 @@ export async function gatewayFetch(
 ): Promise<Response> {
   const request = typeof input === "string" ? new Request(new URL(input, ORIGIN), init) : input;
   const ctx = createExecutionContext();
-  const response = await worker.fetch(request, testEnv as unknown as Env, ctx);
+  const response = await worker.fetch(
+    request as Parameters<typeof worker.fetch>[0],
+    testEnv as unknown as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return response;
 }
