@@ -25,7 +25,10 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function exchange(a: { code: string; verifier: string; clientId: string }, extra: Record<string, string> = {}) {
+async function exchange(
+  a: { code: string; verifier: string; clientId: string },
+  extra: Record<string, string> = {},
+) {
   return tokenRequest(env, {
     grant_type: "authorization_code",
     code: a.code,
@@ -199,7 +202,11 @@ describe("authorization endpoint", () => {
     await browser.signIn("alice");
     const client = await registerClient(env);
     const { challenge } = await pkcePair();
-    for (const redirect of ["https://attacker.example/cb", `${CLIENT_REDIRECT}/extra`, "http://127.0.0.1:33418/callback?x=1"]) {
+    for (const redirect of [
+      "https://attacker.example/cb",
+      `${CLIENT_REDIRECT}/extra`,
+      "http://127.0.0.1:33418/callback?x=1",
+    ]) {
       const res = await browser.fetch(
         authorizeUrl({
           response_type: "code",
@@ -244,7 +251,9 @@ describe("authorization endpoint", () => {
       }),
     );
     const error =
-      foreign.status === 302 ? new URL(location(foreign)).searchParams.get("error") : await oauthError(foreign);
+      foreign.status === 302
+        ? new URL(location(foreign)).searchParams.get("error")
+        : await oauthError(foreign);
     expect(error).toBe("invalid_target");
   });
 });
@@ -362,7 +371,11 @@ describe("refresh tokens", () => {
   it("rotate: each refresh returns a new refresh token and the superseded one stops working", async () => {
     const t = await tokensFor(env, "alice");
     const r1 = t.refresh_token;
-    const second = await tokenRequest(env, { grant_type: "refresh_token", refresh_token: r1, client_id: t.clientId });
+    const second = await tokenRequest(env, {
+      grant_type: "refresh_token",
+      refresh_token: r1,
+      client_id: t.clientId,
+    });
     expect(second.status).toBe(200);
     const t2 = (await second.json()) as { refresh_token: string; access_token: string };
     expect(t2.refresh_token).not.toBe(r1);
@@ -374,7 +387,11 @@ describe("refresh tokens", () => {
       client_id: t.clientId,
     });
     expect(third.status).toBe(200);
-    const replay = await tokenRequest(env, { grant_type: "refresh_token", refresh_token: r1, client_id: t.clientId });
+    const replay = await tokenRequest(env, {
+      grant_type: "refresh_token",
+      refresh_token: r1,
+      client_id: t.clientId,
+    });
     expect(replay.status).toBe(400);
     expect(await oauthError(replay)).toBe("invalid_grant");
   });
@@ -395,7 +412,11 @@ describe("refresh tokens", () => {
     const t = await tokensFor(env, "alice");
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 31 * 24 * 60 * 60 * 1000);
-    const res = await tokenRequest(env, { grant_type: "refresh_token", refresh_token: t.refresh_token, client_id: t.clientId });
+    const res = await tokenRequest(env, {
+      grant_type: "refresh_token",
+      refresh_token: t.refresh_token,
+      client_id: t.clientId,
+    });
     expect(res.status).toBe(400);
     expect(await oauthError(res)).toBe("invalid_grant");
   });
@@ -454,7 +475,9 @@ describe("scopes and step-up (403 insufficient_scope)", () => {
   it("a read-only grant lists tools but a write tool answers 403 naming the scopes to request", async () => {
     const t = await tokensFor(env, "alice", { approve: ["mcp:read"] });
     expect(t.scope).toBe("mcp:read");
-    const list = await mcpResult<{ tools: { name: string }[] }>(await mcp(env, "/v1/mcp", t.access_token, "tools/list"));
+    const list = await mcpResult<{ tools: { name: string }[] }>(
+      await mcp(env, "/v1/mcp", t.access_token, "tools/list"),
+    );
     expect(list.tools.map((tool) => tool.name)).toContain("mcp-alpha_createItem");
     const write = await mcp(env, "/v1/mcp", t.access_token, "tools/call", {
       name: "mcp-alpha_createItem",
@@ -499,7 +522,11 @@ describe("password sign-in", () => {
     }
     const html = await (await browser.fetch("/signin")).text();
     const t = /name="form_token" value="([^"]+)"/.exec(html)?.[1] ?? "";
-    const blocked = await browser.post("/signin", { username: "carol", password: "carol-password-333", form_token: t });
+    const blocked = await browser.post("/signin", {
+      username: "carol",
+      password: "carol-password-333",
+      form_token: t,
+    });
     expect(blocked.status).toBe(429);
   });
 
