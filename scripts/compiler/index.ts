@@ -1,0 +1,429 @@
+/**
+ * The spec compiler (Node only): `specs/<vendor>/` → precompiled bundles in
+ * `src/generated/` (contract: `src/bundle/types.ts`).
+ *
+ * Pipeline per vendor: read vendor.json (valibot) → parse the spec (JSON/YAML,
+ * positions kept for errors) → check version, `info`, `paths` → check and
+ * bundle every `$ref` under the reference policy → validate against the
+ * official schemas → convert Swagger 2.0 → build tools → hash.
+ *
+ * @example
+ * ```ts
+ * import { compileAll } from "./scripts/compiler/index.ts";
+ * await compileAll({ specsDir: "specs", outDir: "src/generated" });
+ * ```
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { readdir, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { BUNDLE_FORMAT_VERSION, type VendorBundle } from "../../src/bundle/types.ts";
+import { swaggerToOpenApi } from "./convert.ts";
+import { CompilerError, type SpecProblem, SpecValidationError, VendorConfigError } from "./errors.ts";
+import { formatFromName, parseDocumentText, readTextFile } from "./load.ts";
+import { maxToolNameChars } from "./naming.ts";
+import { buildTools, type CompileWarning, pickServer } from "./operations.ts";
+import {
+  bundleFileName,
+  renderBundleModule,
+  renderIndexModule,
+  renderSummaryJson,
+  writeGenerated,
+} from "./output.ts";
+import { isObject } from "./pointer.ts";
+import { resolveRefs } from "./refs.ts";
+import { SchemaConverter } from "./schema.ts";
+import { convertSecuritySchemes } from "./security.ts";
+import { estimateToolsList, type VendorSummary } from "./summary.ts";
+import { checkAgainstSchemas, checkStructure, detectVersion } from "./validate.ts";
+import {
+  parseVendorConfigText,
+  type VendorConfig,
+  vendorEnvPrefix,
+  vendorNameProblem,
+} from "./vendor-config.ts";
+
+export type { SpecProblem, VendorConfigIssue } from "./errors.ts";
+export { CompilerError, SpecValidationError, VendorConfigError } from "./errors.ts";
+export type { VendorSummary } from "./summary.ts";
+export { formatSummary, TOKEN_ESTIMATE_METHOD } from "./summary.ts";
+export type { VendorConfig } from "./vendor-config.ts";
+
+/** Spec file names looked for in a vendor folder. */
+export const SPEC_FILE_NAMES = ["openapi.json", "openapi.yaml", "openapi.yml"] as const;
+export const VENDOR_CONFIG_FILE = "vendor.json";
+
+export type CompilePhase = "read" | "validate" | "resolve" | "convert" | "tools" | "done";
+
+export interface ProgressEvent {
+  vendor: string;
+  phase: CompilePhase;
+  /** `tools` phase: operations processed so far and in total. */
+  done?: number;
+  total?: number;
+  /** `validate` phase: size of the spec file. */
+  bytes?: number;
+}
+
+export interface CompileOptions {
+  onProgress?: (event: ProgressEvent) => void;
+  /** Folder paths in messages are shown relative to this (default: the current directory). */
+  cwd?: string;
+}
+
+export interface CompiledVendor {
+  bundle: VendorBundle;
+  summary: VendorSummary;
+  /** The bundle as written (`JSON.stringify(bundle)`). */
+  json: string;
+}
+
+function display(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel === "" ? "." : rel.startsWith("..") ? path : rel;
+}
+
+/** Compiles one vendor folder (`specs/<vendor>/`). Throws `CompilerError`s the operator can fix. */
+export async function compileVendor(
+  vendorDir: string,
+  opts: CompileOptions = {},
+): Promise<{ bundle: VendorBundle; summary: VendorSummary }> {
+  const { bundle, summary } = await compileVendorFolder(vendorDir, opts);
+  return { bundle, summary };
+}
+
+async function compileVendorFolder(vendorDir: string, opts: CompileOptions): Promise<CompiledVendor> {
+  const cwd = opts.cwd ?? process.cwd();
+  const dir = resolve(vendorDir);
+  const vendor = basename(dir);
+  const nameProblem = vendorNameProblem(vendor);
+  if (nameProblem) throw new CompilerError("vendor_name_invalid", `${display(dir, cwd)}: ${nameProblem}`);
+
+  const entries = new Set(await readdir(dir));
+  const configPath = join(dir, VENDOR_CONFIG_FILE);
+  if (!entries.has(VENDOR_CONFIG_FILE)) {
+    throw new CompilerError(
+      "vendor_config_missing",
+      `${display(configPath, cwd)} is missing: every vendor folder needs one ({} is a valid minimal file)`,
+    );
+  }
+  const config = parseVendorConfigText(await readTextFile(configPath), display(configPath, cwd));
+  const specs = SPEC_FILE_NAMES.filter((name) => entries.has(name));
+  if (specs.length === 0) {
+    throw new CompilerError(
+      "spec_missing",
+      `${display(dir, cwd)}: no spec file; expected one of ${SPEC_FILE_NAMES.join(", ")}`,
+    );
+  }
+  if (specs.length > 1) {
+    throw new CompilerError(
+      "spec_ambiguous",
+      `${display(dir, cwd)}: more than one spec file (${specs.join(", ")}); keep one`,
+    );
+  }
+  return compileSpec({
+    vendor,
+    vendorDir: dir,
+    specPath: join(dir, specs[0]!),
+    config,
+    configFile: display(configPath, cwd),
+    cwd,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+}
+
+interface SpecInput {
+  vendor: string;
+  vendorDir: string;
+  specPath: string;
+  config: VendorConfig;
+  configFile: string;
+  cwd: string;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+/** Adds line:column to problems that only have a pointer into the main file. */
+function locateAll(
+  problems: readonly SpecProblem[],
+  locate: (pointer: string) => { line: number; column: number } | undefined,
+) {
+  return problems.map((p) => {
+    if (p.file !== undefined || p.line !== undefined || p.pointer === undefined) return p;
+    const pos = locate(p.pointer);
+    return pos ? { ...p, line: pos.line, column: pos.column } : p;
+  });
+}
+
+async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
+  const { vendor, config } = input;
+  const progress = (phase: CompilePhase, extra: { done?: number; total?: number; bytes?: number } = {}) =>
+    input.onProgress?.({ vendor, phase, ...extra });
+  const specFile = display(input.specPath, input.cwd);
+
+  progress("read");
+  let text: string;
+  try {
+    text = await readTextFile(input.specPath);
+  } catch (error) {
+    throw new SpecValidationError(specFile, [
+      { message: `cannot read the file: ${(error as Error).message}` },
+    ]);
+  }
+  const main = parseDocumentText(text, specFile, formatFromName(input.specPath, text));
+
+  progress("validate", { bytes: Buffer.byteLength(text) });
+  const version = detectVersion(main.value);
+  if (!("dialect" in version)) throw new SpecValidationError(specFile, locateAll([version], main.locate));
+  const raw = main.value as Record<string, unknown>;
+  const problems: SpecProblem[] = checkStructure(raw, version.dialect);
+
+  progress("resolve");
+  let document: unknown = raw;
+  let externalDocuments: string[] = [];
+  try {
+    const resolved = await resolveRefs(
+      main,
+      input.specPath,
+      { vendorDir: input.vendorDir, allowRemoteRefs: config.allowRemoteRefs ?? false },
+      (id) => (/^https?:/i.test(id) ? id : display(id, input.vendorDir)),
+    );
+    document = resolved.document;
+    externalDocuments = resolved.externalDocuments;
+  } catch (error) {
+    if (!(error instanceof SpecValidationError)) throw error;
+    problems.push(...error.problems);
+  }
+  if (problems.length > 0) throw new SpecValidationError(specFile, locateAll(problems, main.locate));
+
+  const schemaProblems = await checkAgainstSchemas(document);
+  if (schemaProblems.length > 0)
+    throw new SpecValidationError(specFile, locateAll(schemaProblems, main.locate));
+
+  progress("convert");
+  const warnings: CompileWarning[] = [];
+  const warn = (w: CompileWarning) => warnings.push(w);
+  let openapi = document as Record<string, unknown>;
+  if (version.dialect === "2.0") {
+    const converted = await swaggerToOpenApi(document, specFile);
+    openapi = converted.document;
+    warnings.push(...converted.warnings);
+  }
+  const converter = new SchemaConverter(openapi, version.dialect === "3.1" ? "3.1" : "3.0", warn);
+
+  const docServer = Array.isArray(openapi.servers) ? pickServer(openapi.servers) : undefined;
+  const specBaseUrl = docServer !== undefined && /^https?:\/\//i.test(docServer) ? docServer : undefined;
+  const baseUrl = config.baseUrl ?? specBaseUrl;
+  if (baseUrl === undefined) {
+    warn({
+      message: `no absolute server URL in the spec: set "baseUrl" in vendor.json or ${vendorEnvPrefix(vendor)}_BASE_URL at run time`,
+    });
+  }
+  if (isObject(openapi.webhooks) && Object.keys(openapi.webhooks).length > 0) {
+    warn({
+      pointer: "/webhooks",
+      message: `${Object.keys(openapi.webhooks).length} webhook(s) ignored: webhooks are requests the API sends, not tools`,
+    });
+  }
+  const components = isObject(openapi.components) ? openapi.components : {};
+  const securitySchemes = convertSecuritySchemes(
+    components.securitySchemes,
+    "/components/securitySchemes",
+    baseUrl,
+    (value, pointer) => converter.resolve(value, pointer),
+    warn,
+  );
+
+  const configIssues: { key: string; message: string }[] = [];
+  if (config.auth?.scheme !== undefined && !(config.auth.scheme in securitySchemes)) {
+    const declared = Object.keys(securitySchemes);
+    configIssues.push({
+      key: "auth.scheme",
+      message: `no security scheme "${config.auth.scheme}" in the spec; ${declared.length > 0 ? `expected one of ${declared.map((d) => JSON.stringify(d)).join(", ")}` : "the spec declares none"}`,
+    });
+  }
+  if (configIssues.length > 0) throw new VendorConfigError(input.configFile, configIssues);
+
+  progress("tools", { done: 0 });
+  const built = buildTools({
+    doc: openapi,
+    converter,
+    vendor,
+    maxNameChars: maxToolNameChars(vendor),
+    ...(config.baseUrl !== undefined ? { vendorBaseUrl: config.baseUrl } : {}),
+    ...(baseUrl !== undefined ? { baseUrl } : {}),
+    ...(config.include ? { include: config.include } : {}),
+    ...(config.exclude ? { exclude: config.exclude } : {}),
+    securitySchemes,
+    warn,
+    onProgress: (done, total) => progress("tools", { done, total }),
+  });
+
+  let healthTool: string | undefined;
+  if (config.healthTool !== undefined) {
+    const tool =
+      built.tools.find((t) => t.name === config.healthTool) ??
+      built.tools.find((t) => t.operationId === config.healthTool);
+    if (!tool) {
+      const getters = built.tools
+        .filter((t) => t.method === "GET")
+        .slice(0, 5)
+        .map((t) => t.name);
+      throw new VendorConfigError(input.configFile, [
+        {
+          key: "healthTool",
+          message: `no tool or operationId "${config.healthTool}"; expected a tool name${getters.length > 0 ? ` such as ${getters.join(", ")}` : ""}`,
+        },
+      ]);
+    }
+    healthTool = tool.name;
+  }
+
+  const info = isObject(openapi.info) ? openapi.info : {};
+  const specTitle = typeof info.title === "string" ? info.title : vendor;
+  const bundle: VendorBundle = {
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    vendor,
+    displayName: config.displayName ?? specTitle,
+    ...(config.description !== undefined ? { description: config.description } : {}),
+    contentHash: "",
+    specTitle,
+    specVersion: typeof info.version === "string" ? info.version : "",
+    ...(baseUrl !== undefined ? { baseUrl } : {}),
+    securitySchemes,
+    ...(config.auth ? { auth: config.auth } : {}),
+    ...(config.resilience ? { resilience: config.resilience } : {}),
+    ...(config.toolMode ? { toolMode: config.toolMode } : {}),
+    ...(healthTool !== undefined ? { healthTool } : {}),
+    schemas: built.schemas,
+    tools: built.tools,
+  };
+  // The hash covers the whole bundle with an empty contentHash field.
+  bundle.contentHash = createHash("sha256").update(JSON.stringify(bundle)).digest("hex");
+  const json = JSON.stringify(bundle);
+
+  const summary: VendorSummary = {
+    vendor,
+    displayName: bundle.displayName,
+    specFile: basename(input.specPath),
+    specFormat:
+      version.dialect === "2.0" ? "Swagger 2.0 (converted to OpenAPI 3.0)" : `OpenAPI ${version.version}`,
+    specTitle,
+    specVersion: bundle.specVersion,
+    contentHash: bundle.contentHash,
+    operations: built.operations,
+    tools: built.tools.length,
+    renamed: built.renamed,
+    skipped: built.skipped,
+    warnings: dedupeWarnings(warnings),
+    externalDocuments,
+    sharedSchemas: Object.keys(built.schemas).length,
+    toolsList: estimateToolsList(bundle),
+    bundleBytes: Buffer.byteLength(json),
+  };
+  progress("done");
+  return { bundle, summary, json };
+}
+
+function dedupeWarnings(warnings: readonly CompileWarning[]): CompileWarning[] {
+  const seen = new Set<string>();
+  return warnings.filter((w) => {
+    const key = `${w.pointer ?? ""}\u0000${w.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export interface CompileAllOptions extends CompileOptions {
+  specsDir: string;
+  outDir: string;
+}
+
+export interface CompileAllResult {
+  vendors: CompiledVendor[];
+  /** Generated files rewritten (unchanged ones are left alone). */
+  written: string[];
+  removed: string[];
+  /** `specsDir` did not exist: an empty registry was written. */
+  missingSpecsDir: boolean;
+}
+
+/** A vendor that failed; all of them are reported together and nothing is written. */
+export class CompileFailedError extends Error {
+  readonly failures: readonly { vendor: string; error: CompilerError }[];
+  constructor(failures: readonly { vendor: string; error: CompilerError }[]) {
+    super(failures.map((f) => f.error.message).join("\n\n"));
+    this.name = "CompileFailedError";
+    this.failures = failures;
+  }
+}
+
+/**
+ * Compiles every vendor folder in `specsDir` and writes the generated folder. When any
+ * vendor fails, every failure is reported (`CompileFailedError`) and nothing is written.
+ * A missing `specsDir` gives an empty registry.
+ */
+export async function compileAll(opts: CompileAllOptions): Promise<CompileAllResult> {
+  const cwd = opts.cwd ?? process.cwd();
+  const specsDir = resolve(opts.specsDir);
+  let names: string[] = [];
+  let missingSpecsDir = false;
+  try {
+    const info = await stat(specsDir);
+    if (!info.isDirectory()) {
+      throw new CompilerError("specs_dir_invalid", `${display(specsDir, cwd)} is not a folder`);
+    }
+    const entries = await readdir(specsDir, { withFileTypes: true });
+    names = entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith("."))
+      .map((e) => e.name)
+      .sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    missingSpecsDir = true;
+  }
+
+  const vendors: CompiledVendor[] = [];
+  const failures: { vendor: string; error: CompilerError }[] = [];
+  for (const name of names) {
+    try {
+      vendors.push(await compileVendorFolder(join(specsDir, name), opts));
+    } catch (error) {
+      if (error instanceof CompilerError) failures.push({ vendor: name, error });
+      else throw error;
+    }
+  }
+  if (failures.length > 0) throw new CompileFailedError(failures);
+
+  const files = new Map<string, string>();
+  for (const { bundle, json } of vendors) files.set(bundleFileName(bundle.vendor), renderBundleModule(json));
+  files.set("summary.json", renderSummaryJson(vendors.map((v) => v.summary)));
+  files.set(
+    "index.ts",
+    renderIndexModule(
+      vendors.map(({ bundle }) => ({ vendor: bundle.vendor, contentHash: bundle.contentHash })),
+      opts.outDir,
+    ),
+  );
+  const { written, removed } = await writeGenerated(opts.outDir, files);
+  return { vendors, written, removed, missingSpecsDir };
+}
+
+/**
+ * Validates and compiles one spec file outside any vendor folder (`--check`): references
+ * may use files in the spec's own folder; remote references are refused.
+ */
+export async function checkSpec(specPath: string, opts: CompileOptions = {}): Promise<CompiledVendor> {
+  const path = resolve(specPath);
+  const cwd = opts.cwd ?? process.cwd();
+  return compileSpec({
+    vendor: "check",
+    vendorDir: dirname(path),
+    specPath: path,
+    config: {},
+    configFile: "(none)",
+    cwd,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+}

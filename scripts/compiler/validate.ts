@@ -1,0 +1,176 @@
+/**
+ * Spec validation. Our own checks come first because they say exactly what is
+ * wrong and where (version, `info`, `paths`, path keys);
+ * then @readme/openapi-parser checks the document against the official
+ * OpenAPI/Swagger schemas. Its messages carry a code frame of the dereferenced
+ * document, which we map back to a JSON pointer.
+ *
+ * @module
+ */
+import $RefParser, { getJsonSchemaRefParserDefaultOptions } from "@apidevtools/json-schema-ref-parser";
+import { validate as validateWithSchemas } from "@readme/openapi-parser";
+import type { SpecProblem } from "./errors.ts";
+import { isObject, joinPointer } from "./pointer.ts";
+
+export type SpecDialect = "2.0" | "3.0" | "3.1";
+
+export interface SpecVersion {
+  dialect: SpecDialect;
+  /** As written: `2.0`, `3.0.3`, `3.1.0`. */
+  version: string;
+}
+
+/** The version field, or the problem with it. */
+export function detectVersion(doc: unknown): SpecVersion | SpecProblem {
+  if (!isObject(doc)) return { pointer: "", message: "the document is not an object" };
+  if ("openapi" in doc) {
+    const value = doc.openapi;
+    if (typeof value !== "string") {
+      return {
+        pointer: "/openapi",
+        message: `"openapi" must be a string such as "3.1.0", got ${JSON.stringify(value)} (quote it in YAML)`,
+      };
+    }
+    const match = /^3\.([01])\.\d+(?:-[0-9A-Za-z.-]+)?$/.exec(value);
+    if (!match) {
+      return {
+        pointer: "/openapi",
+        message: `unsupported OpenAPI version "${value}": supported are 3.0.x, 3.1.x and Swagger 2.0`,
+      };
+    }
+    return { dialect: match[1] === "0" ? "3.0" : "3.1", version: value };
+  }
+  if ("swagger" in doc) {
+    const value = doc.swagger;
+    if (value !== "2.0") {
+      return {
+        pointer: "/swagger",
+        message: `unsupported Swagger version ${JSON.stringify(value)}: only "2.0" (a string; quote it in YAML) is supported`,
+      };
+    }
+    return { dialect: "2.0", version: "2.0" };
+  }
+  return {
+    pointer: "",
+    message: 'missing version field: expected "openapi" (3.0.x or 3.1.x) or "swagger" ("2.0")',
+  };
+}
+
+/** Checks the structure the compiler relies on; returns every problem found. */
+export function checkStructure(doc: Record<string, unknown>, dialect: SpecDialect): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  if (!("info" in doc)) {
+    problems.push({ pointer: "", message: 'missing "info" object (with "title" and "version")' });
+  } else if (!isObject(doc.info)) {
+    problems.push({ pointer: "/info", message: '"info" must be an object with "title" and "version"' });
+  } else {
+    for (const key of ["title", "version"]) {
+      if (typeof doc.info[key] !== "string") {
+        problems.push({ pointer: "/info", message: `"info.${key}" is missing or not a string` });
+      }
+    }
+  }
+  if (!("paths" in doc)) {
+    if (dialect !== "3.1") {
+      problems.push({ pointer: "", message: 'missing "paths" object' });
+    } else if (!("components" in doc) && !("webhooks" in doc)) {
+      problems.push({
+        pointer: "",
+        message:
+          'missing "paths" object (OpenAPI 3.1 needs at least one of "paths", "components" or "webhooks")',
+      });
+    }
+  } else if (!isObject(doc.paths)) {
+    problems.push({ pointer: "/paths", message: '"paths" must be an object' });
+  } else {
+    for (const path of Object.keys(doc.paths)) {
+      if (!path.startsWith("/") && !path.startsWith("x-")) {
+        problems.push({
+          pointer: joinPointer("/paths", path),
+          message: `path "${path}" must start with "/"`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/** Full validation against the official schemas (@readme/openapi-parser). */
+export async function checkAgainstSchemas(doc: unknown): Promise<SpecProblem[]> {
+  const result = await validateWithSchemas(structuredClone(doc) as never, {
+    resolve: { external: false },
+    validate: { errors: { colorize: false } },
+  });
+  if (result.valid) return [];
+  let lines: (string | undefined)[] | undefined;
+  const problems: SpecProblem[] = [];
+  for (const error of result.errors) {
+    const [headline = "", ...rest] = error.message.split("\n");
+    const marker = /^>\s*(\d+)\s*\|/m.exec(error.message);
+    let pointer: string | undefined;
+    if (marker) {
+      lines ??= await dereferencedLinePointers(doc);
+      pointer = lines?.[Number(marker[1])];
+    }
+    // "REQUIRED must have required property 'x'" → "must have required property 'x'" (+ the frame's hint).
+    const text = headline.replace(/^[A-Z][A-Z ]*[A-Z] (?=must )/, "");
+    const hint = rest
+      .map((l) => /\^\s+(.*)$/.exec(l)?.[1]?.replace(/^\w+ (?=must )/, ""))
+      .find((h) => h !== undefined);
+    const message = hint && !text.toLowerCase().includes(hint.toLowerCase()) ? `${text} (${hint})` : text;
+    problems.push(pointer !== undefined ? { pointer, message } : { message });
+  }
+  if (result.additionalErrors > 0) {
+    problems.push({ message: `and ${result.additionalErrors} more schema errors (fix these first)` });
+  }
+  return problems;
+}
+
+/**
+ * Line number → JSON pointer in `JSON.stringify(dereferenced, null, 2)`: the text the
+ * validator's code frames are drawn from.
+ */
+async function dereferencedLinePointers(doc: unknown): Promise<(string | undefined)[] | undefined> {
+  const defaults = getJsonSchemaRefParserDefaultOptions();
+  const parser = new $RefParser();
+  try {
+    await parser.dereference(
+      "/spec.json",
+      structuredClone(doc) as never,
+      {
+        ...defaults,
+        dereference: {
+          ...defaults.dereference,
+          circular: "ignore",
+          preservedProperties: ["summary", "description"],
+        },
+        resolve: { ...defaults.resolve, external: false },
+      } as never,
+    );
+  } catch {
+    return undefined;
+  }
+  const lines: (string | undefined)[] = [undefined];
+  let line = 1;
+  const seen = new Set<object>();
+  const walk = (value: unknown, pointer: string) => {
+    lines[line] ??= pointer;
+    if (typeof value !== "object" || value === null) return;
+    if (seen.has(value)) return; // cannot happen for JSON.stringify-able values; defensive
+    seen.add(value);
+    const entries: [string, unknown][] = Array.isArray(value)
+      ? value.map((v, i) => [String(i), v])
+      : Object.entries(value).filter(([, v]) => v !== undefined && typeof v !== "function");
+    if (entries.length > 0) {
+      for (const [key, child] of entries) {
+        line++;
+        walk(child, joinPointer(pointer, key));
+      }
+      line++;
+      lines[line] ??= pointer;
+    }
+    seen.delete(value);
+  };
+  walk(parser.schema, "");
+  return lines;
+}

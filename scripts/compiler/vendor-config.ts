@@ -1,0 +1,333 @@
+/**
+ * `specs/<vendor>/vendor.json`: the operator's settings for one vendor,
+ * validated with valibot. Unknown keys and bad values fail with the file, the
+ * key and what is allowed there.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import type { HttpMethod, VendorAuthConfig, VendorResilienceConfig } from "../../src/bundle/types.ts";
+import { VendorConfigError, type VendorConfigIssue } from "./errors.ts";
+import { findJsonSyntaxError, offsetToPosition } from "./load.ts";
+
+/** Vendor folder names: they become URL segments, env var prefixes and tool-name prefixes. */
+export const VENDOR_NAME_PATTERN = /^[a-z0-9-]+$/;
+/** Longest vendor name: prefixed tool names (`<vendor>_<tool>`) must still fit 64 characters with room for the tool. */
+export const VENDOR_NAME_MAX_CHARS = 32;
+
+export const HTTP_METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"] as const;
+export const SECRET_ROLES = ["apiKey", "token", "username", "password", "clientId", "clientSecret"] as const;
+
+/** Which operations a rule matches: every given field must match; values within a field are alternatives. */
+export interface OperationSelector {
+  /** operationId globs (`*` and `?`). */
+  operationIds?: string[];
+  /** Tag globs. */
+  tags?: string[];
+  /** Path-template globs: `*` within one segment, `**` across segments (`/admin/**`). */
+  paths?: string[];
+  methods?: HttpMethod[];
+}
+
+export interface VendorConfig {
+  displayName?: string;
+  description?: string;
+  /** Normalized: no trailing slash. */
+  baseUrl?: string;
+  auth?: VendorAuthConfig;
+  /** Alternatives: an operation is kept when it matches any of them (all operations when absent). */
+  include?: OperationSelector[];
+  /** Alternatives: an operation is dropped when it matches any of them. */
+  exclude?: OperationSelector[];
+  resilience?: VendorResilienceConfig;
+  toolMode?: "tools" | "discovery";
+  healthTool?: string;
+  /**
+   * `true`: http(s) references to hosts that resolve to public addresses only.
+   * A list: URL prefixes (`https://schemas.example.com/v1/`) and folders relative to the vendor
+   * folder (`../shared`) that references may use, whatever they resolve to.
+   */
+  allowRemoteRefs?: boolean | string[];
+}
+
+const CONFIG_KEYS = [
+  "$schema",
+  "displayName",
+  "description",
+  "baseUrl",
+  "auth",
+  "include",
+  "exclude",
+  "resilience",
+  "toolMode",
+  "healthTool",
+  "allowRemoteRefs",
+] as const;
+
+function strict<const E extends v.ObjectEntries>(entries: E, what: string) {
+  const allowed = Object.keys(entries).join(", ");
+  return v.strictObject(entries, (issue) =>
+    issue.expected === "never"
+      ? `unknown key; allowed keys in ${what}: ${allowed}`
+      : `expected an object (${what})`,
+  );
+}
+
+const text = (max: number) =>
+  v.pipe(
+    v.string(`expected a string of 1 to ${max} characters`),
+    v.minLength(1, `expected a string of 1 to ${max} characters`),
+    v.maxLength(max, `expected a string of 1 to ${max} characters`),
+  );
+
+const intIn = (min: number, max: number) => {
+  const message = `expected an integer from ${min} to ${max}`;
+  return v.pipe(v.number(message), v.integer(message), v.minValue(min, message), v.maxValue(max, message));
+};
+
+const numIn = (min: number, max: number, minExclusive = false) => {
+  const message = `expected a number ${minExclusive ? "above" : "from"} ${min} ${minExclusive ? "and at most" : "to"} ${max}`;
+  return v.pipe(
+    v.number(message),
+    v.check((n) => Number.isFinite(n) && (minExclusive ? n > min : n >= min) && n <= max, message),
+  );
+};
+
+const picklist = <const T extends readonly string[]>(options: T) =>
+  v.picklist(options, `expected one of ${options.map((o) => JSON.stringify(o)).join(", ")}`);
+
+const httpUrl = v.pipe(
+  v.string("expected an absolute http(s) URL"),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    let url: URL;
+    try {
+      url = new URL(dataset.value);
+    } catch {
+      addIssue({ message: "expected an absolute http(s) URL" });
+      return NEVER;
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      addIssue({ message: `expected an http(s) URL, not ${url.protocol}` });
+      return NEVER;
+    }
+    if (url.username || url.password) {
+      addIssue({ message: "credentials do not belong in the URL; name them in auth.secrets" });
+      return NEVER;
+    }
+    if (url.search || url.hash) {
+      addIssue({ message: "expected a URL without query string or fragment" });
+      return NEVER;
+    }
+    return url.href.replace(/\/+$/, "");
+  }),
+);
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const authSchema = strict(
+  {
+    scheme: v.optional(text(200)),
+    secrets: v.optional(
+      v.record(
+        picklist(SECRET_ROLES),
+        v.pipe(
+          v.string("expected a secret (environment variable) name"),
+          v.regex(ENV_NAME, "expected a secret (environment variable) name: letters, digits and _"),
+        ),
+        "expected an object: role → secret name",
+      ),
+    ),
+    scopes: v.optional(v.array(text(200), "expected an array of scope strings")),
+    mode: v.optional(picklist(["shared", "user"] as const)),
+  },
+  "auth",
+);
+
+const globList = (what: string) =>
+  v.pipe(
+    v.array(text(500), `expected a non-empty array of ${what}`),
+    v.minLength(1, `expected a non-empty array of ${what}`),
+  );
+
+const methodSchema = v.pipe(
+  v.string(`expected one of ${HTTP_METHODS.join(", ")}`),
+  v.transform((m) => m.toUpperCase()),
+  picklist(HTTP_METHODS),
+);
+
+const selectorSchema = v.pipe(
+  strict(
+    {
+      operationIds: v.optional(globList("operationId globs")),
+      tags: v.optional(globList("tag globs")),
+      paths: v.optional(
+        v.pipe(
+          globList("path globs"),
+          v.check((paths) => paths.every((p) => p.startsWith("/")), "path globs start with '/'"),
+        ),
+      ),
+      methods: v.optional(
+        v.pipe(
+          v.array(methodSchema, "expected a non-empty array of HTTP methods"),
+          v.minLength(1, "expected a non-empty array of HTTP methods"),
+        ),
+      ),
+    },
+    "an operation selector",
+  ),
+  v.check(
+    (s) => Object.keys(s).length > 0,
+    "an empty selector matches nothing; give operationIds, tags, paths or methods",
+  ),
+);
+
+const selectorsSchema = v.lazy((input) =>
+  Array.isArray(input)
+    ? v.pipe(
+        v.array(selectorSchema),
+        v.minLength(1, "expected a selector object or a non-empty array of them"),
+      )
+    : v.pipe(
+        selectorSchema,
+        v.transform((s) => [s]),
+      ),
+);
+
+const resilienceSchema = strict(
+  {
+    maxRetries: v.optional(intIn(0, 10)),
+    retryBackoffFactor: v.optional(numIn(1, 10)),
+    circuitBreakerFailureThreshold: v.optional(intIn(1, 1000)),
+    circuitBreakerTimeoutSeconds: v.optional(numIn(0, 3600, true)),
+    circuitBreakerHalfOpenProbes: v.optional(intIn(1, 100)),
+    rateLimit: v.optional(
+      strict(
+        {
+          enabled: v.optional(v.boolean("expected true or false")),
+          requestsPerSecond: v.optional(numIn(0, 10_000, true)),
+          burst: v.optional(intIn(1, 100_000)),
+        },
+        "resilience.rateLimit",
+      ),
+    ),
+    upstreamTimeoutSeconds: v.optional(numIn(0, 900, true)),
+    toolExecutionTimeoutSeconds: v.optional(numIn(0, 900, true)),
+    responseValidationMode: v.optional(picklist(["off", "warn", "strict"] as const)),
+    sanitizationLevel: v.optional(picklist(["DISABLED", "LOW", "MEDIUM", "HIGH"] as const)),
+  },
+  "resilience",
+);
+
+const allowRemoteRefsSchema = v.lazy((input) =>
+  Array.isArray(input)
+    ? v.pipe(
+        v.array(
+          v.pipe(
+            text(2000),
+            v.check(
+              (entry) => !/^[a-z][a-z0-9+.-]*:/i.test(entry) || /^https?:\/\/[^/]/i.test(entry),
+              "expected an http(s) URL prefix or a folder path relative to the vendor folder",
+            ),
+          ),
+        ),
+        v.minLength(1, "expected true, false or a non-empty array of URL prefixes / folders"),
+      )
+    : v.boolean("expected true, false or an array of allowed URL prefixes / folders"),
+);
+
+const vendorConfigSchema = strict(
+  {
+    $schema: v.optional(v.string("expected a string")),
+    displayName: v.optional(text(100)),
+    description: v.optional(text(2000)),
+    baseUrl: v.optional(httpUrl),
+    auth: v.optional(authSchema),
+    include: v.optional(selectorsSchema),
+    exclude: v.optional(selectorsSchema),
+    resilience: v.optional(resilienceSchema),
+    toolMode: v.optional(picklist(["tools", "discovery"] as const)),
+    healthTool: v.optional(text(200)),
+    allowRemoteRefs: v.optional(allowRemoteRefsSchema),
+  } satisfies Record<(typeof CONFIG_KEYS)[number], unknown>,
+  "vendor.json",
+);
+
+function issueKey(issue: v.BaseIssue<unknown>): string {
+  let key = "";
+  for (const item of issue.path ?? []) {
+    const k = (item as { key: unknown }).key;
+    key += typeof k === "number" ? `[${k}]` : key === "" ? String(k) : `.${String(k)}`;
+  }
+  return key;
+}
+
+function describeInput(input: unknown): string {
+  const json = JSON.stringify(input);
+  if (json === undefined) return String(input);
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}
+
+/** Validates parsed vendor.json content; `file` names the file in messages. */
+export function parseVendorConfig(input: unknown, file: string): VendorConfig {
+  const result = v.safeParse(vendorConfigSchema, input, { abortPipeEarly: true });
+  if (result.success) {
+    const { $schema: _schema, ...config } = result.output;
+    return config as VendorConfig;
+  }
+  const issues: VendorConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const issue of result.issues) {
+    const key = issueKey(issue);
+    const unknownKey = issue.type === "strict_object" && issue.expected === "never";
+    const message = unknownKey ? issue.message : `${issue.message}; got ${describeInput(issue.input)}`;
+    const line = `${key}\u0000${message}`;
+    if (seen.has(line)) continue;
+    seen.add(line);
+    issues.push({ key, message });
+  }
+  throw new VendorConfigError(file, issues);
+}
+
+/** Parses vendor.json text (syntax errors name line and column). */
+export function parseVendorConfigText(text: string, file: string): VendorConfig {
+  let input: unknown;
+  try {
+    input = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (error) {
+    const located = findJsonSyntaxError(text);
+    const where = located ? offsetToPosition(text, located.offset) : undefined;
+    const detail = located?.message ?? String((error as Error).message);
+    throw new VendorConfigError(file, [
+      {
+        key: "",
+        message: `JSON syntax error${where ? ` at line ${where.line}:${where.column}` : ""}: ${detail}`,
+      },
+    ]);
+  }
+  return parseVendorConfig(input, file);
+}
+
+/** `my-api` → `MY_API` (the prefix of `<VENDOR>_BASE_URL`). */
+export function vendorEnvPrefix(vendor: string): string {
+  return vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+}
+
+/** `undefined` when the name is fine, else why it is not. */
+export function vendorNameProblem(name: string): string | undefined {
+  if (!VENDOR_NAME_PATTERN.test(name)) {
+    return `vendor folder name "${name}" is not allowed: use lowercase letters, digits and "-" only (e.g. "${suggestVendorName(name)}")`;
+  }
+  if (name.length > VENDOR_NAME_MAX_CHARS) {
+    return `vendor folder name "${name}" is ${name.length} characters; the limit is ${VENDOR_NAME_MAX_CHARS} so prefixed tool names fit 64 characters`;
+  }
+  return undefined;
+}
+
+function suggestVendorName(name: string): string {
+  const suggestion = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, VENDOR_NAME_MAX_CHARS);
+  return suggestion === "" ? "my-vendor" : suggestion;
+}
