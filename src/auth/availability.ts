@@ -193,16 +193,23 @@ export async function computeAvailability(
   return result;
 }
 
-const availabilityByCaller = new WeakMap<Caller, ReadonlyMap<string, VendorAvailability>>();
+interface CallerContext {
+  availability: ReadonlyMap<string, VendorAvailability>;
+  /** The gateway's public origin the caller reached, for "fix it here" links. */
+  origin: string;
+}
 
-/** Remembers what was computed for a caller (read back by the `gateway_status` tool). */
-export function rememberAvailability(
-  caller: Caller,
-  availability: ReadonlyMap<string, VendorAvailability>,
-): void {
-  availabilityByCaller.set(caller, availability);
+const contextByCaller = new WeakMap<Caller, CallerContext>();
+
+/** Remembers what was computed for a caller (read back by `gateway_status` and the credential source). */
+export function rememberCallerContext(caller: Caller, context: CallerContext): void {
+  contextByCaller.set(caller, context);
 }
 
 export function availabilityOf(caller: Caller): ReadonlyMap<string, VendorAvailability> | undefined {
-  return availabilityByCaller.get(caller);
+  return contextByCaller.get(caller)?.availability;
+}
+
+export function originOf(caller: Caller): string | undefined {
+  return contextByCaller.get(caller)?.origin;
 }

@@ -12,7 +12,7 @@
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
 import type { CredentialSource, UpstreamCredential } from "../upstream/credentials.ts";
 import { envCredentialSource } from "../upstream/credentials.ts";
-import { credentialsPageUrl } from "./availability.ts";
+import { credentialsPageUrl, originOf } from "./availability.ts";
 import type { Caller } from "./caller.ts";
 import { type CredentialOwner, type StoredSecret, setCredentialStatus } from "./credential-store.ts";
 import { credentialCipher } from "./crypto.ts";
@@ -36,8 +36,8 @@ export interface CallerCredentialOptions {
   bundle: VendorBundle;
   /** `undefined`: client auth is off; only the organisation's credentials are used. */
   caller: Caller | undefined;
-  /** The gateway's public origin, for "fix it here" links. */
-  origin: string | undefined;
+  /** The gateway's public origin, for "fix it here" links (default: where the caller came in). */
+  origin?: string | undefined;
   fetch?: typeof fetch;
 }
 
@@ -61,7 +61,8 @@ export function callerCredentialSource(options: CallerCredentialOptions): Caller
   const shared = envCredentialSource(env, bundle);
   let usedOwner: CredentialOwner | undefined;
   let missing: string | undefined;
-  const fixUrl = options.origin === undefined ? undefined : credentialsPageUrl(options.origin, bundle.vendor);
+  const origin = options.origin ?? (caller === undefined ? undefined : originOf(caller));
+  const fixUrl = origin === undefined ? undefined : credentialsPageUrl(origin, bundle.vendor);
 
   async function personal(schemeName: string): Promise<UpstreamCredential | undefined> {
     if (caller === undefined || !acceptsPersonalCredentials(info) || schemeName !== info.schemeName)
@@ -156,4 +157,22 @@ export function callerCredentialSource(options: CallerCredentialOptions): Caller
         : `${prefix}${action} at ${fixUrl}`;
     },
   };
+}
+
+/**
+ * The credential source for one tool call: the caller's (user → team → organisation) when
+ * client auth is on, the organisation's secrets (and OAuth client credentials) when it is off.
+ */
+export function credentialSourceFor(
+  env: object,
+  bundle: VendorBundle,
+  caller: Caller | undefined,
+  fetchImpl?: typeof fetch,
+): CallerCredentialSource {
+  return callerCredentialSource({
+    env: env as AuthEnv,
+    bundle,
+    caller,
+    ...(fetchImpl === undefined ? {} : { fetch: fetchImpl }),
+  });
 }

@@ -27,7 +27,7 @@ import {
 import { hasVendor, vendorNames } from "../bundle/registry.ts";
 import { GatewayError, lastResortResponse } from "../errors.ts";
 import { findTool, type McpEndpoint } from "../mcp/catalog.ts";
-import { computeAvailability, rememberAvailability } from "./availability.ts";
+import { computeAvailability, rememberCallerContext } from "./availability.ts";
 import { type CallerProps, createCaller } from "./caller.ts";
 import { attachCaller } from "./caller-context.ts";
 import { type AuthConfig, isLoopbackHost, loadAuthConfig, resolveUser, teamAllowlist } from "./config.ts";
@@ -218,7 +218,7 @@ async function serveProtected(
     ctx.auth.scope,
     (vendor) => availability.get(vendor)?.available ?? false,
   );
-  rememberAvailability(caller, availability);
+  rememberCallerContext(caller, { availability, origin });
 
   if (!ctx.auth.scope.includes(SCOPE_WRITE)) {
     const name = await calledToolName(request);

@@ -19,6 +19,7 @@ import {
   Server,
 } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
+import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "../auth/gateway-status.ts";
 import { GatewayError, logUnexpectedError } from "../errors.ts";
 import { callTool } from "./call-tool.ts";
 import { findTool, listingFingerprint, listTools, type McpEndpoint } from "./catalog.ts";
@@ -51,7 +52,9 @@ export function createGatewayServer(scope: McpRequestScope): Server {
 
   server.setRequestHandler("tools/list", (request) =>
     guard(scope, () => {
-      const tools = listTools(scope.endpoint, scope.caller);
+      const listed = listTools(scope.endpoint, scope.caller);
+      // Auth seam: signed-in callers of /v1/mcp also get `gateway_status` (why a vendor is missing, how to fix it).
+      const tools = withGatewayStatus(scope) ? [gatewayStatusTool, ...listed] : listed;
       const page = paginate(tools, request.params?.cursor, listingFingerprint(scope.endpoint));
       const result: ListToolsResult = { tools: page.items };
       if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
@@ -62,6 +65,9 @@ export function createGatewayServer(scope: McpRequestScope): Server {
   server.setRequestHandler("tools/call", (request) =>
     guard(scope, async (): Promise<CallToolResult> => {
       const { name } = request.params;
+      if (name === GATEWAY_STATUS_TOOL_NAME && scope.caller !== undefined && withGatewayStatus(scope)) {
+        return gatewayStatusResult(scope.caller);
+      }
       const resolved = findTool(scope.endpoint, scope.caller, name);
       // MCP: an unknown tool is a protocol error (-32602), not a tool result.
       if (resolved === undefined) throw invalidParams(`Unknown tool: ${name}`, { name });
@@ -69,6 +75,10 @@ export function createGatewayServer(scope: McpRequestScope): Server {
     }),
   );
   return server;
+}
+
+function withGatewayStatus(scope: McpRequestScope): boolean {
+  return scope.caller !== undefined && scope.endpoint.kind === "unified";
 }
 
 function instructionsFor(endpoint: McpEndpoint): string {
