@@ -62,9 +62,18 @@ interface Ctx {
   root: unknown;
   issues: ValidationIssue[];
   coerce: boolean;
+  /**
+   * Only "does it pass?" matters (trying anyOf/oneOf variants, `not`, `if`):
+   * stop at the first problem and build no messages. Valid input then costs one
+   * pass; only failing input pays for a second, reporting pass.
+   */
+  quiet: boolean;
   maxIssues: number;
   depth: number;
 }
+
+/** The issue recorded in quiet mode: its content is never read. */
+const QUIET_ISSUE: ValidationIssue = { pointer: "", message: "" };
 
 /** Validates `value` against `schema`. Never throws on bad input; schema defects are tolerated. */
 export function validate(
@@ -80,6 +89,7 @@ export function validate(
     root: schema,
     issues: [],
     coerce: options.coerceJsonStrings ?? false,
+    quiet: false,
     maxIssues: options.maxIssues ?? DEFAULT_MAX_ISSUES,
     depth: 0,
   };
@@ -89,6 +99,7 @@ export function validate(
 
 /** Escapes one JSON pointer reference token. */
 export function pointerToken(key: string): string {
+  if (!key.includes("~") && !key.includes("/")) return key;
   return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 
@@ -101,7 +112,18 @@ function isObject(v: unknown): v is Schema {
 }
 
 function push(ctx: Ctx, pointer: string, message: string): void {
-  if (ctx.issues.length < ctx.maxIssues) ctx.issues.push({ pointer, message });
+  if (ctx.quiet) ctx.issues.push(QUIET_ISSUE);
+  else if (ctx.issues.length < ctx.maxIssues) ctx.issues.push({ pointer, message });
+}
+
+/** `push` for messages that cost something to build (listing allowed values). */
+function pushLazy(ctx: Ctx, pointer: string, message: () => string): void {
+  push(ctx, pointer, ctx.quiet ? "" : message());
+}
+
+/** In quiet mode, one problem settles the outcome: callers stop looking. */
+function settled(ctx: Ctx): boolean {
+  return ctx.quiet && ctx.issues.length > 0;
 }
 
 function jsonType(v: unknown): string {
@@ -337,11 +359,13 @@ function checkSchema(
   }
 
   if (schema.const !== undefined && !deepEqual(value, schema.const)) {
-    push(ctx, ptr, `must be ${show(schema.const)}`);
+    pushLazy(ctx, ptr, () => `must be ${show(schema.const)}`);
   }
-  if (Array.isArray(schema.enum) && !schema.enum.some((e) => deepEqual(value, e))) {
-    push(ctx, ptr, `must be one of: ${listValues(schema.enum)}`);
+  const allowed = schema.enum;
+  if (Array.isArray(allowed) && !allowed.some((e) => deepEqual(value, e))) {
+    pushLazy(ctx, ptr, () => `must be one of: ${listValues(allowed)}`);
   }
+  if (settled(ctx)) return value;
 
   if (typeof value === "number") checkNumber(schema, value, ptr, ctx);
   else if (typeof value === "string") checkString(schema, value, ptr, ctx);
@@ -352,6 +376,7 @@ function checkSchema(
     const verdict = FORMATS[schema.format]?.(value);
     if (verdict === false) push(ctx, ptr, `must be a valid ${schema.format}`);
   }
+  if (settled(ctx)) return value;
 
   if (Array.isArray(schema.allOf)) {
     for (const sub of schema.allOf) value = check(sub, value, ptr, ctx, evaluated);
@@ -446,7 +471,7 @@ function checkArray(schema: Schema, input: unknown[], ptr: string, ctx: Ctx): un
   } else {
     rest = items;
   }
-  for (let i = 0; i < arr.length; i++) {
+  for (let i = 0; i < arr.length && !settled(ctx); i++) {
     const sub = tuple && i < tuple.length ? tuple[i] : rest;
     if (sub !== undefined) set(i, check(sub, arr[i], child(ptr, i), ctx, undefined));
   }
@@ -509,6 +534,7 @@ function checkObject(
     ? Object.keys(patternProperties).map((p) => [compilePattern(p), patternProperties[p]] as const)
     : undefined;
   for (const key of keys) {
+    if (settled(ctx)) return obj;
     const at = child(ptr, key);
     if (propertyNames !== undefined && !passes(propertyNames, key, at, ctx, false)) {
       push(ctx, at, "is not an allowed property name");
@@ -528,7 +554,7 @@ function checkObject(
     }
     if (!matched && additionalProperties !== undefined) {
       if (additionalProperties === false) {
-        push(ctx, at, unknownFieldMessage(properties));
+        pushLazy(ctx, at, () => unknownFieldMessage(properties));
       } else {
         set(key, check(additionalProperties, obj[key], at, ctx, undefined));
       }
@@ -591,14 +617,17 @@ function checkUnevaluated(
 function passes(schema: unknown, value: unknown, ptr: string, ctx: Ctx, coerce: boolean): boolean {
   const saved = ctx.issues;
   const savedCoerce = ctx.coerce;
+  const savedQuiet = ctx.quiet;
   ctx.issues = [];
   ctx.coerce = coerce;
+  ctx.quiet = true;
   try {
     check(schema, value, ptr, ctx, undefined);
     return ctx.issues.length === 0;
   } finally {
     ctx.issues = saved;
     ctx.coerce = savedCoerce;
+    ctx.quiet = savedQuiet;
   }
 }
 
@@ -643,12 +672,13 @@ function checkAlternatives(
   evaluated: Set<string> | undefined,
 ): unknown {
   const savedCoerce = ctx.coerce;
+  const savedQuiet = ctx.quiet;
   const passesToTry = savedCoerce ? [false, true] : [false];
   let failures: Attempt[] = [];
   try {
+    ctx.quiet = true;
     for (const coerce of passesToTry) {
       ctx.coerce = coerce;
-      failures = [];
       let winner: Attempt | undefined;
       for (let i = 0; i < variants.length; i++) {
         const attempt = tryVariant(variants[i], i, value, ptr, ctx, evaluated !== undefined);
@@ -657,14 +687,21 @@ function checkAlternatives(
           if (attempt.evaluated && evaluated) for (const k of attempt.evaluated) evaluated.add(k);
           // Without annotation tracking the first match decides; no need to try the rest.
           if (!evaluated) break;
-        } else {
-          failures.push(attempt);
         }
       }
       if (winner) return winner.value;
     }
+    if (savedQuiet) {
+      push(ctx, ptr, "");
+      return value;
+    }
+    // Nothing matched: run again, reporting, to say what is wrong with the closest variant.
+    ctx.quiet = false;
+    ctx.coerce = savedCoerce;
+    failures = variants.map((v, i) => tryVariant(v, i, value, ptr, ctx, false));
   } finally {
     ctx.coerce = savedCoerce;
+    ctx.quiet = savedQuiet;
   }
   reportClosest(schema, variants, keyword, failures, value, ptr, ctx);
   return value;

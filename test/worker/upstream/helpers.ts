@@ -16,6 +16,13 @@ export type { RecordedRequest };
 
 export const testEnv = env as unknown as Env & Record<string, string>;
 
+/**
+ * These tests are about turning calls into requests and responses into results,
+ * so each call is exactly one upstream attempt: no retries, and a breaker that
+ * the deliberate 5xx answers here never open (resilience has its own tests).
+ */
+const EXECUTOR_TEST_ENV = { MAX_RETRIES: "0", CIRCUIT_BREAKER_FAILURE_THRESHOLD: "1000" };
+
 export interface CallOptions {
   /** Extra/overriding env vars for this call (settings, base URLs, secrets). */
   env?: Record<string, string>;
@@ -30,7 +37,7 @@ export async function callTool(
   args: unknown,
   options: CallOptions = {},
 ): Promise<CallToolResult> {
-  const e = (options.env ? { ...testEnv, ...options.env } : testEnv) as Env;
+  const e = { ...testEnv, ...EXECUTOR_TEST_ENV, ...options.env } as Env;
   const settings = vendorSettings(loadSettings(e), bundle);
   return executeToolCall({
     env: e,
