@@ -267,7 +267,9 @@ const ajvStandalone = new Ajv2020({
   code: { source: true, esm: true },
 });
 addFormats(ajvStandalone);
-cases.forEach((c, i) => ajvStandalone.addSchema(c.schema, `v${i}`));
+cases.forEach((c, i) => {
+  ajvStandalone.addSchema(c.schema, `v${i}`);
+});
 const standalone = standaloneCode(
   ajvStandalone,
   Object.fromEntries(cases.map((_, i) => [`v${i}`, `v${i}`])),
