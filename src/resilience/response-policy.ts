@@ -74,3 +74,35 @@ export function inspectMalformedJson(ctx: ResponsePolicyContext, status: number)
 export function sanitizeErrorDetails<T>(settings: Pick<VendorSettings, "sanitizationLevel">, details: T): T {
   return sanitize(details, settings.sanitizationLevel);
 }
+
+export type TextInspection =
+  /** The text to return (re-serialized when sanitization changed it) and its parsed form, when it parsed. */
+  | { action: "pass"; text: string; data: unknown }
+  | { action: "reject"; message: string; mismatches: string[] };
+
+/**
+ * The whole policy for a JSON body as text: parse, validate (2xx), count drift,
+ * sanitize. A body that does not parse is returned as is (after the
+ * malformed-JSON check); `data` is then `undefined`.
+ */
+export function applyResponsePolicy(
+  ctx: ResponsePolicyContext,
+  status: number,
+  text: string,
+): TextInspection {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    const malformed = inspectMalformedJson(ctx, status);
+    if (malformed?.action === "reject") return malformed;
+    return { action: "pass", text, data: undefined };
+  }
+  const inspected = inspectJson(ctx, status, data);
+  if (inspected.action === "reject") return inspected;
+  return {
+    action: "pass",
+    text: inspected.changed ? JSON.stringify(inspected.data) : text,
+    data: inspected.data,
+  };
+}

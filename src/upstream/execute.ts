@@ -14,6 +14,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
+import { resilientFetch, upstreamFailureResult, withGatewayHeaders } from "../resilience/executor-glue.ts";
 import { applyAuth } from "./auth.ts";
 import { resolveBaseUrl } from "./base-url.ts";
 import type { CredentialSource } from "./credentials.ts";
@@ -97,7 +98,28 @@ export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolRes
     aborted.catch(() => {});
     let response: Response;
     try {
-      response = await Promise.race([sendUpstream(req, { fetch: ctx.fetch ?? fetch, signal }), aborted]);
+      // Resilience (src/resilience/retry.ts): vendor guard admission, retries with backoff and a
+      // per-attempt UPSTREAM_TIMEOUT around the single-attempt sendUpstream.
+      const outcome = await Promise.race([
+        resilientFetch({
+          env: ctx.env,
+          settings: ctx.settings,
+          tool: ctx.tool,
+          deadline: ctx.deadline,
+          waitUntil: ctx.waitUntil,
+          signal,
+          send: (attempt) =>
+            sendUpstream(withGatewayHeaders(req, attempt.headers), {
+              fetch: ctx.fetch ?? fetch,
+              signal: attempt.signal,
+            }),
+        }),
+        aborted,
+      ]);
+      if (outcome.kind === "failure") {
+        return upstreamFailureResult(vendor, tool, outcome.failure, outcome.attempts);
+      }
+      response = outcome.response;
     } catch (err) {
       if (isTimeout(err)) return timeoutResult();
       return errorResult({
@@ -114,6 +136,7 @@ export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolRes
       url,
       maxResponseBytes,
       maxBinaryResponseBytes,
+      policy: ctx,
     });
     reading.catch(() => {});
     try {

@@ -13,6 +13,11 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { ToolRecipe } from "../bundle/types.ts";
+import {
+  applyResponsePolicy,
+  type ResponsePolicyContext,
+  sanitizeErrorDetails,
+} from "../resilience/response-policy.ts";
 import { errorResult, type ToolErrorBody } from "./tool-error.ts";
 
 /**
@@ -36,6 +41,8 @@ export interface ResponseOptions {
   url: URL;
   maxResponseBytes: number;
   maxBinaryResponseBytes: number;
+  /** Response validation and sanitization (src/resilience/response-policy.ts); absent: none. */
+  policy?: ResponsePolicyContext;
 }
 
 export interface LimitedBody {
@@ -241,6 +248,7 @@ async function upstreamErrorResult(response: Response, opts: ResponseOptions): P
       // Not JSON despite the content type: use the text.
     }
     if (isJson) {
+      if (opts.policy) parsed = sanitizeErrorDetails(opts.policy.settings, parsed);
       message = jsonErrorMessage(parsed);
       if (text.length <= MAX_ERROR_DETAILS_CHARS) details = parsed;
     } else if (kind === "json" || kind === "text") {
@@ -331,6 +339,22 @@ export async function responseToResult(response: Response, opts: ResponseOptions
   const text = decodeText(body.bytes, response, body.truncated);
   if (body.truncated) {
     return { content: [{ type: "text", text: `${text}\n\n${truncationNotice(body)}` }] };
+  }
+  if (opts.policy && kind === "json") {
+    const checked = applyResponsePolicy(opts.policy, status, text);
+    if (checked.action === "reject") {
+      return errorResult({
+        error: "response_schema_mismatch",
+        status,
+        vendor: opts.vendor,
+        tool: opts.tool.name,
+        message: checked.message,
+        mismatches: checked.mismatches,
+      });
+    }
+    const result: CallToolResult = { content: [{ type: "text", text: checked.text }] };
+    if (opts.tool.outputSchema && isPlainObject(checked.data)) result.structuredContent = checked.data;
+    return result;
   }
   const result: CallToolResult = { content: [{ type: "text", text }] };
   if (opts.tool.outputSchema && (kind === "json" || mime === "")) {

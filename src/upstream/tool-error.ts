@@ -16,7 +16,13 @@ export type ToolErrorCode =
   | "upstream_timeout"
   | "upstream_unreachable"
   | "redirect_not_followed"
-  | "internal_error";
+  | "internal_error"
+  // Resilience (src/resilience/): the vendor's breaker is open, its rate limit cannot serve the call in time,
+  // the upstream asked to retry past the deadline, or the response breaks its schema (strict validation).
+  | "circuit_open"
+  | "rate_limited"
+  | "retry_later"
+  | "response_schema_mismatch";
 
 /** One bad argument: JSON pointer into the arguments (`""` is the arguments object) and reason. */
 export interface ArgumentIssue {
