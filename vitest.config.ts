@@ -30,6 +30,7 @@ export default defineConfig({
                 GATEWAY_TEST_VIRTUAL_TIME: "true",
                 // Fixture vendors of the fault-injection suite (test/support/fault-upstream.ts).
                 FAULTY_BASE_URL: inject("faultUpstreamUrl"),
+                FAULTY_STRICT_BASE_URL: inject("faultUpstreamUrl"),
                 REFUSED_BASE_URL: inject("refusedUpstreamUrl"),
                 // Upstream fixture vendors (test/support/upstream-server.ts): base URLs and test secrets.
                 ...upstreamBindings(inject("upstreamOrigin")),

@@ -5,6 +5,7 @@
 import { createApp } from "./app.ts";
 import { createAuthGateway } from "./auth/oauth-server.ts";
 import { lastResortResponse } from "./errors.ts";
+import { probeVendors } from "./health/probe.ts";
 
 export { VendorGuard } from "./resilience/vendor-guard.ts";
 
@@ -21,6 +22,14 @@ export default {
       return await gateway.fetch(request, env, ctx);
     } catch (error) {
       return lastResortResponse(error);
+    }
+  },
+  // Cron trigger (wrangler.toml [triggers]): probes vendors that name a healthTool (src/health/probe.ts).
+  async scheduled(_controller, env, ctx) {
+    try {
+      await probeVendors(env, (p) => ctx.waitUntil(p));
+    } catch (error) {
+      console.error(JSON.stringify({ event: "health_probe_failed", error: String(error) }));
     }
   },
 } satisfies ExportedHandler<Env>;
