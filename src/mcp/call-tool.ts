@@ -5,7 +5,9 @@
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import { credentialSourceFor } from "../auth/credential-source.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
+import { executeToolCall } from "../upstream/execute.ts";
 import type { ResolvedTool } from "./catalog.ts";
 import type { McpRequestScope } from "./server.ts";
 
@@ -17,11 +19,15 @@ export async function callTool(
 ): Promise<CallToolResult> {
   const settings = vendorSettings(loadSettings(scope.env), resolved.bundle);
   const deadline = Date.now() + settings.toolExecutionTimeoutSeconds * 1000;
-  void deadline;
-  void args;
-  // Placeholder until src/upstream/execute.ts lands.
-  return {
-    isError: true,
-    content: [{ type: "text", text: `${resolved.recipe.name}: upstream execution not wired yet` }],
-  };
+  return executeToolCall({
+    env: scope.env,
+    bundle: resolved.bundle,
+    tool: resolved.recipe,
+    args,
+    deadline,
+    // Auth seam: the caller's own, team or organisation credential (organisation only when auth is off).
+    credentials: credentialSourceFor(scope.env, resolved.bundle, scope.caller),
+    waitUntil: scope.waitUntil,
+    settings,
+  });
 }
