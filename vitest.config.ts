@@ -34,6 +34,8 @@ export default defineConfig({
                 REFUSED_BASE_URL: inject("refusedUpstreamUrl"),
                 // Upstream fixture vendors (test/support/upstream-server.ts): base URLs and test secrets.
                 ...upstreamBindings(inject("upstreamOrigin")),
+                // MCP endpoint tests call the mcp-alpha fixture through the same echoing upstream.
+                MCP_ALPHA_BASE_URL: `${inject("upstreamOrigin")}/mcp-alpha/api`,
               },
             },
           })),

@@ -5,7 +5,7 @@
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import { credentialSourceFor } from "../auth/credential-source.ts";
+import { credentialSourceFor, withCredentialFeedback } from "../auth/credential-source.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
 import { executeToolCall } from "../upstream/execute.ts";
 import type { ResolvedTool } from "./catalog.ts";
@@ -19,15 +19,18 @@ export async function callTool(
 ): Promise<CallToolResult> {
   const settings = vendorSettings(loadSettings(scope.env), resolved.bundle);
   const deadline = Date.now() + settings.toolExecutionTimeoutSeconds * 1000;
-  return executeToolCall({
+  // Auth seam: the caller's own, team or organisation credential (organisation only when auth is off).
+  const credentials = credentialSourceFor(scope.env, resolved.bundle, scope.caller);
+  const result = await executeToolCall({
     env: scope.env,
     bundle: resolved.bundle,
     tool: resolved.recipe,
     args,
     deadline,
-    // Auth seam: the caller's own, team or organisation credential (organisation only when auth is off).
-    credentials: credentialSourceFor(scope.env, resolved.bundle, scope.caller),
+    credentials,
     waitUntil: scope.waitUntil,
     settings,
   });
+  // An upstream 401/403 marks the credential invalid; the result says how to reconnect.
+  return withCredentialFeedback(result, credentials);
 }
