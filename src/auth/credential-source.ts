@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
 import type { CredentialSource, UpstreamCredential } from "../upstream/credentials.ts";
 import { envCredentialSource } from "../upstream/credentials.ts";
@@ -175,4 +176,39 @@ export function credentialSourceFor(
     caller,
     ...(fetchImpl === undefined ? {} : { fetch: fetchImpl }),
   });
+}
+
+/** HTTP statuses that mean "this credential is not (or no longer) accepted". */
+const REJECTED_STATUSES = new Set([401, 403]);
+
+/**
+ * Adds what the user can do to a failed tool result: an upstream 401/403 marks the
+ * credential that was used invalid (`rejected`) and says how to reconnect; a missing
+ * credential says where to add one. Reads the executor's stable error body
+ * (`{error, vendor, tool, message, status?}`, src/upstream/tool-error.ts).
+ */
+export async function withCredentialFeedback(
+  result: CallToolResult,
+  source: CallerCredentialSource,
+): Promise<CallToolResult> {
+  if (result.isError !== true) return result;
+  const [first, ...rest] = result.content;
+  if (first?.type !== "text") return result;
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(first.text) as Record<string, unknown>;
+  } catch {
+    return result;
+  }
+  let hint: string | undefined;
+  if (body.error === "missing_credentials") {
+    hint = source.missingHint();
+  } else if (typeof body.status === "number" && REJECTED_STATUSES.has(body.status)) {
+    hint = await source.rejected(body.status);
+  }
+  if (hint === undefined) return result;
+  return {
+    ...result,
+    content: [{ type: "text", text: JSON.stringify({ ...body, reconnect: hint }) }, ...rest],
+  };
 }
