@@ -53,19 +53,14 @@ export function decodeBase64(text: string): Uint8Array | undefined {
   return out;
 }
 
-/** The bytes of a file argument, or an issue at `pointer`. */
+/** The bytes of a file argument (`encoding` defaults to text, as the compiler's file schema says), or an issue. */
 function fileBytes(
   value: unknown,
   pointer: string,
-  defaultEncoding: "base64" | "text",
   issues: ArgumentIssue[],
 ): { bytes: Uint8Array; filename?: string; contentType?: string } | undefined {
   const file: FileArgument | undefined =
-    typeof value === "string"
-      ? { content: value, encoding: defaultEncoding }
-      : isFileArgument(value)
-        ? value
-        : undefined;
+    typeof value === "string" ? { content: value } : isFileArgument(value) ? value : undefined;
   if (!file) {
     issues.push({
       pointer,
@@ -73,7 +68,7 @@ function fileBytes(
     });
     return undefined;
   }
-  const encoding = file.encoding ?? (typeof value === "string" ? defaultEncoding : "text");
+  const encoding = file.encoding ?? "text";
   let bytes: Uint8Array | undefined;
   if (encoding === "base64") {
     bytes = decodeBase64(file.content);
@@ -200,7 +195,7 @@ function multipartBody(
     items.forEach((item, i) => {
       const at = items === member ? `${pointer}/${i}` : pointer;
       if (part?.file) {
-        const file = fileBytes(item, at, "text", issues);
+        const file = fileBytes(item, at, issues);
         if (!file) return;
         addPart(
           name,
@@ -244,7 +239,8 @@ export function buildBody(
     case "text":
       return { contentType, bytes: scalarText(value) };
     case "binary": {
-      const file = fileBytes(value, pointers.get("") ?? "/body", "base64", issues);
+      // Same argument shape as a multipart file: a string is text, `{ content, encoding: "base64" }` bytes.
+      const file = fileBytes(value, pointers.get("") ?? "/body", issues);
       if (!file) return undefined;
       return { contentType: file.contentType ?? contentType, bytes: file.bytes };
     }

@@ -67,13 +67,13 @@ function argPointer(key: string): string {
   return `/${pointerToken(key)}`;
 }
 
+/** JSON first when the spec documents JSON success responses; anything otherwise (images, files, text). */
 function acceptHeader(tool: ToolRecipe): string {
   const types = new Set<string>();
   for (const [status, response] of Object.entries(tool.responses)) {
     if (response.mediaType && /^(2|default)/i.test(status)) types.add(response.mediaType);
   }
-  if (types.size === 0) types.add("application/json");
-  return `${[...types].join(", ")}, */*;q=0.1`;
+  return types.size === 0 ? "*/*" : `${[...types].join(", ")}, */*;q=0.1`;
 }
 
 function buildPath(tool: ToolRecipe, args: Record<string, unknown>, issues: ArgumentIssue[]): string {

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
 import type { CredentialSource } from "../../../src/upstream/credentials.ts";
 import { UPSTREAM_TEST_SECRETS as SECRETS } from "../../support/upstream-bindings.ts";
+import { upAuth, upResponses } from "./fixtures.ts";
 import { callTool, echoOf, jsonOf, recorded, uniqueId } from "./helpers.ts";
-import { upAuth, upResponses } from "./recipes.ts";
 
 const noCredentials: CredentialSource = { get: async () => undefined };
 

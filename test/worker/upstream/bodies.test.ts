@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { upBodies } from "./fixtures.ts";
 import { callTool, echoOf, jsonOf } from "./helpers.ts";
-import { upBodies } from "./recipes.ts";
 
 function bytesOf(base64: string): number[] {
   return [...atob(base64)].map((c) => c.charCodeAt(0));
@@ -112,17 +112,23 @@ describe("request bodies", () => {
     expect(echo.bodyText).toBe("line 1\nline 2 ✓");
   });
 
-  it("application/octet-stream from base64", async () => {
-    const echo = echoOf(await callTool(upBodies, "sendBinary", { body: "AAECAw==" }));
+  it("application/octet-stream from base64, or from text", async () => {
+    const echo = echoOf(
+      await callTool(upBodies, "sendBinary", { body: { content: "AAECAw==", encoding: "base64" } }),
+    );
     expect(echo.headers["content-type"]).toBe("application/octet-stream");
     expect(bytesOf(echo.bodyBase64)).toEqual([0, 1, 2, 3]);
+    const text = echoOf(await callTool(upBodies, "sendBinary", { body: "plain ✓" }));
+    expect(text.bodyText).toBe("plain ✓");
   });
 
   it("refuses malformed base64 before sending", async () => {
-    const body = jsonOf(await callTool(upBodies, "sendBinary", { body: "not base64!" }));
+    const body = jsonOf(
+      await callTool(upBodies, "sendBinary", { body: { content: "not base64!", encoding: "base64" } }),
+    );
     expect(body).toMatchObject({
       error: "invalid_arguments",
-      errors: [{ pointer: "/body", message: "must be valid base64" }],
+      errors: [{ pointer: "/body/content", message: "must be valid base64" }],
     });
     const upload = jsonOf(
       await callTool(upBodies, "upload", { file: { content: "@@@", encoding: "base64" } }),

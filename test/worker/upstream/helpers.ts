@@ -10,7 +10,7 @@ import { loadSettings, vendorSettings } from "../../../src/config.ts";
 import { type CredentialSource, envCredentialSource } from "../../../src/upstream/credentials.ts";
 import { executeToolCall } from "../../../src/upstream/execute.ts";
 import type { RecordedRequest } from "../../support/upstream-server.ts";
-import { toolOf } from "./recipes.ts";
+import { toolOf } from "./fixtures.ts";
 
 export type { RecordedRequest };
 

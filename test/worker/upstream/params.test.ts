@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { upParams } from "./fixtures.ts";
 import { callTool, echoOf, jsonOf, recorded, uniqueId } from "./helpers.ts";
-import { upParams } from "./recipes.ts";
 
 const obj = { R: 100, G: 200, B: 150 };
 
@@ -124,9 +124,9 @@ describe("header and cookie parameters", () => {
     const id = uniqueId();
     const echo = echoOf(
       await callTool(upParams, "headersAndCookies", {
-        x_trace: id,
-        x_list: ["a", "b"],
-        x_obj: { R: 1, G: 2, B: 3 },
+        X_Trace: id,
+        X_List: ["a", "b"],
+        X_Obj: { R: 1, G: 2, B: 3 },
         session: "s 1;x",
         prefs: ["dark", "compact"],
       }),
@@ -143,11 +143,11 @@ describe("header and cookie parameters", () => {
   });
 
   it.each([
-    ["x_trace", "abc\r\nX-Injected: 1"],
-    ["x_trace", "abc\nX-Injected: 1"],
-    ["x_trace", "a\u0000b"],
+    ["X_Trace", "abc\r\nX-Injected: 1"],
+    ["X_Trace", "abc\nX-Injected: 1"],
+    ["X_Trace", "a\u0000b"],
     ["session", "abc\r\nSet-Cookie: x=1"],
-    ["x_list", ["ok", "bad\rvalue"]],
+    ["X_List", ["ok", "bad\rvalue"]],
   ])("rejects CR/LF/NUL in %s as an argument error", async (key, value) => {
     const body = jsonOf(await callTool(upParams, "headersAndCookies", { [key]: value }));
     expect(body).toMatchObject({
@@ -157,7 +157,7 @@ describe("header and cookie parameters", () => {
   });
 
   it("sends non-Latin-1 header text as UTF-8 bytes", async () => {
-    const echo = echoOf(await callTool(upParams, "headersAndCookies", { x_trace: "grüße ✓" }));
+    const echo = echoOf(await callTool(upParams, "headersAndCookies", { X_Trace: "grüße ✓" }));
     const bytes = Uint8Array.from(echo.headers["x-trace"] as string, (c) => c.charCodeAt(0));
     expect(new TextDecoder().decode(bytes)).toBe("grüße ✓");
   });

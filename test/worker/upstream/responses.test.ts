@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PNG_1X1_BASE64 } from "../../support/upstream-bindings.ts";
+import { upResponses } from "./fixtures.ts";
 import { callTool, echoOf, jsonOf, textOf } from "./helpers.ts";
-import { upResponses } from "./recipes.ts";
 
 describe("successful responses", () => {
   it("JSON becomes text plus structuredContent when the tool has an outputSchema", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { upAuth, upResponses } from "./fixtures.ts";
 import { callTool, jsonOf, recorded, testEnv, uniqueId } from "./helpers.ts";
-import { upAuth, upResponses } from "./recipes.ts";
 
 // A short whole-call bound; the upstream never answers, so the only way out is the deadline.
 const SHORT = { env: { TOOL_EXECUTION_TIMEOUT: "0.2" } };

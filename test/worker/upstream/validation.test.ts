@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { FORMATS } from "../../../src/upstream/formats.ts";
 import { validate } from "../../../src/upstream/validate.ts";
+import { upBodies, upParams } from "./fixtures.ts";
 import { callTool, echoOf, jsonOf, recorded, uniqueId } from "./helpers.ts";
-import { upBodies, upParams } from "./recipes.ts";
 
 interface ErrorBody {
   error: string;
