@@ -109,7 +109,6 @@ export function mcpEndpoint(): (c: Context<{ Bindings: Env; Variables: McpVariab
       env: c.env,
       waitUntil: waitUntilOf(c),
       requestId: requestIdOf(c),
-      origin: new URL(c.req.url).origin,
     };
     return servePost(c.req.raw, scope);
   };

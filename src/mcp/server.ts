@@ -39,8 +39,6 @@ export interface McpRequestScope {
   env: Env;
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
-  /** The gateway's origin as the client reached it, for "fix it here" links in tool errors. */
-  origin: string;
 }
 
 /** Builds the per-request server. Never reused: the gateway keeps no state between requests. */
