@@ -228,7 +228,7 @@ describe("MCP SDK client OAuth against the gateway", () => {
       authorizationCode: provider.authorizationCode ?? "",
       fetchFn: routedFetch(env),
     });
-    expect(provider.savedTokens?.scope).toBe("mcp:read mcp:write");
+    expect(provider.tokens()?.scope).toBe("mcp:read mcp:write");
     const upgraded = new Client(
       { name: "sdk-e2e", version: "1.0.0" },
       { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
