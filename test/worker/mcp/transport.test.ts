@@ -315,6 +315,21 @@ describe("protocol versions", () => {
     expect(methodMismatchRes.status).toBe(400);
   });
 
+  it("answers 2026-07-28 subscriptions/listen over SSE; nothing to subscribe to, so the stream ends", async () => {
+    const request = modernRequest("subscriptions/listen", { notifications: { toolsListChanged: true } });
+    const res = await post(VENDOR_PATH, request.message, { headers: request.headers });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const text = await res.text();
+    // The tool list never changes within a deploy (listChanged: false), so the ack grants nothing.
+    expect(text).toContain(
+      '"method":"notifications/subscriptions/acknowledged","params":{"notifications":{}',
+    );
+    expect((await readJsonRpc(new Response(text, { headers: res.headers }))).result).toMatchObject({
+      resultType: "complete",
+    });
+  });
+
   it("refuses a 2026-07-28 header on a request without the envelope", async () => {
     const request = legacyRequest("tools/list", undefined, MODERN_VERSION);
     const res = await post(VENDOR_PATH, request.message, {
