@@ -1,0 +1,88 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../../src/app.ts";
+import { vendorNames } from "../../../src/bundle/registry.ts";
+import { vendorStatus } from "../../../src/health/vendors.ts";
+import type { GuardSnapshot } from "../../../src/resilience/vendor-guard.ts";
+
+const BASE = "http://gateway.test";
+
+describe("GET /health/vendors", () => {
+  it("reports every compiled vendor, all up before any traffic", async () => {
+    const res = await exports.default.fetch(`${BASE}/health/vendors`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const body = (await res.json()) as {
+      status: string;
+      checkedAt: string;
+      vendors: Record<string, unknown>;
+    };
+    expect(body.status).toBe("ok");
+    expect(Number.isNaN(Date.parse(body.checkedAt))).toBe(false);
+    expect(Object.keys(body.vendors).sort()).toEqual([...vendorNames()].sort());
+    expect(body.vendors.faulty).toEqual({
+      status: "up",
+      breaker: {
+        state: "closed",
+        consecutiveFailures: 0,
+        openedAt: null,
+        retryAt: null,
+        probesInFlight: 0,
+        timesOpened: 0,
+      },
+      consecutiveFailures: 0,
+      lastSuccessAt: null,
+      lastFailureAt: null,
+      lastError: null,
+      rateLimiter: { enabled: false, tokens: null, requestsPerSecond: null, burst: null },
+      drift: { total: 0, tools: {} },
+      counters: { admitted: 0, rejected: 0, successes: 0, failures: 0 },
+    });
+    // vendor.json enables the limiter for this one: a full bucket.
+    expect((body.vendors["faulty-strict"] as { rateLimiter: unknown }).rateLimiter).toEqual({
+      enabled: true,
+      tokens: 2,
+      requestsPerSecond: 5,
+      burst: 2,
+    });
+  });
+
+  it("answers other methods with a JSON 405", async () => {
+    const res = await exports.default.fetch(`${BASE}/health/vendors`, { method: "POST" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
+    expect(await res.json()).toMatchObject({ error: { code: "method_not_allowed" } });
+  });
+
+  it("a bad setting is a JSON invalid_configuration error naming it, not a crash", async () => {
+    const app = createApp();
+    const res = await app.fetch(
+      new Request(`${BASE}/health/vendors`),
+      { ...env, CIRCUIT_BREAKER_FAILURE_THRESHOLD: "many" },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({
+      error: {
+        code: "invalid_configuration",
+        message: expect.stringContaining(
+          "CIRCUIT_BREAKER_FAILURE_THRESHOLD must be an integer from 1 to 1000",
+        ),
+        details: { setting: "CIRCUIT_BREAKER_FAILURE_THRESHOLD" },
+      },
+    });
+  });
+});
+
+describe("vendorStatus", () => {
+  const snap = (state: GuardSnapshot["breaker"]["state"], consecutiveFailures: number) =>
+    ({ breaker: { state, consecutiveFailures } }) as GuardSnapshot;
+  it("down while open, degraded while half-open or failing, up otherwise", () => {
+    expect(vendorStatus(snap("open", 5))).toBe("down");
+    expect(vendorStatus(snap("half_open", 0))).toBe("degraded");
+    expect(vendorStatus(snap("closed", 2))).toBe("degraded");
+    expect(vendorStatus(snap("closed", 0))).toBe("up");
+  });
+});
