@@ -43,7 +43,7 @@ code{background:#f2f2f5;padding:0 .2rem;border-radius:3px}form.inline{display:in
 function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<title>${escapeHtml(title)}</title><link rel="icon" href="data:,"><style>${STYLE}</style></head>
 <body>${body}</body></html>`;
 }
 

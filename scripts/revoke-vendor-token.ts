@@ -1,0 +1,101 @@
+/**
+ * Forces re-authorization of a vendor for one user or team: deletes their stored
+ * upstream credential (OAuth tokens or API key) from `OAUTH_KV` — the gateway's
+ * equivalent of deleting a token file. Their next call says "connect again" with
+ * the credentials-page URL.
+ *
+ *   node scripts/revoke-vendor-token.ts --user alice --vendor github            # deployed (remote) KV
+ *   node scripts/revoke-vendor-token.ts --team eng --vendor github
+ *   node scripts/revoke-vendor-token.ts --user alice --all-vendors
+ *   node scripts/revoke-vendor-token.ts --user alice --vendor demo --local      # npm start's miniflare state
+ *     [--persist-to .wrangler/state] [--config wrangler.toml] [--dry-run]
+ *
+ * It runs `wrangler kv key list/delete --binding OAUTH_KV`; the key names are computed
+ * here exactly as the Worker computes them (src/auth/credential-store.ts), so no user
+ * id is ever stored or sent in plain text. Values are never read.
+ */
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { type CredentialOwner, credentialKey } from "../src/auth/credential-store.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const VENDOR = /^[a-z0-9-]+$/;
+
+function usage(message: string): never {
+  console.error(
+    `${message}\n\nUsage: node scripts/revoke-vendor-token.ts (--user ID | --team ID) (--vendor NAME | --all-vendors) [--local [--persist-to DIR]] [--config FILE] [--dry-run]`,
+  );
+  process.exit(2);
+}
+
+function wrangler(args: string[]): string {
+  const result = spawnSync(join(ROOT, "node_modules", ".bin", "wrangler"), args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+  });
+  if (result.status !== 0) {
+    throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${result.stderr || result.stdout}`);
+  }
+  return result.stdout;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      user: { type: "string" },
+      team: { type: "string" },
+      vendor: { type: "string" },
+      "all-vendors": { type: "boolean", default: false },
+      local: { type: "boolean", default: false },
+      "persist-to": { type: "string" },
+      config: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+    },
+  });
+  if ((values.user === undefined) === (values.team === undefined))
+    usage("Give exactly one of --user or --team.");
+  if ((values.vendor === undefined) === !values["all-vendors"])
+    usage("Give exactly one of --vendor or --all-vendors.");
+  if (values.vendor !== undefined && !VENDOR.test(values.vendor))
+    usage(`Not a vendor name: ${values.vendor}`);
+  const owner: CredentialOwner =
+    values.user !== undefined ? { kind: "user", id: values.user } : { kind: "team", id: values.team ?? "" };
+
+  const target = ["--binding", "OAUTH_KV", values.local ? "--local" : "--remote"];
+  if (values["persist-to"] !== undefined) target.push("--persist-to", values["persist-to"]);
+  if (values.config !== undefined) target.push("--config", values.config);
+
+  let keys: string[];
+  if (values.vendor !== undefined) {
+    keys = [await credentialKey(owner, values.vendor)];
+  } else {
+    // The owner's prefix: the key of a vendor named "" is exactly that prefix.
+    const prefix = await credentialKey(owner, "");
+    const listed = JSON.parse(wrangler(["kv", "key", "list", "--prefix", prefix, ...target])) as {
+      name: string;
+    }[];
+    keys = listed.map((entry) => entry.name);
+  }
+  const who = `${owner.kind} ${owner.id}`;
+  if (keys.length === 0) {
+    console.log(`No stored vendor credentials for ${who}.`);
+    return;
+  }
+  for (const key of keys) {
+    const vendor = key.slice(key.lastIndexOf(":") + 1);
+    if (values["dry-run"]) {
+      console.log(`would delete ${key} (${who}, vendor ${vendor})`);
+      continue;
+    }
+    wrangler(["kv", "key", "delete", key, ...target]);
+    console.log(`Deleted the ${vendor} credential of ${who}: they connect again on /credentials.`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});
