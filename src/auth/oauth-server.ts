@@ -280,6 +280,11 @@ function resourceFor(servers: AuthServers, pathname: string): ProtectedResource 
   return servers.resources.get(vendor === undefined ? "/v1/mcp" : `/v1/${vendor}/mcp`);
 }
 
+/** Paths whose errors OAuth clients read: RFC 6749 `{error, error_description}`. */
+function isOAuthSurface(path: string): boolean {
+  return path === AUTHORIZE_PATH || path.startsWith("/oauth/") || path.startsWith("/.well-known/");
+}
+
 let authOffAnnounced = false;
 
 function announceAuthOff(): void {
@@ -353,7 +358,19 @@ export function createAuthGateway(app: FetchApp): FetchApp {
         } as unknown as ExecutionContext;
         return await ensureJsonError(await resource.server.fetch(canonical, env, resourceCtx));
       } catch (error) {
-        if (error instanceof GatewayError) return error.getResponse(crypto.randomUUID());
+        if (error instanceof GatewayError) {
+          // OAuth clients parse RFC 6749 errors on the OAuth surface; everything else gets the gateway's shape.
+          if (isOAuthSurface(new URL(request.url).pathname)) {
+            return Response.json(
+              {
+                error: error.status >= 500 ? "server_error" : "invalid_request",
+                error_description: error.message,
+              },
+              { status: error.status, headers: { "cache-control": "no-store" } },
+            );
+          }
+          return error.getResponse(crypto.randomUUID());
+        }
         return lastResortResponse(error);
       }
     },
