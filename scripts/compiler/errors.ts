@@ -40,7 +40,7 @@ export const SPEC_VALIDATION_FAILED = "Specification validation failed";
 export function formatProblem(problem: SpecProblem): string {
   const where: string[] = [];
   if (problem.file !== undefined) where.push(problem.file);
-  if (problem.pointer !== undefined) where.push(problem.pointer === "" ? "/" : problem.pointer);
+  if (problem.pointer !== undefined) where.push(problem.pointer === "" ? "(document root)" : problem.pointer);
   if (problem.line !== undefined) {
     where.push(
       problem.column !== undefined ? `line ${problem.line}:${problem.column}` : `line ${problem.line}`,

@@ -196,12 +196,13 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
   }
   if (problems.length > 0) throw new SpecValidationError(specFile, locateAll(problems, main.locate));
 
-  const schemaProblems = await checkAgainstSchemas(document);
-  if (schemaProblems.length > 0)
-    throw new SpecValidationError(specFile, locateAll(schemaProblems, main.locate));
+  const schemaCheck = await checkAgainstSchemas(document);
+  if (schemaCheck.problems.length > 0) {
+    throw new SpecValidationError(specFile, locateAll(schemaCheck.problems, main.locate));
+  }
 
   progress("convert");
-  const warnings: CompileWarning[] = [];
+  const warnings: CompileWarning[] = schemaCheck.warnings.map((message) => ({ message }));
   const warn = (w: CompileWarning) => warnings.push(w);
   let openapi = document as Record<string, unknown>;
   if (version.dialect === "2.0") {

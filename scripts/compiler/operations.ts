@@ -476,6 +476,7 @@ function paramExamples(
 }
 
 type MediaClass = BodyEncoding | "unsupported";
+const ENCODING_PREFERENCE: BodyEncoding[] = ["json", "form", "multipart", "text", "binary"];
 
 function baseMediaType(mediaType: string): string {
   return mediaType.split(";")[0]!.trim().toLowerCase();
@@ -634,14 +635,15 @@ function buildBody(
   const bodyRequired = requestBody.required === true;
   const contentPointer = joinPointer(resolvedPointer, "content");
   const mediaTypes = Object.keys(requestBody.content);
+  // The most tool-friendly supported media type (JSON first); spec order breaks ties.
   let chosen: { mediaType: string; media: Record<string, unknown>; encoding: BodyEncoding } | undefined;
   for (const mediaType of mediaTypes) {
     const media = requestBody.content[mediaType];
     if (!isObject(media)) continue;
     const encoding = classifyRequestMedia(mediaType, converter.resolve(media.schema, contentPointer).value);
-    if (encoding !== "unsupported") {
+    if (encoding === "unsupported") continue;
+    if (!chosen || ENCODING_PREFERENCE.indexOf(encoding) < ENCODING_PREFERENCE.indexOf(chosen.encoding)) {
       chosen = { mediaType, media, encoding };
-      break;
     }
   }
   if (!chosen) {
@@ -798,7 +800,9 @@ function buildOutputSchema(
   const root = converter.convertRoot(chosen.schema, chosen.pointer, "output");
   if (typeof root.schema === "boolean") return undefined;
   const schema: JsonSchema = { ...root.schema };
-  if (schema.type === undefined && isObject(schema.properties)) schema.type = "object";
+  // An object by its properties or by allOf of objects: say so, MCP wants `type: "object"` at the root.
+  if (schema.type === undefined && objectShape(chosen.schema, chosen.pointer, converter))
+    schema.type = "object";
   if (schema.type !== "object") return undefined;
   const rootBytes = JSON.stringify(schema).length;
   if (rootBytes > OUTPUT_SCHEMA_MAX_BYTES) return undefined;

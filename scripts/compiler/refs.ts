@@ -146,7 +146,8 @@ interface LoadedDocument {
 function describePointerMiss(doc: unknown, pointer: string): string {
   const lookup = getByPointer(doc, pointer);
   if (lookup.found) return "";
-  return ` ("${lookup.missingToken}" does not exist in ${fragmentFromPointer(lookup.parent)})`;
+  const parent = lookup.parent === "" ? "the document root" : fragmentFromPointer(lookup.parent);
+  return ` ("${lookup.missingToken}" does not exist in ${parent})`;
 }
 
 export interface ResolvedSpec {

@@ -114,8 +114,12 @@ export function decideUrl(url: URL, policy: RefPolicy): RefDecision {
   return { allowed: false, reason: `remote references are off for this vendor; ${OPT_IN_HINT}` };
 }
 
-/** Everything that is not public unicast address space. */
-const NON_PUBLIC = new BlockList();
+/**
+ * Everything that is not public unicast address space. One list per family: a BlockList
+ * matches IPv4 addresses against IPv4-mapped IPv6 rules too, and `::ffff:0:0/96` is in here.
+ */
+const NON_PUBLIC_V4 = new BlockList();
+const NON_PUBLIC_V6 = new BlockList();
 for (const [net, prefix] of [
   ["0.0.0.0", 8],
   ["10.0.0.0", 8],
@@ -133,7 +137,7 @@ for (const [net, prefix] of [
   ["224.0.0.0", 4],
   ["240.0.0.0", 4],
 ] as const) {
-  NON_PUBLIC.addSubnet(net, prefix, "ipv4");
+  NON_PUBLIC_V4.addSubnet(net, prefix, "ipv4");
 }
 for (const [net, prefix] of [
   ["::", 128],
@@ -150,7 +154,7 @@ for (const [net, prefix] of [
   ["fec0::", 10],
   ["ff00::", 8],
 ] as const) {
-  NON_PUBLIC.addSubnet(net, prefix, "ipv6");
+  NON_PUBLIC_V6.addSubnet(net, prefix, "ipv6");
 }
 
 export function isPublicAddress(address: string): boolean {
@@ -158,7 +162,7 @@ export function isPublicAddress(address: string): boolean {
   if (family === 0) return false;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return isPublicAddress(mapped[1]!);
-  return !NON_PUBLIC.check(address, family === 4 ? "ipv4" : "ipv6");
+  return family === 4 ? !NON_PUBLIC_V4.check(address, "ipv4") : !NON_PUBLIC_V6.check(address, "ipv6");
 }
 
 type LookupCallback = (
@@ -168,7 +172,11 @@ type LookupCallback = (
 ) => void;
 
 /** A `lookup` for http.request that refuses non-public answers, so the checked address is the one connected to. */
-function publicOnlyLookup(hostname: string, options: { all?: boolean }, callback: LookupCallback): void {
+export function publicOnlyLookup(
+  hostname: string,
+  options: { all?: boolean },
+  callback: LookupCallback,
+): void {
   dnsLookup(hostname, { all: true }, (error, addresses) => {
     if (error) return callback(error, []);
     const bad = addresses.find((a) => !isPublicAddress(a.address));

@@ -92,16 +92,86 @@ export function checkStructure(doc: Record<string, unknown>, dialect: SpecDialec
       }
     }
   }
+  problems.push(...checkParameterLocations(doc, dialect));
   return problems;
 }
 
+const OPERATION_KEYS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const STYLES_BY_LOCATION: Record<string, string[]> = {
+  path: ["simple", "label", "matrix"],
+  query: ["form", "spaceDelimited", "pipeDelimited", "deepObject"],
+  header: ["simple"],
+  cookie: ["form"],
+};
+
+/** A wrong `in` or `style` makes the schema validator blame an unrelated keyword, so they get their own message. */
+function checkParameterLocations(doc: Record<string, unknown>, dialect: SpecDialect): SpecProblem[] {
+  const allowed =
+    dialect === "2.0"
+      ? ["path", "query", "header", "body", "formData"]
+      : ["path", "query", "header", "cookie"];
+  const problems: SpecProblem[] = [];
+  const checkOne = (param: unknown, pointer: string) => {
+    if (!isObject(param) || "$ref" in param || !("in" in param)) return;
+    if (!allowed.includes(param.in as string)) {
+      problems.push({
+        pointer: joinPointer(pointer, "in"),
+        message: `parameter "in" is ${JSON.stringify(param.in)}; expected one of ${allowed.join(", ")}`,
+      });
+      return;
+    }
+    const styles = STYLES_BY_LOCATION[param.in as string];
+    if (dialect !== "2.0" && styles && "style" in param && !styles.includes(param.style as string)) {
+      problems.push({
+        pointer: joinPointer(pointer, "style"),
+        message: `parameter style ${JSON.stringify(param.style)} is not allowed in ${param.in}; expected one of ${styles.join(", ")}`,
+      });
+    }
+  };
+  const check = (list: unknown, pointer: string) => {
+    if (!Array.isArray(list)) return;
+    for (let i = 0; i < list.length; i++) checkOne(list[i], joinPointer(pointer, i));
+  };
+  const shared =
+    dialect === "2.0" ? doc.parameters : isObject(doc.components) ? doc.components.parameters : undefined;
+  if (isObject(shared)) {
+    const base = dialect === "2.0" ? "/parameters" : "/components/parameters";
+    for (const [name, param] of Object.entries(shared)) checkOne(param, joinPointer(base, name));
+  }
+  if (isObject(doc.paths)) {
+    for (const [path, item] of Object.entries(doc.paths)) {
+      if (!isObject(item)) continue;
+      const itemPointer = joinPointer("/paths", path);
+      check(item.parameters, joinPointer(itemPointer, "parameters"));
+      for (const method of OPERATION_KEYS) {
+        const op = item[method];
+        if (isObject(op)) check(op.parameters, joinPointer(joinPointer(itemPointer, method), "parameters"));
+      }
+    }
+  }
+  return problems;
+}
+
+export interface SchemaCheck {
+  problems: SpecProblem[];
+  /** Rules we downgrade (repeated operationIds are renamed `_2`, `_3` instead of failing). */
+  warnings: string[];
+}
+
 /** Full validation against the official schemas (@readme/openapi-parser). */
-export async function checkAgainstSchemas(doc: unknown): Promise<SpecProblem[]> {
+export async function checkAgainstSchemas(doc: unknown): Promise<SchemaCheck> {
   const result = await validateWithSchemas(structuredClone(doc) as never, {
     resolve: { external: false },
-    validate: { errors: { colorize: false } },
+    validate: {
+      errors: { colorize: false },
+      rules: {
+        openapi: { "duplicate-operation-id": "warning" },
+        swagger: { "duplicate-operation-id": "warning" },
+      },
+    },
   });
-  if (result.valid) return [];
+  const warnings = result.warnings.map((w) => w.message);
+  if (result.valid) return { problems: [], warnings };
   let lines: (string | undefined)[] | undefined;
   const problems: SpecProblem[] = [];
   for (const error of result.errors) {
@@ -123,7 +193,7 @@ export async function checkAgainstSchemas(doc: unknown): Promise<SpecProblem[]> 
   if (result.additionalErrors > 0) {
     problems.push({ message: `and ${result.additionalErrors} more schema errors (fix these first)` });
   }
-  return problems;
+  return { problems, warnings };
 }
 
 /**

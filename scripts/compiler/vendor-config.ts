@@ -64,13 +64,16 @@ const CONFIG_KEYS = [
   "allowRemoteRefs",
 ] as const;
 
+/** A strict object (valibot lets arrays through `strictObject`, so they are refused first). */
 function strict<const E extends v.ObjectEntries>(entries: E, what: string) {
   const allowed = Object.keys(entries).join(", ");
-  return v.strictObject(entries, (issue) =>
+  const object = v.strictObject(entries, (issue) =>
     issue.expected === "never"
       ? `unknown key; allowed keys in ${what}: ${allowed}`
       : `expected an object (${what})`,
   );
+  const notArray = v.custom<never>(() => false, `expected an object (${what})`);
+  return v.lazy((input) => (Array.isArray(input) ? notArray : object)) as unknown as typeof object;
 }
 
 const text = (max: number) =>

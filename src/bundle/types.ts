@@ -63,7 +63,10 @@ export interface BodyPartRecipe {
 }
 
 export interface BodyRecipe {
-  /** The media type sent as `Content-Type` (the first supported one in the spec). */
+  /**
+   * The media type sent as `Content-Type`: the most tool-friendly supported one in the spec
+   * (JSON, then form, multipart, text, binary; spec order within each).
+   */
   mediaType: string;
   encoding: BodyEncoding;
   required: boolean;
