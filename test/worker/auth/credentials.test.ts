@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { computeAvailability } from "../../../src/auth/availability.ts";
 import { createCaller } from "../../../src/auth/caller.ts";
 import { loadAuthConfig, resolveUser } from "../../../src/auth/config.ts";
@@ -373,6 +373,19 @@ describe("organisation OAuth client credentials", () => {
     expect(await me.json()).toMatchObject({ sub: "client:gateway-cc-client", scope: "read" });
     const rows = await dumpKv(env);
     expect(rows.some((row) => row.name.startsWith("cctoken:auth-cc:"))).toBe(true);
+
+    // An hour later (inside the refresh skew of the 3600 s token) a new token is fetched.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 3_550_000);
+    try {
+      const later = await credentialFor(env, undefined, "auth-cc");
+      expect(later.credential?.type).toBe("bearer");
+      expect(later.credential).not.toEqual(a.credential);
+      expect(await count()).toBe(before + 2);
+      if (later.credential?.type === "bearer") secrets.push(later.credential.token);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
