@@ -27,10 +27,17 @@ import {
 import { hasVendor, vendorNames } from "../bundle/registry.ts";
 import { GatewayError, lastResortResponse } from "../errors.ts";
 import { findTool, type McpEndpoint } from "../mcp/catalog.ts";
-import { computeAvailability, rememberCallerContext } from "./availability.ts";
-import { type CallerProps, createCaller } from "./caller.ts";
+import { computeAvailability, rememberCallerContext, type VendorAvailability } from "./availability.ts";
+import { type CallerProps, createCaller, type TeamAllowlist } from "./caller.ts";
 import { attachCaller } from "./caller-context.ts";
-import { type AuthConfig, isLoopbackHost, loadAuthConfig, resolveUser, teamAllowlist } from "./config.ts";
+import {
+  type AuthConfig,
+  isLoopbackHost,
+  loadAuthConfig,
+  type ResolvedUser,
+  resolveUser,
+  teamAllowlist,
+} from "./config.ts";
 import type { AuthEnv } from "./env.ts";
 
 export const SCOPE_READ = "mcp:read";
@@ -54,8 +61,8 @@ export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
 const MAX_CACHED_ORIGINS = 16;
 /** Methods that do not change upstream state: callable with `mcp:read` alone. */
 const READ_ONLY_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
-/** The step-up check reads the body only up to the MCP endpoint's own limit. */
-const MAX_SCOPE_CHECK_BODY_BYTES = 4 * 1024 * 1024;
+/** The auth layer peeks at the body only up to the MCP endpoint's own limit. */
+const MAX_PEEK_BODY_BYTES = 4 * 1024 * 1024;
 
 /** A fetch handler the resource servers hand authenticated requests to (the hono app). */
 export interface FetchApp {
@@ -177,19 +184,54 @@ export function authServersFor(origin: string, app: FetchApp | undefined = appFo
 
 let appForResources: FetchApp | undefined;
 
-/** Name of the JSON-RPC tool a POST calls, when it is a `tools/call` (read from a clone). */
-async function calledToolName(request: Request): Promise<string | undefined> {
-  if (request.method !== "POST") return undefined;
+/** What a POST asks for: the JSON-RPC method and, for `tools/call`, the tool (read from a clone). */
+async function peekMessage(request: Request): Promise<{ method?: string; tool?: string }> {
+  if (request.method !== "POST") return {};
   const length = Number(request.headers.get("content-length") ?? "0");
-  if (length > MAX_SCOPE_CHECK_BODY_BYTES) return undefined;
+  if (length > MAX_PEEK_BODY_BYTES) return {};
   try {
     const body: unknown = await request.clone().json();
-    if (typeof body !== "object" || body === null) return undefined;
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return {};
     const message = body as { method?: unknown; params?: { name?: unknown } };
-    if (message.method !== "tools/call") return undefined;
-    return typeof message.params?.name === "string" ? message.params.name : undefined;
+    if (typeof message.method !== "string") return {};
+    const tool =
+      message.method === "tools/call" && typeof message.params?.name === "string"
+        ? message.params.name
+        : undefined;
+    return { method: message.method, ...(tool === undefined ? {} : { tool }) };
   } catch {
-    return undefined; // not JSON: the MCP endpoint answers that itself
+    return {}; // not JSON: the MCP endpoint answers that itself
+  }
+}
+
+/** Messages that never look at vendors: no credential lookups for the handshake. */
+const VENDOR_FREE_METHODS = new Set(["initialize", "notifications/initialized", "ping", "server/discover"]);
+
+async function availabilityFor(
+  env: AuthEnv,
+  user: ResolvedUser,
+  allowlist: TeamAllowlist | undefined,
+  origin: string,
+): Promise<Map<string, VendorAvailability>> {
+  try {
+    return await computeAvailability(env, user, allowlist, origin);
+  } catch (error) {
+    // KV can fail: degrade to what needs no KV (organisation credentials, keyless vendors)
+    // rather than failing every request; a tool call reads its credential again anyway.
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        msg: "credential listing failed",
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
+    const unavailable = await computeAvailability(
+      { ...env, CREDENTIALS_ENCRYPTION_KEY: undefined },
+      user,
+      allowlist,
+      origin,
+    ).catch(() => new Map<string, VendorAvailability>());
+    return unavailable;
   }
 }
 
@@ -208,7 +250,11 @@ async function serveProtected(
     return insufficientScope(ctx.auth, [SCOPE_READ], "This token does not allow using MCP tools");
   }
   const allowlist = teamAllowlist(config, user.teamId);
-  const availability = await computeAvailability(env, user, allowlist, origin);
+  const message = await peekMessage(request);
+  const availability =
+    message.method !== undefined && VENDOR_FREE_METHODS.has(message.method)
+      ? new Map<string, VendorAvailability>()
+      : await availabilityFor(env, user, allowlist, origin);
   const caller = createCaller(
     {
       userId: user.id,
@@ -220,9 +266,8 @@ async function serveProtected(
   );
   rememberCallerContext(caller, { availability, origin });
 
-  if (!ctx.auth.scope.includes(SCOPE_WRITE)) {
-    const name = await calledToolName(request);
-    const resolved = name === undefined ? undefined : findTool(endpoint, caller, name);
+  if (!ctx.auth.scope.includes(SCOPE_WRITE) && message.tool !== undefined) {
+    const resolved = findTool(endpoint, caller, message.tool);
     if (resolved !== undefined && !READ_ONLY_METHODS.has(resolved.recipe.method)) {
       return insufficientScope(
         ctx.auth,

@@ -90,4 +90,23 @@ describe("/v1/mcp per user", () => {
     expect(names).not.toContain("gateway_status");
     expect(names).toContain("listItems");
   });
+
+  it("degrades to organisation credentials when listing KV fails, instead of failing the request", async () => {
+    const dave = await tokensFor(env, "dave");
+    const kv = env.OAUTH_KV;
+    const flaky = {
+      ...env,
+      OAUTH_KV: new Proxy(kv, {
+        get(target, property) {
+          if (property === "list") return () => Promise.reject(new Error("KV is down"));
+          const value = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      }),
+    } as TestEnv;
+    const res = await mcp(flaky, "/v1/mcp", dave.access_token, "tools/list");
+    const names = (await mcpResult<ToolList>(res)).tools.map((tool) => tool.name);
+    expect(names).toContain("auth-cc_getMe");
+    expect(names).toContain("mcp-alpha_listItems");
+  });
 });
