@@ -276,7 +276,7 @@ function redirectResult(response: Response, opts: ResponseOptions): CallToolResu
   } catch {
     target = clip(target, 200);
   }
-  void response.body?.cancel();
+  void response.body?.cancel().catch(() => {});
   return errorResult({
     error: "redirect_not_followed",
     status: response.status,

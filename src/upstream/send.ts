@@ -44,7 +44,8 @@ export async function sendUpstream(
       return response;
     }
     if (next.origin !== url.origin) return response;
-    await response.body?.cancel();
+    // Free the connection (Workers allow 6 at a time); a failure to cancel changes nothing here.
+    await response.body?.cancel().catch(() => {});
     // Fetch-standard method rewriting: 303 always becomes GET; 301/302 turn a POST into GET.
     if (
       (response.status === 303 && method !== "HEAD") ||
