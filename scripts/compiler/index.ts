@@ -140,6 +140,8 @@ interface SpecInput {
   config: VendorConfig;
   configFile: string;
   cwd: string;
+  /** `--check`: no vendor folder, so no vendor name in messages. */
+  checkOnly?: boolean;
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -217,7 +219,7 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
   const baseUrl = config.baseUrl ?? specBaseUrl;
   if (baseUrl === undefined) {
     warn({
-      message: `no absolute server URL in the spec: set "baseUrl" in vendor.json or ${vendorEnvPrefix(vendor)}_BASE_URL at run time`,
+      message: `no absolute server URL in the spec: set "baseUrl" in vendor.json${input.checkOnly ? "" : ` or ${vendorEnvPrefix(vendor)}_BASE_URL at run time`}`,
     });
   }
   if (isObject(openapi.webhooks) && Object.keys(openapi.webhooks).length > 0) {
@@ -259,6 +261,10 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
     warn,
     onProgress: (done, total) => progress("tools", { done, total }),
   });
+
+  if (built.tools.length === 0) {
+    warn({ message: "no tools: every operation was skipped or filtered out (see skipped)" });
+  }
 
   let healthTool: string | undefined;
   if (config.healthTool !== undefined) {
@@ -425,6 +431,7 @@ export async function checkSpec(specPath: string, opts: CompileOptions = {}): Pr
     config: {},
     configFile: "(none)",
     cwd,
+    checkOnly: true,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
 }

@@ -99,11 +99,13 @@ function firstLine(message: string): string {
 
 function yamlPositions(source: string) {
   const lineCounter = new LineCounter();
+  // `merge`: `<<` merge keys are common in hand-written OpenAPI YAML.
   const document = parseDocument(source, {
     lineCounter,
     uniqueKeys: true,
     prettyErrors: false,
     version: "1.2",
+    merge: true,
   });
   const locate = (pointer: string): Position | undefined => {
     const tokens = tokensFromPointer(pointer);

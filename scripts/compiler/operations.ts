@@ -33,6 +33,9 @@ export const INPUT_SCHEMA_MAX_BYTES = 256 * 1024;
 /** Largest `outputSchema` listed (it is sent in every tools/list; larger ones are validated server-side only). */
 export const OUTPUT_SCHEMA_MAX_BYTES = 4 * 1024;
 
+/** Skip reason prefix for an unexpected failure while building one tool (a compiler bug). */
+export const INTERNAL_ERROR_REASON = "internal compiler error (please report)";
+
 /** OpenAPI's operation keys, in the order the spec lists them. */
 const METHOD_KEYS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 const PATH_ITEM_KEYS = new Set([...METHOD_KEYS, "$ref", "summary", "description", "servers", "parameters"]);
@@ -215,7 +218,8 @@ export function buildTools(input: BuildInput): BuiltTools {
         skip(error.message, error.pointer);
         continue;
       }
-      throw error;
+      // One odd operation must not sink the vendor; the reason says it is our bug.
+      skip(`${INTERNAL_ERROR_REASON}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   input.include?.forEach((_, i) => {
@@ -396,11 +400,18 @@ function buildDraft(operation: Operation, input: BuildInput): Draft {
     op.security !== undefined
       ? effectiveSecurity(op.security, joinPointer(pointer, "security"), input)
       : effectiveSecurity(input.doc.security, "/security", input);
-  const serverUrl =
-    input.vendorBaseUrl === undefined
-      ? (serverFrom(op.servers, joinPointer(pointer, "servers"), input) ??
-        serverFrom(operation.pathItem.servers, joinPointer(operation.pathItemPointer, "servers"), input))
-      : undefined;
+  const ownServer =
+    serverFrom(op.servers, joinPointer(pointer, "servers"), input) ??
+    serverFrom(operation.pathItem.servers, joinPointer(operation.pathItemPointer, "servers"), input);
+  // Every request goes under the vendor's base URL, so credentials never reach another host
+  // (a spec could name any server). An operation that declares another one is told about.
+  if (ownServer !== undefined && input.baseUrl !== undefined && ownServer !== input.baseUrl) {
+    input.warn({
+      pointer,
+      message: `declares the server ${ownServer}, but every request goes under the vendor base URL ${input.baseUrl} (credentials never go to other hosts); exclude the operation or give it its own vendor if it needs that server`,
+    });
+  }
+  const serverUrl = input.vendorBaseUrl === undefined ? ownServer : undefined;
 
   const summary = typeof op.summary === "string" ? cleanText(op.summary, TOOL_TITLE_MAX_CHARS) : undefined;
   const draft: Draft = {

@@ -77,7 +77,10 @@ export interface BodyRecipe {
    *           spreading would clash with parameter keys).
    */
   mode: "spread" | "wrap";
-  /** `wrap` only: the argument key holding the whole body. */
+  /**
+   * `wrap` only: the argument key holding the whole body. For `binary` bodies the argument has
+   * the file shape described at `BodyPartRecipe.file`.
+   */
   key?: string;
   /** `spread` only: argument key → body property name. */
   properties?: Record<string, string>;
@@ -131,7 +134,12 @@ export interface ToolRecipe {
   method: HttpMethod;
   /** Path template from the spec, e.g. `/repos/{owner}/{repo}`. */
   path: string;
-  /** Server URL from the spec (operation, path or document level); the vendor's `baseUrl` wins when set. */
+  /**
+   * The operation's (or path item's) own absolute server URL from the spec, set only when it
+   * differs from the bundle's `baseUrl` and vendor.json sets no `baseUrl`. The bundle's
+   * `baseUrl` wins when there is one (requests never leave the vendor's base URL, so
+   * credentials never reach another host; the compiler warns about such operations).
+   */
   serverUrl?: string;
   params: ParamRecipe[];
   body?: BodyRecipe;
@@ -148,7 +156,11 @@ export interface ToolRecipe {
   responses: Record<string, ResponseRecipe>;
   tags: string[];
   deprecated?: boolean;
-  /** Header to set with a fresh key when retrying non-idempotent calls (the operation declares it). */
+  /**
+   * Header to set with a fresh key when retrying non-idempotent calls (the operation declares
+   * it, e.g. `Idempotency-Key`). The parameter stays in `params` as an optional argument: the
+   * gateway fills it when the caller does not.
+   */
   idempotencyKeyHeader?: string;
 }
 

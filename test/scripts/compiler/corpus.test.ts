@@ -4,6 +4,7 @@ import { validate } from "@readme/openapi-parser";
 import { expect, it } from "vitest";
 import YAML from "yaml";
 import { CompilerError, checkSpec } from "../../../scripts/compiler/index.ts";
+import { INTERNAL_ERROR_REASON } from "../../../scripts/compiler/operations.ts";
 import { REPO_ROOT } from "./helpers.ts";
 
 const CORPUS = join(REPO_ROOT, "node_modules", "@readme", "oas-examples");
@@ -36,6 +37,7 @@ it("compiles every valid document of @readme/oas-examples and rejects invalid on
   const rejected: { file: string; problems: number }[] = [];
   const crashed: { file: string; error: unknown }[] = [];
   const wronglyRejected: string[] = [];
+  const internalErrors: string[] = [];
   let tools = 0;
   for (const file of files) {
     const name = relative(CORPUS, file);
@@ -43,6 +45,8 @@ it("compiles every valid document of @readme/oas-examples and rejects invalid on
       const { summary } = await checkSpec(file);
       compiled.push(name);
       tools += summary.tools;
+      for (const s of summary.skipped)
+        if (s.reason.startsWith(INTERNAL_ERROR_REASON)) internalErrors.push(`${name}: ${s.reason}`);
     } catch (error) {
       if (!(error instanceof CompilerError)) {
         crashed.push({ file: name, error });
@@ -59,6 +63,7 @@ it("compiles every valid document of @readme/oas-examples and rejects invalid on
     `@readme/oas-examples: ${files.length} documents, ${compiled.length} compiled (${tools} tools), ${rejected.length} rejected as invalid${rejected.length > 0 ? ` (${rejected.map((r) => `${r.file}: ${r.problems} error(s)`).join("; ")})` : ""}, ${crashed.length} crashed`,
   );
   expect(crashed).toEqual([]);
+  expect(internalErrors).toEqual([]);
   expect(wronglyRejected).toEqual([]);
   expect(compiled.length).toBeGreaterThan(rejected.length);
 });

@@ -41,7 +41,14 @@ it("compiles GitHub's REST spec (13 MB, 1,100+ operations) deterministically", a
     expect(`github_${name}`.length).toBeLessThanOrEqual(TOOL_NAME_MAX_CHARS);
   }
   const upload = bundle.tools.find((t) => t.operationId === "repos/upload-release-asset");
+  // Its own server is recorded, and the operator is told requests stay under the base URL.
   expect(upload?.serverUrl).toBe("https://uploads.github.com");
+  expect(summary.warnings).toContainEqual({
+    pointer: "/paths/~1repos~1{owner}~1{repo}~1releases~1{release_id}~1assets/post",
+    message: expect.stringMatching(
+      /^declares the server https:\/\/uploads\.github\.com, but every request goes under/,
+    ),
+  });
   expect(bundle.baseUrl).toBe("https://api.github.com");
 
   const again = await compileVendor(dir);
