@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: measures the gateway against a bare Worker and peer MCP servers on this
+ * machine, in one run; prints a table and writes bench/results.json.
+ *
+ *   npm run bench                       full run (10 s per measurement)
+ *   npm run bench -- --quick            short runs for development (3 s)
+ *   npm run bench -- --only per-call    one section: per-call, big-api, durable-objects
+ *   npm run bench -- --duration 20 --connections 1,32
+ *
+ * The load generator runs pinned to core 0 and every server to core 1 (`taskset`), so they
+ * do not compete for a core. Everything listens on 127.0.0.1, on ephemeral ports.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { type BigApiResult, runBigApi } from "./bench/big-api.ts";
+import { type DurableObjectResult, runDurableObjects } from "./bench/durable-objects.ts";
+import { type PerCallResult, runPerCall } from "./bench/per-call.ts";
+import { hasTaskset, LOAD_CORE } from "./bench/proc.ts";
+import { formatReport, type Targets, targetsMet } from "./bench/report.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const TMP = join(ROOT, "bench", "tmp");
+const SECTIONS = ["per-call", "big-api", "durable-objects"] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    duration: { type: "string" },
+    connections: { type: "string", default: "1,32" },
+    out: { type: "string", default: join(ROOT, "bench", "results.json") },
+  },
+});
+
+// Re-run under `taskset -c 0` so autocannon (and this process) stay off the servers' core.
+if (hasTaskset() && process.env.BENCH_PINNED !== "1") {
+  const child = spawnSync("taskset", ["-c", String(LOAD_CORE), process.execPath, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, BENCH_PINNED: "1" },
+  });
+  process.exit(child.status ?? 1);
+}
+
+const durationSeconds = Number(values.duration ?? (values.quick ? 3 : 10));
+const connections = (values.connections ?? "1,32").split(",").map(Number);
+const only = values.only?.split(",") as Section[] | undefined;
+for (const section of only ?? []) {
+  if (!SECTIONS.includes(section))
+    throw new Error(`--only: unknown section ${section}; one of ${SECTIONS.join(", ")}`);
+}
+const wanted = (section: Section) => only === undefined || only.includes(section);
+const log = (line: string) => console.error(line);
+mkdirSync(TMP, { recursive: true });
+
+const results: {
+  machine: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  perCall?: PerCallResult;
+  bigApi?: BigApiResult;
+  durableObjects?: DurableObjectResult;
+  targets?: Targets;
+} = {
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    pinned: hasTaskset() ? `load generator core ${LOAD_CORE}, servers core 1` : "not pinned (no taskset)",
+    date: new Date().toISOString(),
+  },
+  settings: { durationSeconds, connections, quick: values.quick },
+};
+
+if (wanted("per-call")) {
+  results.perCall = await runPerCall({
+    root: ROOT,
+    tmpDir: TMP,
+    connections,
+    durationSeconds,
+    warmupSeconds: values.quick ? 1 : 3,
+    log,
+  });
+}
+if (wanted("big-api"))
+  results.bigApi = await runBigApi({ root: ROOT, tmpDir: TMP, quick: values.quick, log });
+if (wanted("durable-objects")) {
+  results.durableObjects = await runDurableObjects({ root: ROOT, tmpDir: TMP, quick: values.quick, log });
+}
+results.targets = targetsMet(results);
+
+writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(formatReport(results));
+console.log(`\nWrote ${values.out}`);

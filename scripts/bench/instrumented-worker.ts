@@ -1,0 +1,144 @@
+/**
+ * Bench-only Worker entry: the gateway (src/worker.ts) unchanged, plus measurement hooks.
+ * Never deployed; the throughput runs use the plain gateway build, this one answers the
+ * questions that need a look inside the isolate:
+ *
+ * - `Server-Timing: gateway;dur=<ms>` on every answer: time inside the Worker from the
+ *   request to the finished Response (JSON bodies are complete by then). workerd's clock
+ *   advances during execution locally, so this is CPU + awaited I/O inside the isolate.
+ * - Durable Object calls: every `VENDOR_GUARD` stub method call is counted
+ *   (`GET /__bench/do-calls`, `POST /__bench/do-calls/reset`); header
+ *   `x-bench-do-delay-ms` delays each stub call by that much, so the extra latency of a tool
+ *   call reveals how many of those calls it waits for (blocking round trips).
+ * - `GET /__bench/admissions?vendor=&seconds=&concurrency=&rateLimit=0|1`: admissions per
+ *   second one vendor's guard object sustains, driven from inside the Worker through the
+ *   gateway's own guard client.
+ */
+import { getBundle } from "../../src/bundle/registry.ts";
+import { loadSettings, vendorSettings } from "../../src/config.ts";
+import { guardClient } from "../../src/resilience/guard-client.ts";
+import gateway, { VendorGuard } from "../../src/worker.ts";
+
+export { VendorGuard };
+
+/** Longest admissions run one request may ask for (a bench request must stay bounded). */
+const MAX_ADMISSION_SECONDS = 10;
+const MAX_ADMISSION_CONCURRENCY = 256;
+
+const doCalls: Record<string, number> = {};
+let doDelayMs = 0;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function countingStub(stub: object): object {
+  return new Proxy(stub, {
+    get(target, prop) {
+      const value = (target as Record<PropertyKey, unknown>)[prop];
+      if (typeof prop !== "string" || typeof value !== "function" || prop === "then") return value;
+      return async (...args: unknown[]) => {
+        doCalls[prop] = (doCalls[prop] ?? 0) + 1;
+        if (doDelayMs > 0) await sleep(doDelayMs);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+function countingNamespace(ns: DurableObjectNamespace): DurableObjectNamespace {
+  return new Proxy(ns, {
+    get(target, prop) {
+      const value = (target as unknown as Record<PropertyKey, unknown>)[prop];
+      if (prop === "get") {
+        return (...args: unknown[]) =>
+          countingStub((value as (...a: unknown[]) => object).apply(target, args));
+      }
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** One wrapped env per real env object, so per-env caches (settings) keep working. */
+const wrappedEnvs = new WeakMap<object, Env>();
+function instrumentedEnv(env: Env): Env {
+  let wrapped = wrappedEnvs.get(env);
+  if (wrapped === undefined) {
+    const guard = (env as unknown as { VENDOR_GUARD?: DurableObjectNamespace }).VENDOR_GUARD;
+    wrapped = { ...env, ...(guard ? { VENDOR_GUARD: countingNamespace(guard) } : {}) } as Env;
+    wrappedEnvs.set(env, wrapped);
+  }
+  return wrapped;
+}
+
+async function admissions(url: URL, env: Env): Promise<Response> {
+  const vendor = url.searchParams.get("vendor") ?? "";
+  const bundle = getBundle(vendor);
+  if (!bundle) return Response.json({ error: `unknown vendor ${vendor}` }, { status: 404 });
+  const seconds = Math.min(
+    MAX_ADMISSION_SECONDS,
+    Math.max(0.1, Number(url.searchParams.get("seconds") ?? "2")),
+  );
+  const concurrency = Math.min(
+    MAX_ADMISSION_CONCURRENCY,
+    Math.max(1, Number(url.searchParams.get("concurrency") ?? "32")),
+  );
+  const base = vendorSettings(loadSettings(env), bundle);
+  const settings =
+    url.searchParams.get("rateLimit") === "1"
+      ? // A bucket so large it never refuses: the cost of the accounting, not of waiting.
+        { ...base, rateLimitEnabled: true, rateLimitRequestsPerSecond: 1e9, rateLimitBurst: 1e9 }
+      : base;
+  const guard = guardClient(env, settings);
+  let admitted = 0;
+  let refused = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        const admission = await guard.admit({ maxWaitMs: 1000, probeLeaseMs: 1000 });
+        latencies.push(performance.now() - t0);
+        if (admission.allowed) admitted++;
+        else refused++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
+  return Response.json({
+    vendor,
+    concurrency,
+    rateLimit: settings.rateLimitEnabled,
+    seconds: elapsed,
+    admitted,
+    refused,
+    perSecond: (admitted + refused) / elapsed,
+    p50Ms: pct(50),
+    p99Ms: pct(99),
+  });
+}
+
+export default {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/__bench/do-calls") {
+      if (request.method === "POST") for (const key of Object.keys(doCalls)) delete doCalls[key];
+      return Response.json(doCalls);
+    }
+    if (url.pathname === "/__bench/admissions") return admissions(url, env);
+    doDelayMs = Number(request.headers.get("x-bench-do-delay-ms") ?? "0") || 0;
+    const started = performance.now();
+    const response = await gateway.fetch(
+      request as Parameters<typeof gateway.fetch>[0],
+      instrumentedEnv(env),
+      ctx,
+    );
+    const dur = performance.now() - started;
+    const headers = new Headers(response.headers);
+    headers.set("server-timing", `gateway;dur=${dur.toFixed(3)}`);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,322 @@
+/**
+ * Section 1 of the bench: the cost of one tool call through each target, side by side.
+ *
+ * (a) direct HTTP to the upstream, (b) a bare forwarding Worker, (c) the gateway, both on
+ * workerd via miniflare with their own socket, (d) @ivotoby/openapi-mcp-server and
+ * (e) an openapi-mcp-generator server, all against the same upstream and spec, at each
+ * concurrency, with the same closed-loop load.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildWorker, compileSpecs, gatewayHostConfig, readWranglerSettings } from "./gateway.ts";
+import { type LoadResult, runLoad } from "./load.ts";
+import {
+  EXPECTED_ITEM,
+  findItemTool,
+  initialize,
+  isExpectedCallResult,
+  MCP_HEADERS,
+  PROTOCOL_VERSION,
+  parseRpcBody,
+  quickCallCheck,
+  rpc,
+  toolCallBody,
+  UPSTREAM_PATH,
+} from "./mcp.ts";
+import { freePort, prepareGenerated, startGenerated, startIvotoby } from "./peers.ts";
+import { type Child, SERVER_CORE, spawnPinned } from "./proc.ts";
+import { runSseLoad } from "./sse-load.ts";
+import { BARE_WORKER_SOURCE, type HostConfig } from "./worker-host.ts";
+
+export type TargetId = "direct" | "bare" | "gateway" | "ivotoby" | "generated";
+
+export const TARGET_LABELS: Record<TargetId, string> = {
+  direct: "(a) direct HTTP to upstream",
+  bare: "(b) bare forwarding Worker (workerd)",
+  gateway: "(c) mcp-edge-gateway (workerd)",
+  ivotoby: "(d) @ivotoby/openapi-mcp-server",
+  generated: "(e) openapi-mcp-generator server",
+};
+
+export interface TargetResult {
+  id: TargetId;
+  label: string;
+  /** How the calls were made. */
+  protocol: string;
+  runs: LoadResult[];
+  skipped?: string;
+  notes?: string[];
+}
+
+export interface PerCallOptions {
+  root: string;
+  tmpDir: string;
+  connections: number[];
+  durationSeconds: number;
+  warmupSeconds: number;
+  log: (line: string) => void;
+}
+
+export interface PerCallResult {
+  targets: TargetResult[];
+  /** Calls per second of each target at each concurrency, and the gateway's ratios. */
+  ratios: Array<{
+    connections: number;
+    gatewayVsDirect: number;
+    gatewayVsBare: number;
+    gatewayVsBestPeer?: number;
+    bestPeer?: string;
+    addedP50OverBareMs: number;
+  }>;
+}
+
+function startHost(
+  config: HostConfig,
+): Promise<Child<{ url: string; workerdPid?: number; readyMs: number }>> {
+  return spawnPinned(SERVER_CORE, process.execPath, [
+    join(import.meta.dirname, "worker-host.ts"),
+    JSON.stringify(config),
+  ]);
+}
+
+async function measure(
+  target: TargetResult,
+  opts: PerCallOptions,
+  run: (connections: number, seconds: number) => Promise<LoadResult>,
+): Promise<void> {
+  const top = Math.max(...opts.connections);
+  // Warm-up at the highest concurrency: JIT, connection pools, Durable Object start.
+  if (opts.warmupSeconds > 0) await run(top, opts.warmupSeconds);
+  for (const connections of opts.connections) {
+    const result = await run(connections, opts.durationSeconds);
+    opts.log(
+      `  ${target.id} c=${connections}: ${result.throughput.toFixed(0)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms` +
+        (result.errors + result.non2xx + result.mismatches + result.timeouts > 0
+          ? ` — ${result.errors} errors, ${result.non2xx} non-2xx, ${result.mismatches} wrong answers, ${result.timeouts} timeouts`
+          : ""),
+    );
+    target.runs.push(result);
+  }
+}
+
+const expectedBody = JSON.stringify(EXPECTED_ITEM);
+
+/** One call checked in full before the load: a target that answers wrongly is not measured. */
+async function preflight(url: string, headers: Record<string, string>, tool: string): Promise<void> {
+  const res = await fetch(url, { method: "POST", headers, body: toolCallBody(tool, "preflight") });
+  const text = await res.text();
+  if (!isExpectedCallResult(parseRpcBody(text)) || !quickCallCheck(res.status, text)) {
+    throw new Error(`${url} tools/call answered HTTP ${res.status}: ${text.slice(0, 300)}`);
+  }
+}
+
+export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
+  const { root, tmpDir, log } = opts;
+  const specDir = join(root, "bench", "spec");
+  const specPath = join(specDir, "benchapi", "openapi.json");
+  const targets: TargetResult[] = [];
+
+  log("per-call: compiling bench/spec and building the gateway (wrangler deploy --dry-run)…");
+  const compiled = await compileSpecs(root, specDir, join(tmpDir, "generated-bench"));
+  const build = await buildWorker(root, compiled.indexPath, join(tmpDir, "build-bench"));
+  const barePath = join(tmpDir, "bare-worker", "worker.js");
+  mkdirSync(join(tmpDir, "bare-worker"), { recursive: true });
+  writeFileSync(barePath, BARE_WORKER_SOURCE);
+  const settings = readWranglerSettings(root);
+
+  const upstream = await spawnPinned<{ url: string }>(SERVER_CORE, process.execPath, [
+    join(import.meta.dirname, "upstream.ts"),
+  ]);
+  const upstreamUrl = upstream.ready.url;
+  try {
+    // (a) direct
+    {
+      const target: TargetResult = {
+        id: "direct",
+        label: TARGET_LABELS.direct,
+        protocol: "HTTP GET",
+        runs: [],
+      };
+      targets.push(target);
+      const url = upstreamUrl + UPSTREAM_PATH;
+      log("per-call: (a) direct");
+      await measure(target, opts, (c, s) => runLoad({ url, method: "GET", expectBody: expectedBody }, c, s));
+    }
+
+    // (b) bare Worker
+    {
+      const target: TargetResult = {
+        id: "bare",
+        label: TARGET_LABELS.bare,
+        protocol: "HTTP GET → fetch",
+        runs: [],
+      };
+      targets.push(target);
+      log("per-call: (b) bare Worker");
+      const host = await startHost({
+        scriptPath: barePath,
+        compatibilityDate: settings.compatibilityDate,
+        compatibilityFlags: settings.compatibilityFlags,
+        bindings: { UPSTREAM_URL: upstreamUrl },
+      });
+      try {
+        const url = host.ready.url + UPSTREAM_PATH;
+        const first = await (await fetch(url)).text();
+        if (first !== expectedBody) throw new Error(`bare Worker answered ${first.slice(0, 200)}`);
+        await measure(target, opts, (c, s) =>
+          runLoad({ url, method: "GET", expectBody: expectedBody }, c, s),
+        );
+      } finally {
+        await host.stop();
+      }
+    }
+
+    // (c) the gateway
+    {
+      const target: TargetResult = {
+        id: "gateway",
+        label: TARGET_LABELS.gateway,
+        protocol: "MCP tools/call (stateless JSON)",
+        runs: [],
+        notes: [build.wranglerSizeLine],
+      };
+      targets.push(target);
+      log("per-call: (c) gateway");
+      const host = await startHost(
+        gatewayHostConfig(root, build.scriptPath, { BENCHAPI_BASE_URL: upstreamUrl }),
+      );
+      try {
+        const url = `${host.ready.url}/v1/benchapi/mcp`;
+        const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
+        const list = await rpc(url, "tools/list", {}, { id: 1, headers });
+        const tool = findItemTool(list.message);
+        if (!tool) throw new Error(`gateway tools/list has no item tool: ${list.text.slice(0, 300)}`);
+        await preflight(url, headers, tool);
+        await measure(target, opts, (c, s) =>
+          runLoad({ url, method: "POST", headers, body: toolCallBody(tool, 1), check: quickCallCheck }, c, s),
+        );
+      } finally {
+        await host.stop();
+      }
+    }
+
+    // (d) @ivotoby/openapi-mcp-server
+    {
+      const target: TargetResult = {
+        id: "ivotoby",
+        label: TARGET_LABELS.ivotoby,
+        protocol: "MCP tools/call; result on the session's GET stream (its transport answers POST with 202)",
+        runs: [],
+        notes: [
+          "--transport http --verbose false; one session per connection; closed-loop driver (scripts/bench/sse-load.ts)",
+        ],
+      };
+      targets.push(target);
+      log("per-call: (d) @ivotoby/openapi-mcp-server");
+      try {
+        const peer = await startIvotoby(root, specPath, upstreamUrl);
+        try {
+          const headers = await initialize(peer.url);
+          const list = await rpc(peer.url, "tools/list", {}, { id: "list", headers });
+          const tool = findItemTool(list.message);
+          if (!tool) throw new Error(`tools/list has no item tool: ${list.text.slice(0, 300)}`);
+          await measure(target, opts, (c, s) => runSseLoad(peer.url, tool, c, s));
+        } finally {
+          await peer.stop();
+        }
+      } catch (error) {
+        target.skipped = error instanceof Error ? error.message.split("\n")[0] : String(error);
+        log(`  skipped: ${target.skipped}`);
+      }
+    }
+
+    // (e) openapi-mcp-generator
+    {
+      const target: TargetResult = {
+        id: "generated",
+        label: TARGET_LABELS.generated,
+        protocol: "MCP tools/call over its streamable-http transport (one session, unique ids)",
+        runs: [],
+      };
+      targets.push(target);
+      log("per-call: (e) openapi-mcp-generator");
+      const port = await freePort();
+      const generated = prepareGenerated(
+        root,
+        specPath,
+        join(root, "bench", "tmp", "openapi-mcp-generator"),
+        port,
+      );
+      target.notes = Object.entries(generated.versions)
+        .filter(([, v]) => v.wanted !== undefined)
+        .map(([name, v]) => `${name} ${v.found} (generated package.json wants ${v.wanted})`);
+      if (!generated.entry) {
+        target.skipped = `the generated project imports packages this repository does not have: ${generated.missing.join(", ")} (not installed by the bench; add them as devDependencies to run this peer)`;
+        log(`  skipped: ${target.skipped}`);
+      } else {
+        try {
+          const peer = await startGenerated(generated.entry, port, upstreamUrl);
+          try {
+            const headers = { ...MCP_HEADERS, ...(await initialize(peer.url)) };
+            const list = await rpc(peer.url, "tools/list", {}, { id: "list", headers });
+            const tool = findItemTool(list.message);
+            if (!tool) throw new Error(`tools/list has no item tool: ${list.text.slice(0, 300)}`);
+            await preflight(peer.url, headers, tool);
+            await measure(target, opts, (c, s) =>
+              runLoad(
+                {
+                  url: peer.url,
+                  method: "POST",
+                  headers,
+                  body: toolCallBody(tool, "[<id>]"),
+                  uniqueIds: true,
+                  check: quickCallCheck,
+                },
+                c,
+                s,
+              ),
+            );
+          } finally {
+            await peer.stop();
+          }
+        } catch (error) {
+          target.skipped = error instanceof Error ? error.message.split("\n")[0] : String(error);
+          log(`  skipped: ${target.skipped}`);
+        }
+      }
+    }
+  } finally {
+    await upstream.stop();
+  }
+  return { targets, ratios: ratiosOf(targets, opts.connections) };
+}
+
+function runAt(target: TargetResult | undefined, connections: number): LoadResult | undefined {
+  return target?.runs.find((r) => r.connections === connections);
+}
+
+function ratiosOf(targets: TargetResult[], connections: number[]): PerCallResult["ratios"] {
+  const byId = new Map(targets.map((t) => [t.id, t]));
+  return connections.flatMap((c) => {
+    const gateway = runAt(byId.get("gateway"), c);
+    const direct = runAt(byId.get("direct"), c);
+    const bare = runAt(byId.get("bare"), c);
+    if (!gateway || !direct || !bare) return [];
+    const peers = (["ivotoby", "generated"] as const)
+      .map((id) => ({ id, run: runAt(byId.get(id), c) }))
+      .filter((p): p is { id: "ivotoby" | "generated"; run: LoadResult } => p.run !== undefined)
+      .sort((x, y) => y.run.throughput - x.run.throughput);
+    const best = peers[0];
+    return [
+      {
+        connections: c,
+        gatewayVsDirect: gateway.throughput / direct.throughput,
+        gatewayVsBare: gateway.throughput / bare.throughput,
+        ...(best
+          ? { gatewayVsBestPeer: gateway.throughput / best.run.throughput, bestPeer: TARGET_LABELS[best.id] }
+          : {}),
+        addedP50OverBareMs: gateway.p50Ms - bare.p50Ms,
+      },
+    ];
+  });
+}

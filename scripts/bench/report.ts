@@ -1,0 +1,232 @@
+/**
+ * The bench's verdicts against the issue's targets, and the Markdown report (the README's
+ * Performance section is pasted from it).
+ */
+import type { BigApiResult } from "./big-api.ts";
+import type { DurableObjectResult } from "./durable-objects.ts";
+import type { PerCallResult } from "./per-call.ts";
+
+export interface TargetVerdict {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+export type Targets = TargetVerdict[];
+
+interface Results {
+  machine: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  perCall?: PerCallResult;
+  bigApi?: BigApiResult;
+  durableObjects?: DurableObjectResult;
+  targets?: Targets;
+}
+
+const f = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n)
+    ? "—"
+    : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** The gateway's own startup: fresh runtime to first answer, minus the same for a bare Worker. */
+export function gatewayStartupMs(big: BigApiResult): number {
+  return big.startup.gatewayReadyMs + big.startup.gatewayFirstResponseMs - big.startup.bareReadyMs;
+}
+
+export function targetsMet(results: Results): Targets {
+  const out: Targets = [];
+  const perCall = results.perCall;
+  if (perCall) {
+    const c1 = perCall.ratios.find((r) => r.connections === 1);
+    const top = perCall.ratios.reduce<(typeof perCall.ratios)[number] | undefined>(
+      (best, r) => (best === undefined || r.connections > best.connections ? r : best),
+      undefined,
+    );
+    if (c1) {
+      out.push({
+        target: "gateway adds ≤ 1 ms p50 over the bare Worker (c=1)",
+        measured: `+${f(c1.addedP50OverBareMs, 2)} ms`,
+        met: c1.addedP50OverBareMs <= 1,
+      });
+    }
+    for (const r of perCall.ratios) {
+      out.push({
+        target: `gateway keeps ≥ 80% of the bare Worker's throughput (c=${r.connections})`,
+        measured: `${f(r.gatewayVsBare * 100, 0)}%`,
+        met: r.gatewayVsBare >= 0.8,
+      });
+    }
+    if (top) {
+      out.push({
+        target: `≥ 1.3× the best peer's throughput (c=${top.connections})`,
+        measured:
+          top.gatewayVsBestPeer === undefined
+            ? "no peer measured"
+            : `${f(top.gatewayVsBestPeer, 2)}× (${top.bestPeer})`,
+        met: top.gatewayVsBestPeer === undefined ? null : top.gatewayVsBestPeer >= 1.3,
+      });
+    }
+  }
+  const big = results.bigApi;
+  if (big) {
+    out.push({
+      target: "GitHub Worker ≤ 3 MiB gzipped (wrangler deploy --dry-run)",
+      measured: `${f(big.wrangler.gzipKiB / 1024, 2)} MiB`,
+      met: big.wrangler.gzipKiB <= 3 * 1024,
+    });
+    const startup = gatewayStartupMs(big);
+    out.push({
+      target: "Worker startup ≤ 200 ms (first answer of a fresh runtime, minus a bare Worker's)",
+      measured: `${f(startup, 0)} ms`,
+      met: startup <= 200,
+    });
+    const tools = big.listing.find((l) => l.mode === "tools");
+    if (tools) {
+      out.push({
+        target: `tools/list of ${f(tools.tools)} tools ≤ 20 ms inside the Worker (all ${tools.pages} pages)`,
+        measured: `${f(tools.wholeListWorkerMs, 1)} ms`,
+        met: tools.wholeListWorkerMs <= 20,
+      });
+    }
+  }
+  const dos = results.durableObjects;
+  if (dos) {
+    out.push({
+      target: "≤ 1 blocking Durable Object round trip per call",
+      measured: String(dos.blockingRoundTrips),
+      met: dos.blockingRoundTrips <= 1,
+    });
+  }
+  return out;
+}
+
+export function formatReport(results: Results): string {
+  const lines: string[] = [];
+  const m = results.machine;
+  lines.push(
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; ${m.pinned}; ${results.settings.durationSeconds} s per measurement.`,
+  );
+  const perCall = results.perCall;
+  if (perCall) {
+    const conns = [...new Set(perCall.targets.flatMap((t) => t.runs.map((r) => r.connections)))].sort(
+      (a, b) => a - b,
+    );
+    lines.push("", "### One tool call (GET with path + query parameters, small JSON answer)", "");
+    lines.push(
+      `| Target | ${conns.map((c) => `c=${c} calls/s | c=${c} p50 ms | c=${c} p99 ms`).join(" | ")} |`,
+      `|---|${conns.map(() => "--:|--:|--:").join("|")}|`,
+    );
+    for (const t of perCall.targets) {
+      if (t.skipped) {
+        lines.push(`| ${t.label} | ${conns.map(() => "— | — | —").join(" | ")} |`);
+        continue;
+      }
+      const cells = conns.map((c) => {
+        const r = t.runs.find((x) => x.connections === c);
+        return r ? `${f(r.throughput)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)}` : "— | — | —";
+      });
+      lines.push(`| ${t.label} | ${cells.join(" | ")} |`);
+    }
+    const bad = perCall.targets.flatMap((t) =>
+      t.runs
+        .filter((r) => r.errors + r.non2xx + r.mismatches + r.timeouts > 0)
+        .map(
+          (r) =>
+            `${t.id} c=${r.connections}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.mismatches} wrong answers, ${r.timeouts} timeouts`,
+        ),
+    );
+    if (bad.length > 0) lines.push("", `Failed calls: ${bad.join("; ")}`);
+    for (const t of perCall.targets.filter((x) => x.skipped))
+      lines.push("", `${t.label}: not measured — ${t.skipped}`);
+    lines.push("", `| Ratio | ${perCall.ratios.map((r) => `c=${r.connections}`).join(" | ")} |`);
+    lines.push(`|---|${perCall.ratios.map(() => "--:").join("|")}|`);
+    lines.push(
+      "| gateway / direct throughput | " +
+        perCall.ratios.map((r) => `${f(r.gatewayVsDirect * 100)}%`).join(" | ") +
+        " |",
+    );
+    lines.push(
+      "| gateway / bare Worker throughput | " +
+        perCall.ratios.map((r) => `${f(r.gatewayVsBare * 100)}%`).join(" | ") +
+        " |",
+    );
+    lines.push(
+      "| gateway / best peer throughput | " +
+        perCall.ratios
+          .map((r) => (r.gatewayVsBestPeer === undefined ? "—" : `${f(r.gatewayVsBestPeer, 2)}×`))
+          .join(" | ") +
+        " |",
+    );
+    lines.push(
+      "| gateway p50 − bare Worker p50 | " +
+        perCall.ratios.map((r) => `${f(r.addedP50OverBareMs, 2)} ms`).join(" | ") +
+        " |",
+    );
+  }
+  const big = results.bigApi;
+  if (big) {
+    lines.push("", "### GitHub REST API (@octokit/openapi)", "");
+    lines.push("| Measure | Value |", "|---|--:|");
+    lines.push(`| Operations → tools | ${f(big.operations)} → ${f(big.tools)} |`);
+    lines.push(
+      `| Compile time (npm run compile, one vendor, incl. Node start) | ${f(big.compileMs / 1000, 2)} s |`,
+    );
+    lines.push(
+      `| Bundle (github.bundle.ts) raw / gzipped | ${f(big.bundleBytes / 2 ** 20, 2)} MiB / ${f(big.bundleGzipBytes / 2 ** 20, 2)} MiB |`,
+    );
+    lines.push(
+      `| Worker upload (wrangler deploy --dry-run) | ${f(big.wrangler.uploadKiB / 1024, 2)} MiB / gzip ${f(big.wrangler.gzipKiB / 1024, 2)} MiB |`,
+    );
+    lines.push(
+      `| Fresh runtime ready (miniflare): gateway / bare Worker | ${f(big.startup.gatewayReadyMs)} ms / ${f(big.startup.bareReadyMs)} ms |`,
+    );
+    lines.push(`| Ready → first answer (gateway) | ${f(big.startup.gatewayFirstResponseMs, 1)} ms |`);
+    lines.push(`| Gateway startup over a bare Worker | ${f(gatewayStartupMs(big))} ms |`);
+    lines.push(
+      `| workerd RSS: bare Worker / gateway idle / after first tools/list / after whole list | ${f(big.memory.bareRssMiB, 1)} / ${f(big.memory.idleRssMiB, 1)} / ${f(big.memory.afterListRssMiB, 1)} / ${f(big.memory.afterWalkRssMiB, 1)} MiB |`,
+    );
+    lines.push(
+      "",
+      "| tools/list | tools | pages | tools JSON | ≈ tokens | first page (cold) in Worker | page p50 in Worker / client | whole list in Worker / client |",
+    );
+    lines.push("|---|--:|--:|--:|--:|--:|--:|--:|");
+    for (const l of big.listing) {
+      lines.push(
+        `| ${l.mode} mode | ${f(l.tools)} | ${l.pages} | ${f(l.toolsJsonBytes / 1024, 1)} KiB | ${f(l.toolsTokens)} | ${f(l.firstPageWorkerMs, 1)} ms | ${f(l.pageWorkerP50Ms, 1)} / ${f(l.pageClientP50Ms, 1)} ms | ${f(l.wholeListWorkerMs, 1)} / ${f(l.wholeListClientMs, 1)} ms |`,
+      );
+    }
+    if (big.discovery?.searchWorkerMs !== undefined) {
+      lines.push(
+        "",
+        `Discovery search "${big.discovery.query}": ${f(big.discovery.searchWorkerMs, 1)} ms in the Worker (${f(big.discovery.searchClientMs, 1)} ms at the client); top results: ${(big.discovery.topResults ?? []).join(", ")}.`,
+      );
+    }
+    lines.push("", "Tokens ≈ ceil(UTF-8 bytes of the tools array / 4), the compiler summary's estimate.");
+  }
+  const dos = results.durableObjects;
+  if (dos) {
+    lines.push("", "### Durable Object (per-vendor guard)", "");
+    lines.push(
+      `Per tool call: ${Object.entries(dos.callsPerToolCall)
+        .map(([k, v]) => `${f(v, 2)} × ${k}`)
+        .join(
+          ", ",
+        )}; blocking round trips: ${dos.blockingRoundTrips} (p50 ${f(dos.latencyP50Ms, 2)} ms → ${f(dos.latencyWithDelayP50Ms, 2)} ms with +${dos.injectedDelayMs} ms injected per stub call).`,
+    );
+    lines.push(
+      "",
+      "| Admissions, one vendor's object | concurrency | per second | p50 ms | p99 ms |",
+      "|---|--:|--:|--:|--:|",
+    );
+    for (const a of dos.admissions) {
+      lines.push(
+        `| ${a.rateLimit ? "breaker + token bucket" : "breaker only"} | ${a.concurrency} | ${f(a.perSecond)} | ${f(a.p50Ms, 1)} | ${f(a.p99Ms, 1)} |`,
+      );
+    }
+  }
+  if (results.targets && results.targets.length > 0) {
+    lines.push("", "### Targets", "", "| Target | Measured | Met |", "|---|--:|:-:|");
+    for (const t of results.targets)
+      lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? "—" : t.met ? "yes" : "**no**"} |`);
+  }
+  return lines.join("\n");
+}
