@@ -18,7 +18,10 @@ export const VENDOR_NAME_MAX_CHARS = 32;
 export const HTTP_METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"] as const;
 export const SECRET_ROLES = ["apiKey", "token", "username", "password", "clientId", "clientSecret"] as const;
 
-/** Which operations a rule matches: every given field must match; values within a field are alternatives. */
+/**
+ * Which operations a rule names. In `include` every given field must match (it narrows); in
+ * `exclude` any given field matching is enough (it removes). Values within a field are alternatives.
+ */
 export interface OperationSelector {
   /** operationId globs (`*` and `?`). */
   operationIds?: string[];

@@ -248,8 +248,25 @@ describe("vendor.json settings reach the bundle", () => {
     expect(bundle.tools.map((t) => t.name)).toEqual(["listOrders", "getOrder", "adminGetUser", "health"]);
     expect(summary.skipped.map((s) => [s.operationId, s.reason])).toEqual([
       ["createOrder", "not matched by vendor.json include"],
-      ["deleteOrder", "excluded by vendor.json exclude[0]"],
+      ["deleteOrder", "excluded by vendor.json exclude[0].tags"],
     ]);
     expect(summary.warnings).toContainEqual({ message: "vendor.json exclude[1] matched no operation" });
+  });
+
+  it("include narrows (all fields), exclude removes (any field), as the README example reads", async () => {
+    const { bundle, summary } = await compileVendor(
+      await vendor({
+        include: { tags: ["orders"], methods: ["GET", "POST"] },
+        exclude: { operationIds: ["createOrder"], paths: ["/orders/{id}"] },
+      }),
+    );
+    expect(bundle.tools.map((t) => t.name)).toEqual(["listOrders"]);
+    expect(summary.skipped.map((s) => [s.operationId, s.reason])).toEqual([
+      ["createOrder", "excluded by vendor.json exclude.operationIds"],
+      ["getOrder", "excluded by vendor.json exclude.paths"],
+      ["deleteOrder", "not matched by vendor.json include"],
+      ["adminGetUser", "not matched by vendor.json include"],
+      ["health", "not matched by vendor.json include"],
+    ]);
   });
 });
