@@ -190,7 +190,13 @@ export async function resilientFetch<R extends AttemptResponse>(
     }
     if (outcome.response) discard(opts, outcome.response);
     report = base;
-    await clock.sleep(waitMs, opts.signal);
+    try {
+      await clock.sleep(waitMs, opts.signal);
+    } catch (error) {
+      // The caller gave up during the backoff: the guard still learns how the last attempt went.
+      recordLater(base);
+      throw error;
+    }
   }
 }
 
@@ -248,7 +254,7 @@ async function runAttempt<R extends AttemptResponse>(
     const refused = /refused/i.test(String((error as Error).message));
     return {
       kind: "network_error",
-      message: refused ? "connection refused" : `network error: ${(error as Error).message}`,
+      message: refused ? "connection refused" : `network error: ${redactUrls((error as Error).message)}`,
       retryable: true,
       notProcessed: refused,
     };
@@ -369,6 +375,11 @@ function discard<R extends AttemptResponse>(opts: ResilientFetchOptions<R>, resp
   } catch {
     // best effort: an unreleased body is only garbage
   }
+}
+
+/** Runtime error text without URL queries (they may carry an API key): it reaches health output and logs. */
+function redactUrls(message: string): string {
+  return message.replace(/\?\S*/g, "?…").slice(0, 200);
 }
 
 function iso(ms: number): string {
