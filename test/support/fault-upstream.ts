@@ -49,67 +49,90 @@ function json(
   res.end(JSON.stringify(body));
 }
 
-function handleFault(req: IncomingMessage, res: ServerResponse, mode: string, attempt: number): void {
-  let m: RegExpExecArray | null;
-  if (mode === "ok") return json(res, 200, { ok: true, attempt });
-  if ((m = /^status-(\d{3})$/.exec(mode))) {
-    return json(res, Number(m[1]), { error: `fault ${m[1]}`, attempt });
-  }
-  if ((m = /^html-(\d{3})$/.exec(mode))) {
-    res.writeHead(Number(m[1]), { "content-type": "text/html; charset=utf-8" });
-    res.end(
-      `<!DOCTYPE html><html><head><title>${m[1]} Bad Gateway</title></head><body><h1>Error ${m[1]}</h1></body></html>`,
-    );
-    return;
-  }
-  if ((m = /^retry-after-(\d{3})-(\d+)$/.exec(mode))) {
-    return json(res, Number(m[1]), { error: "slow down", attempt }, { "retry-after": m[2]! });
-  }
-  if ((m = /^retry-after-date-(\d{3})-(\d+)$/.exec(mode))) {
-    const when = new Date(Date.now() + Number(m[2]) * 1000).toUTCString();
-    return json(res, Number(m[1]), { error: "slow down", attempt }, { "retry-after": when });
-  }
-  if ((m = /^flaky-(\d+)-(\d{3})$/.exec(mode))) {
-    if (attempt <= Number(m[1])) return json(res, Number(m[2]), { error: `fault ${m[2]}`, attempt });
-    return json(res, 200, { ok: true, attempt });
-  }
-  if (mode === "malformed") {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end('{"ok": tru');
-    return;
-  }
-  if (mode === "hang") {
-    // Never answer; release the socket when the client gives up.
-    req.socket.once("close", () => res.destroy());
-    return;
-  }
-  if ((m = /^huge-(\d+)$/.exec(mode))) {
-    const total = Number(m[1]);
-    res.writeHead(200, { "content-type": "application/json" });
-    res.write('{"data":"');
-    let sent = 10;
-    const pump = (): void => {
-      while (sent + HUGE_CHUNK.length < total) {
-        sent += HUGE_CHUNK.length;
-        if (!res.write(HUGE_CHUNK)) {
-          res.once("drain", pump);
-          return;
-        }
+type FaultHandler = (m: RegExpExecArray, req: IncomingMessage, res: ServerResponse, attempt: number) => void;
+
+function streamHuge(res: ServerResponse, total: number): void {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.write('{"data":"');
+  let sent = 10;
+  const pump = (): void => {
+    while (sent + HUGE_CHUNK.length < total) {
+      sent += HUGE_CHUNK.length;
+      if (!res.write(HUGE_CHUNK)) {
+        res.once("drain", pump);
+        return;
       }
-      res.end('"}');
-    };
-    res.on("error", () => {});
-    pump();
-    return;
-  }
-  if (mode === "drift") return json(res, 200, { ok: "yes", attempt });
-  if ((m = /^secrets(?:-(\d{3}))?$/.exec(mode))) {
-    return json(res, m[1] ? Number(m[1]) : 200, {
-      ok: true,
-      attempt,
-      user: { name: "ada", password: "hunter2", apiKey: "k-123", session: { session_id: "s-1" } },
-      access_token: "at-1",
-    });
+    }
+    res.end('"}');
+  };
+  res.on("error", () => {});
+  pump();
+}
+
+const FAULTS: ReadonlyArray<[RegExp, FaultHandler]> = [
+  [/^ok$/, (_m, _req, res, attempt) => json(res, 200, { ok: true, attempt })],
+  [
+    /^status-(\d{3})$/,
+    (m, _req, res, attempt) => json(res, Number(m[1]), { error: `fault ${m[1]}`, attempt }),
+  ],
+  [
+    /^html-(\d{3})$/,
+    (m, _req, res) => {
+      res.writeHead(Number(m[1]), { "content-type": "text/html; charset=utf-8" });
+      res.end(
+        `<!DOCTYPE html><html><head><title>${m[1]} Bad Gateway</title></head><body><h1>Error ${m[1]}</h1></body></html>`,
+      );
+    },
+  ],
+  [
+    /^retry-after-(\d{3})-(\d+)$/,
+    (m, _req, res, attempt) =>
+      json(res, Number(m[1]), { error: "slow down", attempt }, { "retry-after": m[2]! }),
+  ],
+  [
+    /^retry-after-date-(\d{3})-(\d+)$/,
+    (m, _req, res, attempt) => {
+      const when = new Date(Date.now() + Number(m[2]) * 1000).toUTCString();
+      json(res, Number(m[1]), { error: "slow down", attempt }, { "retry-after": when });
+    },
+  ],
+  [
+    /^flaky-(\d+)-(\d{3})$/,
+    (m, _req, res, attempt) => {
+      if (attempt <= Number(m[1])) json(res, Number(m[2]), { error: `fault ${m[2]}`, attempt });
+      else json(res, 200, { ok: true, attempt });
+    },
+  ],
+  [
+    /^malformed$/,
+    (_m, _req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"ok": tru');
+    },
+  ],
+  // Never answer; release the socket when the client gives up.
+  [/^hang$/, (_m, req, res) => req.socket.once("close", () => res.destroy())],
+  [/^huge-(\d+)$/, (m, _req, res) => streamHuge(res, Number(m[1]))],
+  [/^drift$/, (_m, _req, res, attempt) => json(res, 200, { ok: "yes", attempt })],
+  [
+    /^secrets(?:-(\d{3}))?$/,
+    (m, _req, res, attempt) =>
+      json(res, m[1] ? Number(m[1]) : 200, {
+        ok: true,
+        attempt,
+        user: { name: "ada", password: "hunter2", apiKey: "k-123", session: { session_id: "s-1" } },
+        access_token: "at-1",
+      }),
+  ],
+];
+
+function handleFault(req: IncomingMessage, res: ServerResponse, mode: string, attempt: number): void {
+  for (const [pattern, handler] of FAULTS) {
+    const m = pattern.exec(mode);
+    if (m) {
+      handler(m, req, res, attempt);
+      return;
+    }
   }
   json(res, 400, { error: `unknown fault mode ${mode}` });
 }

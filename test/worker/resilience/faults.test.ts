@@ -228,7 +228,9 @@ describe("circuit breaker end to end", () => {
       consecutiveFailures: 5,
     });
     // The guard's clock and the Worker's may differ by the round trip.
-    expect(Math.abs(Date.parse(String((h.breaker as { retryAt: string }).retryAt)) - retryAt)).toBeLessThan(1000);
+    expect(Math.abs(Date.parse(String((h.breaker as { retryAt: string }).retryAt)) - retryAt)).toBeLessThan(
+      1000,
+    );
     // Other vendors are not affected.
     expect((await health())["faulty-strict"]).toMatchObject({ status: "up" });
   });
