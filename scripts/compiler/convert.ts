@@ -30,6 +30,7 @@ export async function swaggerToOpenApi(doc: unknown, file: string): Promise<Conv
       { message: `Swagger 2.0 conversion failed: ${(error as Error).message}` },
     ]);
   }
+  restoreRequiredFormBodies(doc, openapi);
   const warnings: ConvertedSpec["warnings"] = [];
   const stack: { value: unknown; pointer: string }[] = [{ value: openapi, pointer: "" }];
   while (stack.length > 0) {
@@ -49,4 +50,36 @@ export async function swaggerToOpenApi(doc: unknown, file: string): Promise<Conv
   }
   warnings.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
   return { document: openapi, warnings };
+}
+
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch"];
+
+/**
+ * swagger2openapi drops `requestBody.required` when it folds `formData` parameters into a
+ * body; a required form field means the body is required.
+ */
+function restoreRequiredFormBodies(swagger: unknown, openapi: Record<string, unknown>): void {
+  if (!isObject(swagger) || !isObject(swagger.paths) || !isObject(openapi.paths)) return;
+  const shared = isObject(swagger.parameters) ? swagger.parameters : {};
+  const resolve = (param: unknown): unknown => {
+    if (isObject(param) && typeof param.$ref === "string" && param.$ref.startsWith("#/parameters/")) {
+      return shared[decodeURIComponent(param.$ref.slice("#/parameters/".length))];
+    }
+    return param;
+  };
+  for (const [path, item] of Object.entries(swagger.paths)) {
+    const converted = openapi.paths[path];
+    if (!isObject(item) || !isObject(converted)) continue;
+    const common = Array.isArray(item.parameters) ? item.parameters : [];
+    for (const method of METHODS) {
+      const op = item[method];
+      const target = converted[method];
+      if (!isObject(op) || !isObject(target) || !isObject(target.requestBody) || "$ref" in target.requestBody)
+        continue;
+      const params = [...common, ...(Array.isArray(op.parameters) ? op.parameters : [])].map(resolve);
+      if (params.some((p) => isObject(p) && p.in === "formData" && p.required === true)) {
+        target.requestBody.required = true;
+      }
+    }
+  }
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { VendorSummary } from "./summary.ts";
 import { TOKEN_ESTIMATE_METHOD } from "./summary.ts";
@@ -112,7 +112,8 @@ export async function writeGenerated(
   const order = (name: string) => (name === "index.ts" ? 2 : name === "summary.json" ? 1 : 0);
   changed.sort((a, b) => order(a) - order(b) || (a < b ? -1 : a > b ? 1 : 0));
   if (changed.length > 0) {
-    const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.tmp-`));
+    // Inside the generated folder: same filesystem for rename, and already ignored by git and biome.
+    const tmp = await mkdtemp(join(dir, ".tmp-"));
     try {
       for (const name of changed) await writeFile(join(tmp, name), files.get(name)!);
       for (const name of changed) await rename(join(tmp, name), join(dir, name));

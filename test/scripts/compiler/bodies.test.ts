@@ -143,3 +143,16 @@ describe("request bodies", () => {
     });
   });
 });
+
+it("Swagger 2.0 formData becomes a multipart body; a required form field makes the body required", async () => {
+  const tool = toolNamed((await compileVendor(vendorFixture("swagger"))).bundle, "uploadPhoto");
+  expect(tool.body).toEqual({
+    mediaType: "multipart/form-data",
+    encoding: "multipart",
+    required: true,
+    mode: "spread",
+    properties: { caption: "caption", file: "file" },
+    parts: { file: { file: true } },
+  });
+  expect(tool.inputSchema.required).toEqual(["id", "file"]);
+});
