@@ -92,7 +92,10 @@ function stop(code: number): void {
 }
 
 async function main(): Promise<void> {
-  const compile = spawn(process.execPath, [join(ROOT, "scripts", "compile.ts")], { cwd: ROOT, stdio: "inherit" });
+  const compile = spawn(process.execPath, [join(ROOT, "scripts", "compile.ts")], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
   const compiled = await new Promise<number>((resolve) => compile.on("exit", (code) => resolve(code ?? 1)));
   if (compiled !== 0) {
     process.exitCode = compiled;
@@ -111,18 +114,22 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop(0));
   process.on("SIGTERM", () => stop(0));
 
-  run("demo-upstream", [
-    "dev",
-    "--config",
-    "demo/upstream/wrangler.toml",
-    "--ip",
-    HOST,
-    "--port",
-    String(upstreamPort),
-    "--inspector-port",
-    String(await freePort()),
-    "--show-interactive-dev-session=false",
-  ], { quiet: true });
+  run(
+    "demo-upstream",
+    [
+      "dev",
+      "--config",
+      "demo/upstream/wrangler.toml",
+      "--ip",
+      HOST,
+      "--port",
+      String(upstreamPort),
+      "--inspector-port",
+      String(await freePort()),
+      "--show-interactive-dev-session=false",
+    ],
+    { quiet: true },
+  );
   run("gateway", [
     "dev",
     "--ip",
