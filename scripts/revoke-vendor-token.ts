@@ -23,10 +23,11 @@ import { type CredentialOwner, credentialKey } from "../src/auth/credential-stor
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const VENDOR = /^[a-z0-9-]+$/;
 
+const USAGE =
+  "Usage: node scripts/revoke-vendor-token.ts (--user ID | --team ID) (--vendor NAME | --all-vendors) [--local [--persist-to DIR]] [--config FILE] [--dry-run]";
+
 function usage(message: string): never {
-  console.error(
-    `${message}\n\nUsage: node scripts/revoke-vendor-token.ts (--user ID | --team ID) (--vendor NAME | --all-vendors) [--local [--persist-to DIR]] [--config FILE] [--dry-run]`,
-  );
+  console.error(`${message}\n\n${USAGE}`);
   process.exit(2);
 }
 
@@ -53,8 +54,13 @@ async function main(): Promise<void> {
       "persist-to": { type: "string" },
       config: { type: "string" },
       "dry-run": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   if ((values.user === undefined) === (values.team === undefined))
     usage("Give exactly one of --user or --team.");
   if ((values.vendor === undefined) === !values["all-vendors"])
