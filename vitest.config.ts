@@ -36,6 +36,8 @@ export default defineConfig({
                 ...upstreamBindings(inject("upstreamOrigin")),
                 // MCP endpoint tests call the mcp-alpha fixture through the same echoing upstream.
                 MCP_ALPHA_BASE_URL: `${inject("upstreamOrigin")}/mcp-alpha/api`,
+                // Discovery-mode fixture (src/mcp/discovery.ts) on the same echoing upstream.
+                MCP_DISCOVERY_BASE_URL: `${inject("upstreamOrigin")}/mcp-discovery/api`,
               },
             },
           })),
@@ -47,7 +49,11 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts", "test/e2e/**/*.test.ts"],
-          globalSetup: ["./test/support/fault-upstream.setup.ts", "./test/support/upstream-server.ts", "./test/support/auth-servers.ts"],
+          globalSetup: [
+            "./test/support/fault-upstream.setup.ts",
+            "./test/support/upstream-server.ts",
+            "./test/support/auth-servers.ts",
+          ],
         },
       },
     ],

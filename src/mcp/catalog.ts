@@ -12,6 +12,13 @@ import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
 import { allBundles, getBundle } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import {
+  DEFAULT_DISCOVERY_TOOL_THRESHOLD,
+  type DiscoveryToolKind,
+  discoveryKind,
+  discoveryTools,
+  usesDiscovery,
+} from "./discovery.ts";
 
 /** Which tools an MCP endpoint serves. */
 export type McpEndpoint = { kind: "unified" } | { kind: "vendor"; vendor: string };
@@ -27,6 +34,8 @@ export interface ResolvedTool {
 
 interface VendorCatalog {
   bundle: VendorBundle;
+  /** Discovery mode (src/mcp/discovery.ts): the listings hold the three discovery tools. */
+  discovery: boolean;
   /** Listing entries with unprefixed names (`/v1/<vendor>/mcp`). */
   unprefixed: Tool[];
   /** Listing entries with `<vendor>_` names (`/v1/mcp`). */
@@ -72,30 +81,59 @@ export function listedTool(recipe: ToolRecipe, name: string): Tool {
   };
 }
 
-const vendorCatalogs = new Map<string, VendorCatalog>();
-let unifiedCatalog: { tools: Tool[]; vendors: VendorCatalog[] } | undefined;
+/** Settings from the environment that change what the catalog lists. */
+export interface CatalogOptions {
+  /** `DISCOVERY_TOOL_THRESHOLD`: vendors with more tools (and no `toolMode`) list the discovery tools. */
+  discoveryThreshold: number;
+}
 
-function vendorCatalog(bundle: VendorBundle): VendorCatalog {
-  const cached = vendorCatalogs.get(bundle.vendor);
+const DEFAULT_CATALOG_OPTIONS: CatalogOptions = { discoveryThreshold: DEFAULT_DISCOVERY_TOOL_THRESHOLD };
+
+/** Keyed by vendor and mode: the mode depends on the threshold, which comes from the environment. */
+const vendorCatalogs = new Map<string, VendorCatalog>();
+const unifiedCatalogs = new Map<number, { tools: Tool[]; vendors: VendorCatalog[] }>();
+
+function vendorCatalog(bundle: VendorBundle, options: CatalogOptions): VendorCatalog {
+  const discovery = usesDiscovery(bundle, options.discoveryThreshold);
+  const key = `${bundle.vendor}|${discovery ? "discovery" : "tools"}`;
+  const cached = vendorCatalogs.get(key);
   if (cached !== undefined) return cached;
   const unprefixed: Tool[] = [];
   const prefixed: Tool[] = [];
-  const byName = new Map<string, ToolRecipe>();
-  for (const recipe of bundle.tools) {
-    unprefixed.push(listedTool(recipe, recipe.name));
-    prefixed.push(listedTool(recipe, `${bundle.vendor}${UNIFIED_NAME_SEPARATOR}${recipe.name}`));
-    byName.set(recipe.name, recipe);
+  const byName = recipesByName(bundle);
+  if (!discovery) {
+    for (const recipe of bundle.tools) {
+      unprefixed.push(listedTool(recipe, recipe.name));
+      prefixed.push(listedTool(recipe, `${bundle.vendor}${UNIFIED_NAME_SEPARATOR}${recipe.name}`));
+    }
+  } else {
+    unprefixed.push(...discoveryTools(bundle, ""));
+    prefixed.push(...discoveryTools(bundle, `${bundle.vendor}${UNIFIED_NAME_SEPARATOR}`));
   }
-  const catalog = { bundle, unprefixed, prefixed, byName };
-  vendorCatalogs.set(bundle.vendor, catalog);
+  const catalog = { bundle, discovery, unprefixed, prefixed, byName };
+  vendorCatalogs.set(key, catalog);
   return catalog;
 }
 
-function unified(): { tools: Tool[]; vendors: VendorCatalog[] } {
-  if (unifiedCatalog !== undefined) return unifiedCatalog;
-  const vendors = allBundles().map(vendorCatalog);
-  unifiedCatalog = { tools: vendors.flatMap((catalog) => catalog.prefixed), vendors };
-  return unifiedCatalog;
+const recipeMaps = new Map<string, Map<string, ToolRecipe>>();
+
+/** Name → recipe, whatever the listing mode (discovery vendors' operations stay callable by name). */
+function recipesByName(bundle: VendorBundle): Map<string, ToolRecipe> {
+  let byName = recipeMaps.get(bundle.vendor);
+  if (byName === undefined) {
+    byName = new Map(bundle.tools.map((recipe) => [recipe.name, recipe]));
+    recipeMaps.set(bundle.vendor, byName);
+  }
+  return byName;
+}
+
+function unified(options: CatalogOptions): { tools: Tool[]; vendors: VendorCatalog[] } {
+  const cached = unifiedCatalogs.get(options.discoveryThreshold);
+  if (cached !== undefined) return cached;
+  const vendors = allBundles().map((bundle) => vendorCatalog(bundle, options));
+  const catalog = { tools: vendors.flatMap((vendor) => vendor.prefixed), vendors };
+  unifiedCatalogs.set(options.discoveryThreshold, catalog);
+  return catalog;
 }
 
 /**
@@ -112,7 +150,8 @@ function callerSeesTool(caller: Caller | undefined, vendor: string, tool: string
 }
 
 function filterForCaller(catalog: VendorCatalog, tools: Tool[], caller: Caller | undefined): Tool[] {
-  if (caller === undefined) return tools;
+  // Discovery tools filter operations per caller themselves.
+  if (caller === undefined || catalog.discovery) return tools;
   const recipes = catalog.bundle.tools;
   return tools.filter((_, index) => {
     const recipe = recipes[index];
@@ -121,14 +160,18 @@ function filterForCaller(catalog: VendorCatalog, tools: Tool[], caller: Caller |
 }
 
 /** Every tool the endpoint lists for this caller, in stable order. Shared arrays: do not mutate. */
-export function listTools(endpoint: McpEndpoint, caller: Caller | undefined): readonly Tool[] {
+export function listTools(
+  endpoint: McpEndpoint,
+  caller: Caller | undefined,
+  options: CatalogOptions = DEFAULT_CATALOG_OPTIONS,
+): readonly Tool[] {
   if (endpoint.kind === "vendor") {
     const bundle = getBundle(endpoint.vendor);
     if (bundle === undefined) return [];
-    const catalog = vendorCatalog(bundle);
+    const catalog = vendorCatalog(bundle, options);
     return filterForCaller(catalog, catalog.unprefixed, caller);
   }
-  const all = unified();
+  const all = unified(options);
   if (caller === undefined) return all.tools;
   const tools: Tool[] = [];
   for (const catalog of all.vendors) {
@@ -158,23 +201,63 @@ export function findTool(
   }
   const bundle = getBundle(vendor);
   if (bundle === undefined) return undefined;
-  const recipe = vendorCatalog(bundle).byName.get(toolName);
+  const recipe = recipesByName(bundle).get(toolName);
   if (recipe === undefined || !callerSeesTool(caller, vendor, toolName)) return undefined;
   return { bundle, recipe };
+}
+
+/** A discovery tool (`search`, `describe`, `call`) as the endpoint lists it. */
+export interface ResolvedDiscoveryTool {
+  bundle: VendorBundle;
+  kind: DiscoveryToolKind;
+  /** `""` on `/v1/<vendor>/mcp`, `<vendor>_` on `/v1/mcp`. */
+  prefix: string;
+}
+
+/**
+ * Resolves a discovery tool name of a vendor in discovery mode; `undefined` for any other
+ * name (including every name of a vendor in tools mode). Checked before {@link findTool}.
+ */
+export function findDiscoveryTool(
+  endpoint: McpEndpoint,
+  caller: Caller | undefined,
+  name: string,
+  options: CatalogOptions = DEFAULT_CATALOG_OPTIONS,
+): ResolvedDiscoveryTool | undefined {
+  let vendor: string;
+  let prefix = "";
+  if (endpoint.kind === "vendor") {
+    vendor = endpoint.vendor;
+  } else {
+    const separator = name.indexOf(UNIFIED_NAME_SEPARATOR);
+    if (separator <= 0) return undefined;
+    vendor = name.slice(0, separator);
+    prefix = `${vendor}${UNIFIED_NAME_SEPARATOR}`;
+    if (!callerSeesVendor(caller, vendor)) return undefined;
+  }
+  const kind = discoveryKind(name, prefix);
+  if (kind === undefined) return undefined;
+  const bundle = getBundle(vendor);
+  if (bundle === undefined || !usesDiscovery(bundle, options.discoveryThreshold)) return undefined;
+  return { bundle, kind, prefix };
 }
 
 /**
  * Identifies the listing a cursor belongs to: cursors from another endpoint or
  * an older deploy are refused instead of silently skipping or repeating tools.
  */
-export function listingFingerprint(endpoint: McpEndpoint): string {
-  const key = endpoint.kind === "vendor" ? endpoint.vendor : "*";
+export function listingFingerprint(
+  endpoint: McpEndpoint,
+  options: CatalogOptions = DEFAULT_CATALOG_OPTIONS,
+): string {
+  // The threshold is part of the key: it decides which vendors list discovery tools.
+  const key = `${endpoint.kind === "vendor" ? endpoint.vendor : "*"}|${options.discoveryThreshold}`;
   const cached = fingerprints.get(key);
   if (cached !== undefined) return cached;
   const hashes =
     endpoint.kind === "vendor"
       ? [getBundle(endpoint.vendor)?.contentHash ?? ""]
-      : unified().vendors.map((catalog) => catalog.bundle.contentHash);
+      : unified(options).vendors.map((catalog) => catalog.bundle.contentHash);
   const fingerprint = fnv1a(`${key}|${hashes.join(",")}`);
   fingerprints.set(key, fingerprint);
   return fingerprint;

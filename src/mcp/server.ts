@@ -22,7 +22,15 @@ import type { Caller } from "../auth/caller.ts";
 import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "../auth/gateway-status.ts";
 import { GatewayError, logUnexpectedError } from "../errors.ts";
 import { callTool } from "./call-tool.ts";
-import { findTool, listingFingerprint, listTools, type McpEndpoint } from "./catalog.ts";
+import {
+  type CatalogOptions,
+  findDiscoveryTool,
+  findTool,
+  listingFingerprint,
+  listTools,
+  type McpEndpoint,
+} from "./catalog.ts";
+import { callDiscoveryTool, discoveryThreshold } from "./discovery.ts";
 import { invalidParams, JSONRPC_INTERNAL_ERROR, protocolError } from "./jsonrpc.ts";
 import { paginate } from "./pagination.ts";
 
@@ -52,10 +60,11 @@ export function createGatewayServer(scope: McpRequestScope): Server {
 
   server.setRequestHandler("tools/list", (request) =>
     guard(scope, () => {
-      const listed = listTools(scope.endpoint, scope.caller);
+      const options = catalogOptions(scope);
+      const listed = listTools(scope.endpoint, scope.caller, options);
       // Auth seam: signed-in callers of /v1/mcp also get `gateway_status` (why a vendor is missing, how to fix it).
       const tools = withGatewayStatus(scope) ? [gatewayStatusTool, ...listed] : listed;
-      const page = paginate(tools, request.params?.cursor, listingFingerprint(scope.endpoint));
+      const page = paginate(tools, request.params?.cursor, listingFingerprint(scope.endpoint, options));
       const result: ListToolsResult = { tools: page.items };
       if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
       return result;
@@ -68,6 +77,21 @@ export function createGatewayServer(scope: McpRequestScope): Server {
       if (name === GATEWAY_STATUS_TOOL_NAME && scope.caller !== undefined && withGatewayStatus(scope)) {
         return gatewayStatusResult(scope.caller);
       }
+      // Discovery seam (src/mcp/discovery.ts): search/describe/call of a vendor in discovery mode.
+      const discovery = findDiscoveryTool(scope.endpoint, scope.caller, name, catalogOptions(scope));
+      if (discovery !== undefined) {
+        const { bundle } = discovery;
+        return callDiscoveryTool(
+          {
+            bundle,
+            caller: scope.caller,
+            prefix: discovery.prefix,
+            run: (recipe, args) => callTool(scope, { bundle, recipe }, args),
+          },
+          discovery.kind,
+          request.params.arguments,
+        );
+      }
       const resolved = findTool(scope.endpoint, scope.caller, name);
       // MCP: an unknown tool is a protocol error (-32602), not a tool result.
       if (resolved === undefined) throw invalidParams(`Unknown tool: ${name}`, { name });
@@ -75,6 +99,10 @@ export function createGatewayServer(scope: McpRequestScope): Server {
     }),
   );
   return server;
+}
+
+function catalogOptions(scope: McpRequestScope): CatalogOptions {
+  return { discoveryThreshold: discoveryThreshold(scope.env) };
 }
 
 function withGatewayStatus(scope: McpRequestScope): boolean {
