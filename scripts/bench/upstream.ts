@@ -1,7 +1,8 @@
 /**
  * The benchmark's upstream API (bench/spec/benchapi): one node:http server answering
- * `GET /stores/{storeId}/items/{itemId}` with a small JSON object, plus the routes the
- * discovery test uses as a stand-in for GitHub. Loopback only, ephemeral port.
+ * `GET /stores/{storeId}/items/{itemId}` with a small JSON object, plus a stand-in for
+ * GitHub the discovery test calls (`POST /repos/{owner}/{repo}/issues` → 201 with issue 42,
+ * other `GET /repos/…` → `[]`; every such request is recorded). Loopback only, ephemeral port.
  *
  * Run as a child (`node scripts/bench/upstream.ts`) it prints `{"url": …}` once listening.
  */
@@ -91,6 +92,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, recorded: Recor
       state: "open",
       html_url: `https://github.com/${issue[1]}/${issue[2]}/issues/42`,
     });
+    return;
+  }
+  if (req.method === "GET" && url.pathname.startsWith("/repos/")) {
+    sendJson(res, 200, []);
     return;
   }
   sendJson(res, 404, { message: "Not Found" });

@@ -7,6 +7,8 @@
  * Prints `{"url", "workerdPid", "readyMs"}` once the runtime listens; stops on SIGTERM or
  * when stdin closes.
  */
+
+import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
@@ -46,25 +48,32 @@ function findWorkerd(): number | undefined {
   return undefined;
 }
 
+/**
+ * Miniflare options for a host config. No persistence path: storage lives in a temporary
+ * directory removed on dispose. Miniflare 5 takes a new option shape; the documented v4
+ * shape converts into it. Modules are named relative to the script's folder (a script
+ * outside the working directory would otherwise get `../` module names workerd rejects).
+ */
+export function miniflareOptions(config: HostConfig): ReturnType<typeof convertV4MiniflareOptions> {
+  return convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: 0,
+    ...(config.inspectorPort ? { inspectorPort: config.inspectorPort } : {}),
+    modules: true,
+    modulesRoot: dirname(config.scriptPath),
+    scriptPath: config.scriptPath,
+    compatibilityDate: config.compatibilityDate,
+    compatibilityFlags: config.compatibilityFlags,
+    bindings: config.bindings,
+    ...(config.durableObjects ? { durableObjects: config.durableObjects } : {}),
+    ...(config.kvNamespaces ? { kvNamespaces: config.kvNamespaces } : {}),
+  });
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? "{}") as HostConfig;
   const started = performance.now();
-  // No persistence path: storage lives in a temporary directory removed on dispose.
-  // Miniflare 5 takes a new option shape; the documented v4 shape converts into it.
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: 0,
-      ...(config.inspectorPort ? { inspectorPort: config.inspectorPort } : {}),
-      modules: true,
-      scriptPath: config.scriptPath,
-      compatibilityDate: config.compatibilityDate,
-      compatibilityFlags: config.compatibilityFlags,
-      bindings: config.bindings,
-      ...(config.durableObjects ? { durableObjects: config.durableObjects } : {}),
-      ...(config.kvNamespaces ? { kvNamespaces: config.kvNamespaces } : {}),
-    }),
-  );
+  const mf = new Miniflare(miniflareOptions(config));
   const url = await mf.ready;
   const readyMs = performance.now() - started;
   process.stdout.write(`${JSON.stringify({ url: url.origin, workerdPid: findWorkerd(), readyMs })}\n`);
