@@ -76,8 +76,19 @@ function acceptHeader(tool: ToolRecipe): string {
   return types.size === 0 ? "*/*" : `${[...types].join(", ")}, */*;q=0.1`;
 }
 
+/**
+ * The path template without a `#…` suffix: some specs (readme's examples among them) give one
+ * path several operations as `/cookies#variant`, and a fragment is never part of a request
+ * (RFC 3986 §3.5). Kept when parameters follow the `#`, which no server could route anyway.
+ */
+function templateOf(tool: ToolRecipe): string {
+  const path = tool.path.startsWith("/") ? tool.path : `/${tool.path}`;
+  const hash = path.indexOf("#");
+  return hash === -1 || path.includes("{", hash) ? path : path.slice(0, hash);
+}
+
 function buildPath(tool: ToolRecipe, args: Record<string, unknown>, issues: ArgumentIssue[]): string {
-  const template = tool.path.startsWith("/") ? tool.path : `/${tool.path}`;
+  const template = templateOf(tool);
   const pathParams = tool.params.filter((p) => p.in === "path");
   let path = template;
   for (const p of pathParams) {
