@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/scripts/**/*.test.ts"],
+          include: ["test/scripts/**/*.test.ts", "test/e2e-node/**/*.test.ts"],
           environment: "node",
           testTimeout: 120_000,
         },
