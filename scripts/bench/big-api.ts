@@ -7,9 +7,18 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
-import { buildWorker, compileSpecs, gatewayHostConfig, readWranglerSettings } from "./gateway.ts";
+import {
+  buildWorker,
+  checkStartup,
+  compileSpecs,
+  gatewayHostConfig,
+  readWranglerSettings,
+  writePlainConfig,
+} from "./gateway.ts";
 import { MCP_HEADERS, PROTOCOL_VERSION, parseRpcBody } from "./mcp.ts";
+import { freePort } from "./peers.ts";
 import { rssBytes, SERVER_CORE, spawnPinned } from "./proc.ts";
+import { Inspector } from "./profile.ts";
 import { BARE_WORKER_SOURCE, type HostConfig } from "./worker-host.ts";
 
 /** Tokens are estimated as ceil(UTF-8 bytes / 4), the compiler's rule (scripts/compiler summary). */
@@ -33,8 +42,8 @@ export interface ListingStats {
   wholeListWorkerMs: number;
   /** One page: p50 over every page of every iteration. */
   pageClientP50Ms: number;
-  pageWorkerP50Ms: number;
-  pageWorkerP99Ms: number;
+  /** Mean time of one page inside the Worker (whole walk / pages). */
+  pageWorkerMs: number;
   /** The very first `tools/list` of a fresh isolate (parses the bundle, builds the catalog). */
   firstPageClientMs: number;
   firstPageWorkerMs: number;
@@ -49,6 +58,9 @@ export interface BigApiResult {
   bundleGzipBytes: number;
   wrangler: { uploadKiB: number; gzipKiB: number; line: string };
   startup: {
+    /** Startup-phase CPU (`wrangler check startup`, "Active"): the gateway with GitHub, and a bare Worker. */
+    gatewayCheckStartupMs: number;
+    bareCheckStartupMs: number;
     /** Miniflare constructor → runtime listening, fresh process each time (p50 of runs). */
     gatewayReadyMs: number;
     bareReadyMs: number;
@@ -56,9 +68,22 @@ export interface BigApiResult {
     gatewayFirstResponseMs: number;
     runs: number;
   };
-  memory: { bareRssMiB?: number; idleRssMiB?: number; afterListRssMiB?: number; afterWalkRssMiB?: number };
+  memory: {
+    /** workerd process RSS (runtime + every isolate). */
+    bareRssMiB?: number;
+    idleRssMiB?: number;
+    afterListRssMiB?: number;
+    afterWalkRssMiB?: number;
+    /** V8 heap of the gateway's isolate (the 128 MB limit applies to this), from the inspector. */
+    heapIdleMiB?: number;
+    heapAfterListMiB?: number;
+    heapAfterWalkMiB?: number;
+    heapAfterSearchMiB?: number;
+  };
   listing: ListingStats[];
   discovery?: {
+    /** The first search of an isolate builds the index. */
+    firstSearchWorkerMs?: number;
     searchWorkerMs?: number;
     searchClientMs?: number;
     query: string;
@@ -160,6 +185,10 @@ async function listingStats(
   const first = await listPage(url, undefined);
   const walks: PageAnswer[][] = [];
   for (let i = 0; i < iterations; i++) walks.push(await walk(url));
+  // Inside the isolate, averaged over whole walks (workerd's clock has 1 ms resolution).
+  const inside = (await (
+    await fetch(`${host.ready.url}/__bench/walk?path=/v1/github/mcp&n=${iterations * 2}`)
+  ).json()) as { msPerWalk: number; pagesPerWalk: number };
   const last = walks[walks.length - 1] ?? [first];
   const allPages = walks.flat();
   const toolsJsonBytes = Buffer.byteLength(JSON.stringify(last.flatMap((p) => p.tools)));
@@ -172,19 +201,12 @@ async function listingStats(
     responseBytes: last.reduce((n, p) => n + p.bytes, 0),
     largestPageBytes: Math.max(...last.map((p) => p.bytes)),
     wholeListClientMs: median(walks.map((w) => w.reduce((n, p) => n + p.clientMs, 0))),
-    wholeListWorkerMs: median(walks.map((w) => w.reduce((n, p) => n + p.workerMs, 0))),
+    wholeListWorkerMs: inside.msPerWalk,
     pageClientP50Ms: percentile(
       allPages.map((p) => p.clientMs),
       50,
     ),
-    pageWorkerP50Ms: percentile(
-      allPages.map((p) => p.workerMs),
-      50,
-    ),
-    pageWorkerP99Ms: percentile(
-      allPages.map((p) => p.workerMs),
-      99,
-    ),
+    pageWorkerMs: inside.msPerWalk / inside.pagesPerWalk,
     firstPageClientMs: first.clientMs,
     firstPageWorkerMs: first.workerMs,
   };
@@ -202,6 +224,7 @@ async function searchTiming(
   const client: number[] = [];
   const worker: number[] = [];
   let top: string[] | undefined;
+  let first: number | undefined;
   for (let i = 0; i < iterations; i++) {
     const started = performance.now();
     const res = await fetch(url, {
@@ -217,6 +240,7 @@ async function searchTiming(
     const text = await res.text();
     client.push(performance.now() - started);
     worker.push(serverTiming(res));
+    if (i === 0) first = serverTiming(res);
     const result = parseRpcBody(text)?.result as
       | { structuredContent?: { results?: Array<{ name: string }> }; isError?: boolean }
       | undefined;
@@ -225,8 +249,9 @@ async function searchTiming(
   }
   return {
     query,
-    searchClientMs: median(client),
-    searchWorkerMs: median(worker),
+    ...(first === undefined ? {} : { firstSearchWorkerMs: first }),
+    searchClientMs: median(client.slice(1)),
+    searchWorkerMs: median(worker.slice(1)),
     ...(top ? { topResults: top } : {}),
   };
 }
@@ -301,23 +326,55 @@ export async function runBigApi(opts: BigApiOptions): Promise<BigApiResult> {
     await host.stop();
   }
 
+  log("big-api: startup phase (wrangler check startup)…");
+  const gatewayStartup = await checkStartup(
+    root,
+    plain.configPath,
+    join(tmpDir, "startup-github.cpuprofile"),
+  );
+  const bareStartup = await checkStartup(
+    root,
+    writePlainConfig(root, join(tmpDir, "bare-worker-config"), barePath),
+    join(tmpDir, "startup-bare.cpuprofile"),
+  );
+
   log("big-api: tools/list (tools mode, then discovery mode)…");
   const listing: ListingStats[] = [];
   let discovery: BigApiResult["discovery"];
+  const heap = async (inspector: Inspector) =>
+    mib((await inspector.send<{ usedSize: number }>("Runtime.getHeapUsage")).usedSize);
   {
-    const host = await startHost(gatewayHostConfig(root, instrumented.scriptPath, TOOLS_MODE_VARS));
+    const inspectorPort = await freePort();
+    const host = await startHost({
+      ...gatewayHostConfig(root, instrumented.scriptPath, TOOLS_MODE_VARS),
+      inspectorPort,
+    });
+    const inspector = await Inspector.connect(inspectorPort, "bench");
     try {
-      listing.push(await listingStats(host, "tools", iterations));
+      memory.heapIdleMiB = await heap(inspector);
+      const cold = await listPage(`${host.ready.url}/v1/github/mcp`, undefined);
+      memory.heapAfterListMiB = await heap(inspector);
+      listing.push({
+        ...(await listingStats(host, "tools", iterations)),
+        firstPageClientMs: cold.clientMs,
+        firstPageWorkerMs: cold.workerMs,
+      });
+      memory.heapAfterWalkMiB = await heap(inspector);
     } finally {
+      inspector.close();
       await host.stop();
     }
   }
   {
-    const host = await startHost(gatewayHostConfig(root, instrumented.scriptPath, {}));
+    const inspectorPort = await freePort();
+    const host = await startHost({ ...gatewayHostConfig(root, instrumented.scriptPath, {}), inspectorPort });
+    const inspector = await Inspector.connect(inspectorPort, "bench");
     try {
       listing.push(await listingStats(host, "discovery", iterations));
       discovery = await searchTiming(host, "create an issue", iterations);
+      memory.heapAfterSearchMiB = await heap(inspector);
     } finally {
+      inspector.close();
       await host.stop();
     }
   }
@@ -336,6 +393,8 @@ export async function runBigApi(opts: BigApiOptions): Promise<BigApiResult> {
     bundleGzipBytes: gzipSync(bundleFile).length,
     wrangler: { uploadKiB: plain.uploadKiB, gzipKiB: plain.gzipKiB, line: plain.wranglerSizeLine },
     startup: {
+      gatewayCheckStartupMs: gatewayStartup.activeMs,
+      bareCheckStartupMs: bareStartup.activeMs,
       gatewayReadyMs: median(gatewayReady),
       bareReadyMs: median(bareReady),
       gatewayFirstResponseMs: median(firstResponse),

@@ -73,6 +73,8 @@ export function readWranglerSettings(root: string): WranglerSettings {
 
 export interface BuildResult {
   scriptPath: string;
+  /** The wrangler config the build used (for `wrangler check startup`). */
+  configPath: string;
   ms: number;
   /** What `wrangler deploy --dry-run` reports. */
   uploadKiB: number;
@@ -135,6 +137,7 @@ export async function buildWorker(
   return {
     // wrangler names the output after the entry file.
     scriptPath: join(outDir, basename(entry).replace(/\.[cm]?[jt]s$/, ".js")),
+    configPath,
     ms,
     uploadKiB: Number(match[1]),
     gzipKiB: Number(match[2]),
@@ -165,4 +168,62 @@ export function gatewayHostConfig(
     durableObjects,
     kvNamespaces: settings.kvNamespaces.map((k) => k.binding),
   };
+}
+
+export interface StartupProfile {
+  /** CPU time of the startup phase (script evaluation), as `wrangler check startup` reports it. */
+  activeMs: number;
+  /** The whole profiled window, idle included. */
+  windowMs: number;
+  profilePath: string;
+}
+
+/**
+ * `wrangler check startup`: builds the Worker from `configPath` and profiles its startup
+ * phase (top-level evaluation) on workerd — the phase Cloudflare limits to 1 s at deploy.
+ */
+export async function checkStartup(
+  root: string,
+  configPath: string,
+  profilePath: string,
+): Promise<StartupProfile> {
+  const { stdout, stderr } = await run(
+    process.execPath,
+    [
+      join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
+      "check",
+      "startup",
+      "--config",
+      configPath,
+      "--outfile",
+      profilePath,
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", CI: "true" },
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  const text = `${stdout}\n${stderr}`;
+  const active = /Active:\s*([\d.]+)\s*ms/.exec(text);
+  const window = /Profile window:\s*([\d.]+)\s*ms/.exec(text);
+  if (!active) throw new Error(`wrangler check startup printed no "Active:" line:\n${text.slice(-2000)}`);
+  return { activeMs: Number(active[1]), windowMs: Number(window?.[1] ?? Number.NaN), profilePath };
+}
+
+/** A wrangler config for a plain Worker script (the bare Worker's startup profile). */
+export function writePlainConfig(root: string, workDir: string, scriptPath: string): string {
+  const settings = readWranglerSettings(root);
+  mkdirSync(workDir, { recursive: true });
+  const configPath = join(workDir, "wrangler.json");
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      name: "bench-bare-worker",
+      main: scriptPath,
+      compatibility_date: settings.compatibilityDate,
+      compatibility_flags: settings.compatibilityFlags,
+    }),
+  );
+  return configPath;
 }

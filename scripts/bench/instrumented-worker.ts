@@ -121,6 +121,60 @@ async function admissions(url: URL, env: Env): Promise<Response> {
   });
 }
 
+/** Most listing walks one request may ask for. */
+const MAX_WALKS = 100;
+/** Most pages one walk follows (GitHub has 13 of 100 tools). */
+const MAX_PAGES = 1000;
+
+/**
+ * `GET /__bench/walk?path=/v1/<vendor>/mcp&n=10`: the whole `tools/list` (every page,
+ * following cursors) `n` times through the gateway's fetch handler, timed inside the
+ * isolate. Averaging over whole walks beats workerd's 1 ms clock resolution per page.
+ */
+async function walk(url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const path = url.searchParams.get("path") ?? "/v1/mcp";
+  const n = Math.min(MAX_WALKS, Math.max(1, Number(url.searchParams.get("n") ?? "10")));
+  const headers = {
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    "mcp-protocol-version": "2025-06-18",
+  };
+  let pages = 0;
+  let bytes = 0;
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const body = JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/list",
+        params: cursor ? { cursor } : {},
+      });
+      const response = await gateway.fetch(
+        new Request(new URL(path, url), { method: "POST", headers, body }) as Parameters<
+          typeof gateway.fetch
+        >[0],
+        instrumentedEnv(env),
+        ctx,
+      );
+      const text = await response.text();
+      pages++;
+      bytes += text.length;
+      cursor = /"nextCursor":"([^"]+)"/.exec(text)?.[1];
+      if (cursor === undefined) break;
+    }
+  }
+  const ms = performance.now() - started;
+  return Response.json({
+    path,
+    walks: n,
+    msPerWalk: ms / n,
+    pagesPerWalk: pages / n,
+    bytesPerWalk: bytes / n,
+  });
+}
+
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
@@ -129,6 +183,7 @@ export default {
       return Response.json(doCalls);
     }
     if (url.pathname === "/__bench/admissions") return admissions(url, env);
+    if (url.pathname === "/__bench/walk") return walk(url, env, ctx);
     doDelayMs = Number(request.headers.get("x-bench-do-delay-ms") ?? "0") || 0;
     const started = performance.now();
     const response = await gateway.fetch(

@@ -10,6 +10,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildWorker, compileSpecs, gatewayHostConfig } from "./gateway.ts";
 import { findItemTool, MCP_HEADERS, PROTOCOL_VERSION, rpc, toolCallBody } from "./mcp.ts";
@@ -29,7 +30,8 @@ interface CpuProfile {
   endTime: number;
 }
 
-class Inspector {
+/** A Chrome DevTools protocol session with a workerd isolate (miniflare's inspector port). */
+export class Inspector {
   #ws: WebSocket;
   #next = 1;
   #pending = new Map<number, (value: unknown) => void>();
@@ -88,6 +90,33 @@ export function selfTimes(profile: CpuProfile): Array<{ name: string; ms: number
     .sort((a, b) => b.ms - a.ms);
 }
 
+/** Inclusive time per function (ms): samples where it is anywhere on the stack, counted once. */
+export function inclusiveTimes(profile: CpuProfile): Array<{ name: string; ms: number; share: number }> {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const label = (node: ProfileNode) =>
+    `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop() ?? ""}:${node.callFrame.lineNumber + 1}`;
+  const totals = new Map<string, number>();
+  let all = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    all += dt;
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const node = byId.get(cur);
+      if (!node) break;
+      const name = label(node);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      totals.set(name, (totals.get(name) ?? 0) + dt);
+    }
+  });
+  return [...totals.entries()]
+    .map(([name, ms]) => ({ name, ms, share: ms / all }))
+    .sort((a, b) => b.ms - a.ms);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -138,15 +167,20 @@ async function main(): Promise<void> {
     console.log(
       `${calls} × ${values.method}: ${(elapsed / calls).toFixed(3)} ms per call at the client; JS busy ${(busy / calls).toFixed(3)} ms per call (profile: ${out})`,
     );
-    for (const t of times.slice(0, Number(values.top))) {
-      console.log(
-        `${(t.ms / calls).toFixed(4).padStart(8)} ms/call ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.name}`,
-      );
-    }
+    const print = (title: string, rows: Array<{ name: string; ms: number; share: number }>) => {
+      console.log(`\n${title}:`);
+      for (const t of rows.slice(0, Number(values.top))) {
+        console.log(
+          `${(t.ms / calls).toFixed(4).padStart(8)} ms/call ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.name}`,
+        );
+      }
+    };
+    print("self time", times);
+    print("inclusive time", inclusiveTimes(profile));
   } finally {
     await host.stop();
     await upstream.stop();
   }
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -111,10 +111,10 @@ export function discoveryTools(bundle: VendorBundle, prefix: string): Tool[] {
   }
   const cached = byPrefix.get(prefix);
   if (cached !== undefined) return cached;
-  const index = searchIndex(bundle);
   const api = bundle.displayName;
   const count = bundle.tools.length;
-  const tags = index.tags;
+  // Listing must stay cheap: the tags come from one pass, the search index waits for the first search.
+  const tags = [...new Set(bundle.tools.flatMap((tool) => tool.tags))];
   const tools: Tool[] = [
     {
       name: `${prefix}search`,
@@ -315,14 +315,22 @@ interface IndexedTool {
 
 interface SearchIndex {
   tools: IndexedTool[];
-  byName: Map<string, ToolRecipe>;
   /** Token → number of tools containing it. */
   documentFrequency: Map<string, number>;
-  /** Every tag, in first-seen order. */
-  tags: string[];
 }
 
 const indexes = new WeakMap<VendorBundle, SearchIndex>();
+const nameMaps = new WeakMap<VendorBundle, Map<string, ToolRecipe>>();
+
+/** Name → recipe (cheap; `describe` and `call` must not wait for the search index). */
+function operationsByName(bundle: VendorBundle): Map<string, ToolRecipe> {
+  let byName = nameMaps.get(bundle);
+  if (byName === undefined) {
+    byName = new Map(bundle.tools.map((recipe) => [recipe.name, recipe]));
+    nameMaps.set(bundle, byName);
+  }
+  return byName;
+}
 
 function summaryOf(recipe: ToolRecipe): string {
   const title = recipe.title?.trim();
@@ -356,12 +364,8 @@ function searchIndex(bundle: VendorBundle): SearchIndex {
   }
   const tools: IndexedTool[] = [];
   const documentFrequency = new Map<string, number>();
-  const byName = new Map<string, ToolRecipe>();
-  const tagSet = new Set<string>();
   bundle.tools.forEach((recipe, i) => {
     const fields = perTool[i] as Record<Field, string[]>;
-    byName.set(recipe.name, recipe);
-    for (const tag of recipe.tags) tagSet.add(tag);
     const terms = new Map<string, number>();
     for (const field of FIELDS) {
       const tokens = fields[field];
@@ -378,7 +382,7 @@ function searchIndex(bundle: VendorBundle): SearchIndex {
       summary: summaryOf(recipe),
     });
   });
-  const index: SearchIndex = { tools, byName, documentFrequency, tags: [...tagSet] };
+  const index: SearchIndex = { tools, documentFrequency };
   indexes.set(bundle, index);
   return index;
 }
@@ -519,11 +523,11 @@ function visibleTo(ctx: DiscoveryContext): ((tool: string) => boolean) | undefin
 
 /** The operation `name` names (unprefixed, or with this endpoint's prefix), if the caller may use it. */
 function resolveOperation(ctx: DiscoveryContext, name: string): ToolRecipe | undefined {
-  const index = searchIndex(ctx.bundle);
+  const byName = operationsByName(ctx.bundle);
   const vendorPrefix = `${ctx.bundle.vendor}_`;
   const recipe =
-    index.byName.get(name) ??
-    (name.startsWith(vendorPrefix) ? index.byName.get(name.slice(vendorPrefix.length)) : undefined);
+    byName.get(name) ??
+    (name.startsWith(vendorPrefix) ? byName.get(name.slice(vendorPrefix.length)) : undefined);
   if (recipe === undefined) return undefined;
   const visible = visibleTo(ctx);
   return visible === undefined || visible(recipe.name) ? recipe : undefined;
