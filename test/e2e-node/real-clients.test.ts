@@ -1,0 +1,218 @@
+/**
+ * The clients the README tells people to use, against the gateway under `wrangler dev`
+ * (client auth off, as `npm start` runs it): `mcp-remote`, the stdio bridge Claude
+ * Desktop launches, and the MCP Inspector CLI. The upstream is the echoing test server,
+ * so a tool call proves the request that reached the API, not just an answer.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileAll } from "../../scripts/compiler/index.ts";
+import { type DevGateway, freePort, ROOT, startDevGateway } from "../../scripts/lib/dev-server.ts";
+import { startUpstream } from "../support/upstream-server.ts";
+
+const MCP_REMOTE = join(ROOT, "node_modules", "mcp-remote", "dist", "proxy.js");
+const INSPECTOR = join(
+  ROOT,
+  "node_modules",
+  "@modelcontextprotocol",
+  "inspector",
+  "clients",
+  "launcher",
+  "build",
+  "index.js",
+);
+/** One answer through a client process: it connects, then relays one HTTP exchange. */
+const ANSWER_TIMEOUT_MS = 30_000;
+const VENDOR = "mcp-alpha";
+
+let work: string;
+let upstream: { origin: string; close: () => Promise<void> };
+let gateway: DevGateway | undefined;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "gateway-clients-"));
+  upstream = await startUpstream();
+  cpSync(join(ROOT, "test", "fixtures", "specs", VENDOR), join(work, "specs", VENDOR), { recursive: true });
+  await compileAll({ specsDir: join(work, "specs"), outDir: join(work, "generated") });
+  gateway = await startDevGateway({
+    bundlesIndex: join(work, "generated", "index.ts"),
+    vars: { GATEWAY_AUTH: "none", MCP_ALPHA_BASE_URL: `${upstream.origin}/${VENDOR}/api` },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+/** Client tools keep state in the home directory: give each run its own. */
+function isolatedEnv(): NodeJS.ProcessEnv {
+  const home = mkdtempSync(join(work, "home-"));
+  return { ...process.env, HOME: home, MCP_REMOTE_CONFIG_DIR: join(home, ".mcp-auth"), FORCE_COLOR: "0" };
+}
+
+/** A JSON-RPC session over a child's stdin/stdout (newline-delimited, as MCP stdio is). */
+class StdioSession {
+  private readonly waiting = new Map<number, (message: Record<string, unknown>) => void>();
+  stderr = "";
+
+  constructor(readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      let message: Record<string, unknown>;
+      try {
+        message = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      if (typeof message.id === "number") this.waiting.get(message.id)?.(message);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-8000);
+    });
+  }
+
+  notify(method: string): void {
+    this.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method })}\n`);
+  }
+
+  request(id: number, method: string, params?: unknown): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`no answer to ${method} within ${ANSWER_TIMEOUT_MS} ms; stderr:\n${this.stderr}`));
+      }, ANSWER_TIMEOUT_MS);
+      this.waiting.set(id, (message) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(message);
+      });
+      this.child.stdin.write(
+        `${JSON.stringify({ jsonrpc: "2.0", id, method, ...(params ? { params } : {}) })}\n`,
+      );
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const force = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
+      this.child.once("exit", () => {
+        clearTimeout(force);
+        resolve();
+      });
+      this.child.stdin.end();
+      this.child.kill("SIGTERM");
+    });
+  }
+}
+
+function echoedRequest(result: unknown): { method: string; path: string; headers: Record<string, unknown> } {
+  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
+  const text = content.find((c) => c.type === "text")?.text ?? "";
+  return JSON.parse(text) as { method: string; path: string; headers: Record<string, unknown> };
+}
+
+describe("mcp-remote (the stdio bridge Claude Desktop runs)", () => {
+  it("relays initialize, tools/list and tools/call to /v1/mcp", async () => {
+    const url = `${(gateway as DevGateway).origin}/v1/mcp`;
+    // The second argument is mcp-remote's OAuth callback port: a free one, never its fixed default.
+    const child = spawn(process.execPath, [MCP_REMOTE, url, String(await freePort())], {
+      cwd: ROOT,
+      env: isolatedEnv(),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const session = new StdioSession(child);
+    try {
+      const init = await session.request(1, "initialize", {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "claude-desktop-stand-in", version: "1.0.0" },
+      });
+      expect(init.result).toMatchObject({
+        protocolVersion: "2025-06-18",
+        serverInfo: { name: "mcp-edge-gateway" },
+        capabilities: { tools: {} },
+      });
+      session.notify("notifications/initialized");
+
+      const list = await session.request(2, "tools/list");
+      const names = ((list.result as { tools: Array<{ name: string }> }).tools ?? []).map((t) => t.name);
+      expect(names).toContain(`${VENDOR}_getItem`);
+      expect(names.every((n) => n.startsWith(`${VENDOR}_`))).toBe(true);
+
+      const call = await session.request(3, "tools/call", {
+        name: `${VENDOR}_getItem`,
+        arguments: { itemId: "via-mcp-remote" },
+      });
+      expect(call.result).not.toHaveProperty("isError", true);
+      const echoed = echoedRequest(call.result);
+      expect(echoed.method).toBe("GET");
+      expect(echoed.path).toBe(`/${VENDOR}/api/items/via-mcp-remote`);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+/** Runs the Inspector CLI once; resolves with its exit code and output. */
+function inspector(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [INSPECTOR, "--cli", ...args], {
+      cwd: ROOT,
+      env: isolatedEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`inspector ${args.join(" ")}: no exit within ${ANSWER_TIMEOUT_MS} ms\n${stderr}`));
+    }, ANSWER_TIMEOUT_MS);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe("MCP Inspector CLI (the README's commands)", () => {
+  it("--method tools/list on the unified endpoint", async () => {
+    const url = `${(gateway as DevGateway).origin}/v1/mcp`;
+    const { code, stdout, stderr } = await inspector([url, "--method", "tools/list"]);
+    expect(code, stderr).toBe(0);
+    const names = (JSON.parse(stdout) as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
+    expect(names).toContain(`${VENDOR}_createItem`);
+  });
+
+  it("--method tools/call with --tool-arg on a vendor endpoint", async () => {
+    const url = `${(gateway as DevGateway).origin}/v1/${VENDOR}/mcp`;
+    // The Inspector parses each value as JSON when it can: a string that looks like a number needs quotes.
+    const { code, stdout, stderr } = await inspector([
+      url,
+      "--transport",
+      "http",
+      "--method",
+      "tools/call",
+      "--tool-name",
+      // A tool without outputSchema: the echo is not an Item, and the Inspector checks structuredContent.
+      "deleteItem",
+      "--tool-arg",
+      'itemId="42"',
+    ]);
+    expect(code, stderr).toBe(0);
+    const echoed = echoedRequest(JSON.parse(stdout));
+    expect(echoed.method).toBe("DELETE");
+    expect(echoed.path).toBe(`/${VENDOR}/api/items/42`);
+  });
+});
