@@ -24,7 +24,7 @@ import {
   UPSTREAM_PATH,
 } from "./mcp.ts";
 import { freePort, prepareGenerated, startGenerated, startIvotoby } from "./peers.ts";
-import { type Child, SERVER_CORE, spawnPinned } from "./proc.ts";
+import { type Child, cpuSeconds, SERVER_CORE, spawnPinned } from "./proc.ts";
 import { runSseLoad } from "./sse-load.ts";
 import { BARE_WORKER_SOURCE, type HostConfig } from "./worker-host.ts";
 
@@ -43,7 +43,7 @@ export interface TargetResult {
   label: string;
   /** How the calls were made. */
   protocol: string;
-  runs: LoadResult[];
+  runs: MeasuredRun[];
   skipped?: string;
   notes?: string[];
 }
@@ -79,18 +79,57 @@ function startHost(
   ]);
 }
 
+/** A measured run plus the CPU the server processes spent per call (robust to a busy machine). */
+export interface MeasuredRun extends LoadResult {
+  /** CPU ms per completed call of the process under test (workerd, or the peer's Node). */
+  serverCpuMsPerCall?: number;
+  /** CPU ms per completed call of the upstream. */
+  upstreamCpuMsPerCall?: number;
+}
+
+function cpuOf(pids: number[]): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const seconds = cpuSeconds(pid);
+    if (seconds === undefined) return undefined;
+    total += seconds;
+  }
+  return total;
+}
+
 async function measure(
   target: TargetResult,
   opts: PerCallOptions,
+  pids: { server: number[]; upstream: number },
   run: (connections: number, seconds: number) => Promise<LoadResult>,
 ): Promise<void> {
   const top = Math.max(...opts.connections);
   // Warm-up at the highest concurrency: JIT, connection pools, Durable Object start.
   if (opts.warmupSeconds > 0) await run(top, opts.warmupSeconds);
   for (const connections of opts.connections) {
-    const result = await run(connections, opts.durationSeconds);
+    const server0 = cpuOf(pids.server);
+    const upstream0 = cpuSeconds(pids.upstream);
+    const load = await run(connections, opts.durationSeconds);
+    const server1 = cpuOf(pids.server);
+    const upstream1 = cpuSeconds(pids.upstream);
+    const perCall = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined || load.requests === 0
+        ? undefined
+        : ((b - a) * 1000) / load.requests;
+    const result: MeasuredRun = {
+      ...load,
+      ...(pids.server.length > 0 && perCall(server0, server1) !== undefined
+        ? { serverCpuMsPerCall: perCall(server0, server1) }
+        : {}),
+      ...(perCall(upstream0, upstream1) !== undefined
+        ? { upstreamCpuMsPerCall: perCall(upstream0, upstream1) }
+        : {}),
+    };
     opts.log(
       `  ${target.id} c=${connections}: ${result.throughput.toFixed(0)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms` +
+        (result.serverCpuMsPerCall === undefined
+          ? ""
+          : `, server CPU ${result.serverCpuMsPerCall.toFixed(3)} ms/call`) +
         (result.errors + result.non2xx + result.mismatches + result.timeouts > 0
           ? ` — ${result.errors} errors, ${result.non2xx} non-2xx, ${result.mismatches} wrong answers, ${result.timeouts} timeouts`
           : ""),
@@ -128,6 +167,9 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
     join(import.meta.dirname, "upstream.ts"),
   ]);
   const upstreamUrl = upstream.ready.url;
+  const upstreamPid = upstream.process.pid ?? 0;
+  const hostPids = (host: Child<{ workerdPid?: number }>) =>
+    host.ready.workerdPid === undefined ? [] : [host.ready.workerdPid];
   try {
     // (a) direct
     {
@@ -140,7 +182,9 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
       targets.push(target);
       const url = upstreamUrl + UPSTREAM_PATH;
       log("per-call: (a) direct");
-      await measure(target, opts, (c, s) => runLoad({ url, method: "GET", expectBody: expectedBody }, c, s));
+      await measure(target, opts, { server: [], upstream: upstreamPid }, (c, s) =>
+        runLoad({ url, method: "GET", expectBody: expectedBody }, c, s),
+      );
     }
 
     // (b) bare Worker
@@ -163,7 +207,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
         const url = host.ready.url + UPSTREAM_PATH;
         const first = await (await fetch(url)).text();
         if (first !== expectedBody) throw new Error(`bare Worker answered ${first.slice(0, 200)}`);
-        await measure(target, opts, (c, s) =>
+        await measure(target, opts, { server: hostPids(host), upstream: upstreamPid }, (c, s) =>
           runLoad({ url, method: "GET", expectBody: expectedBody }, c, s),
         );
       } finally {
@@ -192,7 +236,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
         const tool = findItemTool(list.message);
         if (!tool) throw new Error(`gateway tools/list has no item tool: ${list.text.slice(0, 300)}`);
         await preflight(url, headers, tool);
-        await measure(target, opts, (c, s) =>
+        await measure(target, opts, { server: hostPids(host), upstream: upstreamPid }, (c, s) =>
           runLoad({ url, method: "POST", headers, body: toolCallBody(tool, 1), check: quickCallCheck }, c, s),
         );
       } finally {
@@ -220,7 +264,9 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
           const list = await rpc(peer.url, "tools/list", {}, { id: "list", headers });
           const tool = findItemTool(list.message);
           if (!tool) throw new Error(`tools/list has no item tool: ${list.text.slice(0, 300)}`);
-          await measure(target, opts, (c, s) => runSseLoad(peer.url, tool, c, s));
+          await measure(target, opts, { server: [peer.pid], upstream: upstreamPid }, (c, s) =>
+            runSseLoad(peer.url, tool, c, s),
+          );
         } finally {
           await peer.stop();
         }
@@ -262,7 +308,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
             const tool = findItemTool(list.message);
             if (!tool) throw new Error(`tools/list has no item tool: ${list.text.slice(0, 300)}`);
             await preflight(peer.url, headers, tool);
-            await measure(target, opts, (c, s) =>
+            await measure(target, opts, { server: [peer.pid], upstream: upstreamPid }, (c, s) =>
               runLoad(
                 {
                   url: peer.url,

@@ -112,19 +112,22 @@ export function formatReport(results: Results): string {
     );
     lines.push("", "### One tool call (GET with path + query parameters, small JSON answer)", "");
     lines.push(
-      `| Target | ${conns.map((c) => `c=${c} calls/s | c=${c} p50 ms | c=${c} p99 ms`).join(" | ")} |`,
-      `|---|${conns.map(() => "--:|--:|--:").join("|")}|`,
+      `| Target | ${conns.map((c) => `c=${c} calls/s | c=${c} p50 ms | c=${c} p99 ms`).join(" | ")} | server CPU ms/call |`,
+      `|---|${conns.map(() => "--:|--:|--:").join("|")}|--:|`,
     );
     for (const t of perCall.targets) {
       if (t.skipped) {
-        lines.push(`| ${t.label} | ${conns.map(() => "— | — | —").join(" | ")} |`);
+        lines.push(`| ${t.label} | ${conns.map(() => "— | — | —").join(" | ")} | — |`);
         continue;
       }
       const cells = conns.map((c) => {
         const r = t.runs.find((x) => x.connections === c);
         return r ? `${f(r.throughput)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)}` : "— | — | —";
       });
-      lines.push(`| ${t.label} | ${cells.join(" | ")} |`);
+      // CPU per call at the highest concurrency: the server process only (upstream excluded; for (a) it is the upstream).
+      const top = t.runs.find((x) => x.connections === conns[conns.length - 1]);
+      const cpu = t.id === "direct" ? top?.upstreamCpuMsPerCall : top?.serverCpuMsPerCall;
+      lines.push(`| ${t.label} | ${cells.join(" | ")} | ${f(cpu, 3)} |`);
     }
     const bad = perCall.targets.flatMap((t) =>
       t.runs
