@@ -104,10 +104,33 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts `wrangler dev` and resolves once `/health` answers 200; rejects (after stopping it) otherwise. */
-export async function startDevGateway(opts: DevGatewayOptions = {}): Promise<DevGateway> {
+export interface WranglerDevOptions {
+  /** wrangler config to run (default: the repository's wrangler.toml). */
+  config?: string;
+  /** Port on 127.0.0.1 (default: a free one). */
+  port?: number;
+  /** miniflare storage (default: a temporary directory, removed on stop). */
+  persistTo?: string;
+  /** Variables passed as `--var NAME:value` (over the config's `[vars]`). */
+  vars?: Record<string, string>;
+  /** Path polled until it answers 2xx. */
+  readyPath: string;
+  readyTimeoutMs?: number;
+  /** Aborting stops wrangler, also while it is still starting (Ctrl-C of a script). */
+  signal?: AbortSignal;
+  /** Every chunk wrangler prints, for callers that show it live. */
+  onOutput?: (chunk: string) => void;
+}
+
+export interface WranglerDev extends DevGateway {
+  /** Settles when wrangler exits, with its exit code (or signal name). */
+  exited: Promise<number | string | null>;
+}
+
+/** Starts `wrangler dev` and resolves once `readyPath` answers 2xx; rejects (after stopping it) otherwise. */
+export async function startWranglerDev(opts: WranglerDevOptions): Promise<WranglerDev> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? DEV_READY_TIMEOUT_MS;
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const inspectorPort = await freePort();
   const work = mkdtempSync(join(tmpdir(), "gateway-dev-"));
   const args = [
@@ -121,9 +144,9 @@ export async function startDevGateway(opts: DevGatewayOptions = {}): Promise<Dev
     String(inspectorPort),
     "--show-interactive-dev-session=false",
     "--persist-to",
-    join(work, "state"),
+    opts.persistTo ?? join(work, "state"),
   ];
-  if (opts.bundlesIndex !== undefined) args.push("--config", writeAliasedConfig(work, opts.bundlesIndex));
+  if (opts.config !== undefined) args.push("--config", opts.config);
   for (const [name, value] of Object.entries(opts.vars ?? {})) args.push("--var", `${name}:${value}`);
 
   let log = "";
@@ -141,19 +164,25 @@ export async function startDevGateway(opts: DevGatewayOptions = {}): Promise<Dev
     stdio: ["ignore", "pipe", "pipe"],
   });
   const collect = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-LOG_KEEP_CHARS);
+    const text = chunk.toString();
+    log = (log + text).slice(-LOG_KEEP_CHARS);
+    opts.onOutput?.(text);
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.once("exit", (code, signal) => resolve(signal ?? code)),
+  );
 
   const onAbort = () => void stopChild(child);
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   child.once("exit", () => opts.signal?.removeEventListener("abort", onAbort));
 
   const origin = `http://${HOST}:${port}`;
-  const gateway: DevGateway = {
+  const dev: WranglerDev = {
     origin,
     port,
+    exited,
     log: () => log,
     async stop() {
       await stopChild(child);
@@ -161,15 +190,40 @@ export async function startDevGateway(opts: DevGatewayOptions = {}): Promise<Dev
     },
   };
   try {
-    await waitForHealth(`${origin}/health`, child, readyTimeoutMs);
+    await waitForHealth(`${origin}${opts.readyPath}`, child, readyTimeoutMs);
   } catch (error) {
-    await gateway.stop();
+    await dev.stop();
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(
       `${reason}\n--- wrangler dev output (tail) ---\n${log.split("\n").slice(-40).join("\n")}`,
     );
   }
-  return gateway;
+  return dev;
+}
+
+/** The gateway under `wrangler dev` on a free port with temporary storage; resolves once `/health` answers. */
+export async function startDevGateway(opts: DevGatewayOptions = {}): Promise<DevGateway> {
+  const work = mkdtempSync(join(tmpdir(), "gateway-config-"));
+  const config = opts.bundlesIndex !== undefined ? writeAliasedConfig(work, opts.bundlesIndex) : undefined;
+  try {
+    const dev = await startWranglerDev({
+      readyPath: "/health",
+      ...(config !== undefined && { config }),
+      ...(opts.vars !== undefined && { vars: opts.vars }),
+      ...(opts.readyTimeoutMs !== undefined && { readyTimeoutMs: opts.readyTimeoutMs }),
+      ...(opts.signal !== undefined && { signal: opts.signal }),
+    });
+    return {
+      ...dev,
+      async stop() {
+        await dev.stop();
+        rmSync(work, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(work, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -186,5 +240,5 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
     }
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
   }
-  throw new Error(`the gateway did not answer ${url} within ${timeoutMs / 1000} s`);
+  throw new Error(`wrangler dev did not answer ${url} within ${timeoutMs / 1000} s`);
 }
