@@ -16,7 +16,7 @@ import {
   searchTools,
   usesDiscovery,
 } from "../../../src/mcp/discovery.ts";
-import { call, legacyRequest } from "./helpers.ts";
+import { call, legacyRequest, modernRequest } from "./helpers.ts";
 
 const VENDOR_PATH = "/v1/mcp-discovery/mcp";
 
@@ -217,6 +217,18 @@ describe("call", () => {
     const echo = JSON.parse(result.content[0]?.text ?? "") as Echo;
     expect(echo).toMatchObject({ method: "POST", path: "/mcp-discovery/api/repos/octo/hello/issues" });
     expect(JSON.parse(echo.bodyText)).toEqual({ title: "Found a bug", labels: ["bug"] });
+  });
+
+  it("serves the 2026-07-28 revision the same way (per-request envelope, Mcp-Name header)", async () => {
+    const request = modernRequest(
+      "tools/call",
+      { name: "search", arguments: { query: "create issue", limit: 1 } },
+      "search",
+    );
+    const { status, body } = await call(VENDOR_PATH, request);
+    expect(status).toBe(200);
+    const result = body.result as unknown as ToolResult;
+    expect((result.structuredContent as { results: Hit[] }).results[0]?.name).toBe("createIssue");
   });
 
   it("works through the prefixed tool on /v1/mcp, with query parameters", async () => {
