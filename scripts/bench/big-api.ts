@@ -19,6 +19,7 @@ import { MCP_HEADERS, PROTOCOL_VERSION, parseRpcBody } from "./mcp.ts";
 import { freePort } from "./peers.ts";
 import { rssBytes, SERVER_CORE, spawnPinned } from "./proc.ts";
 import { Inspector } from "./profile.ts";
+import { GITHUB_SEARCH_CASES } from "./search-cases.ts";
 import { BARE_WORKER_SOURCE, type HostConfig } from "./worker-host.ts";
 
 /** Tokens are estimated as ceil(UTF-8 bytes / 4), the compiler's rule (scripts/compiler summary). */
@@ -88,6 +89,8 @@ export interface BigApiResult {
     searchClientMs?: number;
     query: string;
     topResults?: string[];
+    /** Everyday tasks (scripts/bench/search-cases.ts) whose operation ranks first / in the top 3. */
+    quality?: { cases: number; top1: number; top3: number; misses: string[] };
   };
   tokensSaved?: number;
 }
@@ -256,6 +259,34 @@ async function searchTiming(
   };
 }
 
+async function searchQuality(
+  host: Host,
+): Promise<{ cases: number; top1: number; top3: number; misses: string[] }> {
+  let top1 = 0;
+  let top3 = 0;
+  const misses: string[] = [];
+  for (const [query, expected] of GITHUB_SEARCH_CASES) {
+    const res = await fetch(`${host.ready.url}/v1/github/mcp`, {
+      method: "POST",
+      headers: { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: SEARCH_TOOL, arguments: { query, limit: 3 } },
+      }),
+    });
+    const result = parseRpcBody(await res.text())?.result as
+      | { structuredContent?: { results?: Array<{ name: string }> } }
+      | undefined;
+    const names = result?.structuredContent?.results?.map((r) => r.name) ?? [];
+    if (names[0] === expected) top1++;
+    else misses.push(`${query} → ${names[0] ?? "nothing"} (wanted ${expected})`);
+    if (names.includes(expected)) top3++;
+  }
+  return { cases: GITHUB_SEARCH_CASES.length, top1, top3, misses };
+}
+
 export async function runBigApi(opts: BigApiOptions): Promise<BigApiResult> {
   const { root, tmpDir, log } = opts;
   const iterations = opts.quick ? 3 : 10;
@@ -371,7 +402,8 @@ export async function runBigApi(opts: BigApiOptions): Promise<BigApiResult> {
     const inspector = await Inspector.connect(inspectorPort, "bench");
     try {
       listing.push(await listingStats(host, "discovery", iterations));
-      discovery = await searchTiming(host, "create an issue", iterations);
+      const timing = await searchTiming(host, "create an issue", iterations);
+      discovery = { query: "create an issue", ...timing, quality: await searchQuality(host) };
       memory.heapAfterSearchMiB = await heap(inspector);
     } finally {
       inspector.close();

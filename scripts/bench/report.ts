@@ -210,6 +210,13 @@ export function formatReport(results: Results): string {
         `Discovery search "${big.discovery.query}": first search of an isolate (builds the index) ${f(big.discovery.firstSearchWorkerMs, 0)} ms, then ${f(big.discovery.searchWorkerMs, 1)} ms in the Worker (${f(big.discovery.searchClientMs, 1)} ms at the client); top results: ${(big.discovery.topResults ?? []).join(", ")}.`,
       );
     }
+    const quality = big.discovery?.quality;
+    if (quality) {
+      lines.push(
+        "",
+        `Search quality on ${quality.cases} everyday tasks in plain words (scripts/bench/search-cases.ts): the intended operation ranks first for ${quality.top1}, in the top 3 for ${quality.top3}.${quality.misses.length > 0 ? ` Misses: ${quality.misses.join("; ")}.` : ""}`,
+      );
+    }
     lines.push("", "Tokens ≈ ceil(UTF-8 bytes of the tools array / 4), the compiler summary's estimate.");
   }
   const dos = results.durableObjects;

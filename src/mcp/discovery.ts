@@ -290,18 +290,24 @@ export function stem(word: string): string {
 
 /** Words of a text: camelCase and snake/kebab split, lower-cased, stop words dropped, stemmed. */
 export function tokenize(text: string): string[] {
-  const words = text
-    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
-    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
-    .toLowerCase()
-    .split(/[^a-z0-9]+/);
   const out: string[] = [];
-  for (const word of words) {
-    if (word.length === 0 || STOPWORDS.has(word)) continue;
-    out.push(stem(word));
+  // One pass: lower-case runs, capitalised words, acronyms (not the capital that starts the next word), digits.
+  for (const match of text.matchAll(WORD_PATTERN)) {
+    const word = match[0].toLowerCase();
+    if (STOPWORDS.has(word)) continue;
+    let stemmed = stems.get(word);
+    if (stemmed === undefined) {
+      stemmed = stem(word);
+      stems.set(word, stemmed);
+    }
+    out.push(stemmed);
   }
   return out;
 }
+
+const WORD_PATTERN = /[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+/g;
+/** Stems seen so far (a vendor's vocabulary is a few thousand words). */
+const stems = new Map<string, string>();
 
 interface IndexedTool {
   recipe: ToolRecipe;

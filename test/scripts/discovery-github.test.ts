@@ -15,6 +15,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWorker, compileSpecs, gatewayHostConfig } from "../../scripts/bench/gateway.ts";
+import { GITHUB_SEARCH_CASES } from "../../scripts/bench/search-cases.ts";
 import { startUpstream, type Upstream } from "../../scripts/bench/upstream.ts";
 import { miniflareOptions } from "../../scripts/bench/worker-host.ts";
 
@@ -150,6 +151,18 @@ describe("a model-free client on GitHub in discovery mode", () => {
       expect(result.isError, JSON.stringify(result)).toBeFalsy();
       expect(upstream.recorded.slice(before).map((r) => `${r.method} ${r.url}`)).toEqual([`GET ${path}`]);
     }
+  });
+
+  it("ranks the right operation first for 30 everyday tasks in plain words", async () => {
+    const misses: string[] = [];
+    for (const [query, expected] of GITHUB_SEARCH_CASES) {
+      const result = await tool("search", { query, limit: 3 });
+      const names = (result.structuredContent as { results: Array<{ name: string }> }).results.map(
+        (r) => r.name,
+      );
+      if (names[0] !== expected) misses.push(`"${query}": wanted ${expected}, got ${names.join(", ")}`);
+    }
+    expect(misses).toEqual([]);
   });
 
   it("lets describe show what an operation needs before anything is sent", async () => {
