@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildWorker, compileSpecs, gatewayHostConfig, readWranglerSettings } from "./gateway.ts";
-import { type LoadResult, runLoad } from "./load.ts";
+import { type LoadRequest, type LoadResult, runLoad } from "./load.ts";
 import {
   EXPECTED_ITEM,
   findItemTool,
@@ -68,6 +68,15 @@ export interface PerCallResult {
     bestPeer?: string;
     addedP50OverBareMs: number;
   }>;
+  /** Where the gateway's CPU goes: the same Worker answering less and less of the call (c=32). */
+  breakdown: BreakdownRow[];
+}
+
+export interface BreakdownRow {
+  step: string;
+  what: string;
+  throughput: number;
+  cpuMsPerCall?: number;
 }
 
 function startHost(
@@ -154,6 +163,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
   const specDir = join(root, "bench", "spec");
   const specPath = join(specDir, "benchapi", "openapi.json");
   const targets: TargetResult[] = [];
+  const breakdown: BreakdownRow[] = [];
 
   log("per-call: compiling bench/spec and building the gateway (wrangler deploy --dry-run)…");
   const compiled = await compileSpecs(root, specDir, join(tmpDir, "generated-bench"));
@@ -243,6 +253,10 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
         await host.stop();
       }
     }
+
+    // Breakdown: the gateway build answering less and less of the call.
+    log("per-call: gateway breakdown (c=32)");
+    breakdown.push(...(await runBreakdown(opts, build.scriptPath, barePath, upstreamUrl)));
 
     // (d) @ivotoby/openapi-mcp-server
     {
@@ -334,7 +348,117 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
   } finally {
     await upstream.stop();
   }
-  return { targets, ratios: ratiosOf(targets, opts.connections) };
+  return { targets, ratios: ratiosOf(targets, opts.connections), breakdown };
+}
+
+/**
+ * CPU per call of the same gateway build on requests that stop earlier and earlier: the
+ * differences are what each layer costs. Without the VENDOR_GUARD binding the guard
+ * admits every call locally (its documented fallback), which isolates the Durable Object.
+ */
+async function runBreakdown(
+  opts: PerCallOptions,
+  gatewayScript: string,
+  bareScript: string,
+  upstreamUrl: string,
+): Promise<BreakdownRow[]> {
+  const rows: BreakdownRow[] = [];
+  const seconds = Math.max(2, Math.round(opts.durationSeconds / 2));
+  const mcpHeaders = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
+  const settings = readWranglerSettings(opts.root);
+  const steps: Array<{
+    step: string;
+    what: string;
+    config: HostConfig;
+    path: string;
+    request: Omit<LoadRequest, "url">;
+  }> = [
+    {
+      step: "bare Worker: fetch and stream back",
+      what: "(b) above",
+      config: {
+        scriptPath: bareScript,
+        compatibilityDate: settings.compatibilityDate,
+        compatibilityFlags: settings.compatibilityFlags,
+        bindings: { UPSTREAM_URL: upstreamUrl },
+      },
+      path: UPSTREAM_PATH,
+      request: { method: "GET" },
+    },
+    {
+      step: "gateway GET /health",
+      what: "hono routing, request id, JSON answer",
+      config: gatewayHostConfig(opts.root, gatewayScript, { BENCHAPI_BASE_URL: upstreamUrl }),
+      path: "/health",
+      request: { method: "GET" },
+    },
+    {
+      step: "gateway MCP ping",
+      what: "+ MCP endpoint checks and the SDK server per request",
+      config: gatewayHostConfig(opts.root, gatewayScript, { BENCHAPI_BASE_URL: upstreamUrl }),
+      path: "/v1/benchapi/mcp",
+      request: {
+        method: "POST",
+        headers: mcpHeaders,
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+      },
+    },
+    {
+      step: "gateway tools/call, no Durable Object binding",
+      what: "+ validation, request, upstream fetch, response mapping, retries",
+      config: (() => {
+        const config = gatewayHostConfig(opts.root, gatewayScript, { BENCHAPI_BASE_URL: upstreamUrl });
+        delete config.durableObjects;
+        return config;
+      })(),
+      path: "/v1/benchapi/mcp",
+      request: {
+        method: "POST",
+        headers: mcpHeaders,
+        body: toolCallBody("getItem", 1),
+        check: quickCallCheck,
+      },
+    },
+    {
+      step: "gateway tools/call",
+      what: "+ the vendor's guard Durable Object (admit, record)",
+      config: gatewayHostConfig(opts.root, gatewayScript, { BENCHAPI_BASE_URL: upstreamUrl }),
+      path: "/v1/benchapi/mcp",
+      request: {
+        method: "POST",
+        headers: mcpHeaders,
+        body: toolCallBody("getItem", 1),
+        check: quickCallCheck,
+      },
+    },
+  ];
+  for (const step of steps) {
+    const host = await startHost(step.config);
+    try {
+      const request = { url: host.ready.url + step.path, ...step.request };
+      await runLoad(request, 32, 1);
+      const pid = host.ready.workerdPid;
+      const before = pid === undefined ? undefined : cpuSeconds(pid);
+      const load = await runLoad(request, 32, seconds);
+      const after = pid === undefined ? undefined : cpuSeconds(pid);
+      const cpuMsPerCall =
+        before === undefined || after === undefined || load.requests === 0
+          ? undefined
+          : ((after - before) * 1000) / load.requests;
+      rows.push({
+        step: step.step,
+        what: step.what,
+        throughput: load.throughput,
+        ...(cpuMsPerCall === undefined ? {} : { cpuMsPerCall }),
+      });
+      opts.log(
+        `  ${step.step}: ${load.throughput.toFixed(0)}/s, ${cpuMsPerCall?.toFixed(3) ?? "?"} ms CPU per call`,
+      );
+    } finally {
+      await host.stop();
+    }
+  }
+  return rows;
 }
 
 function runAt(target: TargetResult | undefined, connections: number): LoadResult | undefined {

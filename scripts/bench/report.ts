@@ -165,6 +165,17 @@ export function formatReport(results: Results): string {
         " |",
     );
   }
+  if (perCall && perCall.breakdown.length > 0) {
+    lines.push(
+      "",
+      "Where the gateway's time goes (same build, c=32, the Worker answering less and less of the call):",
+      "",
+    );
+    lines.push("| Request | Adds | calls/s | workerd CPU ms/call |", "|---|---|--:|--:|");
+    for (const row of perCall.breakdown) {
+      lines.push(`| ${row.step} | ${row.what} | ${f(row.throughput)} | ${f(row.cpuMsPerCall, 3)} |`);
+    }
+  }
   const big = results.bigApi;
   if (big) {
     lines.push("", "### GitHub REST API (@octokit/openapi)", "");
