@@ -179,30 +179,32 @@ export interface StartupProfile {
 }
 
 /**
- * `wrangler check startup`: builds the Worker from `configPath` and profiles its startup
- * phase (top-level evaluation) on workerd — the phase Cloudflare limits to 1 s at deploy.
+ * `wrangler check startup`: profiles the Worker's startup phase (top-level evaluation) on
+ * workerd — the phase Cloudflare limits to 1 s at deploy. The Worker is built first with
+ * `wrangler deploy --dry-run --outfile` (check startup's own build ignores the config's
+ * `alias`, so `#bundles` would resolve to src/generated instead of the bench's registry).
  */
 export async function checkStartup(
   root: string,
   configPath: string,
   profilePath: string,
 ): Promise<StartupProfile> {
-  const { stdout, stderr } = await run(
+  const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", CI: "true" };
+  const bundlePath = `${profilePath}.worker-bundle`;
+  await run(
     process.execPath,
-    [
-      join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
-      "check",
-      "startup",
-      "--config",
-      configPath,
-      "--outfile",
-      profilePath,
-    ],
+    [wrangler, "deploy", "--dry-run", "--config", configPath, "--outfile", bundlePath],
     {
       cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", CI: "true" },
+      env,
       maxBuffer: 64 * 1024 * 1024,
     },
+  );
+  const { stdout, stderr } = await run(
+    process.execPath,
+    [wrangler, "check", "startup", "--worker", bundlePath, "--outfile", profilePath],
+    { cwd: root, env, maxBuffer: 64 * 1024 * 1024 },
   );
   const text = `${stdout}\n${stderr}`;
   const active = /Active:\s*([\d.]+)\s*ms/.exec(text);
