@@ -63,6 +63,7 @@ const results: {
   bigApi?: BigApiResult;
   durableObjects?: DurableObjectResult;
   targets?: Targets;
+  errors: Array<{ section: Section; error: string }>;
 } = {
   machine: {
     cpus: cpus().length,
@@ -73,23 +74,39 @@ const results: {
     date: new Date().toISOString(),
   },
   settings: { durationSeconds, connections, quick: values.quick },
+  errors: [],
 };
 
-if (wanted("per-call")) {
-  results.perCall = await runPerCall({
+/** Runs one section; a failure is reported and recorded, and the other sections still run. */
+async function section<T>(name: Section, run: () => Promise<T>): Promise<T | undefined> {
+  if (!wanted(name)) return undefined;
+  try {
+    return await run();
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log(`${name} failed:\n${message}`);
+    results.errors.push({ section: name, error: message.split("\n")[0] ?? message });
+    process.exitCode = 1;
+    return undefined;
+  }
+}
+
+results.perCall = await section("per-call", () =>
+  runPerCall({
     root: ROOT,
     tmpDir: TMP,
     connections,
     durationSeconds,
     warmupSeconds: values.quick ? 1 : 3,
     log,
-  });
-}
-if (wanted("big-api"))
-  results.bigApi = await runBigApi({ root: ROOT, tmpDir: TMP, quick: values.quick, log });
-if (wanted("durable-objects")) {
-  results.durableObjects = await runDurableObjects({ root: ROOT, tmpDir: TMP, quick: values.quick, log });
-}
+  }),
+);
+results.bigApi = await section("big-api", () =>
+  runBigApi({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),
+);
+results.durableObjects = await section("durable-objects", () =>
+  runDurableObjects({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),
+);
 results.targets = targetsMet(results);
 
 writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);

@@ -149,6 +149,20 @@ async function measure(
 
 const expectedBody = JSON.stringify(EXPECTED_ITEM);
 
+/** Runs one target's measurement; a failure is recorded on the target and the bench goes on. */
+async function guarded(
+  target: TargetResult,
+  log: (line: string) => void,
+  run: () => Promise<void>,
+): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    target.skipped = `failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
+    log(`  ${target.skipped}`);
+  }
+}
+
 /** One call checked in full before the load: a target that answers wrongly is not measured. */
 async function preflight(url: string, headers: Record<string, string>, tool: string): Promise<void> {
   const res = await fetch(url, { method: "POST", headers, body: toolCallBody(tool, "preflight") });
@@ -207,22 +221,24 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
       };
       targets.push(target);
       log("per-call: (b) bare Worker");
-      const host = await startHost({
-        scriptPath: barePath,
-        compatibilityDate: settings.compatibilityDate,
-        compatibilityFlags: settings.compatibilityFlags,
-        bindings: { UPSTREAM_URL: upstreamUrl },
+      await guarded(target, log, async () => {
+        const host = await startHost({
+          scriptPath: barePath,
+          compatibilityDate: settings.compatibilityDate,
+          compatibilityFlags: settings.compatibilityFlags,
+          bindings: { UPSTREAM_URL: upstreamUrl },
+        });
+        try {
+          const url = host.ready.url + UPSTREAM_PATH;
+          const first = await (await fetch(url)).text();
+          if (first !== expectedBody) throw new Error(`bare Worker answered ${first.slice(0, 200)}`);
+          await measure(target, opts, { server: hostPids(host), upstream: upstreamPid }, (c, s) =>
+            runLoad({ url, method: "GET", expectBody: expectedBody }, c, s),
+          );
+        } finally {
+          await host.stop();
+        }
       });
-      try {
-        const url = host.ready.url + UPSTREAM_PATH;
-        const first = await (await fetch(url)).text();
-        if (first !== expectedBody) throw new Error(`bare Worker answered ${first.slice(0, 200)}`);
-        await measure(target, opts, { server: hostPids(host), upstream: upstreamPid }, (c, s) =>
-          runLoad({ url, method: "GET", expectBody: expectedBody }, c, s),
-        );
-      } finally {
-        await host.stop();
-      }
     }
 
     // (c) the gateway
@@ -236,27 +252,37 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
       };
       targets.push(target);
       log("per-call: (c) gateway");
-      const host = await startHost(
-        gatewayHostConfig(root, build.scriptPath, { BENCHAPI_BASE_URL: upstreamUrl }),
-      );
-      try {
-        const url = `${host.ready.url}/v1/benchapi/mcp`;
-        const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
-        const list = await rpc(url, "tools/list", {}, { id: 1, headers });
-        const tool = findItemTool(list.message);
-        if (!tool) throw new Error(`gateway tools/list has no item tool: ${list.text.slice(0, 300)}`);
-        await preflight(url, headers, tool);
-        await measure(target, opts, { server: hostPids(host), upstream: upstreamPid }, (c, s) =>
-          runLoad({ url, method: "POST", headers, body: toolCallBody(tool, 1), check: quickCallCheck }, c, s),
+      await guarded(target, log, async () => {
+        const host = await startHost(
+          gatewayHostConfig(root, build.scriptPath, { BENCHAPI_BASE_URL: upstreamUrl }),
         );
-      } finally {
-        await host.stop();
-      }
+        try {
+          const url = `${host.ready.url}/v1/benchapi/mcp`;
+          const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
+          const list = await rpc(url, "tools/list", {}, { id: 1, headers });
+          const tool = findItemTool(list.message);
+          if (!tool) throw new Error(`gateway tools/list has no item tool: ${list.text.slice(0, 300)}`);
+          await preflight(url, headers, tool);
+          await measure(target, opts, { server: hostPids(host), upstream: upstreamPid }, (c, s) =>
+            runLoad(
+              { url, method: "POST", headers, body: toolCallBody(tool, 1), check: quickCallCheck },
+              c,
+              s,
+            ),
+          );
+        } finally {
+          await host.stop();
+        }
+      });
     }
 
     // Breakdown: the gateway build answering less and less of the call.
     log("per-call: gateway breakdown (c=32)");
-    breakdown.push(...(await runBreakdown(opts, build.scriptPath, barePath, upstreamUrl)));
+    try {
+      breakdown.push(...(await runBreakdown(opts, build.scriptPath, barePath, upstreamUrl)));
+    } catch (error) {
+      log(`  breakdown failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+    }
 
     // (d) @ivotoby/openapi-mcp-server
     {
