@@ -395,7 +395,9 @@ function buildDraft(operation: Operation, input: BuildInput): Draft {
     );
   }
 
-  const outputSchema = buildOutputSchema(op, responsesPointer, converter);
+  // A HEAD response has no body to be structured content, whatever the spec documents.
+  const outputSchema =
+    operation.method === "HEAD" ? undefined : buildOutputSchema(op, responsesPointer, converter);
   const security =
     op.security !== undefined
       ? effectiveSecurity(op.security, joinPointer(pointer, "security"), input)
@@ -780,6 +782,11 @@ function jsonContent(
 /**
  * `outputSchema` only when every success response returns the same JSON object schema
  * (MCP requires structured content matching it on every successful call) and it is small.
+ *
+ * The schema is the TOLERANT form of the documented one (see scripts/compiler/schema.ts):
+ * clients reject any structured result that does not match it, and specs understate
+ * what APIs return, so it describes the shape without the constraints real responses
+ * break. The root stays exactly `type: "object"`, as MCP requires.
  */
 function buildOutputSchema(
   op: Record<string, unknown>,
@@ -811,6 +818,15 @@ function buildOutputSchema(
   const root = converter.convertRoot(chosen.schema, chosen.pointer, "output");
   if (typeof root.schema === "boolean") return undefined;
   const schema: JsonSchema = { ...root.schema };
+  // Tolerant types allow null everywhere; the root is the structured content itself, always an object.
+  const rootType = schema.type;
+  if (
+    Array.isArray(rootType) &&
+    rootType.length === 2 &&
+    rootType.includes("object") &&
+    rootType.includes("null")
+  )
+    schema.type = "object";
   // An object by its properties or by allOf of objects: say so, MCP wants `type: "object"` at the root.
   if (schema.type === undefined && objectShape(chosen.schema, chosen.pointer, converter))
     schema.type = "object";

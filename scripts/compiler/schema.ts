@@ -8,9 +8,27 @@
  * found once, up front, as strongly connected components of the reference
  * graph (Tarjan), so conversion never recurses into a cycle.
  *
+ * Output schemas (`outputSchema` in tools/list) are converted TOLERANT, unlike
+ * input and validation schemas. MCP clients check every structured result against
+ * the advertised schema and fail the whole call when it does not match (the v1
+ * SDK's `callTool` and the Inspector answer -32602), while real APIs return more
+ * than their specs admit: extra fields, "required" fields left out, nulls
+ * everywhere, values outside the documented enums, formats and limits. So an
+ * output schema keeps the shape (types, properties, items, composition) and the
+ * descriptions, and drops what only constrains values: `required`,
+ * `additionalProperties: false`, formats, patterns, length and range limits,
+ * `enum`/`const`, `not`/`if`, readOnly/writeOnly flags; every type also allows
+ * `null`; `oneOf` becomes `anyOf` (loose variants overlap, and exactly-one would
+ * then fail); properties the gateway may redact (src/resilience/sanitize.ts)
+ * accept any value, since `"[REDACTED]"` replaces whatever they held. The
+ * Worker still checks bodies against it and never sends structured content that
+ * does not match (src/upstream/response.ts); response validation
+ * (`RESPONSE_VALIDATION_MODE`) keeps the full documented schema.
+ *
  * @module
  */
 import type { JsonSchema } from "../../src/bundle/types.ts";
+import { isSensitiveKey } from "../../src/resilience/sanitize.ts";
 import {
   fragmentFromPointer,
   getByPointer,
@@ -101,6 +119,42 @@ const ANNOTATIONS = new Set([
   "writeOnly",
   "examples",
 ]);
+/** What tolerant output schemas leave out: constraints on values, not their shape (see the module doc). */
+const OUTPUT_DROPPED = new Set([
+  "required",
+  "enum",
+  "const",
+  "format",
+  "pattern",
+  "multipleOf",
+  "maximum",
+  "minimum",
+  "exclusiveMaximum",
+  "exclusiveMinimum",
+  "maxLength",
+  "minLength",
+  "maxItems",
+  "minItems",
+  "uniqueItems",
+  "contains",
+  "maxContains",
+  "minContains",
+  "maxProperties",
+  "minProperties",
+  "propertyNames",
+  "dependentRequired",
+  "dependentSchemas",
+  "not",
+  "if",
+  "then",
+  "else",
+  "unevaluatedProperties",
+  "unevaluatedItems",
+  "readOnly",
+  "writeOnly",
+]);
+const JSON_TYPES = new Set(["string", "number", "integer", "boolean", "object", "array", "null"]);
+
 /** Siblings of a 3.0 `$ref` honoured anyway (widely used though the spec says siblings are ignored). */
 const REF_SIBLING_ANNOTATIONS = new Set([
   "description",
@@ -382,7 +436,8 @@ export class SchemaConverter {
   ): JsonSchema | boolean {
     if (depth > MAX_SCHEMA_DEPTH)
       throw new SchemaError(pointer, `schema nests deeper than ${MAX_SCHEMA_DEPTH} levels`);
-    if (typeof node === "boolean") return node;
+    // Tolerant output: a `false` subschema (nothing allowed here) would turn drift into a failed call.
+    if (typeof node === "boolean") return purpose === "output" ? true : node;
     if (!isObject(node)) throw new SchemaError(pointer, "schema is not an object");
     if (typeof node.$ref === "string") return this.#ref(node, pointer, purpose, depth, defs);
     return this.#object(node, pointer, purpose, depth, defs);
@@ -428,7 +483,8 @@ export class SchemaConverter {
           : Object.keys(extra).length > 0
             ? { ...result, ...(extra as JsonSchema) }
             : result;
-      if (node.nullable === true && typeof merged !== "boolean")
+      // Tolerant output schemas already accept null everywhere.
+      if (node.nullable === true && typeof merged !== "boolean" && purpose !== "output")
         merged = { anyOf: [merged, { type: "null" }] };
       return merged;
     }
@@ -451,10 +507,15 @@ export class SchemaConverter {
   ): JsonSchema {
     const out: JsonSchema = {};
     const keepAnnotations = purpose !== "validation";
-    const dropFlag = purpose === "input" ? "readOnly" : purpose === "output" ? "writeOnly" : undefined;
+    const tolerant = purpose === "output";
+    const dropFlag = purpose === "input" ? "readOnly" : tolerant ? "writeOnly" : undefined;
     const dropped = new Set<string>();
+    let oneOf: unknown[] | undefined;
     for (const [key, value] of Object.entries(node)) {
       const at = joinPointer(pointer, key);
+      if (tolerant && (OUTPUT_DROPPED.has(key) || (key === "additionalProperties" && !isObject(value)))) {
+        continue;
+      }
       if (key === "properties" && isObject(value)) {
         const props: JsonSchema = {};
         for (const [name, child] of Object.entries(value)) {
@@ -462,9 +523,17 @@ export class SchemaConverter {
             dropped.add(name);
             continue;
           }
-          props[name] = this.#node(child, joinPointer(at, name), purpose, depth + 1, defs);
+          props[name] =
+            tolerant && isSensitiveKey(name, "HIGH")
+              ? this.#redactable(child)
+              : this.#node(child, joinPointer(at, name), purpose, depth + 1, defs);
         }
         out.properties = props;
+      } else if (tolerant && key === "type") {
+        const type = nullableType(value);
+        if (type) out.type = type;
+      } else if (tolerant && key === "oneOf" && Array.isArray(value)) {
+        oneOf = value.map((child, i) => this.#node(child, joinPointer(at, i), purpose, depth + 1, defs));
       } else if (key === "patternProperties" && isObject(value)) {
         const props: JsonSchema = {};
         for (const [pattern, child] of Object.entries(value)) {
@@ -540,9 +609,34 @@ export class SchemaConverter {
       out.required = (out.required as string[]).filter((name) => !dropped.has(name));
       if ((out.required as string[]).length === 0) delete out.required;
     }
-    if (node.nullable === true) return withNull(out);
+    if (oneOf) {
+      // Both on one node: the oneOf's anyOf must hold as well as the node's own.
+      if (out.anyOf === undefined) out.anyOf = oneOf;
+      else out.allOf = [...((out.allOf as unknown[] | undefined) ?? []), { anyOf: oneOf }];
+    }
+    if (node.nullable === true && !tolerant) return withNull(out);
     return out;
   }
+
+  /**
+   * A property the gateway may redact: any value is fine (sanitization turns it into a
+   * string), the description still says what it is.
+   */
+  #redactable(node: unknown): JsonSchema {
+    const out: JsonSchema = {};
+    if (isObject(node) && typeof node.description === "string")
+      out.description = cleanText(node.description, SCHEMA_DESCRIPTION_MAX_CHARS);
+    return out;
+  }
+}
+
+/** The JSON types of a `type` keyword plus `null`; unknown names (Swagger's `file`) are left out. */
+function nullableType(value: unknown): string | string[] | undefined {
+  const listed = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
+  const types = [...new Set(listed.filter((t): t is string => typeof t === "string" && JSON_TYPES.has(t)))];
+  if (types.length === 0) return undefined;
+  if (!types.includes("null")) types.push("null");
+  return types.length === 1 ? types[0] : types;
 }
 
 function withNull(schema: JsonSchema): JsonSchema {

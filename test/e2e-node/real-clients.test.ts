@@ -205,7 +205,7 @@ describe("MCP Inspector CLI (the README's commands)", () => {
       "--method",
       "tools/call",
       "--tool-name",
-      // A tool without outputSchema: the echo is not an Item, and the Inspector checks structuredContent.
+      // A tool without outputSchema (getItem, with one, is the next test).
       "deleteItem",
       "--tool-arg",
       'itemId="42"',
@@ -214,5 +214,27 @@ describe("MCP Inspector CLI (the README's commands)", () => {
     const echoed = echoedRequest(JSON.parse(stdout));
     expect(echoed.method).toBe("DELETE");
     expect(echoed.path).toBe(`/${VENDOR}/api/items/42`);
+  });
+
+  it("--method tools/call on a tool with an outputSchema, whose upstream answer drifts from it", async () => {
+    // getItem documents an Item ({id, name} required, no more); the echo has neither and other
+    // fields. The Inspector checks structuredContent against the listed outputSchema with ajv
+    // and fails the call (-32602) on a mismatch: the tolerant schema must let this through.
+    const url = `${(gateway as DevGateway).origin}/v1/${VENDOR}/mcp`;
+    const { code, stdout, stderr } = await inspector([
+      url,
+      "--transport",
+      "http",
+      "--method",
+      "tools/call",
+      "--tool-name",
+      "getItem",
+      "--tool-arg",
+      'itemId="7"',
+    ]);
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as { isError?: boolean; structuredContent?: Record<string, unknown> };
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ method: "GET", path: `/${VENDOR}/api/items/7` });
   });
 });

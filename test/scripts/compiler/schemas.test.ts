@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import { Validator } from "@cfworker/json-schema";
+import { Ajv } from "ajv";
+import addFormatsModule from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { compileVendor } from "../../../scripts/compiler/index.ts";
 import { OUTPUT_SCHEMA_MAX_BYTES } from "../../../scripts/compiler/operations.ts";
@@ -10,6 +12,9 @@ import {
 } from "../../../scripts/compiler/schema.ts";
 import type { JsonSchema, VendorBundle } from "../../../src/bundle/types.ts";
 import { OK_RESPONSE, openapi, tempDir, toolNamed, vendorFixture, writeFiles } from "./helpers.ts";
+
+// ajv-formats is CommonJS: its default export is the plugin (typed as the module namespace).
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /** Every `$ref` in `schema` must name an entry of `defs`. */
 function expectRefsResolve(schema: unknown, defs: Record<string, unknown>): void {
@@ -222,10 +227,10 @@ describe("OpenAPI schema → JSON Schema 2020-12", () => {
       required: ["password", "name"],
       properties: { password: { type: "string", writeOnly: true }, name: { type: "string" } },
     });
+    // Output schemas are tolerant (see the outputSchema tests): no required, no flags, nulls allowed.
     expect(converter.entry("/components/schemas/User", "output").schema).toEqual({
-      type: "object",
-      required: ["id", "name"],
-      properties: { id: { type: "integer", readOnly: true }, name: { type: "string" } },
+      type: ["object", "null"],
+      properties: { id: { type: ["integer", "null"] }, name: { type: ["string", "null"] } },
     });
   });
 
@@ -284,14 +289,209 @@ describe("OpenAPI schema → JSON Schema 2020-12", () => {
 
 describe("outputSchema", () => {
   const objectSchema = { type: "object", properties: { id: { type: "integer" } } };
+  const tolerantObject = { type: "object", properties: { id: { type: ["integer", "null"] } } };
 
-  async function outputOf(responses: object): Promise<JsonSchema | undefined> {
-    const { bundle } = await compileDoc(openapi({ "/x": { get: { operationId: "x", responses } } }));
+  async function compileOutput(doc: object): Promise<JsonSchema | undefined> {
+    const { bundle } = await compileDoc(doc);
     return toolNamed(bundle as VendorBundle, "x").outputSchema;
   }
 
-  it("is set for a JSON object success response", async () => {
-    expect(await outputOf(jsonResponse(objectSchema))).toEqual(objectSchema);
+  async function outputOf(responses: object): Promise<JsonSchema | undefined> {
+    return compileOutput(openapi({ "/x": { get: { operationId: "x", responses } } }));
+  }
+
+  /** A documented response in the strict style specs are written in: every way to constrain a value. */
+  const strictSpec = openapi(
+    { "/x": { get: { operationId: "x", responses: jsonResponse({ $ref: "#/components/schemas/Order" }) } } },
+    {
+      components: {
+        schemas: {
+          Order: {
+            type: "object",
+            description: "An order.",
+            required: ["id", "status", "customer", "lines"],
+            additionalProperties: false,
+            properties: {
+              id: { type: "integer", minimum: 1, readOnly: true },
+              status: { type: "string", enum: ["open", "paid"], description: "Where the order is." },
+              kind: { enum: ["order"] },
+              placed: { type: "string", format: "date-time" },
+              code: { type: "string", pattern: "^[A-Z]{3}$", minLength: 3, maxLength: 3 },
+              total: { type: "number", exclusiveMinimum: true, minimum: 0, multipleOf: 0.01 },
+              note: { type: "string", nullable: true },
+              secretCode: { type: "string", writeOnly: true },
+              customer: { $ref: "#/components/schemas/Customer" },
+              lines: {
+                type: "array",
+                minItems: 1,
+                maxItems: 50,
+                uniqueItems: true,
+                items: { $ref: "#/components/schemas/Line" },
+              },
+              metadata: {
+                type: "object",
+                maxProperties: 10,
+                additionalProperties: { type: "string", maxLength: 100 },
+              },
+              payment: {
+                oneOf: [{ type: "string" }, { $ref: "#/components/schemas/Card" }],
+                discriminator: { propertyName: "type" },
+              },
+              password: { type: "object", properties: { hash: { type: "string" } }, description: "Hashed." },
+              legacy: { not: { type: "string" } },
+            },
+          },
+          Customer: {
+            type: "object",
+            required: ["email"],
+            additionalProperties: false,
+            properties: { email: { type: "string", format: "email" } },
+          },
+          Line: {
+            type: "object",
+            required: ["sku"],
+            properties: { sku: { type: "string" }, qty: { type: "integer", minimum: 1 } },
+          },
+          Card: { type: "object", required: ["last4"], properties: { last4: { type: "string" } } },
+        },
+      },
+    },
+  );
+
+  it("is set for a JSON object success response, in its tolerant form", async () => {
+    expect(await outputOf(jsonResponse(objectSchema))).toEqual(tolerantObject);
+  });
+
+  it("drops every value constraint, allows null everywhere, keeps the shape and descriptions", async () => {
+    expect(await compileOutput(strictSpec)).toEqual({
+      type: "object",
+      description: "An order.",
+      properties: {
+        id: { type: ["integer", "null"] },
+        status: { type: ["string", "null"], description: "Where the order is." },
+        kind: {},
+        placed: { type: ["string", "null"] },
+        code: { type: ["string", "null"] },
+        total: { type: ["number", "null"] },
+        note: { type: ["string", "null"] },
+        customer: { type: ["object", "null"], properties: { email: { type: ["string", "null"] } } },
+        lines: {
+          type: ["array", "null"],
+          items: {
+            type: ["object", "null"],
+            properties: { sku: { type: ["string", "null"] }, qty: { type: ["integer", "null"] } },
+          },
+        },
+        metadata: { type: ["object", "null"], additionalProperties: { type: ["string", "null"] } },
+        // oneOf → anyOf: loose variants overlap (null matches both), and "exactly one" would then fail.
+        payment: {
+          anyOf: [
+            { type: ["string", "null"] },
+            { type: ["object", "null"], properties: { last4: { type: ["string", "null"] } } },
+          ],
+        },
+        // The gateway may redact it to "[REDACTED]", so any value is fine.
+        password: { description: "Hashed." },
+        legacy: {},
+      },
+    });
+  });
+
+  it("accepts what real APIs return in ajv (the Inspector's validator) and @cfworker/json-schema, and still rejects another shape", async () => {
+    const schema = (await compileOutput(strictSpec)) as JsonSchema;
+    const documented = {
+      id: 1,
+      status: "open",
+      customer: { email: "a@example.com" },
+      lines: [{ sku: "A", qty: 1 }],
+      payment: { last4: "4242" },
+    };
+    const drifted = {
+      id: 0,
+      status: "refunded",
+      kind: "invoice",
+      placed: "last tuesday",
+      code: "lowercase and long",
+      total: -0.001,
+      note: null,
+      customer: { email: "not an email", name: "extra field" },
+      lines: [],
+      metadata: { a: "x".repeat(500), b: null },
+      payment: null,
+      password: "[REDACTED]",
+      legacy: "string after all",
+      unexpected: { nested: [1, 2] },
+    };
+    const sparse = { lines: [{}, null], customer: {} };
+    const wrongShapes = [
+      { customer: "a@example.com" },
+      { lines: { sku: "A" } },
+      { id: "1" },
+      { metadata: { a: 5 } },
+      { payment: 5 },
+    ];
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const ajvCheck = ajv.compile(schema);
+    const cfworker = new Validator(schema as never, "2020-12");
+    for (const good of [documented, drifted, sparse]) {
+      expect(ajvCheck(good), JSON.stringify(ajvCheck.errors)).toBe(true);
+      expect(cfworker.validate(good).valid).toBe(true);
+    }
+    for (const bad of wrongShapes) {
+      expect(ajvCheck(bad), JSON.stringify(bad)).toBe(false);
+      expect(cfworker.validate(bad).valid, JSON.stringify(bad)).toBe(false);
+    }
+  });
+
+  it("cycles stay self-contained $defs, tolerant too", async () => {
+    const schema = await compileOutput(
+      openapi(
+        {
+          "/x": { get: { operationId: "x", responses: jsonResponse({ $ref: "#/components/schemas/Node" }) } },
+        },
+        {
+          components: {
+            schemas: {
+              Node: {
+                type: "object",
+                required: ["name"],
+                properties: {
+                  name: { type: "string" },
+                  children: { type: "array", items: { $ref: "#/components/schemas/Node" } },
+                },
+              },
+            },
+          },
+        },
+      ),
+    );
+    expect(schema).toEqual({
+      type: "object",
+      properties: {
+        name: { type: ["string", "null"] },
+        children: { type: ["array", "null"], items: { $ref: "#/$defs/Node" } },
+      },
+      $defs: {
+        Node: {
+          type: ["object", "null"],
+          properties: {
+            name: { type: ["string", "null"] },
+            children: { type: ["array", "null"], items: { $ref: "#/$defs/Node" } },
+          },
+        },
+      },
+    });
+    const validator = new Validator(schema as never, "2020-12");
+    expect(validator.validate({ name: "a", children: [{ children: [null, { extra: 1 }] }] }).valid).toBe(
+      true,
+    );
+    expect(validator.validate({ children: [{ children: "none" }] }).valid).toBe(false);
+  });
+
+  it("is the same for the same input (deterministic)", async () => {
+    const first = JSON.stringify(await compileOutput(strictSpec));
+    expect(JSON.stringify(await compileOutput(strictSpec))).toBe(first);
   });
 
   it("an allOf of objects counts as an object", async () => {
@@ -299,8 +499,22 @@ describe("outputSchema", () => {
       await outputOf(jsonResponse({ allOf: [objectSchema, { properties: { b: { type: "string" } } }] })),
     ).toEqual({
       type: "object",
-      allOf: [objectSchema, { properties: { b: { type: "string" } } }],
+      allOf: [
+        { type: ["object", "null"], properties: { id: { type: ["integer", "null"] } } },
+        { properties: { b: { type: ["string", "null"] } } },
+      ],
     });
+  });
+
+  it("a nullable object root is still an object root (structured content is always an object)", async () => {
+    expect(await outputOf(jsonResponse({ ...objectSchema, nullable: true }))).toEqual(tolerantObject);
+  });
+
+  it("is not set for HEAD, whose response has no body to structure", async () => {
+    const schema = await compileOutput(
+      openapi({ "/x": { head: { operationId: "x", responses: jsonResponse(objectSchema) } } }),
+    );
+    expect(schema).toBeUndefined();
   });
 
   it("is not set for arrays, for success responses that differ or lack JSON, or over the size cap", async () => {
@@ -314,6 +528,7 @@ describe("outputSchema", () => {
     const properties: Record<string, object> = {};
     for (let i = 0; i * 60 < OUTPUT_SCHEMA_MAX_BYTES; i++)
       properties[`p${i}`] = { type: "string", description: "x".repeat(40) };
-    expect(await outputOf(jsonResponse({ type: "object", properties }))).toBeUndefined();
+    const big = await outputOf(jsonResponse({ type: "object", properties }));
+    expect(big).toBeUndefined();
   });
 });

@@ -101,7 +101,15 @@ describe("tools/list entries", () => {
       inputSchema: { type: "object" },
       annotations: { title: "Get an item" },
     });
-    expect(getItem?.outputSchema).toMatchObject({ type: "object", properties: { id: { type: "string" } } });
+    // The tolerant form of the documented Item (scripts/compiler/schema.ts): no required, nulls allowed.
+    expect(getItem?.outputSchema).toEqual({
+      type: "object",
+      properties: {
+        id: { type: ["string", "null"] },
+        name: { type: ["string", "null"] },
+        tags: { type: ["array", "null"], items: { type: ["string", "null"] } },
+      },
+    });
     // An array response has no object schema to advertise.
     expect(tools.get("listItems")?.outputSchema).toBeUndefined();
   });
