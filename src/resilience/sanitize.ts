@@ -66,3 +66,78 @@ function walk(value: unknown, keys: ReadonlySet<string>, depth: number): unknown
 export function isSensitiveKey(key: string, level: SanitizationLevel): boolean {
   return KEYS_BY_LEVEL[level].has(normalizeKey(key));
 }
+
+/**
+ * `sanitize` for JSON text that does not parse because it was cut short (a body
+ * over `MAX_RESPONSE_BYTES`): the same keys are redacted, found lexically. A
+ * value the cut splits is redacted whole, so no prefix of a secret survives.
+ * Text that is not JSON at all is returned unchanged.
+ */
+export function sanitizeJsonText(text: string, level: SanitizationLevel): string {
+  const keys = KEYS_BY_LEVEL[level];
+  if (keys.size === 0) return text;
+  let out = "";
+  let copied = 0;
+  let i = text.indexOf('"');
+  while (i >= 0) {
+    const end = stringEnd(text, i);
+    if (end === text.length) break;
+    const colon = skipSpace(text, end);
+    if (text[colon] === ":" && keys.has(normalizeKey(decodeKey(text.slice(i, end))))) {
+      const start = skipSpace(text, colon + 1);
+      out += `${text.slice(copied, start)}"${REDACTED}"`;
+      copied = valueEnd(text, start);
+      i = text.indexOf('"', copied);
+    } else {
+      i = text.indexOf('"', end);
+    }
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/** Index just past the string literal opening at `start`; the text's length when it is cut. */
+function stringEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\\") i++;
+    else if (c === '"') return i + 1;
+  }
+  return text.length;
+}
+
+function skipSpace(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "\t"))
+    i++;
+  return i;
+}
+
+function decodeKey(literal: string): string {
+  try {
+    return JSON.parse(literal) as string;
+  } catch {
+    return literal.slice(1, -1);
+  }
+}
+
+/** Index just past the JSON value starting at `start` (strings, nested containers, scalars); the text's length when cut. */
+function valueEnd(text: string, start: number): number {
+  const first = text[start];
+  if (first === '"') return stringEnd(text, start);
+  if (first === "{" || first === "[") {
+    let depth = 0;
+    for (let i = start; i < text.length; i++) {
+      const c = text[i];
+      if (c === '"') i = stringEnd(text, i) - 1;
+      else if (c === "{" || c === "[") depth++;
+      else if (c === "}" || c === "]") {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+    }
+    return text.length;
+  }
+  let i = start;
+  while (i < text.length && !",}] \n\r\t".includes(text[i]!)) i++;
+  return i;
+}

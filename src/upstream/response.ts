@@ -9,6 +9,16 @@
  * a proxy's 404) is reduced to its status and `<title>` and never passed on.
  * Response headers, `Set-Cookie` included, are not passed on either.
  *
+ * A tool that declares an `outputSchema` gets `structuredContent` only when the
+ * body, after sanitization, matches that schema: MCP says it MUST, and SDK clients
+ * fail the whole call (-32602) on a mismatch, or on a successful result without
+ * structured content. The advertised schema is the compiler's tolerant one (extra
+ * fields, missing fields, nulls, odd values pass; scripts/compiler/schema.ts), so
+ * this only fails for bodies of another shape: a string where an object belongs,
+ * text instead of JSON, a body cut at the size limit. Those come back as an
+ * `isError` result `{error: "output_schema_mismatch", …, data}` that still carries
+ * the body. This holds in every `RESPONSE_VALIDATION_MODE`: it is protocol, not policy.
+ *
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
@@ -18,7 +28,9 @@ import {
   type ResponsePolicyContext,
   sanitizeErrorDetails,
 } from "../resilience/response-policy.ts";
+import { sanitizeJsonText } from "../resilience/sanitize.ts";
 import { errorResult, type ToolErrorBody } from "./tool-error.ts";
+import { type ValidationIssue, validate } from "./validate.ts";
 
 /**
  * After the cap is reached the rest of the body is read and counted (not kept) up
@@ -33,6 +45,8 @@ export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /** Upstream JSON error bodies up to this size are passed on as `details` (field-level errors help the model). */
 const MAX_ERROR_DETAILS_CHARS = 4096;
 const MAX_ERROR_MESSAGE_CHARS = 500;
+/** Schema problems listed in an `output_schema_mismatch` result: enough to see the drift. */
+const MAX_OUTPUT_ISSUES = 5;
 
 export interface ResponseOptions {
   vendor: string;
@@ -286,6 +300,73 @@ function redirectResult(response: Response, opts: ResponseOptions): CallToolResu
   });
 }
 
+/** Why a successful upstream answer cannot be the tool's structured content, and the answer itself. */
+interface OutputMismatch {
+  message: string;
+  errors?: ValidationIssue[];
+  /** The body: parsed JSON when it parsed, else its text. */
+  data?: unknown;
+  /** Content that cannot go in the JSON body (binary), returned after it. */
+  content?: CallToolResult["content"];
+}
+
+function statusLine(response: Response): string {
+  return `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+}
+
+/**
+ * The result for a success that cannot be valid structured content. `isError`,
+ * because MCP lets only error results of a tool with an output schema go without
+ * structured content; the message says the call itself went through, so a model
+ * does not repeat a write because of it.
+ */
+function outputMismatchResult(
+  response: Response,
+  opts: ResponseOptions,
+  mismatch: OutputMismatch,
+): CallToolResult {
+  const body: ToolErrorBody = {
+    error: "output_schema_mismatch",
+    status: response.status,
+    vendor: opts.vendor,
+    tool: opts.tool.name,
+    message: `The upstream answered ${statusLine(response)}, so the call went through, but ${mismatch.message}`,
+  };
+  if (mismatch.errors) body.errors = mismatch.errors;
+  if (mismatch.data !== undefined) body.data = mismatch.data;
+  const result = errorResult(body);
+  if (mismatch.content) result.content.push(...mismatch.content);
+  return result;
+}
+
+/**
+ * Text plus structured content for a parsed JSON body, when it matches the
+ * advertised output schema. The schema is interpreted (no code generation in
+ * Workers); the interpreter keeps per-schema caches (resolved `$ref`s, compiled
+ * patterns) keyed by the tool's schema object, which lives as long as the
+ * isolate's parsed bundle, so nothing is rebuilt per call.
+ */
+function structuredResult(
+  response: Response,
+  opts: ResponseOptions,
+  schema: NonNullable<ToolRecipe["outputSchema"]>,
+  text: string,
+  data: unknown,
+): CallToolResult {
+  const outcome = validate(schema, data, { maxIssues: MAX_OUTPUT_ISSUES });
+  if (outcome.valid && isPlainObject(data)) {
+    return { content: [{ type: "text", text }], structuredContent: data };
+  }
+  const errors = outcome.valid ? [{ pointer: "", message: "must be object" }] : outcome.issues;
+  return outputMismatchResult(response, opts, {
+    message: `its body does not have the shape of ${opts.tool.name}'s output schema (${errors
+      .map((e) => `${e.pointer || "(root)"} ${e.message}`)
+      .join("; ")}). The body is in "data".`,
+    errors,
+    data,
+  });
+}
+
 /**
  * Converts an upstream response into the tool result. Reads the body (within its
  * limit) and always consumes or cancels it.
@@ -299,48 +380,59 @@ export async function responseToResult(response: Response, opts: ResponseOptions
   const kind = classify(mime);
   const binary = kind === "image" || kind === "audio" || kind === "binary";
   const body = await readLimited(response, binary ? opts.maxBinaryResponseBytes : opts.maxResponseBytes);
+  const schema = opts.tool.outputSchema;
 
   if (body.totalBytes === 0) {
+    if (schema) {
+      return outputMismatchResult(response, opts, {
+        message: "the body is empty, where the tool's output schema describes a JSON object.",
+      });
+    }
     return {
-      content: [
-        {
-          type: "text",
-          text: `The upstream answered HTTP ${status}${response.statusText ? ` ${response.statusText}` : ""} with an empty body.`,
-        },
-      ],
+      content: [{ type: "text", text: `The upstream answered ${statusLine(response)} with an empty body.` }],
     };
   }
 
   if (binary) {
-    if (body.truncated) {
-      const size = body.totalExact
-        ? `${formatBytes(body.totalBytes)} bytes`
-        : `more than ${formatBytes(body.totalBytes)} bytes`;
-      return {
-        content: [
-          {
-            type: "text",
-            text: `[The upstream returned ${mime || "binary data"} of ${size}, over the ${formatBytes(opts.maxBinaryResponseBytes)}-byte limit for binary results; it was not returned.]`,
-          },
-        ],
-      };
+    const content = binaryContent(body, mime, opts);
+    if (schema) {
+      return outputMismatchResult(response, opts, {
+        message: `the body is ${mime || "binary data"}, not the JSON object the tool's output schema describes; it follows this message.`,
+        content,
+      });
     }
-    const data = base64Encode(body.bytes);
-    if (kind === "image") return { content: [{ type: "image", data, mimeType: mime }] };
-    if (kind === "audio") return { content: [{ type: "audio", data, mimeType: mime }] };
-    const uri = `${opts.url.origin}${opts.url.pathname}`;
-    return {
-      content: [
-        { type: "resource", resource: { uri, mimeType: mime || "application/octet-stream", blob: data } },
-      ],
-    };
+    return { content };
   }
 
-  const text = decodeText(body.bytes, response, body.truncated);
+  let text = decodeText(body.bytes, response, body.truncated);
   if (body.truncated) {
-    return { content: [{ type: "text", text: `${text}\n\n${truncationNotice(body)}` }] };
+    // Cut JSON does not parse, so it is sanitized as text (nothing may bypass SANITIZATION_LEVEL).
+    if (opts.policy && (kind === "json" || mime === ""))
+      text = sanitizeJsonText(text, opts.policy.settings.sanitizationLevel);
+    const notice = truncationNotice(body);
+    if (schema) {
+      return outputMismatchResult(response, opts, {
+        message: `its body was cut at the size limit, and a part of a body cannot be structured content. ${notice} The part kept is in "data".`,
+        data: text,
+      });
+    }
+    return { content: [{ type: "text", text: `${text}\n\n${notice}` }] };
   }
-  if (opts.policy && kind === "json") {
+
+  // Without a content type, a body that parses as JSON is JSON (validated and sanitized like any).
+  const json = kind === "json" || (mime === "" && parsesAsJson(text));
+  if (!json) {
+    if (schema) {
+      return outputMismatchResult(response, opts, {
+        message: `the body is ${mime || "text without a content type"}, not the JSON object the tool's output schema describes. The body is in "data".`,
+        data: text,
+      });
+    }
+    return { content: [{ type: "text", text }] };
+  }
+
+  let data: unknown;
+  if (opts.policy) {
     const checked = applyResponsePolicy(opts.policy, status, text);
     if (checked.action === "reject") {
       return errorResult({
@@ -352,18 +444,50 @@ export async function responseToResult(response: Response, opts: ResponseOptions
         mismatches: checked.mismatches,
       });
     }
-    const result: CallToolResult = { content: [{ type: "text", text: checked.text }] };
-    if (opts.tool.outputSchema && isPlainObject(checked.data)) result.structuredContent = checked.data;
-    return result;
-  }
-  const result: CallToolResult = { content: [{ type: "text", text }] };
-  if (opts.tool.outputSchema && (kind === "json" || mime === "")) {
+    text = checked.text;
+    data = checked.data;
+  } else {
     try {
-      const parsed: unknown = JSON.parse(text);
-      if (isPlainObject(parsed)) result.structuredContent = parsed;
+      data = JSON.parse(text);
     } catch {
-      // Declared JSON but is not: the text stands alone.
+      data = undefined;
     }
   }
-  return result;
+  if (!schema) return { content: [{ type: "text", text }] };
+  if (data === undefined) {
+    return outputMismatchResult(response, opts, {
+      message: `its body is not valid JSON, so it cannot be the structured content the tool's output schema describes. The body is in "data".`,
+      data: text,
+    });
+  }
+  return structuredResult(response, opts, schema, text, data);
+}
+
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Binary bodies: image or audio content, else an embedded resource; a notice when over the limit. */
+function binaryContent(body: LimitedBody, mime: string, opts: ResponseOptions): CallToolResult["content"] {
+  if (body.truncated) {
+    const size = body.totalExact
+      ? `${formatBytes(body.totalBytes)} bytes`
+      : `more than ${formatBytes(body.totalBytes)} bytes`;
+    return [
+      {
+        type: "text",
+        text: `[The upstream returned ${mime || "binary data"} of ${size}, over the ${formatBytes(opts.maxBinaryResponseBytes)}-byte limit for binary results; it was not returned.]`,
+      },
+    ];
+  }
+  const data = base64Encode(body.bytes);
+  if (mime.startsWith("image/")) return [{ type: "image", data, mimeType: mime }];
+  if (mime.startsWith("audio/")) return [{ type: "audio", data, mimeType: mime }];
+  const uri = `${opts.url.origin}${opts.url.pathname}`;
+  return [{ type: "resource", resource: { uri, mimeType: mime || "application/octet-stream", blob: data } }];
 }

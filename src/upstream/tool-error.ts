@@ -22,7 +22,10 @@ export type ToolErrorCode =
   | "circuit_open"
   | "rate_limited"
   | "retry_later"
-  | "response_schema_mismatch";
+  | "response_schema_mismatch"
+  // A successful answer that cannot be the structured content the tool's outputSchema promises
+  // (src/upstream/response.ts); the body travels in `data`.
+  | "output_schema_mismatch";
 
 /** One bad argument: JSON pointer into the arguments (`""` is the arguments object) and reason. */
 export interface ArgumentIssue {

@@ -359,8 +359,9 @@ function checkSchema(
 
   const types = typeList(schema);
   if (types && types.length > 0 && !types.some((t) => hasType(value, t))) {
+    // Only a string that was tried as JSON (arguments) is "not valid JSON"; in a response it is just a string.
     const hint =
-      typeof value === "string" && (types.includes("object") || types.includes("array"))
+      ctx.coerce && typeof value === "string" && (types.includes("object") || types.includes("array"))
         ? " that is not valid JSON"
         : "";
     push(ctx, ptr, `must be ${types.join(" or ")} (got ${jsonType(value)}${hint})`);

@@ -3,7 +3,13 @@
  * each vendor's `<VENDOR>_BASE_URL` points at the local upstream server, plus the
  * test secrets the auth fixtures use. Used by vitest.config.ts.
  */
-export const UPSTREAM_FIXTURE_VENDORS = ["up-params", "up-bodies", "up-auth", "up-responses"] as const;
+export const UPSTREAM_FIXTURE_VENDORS = [
+  "up-params",
+  "up-bodies",
+  "up-auth",
+  "up-responses",
+  "up-output",
+] as const;
 
 /** Secret values the auth fixture vendor reads; tests compare against these. */
 export const UPSTREAM_TEST_SECRETS = {

@@ -10,6 +10,8 @@
  * - `/respond/status/<code>/<html|cloudflare|json|text|empty>` — error bodies
  * - `/respond/hang` — never answers; `/respond/hang-body` — headers, then nothing
  * - `/respond/redirect/<same|cross|loop|post>` — redirects (with a Set-Cookie)
+ * - `/respond/widget/<variant>` — a widget as it is documented, or drifted from its
+ *   documentation the ways real APIs drift (see `WIDGET_BODIES`)
  * - anything else — echoes the request as JSON: method, path, rawQuery, headers, body (base64 and text)
  *
  * `GET /__requests?contains=<text>` lists recorded requests whose raw URL
@@ -33,6 +35,66 @@ export interface RecordedRequest {
 const PNG_1X1 = Buffer.from(PNG_1X1_BASE64, "base64");
 
 const MAX_RECORDED = 5000;
+
+const WIDGET = {
+  id: 1,
+  name: "gear",
+  status: "active",
+  created: "2024-01-02T03:04:05Z",
+  sku: "ABC-1",
+  owner: { login: "ada", email: "ada@example.com" },
+  tags: ["a"],
+  price: { amount: 5, currency: "EUR" },
+  token: { value: "s3cret-token", expires: 3600 },
+};
+
+/**
+ * Bodies for the output-schema fixture (test/fixtures/specs/up-output): the documented
+ * widget, then the drift real APIs show against their specs, then bodies that are not
+ * a widget at all. Values are strings so they go out exactly as written.
+ */
+const WIDGET_BODIES: Record<string, { type: string; body: string }> = {
+  exact: { type: "application/json", body: JSON.stringify(WIDGET) },
+  extra: {
+    type: "application/json",
+    body: JSON.stringify({ ...WIDGET, color: "red", owner: { ...WIDGET.owner, avatar: "x.png" } }),
+  },
+  missing: { type: "application/json", body: JSON.stringify({ id: 2, owner: {} }) },
+  nulls: {
+    type: "application/json",
+    body: JSON.stringify({ ...WIDGET, name: null, owner: null, tags: [null], created: null, price: null }),
+  },
+  odd: {
+    type: "application/json",
+    body: JSON.stringify({
+      ...WIDGET,
+      id: 0,
+      name: "",
+      status: "mothballed",
+      created: "yesterday",
+      sku: "abc",
+      owner: { login: "ada", email: "not an email" },
+      tags: ["a", "b", "c"],
+    }),
+  },
+  mismatch: { type: "application/json", body: JSON.stringify({ ...WIDGET, owner: "ada" }) },
+  array: { type: "application/json", body: JSON.stringify([WIDGET]) },
+  malformed: { type: "application/json", body: '{"id": 1, "name": ' },
+  text: { type: "text/plain", body: "widget 1: gear" },
+  untyped: { type: "", body: JSON.stringify(WIDGET) },
+  empty: { type: "application/json", body: "" },
+  // 3,213 bytes: cut at 1,024 (the smallest MAX_RESPONSE_BYTES), the cut splits `secret` (bytes 898–1,198).
+  big: {
+    type: "application/json",
+    body: JSON.stringify({
+      ...WIDGET,
+      password: "hunter2",
+      notes: "n".repeat(620),
+      secret: "S".repeat(300),
+      padding: "p".repeat(2000),
+    }),
+  },
+};
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -104,6 +166,17 @@ export async function startUpstream(): Promise<{ origin: string; close: () => Pr
       return;
     }
     switch (parts[1]) {
+      case "widget": {
+        const answer = WIDGET_BODIES[parts[2] ?? ""];
+        if (!answer) {
+          res.writeHead(404, { "Content-Type": "application/json" });
+          res.end(JSON.stringify({ message: `no such widget variant ${parts[2]}` }));
+          return;
+        }
+        res.writeHead(200, answer.type === "" ? {} : { "Content-Type": answer.type });
+        res.end(answer.body);
+        return;
+      }
       case "json":
         res.writeHead(200, { "Content-Type": "application/json; charset=utf-8" });
         res.end(JSON.stringify({ id: 42, name: "widget", tags: ["a", "b"] }));

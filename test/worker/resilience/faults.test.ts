@@ -141,8 +141,9 @@ describe("fault injection through tools/call", () => {
   it("malformed JSON (200): one attempt, the text as is, counted as drift in warn mode", async () => {
     const { result, upstreamAttempts } = await getFault("malformed");
     expect(upstreamAttempts).toBe(1);
-    expect(result.isError).toBeFalsy();
-    expect(result.content[0]!.text).toBe('{"ok": tru');
+    // getFault declares an outputSchema: text cannot be its structured content, so the text
+    // comes back in an error result (MCP clients reject a success without structured content).
+    expect(errorBody(result)).toMatchObject({ error: "output_schema_mismatch", data: '{"ok": tru' });
     const h = (await health()).faulty!;
     expect(h).toMatchObject({ status: "up", breaker: { state: "closed", consecutiveFailures: 0 } });
     expect(h.drift).toEqual({ total: 1, tools: { getFault: 1 } });
@@ -183,10 +184,12 @@ describe("fault injection through tools/call", () => {
   it("a huge body: one attempt, truncated with a notice, the vendor stays up", async () => {
     const { result, upstreamAttempts } = await getFault("huge-20000000");
     expect(upstreamAttempts).toBe(1);
-    expect(result.isError).toBeFalsy();
-    const text = result.content[0]!.text;
-    expect(text.length).toBeLessThan(110_000);
-    expect(text).toMatch(/\[Response truncated: showing the first 100,000 /);
+    // A cut body cannot be getFault's structured content: an error result with the part kept.
+    const body = errorBody(result);
+    expect(body.error).toBe("output_schema_mismatch");
+    expect(String(body.data).length).toBe(100_000);
+    expect(result.content[0]!.text.length).toBeLessThan(110_000);
+    expect(String(body.message)).toMatch(/\[Response truncated: showing the first 100,000 /);
     expect((await health()).faulty).toMatchObject({ status: "up", breaker: { consecutiveFailures: 0 } });
   });
 
@@ -282,9 +285,10 @@ describe("circuit breaker end to end", () => {
 
 describe("response validation, sanitization and rate limiting per vendor", () => {
   it("warn mode returns drifted data and counts it; strict mode rejects it naming the mismatch", async () => {
+    // A string where the output schema has a boolean is not structured content even under
+    // warn (clients would reject it), so it is an error result that still carries the data.
     const warn = await getFault("drift");
-    expect(warn.result.isError).toBeFalsy();
-    expect(JSON.parse(warn.result.content[0]!.text)).toMatchObject({ ok: "yes" });
+    expect(errorBody(warn.result)).toMatchObject({ error: "output_schema_mismatch", data: { ok: "yes" } });
     const strict = await getFault("drift", "faulty-strict");
     const body = errorBody(strict.result);
     expect(body).toMatchObject({

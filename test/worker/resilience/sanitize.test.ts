@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REDACTED, sanitize } from "../../../src/resilience/sanitize.ts";
+import { REDACTED, sanitize, sanitizeJsonText } from "../../../src/resilience/sanitize.ts";
 
 const body = {
   user: {
@@ -78,5 +78,39 @@ describe("sanitize", () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(JSON.stringify(out)).toBe('{"__proto__":{"password":"[REDACTED]","polluted":true}}');
+  });
+});
+
+describe("sanitizeJsonText (JSON cut at MAX_RESPONSE_BYTES, which does not parse)", () => {
+  const whole = JSON.stringify(body);
+
+  it("redacts what sanitize redacts: every prefix of the body gives a prefix of the sanitized body", () => {
+    const sanitized = JSON.stringify(sanitize(body, "HIGH"));
+    expect(sanitizeJsonText(whole, "HIGH")).toBe(sanitized);
+    for (let cut = 1; cut < whole.length; cut++) {
+      const text = sanitizeJsonText(whole.slice(0, cut), "HIGH");
+      // A value split by the cut is redacted whole, as the parsed path would have redacted it.
+      expect(sanitized.startsWith(text), text).toBe(true);
+      for (const secret of ["hunter2", '"at"', '"k"', "10.0.0.1", '"deep"'])
+        expect(text).not.toContain(secret);
+    }
+  });
+
+  it("a secret split by the cut leaves no prefix behind", () => {
+    expect(sanitizeJsonText('{"a":1,"password":"hunt', "LOW")).toBe(`{"a":1,"password":"${REDACTED}"`);
+    expect(sanitizeJsonText('{"token":{"v":[1,"}', "LOW")).toBe(`{"token":"${REDACTED}"`);
+    expect(sanitizeJsonText('{"token": 12', "LOW")).toBe(`{"token": "${REDACTED}"`);
+  });
+
+  it("reads keys and strings as JSON does: escapes, and key-like text inside values", () => {
+    expect(sanitizeJsonText('{"note":"say \\"token\\": no","pass\\u0077ord":"x","n":', "LOW")).toBe(
+      `{"note":"say \\"token\\": no","pass\\u0077ord":"${REDACTED}","n":`,
+    );
+  });
+
+  it("leaves text alone when nothing matches or sanitization is off", () => {
+    expect(sanitizeJsonText('{"a":"b","c":[1,2', "HIGH")).toBe('{"a":"b","c":[1,2');
+    expect(sanitizeJsonText('{"password":"x"', "DISABLED")).toBe('{"password":"x"');
+    expect(sanitizeJsonText("not json at all", "HIGH")).toBe("not json at all");
   });
 });
