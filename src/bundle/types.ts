@@ -150,7 +150,11 @@ export interface ToolRecipe {
   security: SecurityRequirement[];
   /** JSON Schema of the arguments (type object, `additionalProperties: false`). Cycles kept as local `$defs`. */
   inputSchema: JsonSchema;
-  /** Set when the success response is a JSON object schema small enough to list. Self-contained. */
+  /**
+   * Set when the success response is a JSON object schema small enough to list. Self-contained and
+   * tolerant (no `required`, limits, formats or enums; every type also admits null), because clients
+   * reject structured results that do not match it and real APIs drift from their specs.
+   */
   outputSchema?: JsonSchema;
   /** Responses by status code (`"200"`, `"4XX"`, `"default"`). */
   responses: Record<string, ResponseRecipe>;
