@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { vendorEnvPrefix } from "../upstream/base-url.ts";
+
 export interface AuthEnv {
   OAUTH_KV: KVNamespace;
   /** `none` turns client auth off (local use only); anything else, or unset, means OAuth is required. */
@@ -39,7 +41,7 @@ export function envString(env: object, name: string): string | undefined {
   return trimmed === "" ? undefined : trimmed;
 }
 
-/** `<VENDOR>_<SUFFIX>`: vendor upper-cased, non-alphanumerics as `_` (same rule as `<VENDOR>_BASE_URL`). */
+/** `<VENDOR>_<SUFFIX>`: the same vendor prefix as `<VENDOR>_BASE_URL` and the upstream secrets. */
 export function vendorVarName(vendor: string, suffix: string): string {
-  return `${vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_${suffix}`;
+  return `${vendorEnvPrefix(vendor)}_${suffix}`;
 }

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { resolveBaseUrl } from "../bundle/registry.ts";
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
+import { resolveBaseUrl } from "../upstream/base-url.ts";
 import { envString, vendorVarName } from "./env.ts";
 
 /** What the credentials page asks a user for, and what the gateway sends upstream. */
@@ -126,9 +126,10 @@ function absolute(url: string, env: object, bundle: VendorBundle): string | unde
   try {
     return new URL(url).href;
   } catch {
-    const base = resolveBaseUrl(env, bundle);
-    if (base === undefined) return undefined;
+    // A relative spec URL resolves against the base URL tool calls go to; when that is
+    // unusable (resolveBaseUrl throws a configuration error) the flow has no URL either.
     try {
+      const base = resolveBaseUrl(env, bundle).href;
       return new URL(url, base.endsWith("/") ? base : `${base}/`).href;
     } catch {
       return undefined;

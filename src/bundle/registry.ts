@@ -43,19 +43,3 @@ export function allBundles(): VendorBundle[] {
   }
   return bundles;
 }
-
-/** The env var that overrides a vendor's base URL: `<VENDOR>_BASE_URL`, non-alphanumerics as `_`. */
-export function baseUrlVarName(vendor: string): string {
-  return `${vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_BASE_URL`;
-}
-
-/**
- * The base URL requests to this vendor go to: `<VENDOR>_BASE_URL` from the
- * environment when set, else the bundle's `baseUrl`. `undefined` when neither
- * exists (the vendor cannot be called until the operator sets one).
- */
-export function resolveBaseUrl(env: object, bundle: VendorBundle): string | undefined {
-  const override = (env as Record<string, unknown>)[baseUrlVarName(bundle.vendor)];
-  if (typeof override === "string" && override.trim() !== "") return override.trim();
-  return bundle.baseUrl;
-}
