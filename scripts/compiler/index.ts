@@ -19,6 +19,8 @@ import { createHash } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { BUNDLE_FORMAT_VERSION, type VendorBundle } from "../../src/bundle/types.ts";
+// The Worker's own rule, so the "set <VENDOR>_BASE_URL" hint names the variable it reads.
+import { vendorEnvPrefix } from "../../src/upstream/base-url.ts";
 import { swaggerToOpenApi } from "./convert.ts";
 import { CompilerError, type SpecProblem, SpecValidationError, VendorConfigError } from "./errors.ts";
 import { formatFromName, parseDocumentText, readTextFile } from "./load.ts";
@@ -37,12 +39,7 @@ import { SchemaConverter } from "./schema.ts";
 import { convertSecuritySchemes } from "./security.ts";
 import { estimateToolsList, type VendorSummary } from "./summary.ts";
 import { checkAgainstSchemas, checkStructure, detectVersion } from "./validate.ts";
-import {
-  parseVendorConfigText,
-  type VendorConfig,
-  vendorEnvPrefix,
-  vendorNameProblem,
-} from "./vendor-config.ts";
+import { parseVendorConfigText, type VendorConfig, vendorNameProblem } from "./vendor-config.ts";
 
 export type { SpecProblem, VendorConfigIssue } from "./errors.ts";
 export { CompilerError, SpecValidationError, VendorConfigError } from "./errors.ts";

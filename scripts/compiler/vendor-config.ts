@@ -313,11 +313,6 @@ export function parseVendorConfigText(text: string, file: string): VendorConfig 
   return parseVendorConfig(input, file);
 }
 
-/** `my-api` → `MY_API` (the prefix of `<VENDOR>_BASE_URL`). */
-export function vendorEnvPrefix(vendor: string): string {
-  return vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_");
-}
-
 /** `undefined` when the name is fine, else why it is not. */
 export function vendorNameProblem(name: string): string | undefined {
   if (!VENDOR_NAME_PATTERN.test(name)) {

@@ -15,6 +15,7 @@ import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileAll } from "../../scripts/compiler/index.ts";
 import { type DevGateway, ROOT, startDevGateway } from "../../scripts/lib/dev-server.ts";
+import { vendorEnvPrefix } from "../../src/upstream/base-url.ts";
 import { exampleArguments } from "./support/example-args.ts";
 import {
   type Prism,
@@ -116,7 +117,7 @@ const SPECS: readonly SpecCase[] = [
 
 /** Every credential role for every vendor, so each security scheme can be satisfied. */
 function credentialVars(vendor: string): Record<string, string> {
-  const prefix = vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+  const prefix = vendorEnvPrefix(vendor);
   return {
     [`${prefix}_API_KEY`]: "e2e-api-key",
     [`${prefix}_TOKEN`]: "e2e-token",

@@ -3,6 +3,8 @@
  * each vendor's `<VENDOR>_BASE_URL` points at the local upstream server, plus the
  * test secrets the auth fixtures use. Used by vitest.config.ts.
  */
+import { vendorEnvPrefix } from "../../src/upstream/base-url.ts";
+
 export const UPSTREAM_FIXTURE_VENDORS = [
   "up-params",
   "up-bodies",
@@ -22,7 +24,7 @@ export const UPSTREAM_TEST_SECRETS = {
 export function upstreamBindings(origin: string): Record<string, string> {
   const bindings: Record<string, string> = { UPSTREAM_ORIGIN: origin, ...UPSTREAM_TEST_SECRETS };
   for (const vendor of UPSTREAM_FIXTURE_VENDORS) {
-    bindings[`${vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_BASE_URL`] = `${origin}/${vendor}/api`;
+    bindings[`${vendorEnvPrefix(vendor)}_BASE_URL`] = `${origin}/${vendor}/api`;
   }
   return bindings;
 }
