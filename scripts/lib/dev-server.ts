@@ -2,7 +2,8 @@
  * Starts the gateway under `wrangler dev` for scripts and Node tests: free ports on
  * 127.0.0.1, storage in a temporary directory, optionally another `#bundles` registry
  * (a `--specs … --out DIR` compile) instead of src/generated. Used by
- * scripts/conformance.ts and the end-to-end tests in test/e2e-node/.
+ * scripts/conformance.ts, scripts/start.ts and the tests that run wrangler dev
+ * (test/e2e-node/, test/scripts/credentials-page.test.ts).
  *
  * @module
  */
@@ -47,6 +48,8 @@ export interface DevGatewayOptions {
   bundlesIndex?: string;
   /** Variables passed as `--var NAME:value` (over wrangler.toml's `[vars]`). */
   vars?: Record<string, string>;
+  /** miniflare storage, for callers that read it too (default: a temporary directory, removed on stop). */
+  persistTo?: string;
   readyTimeoutMs?: number;
   /** Aborting stops wrangler, also while it is still starting (Ctrl-C of a script). */
   signal?: AbortSignal;
@@ -210,6 +213,7 @@ export async function startDevGateway(opts: DevGatewayOptions = {}): Promise<Dev
       readyPath: "/health",
       ...(config !== undefined && { config }),
       ...(opts.vars !== undefined && { vars: opts.vars }),
+      ...(opts.persistTo !== undefined && { persistTo: opts.persistTo }),
       ...(opts.readyTimeoutMs !== undefined && { readyTimeoutMs: opts.readyTimeoutMs }),
       ...(opts.signal !== undefined && { signal: opts.signal }),
     });

@@ -6,18 +6,22 @@
  * Needs Debian's `chromium` at /usr/bin/chromium (skipped, loudly, when it is missing).
  * Also covers scripts/revoke-vendor-token.ts against the same miniflare KV.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DEV_READY_TIMEOUT_MS,
+  type DevGateway,
+  ROOT,
+  startDevGateway,
+} from "../../scripts/lib/dev-server.ts";
 import { hashPassword } from "../../src/auth/password.ts";
 import { startAuthServers, VENDOR_CLIENT_ID, VENDOR_CLIENT_SECRET } from "../support/auth-servers.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_FLAGS = [
   "--headless",
@@ -29,37 +33,18 @@ const CHROMIUM_FLAGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-/** wrangler dev bundles and boots workerd: slow on a cold, loaded machine. */
-const READY_TIMEOUT_MS = 90_000;
 const PASSWORD = "browser-test-password";
 const CALLBACK_PATH = "/mcp-client/callback";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function tomlString(value: string): string {
-  return JSON.stringify(value);
-}
-
 describe.skipIf(!existsSync(CHROMIUM))("credentials page in headless Chromium (wrangler dev)", () => {
   let work: string;
-  let gateway: ChildProcess | undefined;
+  let gateway: DevGateway | undefined;
   let origin: string;
   let browser: Browser;
   let closeServers: () => Promise<void>;
   let clientCallback: Server;
   let clientCallbackUrl: string;
   let lastClientCallback: URL | undefined;
-  let output = "";
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) return;
@@ -93,8 +78,6 @@ describe.skipIf(!existsSync(CHROMIUM))("credentials page in headless Chromium (w
     );
     if (compiled.status !== 0) throw new Error(`compile failed: ${compiled.stderr}`);
 
-    const port = await freePort();
-    origin = `http://localhost:${port}`;
     const users = JSON.stringify([
       {
         id: "pat",
@@ -116,82 +99,19 @@ describe.skipIf(!existsSync(CHROMIUM))("credentials page in headless Chromium (w
       AUTH_OAUTH_OAUTH2_CLIENT_SECRET: VENDOR_CLIENT_SECRET,
       AUTH_KEY_BASE_URL: `${servers.origin}/keyvendor/api`,
     };
-    writeFileSync(
-      join(work, "wrangler.toml"),
-      [
-        'name = "gateway-browser-test"',
-        `main = ${tomlString(join(ROOT, "src", "worker.ts"))}`,
-        'compatibility_date = "2026-10-01"',
-        'compatibility_flags = ["nodejs_compat"]',
-        "[alias]",
-        `"#bundles" = ${tomlString(join(work, "generated", "index.ts"))}`,
-        "[vars]",
-        ...Object.entries(vars).map(([key, value]) => `${key} = ${tomlString(value)}`),
-        "[[kv_namespaces]]",
-        'binding = "OAUTH_KV"',
-        'id = "00000000000000000000000000000000"',
-        "[[durable_objects.bindings]]",
-        'name = "VENDOR_GUARD"',
-        'class_name = "VendorGuard"',
-        "[[migrations]]",
-        'tag = "v1"',
-        'new_sqlite_classes = ["VendorGuard"]',
-        "",
-      ].join("\n"),
-    );
-    gateway = spawn(
-      join(ROOT, "node_modules", ".bin", "wrangler"),
-      [
-        "dev",
-        "--config",
-        join(work, "wrangler.toml"),
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--inspector-port",
-        String(await freePort()),
-        "--persist-to",
-        join(work, "state"),
-        "--show-interactive-dev-session=false",
-      ],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          WRANGLER_SEND_METRICS: "false",
-          CLOUDFLARE_CF_FETCH_ENABLED: "false",
-          FORCE_COLOR: "0",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    gateway.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
+    // The same miniflare state the revoke script is pointed at below.
+    gateway = await startDevGateway({
+      bundlesIndex: join(work, "generated", "index.ts"),
+      vars,
+      persistTo: join(work, "state"),
     });
-    gateway.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const started = Date.now();
-    for (;;) {
-      if (gateway.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
-      try {
-        if ((await fetch(`${origin}/health`)).status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() - started > READY_TIMEOUT_MS) throw new Error(`wrangler dev not ready:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    origin = `http://localhost:${gateway.port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
-  }, READY_TIMEOUT_MS + 30_000);
+  }, DEV_READY_TIMEOUT_MS + 30_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (gateway?.pid !== undefined && gateway.exitCode === null) {
-      gateway.kill("SIGTERM");
-      await new Promise((resolve) => gateway?.once("exit", resolve));
-    }
+    await gateway?.stop();
     await closeServers?.();
     await new Promise((resolve) => clientCallback?.close(resolve));
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
@@ -276,7 +196,7 @@ describe.skipIf(!existsSync(CHROMIUM))("credentials page in headless Chromium (w
         "--persist-to",
         join(work, "state"),
         "--config",
-        join(work, "wrangler.toml"),
+        join(ROOT, "wrangler.toml"),
       ],
       { cwd: ROOT, encoding: "utf8" },
     );
