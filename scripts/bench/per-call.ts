@@ -26,13 +26,14 @@ import {
 import { freePort, prepareGenerated, startGenerated, startIvotoby } from "./peers.ts";
 import { type Child, cpuSeconds, SERVER_CORE, spawnPinned } from "./proc.ts";
 import { runSseLoad } from "./sse-load.ts";
-import { BARE_WORKER_SOURCE, type HostConfig } from "./worker-host.ts";
+import { BARE_WORKER_SOURCE, type HostConfig, MINIMAL_MCP_WORKER_SOURCE } from "./worker-host.ts";
 
-export type TargetId = "direct" | "bare" | "gateway" | "ivotoby" | "generated";
+export type TargetId = "direct" | "bare" | "minimal" | "gateway" | "ivotoby" | "generated";
 
 export const TARGET_LABELS: Record<TargetId, string> = {
   direct: "(a) direct HTTP to upstream",
   bare: "(b) bare forwarding Worker (workerd)",
+  minimal: "(b′) 12-line MCP tools/call Worker, no checks (reference floor, workerd)",
   gateway: "(c) mcp-edge-gateway (workerd)",
   ivotoby: "(d) @ivotoby/openapi-mcp-server",
   generated: "(e) openapi-mcp-generator server",
@@ -67,6 +68,8 @@ export interface PerCallResult {
     gatewayVsBestPeer?: number;
     bestPeer?: string;
     addedP50OverBareMs: number;
+    /** The reference floor (b′) against the bare Worker: the most any MCP Worker keeps. */
+    floorVsBare?: number;
   }>;
   /** Where the gateway's CPU goes: the same Worker answering less and less of the call (c=32). */
   breakdown: BreakdownRow[];
@@ -234,6 +237,48 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
           if (first !== expectedBody) throw new Error(`bare Worker answered ${first.slice(0, 200)}`);
           await measure(target, opts, { server: hostPids(host), upstream: upstreamPid }, (c, s) =>
             runLoad({ url, method: "GET", expectBody: expectedBody }, c, s),
+          );
+        } finally {
+          await host.stop();
+        }
+      });
+    }
+
+    // (b′) reference floor: the least any MCP tools/call Worker does.
+    {
+      const target: TargetResult = {
+        id: "minimal",
+        label: TARGET_LABELS.minimal,
+        protocol: "MCP tools/call, hand-written",
+        runs: [],
+      };
+      targets.push(target);
+      log("per-call: (b′) minimal MCP Worker");
+      await guarded(target, log, async () => {
+        const minimalPath = join(tmpDir, "minimal-mcp-worker", "worker.js");
+        mkdirSync(join(tmpDir, "minimal-mcp-worker"), { recursive: true });
+        writeFileSync(minimalPath, MINIMAL_MCP_WORKER_SOURCE);
+        const host = await startHost({
+          scriptPath: minimalPath,
+          compatibilityDate: settings.compatibilityDate,
+          compatibilityFlags: settings.compatibilityFlags,
+          bindings: { UPSTREAM_URL: upstreamUrl },
+        });
+        try {
+          const url = `${host.ready.url}/mcp`;
+          await preflight(url, MCP_HEADERS, "getItem");
+          await measure(target, opts, { server: hostPids(host), upstream: upstreamPid }, (c, s) =>
+            runLoad(
+              {
+                url,
+                method: "POST",
+                headers: MCP_HEADERS,
+                body: toolCallBody("getItem", 1),
+                check: quickCallCheck,
+              },
+              c,
+              s,
+            ),
           );
         } finally {
           await host.stop();
@@ -503,6 +548,7 @@ function ratiosOf(targets: TargetResult[], connections: number[]): PerCallResult
       .filter((p): p is { id: "ivotoby" | "generated"; run: LoadResult } => p.run !== undefined)
       .sort((x, y) => y.run.throughput - x.run.throughput);
     const best = peers[0];
+    const floor = runAt(byId.get("minimal"), c);
     return [
       {
         connections: c,
@@ -512,6 +558,7 @@ function ratiosOf(targets: TargetResult[], connections: number[]): PerCallResult
           ? { gatewayVsBestPeer: gateway.throughput / best.run.throughput, bestPeer: TARGET_LABELS[best.id] }
           : {}),
         addedP50OverBareMs: gateway.p50Ms - bare.p50Ms,
+        ...(floor ? { floorVsBare: floor.throughput / bare.throughput } : {}),
       },
     ];
   });

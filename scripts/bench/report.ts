@@ -159,6 +159,11 @@ export function formatReport(results: Results): string {
           .join(" | ") +
         " |",
     );
+    if (perCall.ratios.some((r) => r.floorVsBare !== undefined)) {
+      lines.push(
+        `| reference floor (b′) / bare Worker throughput | ${perCall.ratios.map((r) => (r.floorVsBare === undefined ? "—" : `${f(r.floorVsBare * 100)}%`)).join(" | ")} |`,
+      );
+    }
     lines.push(
       "| gateway p50 − bare Worker p50 | " +
         perCall.ratios.map((r) => `${f(r.addedP50OverBareMs, 2)} ms`).join(" | ") +

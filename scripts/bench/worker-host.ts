@@ -36,6 +36,27 @@ export const BARE_WORKER_SOURCE = `export default {
 };
 `;
 
+/**
+ * Reference floor for MCP on Workers: a hand-written `tools/call` for the bench operation with
+ * no validation, auth, resilience or SDK — only what any MCP server must do (parse the JSON-RPC
+ * request, call the upstream, read its body into JS, wrap it as a result). Not a product.
+ */
+export const MINIMAL_MCP_WORKER_SOURCE = `export default {
+  async fetch(request, env) {
+    const message = await request.json();
+    const a = message.params.arguments;
+    const url = env.UPSTREAM_URL + "/stores/" + encodeURIComponent(a.storeId) + "/items/" + encodeURIComponent(a.itemId) +
+      "?currency=" + encodeURIComponent(a.currency) + "&limit=" + encodeURIComponent(a.limit);
+    const upstream = await fetch(url, { headers: { accept: "application/json" } });
+    const text = await upstream.text();
+    const result = { content: [{ type: "text", text }], structuredContent: JSON.parse(text) };
+    return new Response(JSON.stringify({ result, jsonrpc: "2.0", id: message.id }), {
+      headers: { "content-type": "application/json" },
+    });
+  },
+};
+`;
+
 function findWorkerd(): number | undefined {
   const pending = [process.pid];
   while (pending.length > 0) {
