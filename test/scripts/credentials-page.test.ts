@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -21,6 +21,7 @@ import {
 } from "../../scripts/lib/dev-server.ts";
 import { hashPassword } from "../../src/auth/password.ts";
 import { startAuthServers, VENDOR_CLIENT_ID, VENDOR_CLIENT_SECRET } from "../support/auth-servers.ts";
+import { type LoopbackServer, listenOnLoopback } from "../support/local-http.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_FLAGS = [
@@ -42,7 +43,7 @@ describe.skipIf(!existsSync(CHROMIUM))("credentials page in headless Chromium (w
   let origin: string;
   let browser: Browser;
   let closeServers: () => Promise<void>;
-  let clientCallback: Server;
+  let clientCallback: LoopbackServer | undefined;
   let clientCallbackUrl: string;
   let lastClientCallback: URL | undefined;
 
@@ -53,15 +54,15 @@ describe.skipIf(!existsSync(CHROMIUM))("credentials page in headless Chromium (w
     closeServers = servers.close;
 
     // The MCP client's redirect target: a local listener that records where the browser lands.
-    clientCallback = createHttpServer((req, res) => {
-      const url = new URL(req.url ?? "/", "http://127.0.0.1");
-      if (url.pathname === CALLBACK_PATH) lastClientCallback = url;
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.end("client received the authorization response");
-    });
-    await new Promise<void>((resolve) => clientCallback.listen(0, "127.0.0.1", resolve));
-    const callbackAddress = clientCallback.address();
-    clientCallbackUrl = `http://127.0.0.1:${typeof callbackAddress === "object" && callbackAddress ? callbackAddress.port : 0}${CALLBACK_PATH}`;
+    clientCallback = await listenOnLoopback(
+      createHttpServer((req, res) => {
+        const url = new URL(req.url ?? "/", "http://127.0.0.1");
+        if (url.pathname === CALLBACK_PATH) lastClientCallback = url;
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end("client received the authorization response");
+      }),
+    );
+    clientCallbackUrl = `${clientCallback.origin}${CALLBACK_PATH}`;
 
     // Only the auth fixture vendors, compiled by the real compiler.
     const specs = join(work, "specs");
@@ -113,7 +114,7 @@ describe.skipIf(!existsSync(CHROMIUM))("credentials page in headless Chromium (w
     await browser?.close();
     await gateway?.stop();
     await closeServers?.();
-    await new Promise((resolve) => clientCallback?.close(resolve));
+    await clientCallback?.close();
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
   });
 

@@ -18,9 +18,9 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import type { TestProject } from "vitest/node";
+import { listenOnLoopback, readBody } from "./local-http.ts";
 
 export const OIDC_CLIENT_ID = "gateway-oidc-client";
 export const OIDC_CLIENT_SECRET = "oidc-client-secret-value";
@@ -46,15 +46,6 @@ interface TokenRecord {
   clientId: string;
   expiresAt: number;
   scope: string;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
 
 function json(
@@ -151,7 +142,7 @@ export async function startAuthServers(): Promise<{ origin: string; close: () =>
         return;
       }
       if (path === "/oidc/token" && req.method === "POST") {
-        const form = new URLSearchParams(await readBody(req));
+        const form = new URLSearchParams((await readBody(req)).toString("utf8"));
         const client = clientOf(req, form);
         if (client.id !== OIDC_CLIENT_ID || client.secret !== OIDC_CLIENT_SECRET) {
           json(res, 401, { error: "invalid_client" });
@@ -218,7 +209,7 @@ export async function startAuthServers(): Promise<{ origin: string; close: () =>
         return;
       }
       if (path === "/vendor/token" && req.method === "POST") {
-        const form = new URLSearchParams(await readBody(req));
+        const form = new URLSearchParams((await readBody(req)).toString("utf8"));
         const client = clientOf(req, form);
         const knownSecrets: Record<string, string> = {
           [VENDOR_CLIENT_ID]: VENDOR_CLIENT_SECRET,
@@ -309,7 +300,10 @@ export async function startAuthServers(): Promise<{ origin: string; close: () =>
           return;
         }
         if (path === "/vendor/api/items" && req.method === "POST") {
-          json(res, 201, { created: JSON.parse((await readBody(req)) || "{}"), by: record.sub });
+          json(res, 201, {
+            created: JSON.parse((await readBody(req)).toString("utf8") || "{}"),
+            by: record.sub,
+          });
           return;
         }
         json(res, 404, { error: "not_found" });
@@ -330,16 +324,9 @@ export async function startAuthServers(): Promise<{ origin: string; close: () =>
     }
   });
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    origin,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const listening = await listenOnLoopback(server);
+  origin = listening.origin;
+  return { origin, close: listening.close };
 }
 
 /** vitest globalSetup: start the servers, hand their origin to the workers project. */

@@ -24,7 +24,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback } from "./local-http.ts";
 
 interface Attempt {
   method: string;
@@ -167,23 +167,13 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
     json(res, 404, { error: "no such fault route" });
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const listening = await listenOnLoopback(server);
+  return { url: listening.origin, close: listening.close };
 }
 
 /** A 127.0.0.1 URL nobody listens on (bound once, then released): connection refused. */
 export async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
+  const listening = await listenOnLoopback(createServer());
+  await listening.close();
+  return listening.origin;
 }

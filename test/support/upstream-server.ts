@@ -17,9 +17,10 @@
  * `GET /__requests?contains=<text>` lists recorded requests whose raw URL
  * contains the text, so a test can prove what was (or was not) sent.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
+import { listenOnLoopback, readBody } from "./local-http.ts";
 import { PNG_1X1_BASE64 } from "./upstream-bindings.ts";
 
 export interface RecordedRequest {
@@ -95,15 +96,6 @@ const WIDGET_BODIES: Record<string, { type: string; body: string }> = {
     }),
   },
 };
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
 
 function streamBytes(res: ServerResponse, total: number, fill: number): void {
   const chunk = Buffer.alloc(64 * 1024, fill);
@@ -281,16 +273,13 @@ export async function startUpstream(): Promise<{ origin: string; close: () => Pr
     }
   });
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenOnLoopback(server);
   return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of hanging) res.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    origin: listening.origin,
+    close: () => {
+      for (const res of hanging) res.destroy();
+      return listening.close();
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
 import { join } from "node:path";
 import { freePort, HOST, ROOT } from "../../../scripts/lib/dev-server.ts";
+import { listenOnLoopback } from "../../support/local-http.ts";
 
 const PRISM_CLI = join(ROOT, "node_modules", "@stoplight", "prism-cli", "dist", "index.js");
 /** Prism parses and dereferences the spec before listening: a second or two, more on a loaded machine. */
@@ -224,17 +225,11 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
       upstream.end(body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
+  const listening = await listenOnLoopback(server);
   return {
-    origin: `http://${HOST}:${port}`,
+    origin: listening.origin,
     records,
     route: (vendor, prismPort) => routes.set(vendor, prismPort),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: listening.close,
   };
 }

@@ -1,6 +1,5 @@
 import { symlink } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { compileVendor, SpecValidationError } from "../../../scripts/compiler/index.ts";
@@ -10,15 +9,16 @@ import {
   isPublicAddress,
   publicOnlyLookup,
 } from "../../../scripts/compiler/remote.ts";
+import { type LoopbackServer, listenOnLoopback } from "../../support/local-http.ts";
 import { FIXTURES, OK_RESPONSE, openapi, tempDir, toolNamed, vendorFixture, writeFiles } from "./helpers.ts";
 
 /** A real local server that serves schema documents and counts every request it gets. */
-let server: Server;
+let server: LoopbackServer;
 let origin: string;
 const hits: string[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  const documents = createServer((req, res) => {
     hits.push(req.url ?? "");
     if (req.url === "/redirect.json") {
       res.writeHead(302, { location: "http://169.254.169.254/latest/meta-data" }).end();
@@ -34,10 +34,10 @@ beforeAll(async () => {
       .writeHead(200, { "content-type": "application/json" })
       .end(JSON.stringify({ type: "object", properties: { remote: { type: "boolean" } } }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await listenOnLoopback(documents);
+  origin = server.origin;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 beforeEach(() => {
   hits.length = 0;
 });
