@@ -1,7 +1,8 @@
 /**
  * Worker bindings for the upstream fixture vendors (`test/fixtures/specs/up-*`):
  * each vendor's `<VENDOR>_BASE_URL` points at the local upstream server, plus the
- * test secrets the auth fixtures use. Used by vitest.config.ts.
+ * test secrets the auth fixtures use. Used by vitest.config.ts. Also the bodies the
+ * upstream server (Node) serves that the Worker tests compare results against.
  */
 import { vendorEnvPrefix } from "../../src/upstream/base-url.ts";
 
@@ -32,3 +33,19 @@ export function upstreamBindings(origin: string): Record<string, string> {
 /** A 1×1 transparent PNG the upstream serves at `/respond/image`. */
 export const PNG_1X1_BASE64 =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+/**
+ * The widget the upstream serves at `/respond/widget/exact`, as the up-output fixture
+ * documents it; its other variants are drifts of this one.
+ */
+export const UPSTREAM_WIDGET = {
+  id: 1,
+  name: "gear",
+  status: "active",
+  created: "2024-01-02T03:04:05Z",
+  sku: "ABC-1",
+  owner: { login: "ada", email: "ada@example.com" },
+  tags: ["a"],
+  price: { amount: 5, currency: "EUR" },
+  token: { value: "s3cret-token", expires: 3600 },
+};

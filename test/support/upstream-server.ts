@@ -21,7 +21,7 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import { listenOnLoopback, readBody } from "./local-http.ts";
-import { PNG_1X1_BASE64 } from "./upstream-bindings.ts";
+import { PNG_1X1_BASE64, UPSTREAM_WIDGET as WIDGET } from "./upstream-bindings.ts";
 
 export interface RecordedRequest {
   method: string;
@@ -36,18 +36,6 @@ export interface RecordedRequest {
 const PNG_1X1 = Buffer.from(PNG_1X1_BASE64, "base64");
 
 const MAX_RECORDED = 5000;
-
-const WIDGET = {
-  id: 1,
-  name: "gear",
-  status: "active",
-  created: "2024-01-02T03:04:05Z",
-  sku: "ABC-1",
-  owner: { login: "ada", email: "ada@example.com" },
-  tags: ["a"],
-  price: { amount: 5, currency: "EUR" },
-  token: { value: "s3cret-token", expires: 3600 },
-};
 
 /**
  * Bodies for the output-schema fixture (test/fixtures/specs/up-output): the documented

@@ -8,23 +8,12 @@
 import { Validator } from "@cfworker/json-schema";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
+import { UPSTREAM_WIDGET as WIDGET } from "../../support/upstream-bindings.ts";
 import { toolOf, upOutput } from "./fixtures.ts";
 import { callTool, jsonOf } from "./helpers.ts";
 
 const getWidget = toolOf(upOutput, "getWidget");
 const clientValidator = new Validator(getWidget.outputSchema as never, "2020-12", false);
-
-const WIDGET = {
-  id: 1,
-  name: "gear",
-  status: "active",
-  created: "2024-01-02T03:04:05Z",
-  sku: "ABC-1",
-  owner: { login: "ada", email: "ada@example.com" },
-  tags: ["a"],
-  price: { amount: 5, currency: "EUR" },
-  token: { value: "s3cret-token", expires: 3600 },
-};
 
 interface MismatchBody {
   error: string;
