@@ -10,6 +10,7 @@ import {
   mcp,
   mcpResult,
   ORIGIN,
+  pkceAuthorizeUrl,
   pkcePair,
   registerClient,
   type TestEnv,
@@ -37,6 +38,10 @@ async function exchange(
     client_id: a.clientId,
     ...extra,
   });
+}
+
+async function refreshGrant(refreshToken: string, clientId: string) {
+  return tokenRequest(env, { grant_type: "refresh_token", refresh_token: refreshToken, client_id: clientId });
 }
 
 async function oauthError(res: Response): Promise<string> {
@@ -69,13 +74,7 @@ describe("authorization endpoint", () => {
   it("sends a signed-out user to sign in, then shows a consent page that cannot be framed or forged", async () => {
     const browser = new Browser(env);
     const client = await registerClient(env, { client_name: "Evil <script>alert(1)</script> Client" });
-    const { challenge } = await pkcePair();
-    const url = authorizeUrl({
-      response_type: "code",
-      client_id: client.client_id,
-      redirect_uri: CLIENT_REDIRECT,
-      code_challenge: challenge,
-      code_challenge_method: "S256",
+    const { url } = await pkceAuthorizeUrl(client.client_id, {
       state: "s1",
       scope: "mcp:read mcp:write",
       resource: `${ORIGIN}/v1/mcp`,
@@ -140,15 +139,7 @@ describe("authorization endpoint", () => {
   it("refuses a consent handle replayed from another browser", async () => {
     const victim = new Browser(env);
     const client = await registerClient(env);
-    const { challenge } = await pkcePair();
-    const url = authorizeUrl({
-      response_type: "code",
-      client_id: client.client_id,
-      redirect_uri: CLIENT_REDIRECT,
-      code_challenge: challenge,
-      code_challenge_method: "S256",
-      state: "x",
-    });
+    const { url } = await pkceAuthorizeUrl(client.client_id, { state: "x" });
     await victim.signIn("alice", url);
     const html = await (await victim.fetch(url)).text();
     const handle = /name="handle" value="([^"]+)"/.exec(html)?.[1] ?? "";
@@ -201,20 +192,13 @@ describe("authorization endpoint", () => {
     const browser = new Browser(env);
     await browser.signIn("alice");
     const client = await registerClient(env);
-    const { challenge } = await pkcePair();
     for (const redirect of [
       "https://attacker.example/cb",
       `${CLIENT_REDIRECT}/extra`,
       "http://127.0.0.1:33418/callback?x=1",
     ]) {
       const res = await browser.fetch(
-        authorizeUrl({
-          response_type: "code",
-          client_id: client.client_id,
-          redirect_uri: redirect,
-          code_challenge: challenge,
-          code_challenge_method: "S256",
-        }),
+        (await pkceAuthorizeUrl(client.client_id, { redirect_uri: redirect })).url,
       );
       expect(res.status, redirect).toBe(400);
       expect(res.headers.get("location")).toBeNull();
@@ -225,30 +209,14 @@ describe("authorization endpoint", () => {
   it("refuses an unknown client and a resource this server does not protect", async () => {
     const browser = new Browser(env);
     await browser.signIn("alice");
-    const { challenge } = await pkcePair();
-    const unknown = await browser.fetch(
-      authorizeUrl({
-        response_type: "code",
-        client_id: "no-such-client",
-        redirect_uri: CLIENT_REDIRECT,
-        code_challenge: challenge,
-        code_challenge_method: "S256",
-      }),
-    );
+    const unknown = await browser.fetch((await pkceAuthorizeUrl("no-such-client")).url);
     expect(unknown.status).toBe(400);
     expect(unknown.headers.get("location")).toBeNull();
     expect(typeof (await oauthError(unknown))).toBe("string");
 
     const client = await registerClient(env);
     const foreign = await browser.fetch(
-      authorizeUrl({
-        response_type: "code",
-        client_id: client.client_id,
-        redirect_uri: CLIENT_REDIRECT,
-        code_challenge: challenge,
-        code_challenge_method: "S256",
-        resource: "https://other.example/mcp",
-      }),
+      (await pkceAuthorizeUrl(client.client_id, { resource: "https://other.example/mcp" })).url,
     );
     const error =
       foreign.status === 302
@@ -371,27 +339,15 @@ describe("refresh tokens", () => {
   it("rotate: each refresh returns a new refresh token and the superseded one stops working", async () => {
     const t = await tokensFor(env, "alice");
     const r1 = t.refresh_token;
-    const second = await tokenRequest(env, {
-      grant_type: "refresh_token",
-      refresh_token: r1,
-      client_id: t.clientId,
-    });
+    const second = await refreshGrant(r1, t.clientId);
     expect(second.status).toBe(200);
     const t2 = (await second.json()) as { refresh_token: string; access_token: string };
     expect(t2.refresh_token).not.toBe(r1);
     expect((await mcp(env, "/v1/mcp", t2.access_token, "tools/list")).status).toBe(200);
     // Using the new refresh token retires the previous one.
-    const third = await tokenRequest(env, {
-      grant_type: "refresh_token",
-      refresh_token: t2.refresh_token,
-      client_id: t.clientId,
-    });
+    const third = await refreshGrant(t2.refresh_token, t.clientId);
     expect(third.status).toBe(200);
-    const replay = await tokenRequest(env, {
-      grant_type: "refresh_token",
-      refresh_token: r1,
-      client_id: t.clientId,
-    });
+    const replay = await refreshGrant(r1, t.clientId);
     expect(replay.status).toBe(400);
     expect(await oauthError(replay)).toBe("invalid_grant");
   });
@@ -399,11 +355,7 @@ describe("refresh tokens", () => {
   it("refuses a refresh token presented by another client", async () => {
     const t = await tokensFor(env, "alice");
     const other = await registerClient(env);
-    const res = await tokenRequest(env, {
-      grant_type: "refresh_token",
-      refresh_token: t.refresh_token,
-      client_id: other.client_id,
-    });
+    const res = await refreshGrant(t.refresh_token, other.client_id);
     expect(res.status).toBe(400);
     expect(await oauthError(res)).toBe("invalid_grant");
   });
@@ -412,11 +364,7 @@ describe("refresh tokens", () => {
     const t = await tokensFor(env, "alice");
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 31 * 24 * 60 * 60 * 1000);
-    const res = await tokenRequest(env, {
-      grant_type: "refresh_token",
-      refresh_token: t.refresh_token,
-      client_id: t.clientId,
-    });
+    const res = await refreshGrant(t.refresh_token, t.clientId);
     expect(res.status).toBe(400);
     expect(await oauthError(res)).toBe("invalid_grant");
   });
@@ -440,11 +388,7 @@ describe("access token lifetime and revocation (RFC 7009)", () => {
 
     const t2 = await tokensFor(env, "bob");
     expect((await tokenRequest(env, { token: t2.refresh_token, client_id: t2.clientId })).status).toBe(200);
-    const refresh = await tokenRequest(env, {
-      grant_type: "refresh_token",
-      refresh_token: t2.refresh_token,
-      client_id: t2.clientId,
-    });
+    const refresh = await refreshGrant(t2.refresh_token, t2.clientId);
     expect(refresh.status).toBe(400);
     expect(await oauthError(refresh)).toBe("invalid_grant");
     expect((await mcp(env, "/v1/mcp", t2.access_token, "tools/list")).status).toBe(401);

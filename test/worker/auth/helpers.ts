@@ -227,6 +227,27 @@ export function authorizeUrl(params: Record<string, string | undefined>): string
   return url.pathname + url.search;
 }
 
+/**
+ * An authorization request as an MCP client sends it (path and query on ORIGIN):
+ * response type `code`, redirect to CLIENT_REDIRECT, a fresh PKCE S256 challenge,
+ * then `params` (they override; an `undefined` value leaves a parameter out).
+ */
+export async function pkceAuthorizeUrl(
+  clientId: string,
+  params: Record<string, string | undefined> = {},
+): Promise<{ url: string; verifier: string }> {
+  const { verifier, challenge } = await pkcePair();
+  const url = authorizeUrl({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: CLIENT_REDIRECT,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    ...params,
+  });
+  return { url, verifier };
+}
+
 export interface Authorized {
   code: string;
   verifier: string;
@@ -247,14 +268,8 @@ export async function authorize(
   options: { clientId?: string; resource?: string; scope?: string; approve?: string[]; deny?: boolean } = {},
 ): Promise<Authorized & { redirect: URL }> {
   const clientId = options.clientId ?? (await registerClient(browser.env)).client_id;
-  const { verifier, challenge } = await pkcePair();
   const state = crypto.randomUUID();
-  const url = authorizeUrl({
-    response_type: "code",
-    client_id: clientId,
-    redirect_uri: CLIENT_REDIRECT,
-    code_challenge: challenge,
-    code_challenge_method: "S256",
+  const { url, verifier } = await pkceAuthorizeUrl(clientId, {
     state,
     scope: options.scope ?? "mcp:read mcp:write",
     resource: options.resource ?? `${ORIGIN}/v1/mcp`,

@@ -1,13 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   authEnv,
-  authorizeUrl,
   authServersOrigin,
   Browser,
-  CLIENT_REDIRECT,
   location,
   ORIGIN,
-  pkcePair,
+  pkceAuthorizeUrl,
   registerClient,
   type TestEnv,
 } from "./helpers.ts";
@@ -102,15 +100,7 @@ describe("OpenID Connect sign-in", () => {
   it("carries an MCP authorization through the provider sign-in back to the consent page", async () => {
     const browser = new Browser(env);
     const client = await registerClient(env);
-    const { challenge } = await pkcePair();
-    const url = authorizeUrl({
-      response_type: "code",
-      client_id: client.client_id,
-      redirect_uri: CLIENT_REDIRECT,
-      code_challenge: challenge,
-      code_challenge_method: "S256",
-      state: "oidc-flow",
-    });
+    const { url } = await pkceAuthorizeUrl(client.client_id, { state: "oidc-flow" });
     const toSignIn = await browser.fetch(url);
     const returnTo = new URL(location(toSignIn), ORIGIN).searchParams.get("return") ?? "";
     expect(returnTo).toBe(url);
