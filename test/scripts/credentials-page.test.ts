@@ -20,7 +20,8 @@ import {
   startDevGateway,
 } from "../../scripts/lib/dev-server.ts";
 import { hashPassword } from "../../src/auth/password.ts";
-import { startAuthServers, VENDOR_CLIENT_ID, VENDOR_CLIENT_SECRET } from "../support/auth-servers.ts";
+import { VENDOR_CLIENT_ID, VENDOR_CLIENT_SECRET } from "../support/auth-clients.ts";
+import { startAuthServers } from "../support/auth-servers.ts";
 import { type LoopbackServer, listenOnLoopback } from "../support/local-http.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -20,15 +20,16 @@ import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import type { TestProject } from "vitest/node";
+import {
+  CC_CLIENT_ID,
+  CC_CLIENT_SECRET,
+  OIDC_CLIENT_ID,
+  OIDC_CLIENT_SECRET,
+  SHORT_LIVED_CLIENT_ID,
+  VENDOR_CLIENT_ID,
+  VENDOR_CLIENT_SECRET,
+} from "./auth-clients.ts";
 import { listenOnLoopback, readBody } from "./local-http.ts";
-
-export const OIDC_CLIENT_ID = "gateway-oidc-client";
-export const OIDC_CLIENT_SECRET = "oidc-client-secret-value";
-export const VENDOR_CLIENT_ID = "gateway-vendor-client";
-export const VENDOR_CLIENT_SECRET = "vendor-client-secret-value";
-export const SHORT_LIVED_CLIENT_ID = "short-lived-client";
-export const CC_CLIENT_ID = "gateway-cc-client";
-export const CC_CLIENT_SECRET = "cc-client-secret-value";
 
 interface CodeRecord {
   clientId: string;

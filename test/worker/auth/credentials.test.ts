@@ -5,6 +5,7 @@ import { loadAuthConfig, resolveUser } from "../../../src/auth/config.ts";
 import { callerCredentialSource } from "../../../src/auth/credential-source.ts";
 import { getBundle } from "../../../src/bundle/registry.ts";
 import type { SecurityScheme, VendorBundle } from "../../../src/bundle/types.ts";
+import { SHORT_LIVED_CLIENT_ID } from "../../support/auth-clients.ts";
 import {
   authEnv,
   authServersOrigin,
@@ -323,7 +324,7 @@ describe("vendor OAuth: authorization code + PKCE through the gateway's callback
   });
 
   it("refreshes a token before it expires, and marks the vendor for re-authorization when the refresh is refused", async () => {
-    const shortLived = await authEnv({ AUTH_OAUTH_OAUTH2_CLIENT_ID: "short-lived-client" });
+    const shortLived = await authEnv({ AUTH_OAUTH_OAUTH2_CLIENT_ID: SHORT_LIVED_CLIENT_ID });
     const dave = await signedIn("dave", shortLived);
     const csrf = await dave.csrf();
     const start = await dave.post("/credentials/auth-oauth/connect", { csrf, owner: "user" });

@@ -10,6 +10,14 @@ import { inject } from "vitest";
 import type { AuthEnv } from "../../../src/auth/env.ts";
 import { hashPassword } from "../../../src/auth/password.ts";
 import worker from "../../../src/worker.ts";
+import {
+  CC_CLIENT_ID,
+  CC_CLIENT_SECRET,
+  OIDC_CLIENT_ID,
+  OIDC_CLIENT_SECRET,
+  VENDOR_CLIENT_ID,
+  VENDOR_CLIENT_SECRET,
+} from "../../support/auth-clients.ts";
 
 export const ORIGIN = "https://gw.test";
 export const ENCRYPTION_KEY = "test-encryption-key-0123456789-abcdefghijklmnop";
@@ -19,13 +27,6 @@ export const PASSWORDS = {
   carol: "carol-password-333",
   dave: "dave-password-4444",
 } as const;
-
-export const OIDC_CLIENT_ID = "gateway-oidc-client";
-export const OIDC_CLIENT_SECRET = "oidc-client-secret-value";
-export const VENDOR_CLIENT_ID = "gateway-vendor-client";
-export const VENDOR_CLIENT_SECRET = "vendor-client-secret-value";
-export const CC_CLIENT_ID = "gateway-cc-client";
-export const CC_CLIENT_SECRET = "cc-client-secret-value";
 
 let hashes: Promise<Record<string, string>> | undefined;
 function passwordHashes(): Promise<Record<string, string>> {
