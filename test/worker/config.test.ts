@@ -2,20 +2,11 @@ import { describe, expect, it } from "vitest";
 import type { VendorBundle } from "../../src/bundle/types.ts";
 import { loadSettings, vendorSettings } from "../../src/config.ts";
 import { GatewayError } from "../../src/errors.ts";
+import { bareBundle } from "../support/bare-bundle.ts";
 
+/** `resilience` as vendor.json has it, valid or not (the settings check is what is tested). */
 function bundle(vendor: string, resilience?: unknown): VendorBundle {
-  return {
-    formatVersion: 1,
-    vendor,
-    displayName: vendor,
-    contentHash: "x",
-    specTitle: "t",
-    specVersion: "1",
-    securitySchemes: {},
-    schemas: {},
-    tools: [],
-    ...(resilience === undefined ? {} : { resilience }),
-  } as VendorBundle;
+  return bareBundle(vendor, resilience === undefined ? {} : ({ resilience } as Partial<VendorBundle>));
 }
 
 function configError(fn: () => unknown): GatewayError {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import type { HttpMethod, VendorBundle, VendorResilienceConfig } from "../../../src/bundle/types.ts";
+import type { HttpMethod, VendorResilienceConfig } from "../../../src/bundle/types.ts";
 import { loadSettings, type VendorSettings, vendorSettings } from "../../../src/config.ts";
 import { virtualClock } from "../../../src/resilience/clock.ts";
 import { guardClient } from "../../../src/resilience/guard-client.ts";
@@ -10,6 +10,7 @@ import {
   type ResilientResult,
   resilientFetch,
 } from "../../../src/resilience/retry.ts";
+import { bareBundle } from "../../support/bare-bundle.ts";
 
 const upstream = inject("faultUpstreamUrl");
 const refused = inject("refusedUpstreamUrl");
@@ -18,19 +19,7 @@ let n = 0;
 const unique = (what: string) => `${what}-${++n}-${crypto.randomUUID().slice(0, 8)}`;
 
 function settingsFor(vendor: string, resilience: VendorResilienceConfig = {}): VendorSettings {
-  const bundle = {
-    formatVersion: 1,
-    vendor,
-    displayName: vendor,
-    contentHash: "x",
-    specTitle: "t",
-    specVersion: "1",
-    securitySchemes: {},
-    schemas: {},
-    tools: [],
-    resilience,
-  } as VendorBundle;
-  return vendorSettings(loadSettings({}), bundle);
+  return vendorSettings(loadSettings({}), bareBundle(vendor, { resilience }));
 }
 
 async function attemptsOf(
