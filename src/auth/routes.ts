@@ -486,17 +486,15 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
   return new Response(html, { headers: pageHeaders() });
 }
 
-interface CredentialAction {
+interface CredentialsForm {
   env: AuthEnv;
   config: AuthConfig;
   who: SignedIn;
-  bundle: VendorBundle;
-  owner: CredentialOwner;
   form: FormData;
 }
 
-/** Shared checks of every credential form: session, CSRF, vendor, allowlist, owner role. */
-async function credentialAction(c: AuthContext): Promise<CredentialAction | Response> {
+/** Checks of every form posted from the credentials page: auth on, a live session, its CSRF token. */
+async function credentialsForm(c: AuthContext): Promise<CredentialsForm | Response> {
   const config = authConfig(c);
   if (config === undefined) return authOff();
   const env = authEnv(c);
@@ -506,6 +504,19 @@ async function credentialAction(c: AuthContext): Promise<CredentialAction | Resp
   if (!checkCsrf(who.session, form.get("csrf"))) {
     throw new GatewayError("forbidden", "The form's CSRF token does not match your session.");
   }
+  return { env, config, who, form };
+}
+
+interface CredentialAction extends CredentialsForm {
+  bundle: VendorBundle;
+  owner: CredentialOwner;
+}
+
+/** Shared checks of every credential form: those of `credentialsForm`, then vendor, allowlist, owner role. */
+async function credentialAction(c: AuthContext): Promise<CredentialAction | Response> {
+  const checked = await credentialsForm(c);
+  if (checked instanceof Response) return checked;
+  const { config, who, form } = checked;
   const vendor = c.req.param("vendor") ?? "";
   const bundle = getBundle(vendor);
   if (bundle === undefined) throw new GatewayError("not_found", `Unknown vendor "${vendor}"`);
@@ -523,7 +534,7 @@ async function credentialAction(c: AuthContext): Promise<CredentialAction | Resp
   } else {
     owner = { kind: "user", id: who.user.id };
   }
-  return { env, config, who, bundle, owner, form };
+  return { ...checked, bundle, owner };
 }
 
 function done(c: AuthContext, notice: string, vendor: string): Response {
@@ -624,15 +635,9 @@ function credentialsRoutes(app: Hono<{ Bindings: object }>): void {
   });
 
   app.post("/credentials/clients/:grantId/revoke", async (c) => {
-    const config = authConfig(c);
-    if (config === undefined) return authOff();
-    const env = authEnv(c);
-    const who = await signedIn(c, config);
-    if (who === undefined) throw new GatewayError("unauthorized", "Sign in first: your session has ended.");
-    const form = await formOf(c);
-    if (!checkCsrf(who.session, form.get("csrf"))) {
-      throw new GatewayError("forbidden", "The form's CSRF token does not match your session.");
-    }
+    const checked = await credentialsForm(c);
+    if (checked instanceof Response) return checked;
+    const { config, env, who } = checked;
     const grantId = c.req.param("grantId");
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(grantId)) throw new GatewayError("bad_request", "Bad grant id.");
     // The grant key includes the user id: nobody can revoke another user's grant.
