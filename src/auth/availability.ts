@@ -10,11 +10,12 @@
  */
 import { allBundles } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
+import { type SecretRole, secretNames } from "../upstream/credentials.ts";
 import type { Caller, TeamAllowlist } from "./caller.ts";
 import type { ResolvedUser } from "./config.ts";
 import { type CredentialMeta, type CredentialOwner, listCredentials } from "./credential-store.ts";
 import type { AuthEnv } from "./env.ts";
-import { envString, vendorVarName } from "./env.ts";
+import { envString } from "./env.ts";
 import {
   acceptsPersonalCredentials,
   acceptsSharedCredentials,
@@ -63,19 +64,19 @@ export function isUsable(meta: CredentialMeta | undefined, now = Date.now()): bo
  * `<VENDOR>_PASSWORD`; OAuth: a client-credentials client).
  */
 export function sharedCredentialPresent(env: object, bundle: VendorBundle, info: VendorAuthInfo): boolean {
-  const secrets = bundle.auth?.secrets ?? {};
-  const has = (role: string, fallback: string) =>
-    envString(env, secrets[role] ?? vendorVarName(bundle.vendor, fallback)) !== undefined;
+  // The names the upstream credential source reads, so "present" here means the same secret.
+  const names = secretNames(bundle);
+  const has = (role: SecretRole) => envString(env, names[role]) !== undefined;
   switch (info.kind) {
     case "apiKey":
-      return has("apiKey", "API_KEY");
+      return has("apiKey");
     case "bearer":
-      return has("token", "TOKEN");
+      return has("token");
     case "basic":
-      return has("username", "USERNAME") && has("password", "PASSWORD");
+      return has("username") && has("password");
     case "oauth2-code":
     case "oauth2-client":
-      return vendorOAuthConfig(env, bundle, "clientCredentials") !== undefined || has("token", "TOKEN");
+      return vendorOAuthConfig(env, bundle, "clientCredentials") !== undefined || has("token");
     default:
       return false;
   }
@@ -124,15 +125,7 @@ export function vendorAvailability(
       return { ...base, available: true, source: "shared" };
     }
     const broken = own ?? shared;
-    if (broken !== undefined && broken.status === "needs_reauth") {
-      return {
-        ...base,
-        available: false,
-        reason: "needs_reauthorization",
-        message: NEEDS_REAUTH_MESSAGE,
-        fixUrl,
-      };
-    }
+    // A stored credential that is not usable: rejected by the vendor, else expired beyond renewal.
     if (broken !== undefined && broken.status === "invalid") {
       return { ...base, available: false, reason: "credential_rejected", message: REJECTED_MESSAGE, fixUrl };
     }
