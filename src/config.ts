@@ -71,23 +71,14 @@ export interface GatewaySettings {
   maxBinaryResponseBytes: number;
 }
 
-/** The settings in force for one vendor (environment + `vendor.json` overrides). */
-export interface VendorSettings {
+/**
+ * The settings in force for one vendor (environment + `vendor.json` overrides): every
+ * environment setting, with the rate-limit switch and burst resolved for the vendor.
+ */
+export interface VendorSettings extends Omit<GatewaySettings, "rateLimiting" | "rateLimitBurst"> {
   vendor: string;
-  maxRetries: number;
-  retryBackoffFactor: number;
-  circuitBreakerFailureThreshold: number;
-  circuitBreakerTimeoutSeconds: number;
-  circuitBreakerHalfOpenProbes: number;
   rateLimitEnabled: boolean;
-  rateLimitRequestsPerSecond: number;
   rateLimitBurst: number;
-  upstreamTimeoutSeconds: number;
-  toolExecutionTimeoutSeconds: number;
-  responseValidationMode: ResponseValidationMode;
-  sanitizationLevel: SanitizationLevel;
-  maxResponseBytes: number;
-  maxBinaryResponseBytes: number;
 }
 
 interface NumberRule {
