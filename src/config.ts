@@ -40,7 +40,7 @@ export const MAX_RETRIES_LIMIT = 10;
 /** Workers keep a request alive while the client waits, but no MCP client waits longer than this. */
 export const MAX_TIMEOUT_SECONDS = 900;
 /**
- * Upper bound of a configured rate (as the compiler's). One guard Durable Object
+ * Upper bound of a configured rate (the compiler's too). One guard Durable Object
  * admits about 1,000 calls/s, so that is the real per-vendor ceiling.
  */
 export const MAX_RATE_LIMIT_REQUESTS_PER_SECOND = 10_000;
@@ -81,7 +81,8 @@ export interface VendorSettings extends Omit<GatewaySettings, "rateLimiting" | "
   rateLimitBurst: number;
 }
 
-interface NumberRule {
+/** The allowed values of a numeric setting. */
+export interface NumberRule {
   integer: boolean;
   min: number;
   /** `min` itself is not allowed (a timeout of 0 s means nothing). */
@@ -89,14 +90,15 @@ interface NumberRule {
   max: number;
 }
 
-function describeNumber(rule: NumberRule, unit = ""): string {
+/** `an integer from 0 to 10`, `a number above 0 and at most 900 seconds`: the wording of range errors. */
+export function describeNumber(rule: NumberRule, unit = ""): string {
   const kind = rule.integer ? "an integer" : "a number";
   return rule.minExclusive
     ? `${kind} above ${rule.min} and at most ${rule.max}${unit}`
     : `${kind} from ${rule.min} to ${rule.max}${unit}`;
 }
 
-function inRange(rule: NumberRule, n: number): boolean {
+export function inRange(rule: NumberRule, n: number): boolean {
   return (
     Number.isFinite(n) &&
     (rule.minExclusive ? n > rule.min : n >= rule.min) &&
@@ -127,8 +129,11 @@ function numberFromJson(rule: NumberRule, unit?: string) {
   );
 }
 
-// The same ranges as the compiler's vendor.json check (scripts/compiler/vendor-config.ts).
-const RULES = {
+/**
+ * The ranges of the numeric settings, in the environment and in `vendor.json`; the
+ * compiler checks `vendor.json` against these same ranges (scripts/compiler/vendor-config.ts).
+ */
+export const SETTING_RANGES = {
   maxRetries: { integer: true, min: 0, max: MAX_RETRIES_LIMIT },
   retryBackoffFactor: { integer: false, min: 1, max: 10 },
   failureThreshold: { integer: true, min: 1, max: 1000 },
@@ -141,8 +146,8 @@ const RULES = {
   maxResponseBytes: { integer: true, min: 1024, max: MAX_RESPONSE_BYTES_LIMIT },
 } satisfies Record<string, NumberRule>;
 
-const VALIDATION_MODES = ["off", "warn", "strict"] as const;
-const SANITIZATION_LEVELS = ["DISABLED", "LOW", "MEDIUM", "HIGH"] as const;
+export const VALIDATION_MODES = ["off", "warn", "strict"] as const;
+export const SANITIZATION_LEVELS = ["DISABLED", "LOW", "MEDIUM", "HIGH"] as const;
 const RATE_LIMITING_VALUES = ["enabled", "disabled"] as const;
 
 function oneOf<const T extends readonly string[]>(values: T, normalize: (s: string) => string) {
@@ -160,29 +165,29 @@ interface EnvSetting {
 }
 
 const ENV_SETTINGS: readonly EnvSetting[] = [
-  { name: "MAX_RETRIES", key: "maxRetries", schema: numberFromEnv(RULES.maxRetries), fallback: 3 },
+  { name: "MAX_RETRIES", key: "maxRetries", schema: numberFromEnv(SETTING_RANGES.maxRetries), fallback: 3 },
   {
     name: "RETRY_BACKOFF_FACTOR",
     key: "retryBackoffFactor",
-    schema: numberFromEnv(RULES.retryBackoffFactor),
+    schema: numberFromEnv(SETTING_RANGES.retryBackoffFactor),
     fallback: 2,
   },
   {
     name: "CIRCUIT_BREAKER_FAILURE_THRESHOLD",
     key: "circuitBreakerFailureThreshold",
-    schema: numberFromEnv(RULES.failureThreshold),
+    schema: numberFromEnv(SETTING_RANGES.failureThreshold),
     fallback: 5,
   },
   {
     name: "CIRCUIT_BREAKER_TIMEOUT_SECONDS",
     key: "circuitBreakerTimeoutSeconds",
-    schema: numberFromEnv(RULES.breakerTimeout, " seconds"),
+    schema: numberFromEnv(SETTING_RANGES.breakerTimeout, " seconds"),
     fallback: 60,
   },
   {
     name: "CIRCUIT_BREAKER_HALF_OPEN_PROBES",
     key: "circuitBreakerHalfOpenProbes",
-    schema: numberFromEnv(RULES.halfOpenProbes),
+    schema: numberFromEnv(SETTING_RANGES.halfOpenProbes),
     fallback: 1,
   },
   {
@@ -194,25 +199,25 @@ const ENV_SETTINGS: readonly EnvSetting[] = [
   {
     name: "RATE_LIMIT_REQUESTS_PER_SECOND",
     key: "rateLimitRequestsPerSecond",
-    schema: numberFromEnv(RULES.rate),
+    schema: numberFromEnv(SETTING_RANGES.rate),
     fallback: 10,
   },
   {
     name: "RATE_LIMIT_BURST",
     key: "rateLimitBurst",
-    schema: numberFromEnv(RULES.burst),
+    schema: numberFromEnv(SETTING_RANGES.burst),
     fallback: undefined,
   },
   {
     name: "UPSTREAM_TIMEOUT",
     key: "upstreamTimeoutSeconds",
-    schema: numberFromEnv(RULES.upstreamTimeout, " seconds"),
+    schema: numberFromEnv(SETTING_RANGES.upstreamTimeout, " seconds"),
     fallback: DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
   },
   {
     name: "TOOL_EXECUTION_TIMEOUT",
     key: "toolExecutionTimeoutSeconds",
-    schema: numberFromEnv(RULES.toolTimeout, " seconds"),
+    schema: numberFromEnv(SETTING_RANGES.toolTimeout, " seconds"),
     fallback: 90,
   },
   {
@@ -230,13 +235,13 @@ const ENV_SETTINGS: readonly EnvSetting[] = [
   {
     name: "MAX_RESPONSE_BYTES",
     key: "maxResponseBytes",
-    schema: numberFromEnv(RULES.maxResponseBytes, " bytes"),
+    schema: numberFromEnv(SETTING_RANGES.maxResponseBytes, " bytes"),
     fallback: DEFAULT_MAX_RESPONSE_BYTES,
   },
   {
     name: "MAX_BINARY_RESPONSE_BYTES",
     key: "maxBinaryResponseBytes",
-    schema: numberFromEnv(RULES.maxResponseBytes, " bytes"),
+    schema: numberFromEnv(SETTING_RANGES.maxResponseBytes, " bytes"),
     fallback: DEFAULT_MAX_BINARY_RESPONSE_BYTES,
   },
 ];
@@ -304,20 +309,20 @@ function knownKeys<const E extends v.ObjectEntries>(entries: E) {
 }
 
 const vendorResilienceSchema = knownKeys({
-  maxRetries: v.optional(numberFromJson(RULES.maxRetries)),
-  retryBackoffFactor: v.optional(numberFromJson(RULES.retryBackoffFactor)),
-  circuitBreakerFailureThreshold: v.optional(numberFromJson(RULES.failureThreshold)),
-  circuitBreakerTimeoutSeconds: v.optional(numberFromJson(RULES.breakerTimeout, " seconds")),
-  circuitBreakerHalfOpenProbes: v.optional(numberFromJson(RULES.halfOpenProbes)),
+  maxRetries: v.optional(numberFromJson(SETTING_RANGES.maxRetries)),
+  retryBackoffFactor: v.optional(numberFromJson(SETTING_RANGES.retryBackoffFactor)),
+  circuitBreakerFailureThreshold: v.optional(numberFromJson(SETTING_RANGES.failureThreshold)),
+  circuitBreakerTimeoutSeconds: v.optional(numberFromJson(SETTING_RANGES.breakerTimeout, " seconds")),
+  circuitBreakerHalfOpenProbes: v.optional(numberFromJson(SETTING_RANGES.halfOpenProbes)),
   rateLimit: v.optional(
     knownKeys({
       enabled: v.optional(v.boolean("true or false")),
-      requestsPerSecond: v.optional(numberFromJson(RULES.rate)),
-      burst: v.optional(numberFromJson(RULES.burst)),
+      requestsPerSecond: v.optional(numberFromJson(SETTING_RANGES.rate)),
+      burst: v.optional(numberFromJson(SETTING_RANGES.burst)),
     }),
   ),
-  upstreamTimeoutSeconds: v.optional(numberFromJson(RULES.upstreamTimeout, " seconds")),
-  toolExecutionTimeoutSeconds: v.optional(numberFromJson(RULES.toolTimeout, " seconds")),
+  upstreamTimeoutSeconds: v.optional(numberFromJson(SETTING_RANGES.upstreamTimeout, " seconds")),
+  toolExecutionTimeoutSeconds: v.optional(numberFromJson(SETTING_RANGES.toolTimeout, " seconds")),
   responseValidationMode: v.optional(v.picklist(VALIDATION_MODES, `one of ${VALIDATION_MODES.join(", ")}`)),
   sanitizationLevel: v.optional(v.picklist(SANITIZATION_LEVELS, `one of ${SANITIZATION_LEVELS.join(", ")}`)),
 });

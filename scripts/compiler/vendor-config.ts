@@ -7,6 +7,14 @@
  */
 import * as v from "valibot";
 import type { HttpMethod, VendorAuthConfig, VendorResilienceConfig } from "../../src/bundle/types.ts";
+import {
+  describeNumber,
+  inRange,
+  type NumberRule,
+  SANITIZATION_LEVELS,
+  SETTING_RANGES,
+  VALIDATION_MODES,
+} from "../../src/config.ts";
 import { VendorConfigError, type VendorConfigIssue } from "./errors.ts";
 import { findJsonSyntaxError, offsetToPosition } from "./load.ts";
 
@@ -86,16 +94,12 @@ const text = (max: number) =>
     v.maxLength(max, `expected a string of 1 to ${max} characters`),
   );
 
-const intIn = (min: number, max: number) => {
-  const message = `expected an integer from ${min} to ${max}`;
-  return v.pipe(v.number(message), v.integer(message), v.minValue(min, message), v.maxValue(max, message));
-};
-
-const numIn = (min: number, max: number, minExclusive = false) => {
-  const message = `expected a number ${minExclusive ? "above" : "from"} ${min} ${minExclusive ? "and at most" : "to"} ${max}`;
+/** A number in the Worker's own range for that setting, so vendor.json fails here and not at run time. */
+const ranged = (rule: NumberRule) => {
+  const message = `expected ${describeNumber(rule)}`;
   return v.pipe(
     v.number(message),
-    v.check((n) => Number.isFinite(n) && (minExclusive ? n > min : n >= min) && n <= max, message),
+    v.check((n) => inRange(rule, n), message),
   );
 };
 
@@ -201,25 +205,25 @@ const selectorsSchema = v.lazy((input) =>
 
 const resilienceSchema = strict(
   {
-    maxRetries: v.optional(intIn(0, 10)),
-    retryBackoffFactor: v.optional(numIn(1, 10)),
-    circuitBreakerFailureThreshold: v.optional(intIn(1, 1000)),
-    circuitBreakerTimeoutSeconds: v.optional(numIn(0, 3600, true)),
-    circuitBreakerHalfOpenProbes: v.optional(intIn(1, 100)),
+    maxRetries: v.optional(ranged(SETTING_RANGES.maxRetries)),
+    retryBackoffFactor: v.optional(ranged(SETTING_RANGES.retryBackoffFactor)),
+    circuitBreakerFailureThreshold: v.optional(ranged(SETTING_RANGES.failureThreshold)),
+    circuitBreakerTimeoutSeconds: v.optional(ranged(SETTING_RANGES.breakerTimeout)),
+    circuitBreakerHalfOpenProbes: v.optional(ranged(SETTING_RANGES.halfOpenProbes)),
     rateLimit: v.optional(
       strict(
         {
           enabled: v.optional(v.boolean("expected true or false")),
-          requestsPerSecond: v.optional(numIn(0, 10_000, true)),
-          burst: v.optional(intIn(1, 100_000)),
+          requestsPerSecond: v.optional(ranged(SETTING_RANGES.rate)),
+          burst: v.optional(ranged(SETTING_RANGES.burst)),
         },
         "resilience.rateLimit",
       ),
     ),
-    upstreamTimeoutSeconds: v.optional(numIn(0, 900, true)),
-    toolExecutionTimeoutSeconds: v.optional(numIn(0, 900, true)),
-    responseValidationMode: v.optional(picklist(["off", "warn", "strict"] as const)),
-    sanitizationLevel: v.optional(picklist(["DISABLED", "LOW", "MEDIUM", "HIGH"] as const)),
+    upstreamTimeoutSeconds: v.optional(ranged(SETTING_RANGES.upstreamTimeout)),
+    toolExecutionTimeoutSeconds: v.optional(ranged(SETTING_RANGES.toolTimeout)),
+    responseValidationMode: v.optional(picklist(VALIDATION_MODES)),
+    sanitizationLevel: v.optional(picklist(SANITIZATION_LEVELS)),
   },
   "resilience",
 );
