@@ -7,23 +7,16 @@
  * (test/support/upstream-server.ts, `/respond/widget/<variant>`); mcp-alpha's getItem
  * answers with the echo, which is not the documented Item at all.
  */
-import { exports } from "cloudflare:workers";
-import {
-  Client as ModernClient,
-  StreamableHTTPClientTransport as ModernTransport,
-} from "@modelcontextprotocol/client";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { BASE } from "./helpers.ts";
+import {
+  closeSdkClients,
+  connectLegacyClient,
+  connectModernClient,
+  type ModernClient,
+} from "./sdk-clients.ts";
 
-const workerFetch = (url: string | URL, init?: RequestInit) => exports.default.fetch(url, init);
-const open: Array<{ close(): Promise<void> }> = [];
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((client) => client.close()));
-});
+afterEach(closeSdkClients);
 
 interface ToolResult {
   isError?: boolean;
@@ -33,25 +26,14 @@ interface ToolResult {
 
 /** The v1 SDK client (1.32), after listTools so it holds each tool's output validator. */
 async function legacyClient(path: string): Promise<Client> {
-  const client = new Client(
-    { name: "gateway-tests", version: "1.0.0" },
-    // The default ajv validator compiles code at run time, which workerd forbids.
-    { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
-  );
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${BASE}${path}`), { fetch: workerFetch }));
-  open.push(client);
+  const client = await connectLegacyClient(path);
   const { tools } = await client.listTools();
   expect(tools.find((t) => t.name === "getWidget" || t.name === "getItem")?.outputSchema).toBeDefined();
   return client;
 }
 
 async function modernClient(path: string): Promise<ModernClient> {
-  const client = new ModernClient(
-    { name: "gateway-tests", version: "1.0.0" },
-    { versionNegotiation: { mode: { pin: "2026-07-28" } } },
-  );
-  await client.connect(new ModernTransport(new URL(`${BASE}${path}`), { fetch: workerFetch }));
-  open.push(client);
+  const client = await connectModernClient(path);
   await client.listTools();
   return client;
 }

@@ -3,45 +3,15 @@
  * 2025 revisions, `initialize` handshake) and the v2 client pinned to 2026-07-28.
  * Their HTTP transport's `fetch` goes straight into the Worker's fetch entry.
  */
-import { exports } from "cloudflare:workers";
-import {
-  Client as ModernClient,
-  StreamableHTTPClientTransport as ModernTransport,
-} from "@modelcontextprotocol/client";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { afterEach, describe, expect, it } from "vitest";
 import { TOOLS_LIST_PAGE_SIZE } from "../../../src/mcp/pagination.ts";
-import { BASE } from "./helpers.ts";
+import {
+  closeSdkClients,
+  connectLegacyClient as legacyClient,
+  connectModernClient as modernClient,
+} from "./sdk-clients.ts";
 
-const workerFetch = (url: string | URL, init?: RequestInit) => exports.default.fetch(url, init);
-const open: Array<{ close(): Promise<void> }> = [];
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((client) => client.close()));
-});
-
-async function legacyClient(path: string): Promise<Client> {
-  const client = new Client(
-    { name: "gateway-tests", version: "1.0.0" },
-    // The default ajv validator compiles code at run time, which workerd forbids.
-    { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
-  );
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${BASE}${path}`), { fetch: workerFetch }));
-  open.push(client);
-  return client;
-}
-
-async function modernClient(path: string): Promise<ModernClient> {
-  const client = new ModernClient(
-    { name: "gateway-tests", version: "1.0.0" },
-    { versionNegotiation: { mode: { pin: "2026-07-28" } } },
-  );
-  await client.connect(new ModernTransport(new URL(`${BASE}${path}`), { fetch: workerFetch }));
-  open.push(client);
-  return client;
-}
+afterEach(closeSdkClients);
 
 describe("@modelcontextprotocol/sdk 1.x client (2025 revisions)", () => {
   it("connects, negotiates 2025-11-25 and pings", async () => {

@@ -2,12 +2,9 @@
  * tools/call through the MCP endpoints to a real local upstream (test/support/upstream-server.ts
  * echoes every request back as JSON; MCP_ALPHA_BASE_URL points the mcp-alpha fixture at it).
  */
-import { exports } from "cloudflare:workers";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { describe, expect, it } from "vitest";
-import { BASE, call, legacyRequest, modernRequest, post, readJsonRpc } from "./helpers.ts";
+import { call, legacyRequest, modernRequest, post, readJsonRpc } from "./helpers.ts";
+import { closeSdkClients, connectLegacyClient } from "./sdk-clients.ts";
 
 interface Echo {
   method: string;
@@ -102,15 +99,7 @@ describe("tools/call reaches the upstream", () => {
   });
 
   it("works for a real MCP SDK client", async () => {
-    const client = new Client(
-      { name: "gateway-tests", version: "1.0.0" },
-      { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
-    );
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${BASE}/v1/mcp`), {
-        fetch: (url, init) => exports.default.fetch(url, init),
-      }),
-    );
+    const client = await connectLegacyClient("/v1/mcp");
     try {
       const result = (await client.callTool({
         name: "mcp-alpha_checkItem",
@@ -118,7 +107,7 @@ describe("tools/call reaches the upstream", () => {
       })) as ToolResult;
       expect(result.isError).toBeFalsy();
     } finally {
-      await client.close();
+      await closeSdkClients();
     }
   });
 });
