@@ -12,8 +12,9 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
 import { type AuthConfig, isLoopbackHost, OIDC_UNLISTED_PREFIX, type OidcConfig } from "./config.ts";
-import { openWithToken, randomToken, sealWithToken, sha256Hex, timingSafeEqualStrings } from "./crypto.ts";
+import { randomToken, sha256Hex, timingSafeEqualStrings } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
+import { putStateRecord, takeStateRecord } from "./state-record.ts";
 
 /** Binds an OIDC sign-in to the browser that started it. */
 export const OIDC_BINDING_COOKIE = "__Host-gw-oidc";
@@ -117,10 +118,7 @@ export async function startOidcSignIn(
     bindingHash: await sha256Hex(binding),
     redirectUri,
   };
-  const key = `${STATE_PREFIX}${await sha256Hex(state)}`;
-  await env.OAUTH_KV.put(key, await sealWithToken(state, record, key), {
-    expirationTtl: OIDC_STATE_TTL_SECONDS,
-  });
+  await putStateRecord(env.OAUTH_KV, STATE_PREFIX, state, record, OIDC_STATE_TTL_SECONDS);
 
   const url = new URL(as.authorization_endpoint);
   url.searchParams.set("response_type", "code");
@@ -150,12 +148,10 @@ export async function finishOidcSignIn(
   const state = callbackUrl.searchParams.get("state");
   if (state === null || state.length > 512)
     throw new OidcSignInError("invalid_state", "The sign-in callback has no state.");
-  const key = `${STATE_PREFIX}${await sha256Hex(state)}`;
-  const sealed = await env.OAUTH_KV.get(key);
-  if (sealed === null)
+  const taken = await takeStateRecord<OidcStateRecord>(env.OAUTH_KV, STATE_PREFIX, state);
+  if (taken === undefined)
     throw new OidcSignInError("invalid_state", "This sign-in was already used or has expired.");
-  await env.OAUTH_KV.delete(key);
-  const record = await openWithToken<OidcStateRecord>(state, sealed, key);
+  const record = taken.record;
   if (record === undefined) throw new OidcSignInError("invalid_state", "The sign-in state is not valid.");
   if (binding === undefined || !timingSafeEqualStrings(await sha256Hex(binding), record.bindingHash)) {
     throw new OidcSignInError("invalid_state", "This sign-in was started in another browser.");

@@ -22,8 +22,9 @@ import {
   type StoredSecret,
   setCredentialStatus,
 } from "./credential-store.ts";
-import { type CredentialCipher, openWithToken, sealWithToken, sha256Hex } from "./crypto.ts";
+import { type CredentialCipher, sha256Hex } from "./crypto.ts";
 import { type AuthEnv, envString, vendorVarName } from "./env.ts";
+import { putStateRecord, takeStateRecord } from "./state-record.ts";
 import { type VendorOAuthConfig, vendorOAuthConfig } from "./vendor-auth.ts";
 
 /** Refresh this long before expiry, so a token never expires mid-request. */
@@ -244,10 +245,7 @@ export async function startVendorAuthorization(
     redirectUri,
     startedBy,
   };
-  const key = `${STATE_PREFIX}${await sha256Hex(state)}`;
-  await env.OAUTH_KV.put(key, await sealWithToken(state, record, key), {
-    expirationTtl: VENDOR_STATE_TTL_SECONDS,
-  });
+  await putStateRecord(env.OAUTH_KV, STATE_PREFIX, state, record, VENDOR_STATE_TTL_SECONDS);
 
   const url = new URL(config.authorizationUrl);
   url.searchParams.set("response_type", "code");
@@ -276,18 +274,16 @@ export async function finishVendorAuthorization(
   const state = callbackUrl.searchParams.get("state");
   if (state === null || state.length > 512)
     throw new VendorOAuthError("invalid_state", "The callback has no state.");
-  const key = `${STATE_PREFIX}${await sha256Hex(state)}`;
-  const sealed = await env.OAUTH_KV.get(key);
-  if (sealed === null) {
+  // Single use: gone before anything else happens; the session binding below keeps a
+  // racing second use to the same browser.
+  const taken = await takeStateRecord<VendorStateRecord>(env.OAUTH_KV, STATE_PREFIX, state);
+  if (taken === undefined) {
     throw new VendorOAuthError(
       "invalid_state",
       "This authorization was already used or has expired. Start again.",
     );
   }
-  // Single use: gone before anything else happens (KV cannot make get+delete atomic; the
-  // session binding below keeps a racing second use to the same browser).
-  await env.OAUTH_KV.delete(key);
-  const record = await openWithToken<VendorStateRecord>(state, sealed, key);
+  const record = taken.record;
   if (record === undefined || record.vendor !== bundle.vendor) {
     throw new VendorOAuthError("invalid_state", "The callback's state does not belong to this vendor.");
   }

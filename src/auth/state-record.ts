@@ -1,0 +1,43 @@
+/**
+ * Single-use OAuth `state` records (OIDC sign-in `oidc-state:`, vendor authorization
+ * `vstate:`): stored under the hash of the state and sealed with the state itself, so
+ * KV alone reveals nothing and a record can only be opened by whoever holds the state
+ * (the KV key is the additional data, so a record moved under another key does not open).
+ *
+ * @module
+ */
+import { openWithToken, sealWithToken, sha256Hex } from "./crypto.ts";
+
+async function recordKey(prefix: string, state: string): Promise<string> {
+  return `${prefix}${await sha256Hex(state)}`;
+}
+
+/** Stores `record` for `state` until it is taken or `ttlSeconds` pass. */
+export async function putStateRecord(
+  kv: KVNamespace,
+  prefix: string,
+  state: string,
+  record: unknown,
+  ttlSeconds: number,
+): Promise<void> {
+  const key = await recordKey(prefix, state);
+  await kv.put(key, await sealWithToken(state, record, key), { expirationTtl: ttlSeconds });
+}
+
+/**
+ * Takes the record stored for `state`: `undefined` when there is none (already used or
+ * expired); `{ record: undefined }` when it does not open (not our state, or tampered).
+ * Either way it is gone from KV first (KV cannot make get+delete atomic; callers bind the
+ * record to a browser or session so a racing second use gets nowhere).
+ */
+export async function takeStateRecord<T>(
+  kv: KVNamespace,
+  prefix: string,
+  state: string,
+): Promise<{ record: T | undefined } | undefined> {
+  const key = await recordKey(prefix, state);
+  const sealed = await kv.get(key);
+  if (sealed === null) return undefined;
+  await kv.delete(key);
+  return { record: await openWithToken<T>(state, sealed, key) };
+}
