@@ -14,11 +14,12 @@
  * when it says nothing and has more tools than `DISCOVERY_TOOL_THRESHOLD` (default
  * {@link DEFAULT_DISCOVERY_TOOL_THRESHOLD}). `"toolMode": "tools"` always lists every tool.
  *
- * GitHub's 1,200 operations cost a client about 570,000 tokens as tools and about 1,000
- * as discovery tools (`npm run bench` measures both).
+ * GitHub's 1,223 operations cost a client about 608,000 tokens as tools and about 640 as
+ * discovery tools (`npm run bench` measures both).
  *
- * The search index is built lazily, once per isolate and bundle (a few milliseconds for
- * GitHub), from the compiled recipes: no compiler change, nothing extra shipped.
+ * The search index is built lazily, once per isolate and bundle (≈ 50 ms for GitHub, on the
+ * first search; listing, describe and call never wait for it), from the compiled recipes: no
+ * compiler change, nothing extra shipped.
  *
  * @module
  */
@@ -31,8 +32,8 @@ import { GatewayError } from "../errors.ts";
 /**
  * Tools above which a vendor switches to discovery unless its vendor.json sets `toolMode`.
  * 128 is the most tools OpenAI's API and VS Code pass to a model per request: past it a
- * client cannot use the vendor's full list at all. At GitHub's ~470 tokens per tool it is
- * also ~60,000 tokens, a third of a 200K context spent before the user says anything.
+ * client cannot use the vendor's full list at all. At GitHub's ~500 tokens per tool it is
+ * also ~64,000 tokens, a third of a 200K context spent before the user says anything.
  */
 export const DEFAULT_DISCOVERY_TOOL_THRESHOLD = 128;
 /** Largest accepted threshold (above every real API: effectively "never automatic"). */
