@@ -6,12 +6,13 @@
  *   npm run bench -- --quick            short runs for development (3 s)
  *   npm run bench -- --only per-call    one section: per-call, big-api, durable-objects
  *   npm run bench -- --duration 20 --connections 1,32
+ *   npm run bench -- --report-only      print the tables of bench/results.json again
  *
  * The load generator runs pinned to core 0 and every server to core 1 (`taskset`), so they
  * do not compete for a core. Everything listens on 127.0.0.1, on ephemeral ports.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -33,8 +34,16 @@ const { values } = parseArgs({
     duration: { type: "string" },
     connections: { type: "string", default: "1,32" },
     out: { type: "string", default: join(ROOT, "bench", "results.json") },
+    /** Print the report of an existing results file without measuring anything. */
+    "report-only": { type: "boolean", default: false },
   },
 });
+
+if (values["report-only"]) {
+  const saved = JSON.parse(readFileSync(values.out, "utf8")) as Parameters<typeof formatReport>[0];
+  console.log(formatReport(saved));
+  process.exit(0);
+}
 
 // Re-run under `taskset -c 0` so autocannon (and this process) stay off the servers' core.
 if (hasTaskset() && process.env.BENCH_PINNED !== "1") {

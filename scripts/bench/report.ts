@@ -212,12 +212,12 @@ export function formatReport(results: Results): string {
     );
     lines.push(
       "",
-      "| tools/list | tools | pages | tools JSON | ≈ tokens | first page (cold) in Worker | page in Worker (mean) / client (p50) | whole list in Worker / client |",
+      "| tools/list | tools | pages | tools JSON | ≈ tokens | whole answers / largest page | first page (cold) in Worker | page in Worker (mean) / client (p50) | whole list in Worker / client |",
     );
-    lines.push("|---|--:|--:|--:|--:|--:|--:|--:|");
+    lines.push("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (const l of big.listing) {
       lines.push(
-        `| ${l.mode} mode | ${f(l.tools)} | ${l.pages} | ${f(l.toolsJsonBytes / 1024, 1)} KiB | ${f(l.toolsTokens)} | ${f(l.firstPageWorkerMs, 1)} ms | ${f(l.pageWorkerMs, 2)} / ${f(l.pageClientP50Ms, 1)} ms | ${f(l.wholeListWorkerMs, 2)} / ${f(l.wholeListClientMs, 1)} ms |`,
+        `| ${l.mode} mode | ${f(l.tools)} | ${l.pages} | ${f(l.toolsJsonBytes / 1024, 1)} KiB | ${f(l.toolsTokens)} | ${f(l.responseBytes / 1024, 1)} / ${f(l.largestPageBytes / 1024, 1)} KiB | ${f(l.firstPageWorkerMs, 1)} ms | ${f(l.pageWorkerMs, 2)} / ${f(l.pageClientP50Ms, 1)} ms | ${f(l.wholeListWorkerMs, 2)} / ${f(l.wholeListClientMs, 1)} ms |`,
       );
     }
     if (big.discovery?.searchWorkerMs !== undefined) {
