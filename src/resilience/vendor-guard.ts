@@ -145,6 +145,14 @@ const MAX_ERROR_MESSAGE_CHARS = 300;
 /** Tools tracked for drift: bounds the `drift` value when a vendor has thousands of tools. */
 const MAX_DRIFT_TOOLS = 500;
 
+/**
+ * Success-path counters (admitted, successes, lastSuccessAt) reach storage at most this often.
+ * Every storage write holds the object's next answer until it is durable, so a write per call
+ * serialises the calls of a whole vendor behind the disk; an eviction loses at most this much
+ * of the counters. Failures, rejections and breaker changes are still written at once.
+ */
+const STATS_PERSIST_INTERVAL_MS = 1_000;
+
 const KEY_BREAKER = "breaker";
 const KEY_BUCKET = "bucket";
 const KEY_STATS = "stats";
@@ -183,6 +191,8 @@ export class VendorGuard extends DurableObject<Env> {
   private bucket: Bucket | null;
   private stats: Stats;
   private drift: Record<string, number>;
+  /** When the counters were last written (guard clock). */
+  private statsPersistedAt = Number.NEGATIVE_INFINITY;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -232,7 +242,7 @@ export class VendorGuard extends DurableObject<Env> {
     }
 
     this.stats.admitted += 1;
-    this.kv.put(KEY_STATS, this.stats);
+    this.persistStats(now, false);
     if (!probe) return { allowed: true, waitMs };
     const probeId = b.nextProbeId++;
     b.probes.push({ id: probeId, leaseUntil: now + waitMs + req.probeLeaseMs });
@@ -330,9 +340,10 @@ export class VendorGuard extends DurableObject<Env> {
       s.successes += 1;
       s.lastSuccessAt = now;
     }
-    this.kv.put(KEY_STATS, s);
+    this.persistStats(now, failed);
 
     const b = this.breaker;
+    const before = `${b.state}|${b.consecutiveFailures}|${b.probes.length}`;
     const probeIndex =
       outcome.probeId === undefined ? -1 : b.probes.findIndex((p) => p.id === outcome.probeId);
     if (b.state === "half_open") {
@@ -350,7 +361,14 @@ export class VendorGuard extends DurableObject<Env> {
       }
     }
     // Open: outcomes of calls admitted earlier do not move the breaker.
-    this.kv.put(KEY_BREAKER, b);
+    // open()/close() write their own changes; a success on a healthy breaker changes nothing.
+    if (`${b.state}|${b.consecutiveFailures}|${b.probes.length}` !== before) this.kv.put(KEY_BREAKER, b);
+  }
+
+  private persistStats(now: number, force: boolean): void {
+    if (!force && now - this.statsPersistedAt < STATS_PERSIST_INTERVAL_MS) return;
+    this.kv.put(KEY_STATS, this.stats);
+    this.statsPersistedAt = now;
   }
 
   private open(config: GuardConfig, now: number): void {
@@ -423,7 +441,7 @@ export class VendorGuard extends DurableObject<Env> {
     now: number,
   ): Admission {
     this.stats.rejected += 1;
-    this.kv.put(KEY_STATS, this.stats);
+    this.persistStats(now, true);
     return { allowed: false, reason, retryAt, retryAfterMs: Math.max(0, retryAt - now) };
   }
 }
