@@ -38,6 +38,7 @@ import {
   isJsonContentType,
   isLegacyRequest,
   legacyStatelessFallback,
+  ProtocolError,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import type { Context } from "hono";
@@ -55,7 +56,13 @@ import {
   MCP_UNSUPPORTED_PROTOCOL_VERSION,
 } from "./jsonrpc.ts";
 import { assertOriginAllowed } from "./origin.ts";
-import { createGatewayServer, type McpRequestScope, SUPPORTED_PROTOCOL_VERSIONS } from "./server.ts";
+import {
+  createGatewayServer,
+  type McpRequestScope,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  toolsCall,
+  toolsList,
+} from "./server.ts";
 
 /**
  * Largest MCP request body: room for base64 file arguments (multipart uploads)
@@ -182,6 +189,10 @@ async function dispatch(
     );
   const options = { parsedBody: body };
   if (await isLegacyRequest(request, body)) {
+    if (mode === "json") {
+      const fast = await serveDirect(body, scope);
+      if (fast !== undefined) return fast;
+    }
     if (mode === "sse") {
       return legacyStatelessFallback(factory, onerror, { maxRequestBodySize: MAX_MCP_REQUEST_BODY_BYTES })(
         request,
@@ -198,6 +209,52 @@ async function dispatch(
     onerror,
   });
   return handler.fetch(request, options);
+}
+
+/** Listing entries serialized once per isolate: a `tools/list` page is a join of cached strings. */
+const serializedTools = new WeakMap<object, string>();
+
+/**
+ * The hot methods without an SDK server: a 2025-era `tools/call` or `tools/list` answered as
+ * one JSON body runs the same handlers the SDK server registers (`toolsCall`, `toolsList`),
+ * minus the per-request server, transport and schema round trips (~0.1 ms of CPU per call;
+ * GitHub's whole tool list 25 → 12 ms). `undefined`: not such a message, the SDK serves it.
+ */
+async function serveDirect(body: unknown, scope: McpRequestScope): Promise<Response | undefined> {
+  const message = body as { id?: JsonRpcId; method?: string; params?: Record<string, unknown> };
+  if (message.id === undefined || (message.method !== "tools/call" && message.method !== "tools/list")) {
+    return undefined;
+  }
+  const headers = { "content-type": "application/json" };
+  try {
+    if (message.method === "tools/call") {
+      const result = await toolsCall(
+        scope,
+        message.params as { name: string; arguments?: Record<string, unknown> },
+      );
+      return new Response(JSON.stringify({ result, jsonrpc: "2.0", id: message.id }), { headers });
+    }
+    const result = await toolsList(scope, message.params as { cursor?: string } | undefined);
+    const tools = result.tools.map((tool) => {
+      let json = serializedTools.get(tool);
+      if (json === undefined) {
+        json = JSON.stringify(tool);
+        serializedTools.set(tool, json);
+      }
+      return json;
+    });
+    const cursor =
+      result.nextCursor === undefined ? "" : `,"nextCursor":${JSON.stringify(result.nextCursor)}`;
+    return new Response(
+      `{"result":{"tools":[${tools.join(",")}]${cursor}},"jsonrpc":"2.0","id":${JSON.stringify(message.id)}}`,
+      { headers },
+    );
+  } catch (error) {
+    if (error instanceof ProtocolError) {
+      return jsonRpcErrorResponse(200, message.id, error.code, error.message, error.data);
+    }
+    throw error;
+  }
 }
 
 /** 2025-era request answered as one JSON body (the SDK's stateless fallback always streams). */

@@ -58,47 +58,55 @@ export function createGatewayServer(scope: McpRequestScope): Server {
   });
   server.onerror = (error) => logSdkError(scope.requestId, error);
 
-  server.setRequestHandler("tools/list", (request) =>
-    guard(scope, () => {
-      const options = catalogOptions(scope);
-      const listed = listTools(scope.endpoint, scope.caller, options);
-      // Auth seam: signed-in callers of /v1/mcp also get `gateway_status` (why a vendor is missing, how to fix it).
-      const tools = withGatewayStatus(scope) ? [gatewayStatusTool, ...listed] : listed;
-      const page = paginate(tools, request.params?.cursor, listingFingerprint(scope.endpoint, options));
-      const result: ListToolsResult = { tools: page.items };
-      if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
-      return result;
-    }),
-  );
-
-  server.setRequestHandler("tools/call", (request) =>
-    guard(scope, async (): Promise<CallToolResult> => {
-      const { name } = request.params;
-      if (name === GATEWAY_STATUS_TOOL_NAME && scope.caller !== undefined && withGatewayStatus(scope)) {
-        return gatewayStatusResult(scope.caller);
-      }
-      // Discovery seam (src/mcp/discovery.ts): search/describe/call of a vendor in discovery mode.
-      const discovery = findDiscoveryTool(scope.endpoint, scope.caller, name, catalogOptions(scope));
-      if (discovery !== undefined) {
-        const { bundle } = discovery;
-        return callDiscoveryTool(
-          {
-            bundle,
-            caller: scope.caller,
-            prefix: discovery.prefix,
-            run: (recipe, args) => callTool(scope, { bundle, recipe }, args),
-          },
-          discovery.kind,
-          request.params.arguments,
-        );
-      }
-      const resolved = findTool(scope.endpoint, scope.caller, name);
-      // MCP: an unknown tool is a protocol error (-32602), not a tool result.
-      if (resolved === undefined) throw invalidParams(`Unknown tool: ${name}`, { name });
-      return callTool(scope, resolved, request.params.arguments);
-    }),
-  );
+  server.setRequestHandler("tools/list", (request) => toolsList(scope, request.params));
+  server.setRequestHandler("tools/call", (request) => toolsCall(scope, request.params));
   return server;
+}
+
+/** `tools/list` for one request (the SDK handler, and the endpoint's fast path). */
+export function toolsList(
+  scope: McpRequestScope,
+  params: { cursor?: string } | undefined,
+): Promise<ListToolsResult> {
+  return guard(scope, () => {
+    const options = catalogOptions(scope);
+    const listed = listTools(scope.endpoint, scope.caller, options);
+    const tools = withGatewayStatus(scope) ? [gatewayStatusTool, ...listed] : listed;
+    const page = paginate(tools, params?.cursor, listingFingerprint(scope.endpoint, options));
+    const result: ListToolsResult = { tools: page.items };
+    if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
+    return result;
+  });
+}
+
+/** `tools/call` for one request (the SDK handler, and the endpoint's fast path). */
+export function toolsCall(
+  scope: McpRequestScope,
+  params: { name: string; arguments?: Record<string, unknown> },
+): Promise<CallToolResult> {
+  return guard(scope, async (): Promise<CallToolResult> => {
+    const { name } = params;
+    if (name === GATEWAY_STATUS_TOOL_NAME && scope.caller !== undefined && withGatewayStatus(scope)) {
+      return gatewayStatusResult(scope.caller);
+    }
+    const discovery = findDiscoveryTool(scope.endpoint, scope.caller, name, catalogOptions(scope));
+    if (discovery !== undefined) {
+      const { bundle } = discovery;
+      return callDiscoveryTool(
+        {
+          bundle,
+          caller: scope.caller,
+          prefix: discovery.prefix,
+          run: (recipe, args) => callTool(scope, { bundle, recipe }, args),
+        },
+        discovery.kind,
+        params.arguments,
+      );
+    }
+    const resolved = findTool(scope.endpoint, scope.caller, name);
+    if (resolved === undefined) throw invalidParams(`Unknown tool: ${name}`, { name });
+    return callTool(scope, resolved, params.arguments);
+  });
 }
 
 function catalogOptions(scope: McpRequestScope): CatalogOptions {
