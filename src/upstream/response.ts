@@ -76,6 +76,11 @@ export async function readLimited(response: Response, limit: number): Promise<Li
   // Content-Length is the encoded size; with Content-Encoding the decoded body differs.
   const knownTotal =
     Number.isFinite(declared) && !response.headers.has("Content-Encoding") ? declared : undefined;
+  // A declared length within the limit: one native read instead of a chunk loop.
+  if (knownTotal !== undefined && knownTotal <= limit) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return { bytes, truncated: false, totalBytes: bytes.byteLength, totalExact: true };
+  }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let kept = 0;
