@@ -340,12 +340,24 @@ export class VendorGuard extends DurableObject<Env> {
       s.successes += 1;
       s.lastSuccessAt = now;
     }
-    this.persistStats(now, failed);
-
     const b = this.breaker;
     const before = `${b.state}|${b.consecutiveFailures}|${b.probes.length}`;
-    const probeIndex =
-      outcome.probeId === undefined ? -1 : b.probes.findIndex((p) => p.id === outcome.probeId);
+    this.applyToBreaker(failed, outcome.probeId, config, now);
+    const changed = `${b.state}|${b.consecutiveFailures}|${b.probes.length}` !== before;
+    // open()/close() write their own changes; a success on a healthy breaker changes nothing.
+    if (changed) this.kv.put(KEY_BREAKER, b);
+    // With the breaker: after an eviction health never shows a failure newer than the success that cleared it.
+    this.persistStats(now, failed || changed);
+  }
+
+  private applyToBreaker(
+    failed: boolean,
+    probeId: number | undefined,
+    config: GuardConfig,
+    now: number,
+  ): void {
+    const b = this.breaker;
+    const probeIndex = probeId === undefined ? -1 : b.probes.findIndex((p) => p.id === probeId);
     if (b.state === "half_open") {
       // Only probes decide a half-open breaker: late outcomes of calls admitted before it opened say nothing new.
       if (probeIndex < 0) return;
@@ -361,8 +373,6 @@ export class VendorGuard extends DurableObject<Env> {
       }
     }
     // Open: outcomes of calls admitted earlier do not move the breaker.
-    // open()/close() write their own changes; a success on a healthy breaker changes nothing.
-    if (`${b.state}|${b.consecutiveFailures}|${b.probes.length}` !== before) this.kv.put(KEY_BREAKER, b);
   }
 
   private persistStats(now: number, force: boolean): void {
