@@ -222,9 +222,7 @@ const serializedTools = new WeakMap<object, string>();
  */
 async function serveDirect(body: unknown, scope: McpRequestScope): Promise<Response | undefined> {
   const message = body as { id?: JsonRpcId; method?: string; params?: Record<string, unknown> };
-  if (message.id === undefined || (message.method !== "tools/call" && message.method !== "tools/list")) {
-    return undefined;
-  }
+  if (message.id === undefined || !isPlainDirectCall(message.method, message.params)) return undefined;
   const headers = { "content-type": "application/json" };
   try {
     if (message.method === "tools/call") {
@@ -255,6 +253,24 @@ async function serveDirect(body: unknown, scope: McpRequestScope): Promise<Respo
     }
     throw error;
   }
+}
+
+/**
+ * Only the plainest messages take the fast path: `tools/call` with a string `name` and
+ * object (or absent) `arguments`, `tools/list` with a string (or absent) `cursor`, and no
+ * other params (`_meta`, `task`, …). Everything else goes to the SDK, so its request
+ * validation, error messages and extensions stay the one source of behaviour.
+ */
+function isPlainDirectCall(method: unknown, params: Record<string, unknown> | undefined): boolean {
+  if (method === "tools/list") {
+    if (params === undefined) return true;
+    for (const key in params) if (key !== "cursor") return false;
+    return params.cursor === undefined || typeof params.cursor === "string";
+  }
+  if (method !== "tools/call" || params === undefined || typeof params.name !== "string") return false;
+  for (const key in params) if (key !== "name" && key !== "arguments") return false;
+  const args = params.arguments;
+  return args === undefined || (typeof args === "object" && args !== null && !Array.isArray(args));
 }
 
 /** 2025-era request answered as one JSON body (the SDK's stateless fallback always streams). */
