@@ -79,7 +79,14 @@ export async function readLimited(response: Response, limit: number): Promise<Li
   // A declared length within the limit: one native read instead of a chunk loop.
   if (knownTotal !== undefined && knownTotal <= limit) {
     const bytes = new Uint8Array(await response.arrayBuffer());
-    return { bytes, truncated: false, totalBytes: bytes.byteLength, totalExact: true };
+    // A Response built in the Worker is not held to its header; keep the limit anyway.
+    const truncated = bytes.byteLength > limit;
+    return {
+      bytes: truncated ? bytes.slice(0, limit) : bytes,
+      truncated,
+      totalBytes: bytes.byteLength,
+      totalExact: true,
+    };
   }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
