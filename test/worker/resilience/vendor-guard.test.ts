@@ -183,6 +183,30 @@ describe("VendorGuard circuit breaker", () => {
       expect(state.storage.kv.get("breaker")).toMatchObject({ state: "open", consecutiveFailures: 3 });
     });
   });
+
+  it("after an eviction: the breaker is exact, success counters lose at most the last second", async () => {
+    const { stub, clock } = await freshGuard();
+    await stub.record(fail, BREAKER);
+    await stub.record(fail, BREAKER);
+    clock.t += 100;
+    // Clears the failures: a breaker change, so it and the counters are written at once.
+    await stub.record(ok, BREAKER);
+    clock.t += 100;
+    await stub.record(ok, BREAKER); // within the second: counted in memory only
+    clock.t += 1_000;
+    await stub.record(ok, BREAKER); // a second later: written with everything before it
+    clock.t += 100;
+    await stub.record(ok, BREAKER); // lost by the eviction below
+    expect((await stub.snapshot()).counters.successes).toBe(4);
+    await evictDurableObject(stub);
+    await runInDurableObject(stub, (instance: VendorGuard) => {
+      instance.now = () => clock.t;
+    });
+    const snap = await stub.snapshot();
+    expect(snap.breaker).toMatchObject({ state: "closed", consecutiveFailures: 0 });
+    expect(snap.counters).toMatchObject({ failures: 2, successes: 3 });
+    expect(snap.lastSuccessAt).toBeGreaterThan(snap.lastFailureAt ?? Number.POSITIVE_INFINITY);
+  });
 });
 
 describe("VendorGuard token bucket", () => {
