@@ -5,7 +5,8 @@
  *
  * Cost model: a tool call makes one RPC before each upstream attempt,
  * {@link VendorGuard.admit}, which checks the breaker and takes a token in the
- * same round trip. The outcome of an attempt is reported either piggy-backed on
+ * same round trip; a first attempt admitted under the isolate's admission lease
+ * (closed breaker, no rate limit: src/resilience/guard-client.ts) skips it. The outcome of an attempt is reported either piggy-backed on
  * the next attempt's `admit` (retries) or with {@link VendorGuard.record}
  * inside `waitUntil` (the final attempt), so the response never waits on it.
  * Every method body is synchronous over the synchronous SQLite KV API, so no
@@ -69,6 +70,8 @@ export interface AttemptOutcome {
   tool?: string;
   /** The probe ticket from `admit`, when the attempt was a half-open probe. */
   probeId?: number;
+  /** Admitted by the isolate under its admission lease (no `admit`): counted as admitted here. */
+  leased?: boolean;
 }
 
 export interface AdmitRequest {
@@ -250,11 +253,15 @@ export class VendorGuard extends DurableObject<Env> {
     return { allowed: true, waitMs, probeId };
   }
 
-  /** The final outcome of a call's last attempt (sent from `waitUntil`). */
-  record(outcome: AttemptOutcome, config: GuardConfig): void {
+  /**
+   * The final outcome of a call's last attempt (sent from `waitUntil`). Answers the
+   * breaker state after it, so the isolate ends or keeps its admission lease at once.
+   */
+  record(outcome: AttemptOutcome, config: GuardConfig): BreakerState {
     const now = this.now();
     this.apply(outcome, config, now);
     this.advance(now);
+    return this.breaker.state;
   }
 
   /** Counts a response that did not match its documented schema (`warn` mode drift). */
@@ -327,6 +334,7 @@ export class VendorGuard extends DurableObject<Env> {
   private apply(outcome: AttemptOutcome, config: GuardConfig, now: number): void {
     const failed = FAILURE_KINDS.has(outcome.kind);
     const s = this.stats;
+    if (outcome.leased) s.admitted += 1;
     if (failed) {
       s.failures += 1;
       s.lastFailureAt = now;

@@ -1,0 +1,118 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, inject, it } from "vitest";
+import type { VendorResilienceConfig } from "../../../src/bundle/types.ts";
+import { loadSettings, vendorSettings } from "../../../src/config.ts";
+import { virtualClock } from "../../../src/resilience/clock.ts";
+import { ADMISSION_LEASE_MS, guardClient } from "../../../src/resilience/guard-client.ts";
+import { resilientFetch } from "../../../src/resilience/retry.ts";
+import { bareBundle } from "../../support/bare-bundle.ts";
+
+const upstream = inject("faultUpstreamUrl");
+
+let n = 0;
+const unique = (what: string) => `${what}-${++n}-${crypto.randomUUID().slice(0, 8)}`;
+
+/** The real VENDOR_GUARD namespace, counting the Durable Object calls the guard client makes. */
+function countingEnv() {
+  const ns = env.VENDOR_GUARD;
+  const calls = { admit: 0, record: 0 };
+  const counted = {
+    idFromName: (name: string) => ns.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const stub = ns.get(id);
+      return {
+        admit: (...args: Parameters<typeof stub.admit>) => {
+          calls.admit += 1;
+          return stub.admit(...args);
+        },
+        record: (...args: Parameters<typeof stub.record>) => {
+          calls.record += 1;
+          return stub.record(...args);
+        },
+        recordDrift: (...args: Parameters<typeof stub.recordDrift>) => stub.recordDrift(...args),
+        snapshot: (...args: Parameters<typeof stub.snapshot>) => stub.snapshot(...args),
+      };
+    },
+  };
+  return { env: { VENDOR_GUARD: counted }, calls };
+}
+
+/** A vendor of its own with a hand-driven lease clock; `call(mode)` runs one tool call to the fault upstream. */
+function vendorUnderTest(resilience: VendorResilienceConfig = {}) {
+  const vendor = unique("lease");
+  const settings = vendorSettings(loadSettings({}), bareBundle(vendor, { resilience }));
+  const counting = countingEnv();
+  const leaseClock = { t: Date.UTC(2026, 0, 1) };
+  async function call(mode: string) {
+    const key = unique("k");
+    const clock = virtualClock();
+    const pending: Promise<unknown>[] = [];
+    const result = await resilientFetch({
+      env,
+      settings,
+      tool: { name: "fault", method: "GET" },
+      deadline: clock.now() + 90_000,
+      waitUntil: (p) => pending.push(p),
+      clock,
+      random: () => 0,
+      guard: guardClient(counting.env, settings, { now: () => leaseClock.t }),
+      send: ({ signal, headers }) => fetch(`${upstream}/faults/${key}/${mode}`, { signal, headers }),
+    });
+    await Promise.all(pending);
+    return result;
+  }
+  const snapshot = () => guardClient(env, settings).snapshot();
+  return { call, calls: counting.calls, leaseClock, snapshot };
+}
+
+describe("isolate admission lease", () => {
+  it("admits locally while the breaker is closed; every outcome is still recorded and counted", async () => {
+    const v = vendorUnderTest();
+    expect((await v.call("ok")).kind).toBe("response");
+    expect(v.calls).toEqual({ admit: 1, record: 1 });
+    for (let i = 0; i < 3; i++) expect((await v.call("ok")).kind).toBe("response");
+    expect(v.calls).toEqual({ admit: 1, record: 4 });
+    const snap = await v.snapshot();
+    expect(snap.counters).toMatchObject({ admitted: 4, successes: 4 });
+  });
+
+  it("a failure that opens the breaker ends the lease at once: the next call is rejected by the guard", async () => {
+    const v = vendorUnderTest({ maxRetries: 0, circuitBreakerFailureThreshold: 2 });
+    await v.call("ok");
+    await v.call("status-503");
+    await v.call("status-503");
+    expect(v.calls.admit).toBe(1);
+    expect((await v.snapshot()).breaker.state).toBe("open");
+    const result = await v.call("ok");
+    expect(v.calls.admit).toBe(2);
+    expect(result).toMatchObject({ kind: "failure", failure: { code: "circuit_open" } });
+  });
+
+  it("never leases for a rate-limited vendor: every call takes a token", async () => {
+    const v = vendorUnderTest({ rateLimit: { enabled: true, requestsPerSecond: 1000, burst: 100 } });
+    for (let i = 0; i < 3; i++) await v.call("ok");
+    expect(v.calls.admit).toBe(3);
+  });
+
+  it("an expired lease admits through the guard again", async () => {
+    const v = vendorUnderTest();
+    await v.call("ok");
+    v.leaseClock.t += ADMISSION_LEASE_MS - 1;
+    await v.call("ok");
+    expect(v.calls.admit).toBe(1);
+    // The record answer extended the lease from the second call; let that run out too.
+    v.leaseClock.t += ADMISSION_LEASE_MS;
+    await v.call("ok");
+    expect(v.calls.admit).toBe(2);
+  });
+
+  it("retries go through the guard, so the failure they report moves the breaker before the next attempt", async () => {
+    const v = vendorUnderTest({ maxRetries: 2, circuitBreakerFailureThreshold: 5 });
+    await v.call("ok");
+    const result = await v.call("flaky-2-503");
+    expect(result.kind).toBe("response");
+    expect(v.calls.admit).toBe(1 + 2);
+    const snap = await v.snapshot();
+    expect(snap.counters).toMatchObject({ admitted: 4, failures: 2, successes: 2 });
+  });
+});
