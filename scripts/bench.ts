@@ -4,7 +4,7 @@
  *
  *   npm run bench                       full run (10 s per measurement)
  *   npm run bench -- --quick            short runs for development (3 s)
- *   npm run bench -- --only per-call    one section: per-call, big-api, durable-objects
+ *   npm run bench -- --only per-call    one section: per-call, big-api, durable-objects, rate-limit
  *   npm run bench -- --duration 20 --connections 1,32
  *   npm run bench -- --report-only      print the tables of bench/results.json again
  *
@@ -20,11 +20,14 @@ import { type BigApiResult, runBigApi } from "./bench/big-api.ts";
 import { type DurableObjectResult, runDurableObjects } from "./bench/durable-objects.ts";
 import { type PerCallResult, runPerCall } from "./bench/per-call.ts";
 import { hasTaskset, LOAD_CORE } from "./bench/proc.ts";
+import { type RateLimitResult, runRateLimit } from "./bench/rate-limit.ts";
 import { formatReport, type Targets, targetsMet } from "./bench/report.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const TMP = join(ROOT, "bench", "tmp");
-const SECTIONS = ["per-call", "big-api", "durable-objects"] as const;
+const SECTIONS = ["per-call", "big-api", "durable-objects", "rate-limit"] as const;
+/** The load check's shape: a rate low enough to run for seconds, a burst, and more callers than tokens. */
+const RATE_LIMIT_RUN = { requestsPerSecond: 20, burst: 5, calls: 200, concurrency: 32 } as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -71,6 +74,7 @@ const results: {
   perCall?: PerCallResult;
   bigApi?: BigApiResult;
   durableObjects?: DurableObjectResult;
+  rateLimit?: RateLimitResult;
   targets?: Targets;
   errors: Array<{ section: Section; error: string }>;
 } = {
@@ -115,6 +119,9 @@ results.bigApi = await section("big-api", () =>
 );
 results.durableObjects = await section("durable-objects", () =>
   runDurableObjects({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),
+);
+results.rateLimit = await section("rate-limit", () =>
+  runRateLimit({ root: ROOT, tmpDir: TMP, ...RATE_LIMIT_RUN, log }),
 );
 results.targets = targetsMet(results);
 

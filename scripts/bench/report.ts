@@ -5,6 +5,7 @@
 import type { BigApiResult } from "./big-api.ts";
 import type { DurableObjectResult } from "./durable-objects.ts";
 import type { PerCallResult } from "./per-call.ts";
+import { RATE_TOLERANCE, type RateLimitResult } from "./rate-limit.ts";
 
 export interface TargetVerdict {
   target: string;
@@ -19,6 +20,7 @@ interface Results {
   perCall?: PerCallResult;
   bigApi?: BigApiResult;
   durableObjects?: DurableObjectResult;
+  rateLimit?: RateLimitResult;
   targets?: Targets;
 }
 
@@ -94,6 +96,14 @@ export function targetsMet(results: Results): Targets {
       target: "≤ 1 blocking Durable Object round trip per call",
       measured: String(dos.blockingRoundTrips),
       met: dos.blockingRoundTrips <= 1,
+    });
+  }
+  const rl = results.rateLimit;
+  if (rl) {
+    out.push({
+      target: `token bucket: arrivals in every window ≤ rate × ${RATE_TOLERANCE} + burst; no call lost or duplicated`,
+      measured: `worst window ${rl.worstExcess > 0 ? `${f(rl.worstExcess, 1)} over` : `${f(-rl.worstExcess, 1)} under`} the bound; ${rl.lost} lost, ${rl.duplicated} duplicated`,
+      met: rl.pass,
     });
   }
   return out;
@@ -255,6 +265,19 @@ export function formatReport(results: Results): string {
         `| ${a.rateLimit ? "breaker + token bucket" : "breaker only"} | ${a.concurrency} | ${f(a.perSecond)} | ${f(a.p50Ms, 1)} | ${f(a.p99Ms, 1)} |`,
       );
     }
+  }
+  const rl = results.rateLimit;
+  if (rl) {
+    lines.push(
+      "",
+      "### Token bucket under load (one vendor)",
+      "",
+      `${f(rl.calls)} concurrent \`tools/call\`s (${rl.concurrency} at a time) through a bucket of ${f(rl.requestsPerSecond)}/s with burst ${f(rl.burst)}; the upstream timestamps every arrival (its own process).`,
+      "",
+      "| configured rate | measured sustained rate | worst window vs bound | lost | duplicated | failed | seconds |",
+      "|--:|--:|--:|--:|--:|--:|--:|",
+      `| ${f(rl.requestsPerSecond)}/s | ${f(rl.measuredPerSecond, 2)}/s | ${rl.worstExcess > 0 ? "+" : ""}${f(rl.worstExcess, 2)} | ${rl.lost} | ${rl.duplicated} | ${rl.failedCalls} | ${f(rl.seconds, 1)} |`,
+    );
   }
   if (results.targets && results.targets.length > 0) {
     lines.push("", "### Targets", "", "| Target | Measured | Met |", "|---|--:|:-:|");
