@@ -109,8 +109,10 @@ export function isExpectedCallResult(message: RpcMessage | undefined): boolean {
   if (!result || result.isError) return false;
   const text = result.content?.find((c) => c.type === "text")?.text;
   if (!text) return false;
+  // openapi-mcp-generator's servers put a status line before the JSON ("API Response (Status: 200):").
+  const json = text.slice(text.indexOf("{"));
   try {
-    return JSON.stringify(JSON.parse(text)) === JSON.stringify(EXPECTED_ITEM);
+    return JSON.stringify(JSON.parse(json)) === JSON.stringify(EXPECTED_ITEM);
   } catch {
     return false;
   }
