@@ -11,12 +11,12 @@
  *   `x-bench-do-delay-ms` delays each stub call by that much, so the extra latency of a tool
  *   call reveals how many of those calls it waits for (blocking round trips).
  * - `GET /__bench/admissions?vendor=&seconds=&concurrency=&rateLimit=0|1`: admissions per
- *   second one vendor's guard object sustains, driven from inside the Worker through the
+ *   second one vendor's guard object sustains (admission lease bypassed), driven from inside the Worker through the
  *   gateway's own guard client.
  */
 import { getBundle } from "../../src/bundle/registry.ts";
 import { loadSettings, vendorSettings } from "../../src/config.ts";
-import { guardClient } from "../../src/resilience/guard-client.ts";
+import { endAdmissionLeases, guardClient } from "../../src/resilience/guard-client.ts";
 import gateway, { VendorGuard } from "../../src/worker.ts";
 
 export { VendorGuard };
@@ -96,6 +96,9 @@ async function admissions(url: URL, env: Env): Promise<Response> {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
+        // Measure the object itself: without this, admissions after the first ride the
+        // isolate's admission lease and never reach it.
+        endAdmissionLeases();
         const t0 = performance.now();
         const admission = await guard.admit({ maxWaitMs: 1000, probeLeaseMs: 1000 });
         latencies.push(performance.now() - t0);

@@ -24,8 +24,9 @@ interface Results {
   targets?: Targets;
 }
 
-const f = (n: number | undefined, digits = 0) =>
-  n === undefined || Number.isNaN(n)
+// Saved results hold null where a run produced NaN (JSON has no NaN).
+const f = (n: number | null | undefined, digits = 0) =>
+  n === undefined || n === null || Number.isNaN(n)
     ? "—"
     : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
