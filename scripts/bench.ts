@@ -16,12 +16,12 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type BigApiResult, runBigApi } from "./bench/big-api.ts";
-import { type DurableObjectResult, runDurableObjects } from "./bench/durable-objects.ts";
-import { type PerCallResult, runPerCall } from "./bench/per-call.ts";
+import { runBigApi } from "./bench/big-api.ts";
+import { runDurableObjects } from "./bench/durable-objects.ts";
+import { runPerCall } from "./bench/per-call.ts";
 import { hasTaskset, LOAD_CORE } from "./bench/proc.ts";
-import { type RateLimitResult, runRateLimit } from "./bench/rate-limit.ts";
-import { formatReport, type Targets, targetsMet } from "./bench/report.ts";
+import { runRateLimit } from "./bench/rate-limit.ts";
+import { formatReport, type Results, targetsMet } from "./bench/report.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const TMP = join(ROOT, "bench", "tmp");
@@ -68,16 +68,7 @@ const wanted = (section: Section) => only === undefined || only.includes(section
 const log = (line: string) => console.error(line);
 mkdirSync(TMP, { recursive: true });
 
-const results: {
-  machine: Record<string, unknown>;
-  settings: Record<string, unknown>;
-  perCall?: PerCallResult;
-  bigApi?: BigApiResult;
-  durableObjects?: DurableObjectResult;
-  rateLimit?: RateLimitResult;
-  targets?: Targets;
-  errors: Array<{ section: Section; error: string }>;
-} = {
+const results: Results & { errors: Array<{ section: Section; error: string }> } = {
   machine: {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,

@@ -14,7 +14,8 @@ export interface TargetVerdict {
 }
 export type Targets = TargetVerdict[];
 
-interface Results {
+/** What one `npm run bench` writes to bench/results.json. */
+export interface Results {
   machine: Record<string, unknown>;
   settings: Record<string, unknown>;
   perCall?: PerCallResult;
