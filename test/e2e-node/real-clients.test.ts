@@ -186,6 +186,21 @@ function inspector(args: string[]): Promise<{ code: number | null; stdout: strin
   });
 }
 
+/** The Inspector CLI's `tools/call` over streamable HTTP with one `--tool-arg` (`key=value`). */
+function inspectorToolCall(url: string, tool: string, toolArg: string) {
+  return inspector([
+    url,
+    "--transport",
+    "http",
+    "--method",
+    "tools/call",
+    "--tool-name",
+    tool,
+    "--tool-arg",
+    toolArg,
+  ]);
+}
+
 describe("MCP Inspector CLI (the README's commands)", () => {
   it("--method tools/list on the unified endpoint", async () => {
     const url = `${(gateway as DevGateway).origin}/v1/mcp`;
@@ -198,18 +213,8 @@ describe("MCP Inspector CLI (the README's commands)", () => {
   it("--method tools/call with --tool-arg on a vendor endpoint", async () => {
     const url = `${(gateway as DevGateway).origin}/v1/${VENDOR}/mcp`;
     // The Inspector parses each value as JSON when it can: a string that looks like a number needs quotes.
-    const { code, stdout, stderr } = await inspector([
-      url,
-      "--transport",
-      "http",
-      "--method",
-      "tools/call",
-      "--tool-name",
-      // A tool without outputSchema (getItem, with one, is the next test).
-      "deleteItem",
-      "--tool-arg",
-      'itemId="42"',
-    ]);
+    // A tool without outputSchema (getItem, with one, is the next test).
+    const { code, stdout, stderr } = await inspectorToolCall(url, "deleteItem", 'itemId="42"');
     expect(code, stderr).toBe(0);
     const echoed = echoedRequest(JSON.parse(stdout));
     expect(echoed.method).toBe("DELETE");
@@ -221,17 +226,7 @@ describe("MCP Inspector CLI (the README's commands)", () => {
     // fields. The Inspector checks structuredContent against the listed outputSchema with ajv
     // and fails the call (-32602) on a mismatch: the tolerant schema must let this through.
     const url = `${(gateway as DevGateway).origin}/v1/${VENDOR}/mcp`;
-    const { code, stdout, stderr } = await inspector([
-      url,
-      "--transport",
-      "http",
-      "--method",
-      "tools/call",
-      "--tool-name",
-      "getItem",
-      "--tool-arg",
-      'itemId="7"',
-    ]);
+    const { code, stdout, stderr } = await inspectorToolCall(url, "getItem", 'itemId="7"');
     expect(code, stderr).toBe(0);
     const result = JSON.parse(stdout) as { isError?: boolean; structuredContent?: Record<string, unknown> };
     expect(result.isError).toBeFalsy();
