@@ -144,14 +144,19 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
       const vendor = match?.[1] ?? "";
       const rest = match?.[2] ?? "";
       const url = rest.startsWith("/") ? rest : `/${rest}`;
+      // The request half of every record this exchange produces.
+      const sent = {
+        vendor,
+        method: req.method ?? "",
+        url,
+        headers: req.headers,
+        body: body.toString("utf8"),
+      };
       const prismPort = routes.get(vendor);
       if (prismPort === undefined) {
         records.push({
-          vendor,
-          method: req.method ?? "",
+          ...sent,
           url: raw,
-          headers: req.headers,
-          body: body.toString("utf8"),
           status: 599,
           violations: [
             { location: ["request", "path"], severity: "Error", message: `no vendor route for ${raw}` },
@@ -191,11 +196,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
               }
             }
             records.push({
-              vendor,
-              method: req.method ?? "",
-              url,
-              headers: req.headers,
-              body: body.toString("utf8"),
+              ...sent,
               status: upstreamRes.statusCode ?? 0,
               violations: all.filter((v) => v.location?.[0] !== "response"),
               responseViolations: all.filter((v) => v.location?.[0] === "response"),
@@ -209,11 +210,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
       upstream.on("error", (error) => {
         // Prism died on this request (it throws on some inputs it cannot deserialize).
         records.push({
-          vendor,
-          method: req.method ?? "",
-          url,
-          headers: req.headers,
-          body: body.toString("utf8"),
+          ...sent,
           status: 0,
           violations: [],
           responseViolations: [],
