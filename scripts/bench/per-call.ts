@@ -167,6 +167,18 @@ async function guarded(
 }
 
 /** One call checked in full before the load: a target that answers wrongly is not measured. */
+/** `measure` over a closed-loop load of POSTed tools/call requests, each checked as a quick call. */
+function measureToolCalls(
+  target: TargetResult,
+  opts: PerCallOptions,
+  pids: { server: number[]; upstream: number },
+  request: Omit<LoadRequest, "method" | "check">,
+): Promise<void> {
+  return measure(target, opts, pids, (c, s) =>
+    runLoad({ ...request, method: "POST", check: quickCallCheck }, c, s),
+  );
+}
+
 async function preflight(url: string, headers: Record<string, string>, tool: string): Promise<void> {
   const res = await fetch(url, { method: "POST", headers, body: toolCallBody(tool, "preflight") });
   const text = await res.text();
@@ -267,18 +279,11 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
         try {
           const url = `${host.ready.url}/mcp`;
           await preflight(url, MCP_HEADERS, "getItem");
-          await measure(target, opts, { server: hostPids(host), upstream: upstreamPid }, (c, s) =>
-            runLoad(
-              {
-                url,
-                method: "POST",
-                headers: MCP_HEADERS,
-                body: toolCallBody("getItem", 1),
-                check: quickCallCheck,
-              },
-              c,
-              s,
-            ),
+          await measureToolCalls(
+            target,
+            opts,
+            { server: hostPids(host), upstream: upstreamPid },
+            { url, headers: MCP_HEADERS, body: toolCallBody("getItem", 1) },
           );
         } finally {
           await host.stop();
@@ -308,12 +313,11 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
           const tool = findItemTool(list.message);
           if (!tool) throw new Error(`gateway tools/list has no item tool: ${list.text.slice(0, 300)}`);
           await preflight(url, headers, tool);
-          await measure(target, opts, { server: hostPids(host), upstream: upstreamPid }, (c, s) =>
-            runLoad(
-              { url, method: "POST", headers, body: toolCallBody(tool, 1), check: quickCallCheck },
-              c,
-              s,
-            ),
+          await measureToolCalls(
+            target,
+            opts,
+            { server: hostPids(host), upstream: upstreamPid },
+            { url, headers, body: toolCallBody(tool, 1) },
           );
         } finally {
           await host.stop();
@@ -393,19 +397,11 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
             const tool = findItemTool(list.message);
             if (!tool) throw new Error(`tools/list has no item tool: ${list.text.slice(0, 300)}`);
             await preflight(peer.url, headers, tool);
-            await measure(target, opts, { server: [peer.pid], upstream: upstreamPid }, (c, s) =>
-              runLoad(
-                {
-                  url: peer.url,
-                  method: "POST",
-                  headers,
-                  body: toolCallBody(tool, "[<id>]"),
-                  uniqueIds: true,
-                  check: quickCallCheck,
-                },
-                c,
-                s,
-              ),
+            await measureToolCalls(
+              target,
+              opts,
+              { server: [peer.pid], upstream: upstreamPid },
+              { url: peer.url, headers, body: toolCallBody(tool, "[<id>]"), uniqueIds: true },
             );
           } finally {
             await peer.stop();
