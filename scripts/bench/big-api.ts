@@ -218,6 +218,20 @@ async function listingStats(
 /** The discovery `search` tool's name on the per-vendor endpoint. */
 const SEARCH_TOOL = "search";
 
+/** One tools/call of the gateway's search tool on `url`. */
+function callSearch(url: string, query: string, limit: number): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: SEARCH_TOOL, arguments: { query, limit } },
+    }),
+  });
+}
+
 async function searchTiming(
   host: Host,
   query: string,
@@ -230,16 +244,7 @@ async function searchTiming(
   let first: number | undefined;
   for (let i = 0; i < iterations; i++) {
     const started = performance.now();
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "tools/call",
-        params: { name: SEARCH_TOOL, arguments: { query, limit: 5 } },
-      }),
-    });
+    const res = await callSearch(url, query, 5);
     const text = await res.text();
     client.push(performance.now() - started);
     worker.push(serverTiming(res));
@@ -266,16 +271,7 @@ async function searchQuality(
   let top3 = 0;
   const misses: string[] = [];
   for (const [query, expected] of GITHUB_SEARCH_CASES) {
-    const res = await fetch(`${host.ready.url}/v1/github/mcp`, {
-      method: "POST",
-      headers: { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "tools/call",
-        params: { name: SEARCH_TOOL, arguments: { query, limit: 3 } },
-      }),
-    });
+    const res = await callSearch(`${host.ready.url}/v1/github/mcp`, query, 3);
     const result = parseRpcBody(await res.text())?.result as
       | { structuredContent?: { results?: Array<{ name: string }> } }
       | undefined;
