@@ -15,7 +15,11 @@ export interface LoadRequest {
   body?: string;
   /** Every 2xx response must have exactly this body (checked by autocannon). */
   expectBody?: string;
-  /** Replace `[<id>]` in the body with a fresh id per request (servers keyed by JSON-RPC id). */
+  /**
+   * Replace `[<id>]` in the body with a fresh id per request (servers keyed by JSON-RPC id).
+   * Done in `setupRequest`, not autocannon's `idReplacement`: that one sizes Content-Length for a
+   * longer id than it writes, so servers wait for bytes that never come and every request times out.
+   */
   uniqueIds?: boolean;
   /** Checks each response body; a `false` counts as a mismatch. */
   check?: (status: number, body: string) => boolean;
@@ -52,6 +56,7 @@ export async function runLoad(
   const samples = new Float64Array(MAX_SAMPLES);
   let count = 0;
   let badBodies = 0;
+  let nextId = 0;
   const check = req.check;
   const instance = autocannon({
     url: req.url,
@@ -62,14 +67,21 @@ export async function runLoad(
     duration: durationSeconds,
     timeout: 10,
     ...(req.expectBody !== undefined ? { expectBody: req.expectBody } : {}),
-    ...(req.uniqueIds ? { idReplacement: true } : {}),
-    ...(check
+    ...(check || req.uniqueIds
       ? {
           requests: [
             {
-              onResponse: (status: number, body: string) => {
-                if (!check(status, body)) badBodies++;
-              },
+              ...(req.uniqueIds && {
+                setupRequest: (request: { body?: string }) => ({
+                  ...request,
+                  body: req.body?.replaceAll("[<id>]", `call-${nextId++}`),
+                }),
+              }),
+              ...(check && {
+                onResponse: (status: number, body: string) => {
+                  if (!check(status, body)) badBodies++;
+                },
+              }),
             },
           ],
         }
