@@ -14,7 +14,7 @@ import * as oauth from "oauth4webapi";
 import { type AuthConfig, isLoopbackHost, OIDC_UNLISTED_PREFIX, type OidcConfig } from "./config.ts";
 import { randomToken, sha256Hex, timingSafeEqualStrings } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
-import { putStateRecord, takeStateRecord } from "./state-record.ts";
+import { pkceAuthorizationUrl, putStateRecord, takeStateRecord } from "./state-record.ts";
 
 /** Binds an OIDC sign-in to the browser that started it. */
 export const OIDC_BINDING_COOKIE = "__Host-gw-oidc";
@@ -120,16 +120,15 @@ export async function startOidcSignIn(
   };
   await putStateRecord(env.OAUTH_KV, STATE_PREFIX, state, record, OIDC_STATE_TTL_SECONDS);
 
-  const url = new URL(as.authorization_endpoint);
-  url.searchParams.set("response_type", "code");
-  url.searchParams.set("client_id", oidc.clientId);
-  url.searchParams.set("redirect_uri", redirectUri);
-  url.searchParams.set("scope", oidc.scopes.join(" "));
-  url.searchParams.set("state", state);
-  url.searchParams.set("nonce", nonce);
-  url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(verifier));
-  url.searchParams.set("code_challenge_method", "S256");
-  return { location: url.href, binding };
+  const location = await pkceAuthorizationUrl(as.authorization_endpoint, {
+    clientId: oidc.clientId,
+    redirectUri,
+    scope: oidc.scopes.join(" "),
+    state,
+    nonce,
+    verifier,
+  });
+  return { location, binding };
 }
 
 /**

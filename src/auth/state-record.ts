@@ -6,6 +6,7 @@
  *
  * @module
  */
+import * as oauth from "oauth4webapi";
 import { openWithToken, sealWithToken, sha256Hex } from "./crypto.ts";
 
 async function recordKey(prefix: string, state: string): Promise<string> {
@@ -40,4 +41,31 @@ export async function takeStateRecord<T>(
   if (sealed === null) return undefined;
   await kv.delete(key);
   return { record: await openWithToken<T>(state, sealed, key) };
+}
+
+/**
+ * The authorization-code + PKCE (S256 only) redirect a flow that stored its state
+ * record sends the browser to: OIDC sign-in and vendor authorization alike.
+ */
+export async function pkceAuthorizationUrl(
+  endpoint: string,
+  params: {
+    clientId: string;
+    redirectUri: string;
+    state: string;
+    verifier: string;
+    scope?: string;
+    nonce?: string;
+  },
+): Promise<string> {
+  const url = new URL(endpoint);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("client_id", params.clientId);
+  url.searchParams.set("redirect_uri", params.redirectUri);
+  if (params.scope) url.searchParams.set("scope", params.scope);
+  url.searchParams.set("state", params.state);
+  if (params.nonce !== undefined) url.searchParams.set("nonce", params.nonce);
+  url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(params.verifier));
+  url.searchParams.set("code_challenge_method", "S256");
+  return url.href;
 }

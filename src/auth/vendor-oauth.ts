@@ -24,7 +24,7 @@ import {
 } from "./credential-store.ts";
 import { type CredentialCipher, sha256Hex } from "./crypto.ts";
 import { type AuthEnv, envString, vendorVarName } from "./env.ts";
-import { putStateRecord, takeStateRecord } from "./state-record.ts";
+import { pkceAuthorizationUrl, putStateRecord, takeStateRecord } from "./state-record.ts";
 import { type VendorOAuthConfig, vendorOAuthConfig } from "./vendor-auth.ts";
 
 /** Refresh this long before expiry, so a token never expires mid-request. */
@@ -247,15 +247,13 @@ export async function startVendorAuthorization(
   };
   await putStateRecord(env.OAUTH_KV, STATE_PREFIX, state, record, VENDOR_STATE_TTL_SECONDS);
 
-  const url = new URL(config.authorizationUrl);
-  url.searchParams.set("response_type", "code");
-  url.searchParams.set("client_id", config.clientId);
-  url.searchParams.set("redirect_uri", redirectUri);
-  url.searchParams.set("state", state);
-  url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(verifier));
-  url.searchParams.set("code_challenge_method", "S256");
-  if (config.scopes.length > 0) url.searchParams.set("scope", config.scopes.join(" "));
-  return url.href;
+  return pkceAuthorizationUrl(config.authorizationUrl, {
+    clientId: config.clientId,
+    redirectUri,
+    scope: config.scopes.join(" "),
+    state,
+    verifier,
+  });
 }
 
 /**
