@@ -6,6 +6,7 @@
  *   npm run bench -- --quick            short runs for development (3 s)
  *   npm run bench -- --only per-call    one section: per-call, big-api, durable-objects, rate-limit
  *   npm run bench -- --duration 20 --connections 1,32
+ *   npm run bench -- --only per-call --targets bare,gateway   (iterating; no breakdown)
  *   npm run bench -- --report-only      print the tables of bench/results.json again
  *
  * The load generator runs pinned to core 0 and every server to core 1 (`taskset`), so they
@@ -18,7 +19,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runBigApi } from "./bench/big-api.ts";
 import { runDurableObjects } from "./bench/durable-objects.ts";
-import { runPerCall } from "./bench/per-call.ts";
+import { runPerCall, TARGET_LABELS, type TargetId } from "./bench/per-call.ts";
 import { hasTaskset, LOAD_CORE } from "./bench/proc.ts";
 import { runRateLimit } from "./bench/rate-limit.ts";
 import { formatReport, type Results, targetsMet } from "./bench/report.ts";
@@ -36,6 +37,8 @@ const { values } = parseArgs({
     only: { type: "string" },
     duration: { type: "string" },
     connections: { type: "string", default: "1,32" },
+    /** per-call only: a subset of targets (direct, bare, minimal, gateway, ivotoby, generated), no breakdown. */
+    targets: { type: "string" },
     out: { type: "string", default: join(ROOT, "bench", "results.json") },
     /** Print the report of an existing results file without measuring anything. */
     "report-only": { type: "boolean", default: false },
@@ -63,6 +66,14 @@ const only = values.only?.split(",") as Section[] | undefined;
 for (const section of only ?? []) {
   if (!SECTIONS.includes(section))
     throw new Error(`--only: unknown section ${section}; one of ${SECTIONS.join(", ")}`);
+}
+function parseTargets(list: string): TargetId[] {
+  const ids = list.split(",") as TargetId[];
+  for (const id of ids) {
+    if (!(id in TARGET_LABELS))
+      throw new Error(`--targets: unknown target ${id}; one of ${Object.keys(TARGET_LABELS).join(", ")}`);
+  }
+  return ids;
 }
 const wanted = (section: Section) => only === undefined || only.includes(section);
 const log = (line: string) => console.error(line);
@@ -103,6 +114,7 @@ results.perCall = await section("per-call", () =>
     durationSeconds,
     warmupSeconds: values.quick ? 1 : 3,
     log,
+    ...(values.targets === undefined ? {} : { targets: parseTargets(values.targets) }),
   }),
 );
 results.bigApi = await section("big-api", () =>

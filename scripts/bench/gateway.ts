@@ -44,6 +44,9 @@ interface WranglerSettings {
   durableObjects: Array<{ name: string; class_name: string }>;
   kvNamespaces: Array<{ binding: string; id: string }>;
   sqliteClasses: string[];
+  /** wrangler's `keep_names` and `minify` (esbuild settings of the deploy build). */
+  keepNames?: boolean;
+  minify?: boolean;
 }
 
 export function readWranglerSettings(root: string): WranglerSettings {
@@ -55,6 +58,8 @@ export function readWranglerSettings(root: string): WranglerSettings {
     durable_objects?: { bindings?: Array<{ name: string; class_name: string }> };
     kv_namespaces?: Array<{ binding: string; id?: string }>;
     migrations?: Array<{ new_sqlite_classes?: string[] }>;
+    keep_names?: boolean;
+    minify?: boolean;
   };
   const vars: Record<string, string> = {};
   for (const [key, value] of Object.entries(config.vars ?? {})) vars[key] = String(value);
@@ -68,6 +73,9 @@ export function readWranglerSettings(root: string): WranglerSettings {
     })),
     kvNamespaces: (config.kv_namespaces ?? []).map((k) => ({ binding: k.binding, id: k.id ?? k.binding })),
     sqliteClasses: (config.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? []),
+    // Build settings: the bench Worker is bundled exactly as `wrangler deploy` bundles it.
+    ...(config.keep_names === undefined ? {} : { keepNames: config.keep_names }),
+    ...(config.minify === undefined ? {} : { minify: config.minify }),
   };
 }
 
@@ -106,6 +114,8 @@ export async function buildWorker(
         durable_objects: { bindings: settings.durableObjects },
         migrations: [{ tag: "v1", new_sqlite_classes: settings.sqliteClasses }],
         kv_namespaces: settings.kvNamespaces,
+        ...(settings.keepNames === undefined ? {} : { keep_names: settings.keepNames }),
+        ...(settings.minify === undefined ? {} : { minify: settings.minify }),
       },
       null,
       2,

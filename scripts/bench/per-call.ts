@@ -56,6 +56,8 @@ export interface PerCallOptions {
   durationSeconds: number;
   warmupSeconds: number;
   log: (line: string) => void;
+  /** Only these targets (and no breakdown): for iterating on one target against its floor. */
+  targets?: TargetId[];
 }
 
 export interface PerCallResult {
@@ -193,6 +195,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
   const specPath = join(specDir, "benchapi", "openapi.json");
   const targets: TargetResult[] = [];
   const breakdown: BreakdownRow[] = [];
+  const wanted = (id: TargetId) => opts.targets === undefined || opts.targets.includes(id);
 
   log("per-call: compiling bench/spec and building the gateway (wrangler deploy --dry-run)…");
   const compiled = await compileSpecs(root, specDir, join(tmpDir, "generated-bench"));
@@ -211,7 +214,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
     host.ready.workerdPid === undefined ? [] : [host.ready.workerdPid];
   try {
     // (a) direct
-    {
+    if (wanted("direct")) {
       const target: TargetResult = {
         id: "direct",
         label: TARGET_LABELS.direct,
@@ -227,7 +230,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
     }
 
     // (b) bare Worker
-    {
+    if (wanted("bare")) {
       const target: TargetResult = {
         id: "bare",
         label: TARGET_LABELS.bare,
@@ -257,7 +260,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
     }
 
     // (b′) reference floor: the least any MCP tools/call Worker does.
-    {
+    if (wanted("minimal")) {
       const target: TargetResult = {
         id: "minimal",
         label: TARGET_LABELS.minimal,
@@ -292,7 +295,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
     }
 
     // (c) the gateway
-    {
+    if (wanted("gateway")) {
       const target: TargetResult = {
         id: "gateway",
         label: TARGET_LABELS.gateway,
@@ -326,15 +329,17 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
     }
 
     // Breakdown: the gateway build answering less and less of the call.
-    log("per-call: gateway breakdown (c=32)");
-    try {
-      breakdown.push(...(await runBreakdown(opts, build.scriptPath, barePath, upstreamUrl)));
-    } catch (error) {
-      log(`  breakdown failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+    if (opts.targets === undefined) {
+      log("per-call: gateway breakdown (c=32)");
+      try {
+        breakdown.push(...(await runBreakdown(opts, build.scriptPath, barePath, upstreamUrl)));
+      } catch (error) {
+        log(`  breakdown failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      }
     }
 
     // (d) @ivotoby/openapi-mcp-server
-    {
+    if (wanted("ivotoby")) {
       const target: TargetResult = {
         id: "ivotoby",
         label: TARGET_LABELS.ivotoby,
@@ -366,7 +371,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
     }
 
     // (e) openapi-mcp-generator
-    {
+    if (wanted("generated")) {
       const target: TargetResult = {
         id: "generated",
         label: TARGET_LABELS.generated,
