@@ -163,7 +163,7 @@ async function servePost(request: Request, scope: McpRequestScope): Promise<Resp
       { supported: SUPPORTED_PROTOCOL_VERSIONS, requested: version },
     );
   }
-  return dispatch(sdkRequest(request), body, mode, scope);
+  return dispatch(request, body, mode, scope);
 }
 
 /**
@@ -188,6 +188,7 @@ async function dispatch(
       }),
     );
   const options = { parsedBody: body };
+  // Classified on the client's own request: only its MCP headers and the body matter.
   if (await isLegacyRequest(request, body)) {
     if (mode === "json") {
       const fast = await serveDirect(body, scope);
@@ -195,11 +196,11 @@ async function dispatch(
     }
     if (mode === "sse") {
       return legacyStatelessFallback(factory, onerror, { maxRequestBodySize: MAX_MCP_REQUEST_BODY_BYTES })(
-        request,
+        sdkRequest(request),
         options,
       );
     }
-    return serveLegacyJson(request, body, scope);
+    return serveLegacyJson(sdkRequest(request), body, scope);
   }
   const handler = createMcpHandler(factory, {
     legacy: "reject",
@@ -208,7 +209,7 @@ async function dispatch(
     maxRequestBodySize: MAX_MCP_REQUEST_BODY_BYTES,
     onerror,
   });
-  return handler.fetch(request, options);
+  return handler.fetch(sdkRequest(request), options);
 }
 
 /** Listing entries serialized once per isolate: a `tools/list` page is a join of cached strings. */
@@ -350,8 +351,11 @@ async function readBodyText(request: Request, maxBytes: number): Promise<string>
     new GatewayError("payload_too_large", `The request body exceeds ${maxBytes} bytes`, {
       details: { maxBytes },
     });
-  if (Number(request.headers.get("content-length")) > maxBytes) throw tooLarge();
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > maxBytes) throw tooLarge();
   if (request.body === null) return "";
+  // A declared length within the limit: one native read (the runtime holds the body to its length).
+  if (declared >= 0) return request.text();
   const reader = request.body.getReader();
   const decoder = new TextDecoder();
   let received = 0;

@@ -24,6 +24,16 @@ export function readEnvString(env: unknown, name: string): string | undefined {
 }
 
 /**
+ * Base URLs already parsed and checked, by their text: a URL parse per tool call is CPU
+ * spent on the same few strings. Shared `URL`s: callers only read them.
+ */
+const parsedBaseUrls = new Map<string, URL>();
+/** Vendors × servers of one deployment stay far below this; a bound keeps odd specs from growing it. */
+const MAX_PARSED_BASE_URLS = 256;
+/** origin and path prefix of each base URL: `URL` getters are native calls in workerd. */
+const baseParts = new WeakMap<URL, { origin: string; prefix: string }>();
+
+/**
  * The vendor's base URL: env `<VENDOR>_BASE_URL`, else the bundle's `baseUrl`,
  * else the operation's absolute server URL. Only absolute http(s) URLs without
  * credentials, query or fragment are accepted.
@@ -34,6 +44,8 @@ export function resolveBaseUrl(env: unknown, bundle: VendorBundle, tool?: ToolRe
   const envName = `${vendorEnvPrefix(bundle.vendor)}_BASE_URL`;
   const fromEnv = readEnvString(env, envName);
   const raw = fromEnv ?? bundle.baseUrl ?? tool?.serverUrl;
+  const cached = raw === undefined ? undefined : parsedBaseUrls.get(raw);
+  if (cached !== undefined) return cached;
   const source = fromEnv ? envName : bundle.baseUrl ? "the bundle's baseUrl" : "the spec's server URL";
   if (raw === undefined) {
     throw new ToolError(
@@ -56,17 +68,29 @@ export function resolveBaseUrl(env: unknown, bundle: VendorBundle, tool?: ToolRe
       `The base URL from ${source} must not contain credentials, a query or a fragment`,
     );
   }
+  if (parsedBaseUrls.size >= MAX_PARSED_BASE_URLS) parsedBaseUrls.clear();
+  parsedBaseUrls.set(raw, url);
   return url;
+}
+
+function partsOf(base: URL): { origin: string; prefix: string } {
+  let parts = baseParts.get(base);
+  if (parts === undefined) {
+    parts = { origin: base.origin, prefix: base.pathname.replace(/\/+$/, "") };
+    baseParts.set(base, parts);
+  }
+  return parts;
 }
 
 /** The base URL's path without a trailing slash (`""` for the root): every request path starts with it. */
 export function basePathPrefix(base: URL): string {
-  return base.pathname.replace(/\/+$/, "");
+  return partsOf(base).prefix;
 }
 
 /** True when `url` has the base URL's origin and lies at or below its path prefix. */
 export function isUnderBase(url: URL, base: URL): boolean {
-  if (url.origin !== base.origin) return false;
-  const prefix = basePathPrefix(base);
-  return url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
+  const { origin, prefix } = partsOf(base);
+  if (url.origin !== origin) return false;
+  const path = url.pathname;
+  return path === prefix || path.startsWith(`${prefix}/`);
 }

@@ -129,7 +129,8 @@ export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolRes
         message: `Could not reach the upstream at ${req.url.origin}: ${safeMessage(err)}`,
       });
     }
-    const url = response.url ? new URL(response.url) : req.url;
+    // After a followed redirect the response has its own URL; parse it only then.
+    const url = response.url && response.url !== req.url.href ? new URL(response.url) : req.url;
     const reading = responseToResult(response, {
       vendor,
       tool: ctx.tool,

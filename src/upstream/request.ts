@@ -69,6 +69,18 @@ function argPointer(key: string): string {
 
 /** JSON first when the spec documents JSON success responses; anything otherwise (images, files, text). */
 function acceptHeader(tool: ToolRecipe): string {
+  let accept = acceptHeaders.get(tool);
+  if (accept === undefined) {
+    accept = computeAcceptHeader(tool);
+    acceptHeaders.set(tool, accept);
+  }
+  return accept;
+}
+
+/** Per recipe: the same for every call of a tool. */
+const acceptHeaders = new WeakMap<ToolRecipe, string>();
+
+function computeAcceptHeader(tool: ToolRecipe): string {
   const types = new Set<string>();
   for (const [status, response] of Object.entries(tool.responses)) {
     if (response.mediaType && /^(2|default)/i.test(status)) types.add(response.mediaType);

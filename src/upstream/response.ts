@@ -72,10 +72,8 @@ export interface LimitedBody {
 export async function readLimited(response: Response, limit: number): Promise<LimitedBody> {
   const body = response.body;
   if (!body) return { bytes: new Uint8Array(0), truncated: false, totalBytes: 0, totalExact: true };
-  const declared = Number(response.headers.get("Content-Length") ?? Number.NaN);
   // Content-Length is the encoded size; with Content-Encoding the decoded body differs.
-  const knownTotal =
-    Number.isFinite(declared) && !response.headers.has("Content-Encoding") ? declared : undefined;
+  const knownTotal = declaredLength(response);
   // A declared length within the limit: one native read instead of a chunk loop.
   if (knownTotal !== undefined && knownTotal <= limit) {
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -128,6 +126,73 @@ export async function readLimited(response: Response, limit: number): Promise<Li
   return { bytes, truncated: total > limit, totalBytes: total, totalExact };
 }
 
+/** A text body read through a byte limit. */
+export interface LimitedText {
+  text: string;
+  truncated: boolean;
+  /** Bytes of the body kept in `text`. */
+  shownBytes: number;
+  totalBytes: number;
+  totalExact: boolean;
+}
+
+const UTF8_CHARSET = /^utf-?8$/i;
+/** A UTF-16 code unit is at most 3 UTF-8 bytes: text this short is within its byte limit. */
+const MAX_UTF8_BYTES_PER_UNIT = 3;
+
+/**
+ * Reads a text body through `limit` bytes. A UTF-8 body whose declared length fits is
+ * read and decoded in one native `text()` (most API answers); anything else goes
+ * through {@link readLimited} and a decoder for its charset.
+ */
+export async function readLimitedText(response: Response, limit: number): Promise<LimitedText> {
+  const contentType = response.headers.get("Content-Type") ?? "";
+  const charset = charsetOf(contentType);
+  const declared = declaredLength(response);
+  if ((charset === undefined || UTF8_CHARSET.test(charset)) && declared !== undefined && declared <= limit) {
+    const text = await response.text();
+    if (text.length * MAX_UTF8_BYTES_PER_UNIT <= limit) {
+      return { text, truncated: false, shownBytes: declared, totalBytes: declared, totalExact: true };
+    }
+    // Near the limit, count exactly: a Response built in the Worker is not held to its header.
+    const bytes = new TextEncoder().encode(text);
+    if (bytes.byteLength <= limit) {
+      return {
+        text,
+        truncated: false,
+        shownBytes: bytes.byteLength,
+        totalBytes: bytes.byteLength,
+        totalExact: true,
+      };
+    }
+    return {
+      text: decodeText(bytes.subarray(0, limit), undefined, true),
+      truncated: true,
+      shownBytes: limit,
+      totalBytes: bytes.byteLength,
+      totalExact: true,
+    };
+  }
+  const body = await readLimited(response, limit);
+  return {
+    text: decodeText(body.bytes, charset, body.truncated),
+    truncated: body.truncated,
+    shownBytes: body.bytes.byteLength,
+    totalBytes: body.totalBytes,
+    totalExact: body.totalExact,
+  };
+}
+
+/** `Content-Length` when it is the decoded size (no `Content-Encoding`). */
+function declaredLength(response: Response): number | undefined {
+  const declared = Number(response.headers.get("Content-Length") ?? Number.NaN);
+  return Number.isFinite(declared) && !response.headers.has("Content-Encoding") ? declared : undefined;
+}
+
+function charsetOf(contentType: string): string | undefined {
+  return /charset="?([\w-]+)/i.exec(contentType)?.[1];
+}
+
 type BodyKind = "json" | "html" | "text" | "image" | "audio" | "binary";
 
 function mimeOf(response: Response): string {
@@ -152,8 +217,7 @@ export function classify(mime: string): BodyKind {
   return "binary";
 }
 
-function decodeText(bytes: Uint8Array, response: Response, truncated: boolean): string {
-  const charset = /charset="?([\w-]+)/i.exec(response.headers.get("Content-Type") ?? "")?.[1];
+function decodeText(bytes: Uint8Array, charset: string | undefined, truncated: boolean): string {
   let decoder: TextDecoder;
   try {
     decoder = new TextDecoder(charset ?? "utf-8");
@@ -177,8 +241,8 @@ function formatBytes(n: number): string {
   return n.toLocaleString("en-US");
 }
 
-function truncationNotice(body: LimitedBody): string {
-  const shown = body.bytes.byteLength;
+function truncationNotice(body: LimitedText): string {
+  const shown = body.shownBytes;
   const cut = body.totalBytes - shown;
   return body.totalExact
     ? `[Response truncated: showing the first ${formatBytes(shown)} of ${formatBytes(body.totalBytes)} bytes; ${formatBytes(cut)} bytes were cut. Request less data (filters, fields, a smaller page size) to see the rest.]`
@@ -253,9 +317,8 @@ function retryAfterSeconds(response: Response): number | undefined {
 }
 
 async function upstreamErrorResult(response: Response, opts: ResponseOptions): Promise<CallToolResult> {
-  const body = await readLimited(response, MAX_ERROR_BODY_BYTES);
   const kind = classify(mimeOf(response));
-  const text = decodeText(body.bytes, response, body.truncated);
+  const { text } = await readLimitedText(response, MAX_ERROR_BODY_BYTES);
   const fallback = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
   let message: string | undefined;
   let details: unknown;
@@ -391,21 +454,11 @@ export async function responseToResult(response: Response, opts: ResponseOptions
   const mime = mimeOf(response);
   const kind = classify(mime);
   const binary = kind === "image" || kind === "audio" || kind === "binary";
-  const body = await readLimited(response, binary ? opts.maxBinaryResponseBytes : opts.maxResponseBytes);
   const schema = opts.tool.outputSchema;
 
-  if (body.totalBytes === 0) {
-    if (schema) {
-      return outputMismatchResult(response, opts, {
-        message: "the body is empty, where the tool's output schema describes a JSON object.",
-      });
-    }
-    return {
-      content: [{ type: "text", text: `The upstream answered ${statusLine(response)} with an empty body.` }],
-    };
-  }
-
   if (binary) {
+    const body = await readLimited(response, opts.maxBinaryResponseBytes);
+    if (body.totalBytes === 0) return emptyBodyResult(response, opts);
     const content = binaryContent(body, mime, opts);
     if (schema) {
       return outputMismatchResult(response, opts, {
@@ -416,7 +469,9 @@ export async function responseToResult(response: Response, opts: ResponseOptions
     return { content };
   }
 
-  let text = decodeText(body.bytes, response, body.truncated);
+  const body = await readLimitedText(response, opts.maxResponseBytes);
+  if (body.totalBytes === 0) return emptyBodyResult(response, opts);
+  let text = body.text;
   if (body.truncated) {
     // Cut JSON does not parse, so it is sanitized as text (nothing may bypass SANITIZATION_LEVEL).
     if (opts.policy && (kind === "json" || mime === ""))
@@ -473,6 +528,17 @@ export async function responseToResult(response: Response, opts: ResponseOptions
     });
   }
   return structuredResult(response, opts, schema, text, data);
+}
+
+function emptyBodyResult(response: Response, opts: ResponseOptions): CallToolResult {
+  if (opts.tool.outputSchema) {
+    return outputMismatchResult(response, opts, {
+      message: "the body is empty, where the tool's output schema describes a JSON object.",
+    });
+  }
+  return {
+    content: [{ type: "text", text: `The upstream answered ${statusLine(response)} with an empty body.` }],
+  };
 }
 
 function parsesAsJson(text: string): boolean {

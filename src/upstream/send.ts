@@ -31,7 +31,8 @@ export async function sendUpstream(
   let url = req.url;
   let method: string = req.method;
   let body = req.body;
-  const headers = new Headers(req.headers);
+  // Copied only when a redirect rewrites it: the prepared request is re-sent on retries.
+  let headers = req.headers;
   for (let hop = 0; ; hop++) {
     const response = await fetchImpl(url.href, { method, headers, body, redirect: "manual", signal });
     if (!REDIRECT_STATUSES.has(response.status)) return response;
@@ -53,6 +54,7 @@ export async function sendUpstream(
     ) {
       method = "GET";
       body = undefined;
+      headers = new Headers(headers);
       headers.delete("Content-Type");
     }
     url = next;
