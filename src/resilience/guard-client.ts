@@ -17,16 +17,31 @@
  * breaker stops this isolate immediately and other isolates within one lease.
  * Retries, rate-limited vendors, probes and an expired lease use `admit`.
  *
+ * Held successes: under a live lease, a success is reported at most every
+ * {@link SUCCESS_REPORT_INTERVAL_MS} per isolate and vendor; the ones in between
+ * are counted in the isolate and ride on its next `record` (the next success
+ * after the interval, or the next failure, which is always sent at once). So a
+ * healthy vendor costs about two Durable Object calls a second per isolate
+ * instead of one per tool call, and its state (breaker closed, lease renewed)
+ * is unchanged. What it costs: health counters and `lastSuccessAt` lag by up to
+ * the interval while traffic flows (the last held successes wait for the
+ * isolate's next call, and are lost if the isolate goes away first), and across
+ * isolates a success can reach the breaker up to the interval after a failure
+ * that followed it, so a vendor failing part of the time may see its breaker
+ * open slightly sooner. Within one isolate the order of outcomes is kept.
+ *
  * @module
  */
 import type { VendorSettings } from "../config.ts";
-import type {
-  Admission,
-  AdmitRequest,
-  AttemptOutcome,
-  BreakerState,
-  GuardConfig,
-  GuardSnapshot,
+import {
+  type Admission,
+  type AdmitRequest,
+  type AttemptOutcome,
+  type BreakerState,
+  FAILURE_KINDS,
+  type GuardConfig,
+  type GuardSnapshot,
+  type HeldSuccesses,
 } from "./vendor-guard.ts";
 
 /** A DO round trip takes milliseconds; past this the guard is in trouble and the call goes on without it. */
@@ -39,12 +54,55 @@ export const ADMISSION_TIMEOUT_MS = 2_000;
  */
 export const ADMISSION_LEASE_MS = 1_000;
 
-/** Per isolate: vendor → lease end (client clock, epoch ms). One guard namespace per deployment. */
-const admissionLeases = new Map<string, number>();
+/**
+ * How often an isolate reports successes of a leased vendor; below the lease so each
+ * report's answer renews the lease before it runs out.
+ */
+export const SUCCESS_REPORT_INTERVAL_MS = 500;
 
-/** Ends every admission lease in this isolate (tests that change a guard's state behind its back). */
+/** What an isolate keeps about one vendor's guard. One guard namespace per deployment. */
+interface VendorLocal {
+  /** Lease end (client clock, epoch ms); 0: no lease. */
+  leaseUntil: number;
+  /** Successes not reported yet. */
+  held: HeldSuccesses;
+  /** When this isolate last sent the guard a `record` (client clock). */
+  reportedAt: number;
+  /** The last outcome this isolate reported was a failure: the guard has a streak a success must end at once. */
+  streak: boolean;
+}
+
+/** Per isolate, by vendor. */
+const locals = new Map<string, VendorLocal>();
+/** Durable Object ids by vendor: deriving one hashes the name, the same for every call. */
+const guardIds = new Map<string, DurableObjectId>();
+
+function localOf(vendor: string): VendorLocal {
+  let local = locals.get(vendor);
+  if (local === undefined) {
+    local = {
+      leaseUntil: 0,
+      held: { successes: 0, leased: 0 },
+      reportedAt: Number.NEGATIVE_INFINITY,
+      streak: false,
+    };
+    locals.set(vendor, local);
+  }
+  return local;
+}
+
+/** The held successes, handed to a report of `outcome` (which the guard applies after them). */
+function takeHeld(local: VendorLocal, outcome: AttemptOutcome, at: number): HeldSuccesses | undefined {
+  const held = local.held.successes > 0 ? local.held : undefined;
+  local.held = { successes: 0, leased: 0 };
+  local.reportedAt = at;
+  local.streak = FAILURE_KINDS.has(outcome.kind);
+  return held;
+}
+
+/** Ends every admission lease in this isolate and drops held successes (tests that change a guard's state behind its back). */
 export function endAdmissionLeases(): void {
-  admissionLeases.clear();
+  locals.clear();
 }
 
 export interface GuardClientOptions {
@@ -55,7 +113,8 @@ export interface GuardClientOptions {
 /** What the retry loop needs from the guard (a seam for tests). */
 export interface GuardClient {
   admit(req: Omit<AdmitRequest, "config">): Promise<Admission>;
-  record(outcome: AttemptOutcome): Promise<void>;
+  /** `undefined`: the outcome was held in the isolate (a success under a lease); nothing to wait for. */
+  record(outcome: AttemptOutcome): Promise<void> | undefined;
   recordDrift(tool: string): Promise<void>;
   snapshot(): Promise<GuardSnapshot>;
 }
@@ -81,9 +140,25 @@ interface GuardEnv {
   VENDOR_GUARD?: Env["VENDOR_GUARD"];
 }
 
-function stubFor(env: object, vendor: string) {
-  const ns = (env as GuardEnv).VENDOR_GUARD;
-  return ns ? ns.get(ns.idFromName(vendor)) : undefined;
+function stubFor(ns: NonNullable<GuardEnv["VENDOR_GUARD"]>, vendor: string) {
+  let id = guardIds.get(vendor);
+  if (id === undefined) {
+    id = ns.idFromName(vendor);
+    guardIds.set(vendor, id);
+  }
+  return ns.get(id);
+}
+
+/** Per settings object (cached per vendor by config.ts): one config, not one per call. */
+const configs = new WeakMap<VendorSettings, GuardConfig>();
+
+function configFor(settings: VendorSettings): GuardConfig {
+  let config = configs.get(settings);
+  if (config === undefined) {
+    config = guardConfig(settings);
+    configs.set(settings, config);
+  }
+  return config;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -116,29 +191,56 @@ export function guardClient(
   options: GuardClientOptions = {},
 ): GuardClient {
   const vendor = settings.vendor;
-  const config = guardConfig(settings);
-  const stub = stubFor(env, vendor);
+  const config = configFor(settings);
+  const ns = (env as GuardEnv).VENDOR_GUARD;
+  // Made on first use: a leased call with a held success never talks to the object.
+  let stub: ReturnType<typeof stubFor> | undefined;
+  const stubOf = () => {
+    if (ns === undefined) throw new Error("VENDOR_GUARD binding missing");
+    stub ??= stubFor(ns, vendor);
+    return stub;
+  };
   const now = options.now ?? Date.now;
   const leaseAllowed = config.rateLimit === undefined;
   /** This call's attempt was admitted under the lease: its outcome tells the guard. */
   let leasedAttempt = false;
-  const tagged = (outcome: AttemptOutcome): AttemptOutcome => {
-    if (!leasedAttempt) return outcome;
+  const takeLeased = (): boolean => {
+    const leased = leasedAttempt;
     leasedAttempt = false;
-    return { ...outcome, leased: true };
+    return leased;
+  };
+  const tagged = (outcome: AttemptOutcome, leased: boolean): AttemptOutcome =>
+    leased ? { ...outcome, leased: true } : outcome;
+  const report = async (outcome: AttemptOutcome, held: HeldSuccesses | undefined, local: VendorLocal) => {
+    try {
+      const state = (await stubOf().record(outcome, config, held)) as BreakerState;
+      // Extend a live lease only: a late `closed` must not revive one an `open` just ended.
+      if (state !== "closed" || !leaseAllowed) local.leaseUntil = 0;
+      else if (local.leaseUntil > now()) local.leaseUntil = now() + ADMISSION_LEASE_MS;
+    } catch (error) {
+      logGuardFailure(vendor, "record", error);
+    }
   };
   return {
     async admit(req) {
-      if (!stub) return { allowed: true, waitMs: 0 };
-      if (leaseAllowed && !req.report && (admissionLeases.get(vendor) ?? 0) > now()) {
+      if (ns === undefined) return { allowed: true, waitMs: 0 };
+      const local = localOf(vendor);
+      if (leaseAllowed && !req.report && local.leaseUntil > now()) {
         leasedAttempt = true;
         return { allowed: true, waitMs: 0 };
       }
-      const report = req.report ? tagged(req.report) : undefined;
+      const report = req.report ? tagged(req.report, takeLeased()) : undefined;
+      // A reported outcome carries the successes held before it, so the guard sees them in order.
+      const held = report !== undefined ? takeHeld(local, report, now()) : undefined;
       let admission: Admission;
       try {
         admission = await withTimeout<Admission>(
-          stub.admit({ ...req, ...(report ? { report } : {}), config }) as Promise<Admission>,
+          stubOf().admit({
+            ...req,
+            ...(report ? { report } : {}),
+            ...(held ? { held } : {}),
+            config,
+          }) as Promise<Admission>,
           ADMISSION_TIMEOUT_MS,
         );
       } catch (error) {
@@ -146,37 +248,40 @@ export function guardClient(
         return { allowed: true, waitMs: 0 };
       }
       // Allowed and not a probe: the breaker is closed.
-      if (leaseAllowed && admission.allowed && admission.probeId === undefined) {
-        admissionLeases.set(vendor, now() + ADMISSION_LEASE_MS);
-      } else {
-        admissionLeases.delete(vendor);
-      }
+      local.leaseUntil =
+        leaseAllowed && admission.allowed && admission.probeId === undefined ? now() + ADMISSION_LEASE_MS : 0;
       return admission;
     },
-    async record(outcome) {
-      if (!stub) return;
-      try {
-        const state = (await stub.record(tagged(outcome), config)) as BreakerState;
-        // Extend a live lease only: a late `closed` must not revive one an `open` just ended.
-        if (state !== "closed" || !leaseAllowed) admissionLeases.delete(vendor);
-        else if ((admissionLeases.get(vendor) ?? 0) > now())
-          admissionLeases.set(vendor, now() + ADMISSION_LEASE_MS);
-      } catch (error) {
-        logGuardFailure(vendor, "record", error);
+    record(outcome) {
+      if (ns === undefined) return undefined;
+      const leased = takeLeased();
+      const local = localOf(vendor);
+      const t = now();
+      const failed = FAILURE_KINDS.has(outcome.kind);
+      if (
+        !failed &&
+        !local.streak &&
+        local.leaseUntil > t &&
+        outcome.probeId === undefined &&
+        t - local.reportedAt < SUCCESS_REPORT_INTERVAL_MS
+      ) {
+        local.held.successes += 1;
+        if (leased) local.held.leased += 1;
+        return undefined;
       }
+      return report(tagged(outcome, leased), takeHeld(local, outcome, t), local);
     },
     async recordDrift(tool) {
-      if (!stub) return;
+      if (ns === undefined) return;
       try {
-        await stub.recordDrift(tool);
+        await stubOf().recordDrift(tool);
       } catch (error) {
         logGuardFailure(vendor, "recordDrift", error);
       }
     },
     async snapshot() {
-      if (!stub) throw new Error("VENDOR_GUARD binding missing");
       return withTimeout<GuardSnapshot>(
-        stub.snapshot(config) as Promise<GuardSnapshot>,
+        stubOf().snapshot(config) as Promise<GuardSnapshot>,
         ADMISSION_TIMEOUT_MS,
       );
     },

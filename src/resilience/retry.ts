@@ -132,7 +132,10 @@ export async function resilientFetch<R extends AttemptResponse>(
   const upstreamTimeoutMs = settings.upstreamTimeoutSeconds * 1000;
 
   let report: AttemptOutcome | undefined;
-  const recordLater = (outcome: AttemptOutcome) => opts.waitUntil(guard.record(outcome));
+  const recordLater = (outcome: AttemptOutcome) => {
+    const reporting = guard.record(outcome);
+    if (reporting !== undefined) opts.waitUntil(reporting);
+  };
 
   for (let attempt = 1; ; attempt++) {
     const remaining = deadline - clock.now();

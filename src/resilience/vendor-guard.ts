@@ -74,6 +74,16 @@ export interface AttemptOutcome {
   leased?: boolean;
 }
 
+/**
+ * Successes an isolate held back on a healthy vendor (guard-client.ts) and reports
+ * with its next `record`: counted, and like any success they reset the failure count.
+ */
+export interface HeldSuccesses {
+  successes: number;
+  /** How many of them were admitted under the isolate's lease (counted as admitted here). */
+  leased: number;
+}
+
 export interface AdmitRequest {
   config: GuardConfig;
   /** The longest the caller can wait for a token (its remaining budget). */
@@ -82,6 +92,8 @@ export interface AdmitRequest {
   probeLeaseMs: number;
   /** The outcome of the caller's previous attempt (retries), applied first. */
   report?: AttemptOutcome;
+  /** Successes the isolate held back before that outcome, applied before it. */
+  held?: HeldSuccesses;
 }
 
 export type Admission =
@@ -212,6 +224,7 @@ export class VendorGuard extends DurableObject<Env> {
    */
   admit(req: AdmitRequest): Admission {
     const now = this.now();
+    if (req.held !== undefined && req.held.successes > 0) this.applyHeld(req.held, now);
     if (req.report) this.apply(req.report, req.config, now);
     this.advance(now);
 
@@ -257,8 +270,9 @@ export class VendorGuard extends DurableObject<Env> {
    * The final outcome of a call's last attempt (sent from `waitUntil`). Answers the
    * breaker state after it, so the isolate ends or keeps its admission lease at once.
    */
-  record(outcome: AttemptOutcome, config: GuardConfig): BreakerState {
+  record(outcome: AttemptOutcome, config: GuardConfig, held?: HeldSuccesses): BreakerState {
     const now = this.now();
+    if (held !== undefined && held.successes > 0) this.applyHeld(held, now);
     this.apply(outcome, config, now);
     this.advance(now);
     return this.breaker.state;
@@ -356,6 +370,20 @@ export class VendorGuard extends DurableObject<Env> {
     if (changed) this.kv.put(KEY_BREAKER, b);
     // With the breaker: after an eviction health never shows a failure newer than the success that cleared it.
     this.persistStats(now, failed || changed);
+  }
+
+  /** Held-back successes, before the outcome that carries them: in one isolate the order is kept. */
+  private applyHeld(held: HeldSuccesses, now: number): void {
+    const s = this.stats;
+    s.successes += held.successes;
+    s.admitted += held.leased;
+    s.lastSuccessAt = now;
+    const b = this.breaker;
+    // Not probes, so they cannot decide a half-open breaker; on a closed one they end a failure streak.
+    if (b.state === "closed" && b.consecutiveFailures > 0) {
+      b.consecutiveFailures = 0;
+      this.kv.put(KEY_BREAKER, b);
+    }
   }
 
   private applyToBreaker(

@@ -3,7 +3,11 @@ import { describe, expect, inject, it } from "vitest";
 import type { VendorResilienceConfig } from "../../../src/bundle/types.ts";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
 import { virtualClock } from "../../../src/resilience/clock.ts";
-import { ADMISSION_LEASE_MS, guardClient } from "../../../src/resilience/guard-client.ts";
+import {
+  ADMISSION_LEASE_MS,
+  guardClient,
+  SUCCESS_REPORT_INTERVAL_MS,
+} from "../../../src/resilience/guard-client.ts";
 import { resilientFetch } from "../../../src/resilience/retry.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
 
@@ -66,14 +70,60 @@ function vendorUnderTest(resilience: VendorResilienceConfig = {}) {
 }
 
 describe("isolate admission lease", () => {
-  it("admits locally while the breaker is closed; every outcome is still recorded and counted", async () => {
+  it("admits locally while the breaker is closed; successes are held and reported with the next report", async () => {
     const v = vendorUnderTest();
     expect((await v.call("ok")).kind).toBe("response");
     expect(v.calls).toEqual({ admit: 1, record: 1 });
     for (let i = 0; i < 3; i++) expect((await v.call("ok")).kind).toBe("response");
-    expect(v.calls).toEqual({ admit: 1, record: 4 });
+    // Within the report interval: counted in the isolate, no Durable Object call.
+    expect(v.calls).toEqual({ admit: 1, record: 1 });
+    expect((await v.snapshot()).counters).toMatchObject({ admitted: 1, successes: 1 });
+    // The first success after the interval carries the held ones.
+    v.leaseClock.t += SUCCESS_REPORT_INTERVAL_MS;
+    await v.call("ok");
+    expect(v.calls).toEqual({ admit: 1, record: 2 });
+    expect((await v.snapshot()).counters).toMatchObject({ admitted: 5, successes: 5 });
+  });
+
+  it("a failure is reported at once, after the successes held before it", async () => {
+    const v = vendorUnderTest({ maxRetries: 0, circuitBreakerFailureThreshold: 5 });
+    await v.call("ok");
+    await v.call("ok");
+    await v.call("ok");
+    expect(v.calls.record).toBe(1);
+    await v.call("status-503");
+    expect(v.calls.record).toBe(2);
     const snap = await v.snapshot();
-    expect(snap.counters).toMatchObject({ admitted: 4, successes: 4 });
+    expect(snap.counters).toMatchObject({ successes: 3, failures: 1, admitted: 4 });
+    expect(snap.breaker.consecutiveFailures).toBe(1);
+  });
+
+  it("a retry's report carries the successes held before its failure, in order", async () => {
+    const v = vendorUnderTest({ maxRetries: 1, circuitBreakerFailureThreshold: 5 });
+    await v.call("ok");
+    await v.call("ok"); // held
+    expect((await v.call("flaky-1-503")).kind).toBe("response");
+    expect(v.calls).toEqual({ admit: 2, record: 2 });
+    const snap = await v.snapshot();
+    expect(snap.counters).toMatchObject({ successes: 3, failures: 1, admitted: 4 });
+    expect(snap.breaker.consecutiveFailures).toBe(0);
+  });
+
+  it("held successes end a failure streak, as reported successes do", async () => {
+    const v = vendorUnderTest({ maxRetries: 0, circuitBreakerFailureThreshold: 3 });
+    await v.call("ok");
+    await v.call("status-503");
+    await v.call("status-503");
+    expect((await v.snapshot()).breaker.consecutiveFailures).toBe(2);
+    // Renew the lease through the guard, then hold a success and report it with the next one.
+    v.leaseClock.t += ADMISSION_LEASE_MS;
+    await v.call("ok");
+    await v.call("ok");
+    v.leaseClock.t += SUCCESS_REPORT_INTERVAL_MS;
+    await v.call("ok");
+    await v.call("status-503");
+    const snap = await v.snapshot();
+    expect(snap.breaker).toMatchObject({ state: "closed", consecutiveFailures: 1 });
   });
 
   it("a failure that opens the breaker ends the lease at once: the next call is rejected by the guard", async () => {
