@@ -34,13 +34,21 @@ export interface AdmissionRun {
   seconds: number;
 }
 
-export interface DurableObjectResult {
+export interface RoundTripRun {
+  /** `leased`: steady state of a healthy vendor; `no lease`: the isolate's lease ended before every call. */
+  mode: "leased" | "no lease";
   /** Stub calls per tool call, by method (mean over the sample). */
   callsPerToolCall: Record<string, number>;
   /** Durable Object round trips a tool call waits for. */
   blockingRoundTrips: number;
   latencyP50Ms: number;
   latencyWithDelayP50Ms: number;
+}
+
+export interface DurableObjectResult {
+  runs: RoundTripRun[];
+  /** The most round trips any call waited for (the target: at most one). */
+  blockingRoundTrips: number;
   injectedDelayMs: number;
   admissions: AdmissionRun[];
 }
@@ -83,13 +91,17 @@ export async function runDurableObjects(opts: DurableObjectOptions): Promise<Dur
     const tool = findItemTool((await rpc(url, "tools/list", {}, { id: 1, headers })).message);
     if (!tool) throw new Error("the bench vendor has no item tool");
 
-    const timedCalls = async (delayMs: number): Promise<number[]> => {
+    const timedCalls = async (delayMs: number, noLease: boolean): Promise<number[]> => {
       const latencies: number[] = [];
       for (let i = 0; i < samples; i++) {
         const started = performance.now();
         const res = await fetch(url, {
           method: "POST",
-          headers: { ...headers, "x-bench-do-delay-ms": String(delayMs) },
+          headers: {
+            ...headers,
+            "x-bench-do-delay-ms": String(delayMs),
+            ...(noLease ? { "x-bench-end-lease": "1" } : {}),
+          },
           body: toolCallBody(tool, i),
         });
         const text = await res.text();
@@ -100,26 +112,34 @@ export async function runDurableObjects(opts: DurableObjectOptions): Promise<Dur
       return latencies;
     };
 
-    await timedCalls(0); // warm-up: isolate, Durable Object, connection pool
-    await fetch(`${base}/__bench/do-calls`, { method: "POST" });
-    const plain = await timedCalls(0);
-    // waitUntil work (recording the outcome) may finish after the last answer: poll until stable.
-    let counts: Record<string, number> = {};
-    for (let i = 0; i < 50; i++) {
-      const next = (await (await fetch(`${base}/__bench/do-calls`)).json()) as Record<string, number>;
-      if (JSON.stringify(next) === JSON.stringify(counts)) break;
-      counts = next;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    const runs: RoundTripRun[] = [];
+    for (const mode of ["leased", "no lease"] as const) {
+      const noLease = mode === "no lease";
+      await timedCalls(0, noLease); // warm-up: isolate, Durable Object, connection pool, lease
+      await fetch(`${base}/__bench/do-calls`, { method: "POST" });
+      const plain = await timedCalls(0, noLease);
+      // waitUntil work (recording the outcome) may finish after the last answer: poll until stable.
+      let counts: Record<string, number> = {};
+      for (let i = 0; i < 50; i++) {
+        const next = (await (await fetch(`${base}/__bench/do-calls`)).json()) as Record<string, number>;
+        if (JSON.stringify(next) === JSON.stringify(counts)) break;
+        counts = next;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const delayed = await timedCalls(INJECTED_DELAY_MS, noLease);
+      const callsPerToolCall: Record<string, number> = {};
+      for (const [method, n] of Object.entries(counts)) callsPerToolCall[method] = n / samples;
+      const latencyP50Ms = median(plain);
+      const latencyWithDelayP50Ms = median(delayed);
+      const blockingRoundTrips = Math.max(
+        0,
+        Math.round((latencyWithDelayP50Ms - latencyP50Ms) / INJECTED_DELAY_MS),
+      );
+      runs.push({ mode, callsPerToolCall, blockingRoundTrips, latencyP50Ms, latencyWithDelayP50Ms });
+      log(
+        `  ${mode}: per tool call ${JSON.stringify(callsPerToolCall)} stub calls, ${blockingRoundTrips} blocking (p50 ${latencyP50Ms.toFixed(2)} → ${latencyWithDelayP50Ms.toFixed(2)} ms with +${INJECTED_DELAY_MS} ms per stub call)`,
+      );
     }
-    const delayed = await timedCalls(INJECTED_DELAY_MS);
-    const callsPerToolCall: Record<string, number> = {};
-    for (const [method, n] of Object.entries(counts)) callsPerToolCall[method] = n / samples;
-    const latencyP50Ms = median(plain);
-    const latencyWithDelayP50Ms = median(delayed);
-    const blockingRoundTrips = Math.round((latencyWithDelayP50Ms - latencyP50Ms) / INJECTED_DELAY_MS);
-    log(
-      `  per tool call: ${JSON.stringify(callsPerToolCall)} stub calls, ${blockingRoundTrips} blocking (p50 ${latencyP50Ms.toFixed(2)} → ${latencyWithDelayP50Ms.toFixed(2)} ms with +${INJECTED_DELAY_MS} ms per stub call)`,
-    );
 
     const admissions: AdmissionRun[] = [];
     for (const rateLimit of [false, true]) {
@@ -142,10 +162,8 @@ export async function runDurableObjects(opts: DurableObjectOptions): Promise<Dur
       }
     }
     return {
-      callsPerToolCall,
-      blockingRoundTrips,
-      latencyP50Ms,
-      latencyWithDelayP50Ms,
+      runs,
+      blockingRoundTrips: Math.max(...runs.map((r) => r.blockingRoundTrips)),
       injectedDelayMs: INJECTED_DELAY_MS,
       admissions,
     };

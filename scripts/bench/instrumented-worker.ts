@@ -9,7 +9,8 @@
  * - Durable Object calls: every `VENDOR_GUARD` stub method call is counted
  *   (`GET /__bench/do-calls`, `POST /__bench/do-calls/reset`); header
  *   `x-bench-do-delay-ms` delays each stub call by that much, so the extra latency of a tool
- *   call reveals how many of those calls it waits for (blocking round trips).
+ *   call reveals how many of those calls it waits for (blocking round trips); header
+ *   `x-bench-end-lease: 1` ends the isolate's admission leases first (the worst case).
  * - `GET /__bench/admissions?vendor=&seconds=&concurrency=&rateLimit=0|1`: admissions per
  *   second one vendor's guard object sustains (admission lease bypassed), driven from inside the Worker through the
  *   gateway's own guard client.
@@ -38,7 +39,8 @@ function countingStub(stub: object): object {
       return async (...args: unknown[]) => {
         doCalls[prop] = (doCalls[prop] ?? 0) + 1;
         if (doDelayMs > 0) await sleep(doDelayMs);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        // Called as a method: an RPC method stub has no `apply` of its own (it would be an RPC call).
+        return (target as Record<string, (...a: unknown[]) => unknown>)[prop]!(...args);
       };
     },
   });
@@ -195,6 +197,8 @@ export default {
     if (url.pathname === "/__bench/admissions") return admissions(url, env);
     if (url.pathname === "/__bench/walk") return walk(url, env, ctx);
     doDelayMs = Number(request.headers.get("x-bench-do-delay-ms") ?? "0") || 0;
+    // The worst case for round trips: no isolate lease, so the call must ask the guard.
+    if (request.headers.get("x-bench-end-lease") === "1") endAdmissionLeases();
     const started = performance.now();
     const response = await gateway.fetch(
       request as Parameters<typeof gateway.fetch>[0],
