@@ -7,7 +7,7 @@
  * concurrency, with the same closed-loop load.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { buildWorker, compileSpecs, gatewayHostConfig, readWranglerSettings } from "./gateway.ts";
 import { type LoadRequest, type LoadResult, runLoad } from "./load.ts";
 import {
@@ -24,6 +24,7 @@ import {
   UPSTREAM_PATH,
 } from "./mcp.ts";
 import { freePort, prepareGenerated, startGenerated, startIvotoby } from "./peers.ts";
+import { primitivesWorkerSource, type RuntimeFloor, runPrimitives } from "./primitives.ts";
 import { type Child, cpuSeconds, SERVER_CORE, spawnPinned } from "./proc.ts";
 import { runSseLoad } from "./sse-load.ts";
 import { BARE_WORKER_SOURCE, type HostConfig, MINIMAL_MCP_WORKER_SOURCE } from "./worker-host.ts";
@@ -75,6 +76,8 @@ export interface PerCallResult {
   }>;
   /** Where the gateway's CPU goes: the same Worker answering less and less of the call (c=32). */
   breakdown: BreakdownRow[];
+  /** What the runtime charges per primitive a tool call uses (scripts/bench/primitives.ts). */
+  primitives?: RuntimeFloor;
 }
 
 export interface BreakdownRow {
@@ -196,6 +199,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
   const targets: TargetResult[] = [];
   const breakdown: BreakdownRow[] = [];
   const wanted = (id: TargetId) => opts.targets === undefined || opts.targets.includes(id);
+  let primitives: RuntimeFloor | undefined;
 
   log("per-call: compiling bench/spec and building the gateway (wrangler deploy --dry-run)…");
   const compiled = await compileSpecs(root, specDir, join(tmpDir, "generated-bench"));
@@ -336,6 +340,19 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
       } catch (error) {
         log(`  breakdown failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
       }
+      log("per-call: runtime primitives");
+      try {
+        primitives = await runPrimitives({
+          tmpDir,
+          compatibilityDate: settings.compatibilityDate,
+          compatibilityFlags: settings.compatibilityFlags,
+          requests: 300,
+          repetitions: 500,
+          log,
+        });
+      } catch (error) {
+        log(`  primitives failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      }
     }
 
     // (d) @ivotoby/openapi-mcp-server
@@ -420,7 +437,12 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
   } finally {
     await upstream.stop();
   }
-  return { targets, ratios: ratiosOf(targets, opts.connections), breakdown };
+  return {
+    targets,
+    ratios: ratiosOf(targets, opts.connections),
+    breakdown,
+    ...(primitives === undefined ? {} : { primitives }),
+  };
 }
 
 /**
@@ -438,6 +460,18 @@ async function runBreakdown(
   const seconds = Math.max(2, Math.round(opts.durationSeconds / 2));
   const mcpHeaders = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
   const settings = readWranglerSettings(opts.root);
+  const floorPath = join(opts.tmpDir, "constant-worker", "worker.js");
+  mkdirSync(dirname(floorPath), { recursive: true });
+  writeFileSync(floorPath, primitivesWorkerSource([]));
+  const minimalPath = join(opts.tmpDir, "minimal-mcp-worker", "worker.js");
+  mkdirSync(dirname(minimalPath), { recursive: true });
+  writeFileSync(minimalPath, MINIMAL_MCP_WORKER_SOURCE);
+  const plainWorker = (scriptPath: string): HostConfig => ({
+    scriptPath,
+    compatibilityDate: settings.compatibilityDate,
+    compatibilityFlags: settings.compatibilityFlags,
+    bindings: { UPSTREAM_URL: upstreamUrl },
+  });
   const steps: Array<{
     step: string;
     what: string;
@@ -446,16 +480,30 @@ async function runBreakdown(
     request: Omit<LoadRequest, "url">;
   }> = [
     {
+      step: "Worker answering a constant",
+      what: "the runtime's own cost per request (HTTP, isolate entry, miniflare's entry Worker)",
+      config: plainWorker(floorPath),
+      path: "/?op=none&n=0",
+      request: { method: "GET" },
+    },
+    {
       step: "bare Worker: fetch and stream back",
       what: "(b) above",
-      config: {
-        scriptPath: bareScript,
-        compatibilityDate: settings.compatibilityDate,
-        compatibilityFlags: settings.compatibilityFlags,
-        bindings: { UPSTREAM_URL: upstreamUrl },
-      },
+      config: plainWorker(bareScript),
       path: UPSTREAM_PATH,
       request: { method: "GET" },
+    },
+    {
+      step: "(b′) 12-line MCP tools/call Worker",
+      what: "(b′) above: parse JSON-RPC, fetch, read the body, answer",
+      config: plainWorker(minimalPath),
+      path: "/mcp",
+      request: {
+        method: "POST",
+        headers: MCP_HEADERS,
+        body: toolCallBody("getItem", 1),
+        check: quickCallCheck,
+      },
     },
     {
       step: "gateway GET /health",

@@ -193,6 +193,15 @@ export function formatReport(results: Results): string {
       lines.push(`| ${row.step} | ${row.what} | ${f(row.throughput)} | ${f(row.cpuMsPerCall, 3)} |`);
     }
   }
+  if (perCall?.primitives) {
+    lines.push(
+      "",
+      "What workerd charges for single runtime primitives (each run 500× per request inside a Worker; CPU µs per run):",
+      "",
+    );
+    lines.push("| Primitive | CPU µs |", "|---|--:|");
+    for (const p of perCall.primitives.primitives) lines.push(`| \`${p.what}\` | ${f(p.microseconds, 2)} |`);
+  }
   const big = results.bigApi;
   if (big) {
     lines.push("", "### GitHub REST API (@octokit/openapi)", "");
@@ -251,12 +260,18 @@ export function formatReport(results: Results): string {
   if (dos) {
     lines.push("", "### Durable Object (per-vendor guard)", "");
     lines.push(
-      `Per tool call: ${Object.entries(dos.callsPerToolCall)
-        .map(([k, v]) => `${f(v, 2)} × ${k}`)
-        .join(
-          ", ",
-        )}; blocking round trips: ${dos.blockingRoundTrips} (p50 ${f(dos.latencyP50Ms, 2)} ms → ${f(dos.latencyWithDelayP50Ms, 2)} ms with +${dos.injectedDelayMs} ms injected per stub call).`,
+      "| Tool calls (sequential) | stub calls per tool call | blocking round trips | p50 ms | p50 ms with +" +
+        `${dos.injectedDelayMs} ms per stub call |`,
+      "|---|---|--:|--:|--:|",
     );
+    for (const run of dos.runs ?? []) {
+      const calls = Object.entries(run.callsPerToolCall)
+        .map(([k, v]) => `${f(v, 2)} × ${k}`)
+        .join(", ");
+      lines.push(
+        `| ${run.mode === "leased" ? "healthy vendor, lease in effect" : "lease ended before every call"} | ${calls || "none"} | ${run.blockingRoundTrips} | ${f(run.latencyP50Ms, 2)} | ${f(run.latencyWithDelayP50Ms, 2)} |`,
+      );
+    }
     lines.push(
       "",
       "| Admissions, one vendor's object | concurrency | per second | p50 ms | p99 ms |",
