@@ -33,6 +33,7 @@
  * @module
  */
 import type { VendorSettings } from "../config.ts";
+import { memoized } from "../memo.ts";
 import {
   type Admission,
   type AdmitRequest,
@@ -152,15 +153,6 @@ function stubFor(ns: NonNullable<GuardEnv["VENDOR_GUARD"]>, vendor: string) {
 /** Per settings object (cached per vendor by config.ts): one config, not one per call. */
 const configs = new WeakMap<VendorSettings, GuardConfig>();
 
-function configFor(settings: VendorSettings): GuardConfig {
-  let config = configs.get(settings);
-  if (config === undefined) {
-    config = guardConfig(settings);
-    configs.set(settings, config);
-  }
-  return config;
-}
-
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -191,7 +183,7 @@ export function guardClient(
   options: GuardClientOptions = {},
 ): GuardClient {
   const vendor = settings.vendor;
-  const config = configFor(settings);
+  const config = memoized(configs, settings, guardConfig);
   const ns = (env as GuardEnv).VENDOR_GUARD;
   // Made on first use: a leased call with a held success never talks to the object.
   let stub: ReturnType<typeof stubFor> | undefined;

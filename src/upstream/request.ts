@@ -13,6 +13,7 @@
  * @module
  */
 import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
+import { memoized } from "../memo.ts";
 import { basePathPrefix, isUnderBase } from "./base-url.ts";
 import { buildBody } from "./body.ts";
 import {
@@ -69,12 +70,7 @@ function argPointer(key: string): string {
 
 /** JSON first when the spec documents JSON success responses; anything otherwise (images, files, text). */
 function acceptHeader(tool: ToolRecipe): string {
-  let accept = acceptHeaders.get(tool);
-  if (accept === undefined) {
-    accept = computeAcceptHeader(tool);
-    acceptHeaders.set(tool, accept);
-  }
-  return accept;
+  return memoized(acceptHeaders, tool, computeAcceptHeader);
 }
 
 /** Per recipe: the same for every call of a tool. */
