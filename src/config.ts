@@ -29,6 +29,7 @@
 import * as v from "valibot";
 import type { VendorBundle, VendorResilienceConfig } from "./bundle/types.ts";
 import { GatewayError } from "./errors.ts";
+import { memoized } from "./memo.ts";
 
 export type ResponseValidationMode = "off" | "warn" | "strict";
 export type SanitizationLevel = "DISABLED" | "LOW" | "MEDIUM" | "HIGH";
@@ -274,11 +275,7 @@ const settingsCache = new WeakMap<object, GatewaySettings | GatewayError>();
  * @throws {GatewayError} `invalid_configuration` naming the first bad setting.
  */
 export function loadSettings(env: object): GatewaySettings {
-  let cached = settingsCache.get(env);
-  if (cached === undefined) {
-    cached = parseSettings(env as Record<string, unknown>);
-    settingsCache.set(env, cached);
-  }
+  const cached = memoized(settingsCache, env, (e) => parseSettings(e as Record<string, unknown>));
   if (cached instanceof GatewayError) throw cached;
   return cached;
 }
@@ -338,16 +335,8 @@ const vendorCache = new WeakMap<GatewaySettings, WeakMap<VendorBundle, VendorSet
  * @throws {GatewayError} `invalid_configuration` naming the bad `vendor.json` field.
  */
 export function vendorSettings(settings: GatewaySettings, bundle: VendorBundle): VendorSettings {
-  let perBundle = vendorCache.get(settings);
-  if (!perBundle) {
-    perBundle = new WeakMap();
-    vendorCache.set(settings, perBundle);
-  }
-  let cached = perBundle.get(bundle);
-  if (cached === undefined) {
-    cached = resolveVendor(settings, bundle);
-    perBundle.set(bundle, cached);
-  }
+  const perBundle = memoized(vendorCache, settings, () => new WeakMap());
+  const cached = memoized(perBundle, bundle, (b) => resolveVendor(settings, b));
   if (cached instanceof GatewayError) throw cached;
   return cached;
 }

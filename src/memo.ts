@@ -1,12 +1,18 @@
 /**
- * Per-isolate caches keyed by long-lived objects (settings, recipes): the value for a key is
- * computed on first use and kept as long as the key lives.
+ * Per-isolate caches keyed by long-lived values (env, settings, recipes): the value for a key is
+ * computed on first use and kept as long as the cache (or, in a `WeakMap`, the key) lives.
  *
  * @module
  */
 
+/** The part of `Map` and `WeakMap` a cache needs. */
+export interface Cache<K, V> {
+  get(key: K): V | undefined;
+  set(key: K, value: V): unknown;
+}
+
 /** The value `cache` holds for `key`, computed by `compute` the first time. */
-export function memoized<K extends object, V>(cache: WeakMap<K, V>, key: K, compute: (key: K) => V): V {
+export function memoized<K, V>(cache: Cache<K, V>, key: K, compute: (key: K) => V): V {
   let value = cache.get(key);
   if (value === undefined) {
     value = compute(key);

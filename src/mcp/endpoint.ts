@@ -46,6 +46,7 @@ import * as v from "valibot";
 import type { Caller } from "../auth/caller.ts";
 import { hasVendor } from "../bundle/registry.ts";
 import { GatewayError, requestIdOf } from "../errors.ts";
+import { memoized } from "../memo.ts";
 import type { McpEndpoint } from "./catalog.ts";
 import {
   JSONRPC_INVALID_PARAMS,
@@ -234,14 +235,7 @@ async function serveDirect(body: unknown, scope: McpRequestScope): Promise<Respo
       return new Response(JSON.stringify({ result, jsonrpc: "2.0", id: message.id }), { headers });
     }
     const result = await toolsList(scope, message.params as { cursor?: string } | undefined);
-    const tools = result.tools.map((tool) => {
-      let json = serializedTools.get(tool);
-      if (json === undefined) {
-        json = JSON.stringify(tool);
-        serializedTools.set(tool, json);
-      }
-      return json;
-    });
+    const tools = result.tools.map((tool) => memoized(serializedTools, tool, (t) => JSON.stringify(t)));
     const cursor =
       result.nextCursor === undefined ? "" : `,"nextCursor":${JSON.stringify(result.nextCursor)}`;
     return new Response(

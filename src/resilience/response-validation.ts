@@ -18,6 +18,7 @@
  */
 import type { JsonSchema, ResponseRecipe, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { ResponseValidationMode } from "../config.ts";
+import { memoized } from "../memo.ts";
 import { validate } from "../upstream/validate.ts";
 
 /** Enough mismatches to act on without flooding a model's context. */
@@ -44,18 +45,11 @@ export function responseRecipeFor(tool: ToolRecipe, status: number): ResponseRec
 const roots = new WeakMap<ToolRecipe, Map<number, JsonSchema | null>>();
 
 function rootFor(bundle: VendorBundle, tool: ToolRecipe, status: number): JsonSchema | null {
-  let perStatus = roots.get(tool);
-  if (!perStatus) {
-    perStatus = new Map();
-    roots.set(tool, perStatus);
-  }
-  let root = perStatus.get(status);
-  if (root === undefined) {
+  const perStatus = memoized(roots, tool, () => new Map());
+  return memoized(perStatus, status, () => {
     const schema = responseRecipeFor(tool, status)?.schema;
-    root = schema ? rootSchema(schema, bundle.schemas) : null;
-    perStatus.set(status, root);
-  }
-  return root;
+    return schema ? rootSchema(schema, bundle.schemas) : null;
+  });
 }
 
 /**
