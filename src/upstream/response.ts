@@ -145,8 +145,11 @@ const MAX_UTF8_BYTES_PER_UNIT = 3;
  * read and decoded in one native `text()` (most API answers); anything else goes
  * through {@link readLimited} and a decoder for its charset.
  */
-export async function readLimitedText(response: Response, limit: number): Promise<LimitedText> {
-  const contentType = response.headers.get("Content-Type") ?? "";
+export async function readLimitedText(
+  response: Response,
+  limit: number,
+  contentType = contentTypeOf(response),
+): Promise<LimitedText> {
   const charset = charsetOf(contentType);
   const declared = declaredLength(response);
   if ((charset === undefined || UTF8_CHARSET.test(charset)) && declared !== undefined && declared <= limit) {
@@ -195,8 +198,12 @@ function charsetOf(contentType: string): string | undefined {
 
 type BodyKind = "json" | "html" | "text" | "image" | "audio" | "binary";
 
-function mimeOf(response: Response): string {
-  return (response.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+function contentTypeOf(response: Response): string {
+  return response.headers.get("Content-Type") ?? "";
+}
+
+function mimeOf(contentType: string): string {
+  return contentType.split(";")[0]!.trim().toLowerCase();
 }
 
 export function classify(mime: string): BodyKind {
@@ -317,8 +324,9 @@ function retryAfterSeconds(response: Response): number | undefined {
 }
 
 async function upstreamErrorResult(response: Response, opts: ResponseOptions): Promise<CallToolResult> {
-  const kind = classify(mimeOf(response));
-  const { text } = await readLimitedText(response, MAX_ERROR_BODY_BYTES);
+  const contentType = contentTypeOf(response);
+  const kind = classify(mimeOf(contentType));
+  const { text } = await readLimitedText(response, MAX_ERROR_BODY_BYTES, contentType);
   const fallback = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
   let message: string | undefined;
   let details: unknown;
@@ -451,7 +459,8 @@ export async function responseToResult(response: Response, opts: ResponseOptions
   if (status >= 400) return upstreamErrorResult(response, opts);
   if (status >= 300 && response.headers.has("Location")) return redirectResult(response, opts);
 
-  const mime = mimeOf(response);
+  const contentType = contentTypeOf(response);
+  const mime = mimeOf(contentType);
   const kind = classify(mime);
   const binary = kind === "image" || kind === "audio" || kind === "binary";
   const schema = opts.tool.outputSchema;
@@ -469,7 +478,7 @@ export async function responseToResult(response: Response, opts: ResponseOptions
     return { content };
   }
 
-  const body = await readLimitedText(response, opts.maxResponseBytes);
+  const body = await readLimitedText(response, opts.maxResponseBytes, contentType);
   if (body.totalBytes === 0) return emptyBodyResult(response, opts);
   let text = body.text;
   if (body.truncated) {
