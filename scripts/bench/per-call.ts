@@ -204,9 +204,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
   log("per-call: compiling bench/spec and building the gateway (wrangler deploy --dry-run)…");
   const compiled = await compileSpecs(root, specDir, join(tmpDir, "generated-bench"));
   const build = await buildWorker(root, compiled.indexPath, join(tmpDir, "build-bench"));
-  const barePath = join(tmpDir, "bare-worker", "worker.js");
-  mkdirSync(join(tmpDir, "bare-worker"), { recursive: true });
-  writeFileSync(barePath, BARE_WORKER_SOURCE);
+  const workers = writeHandWrittenWorkers(tmpDir);
   const settings = readWranglerSettings(root);
 
   const upstream = await spawnPinned<{ url: string }>(SERVER_CORE, process.execPath, [
@@ -244,12 +242,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
       targets.push(target);
       log("per-call: (b) bare Worker");
       await guarded(target, log, async () => {
-        const host = await startHost({
-          scriptPath: barePath,
-          compatibilityDate: settings.compatibilityDate,
-          compatibilityFlags: settings.compatibilityFlags,
-          bindings: { UPSTREAM_URL: upstreamUrl },
-        });
+        const host = await startHost(plainWorkerConfig(workers.bare, settings, upstreamUrl));
         try {
           const url = host.ready.url + UPSTREAM_PATH;
           const first = await (await fetch(url)).text();
@@ -274,15 +267,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
       targets.push(target);
       log("per-call: (b′) minimal MCP Worker");
       await guarded(target, log, async () => {
-        const minimalPath = join(tmpDir, "minimal-mcp-worker", "worker.js");
-        mkdirSync(join(tmpDir, "minimal-mcp-worker"), { recursive: true });
-        writeFileSync(minimalPath, MINIMAL_MCP_WORKER_SOURCE);
-        const host = await startHost({
-          scriptPath: minimalPath,
-          compatibilityDate: settings.compatibilityDate,
-          compatibilityFlags: settings.compatibilityFlags,
-          bindings: { UPSTREAM_URL: upstreamUrl },
-        });
+        const host = await startHost(plainWorkerConfig(workers.minimal, settings, upstreamUrl));
         try {
           const url = `${host.ready.url}/mcp`;
           await preflight(url, MCP_HEADERS, "getItem");
@@ -336,7 +321,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
     if (opts.targets === undefined) {
       log("per-call: gateway breakdown (c=32)");
       try {
-        breakdown.push(...(await runBreakdown(opts, build.scriptPath, barePath, upstreamUrl)));
+        breakdown.push(...(await runBreakdown(opts, build.scriptPath, workers, upstreamUrl)));
       } catch (error) {
         log(`  breakdown failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
       }
@@ -450,28 +435,52 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
  * differences are what each layer costs. Without the VENDOR_GUARD binding the guard
  * admits every call locally (its documented fallback), which isolates the Durable Object.
  */
+/** Script paths of the hand-written Workers: (b), (b′) and one that answers a constant. */
+interface HandWrittenWorkers {
+  bare: string;
+  minimal: string;
+  constant: string;
+}
+
+function writeHandWrittenWorkers(tmpDir: string): HandWrittenWorkers {
+  const write = (name: string, source: string) => {
+    const path = join(tmpDir, name, "worker.js");
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, source);
+    return path;
+  };
+  return {
+    bare: write("bare-worker", BARE_WORKER_SOURCE),
+    minimal: write("minimal-mcp-worker", MINIMAL_MCP_WORKER_SOURCE),
+    constant: write("constant-worker", primitivesWorkerSource([])),
+  };
+}
+
+/** A hand-written Worker on the gateway's compatibility settings, pointed at the upstream. */
+function plainWorkerConfig(
+  scriptPath: string,
+  settings: ReturnType<typeof readWranglerSettings>,
+  upstreamUrl: string,
+): HostConfig {
+  return {
+    scriptPath,
+    compatibilityDate: settings.compatibilityDate,
+    compatibilityFlags: settings.compatibilityFlags,
+    bindings: { UPSTREAM_URL: upstreamUrl },
+  };
+}
+
 async function runBreakdown(
   opts: PerCallOptions,
   gatewayScript: string,
-  bareScript: string,
+  workers: HandWrittenWorkers,
   upstreamUrl: string,
 ): Promise<BreakdownRow[]> {
   const rows: BreakdownRow[] = [];
   const seconds = Math.max(2, Math.round(opts.durationSeconds / 2));
   const mcpHeaders = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
   const settings = readWranglerSettings(opts.root);
-  const floorPath = join(opts.tmpDir, "constant-worker", "worker.js");
-  mkdirSync(dirname(floorPath), { recursive: true });
-  writeFileSync(floorPath, primitivesWorkerSource([]));
-  const minimalPath = join(opts.tmpDir, "minimal-mcp-worker", "worker.js");
-  mkdirSync(dirname(minimalPath), { recursive: true });
-  writeFileSync(minimalPath, MINIMAL_MCP_WORKER_SOURCE);
-  const plainWorker = (scriptPath: string): HostConfig => ({
-    scriptPath,
-    compatibilityDate: settings.compatibilityDate,
-    compatibilityFlags: settings.compatibilityFlags,
-    bindings: { UPSTREAM_URL: upstreamUrl },
-  });
+  const plainWorker = (scriptPath: string) => plainWorkerConfig(scriptPath, settings, upstreamUrl);
   const steps: Array<{
     step: string;
     what: string;
@@ -482,21 +491,21 @@ async function runBreakdown(
     {
       step: "Worker answering a constant",
       what: "the runtime's own cost per request (HTTP, isolate entry, miniflare's entry Worker)",
-      config: plainWorker(floorPath),
+      config: plainWorker(workers.constant),
       path: "/?op=none&n=0",
       request: { method: "GET" },
     },
     {
       step: "bare Worker: fetch and stream back",
       what: "(b) above",
-      config: plainWorker(bareScript),
+      config: plainWorker(workers.bare),
       path: UPSTREAM_PATH,
       request: { method: "GET" },
     },
     {
       step: "(b′) 12-line MCP tools/call Worker",
       what: "(b′) above: parse JSON-RPC, fetch, read the body, answer",
-      config: plainWorker(minimalPath),
+      config: plainWorker(workers.minimal),
       path: "/mcp",
       request: {
         method: "POST",
