@@ -34,6 +34,7 @@ import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
 import { type Clock, clockFor } from "./clock.ts";
 import { type GuardClient, guardClient } from "./guard-client.ts";
+import { deadlineAfter } from "./timeout.ts";
 import type { AttemptOutcome, OutcomeKind } from "./vendor-guard.ts";
 
 /** Statuses that are retried (for idempotent methods). */
@@ -89,7 +90,13 @@ export interface UpstreamFailure {
 
 export type ResilientResult<R> =
   /** The upstream answered (success, a non-retried error, or the last retried error). */
-  | { kind: "response"; response: R; attempts: number }
+  | {
+      kind: "response";
+      response: R;
+      attempts: number;
+      /** Stops the answering attempt's `UPSTREAM_TIMEOUT` (it also bounds the body); call once the body is read. */
+      release: () => void;
+    }
   | { kind: "failure"; failure: UpstreamFailure; attempts: number };
 
 export interface ResilientFetchOptions<R extends AttemptResponse> {
@@ -184,14 +191,14 @@ export async function resilientFetch<R extends AttemptResponse>(
     const waitMs = outcome.retryAfterMs ?? backoffMs(attempt, settings.retryBackoffFactor, random);
     if (clock.now() + waitMs >= deadline) {
       recordLater(base);
-      if (outcome.response) discard(opts, outcome.response);
+      discard(opts, outcome);
       return {
         kind: "failure",
         attempts: attempt,
         failure: retryLaterFailure(vendor, settings, outcome, waitMs, iso(clock.now() + waitMs)),
       };
     }
-    if (outcome.response) discard(opts, outcome.response);
+    discard(opts, outcome);
     report = base;
     try {
       await clock.sleep(waitMs, opts.signal);
@@ -231,6 +238,8 @@ interface Classified<R> {
   notProcessed: boolean;
   retryAfterMs?: number;
   response?: R;
+  /** Clears the attempt's timer; set with `response`, whose body it still bounds. */
+  release?: () => void;
 }
 
 async function runAttempt<R extends AttemptResponse>(
@@ -238,14 +247,15 @@ async function runAttempt<R extends AttemptResponse>(
   clock: Clock,
   a: { attempt: number; headers: Record<string, string>; timeoutMs: number },
 ): Promise<Classified<R>> {
-  const timeout = AbortSignal.timeout(a.timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+  // Cleared when the attempt ends, or by `release` once its body is read: see timeout.ts.
+  const timeout = deadlineAfter(a.timeoutMs, opts.signal);
   let response: R;
   try {
-    response = await opts.send({ signal, headers: a.headers, attempt: a.attempt });
+    response = await opts.send({ signal: timeout.signal, headers: a.headers, attempt: a.attempt });
   } catch (error) {
+    timeout.clear();
     if (opts.signal?.aborted) throw opts.signal.reason;
-    if (timeout.aborted) {
+    if (timeout.timedOut) {
       return {
         kind: "timeout",
         message: `no answer within ${formatSeconds(a.timeoutMs)}`,
@@ -281,6 +291,7 @@ async function runAttempt<R extends AttemptResponse>(
       status === 429 || (status === 503 && retryAfterMs !== undefined) || NOT_CONNECTED_STATUSES.has(status),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     response,
+    release: timeout.clear,
   };
 }
 
@@ -302,7 +313,9 @@ function finish<R>(
   vendor: string,
   settings: VendorSettings,
 ): ResilientResult<R> {
-  if (outcome.response !== undefined) return { kind: "response", response: outcome.response, attempts };
+  if (outcome.response !== undefined) {
+    return { kind: "response", response: outcome.response, attempts, release: outcome.release ?? (() => {}) };
+  }
   const tries = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
   if (outcome.kind === "timeout") {
     return {
@@ -367,7 +380,10 @@ function deadlineFailure(vendor: string, settings: VendorSettings): UpstreamFail
   };
 }
 
-function discard<R extends AttemptResponse>(opts: ResilientFetchOptions<R>, response: R): void {
+function discard<R extends AttemptResponse>(opts: ResilientFetchOptions<R>, outcome: Classified<R>): void {
+  outcome.release?.();
+  const response = outcome.response;
+  if (response === undefined) return;
   try {
     if (opts.discard) {
       void Promise.resolve(opts.discard(response)).catch(() => {});

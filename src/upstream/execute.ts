@@ -15,6 +15,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
 import { resilientFetch, upstreamFailureResult, withGatewayHeaders } from "../resilience/executor-glue.ts";
+import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
 import { applyAuth } from "./auth.ts";
 import { resolveBaseUrl } from "./base-url.ts";
 import type { CredentialSource } from "./credentials.ts";
@@ -58,14 +59,6 @@ export async function prepareToolRequest(
   return req;
 }
 
-/** Rejects when `signal` aborts, so no await can outlive the deadline (body reads included). */
-function untilAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
-}
-
 function isTimeout(err: unknown): boolean {
   return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
 }
@@ -88,71 +81,14 @@ export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolRes
       message: `The tool call did not finish within TOOL_EXECUTION_TIMEOUT (${timeoutSeconds} s); the upstream request was cancelled`,
     });
   try {
-    const { maxResponseBytes, maxBinaryResponseBytes } = ctx.settings;
     const req = await prepareToolRequest(ctx);
     const remaining = ctx.deadline - Date.now();
     if (remaining <= 0) return timeoutResult();
-    const signal = AbortSignal.timeout(remaining);
-    const aborted = untilAborted(signal);
-    // Keep an abort that fires after we are done from surfacing as an unhandled rejection.
-    aborted.catch(() => {});
-    let response: Response;
+    const callDeadline = deadlineAfter(remaining);
     try {
-      // Resilience (src/resilience/retry.ts): vendor guard admission, retries with backoff and a
-      // per-attempt UPSTREAM_TIMEOUT around the single-attempt sendUpstream.
-      const outcome = await Promise.race([
-        resilientFetch({
-          env: ctx.env,
-          settings: ctx.settings,
-          tool: ctx.tool,
-          deadline: ctx.deadline,
-          waitUntil: ctx.waitUntil,
-          signal,
-          send: (attempt) =>
-            sendUpstream(withGatewayHeaders(req, attempt.headers), {
-              fetch: ctx.fetch ?? fetch,
-              signal: attempt.signal,
-            }),
-        }),
-        aborted,
-      ]);
-      if (outcome.kind === "failure") {
-        return upstreamFailureResult(vendor, tool, outcome.failure, outcome.attempts);
-      }
-      response = outcome.response;
-    } catch (err) {
-      if (isTimeout(err)) return timeoutResult();
-      return errorResult({
-        error: "upstream_unreachable",
-        vendor,
-        tool,
-        message: `Could not reach the upstream at ${req.url.origin}: ${safeMessage(err)}`,
-      });
-    }
-    // After a followed redirect the response has its own URL; parse it only then.
-    const url = response.url && response.url !== req.url.href ? new URL(response.url) : req.url;
-    const reading = responseToResult(response, {
-      vendor,
-      tool: ctx.tool,
-      url,
-      maxResponseBytes,
-      maxBinaryResponseBytes,
-      policy: ctx,
-    });
-    reading.catch(() => {});
-    try {
-      return await Promise.race([reading, aborted]);
-    } catch (err) {
-      void response.body?.cancel().catch(() => {});
-      if (isTimeout(err) || !(err instanceof TypeError)) throw err;
-      // The stream broke mid-body ("Network connection lost").
-      return errorResult({
-        error: "upstream_unreachable",
-        status: response.status,
-        vendor,
-        tool,
-        message: `The connection to ${req.url.origin} failed while reading the response: ${safeMessage(err)}`,
-      });
+      return await sendAndRead(ctx, req, callDeadline, timeoutResult);
+    } finally {
+      callDeadline.clear();
     }
   } catch (err) {
     if (err instanceof ToolError) {
@@ -175,5 +111,79 @@ export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolRes
       tool,
       message: "The gateway failed while executing the tool call",
     });
+  }
+}
+
+/** The resilient send and the response reading, both bounded by the call's deadline. */
+async function sendAndRead(
+  ctx: ToolCallContext,
+  req: PreparedRequest,
+  deadline: Deadline,
+  timeoutResult: () => CallToolResult,
+): Promise<CallToolResult> {
+  const vendor = ctx.bundle.vendor;
+  const tool = ctx.tool.name;
+  const { maxResponseBytes, maxBinaryResponseBytes } = ctx.settings;
+  let response: Response;
+  let release: () => void;
+  try {
+    // Resilience (src/resilience/retry.ts): vendor guard admission, retries with backoff and a
+    // per-attempt UPSTREAM_TIMEOUT around the single-attempt sendUpstream.
+    const outcome = await Promise.race([
+      resilientFetch({
+        env: ctx.env,
+        settings: ctx.settings,
+        tool: ctx.tool,
+        deadline: ctx.deadline,
+        waitUntil: ctx.waitUntil,
+        signal: deadline.signal,
+        send: (attempt) =>
+          sendUpstream(withGatewayHeaders(req, attempt.headers), {
+            fetch: ctx.fetch ?? fetch,
+            signal: attempt.signal,
+          }),
+      }),
+      deadline.aborted,
+    ]);
+    if (outcome.kind === "failure") {
+      return upstreamFailureResult(vendor, tool, outcome.failure, outcome.attempts);
+    }
+    response = outcome.response;
+    release = outcome.release;
+  } catch (err) {
+    if (isTimeout(err)) return timeoutResult();
+    return errorResult({
+      error: "upstream_unreachable",
+      vendor,
+      tool,
+      message: `Could not reach the upstream at ${req.url.origin}: ${safeMessage(err)}`,
+    });
+  }
+  // After a followed redirect the response has its own URL; parse it only then.
+  const url = response.url && response.url !== req.url.href ? new URL(response.url) : req.url;
+  const reading = responseToResult(response, {
+    vendor,
+    tool: ctx.tool,
+    url,
+    maxResponseBytes,
+    maxBinaryResponseBytes,
+    policy: ctx,
+  });
+  reading.catch(() => {});
+  try {
+    return await Promise.race([reading, deadline.aborted]);
+  } catch (err) {
+    void response.body?.cancel().catch(() => {});
+    if (isTimeout(err) || !(err instanceof TypeError)) throw err;
+    // The stream broke mid-body ("Network connection lost").
+    return errorResult({
+      error: "upstream_unreachable",
+      status: response.status,
+      vendor,
+      tool,
+      message: `The connection to ${req.url.origin} failed while reading the response: ${safeMessage(err)}`,
+    });
+  } finally {
+    release();
   }
 }

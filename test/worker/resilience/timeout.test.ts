@@ -1,0 +1,51 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { deadlineAfter } from "../../../src/resilience/timeout.ts";
+
+// Fake timers: the deadline's own setTimeout is driven by the test, nothing waits for real time.
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("deadlineAfter", () => {
+  it("aborts with a TimeoutError when its delay runs out", async () => {
+    const deadline = deadlineAfter(1_000);
+    vi.advanceTimersByTime(999);
+    expect(deadline.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(deadline.signal.aborted).toBe(true);
+    expect(deadline.timedOut).toBe(true);
+    await expect(deadline.aborted).rejects.toMatchObject({ name: "TimeoutError" });
+  });
+
+  it("never aborts once cleared: the timer is gone, not just ignored", () => {
+    const deadline = deadlineAfter(1_000);
+    expect(vi.getTimerCount()).toBe(1);
+    deadline.clear();
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(5_000);
+    expect(deadline.signal.aborted).toBe(false);
+    expect(deadline.timedOut).toBe(false);
+  });
+
+  it("follows its parent with the parent's reason, and stops following once cleared", async () => {
+    const parent = new AbortController();
+    const followed = deadlineAfter(1_000, parent.signal);
+    const released = deadlineAfter(1_000, parent.signal);
+    released.clear();
+    const reason = new Error("caller went away");
+    parent.abort(reason);
+    expect(followed.signal.reason).toBe(reason);
+    expect(followed.timedOut).toBe(false);
+    await expect(followed.aborted).rejects.toBe(reason);
+    expect(released.signal.aborted).toBe(false);
+  });
+
+  it("starts aborted under a parent that already aborted", () => {
+    const parent = new AbortController();
+    parent.abort(new Error("gone"));
+    expect(deadlineAfter(1_000, parent.signal).signal.aborted).toBe(true);
+  });
+});
