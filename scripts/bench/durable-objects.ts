@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import { buildWorker, compileSpecs, gatewayHostConfig } from "./gateway.ts";
 import {
   findItemTool,
+  GATEWAY_MCP_PATH,
   isExpectedCallResult,
   MCP_HEADERS,
   PROTOCOL_VERSION,
@@ -86,7 +87,7 @@ export async function runDurableObjects(opts: DurableObjectOptions): Promise<Dur
   ]);
   try {
     const base = host.ready.url;
-    const url = `${base}/v1/benchapi/mcp`;
+    const url = base + GATEWAY_MCP_PATH;
     const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
     const tool = findItemTool((await rpc(url, "tools/list", {}, { id: 1, headers })).message);
     if (!tool) throw new Error("the bench vendor has no item tool");

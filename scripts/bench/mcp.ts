@@ -10,6 +10,8 @@ export const PROTOCOL_VERSION = "2025-06-18";
 /** The tool call every target serves: path + query parameters, small JSON answer. */
 export const CALL_ARGUMENTS = { storeId: "s1", itemId: 7, currency: "USD", limit: 2 } as const;
 export const EXPECTED_ITEM = catalogItem("s1", 7, "USD", 2);
+/** The gateway's MCP endpoint for the bench vendor. */
+export const GATEWAY_MCP_PATH = "/v1/benchapi/mcp";
 export const UPSTREAM_PATH = "/stores/s1/items/7?currency=USD&limit=2";
 
 export const MCP_HEADERS: Record<string, string> = {

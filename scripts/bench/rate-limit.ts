@@ -28,7 +28,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildWorker, compileSpecs, gatewayHostConfig } from "./gateway.ts";
-import { findItemTool, MCP_HEADERS, PROTOCOL_VERSION, parseRpcBody, rpc } from "./mcp.ts";
+import { findItemTool, GATEWAY_MCP_PATH, MCP_HEADERS, PROTOCOL_VERSION, parseRpcBody, rpc } from "./mcp.ts";
 import { LOAD_CORE, SERVER_CORE, spawnPinned } from "./proc.ts";
 
 /** Item id of warm-up calls (the run uses 1…calls). */
@@ -152,7 +152,7 @@ export async function runRateLimit(opts: RateLimitOptions): Promise<RateLimitRes
     JSON.stringify(gatewayHostConfig(root, build.scriptPath, { BENCHAPI_BASE_URL: upstream.ready.url })),
   ]);
   try {
-    const url = `${host.ready.url}/v1/benchapi/mcp`;
+    const url = host.ready.url + GATEWAY_MCP_PATH;
     const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
     const tool = findItemTool((await rpc(url, "tools/list", {}, { id: 1, headers })).message);
     if (!tool) throw new Error("the bench vendor has no item tool");

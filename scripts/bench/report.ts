@@ -182,15 +182,28 @@ export function formatReport(results: Results): string {
         " |",
     );
   }
+  if (perCall?.gatewayHeap) {
+    lines.push(
+      "",
+      `Gateway isolate heap right after its runs (${f(perCall.gatewayHeap.calls)} measured calls and the warm-up; V8 used size after a full GC): ${f(perCall.gatewayHeap.usedMiB, 1)} MiB.`,
+    );
+  }
   if (perCall && perCall.breakdown.length > 0) {
     lines.push(
       "",
-      "Where the gateway's time goes (same build, c=32, the Worker answering less and less of the call):",
+      "Where the gateway's time goes (c=32; each row the cheapest of 3 interleaved rounds): the floors, then the gateway built to answer at each stage of its pipeline with its own recorded answer (scripts/bench/stages.ts); each gateway row adds one stage to the row above:",
       "",
     );
-    lines.push("| Request | Adds | calls/s | workerd CPU ms/call |", "|---|---|--:|--:|");
+    lines.push("| Build | calls/s | workerd CPU ms/call | CPU over row above |", "|---|--:|--:|--:|");
+    let previous: number | undefined;
     for (const row of perCall.breakdown) {
-      lines.push(`| ${row.step} | ${row.what} | ${f(row.throughput)} | ${f(row.cpuMsPerCall, 3)} |`);
+      const gatewayRow = row.step.startsWith("gateway: ");
+      const delta =
+        gatewayRow && previous !== undefined && row.cpuMsPerCall !== undefined
+          ? `${row.cpuMsPerCall >= previous ? "+" : ""}${f(row.cpuMsPerCall - previous, 3)}`
+          : "";
+      lines.push(`| ${row.step} | ${f(row.throughput)} | ${f(row.cpuMsPerCall, 3)} | ${delta} |`);
+      if (gatewayRow) previous = row.cpuMsPerCall;
     }
   }
   if (perCall?.primitives) {
