@@ -10,6 +10,7 @@ import {
   requestId,
 } from "./errors.ts";
 import { vendorsHealthHandler } from "./health/vendors.ts";
+import { mcpCors } from "./mcp/cors.ts";
 import { mcpEndpoint } from "./mcp/endpoint.ts";
 
 export type AppEnv = {
@@ -38,6 +39,8 @@ export function createApp(): Hono<AppEnv> {
 
   // MCP streamable HTTP (src/mcp/endpoint.ts): every method lands here so GET/DELETE get a JSON 405.
   // `caller` comes from the OAuth resource server (src/auth/oauth-server.ts) when client auth is on.
+  // Browser clients with client auth off (with auth on, the OAuth provider answers CORS first).
+  app.use("/v1/*", mcpCors());
   app.use("/v1/*", callerMiddleware());
   const mcp = mcpEndpoint();
   app.all("/v1/mcp", mcp);

@@ -70,17 +70,20 @@ export function isLoopbackHostname(hostname: string): boolean {
   );
 }
 
+/** Whether a request with this `Origin` header value may use the MCP endpoints. */
+export function isOriginAllowed(origin: string, request: Request, env: object): boolean {
+  const serialized = serializedOrigin(origin, true);
+  if (serialized === undefined) return false;
+  if (allowedOrigins(env).has(serialized)) return true;
+  return (
+    isLoopbackHostname(new URL(serialized).hostname) && isLoopbackHostname(new URL(request.url).hostname)
+  );
+}
+
 /** Throws 403 `origin_not_allowed` when the request carries an Origin this endpoint must refuse. */
 export function assertOriginAllowed(request: Request, env: object): void {
   const origin = request.headers.get("origin");
-  if (origin === null) return;
-  const allowed = allowedOrigins(env);
-  const serialized = serializedOrigin(origin, true);
-  if (serialized !== undefined) {
-    if (allowed.has(serialized)) return;
-    if (isLoopbackHostname(new URL(serialized).hostname) && isLoopbackHostname(new URL(request.url).hostname))
-      return;
-  }
+  if (origin === null || isOriginAllowed(origin, request, env)) return;
   throw new GatewayError("origin_not_allowed", `Origin ${JSON.stringify(origin)} is not allowed`, {
     details: { hint: "Add the origin to ALLOWED_ORIGINS to allow browser clients from it." },
   });

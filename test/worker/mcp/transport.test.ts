@@ -221,6 +221,71 @@ describe("Origin validation", () => {
   });
 });
 
+describe("CORS for browser clients (client auth off)", () => {
+  const preflight = (origin: string, path = "/v1/mcp") =>
+    exports.default.fetch(`${BASE}${path}`, {
+      method: "OPTIONS",
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type, mcp-protocol-version, authorization",
+      },
+    });
+
+  for (const path of ENDPOINTS) {
+    it(`answers an allowed origin's preflight on ${path} with 204 and the headers it asked for`, async () => {
+      const res = await preflight("https://allowed.example", path);
+      expect(res.status).toBe(204);
+      expect(res.headers.get("access-control-allow-origin")).toBe("https://allowed.example");
+      expect(res.headers.get("access-control-allow-methods")).toBe("POST");
+      expect(res.headers.get("access-control-allow-headers")).toBe(
+        "content-type, mcp-protocol-version, authorization",
+      );
+      expect(res.headers.get("access-control-max-age")).toBe("86400");
+      expect(res.headers.get("vary")).toContain("Origin");
+    });
+  }
+
+  it("refuses a disallowed origin's preflight with the JSON 403 and no CORS headers", async () => {
+    const res = await preflight("https://evil.example");
+    await expectGatewayError(res, 403, "origin_not_allowed");
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("lets a loopback page preflight a loopback gateway (npm start and the Inspector's web UI)", async () => {
+    const res = await exports.default.fetch("http://127.0.0.1:8787/v1/mcp", {
+      method: "OPTIONS",
+      headers: { origin: "http://localhost:6274", "access-control-request-method": "POST" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:6274");
+  });
+
+  it("marks answers and errors to an allowed origin readable, exposing the MCP and auth headers", async () => {
+    const request = legacyRequest("ping");
+    const ok = await post("/v1/mcp", request.message, {
+      headers: { ...request.headers, origin: "https://allowed.example" },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("https://allowed.example");
+    expect(ok.headers.get("access-control-expose-headers")).toContain("Mcp-Protocol-Version");
+    expect(ok.headers.get("access-control-expose-headers")).toContain("WWW-Authenticate");
+
+    const notAllowed = await exports.default.fetch(`${BASE}/v1/mcp`, {
+      method: "GET",
+      headers: { origin: "https://allowed.example" },
+    });
+    await expectGatewayError(notAllowed, 405, "method_not_allowed");
+    expect(notAllowed.headers.get("access-control-allow-origin")).toBe("https://allowed.example");
+  });
+
+  it("adds nothing for requests without an Origin", async () => {
+    const res = await post("/v1/mcp", legacyRequest("ping").message);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
 describe("protocol versions", () => {
   const initialize = (protocolVersion: string) => ({
     message: {
