@@ -307,10 +307,7 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
         });
         try {
           const url = host.ready.url + GATEWAY_MCP_PATH;
-          const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
-          const list = await rpc(url, "tools/list", {}, { id: 1, headers });
-          const tool = findItemTool(list.message);
-          if (!tool) throw new Error(`gateway tools/list has no item tool: ${list.text.slice(0, 300)}`);
+          const { headers, tool } = await gatewayItemTool(url);
           await preflight(url, headers, tool);
           await measureToolCalls(
             target,
@@ -616,15 +613,21 @@ async function runBreakdown(
   return rows;
 }
 
+/** The gateway's request headers and the name it lists the catalog item tool under. */
+async function gatewayItemTool(url: string): Promise<{ headers: Record<string, string>; tool: string }> {
+  const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
+  const list = await rpc(url, "tools/list", {}, { id: 1, headers });
+  const tool = findItemTool(list.message);
+  if (!tool) throw new Error(`gateway tools/list has no item tool: ${list.text.slice(0, 300)}`);
+  return { headers, tool };
+}
+
 /** The gateway's own answer to the measured call (id 1), which every stage cut replays. */
 async function recordGatewayAnswer(config: HostConfig): Promise<{ tool: string; answer: RecordedAnswer }> {
   const host = await startHost(config);
   try {
     const url = host.ready.url + GATEWAY_MCP_PATH;
-    const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
-    const list = await rpc(url, "tools/list", {}, { id: 1, headers });
-    const tool = findItemTool(list.message);
-    if (!tool) throw new Error(`gateway tools/list has no item tool: ${list.text.slice(0, 300)}`);
+    const { headers, tool } = await gatewayItemTool(url);
     const res = await fetch(url, { method: "POST", headers, body: toolCallBody(tool, 1) });
     const responseText = await res.text();
     const message = parseRpcBody(responseText);
