@@ -94,10 +94,20 @@ export type ResilientResult<R> =
       kind: "response";
       response: R;
       attempts: number;
-      /** Stops the answering attempt's `UPSTREAM_TIMEOUT` (it also bounds the body); call once the body is read. */
-      release: () => void;
+      /**
+       * Call once the body is read, with how that went: stops the answering attempt's
+       * `UPSTREAM_TIMEOUT` (it bounds the body too) and, with `deferOutcome`, reports the
+       * attempt to the guard — a body that timed out or broke off as the failure it is.
+       */
+      settle: (bodyFailure?: BodyFailure) => void;
     }
   | { kind: "failure"; failure: UpstreamFailure; attempts: number };
+
+/** How reading an answer's body failed after its headers arrived. */
+export interface BodyFailure {
+  kind: "timeout" | "network_error";
+  message: string;
+}
 
 export interface ResilientFetchOptions<R extends AttemptResponse> {
   /** Bindings (`VENDOR_GUARD`) and test switches. */
@@ -109,6 +119,11 @@ export interface ResilientFetchOptions<R extends AttemptResponse> {
   waitUntil: (promise: Promise<unknown>) => void;
   /** One upstream attempt. Throws on network errors and aborts. */
   send: (init: AttemptInit) => Promise<R>;
+  /**
+   * Report the final answer's outcome when the caller `settle`s it (after reading the body)
+   * instead of when its headers arrive, so a body that hangs or breaks off counts as a failure.
+   */
+  deferOutcome?: boolean;
   /** Releases a response that will not be used (defaults to cancelling a `Response` body). */
   discard?: (response: R) => unknown;
   /** The caller's own cancellation (client went away). */
@@ -184,6 +199,11 @@ export async function resilientFetch<R extends AttemptResponse>(
     const retryable = outcome.kind !== "success" && outcome.kind !== "client_error" && outcome.retryable;
     const allowedForMethod = idempotent || outcome.notProcessed;
     if (!retryable || !allowedForMethod || attempt > settings.maxRetries) {
+      if (outcome.response !== undefined && opts.deferOutcome) {
+        return answered(outcome.response, outcome.release, attempt, (bodyFailure) =>
+          recordLater(bodyFailure ? { ...base, ...bodyFailure } : base),
+        );
+      }
       recordLater(base);
       return finish(outcome, attempt, vendor, settings);
     }
@@ -313,9 +333,7 @@ function finish<R>(
   vendor: string,
   settings: VendorSettings,
 ): ResilientResult<R> {
-  if (outcome.response !== undefined) {
-    return { kind: "response", response: outcome.response, attempts, release: outcome.release ?? (() => {}) };
-  }
+  if (outcome.response !== undefined) return answered(outcome.response, outcome.release, attempts);
   const tries = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
   if (outcome.kind === "timeout") {
     return {
@@ -333,6 +351,27 @@ function finish<R>(
     failure: {
       code: "upstream_unreachable",
       message: `${vendor} could not be reached after ${tries}: ${outcome.message}.`,
+    },
+  };
+}
+
+/** The loop's answer; `settle` works once (a second call changes nothing). */
+function answered<R>(
+  response: R,
+  release: (() => void) | undefined,
+  attempts: number,
+  report?: (bodyFailure: BodyFailure | undefined) => void,
+): ResilientResult<R> {
+  let settled = false;
+  return {
+    kind: "response",
+    response,
+    attempts,
+    settle: (bodyFailure) => {
+      if (settled) return;
+      settled = true;
+      release?.();
+      report?.(bodyFailure);
     },
   };
 }

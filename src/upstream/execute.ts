@@ -15,6 +15,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
 import { resilientFetch, upstreamFailureResult, withGatewayHeaders } from "../resilience/executor-glue.ts";
+import type { BodyFailure } from "../resilience/retry.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
 import { applyAuth } from "./auth.ts";
 import { resolveBaseUrl } from "./base-url.ts";
@@ -125,7 +126,7 @@ async function sendAndRead(
   const tool = ctx.tool.name;
   const { maxResponseBytes, maxBinaryResponseBytes } = ctx.settings;
   let response: Response;
-  let release: () => void;
+  let settle: (bodyFailure?: BodyFailure) => void;
   try {
     // Resilience (src/resilience/retry.ts): vendor guard admission, retries with backoff and a
     // per-attempt UPSTREAM_TIMEOUT around the single-attempt sendUpstream.
@@ -137,6 +138,7 @@ async function sendAndRead(
         deadline: ctx.deadline,
         waitUntil: ctx.waitUntil,
         signal: deadline.signal,
+        deferOutcome: true,
         send: (attempt) =>
           sendUpstream(withGatewayHeaders(req, attempt.headers), {
             fetch: ctx.fetch ?? fetch,
@@ -149,7 +151,7 @@ async function sendAndRead(
       return upstreamFailureResult(vendor, tool, outcome.failure, outcome.attempts);
     }
     response = outcome.response;
-    release = outcome.release;
+    settle = outcome.settle;
   } catch (err) {
     if (isTimeout(err)) return timeoutResult();
     return errorResult({
@@ -170,12 +172,30 @@ async function sendAndRead(
     policy: ctx,
   });
   reading.catch(() => {});
+  // How the body went decides what the guard hears about this attempt (see `deferOutcome`).
+  let bodyFailure: BodyFailure | undefined;
   try {
     return await Promise.race([reading, deadline.aborted]);
   } catch (err) {
     void response.body?.cancel().catch(() => {});
-    if (isTimeout(err) || !(err instanceof TypeError)) throw err;
+    if (isTimeout(err)) {
+      bodyFailure = { kind: "timeout", message: "the response body did not arrive in time" };
+      if (deadline.signal.aborted) return timeoutResult();
+      // The attempt's UPSTREAM_TIMEOUT stays on the body until it is read.
+      return errorResult({
+        error: "upstream_timeout",
+        status: response.status,
+        vendor,
+        tool,
+        message: `The response body from ${req.url.origin} did not arrive within UPSTREAM_TIMEOUT (${ctx.settings.upstreamTimeoutSeconds} s); the request was cancelled`,
+      });
+    }
+    if (!(err instanceof TypeError)) throw err;
     // The stream broke mid-body ("Network connection lost").
+    bodyFailure = {
+      kind: "network_error",
+      message: `network error while reading the body: ${safeMessage(err)}`,
+    };
     return errorResult({
       error: "upstream_unreachable",
       status: response.status,
@@ -184,6 +204,6 @@ async function sendAndRead(
       message: `The connection to ${req.url.origin} failed while reading the response: ${safeMessage(err)}`,
     });
   } finally {
-    release();
+    settle(bodyFailure);
   }
 }

@@ -17,6 +17,7 @@
  * - `flaky-<n>-<code>`: `<code>` for the first n attempts, then `ok`
  * - `malformed`: 200 `application/json` that is not JSON
  * - `hang`: never answers (until the client gives up)
+ * - `hang-body`: 200 headers and the start of a body, then nothing
  * - `huge-<bytes>`: 200 JSON of about that many bytes, streamed
  * - `drift`: 200 JSON that breaks the documented schema (`ok` is a string)
  * - `secrets[-<code>]`: JSON with credential-like keys (status 200 or `<code>`), for sanitization
@@ -112,6 +113,15 @@ const FAULTS: ReadonlyArray<[RegExp, FaultHandler]> = [
   ],
   // Never answer; release the socket when the client gives up.
   [/^hang$/, (_m, req, res) => req.socket.once("close", () => res.destroy())],
+  // Headers and the start of a JSON body, then nothing more.
+  [
+    /^hang-body$/,
+    (_m, req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"ok": ');
+      req.socket.once("close", () => res.destroy());
+    },
+  ],
   [/^huge-(\d+)$/, (m, _req, res) => streamHuge(res, Number(m[1]))],
   [/^drift$/, (_m, _req, res, attempt) => json(res, 200, { ok: "yes", attempt })],
   [

@@ -167,6 +167,25 @@ describe("fault injection through tools/call", () => {
     });
   });
 
+  it("a body that stops after the headers: UPSTREAM_TIMEOUT ends it, and the guard hears a failure", async () => {
+    const { result, upstreamAttempts } = await getFault("hang-body");
+    // Not retried: the request may have been processed (the upstream answered 200).
+    expect(upstreamAttempts).toBe(1);
+    const body = errorBody(result);
+    expect(body).toMatchObject({
+      error: "upstream_timeout",
+      status: 200,
+      vendor: "faulty",
+      tool: "getFault",
+    });
+    expect(String(body.message)).toContain("did not arrive within UPSTREAM_TIMEOUT (0.3 s)");
+    expect((await health()).faulty).toMatchObject({
+      breaker: { consecutiveFailures: 1 },
+      lastError: { kind: "timeout", status: 200 },
+      lastSuccessAt: null,
+    });
+  });
+
   it("connection refused: 4 attempts, upstream_unreachable", async () => {
     const result = await callTool("refused", "getFault", { key: freshKey(), mode: "ok" });
     expect(errorBody(result)).toMatchObject({
