@@ -86,8 +86,8 @@ export const STAGE_CUTS: readonly StageCut[] = [
     id: "guarded",
     step: "+ the resilient send instead: deadline, guard admission, retry loop, attempt timeout, redirect rules",
     file: "upstream/execute.ts",
-    anchor: "    release = outcome.release;",
-    code: (a) => `await response.text(); return ${result(a)};`,
+    anchor: "    settle = outcome.settle;",
+    code: (a) => `await response.text(); settle(); return ${result(a)};`,
   },
 ];
 
