@@ -10,7 +10,7 @@
  */
 import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
-import { allBundles, getBundle } from "../bundle/registry.ts";
+import { allBundles, getBundle, recipesByName } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import {
   DEFAULT_DISCOVERY_TOOL_THRESHOLD,
@@ -113,18 +113,6 @@ function vendorCatalog(bundle: VendorBundle, options: CatalogOptions): VendorCat
   const catalog = { bundle, discovery, unprefixed, prefixed, byName };
   vendorCatalogs.set(key, catalog);
   return catalog;
-}
-
-const recipeMaps = new Map<string, Map<string, ToolRecipe>>();
-
-/** Name → recipe, whatever the listing mode (discovery vendors' operations stay callable by name). */
-function recipesByName(bundle: VendorBundle): Map<string, ToolRecipe> {
-  let byName = recipeMaps.get(bundle.vendor);
-  if (byName === undefined) {
-    byName = new Map(bundle.tools.map((recipe) => [recipe.name, recipe]));
-    recipeMaps.set(bundle.vendor, byName);
-  }
-  return byName;
 }
 
 function unified(options: CatalogOptions): { tools: Tool[]; vendors: VendorCatalog[] } {

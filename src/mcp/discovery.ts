@@ -26,6 +26,7 @@
 import type { CallToolResult, Tool } from "@modelcontextprotocol/server";
 import * as v from "valibot";
 import type { Caller } from "../auth/caller.ts";
+import { recipesByName } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { GatewayError } from "../errors.ts";
 
@@ -327,17 +328,6 @@ interface SearchIndex {
 }
 
 const indexes = new WeakMap<VendorBundle, SearchIndex>();
-const nameMaps = new WeakMap<VendorBundle, Map<string, ToolRecipe>>();
-
-/** Name → recipe (cheap; `describe` and `call` must not wait for the search index). */
-function operationsByName(bundle: VendorBundle): Map<string, ToolRecipe> {
-  let byName = nameMaps.get(bundle);
-  if (byName === undefined) {
-    byName = new Map(bundle.tools.map((recipe) => [recipe.name, recipe]));
-    nameMaps.set(bundle, byName);
-  }
-  return byName;
-}
 
 function summaryOf(recipe: ToolRecipe): string {
   const title = recipe.title?.trim();
@@ -530,7 +520,8 @@ function visibleTo(ctx: DiscoveryContext): ((tool: string) => boolean) | undefin
 
 /** The operation `name` names (unprefixed, or with this endpoint's prefix), if the caller may use it. */
 function resolveOperation(ctx: DiscoveryContext, name: string): ToolRecipe | undefined {
-  const byName = operationsByName(ctx.bundle);
+  // Not the search index: `describe` and `call` must not wait for it.
+  const byName = recipesByName(ctx.bundle);
   const vendorPrefix = `${ctx.bundle.vendor}_`;
   const recipe =
     byName.get(name) ??
