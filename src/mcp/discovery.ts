@@ -29,6 +29,7 @@ import type { Caller } from "../auth/caller.ts";
 import { recipesByName } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { GatewayError } from "../errors.ts";
+import { memoized } from "../memo.ts";
 
 /**
  * Tools above which a vendor switches to discovery unless its vendor.json sets `toolMode`.
@@ -297,12 +298,9 @@ export function tokenize(text: string): string[] {
   for (const match of text.matchAll(WORD_PATTERN)) {
     const word = match[0].toLowerCase();
     if (STOPWORDS.has(word)) continue;
-    let stemmed = stems.get(word);
-    if (stemmed === undefined) {
-      stemmed = stem(word);
-      stems.set(word, stemmed);
-    }
-    out.push(stemmed);
+    // Search queries bring words of their own: a bound keeps them from growing the cache for ever.
+    if (stems.size >= MAX_CACHED_STEMS) stems.clear();
+    out.push(memoized(stems, word, stem));
   }
   return out;
 }
@@ -310,6 +308,8 @@ export function tokenize(text: string): string[] {
 const WORD_PATTERN = /[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+/g;
 /** Stems seen so far (a vendor's vocabulary is a few thousand words). */
 const stems = new Map<string, string>();
+/** Far above any vendor's vocabulary (GitHub's is a few thousand words). */
+const MAX_CACHED_STEMS = 50_000;
 
 interface IndexedTool {
   recipe: ToolRecipe;
