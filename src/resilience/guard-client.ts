@@ -79,17 +79,12 @@ const locals = new Map<string, VendorLocal>();
 const guardIds = new Map<string, DurableObjectId>();
 
 function localOf(vendor: string): VendorLocal {
-  let local = locals.get(vendor);
-  if (local === undefined) {
-    local = {
-      leaseUntil: 0,
-      held: { successes: 0, leased: 0 },
-      reportedAt: Number.NEGATIVE_INFINITY,
-      streak: false,
-    };
-    locals.set(vendor, local);
-  }
-  return local;
+  return memoized(locals, vendor, () => ({
+    leaseUntil: 0,
+    held: { successes: 0, leased: 0 },
+    reportedAt: Number.NEGATIVE_INFINITY,
+    streak: false,
+  }));
 }
 
 /** The held successes, handed to a report of `outcome` (which the guard applies after them). */
@@ -142,12 +137,7 @@ interface GuardEnv {
 }
 
 function stubFor(ns: NonNullable<GuardEnv["VENDOR_GUARD"]>, vendor: string) {
-  let id = guardIds.get(vendor);
-  if (id === undefined) {
-    id = ns.idFromName(vendor);
-    guardIds.set(vendor, id);
-  }
-  return ns.get(id);
+  return ns.get(memoized(guardIds, vendor, (name) => ns.idFromName(name)));
 }
 
 /** Per settings object (cached per vendor by config.ts): one config, not one per call. */

@@ -6,8 +6,9 @@
  * Cost model: a tool call makes one RPC before each upstream attempt,
  * {@link VendorGuard.admit}, which checks the breaker and takes a token in the
  * same round trip; a first attempt admitted under the isolate's admission lease
- * (closed breaker, no rate limit: src/resilience/guard-client.ts) skips it. The outcome of an attempt is reported either piggy-backed on
- * the next attempt's `admit` (retries) or with {@link VendorGuard.record}
+ * (closed breaker, no rate limit: src/resilience/guard-client.ts) skips it. The
+ * outcome of an attempt is reported either piggy-backed on the next attempt's
+ * `admit` (retries) or with {@link VendorGuard.record}
  * inside `waitUntil` (the final attempt), so the response never waits on it.
  * Every method body is synchronous over the synchronous SQLite KV API, so no
  * two calls interleave: concurrent admits are serialized by construction.
@@ -363,9 +364,10 @@ export class VendorGuard extends DurableObject<Env> {
       s.lastSuccessAt = now;
     }
     const b = this.breaker;
-    const before = `${b.state}|${b.consecutiveFailures}|${b.probes.length}`;
+    const mark = () => `${b.state}|${b.consecutiveFailures}|${b.probes.length}`;
+    const before = mark();
     this.applyToBreaker(failed, outcome.probeId, config, now);
-    const changed = `${b.state}|${b.consecutiveFailures}|${b.probes.length}` !== before;
+    const changed = mark() !== before;
     // open()/close() write their own changes; a success on a healthy breaker changes nothing.
     if (changed) this.kv.put(KEY_BREAKER, b);
     // With the breaker: after an eviction health never shows a failure newer than the success that cleared it.

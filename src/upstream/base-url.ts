@@ -6,6 +6,7 @@
  * @module
  */
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { memoized } from "../memo.ts";
 import { ToolError } from "./tool-error.ts";
 
 /**
@@ -74,12 +75,7 @@ export function resolveBaseUrl(env: unknown, bundle: VendorBundle, tool?: ToolRe
 }
 
 function partsOf(base: URL): { origin: string; prefix: string } {
-  let parts = baseParts.get(base);
-  if (parts === undefined) {
-    parts = { origin: base.origin, prefix: base.pathname.replace(/\/+$/, "") };
-    baseParts.set(base, parts);
-  }
-  return parts;
+  return memoized(baseParts, base, (b) => ({ origin: b.origin, prefix: b.pathname.replace(/\/+$/, "") }));
 }
 
 /** The base URL's path without a trailing slash (`""` for the root): every request path starts with it. */

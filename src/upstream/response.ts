@@ -327,7 +327,7 @@ async function upstreamErrorResult(response: Response, opts: ResponseOptions): P
   const contentType = contentTypeOf(response);
   const kind = classify(mimeOf(contentType));
   const { text } = await readLimitedText(response, MAX_ERROR_BODY_BYTES, contentType);
-  const fallback = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+  const fallback = statusLine(response);
   let message: string | undefined;
   let details: unknown;
   if (kind === "html" || looksLikeHtml(text)) {
