@@ -13,13 +13,10 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { buildWorker, compileSpecs, gatewayHostConfig } from "./gateway.ts";
 import {
-  findItemTool,
   GATEWAY_MCP_PATH,
+  gatewayItemTool,
   isExpectedCallResult,
-  MCP_HEADERS,
-  PROTOCOL_VERSION,
   parseRpcBody,
-  rpc,
   toolCallBody,
 } from "./mcp.ts";
 import { SERVER_CORE, spawnPinned } from "./proc.ts";
@@ -88,9 +85,7 @@ export async function runDurableObjects(opts: DurableObjectOptions): Promise<Dur
   try {
     const base = host.ready.url;
     const url = base + GATEWAY_MCP_PATH;
-    const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
-    const tool = findItemTool((await rpc(url, "tools/list", {}, { id: 1, headers })).message);
-    if (!tool) throw new Error("the bench vendor has no item tool");
+    const { headers, tool } = await gatewayItemTool(url);
 
     const timedCalls = async (delayMs: number, noLease: boolean): Promise<number[]> => {
       const latencies: number[] = [];

@@ -133,3 +133,14 @@ export function findItemTool(message: RpcMessage | undefined): string | undefine
   const tools = (message?.result?.tools ?? []) as Array<{ name: string }>;
   return tools.find((t) => /get.?item/i.test(t.name))?.name;
 }
+
+/** The gateway's request headers and the name it lists the catalog item tool under. */
+export async function gatewayItemTool(
+  url: string,
+): Promise<{ headers: Record<string, string>; tool: string }> {
+  const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
+  const list = await rpc(url, "tools/list", {}, { id: 1, headers });
+  const tool = findItemTool(list.message);
+  if (!tool) throw new Error(`gateway tools/list has no item tool: ${list.text.slice(0, 300)}`);
+  return { headers, tool };
+}

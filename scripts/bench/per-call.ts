@@ -14,6 +14,7 @@ import {
   EXPECTED_ITEM,
   findItemTool,
   GATEWAY_MCP_PATH,
+  gatewayItemTool,
   initialize,
   isExpectedCallResult,
   MCP_HEADERS,
@@ -611,15 +612,6 @@ async function runBreakdown(
     await Promise.all(hosts.map((host) => host.stop()));
   }
   return rows;
-}
-
-/** The gateway's request headers and the name it lists the catalog item tool under. */
-async function gatewayItemTool(url: string): Promise<{ headers: Record<string, string>; tool: string }> {
-  const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
-  const list = await rpc(url, "tools/list", {}, { id: 1, headers });
-  const tool = findItemTool(list.message);
-  if (!tool) throw new Error(`gateway tools/list has no item tool: ${list.text.slice(0, 300)}`);
-  return { headers, tool };
 }
 
 /** The gateway's own answer to the measured call (id 1), which every stage cut replays. */

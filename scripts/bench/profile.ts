@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildWorker, compileSpecs, gatewayHostConfig } from "./gateway.ts";
-import { findItemTool, GATEWAY_MCP_PATH, MCP_HEADERS, PROTOCOL_VERSION, rpc, toolCallBody } from "./mcp.ts";
+import { GATEWAY_MCP_PATH, gatewayItemTool, toolCallBody } from "./mcp.ts";
 import { freePort } from "./peers.ts";
 import { SERVER_CORE, spawnPinned } from "./proc.ts";
 
@@ -143,8 +143,7 @@ async function main(): Promise<void> {
   ]);
   try {
     const url = host.ready.url + GATEWAY_MCP_PATH;
-    const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
-    const tool = findItemTool((await rpc(url, "tools/list", {}, { id: 1, headers })).message) ?? "getItem";
+    const { headers, tool } = await gatewayItemTool(url);
     const body =
       values.method === "tools/call"
         ? toolCallBody(tool, 1)

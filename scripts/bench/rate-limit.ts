@@ -28,7 +28,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildWorker, compileSpecs, gatewayHostConfig } from "./gateway.ts";
-import { findItemTool, GATEWAY_MCP_PATH, MCP_HEADERS, PROTOCOL_VERSION, parseRpcBody, rpc } from "./mcp.ts";
+import { GATEWAY_MCP_PATH, gatewayItemTool, parseRpcBody, rpc } from "./mcp.ts";
 import { LOAD_CORE, SERVER_CORE, spawnPinned } from "./proc.ts";
 
 /** Item id of warm-up calls (the run uses 1…calls). */
@@ -153,9 +153,7 @@ export async function runRateLimit(opts: RateLimitOptions): Promise<RateLimitRes
   ]);
   try {
     const url = host.ready.url + GATEWAY_MCP_PATH;
-    const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
-    const tool = findItemTool((await rpc(url, "tools/list", {}, { id: 1, headers })).message);
-    if (!tool) throw new Error("the bench vendor has no item tool");
+    const { headers, tool } = await gatewayItemTool(url);
 
     // Warm-up outside the measurement, as concurrent as the run (isolate, JIT, guard object,
     // one upstream connection per concurrent call), then let the bucket refill to a full burst.
