@@ -17,6 +17,7 @@ import { memoized } from "../memo.ts";
 import { basePathPrefix, isUnderBase } from "./base-url.ts";
 import { buildBody } from "./body.ts";
 import {
+  argumentValue,
   encodeStrict,
   headerValueProblem,
   serializeCookie,
@@ -100,7 +101,7 @@ function buildPath(tool: ToolRecipe, args: Record<string, unknown>, issues: Argu
   const pathParams = tool.params.filter((p) => p.in === "path");
   let path = template;
   for (const p of pathParams) {
-    const value = args[p.key];
+    const value = argumentValue(args, p.key);
     if (value === undefined || value === null) {
       issues.push({ pointer: argPointer(p.key), message: "is required (path parameter)" });
       continue;
@@ -135,7 +136,7 @@ function buildQuery(tool: ToolRecipe, args: Record<string, unknown>): string {
   const pairs: string[] = [];
   for (const p of tool.params) {
     if (p.in !== "query") continue;
-    const value = args[p.key];
+    const value = argumentValue(args, p.key);
     if (value === undefined) continue;
     if (p.contentType) pairs.push(...serializeQuery(p.name, JSON.stringify(value), "form", true));
     else pairs.push(...serializeQuery(p.name, value, p.style, p.explode, p.allowReserved));
@@ -152,7 +153,7 @@ function applyHeaderAndCookieParams(
   const cookies: string[] = [];
   for (const p of tool.params) {
     if (p.in !== "header" && p.in !== "cookie") continue;
-    const value = args[p.key];
+    const value = argumentValue(args, p.key);
     if (value === undefined || value === null) continue;
     const raw = p.contentType ? JSON.stringify(value) : serializeHeader(value, p.explode);
     const problem = headerValueProblem(raw);

@@ -35,6 +35,15 @@ export function scalarText(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/**
+ * The argument stored under `key`, own properties only: a spec may name a parameter
+ * `constructor` or `toString`, and an argument the client left out must read as absent,
+ * not as `Object.prototype`'s member.
+ */
+export function argumentValue(args: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(args, key) ? args[key] : undefined;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
