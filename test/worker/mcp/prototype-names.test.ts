@@ -4,7 +4,7 @@
  * gets the exact error an unknown name gets (never a 500, never a -32603), and a tool or
  * argument that really has such a name works like any other.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createCaller } from "../../../src/auth/caller.ts";
 import type { RecordedRequest } from "../../support/upstream-server.ts";
@@ -139,6 +139,13 @@ describe("Object.prototype names elsewhere", () => {
       legacyRequest("tools/call", { name: "prototypeParams", arguments: {} }),
     );
     expect((resultJson(res.body.result) as unknown as RecordedRequest).rawQuery).toBe("");
+  });
+
+  it("the vendor guard counts drift of tools named like Object.prototype members", async () => {
+    const stub = env.VENDOR_GUARD.get(env.VENDOR_GUARD.idFromName("prototype-names-drift"));
+    for (const tool of [...EDGE_TOOLS, ...EDGE_TOOLS, "getItem"]) await stub.recordDrift(tool);
+    const { drift } = await stub.snapshot();
+    expect(drift).toEqual({ constructor: 2, toString: 2, hasOwnProperty: 2, valueOf: 2, getItem: 1 });
   });
 
   it("a team tool allowlist does not read inherited members", () => {
