@@ -72,7 +72,7 @@ export function createCaller(
     vendorAvailable: available,
     toolAllowed(vendor, tool) {
       if (!vendorAllowed(vendor)) return false;
-      const list = tools?.[vendor];
+      const list = tools !== undefined && Object.hasOwn(tools, vendor) ? tools[vendor] : undefined;
       return list ? list.includes(tool) : true;
     },
   };

@@ -471,7 +471,9 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
     });
   }
   const noticeCode = c.req.query("notice");
-  const notice = noticeCode === undefined ? undefined : NOTICES[noticeCode];
+  // Own keys only: `?notice=constructor` must not find Object.prototype's.
+  const notice =
+    noticeCode !== undefined && Object.hasOwn(NOTICES, noticeCode) ? NOTICES[noticeCode] : undefined;
   const html = credentialsPage({
     userId: who.user.id,
     userName: who.user.name,

@@ -415,7 +415,8 @@ export function searchTools(
   const query = new Map<string, { weight: number; word: string }>();
   for (const word of words) query.set(word, { weight: 1, word });
   for (const word of words) {
-    for (const synonym of SYNONYMS[word] ?? []) {
+    // Own keys only: a query word such as "constructor" must not find Object.prototype's.
+    for (const synonym of (Object.hasOwn(SYNONYMS, word) && SYNONYMS[word]) || []) {
       const token = stem(synonym);
       if (!query.has(token)) query.set(token, { weight: SYNONYM_WEIGHT, word });
     }

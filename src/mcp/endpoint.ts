@@ -415,7 +415,7 @@ function checkMessage(body: unknown): Response | undefined {
         "Invalid params: params must be an object",
       );
     }
-    const schema = PARAMS_BY_METHOD[method];
+    const schema = PARAMS_BY_METHOD.get(method);
     if (schema !== undefined) {
       const checked = v.safeParse(schema, params ?? {});
       if (!checked.success) {
@@ -434,14 +434,20 @@ function checkMessage(body: unknown): Response | undefined {
   return undefined;
 }
 
-/** Params of the methods the gateway implements, checked here so a bad one is a readable -32602. */
-const PARAMS_BY_METHOD: Record<string, v.GenericSchema> = {
-  "tools/list": v.looseObject({ cursor: v.optional(v.string("cursor must be a string")) }),
-  "tools/call": v.looseObject({
-    name: v.string("name must be a string"),
-    arguments: v.optional(v.record(v.string(), v.unknown(), "arguments must be an object")),
-  }),
-};
+/**
+ * Params of the methods the gateway implements, checked here so a bad one is a readable -32602.
+ * A Map: the method name is the client's, and `__proto__` or `constructor` must find nothing.
+ */
+const PARAMS_BY_METHOD: ReadonlyMap<string, v.GenericSchema> = new Map<string, v.GenericSchema>([
+  ["tools/list", v.looseObject({ cursor: v.optional(v.string("cursor must be a string")) })],
+  [
+    "tools/call",
+    v.looseObject({
+      name: v.string("name must be a string"),
+      arguments: v.optional(v.record(v.string(), v.unknown(), "arguments must be an object")),
+    }),
+  ],
+]);
 
 /** The id of a JSON-RPC request, for echoing on errors; `null` when there is none to echo. */
 function requestIdIn(body: unknown): JsonRpcId {

@@ -281,8 +281,10 @@ export class VendorGuard extends DurableObject<Env> {
 
   /** Counts a response that did not match its documented schema (`warn` mode drift). */
   recordDrift(tool: string, count = 1): void {
-    if (!(tool in this.drift) && Object.keys(this.drift).length >= MAX_DRIFT_TOOLS) return;
-    this.drift[tool] = (this.drift[tool] ?? 0) + count;
+    // Own keys only: a tool may be called `toString` or `constructor`.
+    const known = Object.hasOwn(this.drift, tool);
+    if (!known && Object.keys(this.drift).length >= MAX_DRIFT_TOOLS) return;
+    this.drift[tool] = (known ? (this.drift[tool] ?? 0) : 0) + count;
     this.kv.put(KEY_DRIFT, this.drift);
   }
 

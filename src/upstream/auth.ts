@@ -7,8 +7,9 @@
  * @module
  */
 import type { SecurityScheme, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { memoized } from "../memo.ts";
 import { type CredentialSource, expectedSecretNames, type UpstreamCredential } from "./credentials.ts";
-import type { PreparedRequest } from "./request.ts";
+import type { CredentialParams, PreparedRequest } from "./request.ts";
 import { encodeStrict, headerValueProblem } from "./serialize.ts";
 import { ToolError } from "./tool-error.ts";
 
@@ -63,6 +64,31 @@ function attach(req: PreparedRequest, [name, scheme, credential]: Resolved): voi
     credential.type === "bearer" ? credential.token : credential.type === "apiKey" ? credential.value : "";
   assertSendable(token, name);
   req.headers.set("Authorization", `Bearer ${token}`);
+}
+
+const credentialParamsByTool = new WeakMap<ToolRecipe, CredentialParams>();
+
+/**
+ * The query, cookie and header names where this tool's API keys could go (every apiKey scheme
+ * of its security alternatives, and vendor.json's `auth.scheme`): the request builder refuses
+ * arguments that would set them, so a client can neither replace nor shadow the credential.
+ * Computed once per tool.
+ */
+export function credentialParams(tool: ToolRecipe, bundle: VendorBundle): CredentialParams {
+  return memoized(credentialParamsByTool, tool, () => {
+    const params = { query: new Set<string>(), cookie: new Set<string>(), header: new Set<string>() };
+    if (tool.security.length === 0) return params;
+    const names = new Set(tool.security.flatMap((alternative) => Object.keys(alternative)));
+    if (bundle.auth?.scheme !== undefined) names.add(bundle.auth.scheme);
+    for (const name of names) {
+      const scheme = Object.hasOwn(bundle.securitySchemes, name) ? bundle.securitySchemes[name] : undefined;
+      if (scheme?.type !== "apiKey") continue;
+      if (scheme.in === "query") params.query.add(encodeStrict(scheme.name).toLowerCase());
+      else if (scheme.in === "cookie") params.cookie.add(scheme.name.toLowerCase());
+      else params.header.add(scheme.name.toLowerCase());
+    }
+    return params;
+  });
 }
 
 async function resolveAlternative(

@@ -8,7 +8,7 @@
  * @module
  */
 import type { BodyPartRecipe, BodyRecipe } from "../bundle/types.ts";
-import { scalarText, serializeQuery } from "./serialize.ts";
+import { argumentValue, scalarText, serializeQuery } from "./serialize.ts";
 import type { ArgumentIssue } from "./tool-error.ts";
 import { pointerToken } from "./validate.ts";
 
@@ -93,14 +93,15 @@ function bodyValue(
   const pointers = new Map<string, string>();
   if (recipe.mode === "wrap") {
     const key = recipe.key ?? "body";
-    const value = args[key];
+    const value = argumentValue(args, key);
     pointers.set("", `/${pointerToken(key)}`);
     return value === undefined ? undefined : { value, pointers };
   }
-  const out: Record<string, unknown> = {};
+  // Null prototype: a wire name `__proto__` is a member like any other.
+  const out: Record<string, unknown> = Object.create(null);
   let present = false;
   for (const [argKey, wireName] of Object.entries(recipe.properties ?? {})) {
-    const v = args[argKey];
+    const v = argumentValue(args, argKey);
     pointers.set(wireName, `/${pointerToken(argKey)}`);
     if (v !== undefined) {
       out[wireName] = v;
@@ -110,6 +111,11 @@ function bodyValue(
   // A required body is sent even when every member is optional and absent (`{}`).
   if (!present && !recipe.required) return undefined;
   return { value: out, pointers };
+}
+
+/** The encoding of one member; the member names are the client's, so own keys only. */
+function partOf(parts: Record<string, BodyPartRecipe> | undefined, name: string): BodyPartRecipe | undefined {
+  return parts !== undefined && Object.hasOwn(parts, name) ? parts[name] : undefined;
 }
 
 /** `*\/*` and friends in a spec mean "anything": pick the type that matches the encoding. */
@@ -131,7 +137,7 @@ function formBody(value: unknown, parts: Record<string, BodyPartRecipe> | undefi
   if (!isPlainObject(value)) return scalarText(value);
   const pairs: string[] = [];
   for (const [name, v] of Object.entries(value)) {
-    const part = parts?.[name];
+    const part = partOf(parts, name);
     if (
       part?.contentType &&
       !part.contentType.startsWith("text/") &&
@@ -187,7 +193,7 @@ function multipartBody(
   const members = isPlainObject(value) ? Object.entries(value) : [["body", value] as [string, unknown]];
   for (const [name, member] of members) {
     if (member === undefined || member === null) continue;
-    const part = parts?.[name];
+    const part = partOf(parts, name);
     const pointer = pointers.get(name) ?? `${pointers.get("") ?? ""}/${pointerToken(name)}`;
     // OpenAPI: an array property becomes one part per item, all with the same name.
     const items =

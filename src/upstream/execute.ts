@@ -17,7 +17,7 @@ import type { VendorSettings } from "../config.ts";
 import { resilientFetch, upstreamFailureResult, withGatewayHeaders } from "../resilience/executor-glue.ts";
 import type { BodyFailure } from "../resilience/retry.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
-import { applyAuth } from "./auth.ts";
+import { applyAuth, credentialParams } from "./auth.ts";
 import { resolveBaseUrl } from "./base-url.ts";
 import type { CredentialSource } from "./credentials.ts";
 import { assertUnderBase, buildRequest, type PreparedRequest } from "./request.ts";
@@ -50,10 +50,19 @@ export async function prepareToolRequest(
   ctx: Pick<ToolCallContext, "env" | "bundle" | "tool" | "args" | "credentials">,
 ): Promise<PreparedRequest> {
   const args = ctx.args ?? {};
-  const outcome = validate(ctx.tool.inputSchema, args, { coerceJsonStrings: true, strictRoot: true });
+  const outcome = validate(ctx.tool.inputSchema, args, {
+    coerceJsonStrings: true,
+    strictRoot: true,
+    exactIntegers: true,
+  });
   if (!outcome.valid) throw new ToolError("invalid_arguments", "Invalid arguments", outcome.issues);
   const base = resolveBaseUrl(ctx.env, ctx.bundle, ctx.tool);
-  const req = buildRequest(ctx.tool, outcome.value as Record<string, unknown>, base);
+  const req = buildRequest(
+    ctx.tool,
+    outcome.value as Record<string, unknown>,
+    base,
+    credentialParams(ctx.tool, ctx.bundle),
+  );
   await applyAuth(req, ctx.tool, ctx.bundle, ctx.credentials);
   // Auth may have added a query parameter: check the final URL once more before anything is sent.
   assertUnderBase(req.url, base);

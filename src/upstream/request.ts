@@ -17,12 +17,14 @@ import { memoized } from "../memo.ts";
 import { basePathPrefix, isUnderBase } from "./base-url.ts";
 import { buildBody } from "./body.ts";
 import {
+  argumentValue,
   encodeStrict,
   headerValueProblem,
   serializeCookie,
   serializeHeader,
   serializePath,
   serializeQuery,
+  UNPAIRED_SURROGATE,
 } from "./serialize.ts";
 import { type ArgumentIssue, ToolError } from "./tool-error.ts";
 import { pointerToken } from "./validate.ts";
@@ -100,14 +102,15 @@ function buildPath(tool: ToolRecipe, args: Record<string, unknown>, issues: Argu
   const pathParams = tool.params.filter((p) => p.in === "path");
   let path = template;
   for (const p of pathParams) {
-    const value = args[p.key];
+    const value = argumentValue(args, p.key);
     if (value === undefined || value === null) {
       issues.push({ pointer: argPointer(p.key), message: "is required (path parameter)" });
       continue;
     }
-    const text = p.contentType
-      ? encodeStrict(JSON.stringify(value))
-      : serializePath(p.name, value, p.style, p.explode);
+    const text = encoded(argPointer(p.key), "path", issues, () =>
+      p.contentType ? encodeStrict(JSON.stringify(value)) : serializePath(p.name, value, p.style, p.explode),
+    );
+    if (text === undefined) continue;
     if (text === "") {
       issues.push({ pointer: argPointer(p.key), message: "must not be empty (path parameter)" });
       continue;
@@ -131,28 +134,86 @@ function buildPath(tool: ToolRecipe, args: Record<string, unknown>, issues: Argu
   return path;
 }
 
-function buildQuery(tool: ToolRecipe, args: Record<string, unknown>): string {
+function buildQuery(
+  tool: ToolRecipe,
+  args: Record<string, unknown>,
+  reserved: CredentialParams,
+  issues: ArgumentIssue[],
+): string {
   const pairs: string[] = [];
   for (const p of tool.params) {
     if (p.in !== "query") continue;
-    const value = args[p.key];
+    const value = argumentValue(args, p.key);
     if (value === undefined) continue;
-    if (p.contentType) pairs.push(...serializeQuery(p.name, JSON.stringify(value), "form", true));
-    else pairs.push(...serializeQuery(p.name, value, p.style, p.explode, p.allowReserved));
+    const own = encoded(argPointer(p.key), "query", issues, () =>
+      p.contentType
+        ? serializeQuery(p.name, JSON.stringify(value), "form", true)
+        : serializeQuery(p.name, value, p.style, p.explode, p.allowReserved),
+    );
+    if (own === undefined || refusesCredentialName(own, reserved.query, p.key, "query", issues)) continue;
+    pairs.push(...own);
   }
   return pairs.join("&");
+}
+
+/**
+ * Whether one argument's `name=value` pairs would set a parameter that carries the vendor
+ * credential (an object exploded into names the client picks, or a spec parameter of that
+ * name): then it is an issue, and nothing is sent. Names compare case-insensitively, as
+ * some servers read them.
+ */
+function refusesCredentialName(
+  pairs: readonly string[],
+  reserved: ReadonlySet<string>,
+  key: string,
+  where: "query" | "cookie",
+  issues: ArgumentIssue[],
+): boolean {
+  if (reserved.size === 0) return false;
+  for (const pair of pairs) {
+    const name = pair.slice(0, pair.indexOf("=")).toLowerCase();
+    if (reserved.has(name)) {
+      issues.push({ pointer: argPointer(key), message: credentialClash(where, name) });
+      return true;
+    }
+  }
+  return false;
+}
+
+function credentialClash(where: "query" | "cookie" | "header", name: string): string {
+  return `must not set the ${where} parameter ${name}: it carries the vendor credential, which the gateway attaches`;
+}
+
+/**
+ * Runs one argument's percent-encoding: `encodeURIComponent` throws `URIError` on a lone
+ * UTF-16 surrogate, which becomes an issue at `pointer`. `undefined` after an issue.
+ */
+function encoded<T>(
+  pointer: string,
+  where: string,
+  issues: ArgumentIssue[],
+  serialize: () => T,
+): T | undefined {
+  try {
+    return serialize();
+  } catch (error) {
+    if (!(error instanceof URIError)) throw error;
+    issues.push({ pointer, message: `${UNPAIRED_SURROGATE} (${where})` });
+    return undefined;
+  }
 }
 
 function applyHeaderAndCookieParams(
   tool: ToolRecipe,
   args: Record<string, unknown>,
   headers: Headers,
+  reserved: CredentialParams,
   issues: ArgumentIssue[],
 ): void {
   const cookies: string[] = [];
   for (const p of tool.params) {
     if (p.in !== "header" && p.in !== "cookie") continue;
-    const value = args[p.key];
+    const value = argumentValue(args, p.key);
     if (value === undefined || value === null) continue;
     const raw = p.contentType ? JSON.stringify(value) : serializeHeader(value, p.explode);
     const problem = headerValueProblem(raw);
@@ -161,9 +222,12 @@ function applyHeaderAndCookieParams(
       continue;
     }
     if (p.in === "cookie") {
-      cookies.push(
-        ...(p.contentType ? serializeCookie(p.name, raw, false) : serializeCookie(p.name, value, p.explode)),
-      );
+      const own = p.contentType
+        ? serializeCookie(p.name, raw, false)
+        : serializeCookie(p.name, value, p.explode);
+      if (!refusesCredentialName(own, reserved.cookie, p.key, "cookie", issues)) cookies.push(...own);
+    } else if (reserved.header.has(p.name.toLowerCase())) {
+      issues.push({ pointer: argPointer(p.key), message: credentialClash("header", p.name) });
     } else if (!IGNORED_HEADER_PARAMS.has(p.name.toLowerCase())) {
       try {
         // workerd sends non-ASCII header text as UTF-8 bytes, which is what APIs that accept it expect.
@@ -180,19 +244,42 @@ function applyHeaderAndCookieParams(
 }
 
 /**
+ * Parameter names that carry the vendor's credential for a tool (lower-case; query names
+ * percent-encoded as sent): arguments may not produce them (see `credentialParams` in auth.ts).
+ */
+export interface CredentialParams {
+  query: ReadonlySet<string>;
+  cookie: ReadonlySet<string>;
+  header: ReadonlySet<string>;
+}
+
+const NO_CREDENTIAL_PARAMS: CredentialParams = { query: new Set(), cookie: new Set(), header: new Set() };
+
+/**
  * Builds the upstream request for `tool` from validated arguments.
  *
  * @throws ToolError `invalid_arguments` (with every issue) when a value cannot be
- *   sent safely: empty or dot-segment path values, CR/LF/NUL in headers or
- *   cookies, malformed base64 files. `configuration_error` for recipe defects.
+ *   sent safely: empty or dot-segment path values, CR/LF/NUL, control characters or
+ *   lone surrogates in parameters, parameters named like the credential's (`reserved`),
+ *   malformed base64 files. `configuration_error` for recipe defects.
  */
-export function buildRequest(tool: ToolRecipe, args: Record<string, unknown>, base: URL): PreparedRequest {
+export function buildRequest(
+  tool: ToolRecipe,
+  args: Record<string, unknown>,
+  base: URL,
+  reserved: CredentialParams = NO_CREDENTIAL_PARAMS,
+): PreparedRequest {
   const issues: ArgumentIssue[] = [];
   const path = buildPath(tool, args, issues);
-  const query = buildQuery(tool, args);
+  const query = buildQuery(tool, args, reserved, issues);
   const headers = new Headers({ Accept: acceptHeader(tool), "User-Agent": USER_AGENT });
-  applyHeaderAndCookieParams(tool, args, headers, issues);
-  const body = tool.body ? buildBody(tool.body, args, issues) : undefined;
+  applyHeaderAndCookieParams(tool, args, headers, reserved, issues);
+  const recipe = tool.body;
+  const body = !recipe
+    ? undefined
+    : encoded(recipe.key === undefined ? "" : argPointer(recipe.key), "body", issues, () =>
+        buildBody(recipe, args, issues),
+      );
   if (issues.length > 0) throw new ToolError("invalid_arguments", "Invalid arguments", issues);
 
   const expectedPath = `${basePathPrefix(base)}${path}`;

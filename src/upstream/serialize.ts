@@ -27,12 +27,50 @@ function encodeAllowReserved(s: string): string {
   );
 }
 
-/** One primitive as text: numbers and booleans as JSON spells them; nested structures as JSON. */
+/** One primitive as text: numbers in plain decimal, booleans as JSON spells them; nested structures as JSON. */
 export function scalarText(v: unknown): string {
   if (typeof v === "string") return v;
   if (v === null || v === undefined) return "";
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "number") return decimalText(v);
+  if (typeof v === "boolean") return String(v);
   return JSON.stringify(v);
+}
+
+/**
+ * A number in plain decimal notation: JavaScript's shortest round-trip digits with any exponent
+ * written out (`1e+21` → `1000000000000000000000`, `1.5e-7` → `0.00000015`). Every decimal parser
+ * reads it as the same value, while `parseInt`-style parsers read `1e+21` as 1.
+ */
+export function decimalText(n: number): string {
+  const text = String(n);
+  const e = text.indexOf("e");
+  if (e === -1) return text;
+  const sign = n < 0 ? "-" : "";
+  const mantissa = text.slice(sign.length, e);
+  const dot = mantissa.indexOf(".");
+  const digits = dot === -1 ? mantissa : `${mantissa.slice(0, dot)}${mantissa.slice(dot + 1)}`;
+  // Where the decimal point falls within `digits` once the exponent is applied.
+  const point = (dot === -1 ? mantissa.length : dot) + Number(text.slice(e + 1));
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${"0".repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/** Why a value with a lone UTF-16 surrogate is refused: it has no UTF-8 form to send. */
+export const UNPAIRED_SURROGATE = "must not contain unpaired UTF-16 surrogates (they have no UTF-8 form)";
+
+/** Whether `text` holds a lone surrogate (ES2024 `isWellFormed`; the project's lib is ES2023). */
+function hasLoneSurrogate(text: string): boolean {
+  return !(text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * The argument stored under `key`, own properties only: a spec may name a parameter
+ * `constructor` or `toString`, and an argument the client left out must read as absent,
+ * not as `Object.prototype`'s member.
+ */
+export function argumentValue(args: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(args, key) ? args[key] : undefined;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -176,5 +214,6 @@ export function headerValueProblem(value: string): string | undefined {
   if (/[\r\n\0]/.test(value)) return "must not contain CR, LF or NUL characters";
   // biome-ignore lint/suspicious/noControlCharactersInRegex: exactly what this check is for
   if (/[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(value)) return "must not contain control characters";
+  if (hasLoneSurrogate(value)) return UNPAIRED_SURROGATE;
   return undefined;
 }

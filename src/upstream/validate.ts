@@ -57,6 +57,11 @@ export interface ValidateOptions {
   strictRoot?: boolean;
   /** Stop collecting after this many issues. Default 50. */
   maxIssues?: number;
+  /**
+   * Refuse `integer` values beyond ±(2^53 − 1): `JSON.parse` has already rounded them, so
+   * they would reach the API changed. For arguments; responses keep what they got. Default false.
+   */
+  exactIntegers?: boolean;
 }
 
 /** Bounds recursion: a `$ref` loop that never descends into the value, or absurdly deep input. */
@@ -79,6 +84,7 @@ interface Ctx {
   quiet: boolean;
   maxIssues: number;
   depth: number;
+  exactIntegers: boolean;
 }
 
 /** The issue recorded in quiet mode: its content is never read. */
@@ -101,6 +107,7 @@ export function validate(
     quiet: false,
     maxIssues: options.maxIssues ?? DEFAULT_MAX_ISSUES,
     depth: 0,
+    exactIntegers: options.exactIntegers ?? false,
   };
   const out = check(root, value, "", ctx, undefined);
   return { valid: ctx.issues.length === 0, value: out, issues: ctx.issues };
@@ -273,6 +280,11 @@ function resolveRef(ref: string, ctx: Ctx): unknown {
   return node;
 }
 
+/** `type` allows integers but not other numbers (the type check has already passed). */
+function isIntegerOnly(types: string[] | undefined): boolean {
+  return types?.includes("integer") === true && !types.includes("number");
+}
+
 function typeList(schema: Schema): string[] | undefined {
   const t = schema.type;
   if (typeof t === "string") return [t];
@@ -365,6 +377,19 @@ function checkSchema(
         ? " that is not valid JSON"
         : "";
     push(ctx, ptr, `must be ${types.join(" or ")} (got ${jsonType(value)}${hint})`);
+    return value;
+  }
+  if (
+    ctx.exactIntegers &&
+    typeof value === "number" &&
+    !Number.isSafeInteger(value) &&
+    isIntegerOnly(types)
+  ) {
+    push(
+      ctx,
+      ptr,
+      `must be an integer from -${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}: a larger JSON number has already lost digits and would reach the API changed (got ${value})`,
+    );
     return value;
   }
 

@@ -12,6 +12,7 @@ export const UPSTREAM_FIXTURE_VENDORS = [
   "up-auth",
   "up-responses",
   "up-output",
+  "up-edge",
 ] as const;
 
 /** Secret values the auth fixture vendor reads; tests compare against these. */
@@ -20,6 +21,7 @@ export const UPSTREAM_TEST_SECRETS = {
   UP_AUTH_TOKEN: "test-bearer-token",
   UP_AUTH_USERNAME: "aladdin",
   UP_AUTH_PASSWORD: "open sesame: ü",
+  UP_EDGE_API_KEY: "edge-key-789",
 } as const;
 
 export function upstreamBindings(origin: string): Record<string, string> {
