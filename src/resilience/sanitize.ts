@@ -27,7 +27,7 @@ export const REDACTED = "[REDACTED]";
 
 /** Each field a level lists, with the spellings APIs use for it (normalised before matching). */
 export const SENSITIVE_FIELDS = {
-  password: ["password", "passwd", "pwd", "passphrase", "pass_word"],
+  password: ["password", "passwd", "pwd", "passphrase"],
   token: [
     "token",
     "auth_token",
