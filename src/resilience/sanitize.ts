@@ -22,6 +22,7 @@
  * @module
  */
 import type { SanitizationLevel } from "../config.ts";
+import { boundedCache, memoized } from "../memo.ts";
 
 export const REDACTED = "[REDACTED]";
 
@@ -112,20 +113,12 @@ const KEYS_BY_LEVEL: Record<SanitizationLevel, ReadonlySet<string>> = {
  * Normalised keys by key: the same few keys repeat through a body (every element of an
  * array). Upstream keys are hostile, so the cache is bounded, and long keys skip it.
  */
-const normalizedKeys = new Map<string, string>();
-const MAX_NORMALIZED_KEYS = 4096;
+const normalizedKeys = boundedCache<string, string>(4096);
 /** Longer keys are normalised each time rather than cached (no listed spelling is near this long). */
 const MAX_CACHED_KEY_CHARS = 64;
 
 function normalizeKey(key: string): string {
-  if (key.length > MAX_CACHED_KEY_CHARS) return normalize(key);
-  let normalized = normalizedKeys.get(key);
-  if (normalized === undefined) {
-    normalized = normalize(key);
-    if (normalizedKeys.size >= MAX_NORMALIZED_KEYS) normalizedKeys.clear();
-    normalizedKeys.set(key, normalized);
-  }
-  return normalized;
+  return key.length > MAX_CACHED_KEY_CHARS ? normalize(key) : memoized(normalizedKeys, key, normalize);
 }
 
 /** Deeper JSON than this is left as is below the limit rather than risking the stack. */

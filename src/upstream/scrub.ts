@@ -17,23 +17,17 @@
  *
  * @module
  */
+import { boundedCache, memoized } from "../memo.ts";
 import { REDACTED } from "../resilience/sanitize.ts";
 
 /**
  * Spellings by secret: the same few credentials go out on every call. Per-user keys make the
- * set open-ended, so it is bounded (cleared when full, like the other per-isolate caches).
+ * set open-ended, so it is bounded.
  */
-const spellingsBySecret = new Map<string, readonly string[]>();
-const MAX_CACHED_SECRETS = 256;
+const spellingsBySecret = boundedCache<string, readonly string[]>(256);
 
 function spellingsOf(value: string): readonly string[] {
-  let spellings = spellingsBySecret.get(value);
-  if (spellings === undefined) {
-    spellings = computeSpellings(value);
-    if (spellingsBySecret.size >= MAX_CACHED_SECRETS) spellingsBySecret.clear();
-    spellingsBySecret.set(value, spellings);
-  }
-  return spellings;
+  return memoized(spellingsBySecret, value, computeSpellings);
 }
 
 /** The spellings of one value an upstream may echo; `""` never. */
