@@ -20,3 +20,18 @@ export function memoized<K, V>(cache: Cache<K, V>, key: K, compute: (key: K) => 
   }
   return value;
 }
+
+/**
+ * A `Map` cache for keys that come from outside (upstream keys, per-user secrets): an open-ended
+ * set, so it holds at most `max` entries and starts over when full (no LRU bookkeeping per hit).
+ */
+export function boundedCache<K, V>(max: number): Cache<K, V> {
+  const map = new Map<K, V>();
+  return {
+    get: (key) => map.get(key),
+    set(key, value) {
+      if (map.size >= max) map.clear();
+      map.set(key, value);
+    },
+  };
+}

@@ -18,7 +18,12 @@ import type { Caller } from "./caller.ts";
 import { type CredentialOwner, type StoredSecret, setCredentialStatus } from "./credential-store.ts";
 import { credentialCipher } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
-import { acceptsPersonalCredentials, acceptsSharedCredentials, vendorAuth } from "./vendor-auth.ts";
+import {
+  acceptsPersonalCredentials,
+  acceptsSharedCredentials,
+  vendorAuth,
+  vendorClientSecret,
+} from "./vendor-auth.ts";
 import { clientCredentialsToken, freshCredential, VendorOAuthError } from "./vendor-oauth.ts";
 
 /** A credential source that can also say how to fix a missing or rejected credential. */
@@ -42,7 +47,13 @@ export interface CallerCredentialOptions {
   fetch?: typeof fetch;
 }
 
-function toUpstream(secret: StoredSecret): UpstreamCredential {
+/** The OAuth secrets held with a token the gateway obtained, scrubbed from results like the token. */
+function oauthRelated(env: AuthEnv, bundle: VendorBundle, refreshToken?: string): { related?: string[] } {
+  const related = [refreshToken, vendorClientSecret(env, bundle)].filter((s): s is string => s !== undefined);
+  return related.length === 0 ? {} : { related };
+}
+
+function toUpstream(env: AuthEnv, bundle: VendorBundle, secret: StoredSecret): UpstreamCredential {
   switch (secret.type) {
     case "apiKey":
       return { type: "apiKey", value: secret.value };
@@ -51,7 +62,7 @@ function toUpstream(secret: StoredSecret): UpstreamCredential {
     case "basic":
       return { type: "basic", username: secret.username, password: secret.password };
     case "oauth2":
-      return { type: "bearer", token: secret.accessToken };
+      return { type: "bearer", token: secret.accessToken, ...oauthRelated(env, bundle, secret.refreshToken) };
   }
 }
 
@@ -93,7 +104,7 @@ export function callerCredentialSource(options: CallerCredentialOptions): Caller
         continue;
       }
       usedOwner = owner;
-      return toUpstream(stored.secret);
+      return toUpstream(env, bundle, stored.secret);
     }
     return undefined;
   }
@@ -112,7 +123,7 @@ export function callerCredentialSource(options: CallerCredentialOptions): Caller
           cipher === undefined ? undefined : await cipher,
           options.fetch,
         );
-        if (token !== undefined) return { type: "bearer", token };
+        if (token !== undefined) return { type: "bearer", token, ...oauthRelated(env, bundle) };
       } catch (error) {
         if (!(error instanceof VendorOAuthError)) throw error;
         missing = error.message;

@@ -144,6 +144,14 @@ export function vendorScopes(env: object, bundle: VendorBundle): string[] {
   return [...(bundle.auth?.scopes ?? [])];
 }
 
+/** The vendor's OAuth 2.0 client secret, when one is configured. */
+export function vendorClientSecret(env: object, bundle: VendorBundle): string | undefined {
+  return envString(
+    env,
+    bundle.auth?.secrets?.clientSecret ?? vendorVarName(bundle.vendor, "OAUTH2_CLIENT_SECRET"),
+  );
+}
+
 /**
  * The vendor's OAuth 2.0 client configuration for a flow, or `undefined` when the
  * scheme has no such flow or the client id is not configured.
@@ -160,10 +168,7 @@ export function vendorOAuthConfig(
   const secrets = bundle.auth?.secrets ?? {};
   const clientId = envString(env, secrets.clientId ?? vendorVarName(bundle.vendor, "OAUTH2_CLIENT_ID"));
   if (clientId === undefined) return undefined;
-  const clientSecret = envString(
-    env,
-    secrets.clientSecret ?? vendorVarName(bundle.vendor, "OAUTH2_CLIENT_SECRET"),
-  );
+  const clientSecret = vendorClientSecret(env, bundle);
   const tokenUrl = absolute(
     envString(env, vendorVarName(bundle.vendor, "OAUTH2_TOKEN_URL")) ?? spec.tokenUrl,
     env,

@@ -12,6 +12,7 @@
  */
 import * as oauth from "oauth4webapi";
 import type { VendorBundle } from "../bundle/types.ts";
+import { SecretScrubber } from "../upstream/scrub.ts";
 import { isLoopbackHost } from "./config.ts";
 import {
   type CredentialOwner,
@@ -101,11 +102,13 @@ function secretFromTokenResponse(
   };
 }
 
-function describeTokenError(error: unknown): string {
+/** The vendor's error text, without the client secret (a token endpoint may echo what it was sent). */
+function describeTokenError(error: unknown, config: VendorOAuthConfig): string {
+  const secrets = new SecretScrubber();
+  secrets.add(config.clientSecret);
   if (error instanceof oauth.ResponseBodyError)
-    return `${error.error}${error.error_description ? `: ${error.error_description}` : ""}`;
-  if (error instanceof Error) return error.message;
-  return String(error);
+    return secrets.scrub(`${error.error}${error.error_description ? `: ${error.error_description}` : ""}`);
+  return secrets.scrub(error instanceof Error ? error.message : String(error));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,7 +173,7 @@ export async function clientCredentialsToken(
       } catch (error) {
         throw new VendorOAuthError(
           "token_request_failed",
-          `${bundle.displayName} refused the gateway's client credentials (${describeTokenError(error)})`,
+          `${bundle.displayName} refused the gateway's client credentials (${describeTokenError(error, config)})`,
           { cause: error },
         );
       }
@@ -320,7 +323,7 @@ export async function finishVendorAuthorization(
     }
     throw new VendorOAuthError(
       "token_request_failed",
-      `${bundle.displayName} refused the authorization code (${describeTokenError(error)})`,
+      `${bundle.displayName} refused the authorization code (${describeTokenError(error, config)})`,
       { cause: error },
     );
   }

@@ -3,35 +3,123 @@
  * before it reaches an MCP client, per `SANITIZATION_LEVEL`:
  *
  * - `DISABLED` (default): nothing is touched.
- * - `LOW`: `password`, `token`, `secret`, `private_key`.
- * - `MEDIUM`: LOW + `access_token`, `credentials`, `authorization`.
- * - `HIGH`: MEDIUM + `session_id`, `cookie`, `api_key`, `ip_address`.
+ * - `LOW`: password, token, secret, private_key.
+ * - `MEDIUM`: LOW + access_token, credentials, authorization.
+ * - `HIGH`: MEDIUM + session_id, cookie, api_key, ip_address.
  *
- * Keys match at any depth, case-insensitively and ignoring `_` and `-`, so
- * `accessToken`, `ACCESS-TOKEN` and `access_token` are one key. The match is
- * on the whole key: `next_page_token` is not `token`. A matching key's value,
+ * Each field stands for its usual spellings ({@link SENSITIVE_FIELDS}: `secret`
+ * is also `client_secret`, `api_key` also `X-Api-Key`, …). Keys match at any
+ * depth after normalisation: lower-cased, with `_`, `-`, `.` and white space
+ * removed, so `clientSecret`, `CLIENT-SECRET`, `client.secret` and
+ * `client_secret` are one key. The match is on the whole key: `next_page_token`
+ * is not `token`, nor is `prompt_tokens`. A matching key's value,
  * whatever its type, becomes `"[REDACTED]"`.
+ *
+ * Credential values the gateway itself sent are scrubbed at every level,
+ * wherever they appear (src/upstream/scrub.ts); this is about the upstream's
+ * own sensitive fields.
  *
  * @module
  */
 import type { SanitizationLevel } from "../config.ts";
+import { boundedCache, memoized } from "../memo.ts";
 
 export const REDACTED = "[REDACTED]";
 
-const LOW_KEYS = ["password", "token", "secret", "private_key"];
-const MEDIUM_KEYS = [...LOW_KEYS, "access_token", "credentials", "authorization"];
-const HIGH_KEYS = [...MEDIUM_KEYS, "session_id", "cookie", "api_key", "ip_address"];
+/** Each field a level lists, with the spellings APIs use for it (normalised before matching). */
+export const SENSITIVE_FIELDS = {
+  password: ["password", "passwd", "pwd", "passphrase"],
+  token: [
+    "token",
+    "auth_token",
+    "x_auth_token",
+    "bearer_token",
+    "api_token",
+    "secret_token",
+    "security_token",
+  ],
+  secret: [
+    "secret",
+    "client_secret",
+    "app_secret",
+    "api_secret",
+    "consumer_secret",
+    "shared_secret",
+    "secret_key",
+    "secret_access_key",
+    "aws_secret_access_key",
+    "webhook_secret",
+    "signing_secret",
+  ],
+  private_key: ["private_key", "priv_key", "private_key_pem"],
+  access_token: [
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "oauth_token",
+    "oauth_token_secret",
+    "session_token",
+  ],
+  credentials: ["credentials", "credential", "creds"],
+  authorization: ["authorization", "proxy_authorization", "x_authorization"],
+  session_id: ["session_id", "session_key", "jsessionid", "phpsessid", "x_session_id"],
+  cookie: ["cookie", "cookies", "set_cookie"],
+  api_key: [
+    "api_key",
+    "x_api_key",
+    "app_key",
+    "x_app_key",
+    "subscription_key",
+    "ocp_apim_subscription_key",
+    "x_functions_key",
+  ],
+  ip_address: [
+    "ip_address",
+    "ip",
+    "ip_addr",
+    "ipv4",
+    "ipv6",
+    "client_ip",
+    "remote_ip",
+    "remote_addr",
+    "x_forwarded_for",
+    "x_real_ip",
+  ],
+} as const satisfies Record<string, readonly string[]>;
 
-function normalizeKey(key: string): string {
-  return key.toLowerCase().replace(/[-_]/g, "");
+type Field = keyof typeof SENSITIVE_FIELDS;
+
+const LOW_FIELDS: Field[] = ["password", "token", "secret", "private_key"];
+const MEDIUM_FIELDS: Field[] = [...LOW_FIELDS, "access_token", "credentials", "authorization"];
+const HIGH_FIELDS: Field[] = [...MEDIUM_FIELDS, "session_id", "cookie", "api_key", "ip_address"];
+
+/** Lower case without separators: camelCase, snake_case, kebab-case, dotted and spaced spellings meet. */
+function normalize(key: string): string {
+  return key.toLowerCase().replace(/[\s._-]+/g, "");
+}
+
+function keysOf(fields: Field[]): ReadonlySet<string> {
+  return new Set(fields.flatMap((f) => SENSITIVE_FIELDS[f].map(normalize)));
 }
 
 const KEYS_BY_LEVEL: Record<SanitizationLevel, ReadonlySet<string>> = {
   DISABLED: new Set(),
-  LOW: new Set(LOW_KEYS.map(normalizeKey)),
-  MEDIUM: new Set(MEDIUM_KEYS.map(normalizeKey)),
-  HIGH: new Set(HIGH_KEYS.map(normalizeKey)),
+  LOW: keysOf(LOW_FIELDS),
+  MEDIUM: keysOf(MEDIUM_FIELDS),
+  HIGH: keysOf(HIGH_FIELDS),
 };
+
+/**
+ * Normalised keys by key: the same few keys repeat through a body (every element of an
+ * array). Upstream keys are hostile, so the cache is bounded, and long keys skip it.
+ */
+const normalizedKeys = boundedCache<string, string>(4096);
+/** Longer keys are normalised each time rather than cached (no listed spelling is near this long). */
+const MAX_CACHED_KEY_CHARS = 64;
+
+function normalizeKey(key: string): string {
+  return key.length > MAX_CACHED_KEY_CHARS ? normalize(key) : memoized(normalizedKeys, key, normalize);
+}
 
 /** Deeper JSON than this is left as is below the limit rather than risking the stack. */
 const MAX_SANITIZE_DEPTH = 256;

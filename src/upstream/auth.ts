@@ -10,6 +10,7 @@ import type { SecurityScheme, ToolRecipe, VendorBundle } from "../bundle/types.t
 import { memoized } from "../memo.ts";
 import { type CredentialSource, expectedSecretNames, type UpstreamCredential } from "./credentials.ts";
 import type { CredentialParams, PreparedRequest } from "./request.ts";
+import type { SecretScrubber } from "./scrub.ts";
 import { encodeStrict, headerValueProblem } from "./serialize.ts";
 import { ToolError } from "./tool-error.ts";
 
@@ -19,6 +20,21 @@ function base64Utf8(text: string): string {
   let bin = "";
   for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
   return btoa(bin);
+}
+
+/**
+ * What the upstream could echo of a credential: the values sent (for basic, the password
+ * and the header's base64; the username too when the password is empty, as with APIs
+ * that take the key as the username) and the ones held alongside (`related`).
+ */
+function addSecrets(secrets: SecretScrubber, credential: UpstreamCredential): void {
+  if (credential.type === "apiKey") secrets.add(credential.value);
+  else if (credential.type === "bearer") secrets.add(credential.token);
+  else {
+    secrets.add(credential.password === "" ? credential.username : credential.password);
+    secrets.add(base64Utf8(`${credential.username}:${credential.password}`));
+  }
+  for (const value of credential.related ?? []) secrets.add(value);
 }
 
 function assertSendable(value: string, schemeName: string): void {
@@ -110,6 +126,7 @@ async function resolveAlternative(
 /**
  * Attaches upstream credentials for `tool` to `req`. Returns the scheme names used
  * (empty when the tool needs no auth, or auth is optional and none is configured).
+ * Every credential value attached goes into `secrets`, to be scrubbed from the result.
  *
  * @throws ToolError `missing_credentials` naming the secrets to set.
  */
@@ -118,6 +135,7 @@ export async function applyAuth(
   tool: ToolRecipe,
   bundle: VendorBundle,
   credentials: CredentialSource,
+  secrets?: SecretScrubber,
 ): Promise<string[]> {
   if (tool.security.length === 0) return [];
   let optional = false;
@@ -128,7 +146,10 @@ export async function applyAuth(
     }
     const resolved = await resolveAlternative(alternative, bundle, credentials);
     if (resolved) {
-      for (const r of resolved) attach(req, r);
+      for (const r of resolved) {
+        if (secrets) addSecrets(secrets, r[2]);
+        attach(req, r);
+      }
       return resolved.map(([name]) => name);
     }
   }
@@ -137,7 +158,10 @@ export async function applyAuth(
   if (override && bundle.securitySchemes[override]) {
     const resolved = await resolveAlternative({ [override]: [] }, bundle, credentials);
     if (resolved) {
-      for (const r of resolved) attach(req, r);
+      for (const r of resolved) {
+        if (secrets) addSecrets(secrets, r[2]);
+        attach(req, r);
+      }
       return [override];
     }
   }

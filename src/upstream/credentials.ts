@@ -14,11 +14,15 @@
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
 import { readEnvString, vendorEnvPrefix } from "./base-url.ts";
 
-/** A credential ready to attach; the scheme decides where it goes. */
-export type UpstreamCredential =
+/**
+ * A credential ready to attach; the scheme decides where it goes. `related`: secrets held with
+ * it but not sent (a refresh token, the OAuth client secret), scrubbed from results like it.
+ */
+export type UpstreamCredential = (
   | { type: "apiKey"; value: string }
   | { type: "bearer"; token: string }
-  | { type: "basic"; username: string; password: string };
+  | { type: "basic"; username: string; password: string }
+) & { related?: string[] };
 
 /** Supplies the credential for one scheme of the tool's security requirements, if it has one. */
 export interface CredentialSource {

@@ -1,8 +1,9 @@
 /**
  * Executes one MCP tool call against the vendor's upstream API:
  * validate arguments → build the request from the recipe → attach upstream
- * credentials → send (one attempt; same-origin redirects only) → convert the
- * response. The whole call is bounded by `ctx.deadline`.
+ * credentials → send (one attempt; redirects under the base URL only) → convert
+ * the response. The whole call is bounded by `ctx.deadline`. Every credential
+ * attached is scrubbed from the result (src/upstream/scrub.ts).
  *
  * `executeToolCall` never throws: every failure is a tool result with
  * `isError: true` and a JSON body `{error, vendor, tool, message, …}` (see
@@ -22,6 +23,7 @@ import { resolveBaseUrl } from "./base-url.ts";
 import type { CredentialSource } from "./credentials.ts";
 import { assertUnderBase, buildRequest, type PreparedRequest } from "./request.ts";
 import { responseToResult } from "./response.ts";
+import { SecretScrubber } from "./scrub.ts";
 import { sendUpstream } from "./send.ts";
 import { errorResult, invalidArgumentsResult, ToolError } from "./tool-error.ts";
 import { validate } from "./validate.ts";
@@ -48,6 +50,7 @@ export interface ToolCallContext {
 /** Prepares the upstream request for a call: validation, request building, auth. Exposed for the resilience layer and tests. */
 export async function prepareToolRequest(
   ctx: Pick<ToolCallContext, "env" | "bundle" | "tool" | "args" | "credentials">,
+  secrets?: SecretScrubber,
 ): Promise<PreparedRequest> {
   const args = ctx.args ?? {};
   const outcome = validate(ctx.tool.inputSchema, args, {
@@ -63,7 +66,7 @@ export async function prepareToolRequest(
     base,
     credentialParams(ctx.tool, ctx.bundle),
   );
-  await applyAuth(req, ctx.tool, ctx.bundle, ctx.credentials);
+  await applyAuth(req, ctx.tool, ctx.bundle, ctx.credentials, secrets);
   // Auth may have added a query parameter: check the final URL once more before anything is sent.
   assertUnderBase(req.url, base);
   return req;
@@ -80,6 +83,37 @@ function safeMessage(err: unknown): string {
 }
 
 export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolResult> {
+  const secrets = new SecretScrubber();
+  const result = await runToolCall(ctx, secrets);
+  // Bodies were scrubbed as they were read; an error result also carries upstream text from
+  // elsewhere (status lines, redirect targets, runtime errors), so it is scrubbed whole. It is small.
+  return result.isError ? scrubResult(result, secrets) : result;
+}
+
+function scrubResult(result: CallToolResult, secrets: SecretScrubber): CallToolResult {
+  if (secrets.empty) return result;
+  return {
+    ...result,
+    content: result.content.map((c) => (c.type === "text" ? { ...c, text: secrets.scrub(c.text) } : c)),
+  };
+}
+
+/** A runtime error whose text may quote the request: scrubbed in place, its flags (`retryable`, `remote`) kept. */
+function scrubError(err: unknown, secrets: SecretScrubber): unknown {
+  if (err instanceof Error && !secrets.empty) {
+    const message = secrets.scrub(err.message);
+    if (message !== err.message) {
+      try {
+        err.message = message;
+      } catch {
+        return new Error(message);
+      }
+    }
+  }
+  return err;
+}
+
+async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promise<CallToolResult> {
   const vendor = ctx.bundle.vendor;
   const tool = ctx.tool.name;
   const timeoutSeconds = ctx.settings.toolExecutionTimeoutSeconds;
@@ -91,12 +125,12 @@ export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolRes
       message: `The tool call did not finish within TOOL_EXECUTION_TIMEOUT (${timeoutSeconds} s); the upstream request was cancelled`,
     });
   try {
-    const req = await prepareToolRequest(ctx);
+    const req = await prepareToolRequest(ctx, secrets);
     const remaining = ctx.deadline - Date.now();
     if (remaining <= 0) return timeoutResult();
     const callDeadline = deadlineAfter(remaining);
     try {
-      return await sendAndRead(ctx, req, callDeadline, timeoutResult);
+      return await sendAndRead(ctx, req, secrets, callDeadline, timeoutResult);
     } finally {
       callDeadline.clear();
     }
@@ -112,7 +146,7 @@ export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolRes
         vendor,
         tool,
         error: err instanceof Error ? err.name : "unknown",
-        message: safeMessage(err),
+        message: secrets.scrub(safeMessage(err)),
       }),
     );
     return errorResult({
@@ -128,12 +162,15 @@ export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolRes
 async function sendAndRead(
   ctx: ToolCallContext,
   req: PreparedRequest,
+  secrets: SecretScrubber,
   deadline: Deadline,
   timeoutResult: () => CallToolResult,
 ): Promise<CallToolResult> {
   const vendor = ctx.bundle.vendor;
   const tool = ctx.tool.name;
   const { maxResponseBytes, maxBinaryResponseBytes } = ctx.settings;
+  // Parsed and checked by prepareToolRequest already: a cache hit.
+  const base = resolveBaseUrl(ctx.env, ctx.bundle, ctx.tool);
   let response: Response;
   let settle: (bodyFailure?: BodyFailure) => void;
   try {
@@ -148,10 +185,14 @@ async function sendAndRead(
         waitUntil: ctx.waitUntil,
         signal: deadline.signal,
         deferOutcome: true,
+        // A runtime error's text becomes the breaker's last error (/health/vendors) and the result.
         send: (attempt) =>
           sendUpstream(withGatewayHeaders(req, attempt.headers), {
             fetch: ctx.fetch ?? fetch,
             signal: attempt.signal,
+            base,
+          }).catch((err: unknown) => {
+            throw scrubError(err, secrets);
           }),
       }),
       deadline.aborted,
@@ -176,9 +217,11 @@ async function sendAndRead(
     vendor,
     tool: ctx.tool,
     url,
+    base,
     maxResponseBytes,
     maxBinaryResponseBytes,
     policy: ctx,
+    secrets,
   });
   reading.catch(() => {});
   // How the body went decides what the guard hears about this attempt (see `deferOutcome`).
@@ -203,7 +246,7 @@ async function sendAndRead(
     // The stream broke mid-body ("Network connection lost").
     bodyFailure = {
       kind: "network_error",
-      message: `network error while reading the body: ${safeMessage(err)}`,
+      message: `network error while reading the body: ${secrets.scrub(safeMessage(err))}`,
     };
     return errorResult({
       error: "upstream_unreachable",

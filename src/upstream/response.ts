@@ -29,6 +29,8 @@ import {
   sanitizeErrorDetails,
 } from "../resilience/response-policy.ts";
 import { sanitizeJsonText } from "../resilience/sanitize.ts";
+import { basePathPrefix, isUnderBase } from "./base-url.ts";
+import type { SecretScrubber } from "./scrub.ts";
 import { errorResult, type ToolErrorBody } from "./tool-error.ts";
 import { type ValidationIssue, validate } from "./validate.ts";
 
@@ -53,10 +55,18 @@ export interface ResponseOptions {
   tool: ToolRecipe;
   /** The request URL (for resource URIs; its query is dropped, it may hold an API key). */
   url: URL;
+  /** The vendor's base URL, to say why a redirect was not followed. */
+  base?: URL;
   maxResponseBytes: number;
   maxBinaryResponseBytes: number;
   /** Response validation and sanitization (src/resilience/response-policy.ts); absent: none. */
   policy?: ResponsePolicyContext;
+  /**
+   * The credentials attached to the request (src/upstream/scrub.ts): removed from bodies as they
+   * are read, before anything is parsed, cut or validated, and from the status line, media type
+   * and resource URI of a success. (The executor scrubs error results once more as a whole.)
+   */
+  secrets?: SecretScrubber;
 }
 
 export interface LimitedBody {
@@ -235,13 +245,23 @@ function decodeText(bytes: Uint8Array, charset: string | undefined, truncated: b
   return decoder.decode(bytes, { stream: truncated });
 }
 
-export function base64Encode(bytes: Uint8Array): string {
+/** One character per byte: what `btoa` takes. */
+function binaryString(bytes: Uint8Array): string {
   let bin = "";
   const CHUNK = 0x8000;
   for (let i = 0; i < bytes.length; i += CHUNK) {
     bin += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
   }
-  return btoa(bin);
+  return bin;
+}
+
+/**
+ * A text body without the request's credentials. A body cut at its limit may end in the
+ * first part of one, which goes too.
+ */
+function scrubBody(body: LimitedText, opts: ResponseOptions): string {
+  if (!opts.secrets) return body.text;
+  return body.truncated ? opts.secrets.scrubCut(body.text) : opts.secrets.scrub(body.text);
 }
 
 function formatBytes(n: number): string {
@@ -326,7 +346,8 @@ function retryAfterSeconds(response: Response): number | undefined {
 async function upstreamErrorResult(response: Response, opts: ResponseOptions): Promise<CallToolResult> {
   const contentType = contentTypeOf(response);
   const kind = classify(mimeOf(contentType));
-  const { text } = await readLimitedText(response, MAX_ERROR_BODY_BYTES, contentType);
+  const body = await readLimitedText(response, MAX_ERROR_BODY_BYTES, contentType);
+  const text = scrubBody(body, opts);
   const fallback = statusLine(response);
   let message: string | undefined;
   let details: unknown;
@@ -365,11 +386,19 @@ async function upstreamErrorResult(response: Response, opts: ResponseOptions): P
   return errorResult(payload);
 }
 
+/**
+ * A redirect `sendUpstream` did not follow (src/upstream/send.ts): to another origin, outside
+ * the base path, or one too many. The target is named without its query (it may carry a key).
+ */
 function redirectResult(response: Response, opts: ResponseOptions): CallToolResult {
   let target = response.headers.get("Location") ?? "";
+  let why = "redirects to another origin (or too many redirects) are not followed";
   try {
     const u = new URL(target, opts.url);
     target = `${u.origin}${u.pathname}`;
+    if (opts.base && u.origin === opts.base.origin && !isUnderBase(u, opts.base)) {
+      why = `that is outside the vendor's base URL ${opts.base.origin}${basePathPrefix(opts.base)}/ and was not followed`;
+    }
   } catch {
     target = clip(target, 200);
   }
@@ -379,7 +408,7 @@ function redirectResult(response: Response, opts: ResponseOptions): CallToolResu
     status: response.status,
     vendor: opts.vendor,
     tool: opts.tool.name,
-    message: `The upstream redirected to ${target}; redirects to another origin (or too many redirects) are not followed, so credentials never leave the vendor's base URL`,
+    message: `The upstream redirected to ${target}; ${why}, so credentials never leave the vendor's base URL`,
   });
 }
 
@@ -459,7 +488,8 @@ export async function responseToResult(response: Response, opts: ResponseOptions
   if (status >= 400) return upstreamErrorResult(response, opts);
   if (status >= 300 && response.headers.has("Location")) return redirectResult(response, opts);
 
-  const contentType = contentTypeOf(response);
+  // The media type reaches results (resource `mimeType`, notices): upstream text like any other.
+  const contentType = opts.secrets ? opts.secrets.scrub(contentTypeOf(response)) : contentTypeOf(response);
   const mime = mimeOf(contentType);
   const kind = classify(mime);
   const binary = kind === "image" || kind === "audio" || kind === "binary";
@@ -480,7 +510,7 @@ export async function responseToResult(response: Response, opts: ResponseOptions
 
   const body = await readLimitedText(response, opts.maxResponseBytes, contentType);
   if (body.totalBytes === 0) return emptyBodyResult(response, opts);
-  let text = body.text;
+  let text = scrubBody(body, opts);
   if (body.truncated) {
     // Cut JSON does not parse, so it is sanitized as text (nothing may bypass SANITIZATION_LEVEL).
     if (opts.policy && (kind === "json" || mime === ""))
@@ -546,7 +576,12 @@ function emptyBodyResult(response: Response, opts: ResponseOptions): CallToolRes
     });
   }
   return {
-    content: [{ type: "text", text: `The upstream answered ${statusLine(response)} with an empty body.` }],
+    content: [
+      {
+        type: "text",
+        text: `The upstream answered ${opts.secrets ? opts.secrets.scrub(statusLine(response)) : statusLine(response)} with an empty body.`,
+      },
+    ],
   };
 }
 
@@ -572,9 +607,20 @@ function binaryContent(body: LimitedBody, mime: string, opts: ResponseOptions): 
       },
     ];
   }
-  const data = base64Encode(body.bytes);
+  const bin = binaryString(body.bytes);
+  // Bytes cannot be scrubbed without corrupting them: a body holding a credential is withheld whole.
+  if (opts.secrets?.inBinaryString(bin)) {
+    return [
+      {
+        type: "text",
+        text: `[The upstream returned ${mime || "binary data"} that contains a credential the gateway sent; it was withheld.]`,
+      },
+    ];
+  }
+  const data = btoa(bin);
   if (mime.startsWith("image/")) return [{ type: "image", data, mimeType: mime }];
   if (mime.startsWith("audio/")) return [{ type: "audio", data, mimeType: mime }];
-  const uri = `${opts.url.origin}${opts.url.pathname}`;
+  const path = `${opts.url.origin}${opts.url.pathname}`;
+  const uri = opts.secrets ? opts.secrets.scrub(path) : path;
   return [{ type: "resource", resource: { uri, mimeType: mime || "application/octet-stream", blob: data } }];
 }

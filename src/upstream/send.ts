@@ -1,18 +1,22 @@
 /**
- * One upstream attempt: sends a prepared request and follows same-origin
- * redirects itself. This is the unit the resilience layer wraps (retries,
- * circuit breaker, rate limit): one call here is one attempt.
+ * One upstream attempt: sends a prepared request and follows redirects that
+ * stay under the vendor's base URL itself. This is the unit the resilience
+ * layer wraps (retries, circuit breaker, rate limit): one call here is one attempt.
  *
- * Redirects are never followed automatically: a `Location` on another origin
- * would receive the credentials attached to the request. Such a response is
- * returned as is, and the executor reports it as not followed. Cookies the
- * upstream sets are never read or replayed.
+ * Redirects are never followed automatically: a `Location` on another origin,
+ * or outside the base path on the same origin, would receive the credentials
+ * attached to the request. A target is held to the first request's rule
+ * (`isUnderBase`, after the URL parser has resolved `..` and `%2e%2e`; an
+ * encoded slash stays inside its segment, as in a path parameter). A response
+ * redirecting elsewhere is returned as is, and the executor reports it as not
+ * followed. Cookies the upstream sets are never read or replayed.
  *
  * @module
  */
+import { isUnderBase } from "./base-url.ts";
 import type { PreparedRequest } from "./request.ts";
 
-/** Same-origin redirects followed per attempt before giving up (browsers allow 20; APIs need one or two). */
+/** Redirects followed per attempt before giving up (browsers allow 20; APIs need one or two). */
 export const MAX_REDIRECTS = 5;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -21,12 +25,14 @@ export interface SendOptions {
   fetch: typeof fetch;
   /** Aborts the attempt, body reading included (the tool call's deadline). */
   signal: AbortSignal;
+  /** The vendor's base URL: redirects are followed only below it. */
+  base: URL;
 }
 
-/** Sends `req`, following at most `MAX_REDIRECTS` same-origin redirects. */
+/** Sends `req`, following at most `MAX_REDIRECTS` redirects that stay under `base`. */
 export async function sendUpstream(
   req: PreparedRequest,
-  { fetch: fetchImpl, signal }: SendOptions,
+  { fetch: fetchImpl, signal, base }: SendOptions,
 ): Promise<Response> {
   let url = req.url;
   let method: string = req.method;
@@ -44,7 +50,7 @@ export async function sendUpstream(
     } catch {
       return response;
     }
-    if (next.origin !== url.origin) return response;
+    if (!isUnderBase(next, base)) return response;
     // Free the connection (Workers allow 6 at a time); a failure to cancel changes nothing here.
     await response.body?.cancel().catch(() => {});
     // Fetch-standard method rewriting: 303 always becomes GET; 301/302 turn a POST into GET.

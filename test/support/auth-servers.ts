@@ -7,7 +7,8 @@
  *   JWKS does not publish.
  * - `/vendor/*` — a vendor's OAuth 2.0 server and API: authorize (auto-approves
  *   `login_as`, or `deny=1`), token (authorization_code with PKCE S256 checked,
- *   rotating refresh_token, client_credentials), `GET /vendor/api/me`,
+ *   rotating refresh_token, client_credentials), `GET /vendor/api/me` (echoes the credentials
+ *   in `debug`, as a careless vendor would),
  *   `POST /vendor/api/items` (bearer checked). `POST /vendor/_revoke?sub=` kills a
  *   subject's tokens (as a user revoking the app would). Tokens issued to client
  *   id `short-lived-client` expire in 30 s (inside the gateway's refresh skew).
@@ -297,7 +298,19 @@ export async function startAuthServers(): Promise<{ origin: string; close: () =>
           return;
         }
         if (path === "/vendor/api/me") {
-          json(res, 200, { sub: record.sub, scope: record.scope });
+          // A careless vendor echoes credentials in a debug field: the gateway must scrub its access
+          // token, the refresh token it holds (the latest issued) and its client secret.
+          let refreshToken: string | undefined;
+          for (const [token, r] of refreshTokens) if (r.sub === record.sub) refreshToken = token;
+          json(res, 200, {
+            sub: record.sub,
+            scope: record.scope,
+            debug: {
+              authorization: header,
+              refreshToken: refreshToken ?? null,
+              clientSecret: record.clientId === CC_CLIENT_ID ? CC_CLIENT_SECRET : VENDOR_CLIENT_SECRET,
+            },
+          });
           return;
         }
         if (path === "/vendor/api/items" && req.method === "POST") {
@@ -316,7 +329,8 @@ export async function startAuthServers(): Promise<{ origin: string; close: () =>
           json(res, 401, { error: "bad key" });
           return;
         }
-        json(res, 200, { key });
+        // The key comes back scrubbed (src/upstream/scrub.ts); its first word says whose it was.
+        json(res, 200, { key, owner: key.split("-")[0] });
         return;
       }
       json(res, 404, { error: `no route ${path}` });

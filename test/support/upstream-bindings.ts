@@ -13,6 +13,7 @@ export const UPSTREAM_FIXTURE_VENDORS = [
   "up-responses",
   "up-output",
   "up-edge",
+  "up-secrets",
 ] as const;
 
 /** Secret values the auth fixture vendor reads; tests compare against these. */
@@ -22,6 +23,11 @@ export const UPSTREAM_TEST_SECRETS = {
   UP_AUTH_USERNAME: "aladdin",
   UP_AUTH_PASSWORD: "open sesame: ü",
   UP_EDGE_API_KEY: "edge-key-789",
+  // Characters every encoding treats differently: `/`, `+`, `=`, `!`, a space, non-ASCII.
+  UP_SECRETS_API_KEY: "sk/live+SUPERSECRET123=!",
+  UP_SECRETS_TOKEN: "tok/SUPERSECRET-bearer",
+  UP_SECRETS_USERNAME: "aladdin",
+  UP_SECRETS_PASSWORD: "open sesame/SUPERSECRET ü",
 } as const;
 
 export function upstreamBindings(origin: string): Record<string, string> {

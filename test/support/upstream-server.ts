@@ -9,7 +9,11 @@
  * - `/respond/huge/<bytes>` · `/respond/huge-binary/<bytes>` — streamed, no Content-Length
  * - `/respond/status/<code>/<html|cloudflare|json|text|empty>` — error bodies
  * - `/respond/hang` — never answers; `/respond/hang-body` — headers, then nothing
- * - `/respond/redirect/<same|cross|loop|post>` — redirects (with a Set-Cookie)
+ * - `/respond/redirect/<same|cross|loop|post>` — redirects (with a Set-Cookie); and same-origin
+ *   targets around the base path: `outside`, `dotdot`, `encoded-dots`, `encoded-slash`, `sibling`
+ *   (all outside it), `inside-dotdot`, `base` (inside)
+ * - `/respond/leak/<mode>/<header|query|cookie|bearer|basic|public>` — echoes the credential the
+ *   request carried (see `leakAnswer`)
  * - `/respond/widget/<variant>` — a widget as it is documented, or drifted from its
  *   documentation the ways real APIs drift (see `WIDGET_BODIES`)
  * - anything else — echoes the request as JSON: method, path, rawQuery, headers, body (base64 and text)
@@ -17,7 +21,7 @@
  * `GET /__requests?contains=<text>` lists recorded requests whose raw URL
  * contains the text, so a test can prove what was (or was not) sent.
  */
-import { createServer, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import { listenOnLoopback, readBody } from "./local-http.ts";
@@ -85,6 +89,125 @@ const WIDGET_BODIES: Record<string, { type: string; body: string }> = {
   },
 };
 
+/** The credential a `/respond/leak/<mode>/<where>` request carried, as the upstream decoded it. */
+function credentialOf(where: string, req: IncomingMessage, url: URL): string {
+  const authorization = req.headers.authorization ?? "";
+  switch (where) {
+    case "header":
+      return String(req.headers["x-api-key"] ?? "");
+    case "query":
+      return url.searchParams.get("api_key") ?? "";
+    case "cookie": {
+      const pair = (req.headers.cookie ?? "").split("; ").find((c) => c.startsWith("auth_token="));
+      return decodeURIComponent(pair?.slice("auth_token=".length) ?? "");
+    }
+    case "bearer":
+      return authorization.replace(/^Bearer /, "");
+    case "basic": {
+      const decoded = Buffer.from(authorization.replace(/^Basic /, ""), "base64").toString("utf8");
+      return decoded.slice(decoded.indexOf(":") + 1);
+    }
+    default:
+      return "public-value";
+  }
+}
+
+/** Padding that puts the middle of `secret` on byte `at`: a body cut there splits it. */
+function padTo(at: number, secret: string): string {
+  return "x".repeat(at - Buffer.byteLength(secret.slice(0, Math.floor(secret.length / 2))));
+}
+
+/** The smallest MAX_RESPONSE_BYTES: `long` bodies split the credential at this byte. */
+const LEAK_CUT_BYTES = 1024;
+
+/**
+ * How an upstream echoes a credential: in a text or JSON error message, in body fields
+ * (as received, URL-encoded, and in a JSON text written as PHP and Python write it: `\/`,
+ * `\uXXXX`), with the request headers, cut by the size limit, in the status line, in
+ * binary data; `fields` answers the usual spellings of sensitive keys instead.
+ */
+function leakAnswer(mode: string, secret: string, req: IncomingMessage, res: ServerResponse): void {
+  const json = (status: number, text: string) => {
+    res.writeHead(status, { "Content-Type": "application/json" });
+    res.end(text);
+  };
+  switch (mode) {
+    case "error-text":
+    case "error-500":
+      res.writeHead(mode === "error-500" ? 500 : 400, `bad key ${secret.replace(/[^\x20-\x7e]/g, "?")}`, {
+        "Content-Type": "text/plain",
+      });
+      res.end(`bad key ${secret}`);
+      return;
+    case "error-json":
+      json(400, JSON.stringify({ message: `bad key ${secret}`, key: secret, headers: req.headers }));
+      return;
+    case "body":
+      json(
+        200,
+        JSON.stringify({
+          received: secret,
+          encoded: encodeURIComponent(secret),
+          form: new URLSearchParams({ k: secret }).toString().slice(2),
+          headers: req.headers,
+          url: req.url,
+        }),
+      );
+      return;
+    case "escaped":
+      // ensure_ascii and escaped slashes, as Python's json.dumps and PHP's json_encode write them.
+      json(
+        200,
+        JSON.stringify({ note: `got ${secret}` })
+          .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+          .replace(/\//g, "\\/"),
+      );
+      return;
+    case "long":
+      res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
+      res.end(`${padTo(LEAK_CUT_BYTES, secret)}${secret} and more text after it`);
+      return;
+    case "long-json": {
+      const prefix = '{"pad":"';
+      json(
+        200,
+        `${prefix}${padTo(LEAK_CUT_BYTES - prefix.length, secret)}${secret}","more":"${"m".repeat(100)}"}`,
+      );
+      return;
+    }
+    case "status-line":
+      // Node allows Latin-1 only in a reason phrase.
+      res.writeHead(400, `bad key ${secret.replace(/[^\x20-\x7e]/g, "?")}`, {
+        "Content-Type": "application/json",
+      });
+      res.end("{}");
+      return;
+    case "binary":
+      res.writeHead(200, { "Content-Type": "application/octet-stream" });
+      res.end(Buffer.concat([Buffer.from([0, 1, 2]), Buffer.from(secret, "utf8"), Buffer.from([3])]));
+      return;
+    case "fields":
+      json(
+        200,
+        JSON.stringify({
+          refresh_token: "rt-1",
+          client_secret: "cs-1",
+          clientSecret: "cs-2",
+          "X-Api-Key": "ak-1",
+          "client.secret": "cs-3",
+          "Refresh Token": "rt-2",
+          nested: [{ ACCESS_TOKEN: "at-1", idToken: "it-1", xApiKey: "ak-2", Passwd: "pw-1" }],
+          next_page_token: "keep-1",
+          prompt_tokens: 12,
+          name: "keep-2",
+        }),
+      );
+      return;
+    default:
+      json(404, JSON.stringify({ message: `no such leak mode ${mode}` }));
+  }
+}
+
 function streamBytes(res: ServerResponse, total: number, fill: number): void {
   const chunk = Buffer.alloc(64 * 1024, fill);
   let sent = 0;
@@ -146,6 +269,9 @@ export async function startUpstream(): Promise<{ origin: string; close: () => Pr
       return;
     }
     switch (parts[1]) {
+      case "leak":
+        leakAnswer(parts[2] ?? "", credentialOf(parts[3] ?? "", req, url), req, res);
+        return;
       case "widget": {
         const answer = WIDGET_BODIES[parts[2] ?? ""];
         if (!answer) {
@@ -240,6 +366,15 @@ export async function startUpstream(): Promise<{ origin: string; close: () => Pr
         const origin = `http://${req.headers.host}`;
         const kind = parts[2];
         const port = (server.address() as AddressInfo).port;
+        const aroundBase: Record<string, string> = {
+          outside: "/outside/admin?x=1",
+          dotdot: `${prefix}/../outside/admin?x=1`,
+          "encoded-dots": `${prefix}/%2e%2E/outside/admin?x=1`,
+          "encoded-slash": `${prefix}%2F..%2Foutside/admin?x=1`,
+          sibling: `${prefix}-outside/admin?x=1`,
+          "inside-dotdot": `${prefix}/respond/../echo/inside-after-redirect`,
+          base: prefix,
+        };
         const location =
           kind === "cross"
             ? `http://localhost:${port}${prefix}/respond/json?stolen=1`
@@ -247,7 +382,7 @@ export async function startUpstream(): Promise<{ origin: string; close: () => Pr
               ? `${prefix}/respond/redirect/loop`
               : kind === "post"
                 ? `${origin}${prefix}/echo/after-post-redirect`
-                : `${prefix}/echo/after-redirect`;
+                : (aroundBase[kind ?? ""] ?? `${prefix}/echo/after-redirect`);
         res.writeHead(kind === "post" ? 303 : 302, {
           Location: location,
           "Set-Cookie": "redirect_cookie=1; Path=/",

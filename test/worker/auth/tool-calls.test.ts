@@ -49,14 +49,29 @@ describe("tool calls with per-user upstream credentials", () => {
     await saveKey(alice.browser, "eng-tool-team-key-5678", "team");
     const bob = await tokensFor(env, "bob");
 
-    expect(json(await call(alice.access_token, "auth-key_whoami"))).toEqual({ key: "alice-tool-key-1234" });
-    expect(json(await call(bob.access_token, "auth-key_whoami"))).toEqual({ key: "eng-tool-team-key-5678" });
+    // The upstream echoes the key it got; the gateway scrubs it from the result.
+    expect(json(await call(alice.access_token, "auth-key_whoami"))).toEqual({
+      key: "[REDACTED]",
+      owner: "alice",
+    });
+    expect(json(await call(bob.access_token, "auth-key_whoami"))).toEqual({
+      key: "[REDACTED]",
+      owner: "eng",
+    });
   });
 
   it("call a connected OAuth vendor as the user's vendor account, reads and writes", async () => {
     const dave = await tokensFor(env, "dave");
     await connectVendor(dave.browser, "dave-at-vendor");
-    expect(json(await call(dave.access_token, "auth-oauth_getMe"))).toMatchObject({ sub: "dave-at-vendor" });
+    const me = await call(dave.access_token, "auth-oauth_getMe");
+    expect(json(me)).toMatchObject({ sub: "dave-at-vendor" });
+    // The access token, the refresh token the gateway holds and its client secret, all scrubbed.
+    expect(json(me).debug).toEqual({
+      authorization: "Bearer [REDACTED]",
+      refreshToken: "[REDACTED]",
+      clientSecret: "[REDACTED]",
+    });
+    expect(JSON.stringify(me)).not.toMatch(/vat-|vrt-|client-secret-value/);
     const created = await call(dave.access_token, "auth-oauth_createItem", { name: "widget" });
     expect(created.isError).not.toBe(true);
     expect(json(created)).toMatchObject({ created: { name: "widget" }, by: "dave-at-vendor" });
@@ -64,9 +79,13 @@ describe("tool calls with per-user upstream credentials", () => {
 
   it("use the organisation's client-credentials token for a shared vendor", async () => {
     const carolless = await tokensFor(env, "dave");
-    expect(json(await call(carolless.access_token, "auth-cc_getMe"))).toMatchObject({
+    const me = await call(carolless.access_token, "auth-cc_getMe");
+    expect(json(me)).toMatchObject({
       sub: "client:gateway-cc-client",
+      // The token the gateway obtained and its client secret, scrubbed from the vendor's echo.
+      debug: { authorization: "Bearer [REDACTED]", clientSecret: "[REDACTED]" },
     });
+    expect(JSON.stringify(me)).not.toMatch(/vat-|client-secret-value/);
   });
 
   it("mark a credential the vendor rejects (401) invalid and tell the user how to reconnect", async () => {

@@ -114,3 +114,43 @@ describe("sanitizeJsonText (JSON cut at MAX_RESPONSE_BYTES, which does not parse
     expect(sanitizeJsonText("not json at all", "HIGH")).toBe("not json at all");
   });
 });
+
+describe("key normalisation (case, separators, camelCase) and the usual spellings of each field", () => {
+  it.each([
+    [
+      "LOW",
+      [
+        "client_secret",
+        "clientSecret",
+        "CLIENT-SECRET",
+        "client.secret",
+        "Client Secret",
+        "passwd",
+        "AUTH_TOKEN",
+      ],
+    ],
+    ["MEDIUM", ["refresh_token", "refreshToken", "id_token", "Proxy-Authorization", "credential"]],
+    ["HIGH", ["X-Api-Key", "x_api_key", "apiKey", "Set-Cookie", "sessionId", "ip", "X-Forwarded-For"]],
+  ] as const)("%s redacts %j", (level, keys) => {
+    for (const key of keys) {
+      expect(sanitize({ [key]: "v" }, level), key).toEqual({ [key]: REDACTED });
+      expect(sanitizeJsonText(`{"${key}":"v`, level), key).toBe(`{"${key}":"${REDACTED}"`);
+    }
+  });
+
+  it("a field of a higher level is left alone at a lower one; other keys at every level", () => {
+    expect(sanitize({ refresh_token: "r", "X-Api-Key": "k" }, "LOW")).toEqual({
+      refresh_token: "r",
+      "X-Api-Key": "k",
+    });
+    const kept = { next_page_token: 1, prompt_tokens: 2, token_count: 3, secretary: 4, ipsum: 5, sid: 6 };
+    expect(sanitize(kept, "HIGH")).toEqual(kept);
+  });
+
+  it("hostile keys: a 1 MB key is normalised like any (one linear pass), many distinct keys pass", () => {
+    const long = `${"_".repeat(1_000_000)}pass-word`;
+    expect(sanitize({ [long]: "v" }, "LOW")).toEqual({ [long]: REDACTED });
+    const many = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`key_${i}`, i]));
+    expect(sanitize(many, "HIGH")).toEqual(many);
+  });
+});

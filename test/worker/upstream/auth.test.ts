@@ -3,7 +3,7 @@ import type { VendorBundle } from "../../../src/bundle/types.ts";
 import type { CredentialSource } from "../../../src/upstream/credentials.ts";
 import { UPSTREAM_TEST_SECRETS as SECRETS } from "../../support/upstream-bindings.ts";
 import { upAuth, upResponses } from "./fixtures.ts";
-import { callTool, echoOf, jsonOf, recorded, uniqueId } from "./helpers.ts";
+import { callTool, echoOf, jsonOf, type RecordedRequest, recorded, uniqueId } from "./helpers.ts";
 
 const noCredentials: CredentialSource = { get: async () => undefined };
 
@@ -12,41 +12,59 @@ function basic(user: string, password: string): string {
   return `Basic ${btoa(String.fromCharCode(...bytes))}`;
 }
 
+/**
+ * What the upstream received for one call, from its own record: the echo in the result has the
+ * credentials scrubbed (src/upstream/scrub.ts), which is the point.
+ */
+async function sentFor(
+  bundle: VendorBundle,
+  tool: string,
+  options: Parameters<typeof callTool>[3] = {},
+  q = uniqueId(),
+): Promise<RecordedRequest> {
+  echoOf(await callTool(bundle, tool, { q }, options));
+  const [sent] = await recorded(encodeURIComponent(q));
+  if (!sent) throw new Error(`the upstream recorded no request for ${tool}`);
+  return sent;
+}
+
 describe("upstream auth from env secrets", () => {
   it("API key in a header", async () => {
-    const echo = echoOf(await callTool(upAuth, "withHeaderKey", {}));
+    const echo = await sentFor(upAuth, "withHeaderKey");
     expect(echo.headers["x-api-key"]).toBe(SECRETS.UP_AUTH_API_KEY);
     expect(echo.headers.authorization).toBeUndefined();
   });
 
   it("API key in the query, appended without re-encoding the other parameters", async () => {
-    const echo = echoOf(await callTool(upAuth, "withQueryKey", { q: "a b,c" }));
-    expect(echo.rawQuery).toBe(`q=a%20b%2Cc&api_key=${SECRETS.UP_AUTH_API_KEY}`);
+    const id = uniqueId();
+    const echo = await sentFor(upAuth, "withQueryKey", {}, `a b,${id}`);
+    expect(echo.rawQuery).toBe(`q=a%20b%2C${id}&api_key=${SECRETS.UP_AUTH_API_KEY}`);
   });
 
   it("API key in a cookie", async () => {
-    const echo = echoOf(await callTool(upAuth, "withCookieKey", {}));
+    const echo = await sentFor(upAuth, "withCookieKey");
     expect(echo.headers.cookie).toBe(`auth_token=${SECRETS.UP_AUTH_API_KEY}`);
   });
 
   it("HTTP bearer", async () => {
-    const echo = echoOf(await callTool(upAuth, "withBearer", {}));
+    const echo = await sentFor(upAuth, "withBearer");
     expect(echo.headers.authorization).toBe(`Bearer ${SECRETS.UP_AUTH_TOKEN}`);
   });
 
   it("HTTP basic, UTF-8 encoded", async () => {
-    const echo = echoOf(await callTool(upAuth, "withBasic", {}));
+    const echo = await sentFor(upAuth, "withBasic");
     expect(echo.headers.authorization).toBe(basic(SECRETS.UP_AUTH_USERNAME, SECRETS.UP_AUTH_PASSWORD));
   });
 
   it("all schemes of an AND requirement", async () => {
-    const echo = echoOf(await callTool(upAuth, "withBoth", {}));
+    const q = uniqueId();
+    const echo = await sentFor(upAuth, "withBoth", {}, q);
     expect(echo.headers["x-api-key"]).toBe(SECRETS.UP_AUTH_API_KEY);
-    expect(echo.rawQuery).toBe(`api_key=${SECRETS.UP_AUTH_API_KEY}`);
+    expect(echo.rawQuery).toBe(`q=${q}&api_key=${SECRETS.UP_AUTH_API_KEY}`);
   });
 
   it("optional auth: credentials when configured, none otherwise", async () => {
-    const withCreds = echoOf(await callTool(upAuth, "optionalAuth", {}));
+    const withCreds = await sentFor(upAuth, "optionalAuth");
     expect(withCreds.headers.authorization).toBe(`Bearer ${SECRETS.UP_AUTH_TOKEN}`);
     const without = echoOf(await callTool(upAuth, "optionalAuth", {}, { credentials: noCredentials }));
     expect(without.headers.authorization).toBeUndefined();
@@ -71,7 +89,7 @@ describe("upstream auth from env secrets", () => {
 
   it("vendor.json auth.secrets maps roles to other secret names", async () => {
     const mapped: VendorBundle = { ...upAuth, auth: { secrets: { token: "UP_AUTH_API_KEY" } } };
-    const echo = echoOf(await callTool(mapped, "withBearer", {}));
+    const echo = await sentFor(mapped, "withBearer");
     expect(echo.headers.authorization).toBe(`Bearer ${SECRETS.UP_AUTH_API_KEY}`);
     const missing: VendorBundle = { ...upAuth, auth: { secrets: { token: "NOT_SET_ANYWHERE" } } };
     expect(jsonOf(await callTool(missing, "withBearer", {})).message).toContain("set NOT_SET_ANYWHERE");
@@ -79,7 +97,7 @@ describe("upstream auth from env secrets", () => {
 
   it("vendor.json auth.scheme restricts env credentials to that scheme and applies it when the spec names another", async () => {
     const only: VendorBundle = { ...upAuth, auth: { scheme: "bearer" } };
-    const echo = echoOf(await callTool(only, "withHeaderKey", {}));
+    const echo = await sentFor(only, "withHeaderKey");
     expect(echo.headers["x-api-key"]).toBeUndefined();
     expect(echo.headers.authorization).toBe(`Bearer ${SECRETS.UP_AUTH_TOKEN}`);
   });
@@ -124,7 +142,10 @@ describe("what is never forwarded or kept", () => {
     const env = { UP_RESPONSES_TOKEN: "redirect-token" };
     const same = echoOf(await callTool(secured, "redirect", { kind: "same" }, { env }));
     expect(same.path).toBe("/up-responses/api/echo/after-redirect");
-    expect(same.headers.authorization).toBe("Bearer redirect-token");
+    // The echo of the token is scrubbed from the result; what was sent is in the upstream's record.
+    expect(same.headers.authorization).toBe("Bearer [REDACTED]");
+    const followed = await recorded("/up-responses/api/echo/after-redirect");
+    expect(followed.some((r) => r.headers.authorization === "Bearer redirect-token")).toBe(true);
 
     const result = await callTool(secured, "redirect", { kind: "cross" }, { env });
     expect(result.isError).toBe(true);

@@ -3,13 +3,16 @@
  * against the local upstream (test/support/upstream-server.ts) and read back what
  * the upstream saw.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
 import { type CredentialSource, envCredentialSource } from "../../../src/upstream/credentials.ts";
 import { executeToolCall } from "../../../src/upstream/execute.ts";
+import worker from "../../../src/worker.ts";
 import type { RecordedRequest } from "../../support/upstream-server.ts";
+import { ACCEPT_BOTH, BASE, legacyRequest, readJsonRpc } from "../mcp/helpers.ts";
 import { toolOf } from "./fixtures.ts";
 
 export type { RecordedRequest };
@@ -77,4 +80,38 @@ export async function recorded(text: string): Promise<RecordedRequest[]> {
 
 export function uniqueId(): string {
   return crypto.randomUUID().slice(0, 8);
+}
+
+export interface McpToolResult {
+  isError?: boolean;
+  content: { type: string; text?: string }[];
+  structuredContent?: unknown;
+}
+
+/**
+ * One real `tools/call` to `/v1/<vendor>/mcp` through the Worker's fetch entry, with env
+ * overrides (a setting such as SANITIZATION_LEVEL, a base URL); one attempt, as in `callTool`.
+ * `raw` is the whole JSON-RPC response as text.
+ */
+export async function mcpToolsCall(
+  vendor: string,
+  name: string,
+  args: Record<string, unknown>,
+  overrides: Record<string, string> = {},
+): Promise<{ raw: string; result: McpToolResult }> {
+  const { message, headers } = legacyRequest("tools/call", { name, arguments: args });
+  const request = new Request(`${BASE}/v1/${vendor}/mcp`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: ACCEPT_BOTH, ...headers },
+    body: JSON.stringify(message),
+  });
+  const ctx = createExecutionContext();
+  const e = { ...testEnv, ...EXECUTOR_TEST_ENV, ...overrides } as Env;
+  const res = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, e, ctx);
+  await waitOnExecutionContext(ctx);
+  const body = await readJsonRpc(res);
+  if (res.status !== 200 || body.error !== undefined) {
+    throw new Error(`tools/call failed: HTTP ${res.status} ${JSON.stringify(body)}`);
+  }
+  return { raw: JSON.stringify(body), result: body.result as unknown as McpToolResult };
 }

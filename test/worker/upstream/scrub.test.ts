@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { SecretScrubber } from "../../../src/upstream/scrub.ts";
+
+function scrubberOf(...secrets: string[]): SecretScrubber {
+  const s = new SecretScrubber();
+  for (const secret of secrets) s.add(secret);
+  return s;
+}
+
+describe("SecretScrubber", () => {
+  it("returns the same string when there is nothing to scrub", () => {
+    const text = "nothing here";
+    expect(new SecretScrubber().scrub(text)).toBe(text);
+    expect(scrubberOf("k3y-value").scrub(text)).toBe(text);
+    expect(scrubberOf("").empty).toBe(true);
+  });
+
+  it("finds each spelling an upstream echoes: raw, URL-encoded (either hex case, + for space), JSON-escaped", () => {
+    const s = scrubberOf('a/b c"ü');
+    for (const spelling of [
+      'a/b c"ü',
+      "a%2Fb%20c%22%C3%BC",
+      "a%2fb%20c%22%c3%bc",
+      "a%2Fb+c%22%C3%BC",
+      'a/b c\\"ü',
+      'a\\/b c\\"\\u00fc',
+      'a\\/b c\\"\\u00FC',
+    ]) {
+      expect(s.scrub(`<${spelling}>`), spelling).toBe("<[REDACTED]>");
+    }
+  });
+
+  it("scans once, left to right: the replacement is never scanned again, the longer of two overlapping secrets wins", () => {
+    expect(scrubberOf("RED").scrub("RED RED")).toBe("[REDACTED] [REDACTED]");
+    expect(scrubberOf("abc", "abcdef").scrub("xabcdefx abc")).toBe("x[REDACTED]x [REDACTED]");
+  });
+
+  it("scrubCut drops a tail that is the first part of a secret, and only that", () => {
+    const s = scrubberOf("SECRETVALUE");
+    expect(s.scrubCut("text SECR")).toBe("text ");
+    expect(s.scrubCut("text S")).toBe("text ");
+    expect(s.scrubCut("SECRETVALUE and SECRETV")).toBe("[REDACTED] and ");
+    expect(s.scrubCut("text SECRX")).toBe("text SECRX");
+    // The encoded spelling cut in half, too.
+    expect(scrubberOf("a b/c").scrubCut("x a%20b%2")).toBe("x ");
+  });
+
+  it("finds a secret's UTF-8 bytes in a binary string", () => {
+    const bytes = [0, ...new TextEncoder().encode("pä55"), 255];
+    expect(scrubberOf("pä55").inBinaryString(String.fromCharCode(...bytes))).toBe(true);
+    expect(scrubberOf("other").inBinaryString(String.fromCharCode(...bytes))).toBe(false);
+  });
+});
