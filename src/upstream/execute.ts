@@ -14,13 +14,19 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
-import { resilientFetch, upstreamFailureResult, withGatewayHeaders } from "../resilience/executor-glue.ts";
+import { type Clock, clockFor } from "../resilience/clock.ts";
+import {
+  refusalsApart,
+  resilientFetch,
+  upstreamFailureResult,
+  withGatewayHeaders,
+} from "../resilience/executor-glue.ts";
 import type { BodyFailure } from "../resilience/retry.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
 import { applyAuth } from "./auth.ts";
 import { resolveBaseUrl } from "./base-url.ts";
 import type { CredentialSource } from "./credentials.ts";
-import { assertUnderBase, buildRequest, type PreparedRequest } from "./request.ts";
+import { assertSendable, assertUnderBase, buildRequest, type PreparedRequest } from "./request.ts";
 import { responseToResult } from "./response.ts";
 import { sendUpstream } from "./send.ts";
 import { errorResult, invalidArgumentsResult, ToolError } from "./tool-error.ts";
@@ -34,8 +40,12 @@ export interface ToolCallContext {
   tool: ToolRecipe;
   /** Raw MCP `arguments`, untrusted. */
   args: unknown;
-  /** Epoch ms: the `TOOL_EXECUTION_TIMEOUT` bound for the whole call. */
+  /** Epoch ms (on `clock`): the `TOOL_EXECUTION_TIMEOUT` bound for the whole call. */
   deadline: number;
+  /** The call's time source (deadline, attempt timeouts, waits, guard); default `clockFor(env)`. */
+  clock?: Clock;
+  /** The authenticated user, for the vendor guard's per-caller breaker; absent when client auth is off. */
+  caller?: string;
   /** Where upstream credentials come from (env secrets, or per-user/OAuth sources). */
   credentials: CredentialSource;
   waitUntil: (p: Promise<unknown>) => void;
@@ -57,6 +67,8 @@ export async function prepareToolRequest(
   await applyAuth(req, ctx.tool, ctx.bundle, ctx.credentials);
   // Auth may have added a query parameter: check the final URL once more before anything is sent.
   assertUnderBase(req.url, base);
+  // Sizes last: auth adds headers and query parameters too.
+  assertSendable(req);
   return req;
 }
 
@@ -81,13 +93,14 @@ export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolRes
       tool,
       message: `The tool call did not finish within TOOL_EXECUTION_TIMEOUT (${timeoutSeconds} s); the upstream request was cancelled`,
     });
+  const clock = ctx.clock ?? clockFor(ctx.env);
   try {
     const req = await prepareToolRequest(ctx);
-    const remaining = ctx.deadline - Date.now();
+    const remaining = ctx.deadline - clock.now();
     if (remaining <= 0) return timeoutResult();
-    const callDeadline = deadlineAfter(remaining);
+    const callDeadline = deadlineAfter(remaining, undefined, clock);
     try {
-      return await sendAndRead(ctx, req, callDeadline, timeoutResult);
+      return await sendAndRead(ctx, clock, req, callDeadline, timeoutResult);
     } finally {
       callDeadline.clear();
     }
@@ -118,6 +131,7 @@ export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolRes
 /** The resilient send and the response reading, both bounded by the call's deadline. */
 async function sendAndRead(
   ctx: ToolCallContext,
+  clock: Clock,
   req: PreparedRequest,
   deadline: Deadline,
   timeoutResult: () => CallToolResult,
@@ -138,10 +152,13 @@ async function sendAndRead(
         deadline: ctx.deadline,
         waitUntil: ctx.waitUntil,
         signal: deadline.signal,
+        clock,
+        ...(ctx.caller === undefined ? {} : { caller: ctx.caller }),
         deferOutcome: true,
         send: (attempt) =>
           sendUpstream(withGatewayHeaders(req, attempt.headers), {
-            fetch: ctx.fetch ?? fetch,
+            // What the runtime refuses to build is not a network failure (retry.ts).
+            fetch: refusalsApart(ctx.fetch ?? fetch),
             signal: attempt.signal,
           }),
       }),
