@@ -126,7 +126,10 @@ const MAX_CALLER_KEYS = 10_000;
 export function callerKey(userId: string): Promise<string> {
   if (callerKeys.size >= MAX_CALLER_KEYS && !callerKeys.has(userId)) callerKeys.clear();
   return memoized(callerKeys, userId, async (id) => {
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`vendor-guard-caller:${id}`));
+    const digest = await crypto.subtle.digest(
+      "SHA-256",
+      new TextEncoder().encode(`vendor-guard-caller:${id}`),
+    );
     return [...new Uint8Array(digest, 0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
   });
 }
