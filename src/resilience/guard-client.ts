@@ -55,7 +55,10 @@ import {
   type HeldSuccesses,
 } from "./vendor-guard.ts";
 
-/** A DO round trip takes milliseconds; past this the guard is in trouble and the call goes on without it. */
+/**
+ * A DO round trip takes milliseconds; past this the guard is in trouble and the call goes on
+ * without it (`admit`), the outcome is dropped (`record`, `recordDrift`) or health says `unknown`.
+ */
 export const ADMISSION_TIMEOUT_MS = 2_000;
 
 /**
@@ -254,7 +257,12 @@ export function guardClient(
     local: VendorLocal,
   ) => {
     try {
-      const state = (await stubOf().record(await outcome, config, held)) as BreakerState;
+      // Bounded too: a guard that never answers must not hold the call's waitUntil open.
+      const state = await withTimeout(
+        stubOf().record(await outcome, config, held) as Promise<BreakerState>,
+        ADMISSION_TIMEOUT_MS,
+        clock,
+      );
       // Extend a live lease only: a late `closed` must not revive one an `open` just ended.
       if (state !== "closed" || !leaseAllowed) local.leaseUntil = 0;
       else if (local.leaseUntil > now()) local.leaseUntil = now() + ADMISSION_LEASE_MS;
@@ -328,7 +336,7 @@ export function guardClient(
     async recordDrift(tool) {
       if (ns === undefined) return;
       try {
-        await stubOf().recordDrift(tool);
+        await withTimeout(stubOf().recordDrift(tool) as Promise<void>, ADMISSION_TIMEOUT_MS, clock);
       } catch (error) {
         logGuardFailure(vendor, "recordDrift", error);
       }
