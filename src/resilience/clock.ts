@@ -138,9 +138,9 @@ function isClock(value: unknown): value is Clock {
 
 /**
  * The clock for a call: real, except in the test environment (`GATEWAY_ENV=test`),
- * where a test may hand the Worker its own clock as `GATEWAY_TEST_CLOCK` in the env,
- * and where `GATEWAY_TEST_VIRTUAL_TIME=true` (vitest.config.ts sets it) gives each call
- * its own virtual clock so backoff waits are skipped.
+ * where a test may hand the Worker its own clock as `GATEWAY_TEST_CLOCK` in the env (a
+ * clock, or a function that makes one per call), and where `GATEWAY_TEST_VIRTUAL_TIME=true`
+ * (vitest.config.ts sets it) gives each call its own virtual clock so backoff waits are skipped.
  */
 export function clockFor(env: object): Clock {
   const vars = env as {
@@ -149,6 +149,8 @@ export function clockFor(env: object): Clock {
     GATEWAY_TEST_CLOCK?: unknown;
   };
   if (vars.GATEWAY_ENV !== "test") return realClock;
-  if (isClock(vars.GATEWAY_TEST_CLOCK)) return vars.GATEWAY_TEST_CLOCK;
+  const injected = vars.GATEWAY_TEST_CLOCK;
+  const clock = typeof injected === "function" ? (injected as () => unknown)() : injected;
+  if (isClock(clock)) return clock;
   return vars.GATEWAY_TEST_VIRTUAL_TIME === "true" ? virtualClock() : realClock;
 }
