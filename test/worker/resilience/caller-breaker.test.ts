@@ -6,18 +6,18 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env as baseEnv } from "cloudflare:workers";
-import { beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { endAdmissionLeases } from "../../../src/resilience/guard-client.ts";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
 import { authEnv, gatewayFetch, mcp, mcpResult, type TestEnv, tokensFor } from "../auth/helpers.ts";
-
-const upstream = inject("faultUpstreamUrl");
+import { upstreamAttempts as attempts, withManualClocks } from "./support.ts";
 
 let env: TestEnv;
 let alice: string;
 let bob: string;
 beforeAll(async () => {
-  env = await authEnv();
+  // A manual clock per request: the fixture's 0.3 s UPSTREAM_TIMEOUT cannot fire on a busy machine.
+  env = withManualClocks(await authEnv()).env;
   alice = (await tokensFor(env, "alice")).access_token;
   bob = (await tokensFor(env, "bob")).access_token;
 });
@@ -33,10 +33,6 @@ beforeEach(async () => {
 
 let n = 0;
 const freshKey = () => `caller-${++n}-${crypto.randomUUID().slice(0, 8)}`;
-
-async function attempts(key: string): Promise<number> {
-  return ((await (await fetch(`${upstream}/_control/attempts/${key}`)).json()) as { count: number }).count;
-}
 
 interface CallResult {
   isError?: boolean;

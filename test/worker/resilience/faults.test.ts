@@ -18,11 +18,10 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
-import { type ManualClock, manualClock } from "../../../src/resilience/clock.ts";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
 import worker from "../../../src/worker.ts";
-import { BASE, legacyRequest, readJsonRpc } from "../mcp/helpers.ts";
-import { timeOutEachAttempt } from "./drive-clock.ts";
+import { readJsonRpc } from "../mcp/helpers.ts";
+import { startRequest, timeOutEachAttempt, toolsCallInit, withManualClocks } from "./support.ts";
 
 const upstream = inject("faultUpstreamUrl");
 const VENDORS = ["faulty", "faulty-strict", "refused"] as const;
@@ -32,26 +31,13 @@ function guard(vendor: Vendor) {
   return env.VENDOR_GUARD.get(env.VENDOR_GUARD.idFromName(vendor));
 }
 
-/** The clocks the Worker made for this test's requests (one per tool call, one per vendor snapshot). */
-const clocks: ManualClock[] = [];
-const testEnv = {
-  ...env,
-  GATEWAY_TEST_CLOCK: () => {
-    const clock = manualClock(Date.now());
-    clocks.push(clock);
-    return clock;
-  },
-} as unknown as Env;
+/** The clocks the Worker makes for this test's requests (one per tool call, one per vendor snapshot). */
+const { env: testEnv, clocks } = withManualClocks(env);
 
 /** One request into the Worker entry with `testEnv`; answers once its waitUntil work (guard reports) is done. */
 async function gateway(path: string, init?: RequestInit): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(`${BASE}${path}`, init) as Parameters<typeof worker.fetch>[0],
-    testEnv,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
+  const { response, done } = startRequest(testEnv, path, init);
+  await done;
   return response;
 }
 
@@ -88,12 +74,7 @@ async function callTool(
   args: Record<string, unknown>,
   drive?: () => Promise<void>,
 ): Promise<ToolResult> {
-  const request = legacyRequest("tools/call", { name: tool, arguments: args });
-  const responding = gateway(`/v1/${vendor}/mcp`, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json", ...request.headers },
-    body: JSON.stringify(request.message),
-  });
+  const responding = gateway(`/v1/${vendor}/mcp`, toolsCallInit(tool, args));
   await drive?.();
   const res = await responding;
   expect(res.status).toBe(200);

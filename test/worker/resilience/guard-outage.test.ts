@@ -7,15 +7,12 @@
  * call's clock, which the test drives (GATEWAY_TEST_CLOCK), so nothing here
  * waits on real time.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, inject, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { type ManualClock, manualClock } from "../../../src/resilience/clock.ts";
 import { ADMISSION_TIMEOUT_MS, endAdmissionLeases } from "../../../src/resilience/guard-client.ts";
-import worker from "../../../src/worker.ts";
-import { BASE, legacyRequest, readJsonRpc } from "../mcp/helpers.ts";
-
-const upstream = inject("faultUpstreamUrl");
+import { legacyRequest, readJsonRpc } from "../mcp/helpers.ts";
+import { upstreamAttempts as attempts, startRequest, toolsCallInit, until } from "./support.ts";
 
 beforeEach(() => {
   endAdmissionLeases();
@@ -57,36 +54,6 @@ function gatewayEnv(outage: Outage, clock: ManualClock) {
   };
 }
 
-/** Starts one request into the Worker entry; `done` settles once its waitUntil work is over too. */
-function start(testEnv: Env, path: string, init?: RequestInit) {
-  const ctx = createExecutionContext();
-  const response = worker.fetch(
-    new Request(`${BASE}${path}`, init) as Parameters<typeof worker.fetch>[0],
-    testEnv,
-    ctx,
-  );
-  return { response, done: response.then(() => waitOnExecutionContext(ctx)) };
-}
-
-function toolsCall(name: string, args: Record<string, unknown>): RequestInit {
-  const request = legacyRequest("tools/call", { name, arguments: args });
-  return {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json", ...request.headers },
-    body: JSON.stringify(request.message),
-  };
-}
-
-/** Yields to the runtime until `ready()` (the request has reached the point the test waits for). */
-async function until(ready: () => boolean): Promise<void> {
-  for (let i = 0; i < 1_000 && !ready(); i++) await new Promise((resolve) => setTimeout(resolve, 0));
-  expect(ready()).toBe(true);
-}
-
-async function attempts(key: string): Promise<number> {
-  return ((await (await fetch(`${upstream}/_control/attempts/${key}`)).json()) as { count: number }).count;
-}
-
 describe.each<Outage>(["namespace throws", "calls reject", "never answers"])(
   "vendor guard outage: %s",
   (outage) => {
@@ -94,7 +61,11 @@ describe.each<Outage>(["namespace throws", "calls reject", "never answers"])(
       const clock = manualClock();
       const g = gatewayEnv(outage, clock);
       const key = `outage-${crypto.randomUUID()}`;
-      const { response, done } = start(g.env, "/v1/faulty/mcp", toolsCall("getFault", { key, mode: "ok" }));
+      const { response, done } = startRequest(
+        g.env,
+        "/v1/faulty/mcp",
+        toolsCallInit("getFault", { key, mode: "ok" }),
+      );
       if (outage === "never answers") {
         await until(() => g.calls.includes("admit"));
         // Both bounds run on the call's clock, not on real time: the TOOL_EXECUTION_TIMEOUT
@@ -123,7 +94,7 @@ describe.each<Outage>(["namespace throws", "calls reject", "never answers"])(
     it("/health/vendors answers JSON 200 with every vendor unknown, never a 500 or HTML", async () => {
       const clock = manualClock();
       const g = gatewayEnv(outage, clock);
-      const { response } = start(g.env, "/health/vendors");
+      const { response } = startRequest(g.env, "/health/vendors");
       if (outage === "never answers") {
         await until(() => clock.pendingTimers() > 0 && g.calls.length === clock.pendingTimers());
         clock.advance(ADMISSION_TIMEOUT_MS);
@@ -145,11 +116,11 @@ describe.each<Outage>(["namespace throws", "calls reject", "never answers"])(
     it("/health and tools/list do not need the guard", async () => {
       const clock = manualClock();
       const g = gatewayEnv(outage, clock);
-      const health = await start(g.env, "/health").response;
+      const health = await startRequest(g.env, "/health").response;
       expect(health.status).toBe(200);
       expect(await health.json()).toMatchObject({ status: "ok" });
       const list = legacyRequest("tools/list", {});
-      const tools = await start(g.env, "/v1/faulty/mcp", {
+      const tools = await startRequest(g.env, "/v1/faulty/mcp", {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json", ...list.headers },
         body: JSON.stringify(list.message),

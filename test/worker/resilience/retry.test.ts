@@ -11,7 +11,7 @@ import {
   resilientFetch,
 } from "../../../src/resilience/retry.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
-import { timeOutEachAttempt } from "./drive-clock.ts";
+import { timeOutEachAttempt } from "./support.ts";
 
 const upstream = inject("faultUpstreamUrl");
 const refused = inject("refusedUpstreamUrl");

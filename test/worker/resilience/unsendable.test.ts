@@ -22,7 +22,8 @@ import {
 } from "../../../src/upstream/request.ts";
 import { sendUpstream } from "../../../src/upstream/send.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
-import { call, legacyRequest } from "../mcp/helpers.ts";
+import { type JsonRpcResponse, readJsonRpc } from "../mcp/helpers.ts";
+import { upstreamAttempts as attempts, startRequest, toolsCallInit, withManualClocks } from "./support.ts";
 
 const upstream = inject("faultUpstreamUrl");
 const faultyGuard = () => env.VENDOR_GUARD.get(env.VENDOR_GUARD.idFromName("faulty"));
@@ -38,23 +39,27 @@ beforeEach(async () => {
 let n = 0;
 const freshKey = () => `unsendable-${++n}-${crypto.randomUUID().slice(0, 8)}`;
 
-async function attempts(key: string): Promise<number> {
-  return ((await (await fetch(`${upstream}/_control/attempts/${key}`)).json()) as { count: number }).count;
+/** A manual clock per request: the fixture's 0.3 s UPSTREAM_TIMEOUT cannot fire on a busy machine. */
+const { env: testEnv } = withManualClocks(env);
+
+async function toolsCall(tool: string, args: Record<string, unknown>): Promise<JsonRpcResponse> {
+  const { response, done } = startRequest(testEnv, "/v1/faulty/mcp", toolsCallInit(tool, args));
+  await done;
+  const res = await response;
+  expect(res.status).toBe(200);
+  return readJsonRpc(res);
 }
 
 async function toolError(tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const { status, body } = await call(
-    "/v1/faulty/mcp",
-    legacyRequest("tools/call", { name: tool, arguments: args }),
-  );
-  expect(status).toBe(200);
+  const body = await toolsCall(tool, args);
   const result = body.result as { isError?: boolean; content: { text: string }[] };
   expect(result.isError).toBe(true);
   return JSON.parse(result.content[0]!.text);
 }
 
 async function breaker() {
-  return (await guardClient(env, vendorSettings(loadSettings(env), bareBundle("faulty"))).snapshot()).breaker;
+  return (await guardClient(testEnv, vendorSettings(loadSettings(env), bareBundle("faulty"))).snapshot())
+    .breaker;
 }
 
 describe("requests too large to send", () => {
@@ -71,10 +76,7 @@ describe("requests too large to send", () => {
     expect(await attempts(key)).toBe(0);
     expect(await breaker()).toMatchObject({ state: "closed", consecutiveFailures: 0 });
     // Just under the limit is sent.
-    const { body } = await call(
-      "/v1/faulty/mcp",
-      legacyRequest("tools/call", { name: "getFault", arguments: { key, mode: `ok${"-".repeat(7_000)}` } }),
-    );
+    const body = await toolsCall("getFault", { key, mode: `ok${"-".repeat(7_000)}` });
     expect(body.error).toBeUndefined();
     expect(await attempts(key)).toBe(1);
   });
