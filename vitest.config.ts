@@ -49,6 +49,8 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          // The Worker's modules load before the first test, not inside its timeout.
+          setupFiles: ["./test/support/load-worker.setup.ts"],
           globalSetup: [
             "./test/support/fault-upstream.setup.ts",
             "./test/support/upstream-server.ts",

@@ -13,6 +13,7 @@
 import { allBundles } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
+import { clockFor } from "../resilience/clock.ts";
 import { envCredentialSource } from "../upstream/credentials.ts";
 import { executeToolCall } from "../upstream/execute.ts";
 
@@ -52,12 +53,14 @@ export async function probeVendor(
     const base = vendorSettings(loadSettings(env), bundle);
     const timeout = Math.min(base.toolExecutionTimeoutSeconds, HEALTH_PROBE_TIMEOUT_SECONDS);
     const settings = { ...base, maxRetries: 0, toolExecutionTimeoutSeconds: timeout };
+    const clock = clockFor(env);
     const result = await executeToolCall({
       env,
       bundle,
       tool,
       args: {},
-      deadline: Date.now() + timeout * 1000,
+      deadline: clock.now() + timeout * 1000,
+      clock,
       credentials: envCredentialSource(env, bundle),
       waitUntil,
       settings,

@@ -37,6 +37,8 @@ export interface VendorHealth {
     retryAt: string | null;
     probesInFlight: number;
     timesOpened: number;
+    /** Callers whose own breaker is open or half-open: their traffic alone failed; the vendor serves the rest. */
+    callersOpen: number;
   } | null;
   consecutiveFailures: number | null;
   lastSuccessAt: string | null;
@@ -78,6 +80,7 @@ export function toVendorHealth(snapshot: GuardSnapshot): VendorHealth {
       retryAt: iso(b.retryAt),
       probesInFlight: b.probesInFlight,
       timesOpened: b.timesOpened,
+      callersOpen: b.callersOpen,
     },
     consecutiveFailures: b.consecutiveFailures,
     lastSuccessAt: iso(snapshot.lastSuccessAt),

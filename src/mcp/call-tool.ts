@@ -7,6 +7,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { credentialSourceFor, withCredentialFeedback } from "../auth/credential-source.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
+import { clockFor } from "../resilience/clock.ts";
 import { executeToolCall } from "../upstream/execute.ts";
 import type { ResolvedTool } from "./catalog.ts";
 import type { McpRequestScope } from "./server.ts";
@@ -18,7 +19,9 @@ export async function callTool(
   args: unknown,
 ): Promise<CallToolResult> {
   const settings = vendorSettings(loadSettings(scope.env), resolved.bundle);
-  const deadline = Date.now() + settings.toolExecutionTimeoutSeconds * 1000;
+  // One clock for the whole call (deadline, timeouts, waits, guard): tests inject theirs.
+  const clock = clockFor(scope.env);
+  const deadline = clock.now() + settings.toolExecutionTimeoutSeconds * 1000;
   // Auth seam: the caller's own, team or organisation credential (organisation only when auth is off).
   const credentials = credentialSourceFor(scope.env, resolved.bundle, scope.caller);
   const result = await executeToolCall({
@@ -27,6 +30,9 @@ export async function callTool(
     tool: resolved.recipe,
     args,
     deadline,
+    clock,
+    // The vendor guard keeps one caller's failures from opening the breaker for everyone.
+    ...(scope.caller === undefined ? {} : { caller: scope.caller.userId }),
     credentials,
     waitUntil: scope.waitUntil,
     settings,

@@ -10,7 +10,7 @@ import type { PreparedRequest } from "../upstream/request.ts";
 import { errorResult } from "../upstream/tool-error.ts";
 import type { UpstreamFailure } from "./retry.ts";
 
-export { resilientFetch } from "./retry.ts";
+export { refusalsApart, resilientFetch } from "./retry.ts";
 
 /**
  * The request with the gateway's headers (the idempotency key) added; headers

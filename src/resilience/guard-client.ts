@@ -30,10 +30,20 @@
  * that followed it, so a vendor failing part of the time may see its breaker
  * open slightly sooner. Within one isolate the order of outcomes is kept.
  *
+ * Callers: with client auth on, each outcome carries an opaque key of the
+ * authenticated user (SHA-256 of the user id; the Durable Object never sees the
+ * id), so one caller's failures open only that caller's breaker (vendor-guard.ts).
+ * A caller whose last outcome in this isolate failed does not use the lease: its
+ * next attempt asks the guard, which refuses it while its own breaker is open.
+ *
+ * Time: the lease, the held-success interval and the admission timeout run on the
+ * call's {@link Clock}, so tests decide when they pass.
+ *
  * @module
  */
 import type { VendorSettings } from "../config.ts";
 import { memoized } from "../memo.ts";
+import { type Clock, clockFor } from "./clock.ts";
 import {
   type Admission,
   type AdmitRequest,
@@ -45,7 +55,10 @@ import {
   type HeldSuccesses,
 } from "./vendor-guard.ts";
 
-/** A DO round trip takes milliseconds; past this the guard is in trouble and the call goes on without it. */
+/**
+ * A DO round trip takes milliseconds; past this the guard is in trouble and the call goes on
+ * without it (`admit`), the outcome is dropped (`record`, `recordDrift`) or health says `unknown`.
+ */
 export const ADMISSION_TIMEOUT_MS = 2_000;
 
 /**
@@ -71,7 +84,12 @@ interface VendorLocal {
   reportedAt: number;
   /** The last outcome this isolate reported was a failure: the guard has a streak a success must end at once. */
   streak: boolean;
+  /** Callers (user ids) whose last outcome here failed: they ask the guard instead of using the lease. */
+  failing: Set<string>;
 }
+
+/** Failing callers remembered per vendor and isolate; past it the set starts over (they only lose the lease shortcut). */
+const MAX_FAILING_CALLERS = 1_000;
 
 /** Per isolate, by vendor. */
 const locals = new Map<string, VendorLocal>();
@@ -84,7 +102,39 @@ function localOf(vendor: string): VendorLocal {
     held: { successes: 0, leased: 0 },
     reportedAt: Number.NEGATIVE_INFINITY,
     streak: false,
+    failing: new Set(),
   }));
+}
+
+/** Remembers whether `caller`'s last outcome failed (see {@link VendorLocal.failing}). */
+function noteCaller(local: VendorLocal, caller: string | undefined, outcome: AttemptOutcome): void {
+  if (caller === undefined || outcome.kind === "not_sent") return;
+  if (!FAILURE_KINDS.has(outcome.kind)) {
+    local.failing.delete(caller);
+    return;
+  }
+  if (local.failing.size >= MAX_FAILING_CALLERS) local.failing.clear();
+  local.failing.add(caller);
+}
+
+/** Caller keys by user id (per isolate): hashing costs a digest, the same for every call of a user. */
+const callerKeys = new Map<string, Promise<string>>();
+/** Keys remembered per isolate; past it the map starts over (a key is only recomputed). */
+const MAX_CALLER_KEYS = 10_000;
+
+/**
+ * The opaque key the guard sees for a user: 128 bits of SHA-256 over the user id, so
+ * Durable Object storage and its answers never hold user ids.
+ */
+export function callerKey(userId: string): Promise<string> {
+  if (callerKeys.size >= MAX_CALLER_KEYS && !callerKeys.has(userId)) callerKeys.clear();
+  return memoized(callerKeys, userId, async (id) => {
+    const digest = await crypto.subtle.digest(
+      "SHA-256",
+      new TextEncoder().encode(`vendor-guard-caller:${id}`),
+    );
+    return [...new Uint8Array(digest, 0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  });
 }
 
 /** The held successes, handed to a report of `outcome` (which the guard applies after them). */
@@ -102,8 +152,10 @@ export function endAdmissionLeases(): void {
 }
 
 export interface GuardClientOptions {
-  /** The lease clock (epoch ms); tests inject one. */
-  now?: () => number;
+  /** The call's clock (lease, report interval, admission timeout); default `clockFor(env)`. */
+  clock?: Clock;
+  /** The authenticated user making the call; absent when client auth is off (or the gateway calls). */
+  caller?: string;
 }
 
 /** What the retry loop needs from the guard (a seam for tests). */
@@ -143,12 +195,12 @@ function stubFor(ns: NonNullable<GuardEnv["VENDOR_GUARD"]>, vendor: string) {
 /** Per settings object (cached per vendor by config.ts): one config, not one per call. */
 const configs = new WeakMap<VendorSettings, GuardConfig>();
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
+  let cancel: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`vendor guard did not answer within ${ms} ms`)), ms);
+    cancel = clock.timer(ms, () => reject(new Error(`vendor guard did not answer within ${ms} ms`)));
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => cancel?.());
 }
 
 function logGuardFailure(vendor: string, op: string, error: unknown): void {
@@ -182,7 +234,10 @@ export function guardClient(
     stub ??= stubFor(ns, vendor);
     return stub;
   };
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? clockFor(env);
+  const now = () => clock.now();
+  const caller = options.caller;
+  const key = caller === undefined ? undefined : callerKey(caller);
   const leaseAllowed = config.rateLimit === undefined;
   /** This call's attempt was admitted under the lease: its outcome tells the guard. */
   let leasedAttempt = false;
@@ -191,11 +246,23 @@ export function guardClient(
     leasedAttempt = false;
     return leased;
   };
-  const tagged = (outcome: AttemptOutcome, leased: boolean): AttemptOutcome =>
-    leased ? { ...outcome, leased: true } : outcome;
-  const report = async (outcome: AttemptOutcome, held: HeldSuccesses | undefined, local: VendorLocal) => {
+  const tagged = async (outcome: AttemptOutcome, leased: boolean): Promise<AttemptOutcome> => ({
+    ...outcome,
+    ...(leased ? { leased: true } : {}),
+    ...(key === undefined ? {} : { caller: await key }),
+  });
+  const report = async (
+    outcome: Promise<AttemptOutcome>,
+    held: HeldSuccesses | undefined,
+    local: VendorLocal,
+  ) => {
     try {
-      const state = (await stubOf().record(outcome, config, held)) as BreakerState;
+      // Bounded too: a guard that never answers must not hold the call's waitUntil open.
+      const state = await withTimeout(
+        stubOf().record(await outcome, config, held) as Promise<BreakerState>,
+        ADMISSION_TIMEOUT_MS,
+        clock,
+      );
       // Extend a live lease only: a late `closed` must not revive one an `open` just ended.
       if (state !== "closed" || !leaseAllowed) local.leaseUntil = 0;
       else if (local.leaseUntil > now()) local.leaseUntil = now() + ADMISSION_LEASE_MS;
@@ -207,28 +274,35 @@ export function guardClient(
     async admit(req) {
       if (ns === undefined) return { allowed: true, waitMs: 0 };
       const local = localOf(vendor);
-      if (leaseAllowed && !req.report && local.leaseUntil > now()) {
+      if (req.report) noteCaller(local, caller, req.report);
+      const failing = caller !== undefined && local.failing.has(caller);
+      if (leaseAllowed && !req.report && !failing && local.leaseUntil > now()) {
         leasedAttempt = true;
         return { allowed: true, waitMs: 0 };
       }
-      const report = req.report ? tagged(req.report, takeLeased()) : undefined;
+      const leased = req.report ? takeLeased() : false;
       // A reported outcome carries the successes held before it, so the guard sees them in order.
-      const held = report !== undefined ? takeHeld(local, report, now()) : undefined;
+      const held = req.report !== undefined ? takeHeld(local, req.report, now()) : undefined;
       let admission: Admission;
       try {
+        const report = req.report ? await tagged(req.report, leased) : undefined;
         admission = await withTimeout<Admission>(
           stubOf().admit({
             ...req,
             ...(report ? { report } : {}),
             ...(held ? { held } : {}),
+            ...(key === undefined ? {} : { caller: await key }),
             config,
           }) as Promise<Admission>,
           ADMISSION_TIMEOUT_MS,
+          clock,
         );
       } catch (error) {
         logGuardFailure(vendor, "admit", error);
         return { allowed: true, waitMs: 0 };
       }
+      // The caller's own breaker says nothing about the vendor's: the lease stays as it is.
+      if (admission.scope === "caller") return admission;
       // Allowed and not a probe: the breaker is closed.
       local.leaseUntil =
         leaseAllowed && admission.allowed && admission.probeId === undefined ? now() + ADMISSION_LEASE_MS : 0;
@@ -237,7 +311,13 @@ export function guardClient(
     record(outcome) {
       if (ns === undefined) return undefined;
       const leased = takeLeased();
+      // Nothing reached the upstream: only a probe slot to give back, nothing to count.
+      if (outcome.kind === "not_sent") {
+        if (outcome.probeId === undefined) return undefined;
+        return report(tagged(outcome, false), undefined, localOf(vendor));
+      }
       const local = localOf(vendor);
+      noteCaller(local, caller, outcome);
       const t = now();
       const failed = FAILURE_KINDS.has(outcome.kind);
       if (
@@ -256,7 +336,7 @@ export function guardClient(
     async recordDrift(tool) {
       if (ns === undefined) return;
       try {
-        await stubOf().recordDrift(tool);
+        await withTimeout(stubOf().recordDrift(tool) as Promise<void>, ADMISSION_TIMEOUT_MS, clock);
       } catch (error) {
         logGuardFailure(vendor, "recordDrift", error);
       }
@@ -265,6 +345,7 @@ export function guardClient(
       return withTimeout<GuardSnapshot>(
         stubOf().snapshot(config) as Promise<GuardSnapshot>,
         ADMISSION_TIMEOUT_MS,
+        clock,
       );
     },
   };

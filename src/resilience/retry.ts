@@ -28,6 +28,11 @@
  * reads the body — the body too (httpx read); `TOOL_EXECUTION_TIMEOUT` bounds
  * the whole call: admission waits, attempts and backoff.
  *
+ * Requests the runtime refuses before anything is sent ({@link RequestNotSent}:
+ * the send step could not build them) are told apart from network failures:
+ * they are not retried and never count for the breaker (the upstream was not
+ * involved); the call ends with `invalid_arguments`.
+ *
  * @module
  */
 import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
@@ -70,6 +75,8 @@ export interface AttemptResponse {
 }
 
 export type UpstreamFailureCode =
+  /** The runtime refused to build the request: nothing was sent. */
+  | "invalid_arguments"
   /** The vendor's breaker is open (or busy probing). */
   | "circuit_open"
   /** The vendor's token bucket cannot serve this call within its deadline. */
@@ -128,6 +135,8 @@ export interface ResilientFetchOptions<R extends AttemptResponse> {
   discard?: (response: R) => unknown;
   /** The caller's own cancellation (client went away). */
   signal?: AbortSignal;
+  /** The authenticated user (for per-caller breakers); absent when client auth is off. */
+  caller?: string;
   clock?: Clock;
   random?: () => number;
   guard?: GuardClient;
@@ -145,7 +154,9 @@ export async function resilientFetch<R extends AttemptResponse>(
   const { settings, tool, deadline } = opts;
   const clock = opts.clock ?? clockFor(opts.env);
   const random = opts.random ?? Math.random;
-  const guard = opts.guard ?? guardClient(opts.env, settings);
+  const guard =
+    opts.guard ??
+    guardClient(opts.env, settings, { clock, ...(opts.caller === undefined ? {} : { caller: opts.caller }) });
   const vendor = settings.vendor;
   const idempotent = IDEMPOTENT_METHODS.has(tool.method) || Boolean(tool.idempotencyKeyHeader);
   const headers: Record<string, string> = tool.idempotencyKeyHeader
@@ -196,6 +207,15 @@ export async function resilientFetch<R extends AttemptResponse>(
       ...(probeId === undefined ? {} : { probeId }),
     };
 
+    if (outcome.kind === "not_sent") {
+      // Frees a probe slot, if this was a probe; counts nothing.
+      recordLater(base);
+      return {
+        kind: "failure",
+        attempts: attempt - 1,
+        failure: { code: "invalid_arguments", message: `${outcome.message}; nothing was sent to ${vendor}.` },
+      };
+    }
     const retryable = outcome.kind !== "success" && outcome.kind !== "client_error" && outcome.retryable;
     const allowedForMethod = idempotent || outcome.notProcessed;
     if (!retryable || !allowedForMethod || attempt > settings.maxRetries) {
@@ -268,13 +288,16 @@ async function runAttempt<R extends AttemptResponse>(
   a: { attempt: number; headers: Record<string, string>; timeoutMs: number },
 ): Promise<Classified<R>> {
   // Cleared when the attempt ends, or by `release` once its body is read: see timeout.ts.
-  const timeout = deadlineAfter(a.timeoutMs, opts.signal);
+  const timeout = deadlineAfter(a.timeoutMs, opts.signal, clock);
   let response: R;
   try {
     response = await opts.send({ signal: timeout.signal, headers: a.headers, attempt: a.attempt });
   } catch (error) {
     timeout.clear();
     if (opts.signal?.aborted) throw opts.signal.reason;
+    if (error instanceof RequestNotSent) {
+      return { kind: "not_sent", message: error.message, retryable: false, notProcessed: true };
+    }
     if (timeout.timedOut) {
       return {
         kind: "timeout",
@@ -312,6 +335,35 @@ async function runAttempt<R extends AttemptResponse>(
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     response,
     release: timeout.clear,
+  };
+}
+
+/**
+ * The runtime refused to build an upstream request (an invalid header value, a URL
+ * it cannot parse…): thrown by the send step before anything leaves the Worker.
+ */
+export class RequestNotSent extends Error {
+  constructor(cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`The runtime refused to build the upstream request (${redactUrls(reason)})`);
+    this.name = "RequestNotSent";
+  }
+}
+
+/**
+ * `fetchImpl` that builds its `Request` first, so what the runtime refuses locally
+ * surfaces as {@link RequestNotSent} instead of looking like a network failure.
+ * `fetch` builds the same `Request` itself, so this costs nothing extra.
+ */
+export function refusalsApart(fetchImpl: typeof fetch): typeof fetch {
+  return (input, init) => {
+    let request: Request;
+    try {
+      request = new Request(input, init);
+    } catch (error) {
+      return Promise.reject(new RequestNotSent(error));
+    }
+    return fetchImpl(request);
   };
 }
 

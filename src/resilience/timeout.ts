@@ -8,8 +8,12 @@
  * {@link Deadline} is cleared when its call ends (measured: ≈ 2.5 % less CPU per
  * call over 100 s at c=32; the heap after a full GC is the same either way).
  *
+ * The timer runs on the call's {@link Clock} (real time in production), so tests
+ * decide when a deadline passes.
+ *
  * @module
  */
+import { type Clock, realClock } from "./clock.ts";
 
 /** An abort signal that fires after a delay, or when a parent signal aborts, until cleared. */
 export interface Deadline {
@@ -22,8 +26,8 @@ export interface Deadline {
   clear(): void;
 }
 
-/** A {@link Deadline} of `ms` milliseconds that also follows `parent`. */
-export function deadlineAfter(ms: number, parent?: AbortSignal): Deadline {
+/** A {@link Deadline} of `ms` milliseconds (on `clock`) that also follows `parent`. */
+export function deadlineAfter(ms: number, parent?: AbortSignal, clock: Clock = realClock): Deadline {
   const controller = new AbortController();
   let timedOut = false;
   let rejectAborted: (reason: unknown) => void = () => {};
@@ -37,11 +41,11 @@ export function deadlineAfter(ms: number, parent?: AbortSignal): Deadline {
     rejectAborted(reason);
   };
   const onParentAbort = () => abort(parent?.reason);
-  const timer = setTimeout(() => {
+  const cancelTimer = clock.timer(ms, () => {
     timedOut = true;
     parent?.removeEventListener("abort", onParentAbort);
     abort(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
-  }, ms);
+  });
   if (parent?.aborted) onParentAbort();
   else parent?.addEventListener("abort", onParentAbort, { once: true });
   return {
@@ -51,7 +55,7 @@ export function deadlineAfter(ms: number, parent?: AbortSignal): Deadline {
     },
     aborted,
     clear() {
-      clearTimeout(timer);
+      cancelTimer();
       parent?.removeEventListener("abort", onParentAbort);
     },
   };

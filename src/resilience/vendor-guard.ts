@@ -21,6 +21,15 @@
  * a probe failure re-opens it. An alarm moves `open` → `half_open` on time so
  * health shows it without traffic.
  *
+ * One caller cannot open it for everyone: outcomes carry the caller's opaque key
+ * (a hash of the authenticated user, or none when client auth is off or the
+ * gateway itself calls). The vendor-wide breaker opens only when the failure
+ * streak holds failures of at least two distinct callers, or any failure without
+ * a caller key. A streak of one caller's failures alone opens a breaker for that
+ * caller only ({@link CallerBreaker}: same threshold, timeout and half-open
+ * probes), so that caller fails fast while the others are served. At most
+ * {@link MAX_CALLER_BREAKERS} caller breakers are kept.
+ *
  * Bucket: capacity `burst`, refilled at `requestsPerSecond`. When it is empty
  * the caller is admitted with `waitMs` and the token is reserved (the level goes
  * negative), so concurrent waiters queue behind each other instead of all
@@ -43,7 +52,9 @@ export type OutcomeKind =
   | "server_error"
   | "rate_limited"
   | "timeout"
-  | "network_error";
+  | "network_error"
+  /** The runtime refused the request before sending it: says nothing about the vendor; only frees a probe slot. */
+  | "not_sent";
 
 /** Kinds that count as breaker failures. Other 4xx mean the vendor is up and answering. */
 export const FAILURE_KINDS: ReadonlySet<OutcomeKind> = new Set([
@@ -73,6 +84,8 @@ export interface AttemptOutcome {
   probeId?: number;
   /** Admitted by the isolate under its admission lease (no `admit`): counted as admitted here. */
   leased?: boolean;
+  /** The caller's opaque key (a hash of the user id, made in guard-client.ts); absent: the gateway, or client auth off. */
+  caller?: string;
 }
 
 /**
@@ -95,16 +108,26 @@ export interface AdmitRequest {
   report?: AttemptOutcome;
   /** Successes the isolate held back before that outcome, applied before it. */
   held?: HeldSuccesses;
+  /** The caller's opaque key; absent: the gateway, or client auth off. */
+  caller?: string;
 }
 
 export type Admission =
-  | { allowed: true; waitMs: number; probeId?: number }
+  | {
+      allowed: true;
+      waitMs: number;
+      probeId?: number;
+      /** `caller`: the probe tests the caller's own breaker, not the vendor's. */
+      scope?: "caller";
+    }
   | {
       allowed: false;
       reason: "circuit_open" | "probe_in_flight" | "rate_limited";
       /** Epoch ms (guard clock) when trying again makes sense. */
       retryAt: number;
       retryAfterMs: number;
+      /** `caller`: only this caller is refused (its own breaker); the vendor serves others. */
+      scope?: "caller";
     };
 
 export interface GuardSnapshot {
@@ -116,6 +139,8 @@ export interface GuardSnapshot {
     retryAt: number | null;
     probesInFlight: number;
     timesOpened: number;
+    /** Callers whose own breaker is open or half-open (their traffic alone failed). */
+    callersOpen: number;
   };
   rateLimiter: {
     enabled: boolean;
@@ -131,14 +156,34 @@ export interface GuardSnapshot {
   now: number;
 }
 
+interface Probe {
+  id: number;
+  leaseUntil: number;
+}
+
+/** One caller's own breaker: exists only while open or half-open (closed = deleted). */
+interface CallerBreaker {
+  state: "open" | "half_open";
+  openedAt: number;
+  retryAt: number;
+  probes: Probe[];
+}
+
 interface Breaker {
   state: BreakerState;
   consecutiveFailures: number;
   openedAt: number | null;
   retryAt: number | null;
-  probes: { id: number; leaseUntil: number }[];
+  probes: Probe[];
   nextProbeId: number;
   timesOpened: number;
+  /**
+   * Distinct callers in the current failure streak, at most two (two decide): caller keys,
+   * or {@link UNATTRIBUTED} for a failure without one.
+   */
+  streakCallers: string[];
+  /** Open or half-open caller breakers by caller key. */
+  callers: Record<string, CallerBreaker>;
 }
 
 interface Bucket {
@@ -169,6 +214,14 @@ const MAX_DRIFT_TOOLS = 500;
  */
 const STATS_PERSIST_INTERVAL_MS = 1_000;
 
+/**
+ * Caller breakers kept at once: bounds the `breaker` value (a deployment's users are
+ * bounded, but OIDC can admit unlisted ones); past it the one that opened first is dropped.
+ */
+export const MAX_CALLER_BREAKERS = 200;
+/** Streak entry for a failure that carries no caller key: it counts as shared evidence. */
+const UNATTRIBUTED = "*";
+
 const KEY_BREAKER = "breaker";
 const KEY_BUCKET = "bucket";
 const KEY_STATS = "stats";
@@ -183,6 +236,8 @@ function initialBreaker(): Breaker {
     probes: [],
     nextProbeId: 1,
     timesOpened: 0,
+    streakCallers: [],
+    callers: {},
   };
 }
 
@@ -213,7 +268,8 @@ export class VendorGuard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.kv = ctx.storage.kv;
-    this.breaker = this.kv.get<Breaker>(KEY_BREAKER) ?? initialBreaker();
+    // Spread over the initial value: a breaker stored before caller breakers existed gets their fields.
+    this.breaker = { ...initialBreaker(), ...this.kv.get<Breaker>(KEY_BREAKER) };
     this.bucket = this.kv.get<Bucket>(KEY_BUCKET) ?? null;
     this.stats = this.kv.get<Stats>(KEY_STATS) ?? initialStats();
     this.drift = this.kv.get<Record<string, number>>(KEY_DRIFT) ?? {};
@@ -238,6 +294,14 @@ export class VendorGuard extends DurableObject<Env> {
       const earliestLease = Math.min(...b.probes.map((p) => p.leaseUntil));
       return this.reject("probe_in_flight", Math.min(earliestLease, now + req.config.openTimeoutMs), now);
     }
+    // The caller's own breaker, when the vendor's lets the call through as a normal one.
+    const own = !probe && req.caller !== undefined ? this.callerBreaker(req.caller, now) : undefined;
+    if (own?.state === "open") return this.reject("circuit_open", own.retryAt, now, "caller");
+    if (own !== undefined && own.probes.length >= req.config.halfOpenProbes) {
+      const earliestLease = Math.min(...own.probes.map((p) => p.leaseUntil));
+      const retryAt = Math.min(earliestLease, now + req.config.openTimeoutMs);
+      return this.reject("probe_in_flight", retryAt, now, "caller");
+    }
 
     let waitMs = 0;
     const limit = req.config.rateLimit;
@@ -260,11 +324,13 @@ export class VendorGuard extends DurableObject<Env> {
 
     this.stats.admitted += 1;
     this.persistStats(now, false);
-    if (!probe) return { allowed: true, waitMs };
+    if (!probe && own === undefined) return { allowed: true, waitMs };
     const probeId = b.nextProbeId++;
-    b.probes.push({ id: probeId, leaseUntil: now + waitMs + req.probeLeaseMs });
+    (own ?? b).probes.push({ id: probeId, leaseUntil: now + waitMs + req.probeLeaseMs });
     this.kv.put(KEY_BREAKER, b);
-    return { allowed: true, waitMs, probeId };
+    return own === undefined
+      ? { allowed: true, waitMs, probeId }
+      : { allowed: true, waitMs, probeId, scope: "caller" };
   }
 
   /**
@@ -308,6 +374,7 @@ export class VendorGuard extends DurableObject<Env> {
         retryAt: b.state === "open" ? b.retryAt : null,
         probesInFlight: b.probes.length,
         timesOpened: b.timesOpened,
+        callersOpen: Object.keys(b.callers).length,
       },
       rateLimiter: {
         enabled: config ? Boolean(limit) : this.bucket !== null,
@@ -349,6 +416,10 @@ export class VendorGuard extends DurableObject<Env> {
   }
 
   private apply(outcome: AttemptOutcome, config: GuardConfig, now: number): void {
+    if (outcome.kind === "not_sent") {
+      this.releaseProbe(outcome);
+      return;
+    }
     const failed = FAILURE_KINDS.has(outcome.kind);
     const s = this.stats;
     if (outcome.leased) s.admitted += 1;
@@ -366,9 +437,13 @@ export class VendorGuard extends DurableObject<Env> {
       s.lastSuccessAt = now;
     }
     const b = this.breaker;
-    const mark = () => `${b.state}|${b.consecutiveFailures}|${b.probes.length}`;
+    const mark = () => `${b.state}|${b.consecutiveFailures}|${b.probes.length}|${b.streakCallers.length}`;
     const before = mark();
-    this.applyToBreaker(failed, outcome.probeId, config, now);
+    // open()/close()/the caller breaker helpers write their own changes.
+    if (outcome.caller !== undefined && outcome.probeId !== undefined) {
+      this.applyToCallerBreaker(outcome.caller, failed, outcome.probeId, config, now);
+    }
+    this.applyToBreaker(failed, outcome, config, now);
     const changed = mark() !== before;
     // open()/close() write their own changes; a success on a healthy breaker changes nothing.
     if (changed) this.kv.put(KEY_BREAKER, b);
@@ -386,17 +461,14 @@ export class VendorGuard extends DurableObject<Env> {
     // Not probes, so they cannot decide a half-open breaker; on a closed one they end a failure streak.
     if (b.state === "closed" && b.consecutiveFailures > 0) {
       b.consecutiveFailures = 0;
+      b.streakCallers = [];
       this.kv.put(KEY_BREAKER, b);
     }
   }
 
-  private applyToBreaker(
-    failed: boolean,
-    probeId: number | undefined,
-    config: GuardConfig,
-    now: number,
-  ): void {
+  private applyToBreaker(failed: boolean, outcome: AttemptOutcome, config: GuardConfig, now: number): void {
     const b = this.breaker;
+    const probeId = outcome.probeId;
     const probeIndex = probeId === undefined ? -1 : b.probes.findIndex((p) => p.id === probeId);
     if (b.state === "half_open") {
       // Only probes decide a half-open breaker: late outcomes of calls admitted before it opened say nothing new.
@@ -407,12 +479,85 @@ export class VendorGuard extends DurableObject<Env> {
     } else if (b.state === "closed") {
       if (failed) {
         b.consecutiveFailures += 1;
-        if (b.consecutiveFailures >= config.failureThreshold) this.open(config, now);
+        const who = outcome.caller ?? UNATTRIBUTED;
+        if (b.streakCallers.length < 2 && !b.streakCallers.includes(who)) b.streakCallers.push(who);
+        if (b.consecutiveFailures >= config.failureThreshold) {
+          const [only] = b.streakCallers;
+          // One caller's streak opens that caller's breaker; shared evidence opens the vendor's.
+          if (b.streakCallers.length === 1 && only !== UNATTRIBUTED && only !== undefined) {
+            if (b.callers[only] === undefined) this.openCaller(only, config, now);
+          } else {
+            this.open(config, now);
+          }
+        }
       } else {
         b.consecutiveFailures = 0;
+        b.streakCallers = [];
       }
     }
     // Open: outcomes of calls admitted earlier do not move the breaker.
+  }
+
+  /** Frees the probe slot of an attempt that was never sent, deciding nothing. */
+  private releaseProbe(outcome: AttemptOutcome): void {
+    const id = outcome.probeId;
+    if (id === undefined) return;
+    const own = outcome.caller === undefined ? undefined : this.breaker.callers[outcome.caller];
+    for (const holder of [this.breaker, own]) {
+      const index = holder?.probes.findIndex((p) => p.id === id) ?? -1;
+      if (holder === undefined || index < 0) continue;
+      holder.probes.splice(index, 1);
+      this.kv.put(KEY_BREAKER, this.breaker);
+    }
+  }
+
+  /** A caller's probe outcome decides that caller's breaker, like a probe decides the vendor's. */
+  private applyToCallerBreaker(
+    caller: string,
+    failed: boolean,
+    probeId: number,
+    config: GuardConfig,
+    now: number,
+  ): void {
+    const own = this.breaker.callers[caller];
+    const index = own?.probes.findIndex((p) => p.id === probeId) ?? -1;
+    if (own === undefined || index < 0) return;
+    own.probes.splice(index, 1);
+    if (failed) this.openCaller(caller, config, now);
+    else delete this.breaker.callers[caller];
+    this.kv.put(KEY_BREAKER, this.breaker);
+  }
+
+  /** The caller's breaker after time-driven moves (open → half-open, expired probe leases); `undefined`: closed. */
+  private callerBreaker(caller: string, now: number): CallerBreaker | undefined {
+    const own = this.breaker.callers[caller];
+    if (own === undefined) return undefined;
+    let changed = false;
+    if (own.state === "open" && now >= own.retryAt) {
+      own.state = "half_open";
+      own.probes = [];
+      changed = true;
+    }
+    const live = own.probes.filter((p) => p.leaseUntil > now);
+    if (live.length !== own.probes.length) {
+      own.probes = live;
+      changed = true;
+    }
+    if (changed) this.kv.put(KEY_BREAKER, this.breaker);
+    return own;
+  }
+
+  private openCaller(caller: string, config: GuardConfig, now: number): void {
+    const callers = this.breaker.callers;
+    if (callers[caller] === undefined) {
+      const keys = Object.keys(callers);
+      if (keys.length >= MAX_CALLER_BREAKERS) {
+        const oldest = keys.reduce((a, k) => (callers[k]!.openedAt < callers[a]!.openedAt ? k : a));
+        delete callers[oldest];
+      }
+    }
+    callers[caller] = { state: "open", openedAt: now, retryAt: now + config.openTimeoutMs, probes: [] };
+    this.kv.put(KEY_BREAKER, this.breaker);
   }
 
   private persistStats(now: number, force: boolean): void {
@@ -428,6 +573,8 @@ export class VendorGuard extends DurableObject<Env> {
     b.retryAt = now + config.openTimeoutMs;
     b.probes = [];
     b.timesOpened += 1;
+    // The vendor's breaker covers every caller now; theirs would only outlive it.
+    b.callers = {};
     this.kv.put(KEY_BREAKER, b);
     this.scheduleAt(b.retryAt);
   }
@@ -436,6 +583,7 @@ export class VendorGuard extends DurableObject<Env> {
     const b = this.breaker;
     b.state = "closed";
     b.consecutiveFailures = 0;
+    b.streakCallers = [];
     b.openedAt = null;
     b.retryAt = null;
     b.probes = [];
@@ -489,9 +637,13 @@ export class VendorGuard extends DurableObject<Env> {
     reason: "circuit_open" | "probe_in_flight" | "rate_limited",
     retryAt: number,
     now: number,
+    scope?: "caller",
   ): Admission {
     this.stats.rejected += 1;
     this.persistStats(now, true);
-    return { allowed: false, reason, retryAt, retryAfterMs: Math.max(0, retryAt - now) };
+    const retryAfterMs = Math.max(0, retryAt - now);
+    return scope === undefined
+      ? { allowed: false, reason, retryAt, retryAfterMs }
+      : { allowed: false, reason, retryAt, retryAfterMs, scope };
   }
 }

@@ -15,13 +15,19 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
-import { resilientFetch, upstreamFailureResult, withGatewayHeaders } from "../resilience/executor-glue.ts";
+import { type Clock, clockFor } from "../resilience/clock.ts";
+import {
+  refusalsApart,
+  resilientFetch,
+  upstreamFailureResult,
+  withGatewayHeaders,
+} from "../resilience/executor-glue.ts";
 import type { BodyFailure } from "../resilience/retry.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
 import { applyAuth, credentialParams } from "./auth.ts";
 import { resolveBaseUrl } from "./base-url.ts";
 import type { CredentialSource } from "./credentials.ts";
-import { assertUnderBase, buildRequest, type PreparedRequest } from "./request.ts";
+import { assertSendable, assertUnderBase, buildRequest, type PreparedRequest } from "./request.ts";
 import { responseToResult } from "./response.ts";
 import { SecretScrubber } from "./scrub.ts";
 import { sendUpstream } from "./send.ts";
@@ -36,8 +42,12 @@ export interface ToolCallContext {
   tool: ToolRecipe;
   /** Raw MCP `arguments`, untrusted. */
   args: unknown;
-  /** Epoch ms: the `TOOL_EXECUTION_TIMEOUT` bound for the whole call. */
+  /** Epoch ms (on `clock`): the `TOOL_EXECUTION_TIMEOUT` bound for the whole call. */
   deadline: number;
+  /** The call's time source (deadline, attempt timeouts, waits, guard); default `clockFor(env)`. */
+  clock?: Clock;
+  /** The authenticated user, for the vendor guard's per-caller breaker; absent when client auth is off. */
+  caller?: string;
   /** Where upstream credentials come from (env secrets, or per-user/OAuth sources). */
   credentials: CredentialSource;
   waitUntil: (p: Promise<unknown>) => void;
@@ -69,6 +79,8 @@ export async function prepareToolRequest(
   await applyAuth(req, ctx.tool, ctx.bundle, ctx.credentials, secrets);
   // Auth may have added a query parameter: check the final URL once more before anything is sent.
   assertUnderBase(req.url, base);
+  // Sizes last: auth adds headers and query parameters too.
+  assertSendable(req);
   return req;
 }
 
@@ -124,13 +136,14 @@ async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promi
       tool,
       message: `The tool call did not finish within TOOL_EXECUTION_TIMEOUT (${timeoutSeconds} s); the upstream request was cancelled`,
     });
+  const clock = ctx.clock ?? clockFor(ctx.env);
   try {
     const req = await prepareToolRequest(ctx, secrets);
-    const remaining = ctx.deadline - Date.now();
+    const remaining = ctx.deadline - clock.now();
     if (remaining <= 0) return timeoutResult();
-    const callDeadline = deadlineAfter(remaining);
+    const callDeadline = deadlineAfter(remaining, undefined, clock);
     try {
-      return await sendAndRead(ctx, req, secrets, callDeadline, timeoutResult);
+      return await sendAndRead(ctx, clock, req, secrets, callDeadline, timeoutResult);
     } finally {
       callDeadline.clear();
     }
@@ -161,6 +174,7 @@ async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promi
 /** The resilient send and the response reading, both bounded by the call's deadline. */
 async function sendAndRead(
   ctx: ToolCallContext,
+  clock: Clock,
   req: PreparedRequest,
   secrets: SecretScrubber,
   deadline: Deadline,
@@ -184,11 +198,14 @@ async function sendAndRead(
         deadline: ctx.deadline,
         waitUntil: ctx.waitUntil,
         signal: deadline.signal,
+        clock,
+        ...(ctx.caller === undefined ? {} : { caller: ctx.caller }),
         deferOutcome: true,
         // A runtime error's text becomes the breaker's last error (/health/vendors) and the result.
         send: (attempt) =>
           sendUpstream(withGatewayHeaders(req, attempt.headers), {
-            fetch: ctx.fetch ?? fetch,
+            // What the runtime refuses to build is not a network failure (retry.ts).
+            fetch: refusalsApart(ctx.fetch ?? fetch),
             signal: attempt.signal,
             base,
           }).catch((err: unknown) => {

@@ -41,6 +41,21 @@ export interface PreparedRequest {
 export const USER_AGENT = "mcp-edge-gateway/0.1";
 
 /**
+ * Longest request target (path + query) sent upstream, in bytes: Apache refuses a request
+ * line over 8,190 bytes (`LimitRequestLine`) and nginx one over its 8 KiB header buffer;
+ * Cloudflare's own limit (16 KB) and workerd's (it fails locally far above) are higher.
+ */
+export const MAX_REQUEST_TARGET_BYTES = 8_000;
+/** Longest single header line (`Name: value`), in bytes: Apache's `LimitRequestFieldSize` is 8,190, nginx's buffer 8 KiB. */
+export const MAX_HEADER_LINE_BYTES = 8_000;
+/**
+ * Longest request head (request line and every header line), in bytes: Node's HTTP server refuses
+ * more than 16,384 (`--max-http-header-size`); the rest is left for what the runtime adds (Host,
+ * Content-Length, Accept-Encoding). Cloudflare allows 128 KB.
+ */
+export const MAX_REQUEST_HEAD_BYTES = 15_000;
+
+/**
  * Header parameters the gateway never takes from arguments: OpenAPI says
  * `Accept`, `Content-Type` and `Authorization` parameters are ignored (they come
  * from the recipe and the auth scheme), the rest are connection-level headers
@@ -292,6 +307,58 @@ export function buildRequest(
   assertUnderBase(url, base, expectedPath);
   if (body) headers.set("Content-Type", body.contentType);
   return { method: tool.method, url, headers, ...(body ? { body: body.bytes } : {}) };
+}
+
+/** UTF-8 length of `text` without encoding it. */
+function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    // Two bytes below U+0800; three for the rest of the BMP; a surrogate pair (4 bytes) counts 2 + 2.
+    bytes += code < 0x800 ? 1 : code >= 0xd800 && code <= 0xdfff ? 1 : 2;
+  }
+  return bytes;
+}
+
+const formatBytes = (n: number) => n.toLocaleString("en-US");
+
+/**
+ * Refuses a request that no common server would accept (see {@link MAX_REQUEST_TARGET_BYTES},
+ * {@link MAX_HEADER_LINE_BYTES}, {@link MAX_REQUEST_HEAD_BYTES}) before anything is sent: it
+ * would fail in the runtime or at the upstream's front door, and either way says nothing about
+ * the vendor's health.
+ *
+ * @throws ToolError `invalid_arguments` naming the limit.
+ */
+export function assertSendable(req: PreparedRequest): void {
+  const issues: ArgumentIssue[] = [];
+  const target = req.url.pathname.length + req.url.search.length;
+  if (target > MAX_REQUEST_TARGET_BYTES) {
+    issues.push({
+      pointer: "",
+      message: `the request URL would be ${formatBytes(target)} bytes; upstream servers accept at most ${formatBytes(MAX_REQUEST_TARGET_BYTES)} (shorten the path or query arguments)`,
+    });
+  }
+  // "METHOD target HTTP/1.1\r\n", "Host: host\r\n", then each "Name: value\r\n".
+  let head = req.method.length + target + 11 + req.url.host.length + 8;
+  for (const [name, value] of req.headers) {
+    const line = name.length + 2 + utf8Bytes(value);
+    head += line + 2;
+    if (line > MAX_HEADER_LINE_BYTES) {
+      issues.push({
+        pointer: "",
+        message: `the ${name} header would be ${formatBytes(line)} bytes; upstream servers accept at most ${formatBytes(MAX_HEADER_LINE_BYTES)} per header (shorten the header or cookie arguments)`,
+      });
+    }
+  }
+  if (issues.length === 0 && head > MAX_REQUEST_HEAD_BYTES) {
+    issues.push({
+      pointer: "",
+      message: `the request line and headers would be ${formatBytes(head)} bytes; upstream servers accept at most ${formatBytes(MAX_REQUEST_HEAD_BYTES)} (shorten the path, query, header or cookie arguments)`,
+    });
+  }
+  if (issues.length > 0) throw new ToolError("invalid_arguments", "Request too large to send", issues);
 }
 
 /**

@@ -31,6 +31,7 @@ describe("GET /health/vendors", () => {
         retryAt: null,
         probesInFlight: 0,
         timesOpened: 0,
+        callersOpen: 0,
       },
       consecutiveFailures: 0,
       lastSuccessAt: null,

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import type { VendorResilienceConfig } from "../../../src/bundle/types.ts";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
-import { virtualClock } from "../../../src/resilience/clock.ts";
+import { manualClock } from "../../../src/resilience/clock.ts";
 import {
   ADMISSION_LEASE_MS,
   guardClient,
@@ -41,15 +41,18 @@ function countingEnv() {
   return { env: { VENDOR_GUARD: counted }, calls };
 }
 
-/** A vendor of its own with a hand-driven lease clock; `call(mode)` runs one tool call to the fault upstream. */
+/**
+ * A vendor of its own with one hand-driven clock for its calls (lease, report interval, admission
+ * and attempt timeouts: nothing fires because the machine is slow); `call(mode)` runs one tool
+ * call to the fault upstream.
+ */
 function vendorUnderTest(resilience: VendorResilienceConfig = {}) {
   const vendor = unique("lease");
   const settings = vendorSettings(loadSettings({}), bareBundle(vendor, { resilience }));
   const counting = countingEnv();
-  const leaseClock = { t: Date.UTC(2026, 0, 1) };
+  const clock = manualClock();
   async function call(mode: string) {
     const key = unique("k");
-    const clock = virtualClock();
     const pending: Promise<unknown>[] = [];
     const result = await resilientFetch({
       env,
@@ -59,14 +62,14 @@ function vendorUnderTest(resilience: VendorResilienceConfig = {}) {
       waitUntil: (p) => pending.push(p),
       clock,
       random: () => 0,
-      guard: guardClient(counting.env, settings, { now: () => leaseClock.t }),
+      guard: guardClient(counting.env, settings, { clock }),
       send: ({ signal, headers }) => fetch(`${upstream}/faults/${key}/${mode}`, { signal, headers }),
     });
     await Promise.all(pending);
     return result;
   }
-  const snapshot = () => guardClient(env, settings).snapshot();
-  return { call, calls: counting.calls, leaseClock, snapshot };
+  const snapshot = () => guardClient(env, settings, { clock }).snapshot();
+  return { call, calls: counting.calls, clock, snapshot };
 }
 
 describe("isolate admission lease", () => {
@@ -79,7 +82,7 @@ describe("isolate admission lease", () => {
     expect(v.calls).toEqual({ admit: 1, record: 1 });
     expect((await v.snapshot()).counters).toMatchObject({ admitted: 1, successes: 1 });
     // The first success after the interval carries the held ones.
-    v.leaseClock.t += SUCCESS_REPORT_INTERVAL_MS;
+    v.clock.advance(SUCCESS_REPORT_INTERVAL_MS);
     await v.call("ok");
     expect(v.calls).toEqual({ admit: 1, record: 2 });
     expect((await v.snapshot()).counters).toMatchObject({ admitted: 5, successes: 5 });
@@ -116,10 +119,10 @@ describe("isolate admission lease", () => {
     await v.call("status-503");
     expect((await v.snapshot()).breaker.consecutiveFailures).toBe(2);
     // Renew the lease through the guard, then hold a success and report it with the next one.
-    v.leaseClock.t += ADMISSION_LEASE_MS;
+    v.clock.advance(ADMISSION_LEASE_MS);
     await v.call("ok");
     await v.call("ok");
-    v.leaseClock.t += SUCCESS_REPORT_INTERVAL_MS;
+    v.clock.advance(SUCCESS_REPORT_INTERVAL_MS);
     await v.call("ok");
     await v.call("status-503");
     const snap = await v.snapshot();
@@ -147,11 +150,11 @@ describe("isolate admission lease", () => {
   it("an expired lease admits through the guard again", async () => {
     const v = vendorUnderTest();
     await v.call("ok");
-    v.leaseClock.t += ADMISSION_LEASE_MS - 1;
+    v.clock.advance(ADMISSION_LEASE_MS - 1);
     await v.call("ok");
     expect(v.calls.admit).toBe(1);
     // The record answer extended the lease from the second call; let that run out too.
-    v.leaseClock.t += ADMISSION_LEASE_MS;
+    v.clock.advance(ADMISSION_LEASE_MS);
     await v.call("ok");
     expect(v.calls.admit).toBe(2);
   });

@@ -3,8 +3,10 @@
  * vendor guard (Durable Object) → retries → a real local upstream answering
  * with each fault (test/support/fault-upstream.ts). For each fault: the exact
  * number of upstream attempts, the tool result, the breaker state and
- * `/health/vendors`. Backoff waits run on a virtual clock
- * (GATEWAY_TEST_VIRTUAL_TIME); per-attempt timeouts are real (0.3 s).
+ * `/health/vendors`. Every request gets its own manual clock (GATEWAY_TEST_CLOCK):
+ * backoff waits are skipped, and a timeout (the 0.3 s UPSTREAM_TIMEOUT, the guard's
+ * admission timeout) fires only when a test moves the clock, so a busy machine cannot
+ * make one fire.
  */
 
 import {
@@ -14,11 +16,12 @@ import {
   runInDurableObject,
   waitOnExecutionContext,
 } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
 import worker from "../../../src/worker.ts";
-import { BASE, call, legacyRequest } from "../mcp/helpers.ts";
+import { readJsonRpc } from "../mcp/helpers.ts";
+import { startRequest, timeOutEachAttempt, toolsCallInit, withManualClocks } from "./support.ts";
 
 const upstream = inject("faultUpstreamUrl");
 const VENDORS = ["faulty", "faulty-strict", "refused"] as const;
@@ -28,7 +31,18 @@ function guard(vendor: Vendor) {
   return env.VENDOR_GUARD.get(env.VENDOR_GUARD.idFromName(vendor));
 }
 
+/** The clocks the Worker makes for this test's requests (one per tool call, one per vendor snapshot). */
+const { env: testEnv, clocks } = withManualClocks(env);
+
+/** One request into the Worker entry with `testEnv`; answers once its waitUntil work (guard reports) is done. */
+async function gateway(path: string, init?: RequestInit): Promise<Response> {
+  const { response, done } = startRequest(testEnv, path, init);
+  await done;
+  return response;
+}
+
 beforeEach(async () => {
+  clocks.length = 0;
   for (const vendor of VENDORS) {
     const stub = guard(vendor);
     await runInDurableObject(stub, (instance: VendorGuard) => {
@@ -54,12 +68,17 @@ interface ToolResult {
 }
 
 /** One tools/call through the vendor's MCP endpoint; asserts it is a JSON-RPC result, never a protocol error. */
-async function callTool(vendor: Vendor, tool: string, args: Record<string, unknown>): Promise<ToolResult> {
-  const { status, body } = await call(
-    `/v1/${vendor}/mcp`,
-    legacyRequest("tools/call", { name: tool, arguments: args }),
-  );
-  expect(status).toBe(200);
+async function callTool(
+  vendor: Vendor,
+  tool: string,
+  args: Record<string, unknown>,
+  drive?: () => Promise<void>,
+): Promise<ToolResult> {
+  const responding = gateway(`/v1/${vendor}/mcp`, toolsCallInit(tool, args));
+  await drive?.();
+  const res = await responding;
+  expect(res.status).toBe(200);
+  const body = await readJsonRpc(res);
   expect(body.error).toBeUndefined();
   return body.result as unknown as ToolResult;
 }
@@ -70,16 +89,18 @@ function errorBody(result: ToolResult): Record<string, unknown> {
 }
 
 async function health(): Promise<Record<string, Record<string, unknown>>> {
-  const res = await exports.default.fetch(`${BASE}/health/vendors`);
+  const res = await gateway("/health/vendors");
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^application\/json/);
   const body = (await res.json()) as { vendors: Record<string, Record<string, unknown>> };
   return body.vendors;
 }
 
-async function getFault(mode: string, vendor: Vendor = "faulty") {
+/** `getFault`; with `hangingAttempts`, each of that many attempts times out once the upstream has it. */
+async function getFault(mode: string, vendor: Vendor = "faulty", hangingAttempts = 0) {
   const key = freshKey();
-  const result = await callTool(vendor, "getFault", { key, mode });
+  const drive = () => timeOutEachAttempt(key, hangingAttempts, 300, () => clocks);
+  const result = await callTool(vendor, "getFault", { key, mode }, hangingAttempts > 0 ? drive : undefined);
   return { key, result, upstreamAttempts: (await attempts(key)).count };
 }
 
@@ -156,7 +177,7 @@ describe("fault injection through tools/call", () => {
   });
 
   it("a hang past UPSTREAM_TIMEOUT: every attempt times out, then upstream_timeout", async () => {
-    const { result, upstreamAttempts } = await getFault("hang");
+    const { result, upstreamAttempts } = await getFault("hang", "faulty", 4);
     expect(upstreamAttempts).toBe(4);
     const body = errorBody(result);
     expect(body).toMatchObject({ error: "upstream_timeout", vendor: "faulty", attempts: 4 });
@@ -168,7 +189,7 @@ describe("fault injection through tools/call", () => {
   });
 
   it("a body that stops after the headers: UPSTREAM_TIMEOUT ends it, and the guard hears a failure", async () => {
-    const { result, upstreamAttempts } = await getFault("hang-body");
+    const { result, upstreamAttempts } = await getFault("hang-body", "faulty", 1);
     // Not retried: the request may have been processed (the upstream answered 200).
     expect(upstreamAttempts).toBe(1);
     const body = errorBody(result);
@@ -296,7 +317,7 @@ describe("circuit breaker end to end", () => {
     await getFault("status-503");
     expect((await health()).faulty).toMatchObject({ consecutiveFailures: 4 });
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), testEnv, ctx);
     await waitOnExecutionContext(ctx);
     expect((await health()).faulty).toMatchObject({ status: "up", consecutiveFailures: 0 });
   });

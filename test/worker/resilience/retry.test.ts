@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import type { HttpMethod, VendorResilienceConfig } from "../../../src/bundle/types.ts";
 import { loadSettings, type VendorSettings, vendorSettings } from "../../../src/config.ts";
-import { virtualClock } from "../../../src/resilience/clock.ts";
+import { type ManualClock, manualClock } from "../../../src/resilience/clock.ts";
 import { guardClient } from "../../../src/resilience/guard-client.ts";
 import {
   backoffMs,
@@ -11,6 +11,7 @@ import {
   resilientFetch,
 } from "../../../src/resilience/retry.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
+import { timeOutEachAttempt } from "./support.ts";
 
 const upstream = inject("faultUpstreamUrl");
 const refused = inject("refusedUpstreamUrl");
@@ -37,17 +38,22 @@ interface CallOptions {
   baseUrl?: string;
   vendor?: string;
   deadlineMs?: number;
+  /** Runs while the call is in flight (to move its clock). */
+  drive?: (clock: ManualClock, key: string) => Promise<void>;
 }
 
-/** One tool call through resilientFetch against the real fault upstream, with a virtual clock. */
+/**
+ * One tool call through resilientFetch against the real fault upstream, on a manual clock:
+ * waits are skipped and no timeout fires unless `drive` moves the clock.
+ */
 async function call(opts: CallOptions) {
   const key = unique("k");
   const vendor = opts.vendor ?? unique("vendor");
   const settings = settingsFor(vendor, opts.resilience);
-  const clock = virtualClock();
+  const clock = manualClock(Date.now());
   const pending: Promise<unknown>[] = [];
   const method = opts.method ?? "GET";
-  const result: ResilientResult<Response> = await resilientFetch({
+  const running: Promise<ResilientResult<Response>> = resilientFetch({
     env,
     settings,
     tool: {
@@ -67,8 +73,10 @@ async function call(opts: CallOptions) {
         ...(method === "GET" ? {} : { body: "{}" }),
       }),
   });
+  await opts.drive?.(clock, key);
+  const result = await running;
   await Promise.all(pending);
-  const snapshot = await guardClient(env, settings).snapshot();
+  const snapshot = await guardClient(env, settings, { clock }).snapshot();
   return { key, vendor, settings, clock, result, snapshot };
 }
 
@@ -210,6 +218,7 @@ describe("resilientFetch against a real upstream", () => {
     const { key, result, snapshot } = await call({
       mode: "hang",
       resilience: { upstreamTimeoutSeconds: 0.2, maxRetries: 1 },
+      drive: (clock, key) => timeOutEachAttempt(key, 2, 200, () => [clock]),
     });
     expect((await attemptsOf(key)).count).toBe(2);
     expect(result).toMatchObject({

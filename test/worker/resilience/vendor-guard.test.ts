@@ -1,11 +1,12 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type {
-  AdmitRequest,
-  AttemptOutcome,
-  GuardConfig,
-  VendorGuard,
+import {
+  type AdmitRequest,
+  type AttemptOutcome,
+  type GuardConfig,
+  MAX_CALLER_BREAKERS,
+  type VendorGuard,
 } from "../../../src/resilience/vendor-guard.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -286,5 +287,124 @@ describe("VendorGuard token bucket", () => {
     for (let i = 0; i < 3; i++) await stub.record(fail, BREAKER);
     expect((await stub.admit(admitReq(config))).allowed).toBe(false);
     expect((await stub.snapshot(config)).rateLimiter.tokens).toBe(1);
+  });
+});
+
+describe("VendorGuard per-caller breakers (one caller cannot open the vendor's breaker)", () => {
+  const failOf = (caller: string): AttemptOutcome => ({ ...fail, caller });
+  const okOf = (caller: string): AttemptOutcome => ({ ...ok, caller });
+
+  it("one caller's streak opens that caller's breaker only: it fails fast, the others are served", async () => {
+    const { stub } = await freshGuard();
+    for (let i = 0; i < 3; i++) await stub.record(failOf("a"), BREAKER);
+    const snap = await stub.snapshot(BREAKER);
+    expect(snap.breaker).toMatchObject({ state: "closed", consecutiveFailures: 3, callersOpen: 1 });
+    expect(snap.breaker.timesOpened).toBe(0);
+    expect(await stub.admit(admitReq(BREAKER, { caller: "a" }))).toEqual({
+      allowed: false,
+      reason: "circuit_open",
+      retryAt: T0 + 60_000,
+      retryAfterMs: 60_000,
+      scope: "caller",
+    });
+    expect(await stub.admit(admitReq(BREAKER, { caller: "b" }))).toEqual({ allowed: true, waitMs: 0 });
+    // No caller key: the gateway itself (health probes) or client auth off.
+    expect(await stub.admit(admitReq())).toEqual({ allowed: true, waitMs: 0 });
+  });
+
+  it("a streak with failures of two callers opens the vendor's breaker for everyone", async () => {
+    const { stub } = await freshGuard();
+    await stub.record(failOf("a"), BREAKER);
+    await stub.record(failOf("a"), BREAKER);
+    await stub.record(failOf("b"), BREAKER);
+    expect((await stub.snapshot(BREAKER)).breaker).toMatchObject({ state: "open", timesOpened: 1 });
+    expect(await stub.admit(admitReq(BREAKER, { caller: "c" }))).toMatchObject({
+      allowed: false,
+      reason: "circuit_open",
+    });
+  });
+
+  it("a failure without a caller key is shared evidence: with it in the streak, the vendor opens", async () => {
+    const { stub } = await freshGuard();
+    await stub.record(failOf("a"), BREAKER);
+    await stub.record(fail, BREAKER);
+    await stub.record(failOf("a"), BREAKER);
+    expect((await stub.snapshot(BREAKER)).breaker.state).toBe("open");
+  });
+
+  it("another caller's success ends the streak, so a caller failing alone never reaches the threshold", async () => {
+    const { stub } = await freshGuard();
+    await stub.record(failOf("a"), BREAKER);
+    await stub.record(failOf("a"), BREAKER);
+    await stub.record(okOf("b"), BREAKER);
+    await stub.record(failOf("a"), BREAKER);
+    expect((await stub.snapshot(BREAKER)).breaker).toMatchObject({
+      state: "closed",
+      consecutiveFailures: 1,
+      callersOpen: 0,
+    });
+  });
+
+  it("a caller's breaker half-opens after the timeout: a failed probe re-opens it, a good one closes it", async () => {
+    const { stub, clock } = await freshGuard();
+    for (let i = 0; i < 3; i++) await stub.record(failOf("a"), BREAKER);
+    clock.t += 60_000;
+    const probe = await stub.admit(admitReq(BREAKER, { caller: "a" }));
+    expect(probe).toMatchObject({ allowed: true, probeId: expect.any(Number), scope: "caller" });
+    expect(await stub.admit(admitReq(BREAKER, { caller: "a" }))).toMatchObject({
+      allowed: false,
+      reason: "probe_in_flight",
+      scope: "caller",
+    });
+    const probeId = (probe as { probeId: number }).probeId;
+    await stub.record({ ...failOf("a"), probeId }, BREAKER);
+    expect(await stub.admit(admitReq(BREAKER, { caller: "a" }))).toMatchObject({
+      allowed: false,
+      reason: "circuit_open",
+      retryAfterMs: 60_000,
+    });
+    clock.t += 60_000;
+    const second = (await stub.admit(admitReq(BREAKER, { caller: "a" }))) as { probeId: number };
+    await stub.record({ ...okOf("a"), probeId: second.probeId }, BREAKER);
+    expect(await stub.admit(admitReq(BREAKER, { caller: "a" }))).toEqual({ allowed: true, waitMs: 0 });
+    expect((await stub.snapshot(BREAKER)).breaker).toMatchObject({
+      state: "closed",
+      consecutiveFailures: 0,
+      callersOpen: 0,
+    });
+  });
+
+  it("keeps caller breakers across an eviction, and at most MAX_CALLER_BREAKERS of them", async () => {
+    const { stub, clock } = await freshGuard();
+    await runInDurableObject(stub, (instance: VendorGuard) => {
+      for (let i = 0; i <= MAX_CALLER_BREAKERS; i++) {
+        clock.t += 1;
+        instance.record(ok, BREAKER);
+        for (let k = 0; k < 3; k++) instance.record(failOf(`caller-${i}`), BREAKER);
+      }
+    });
+    await evictDurableObject(stub);
+    await runInDurableObject(stub, (instance: VendorGuard) => {
+      instance.now = () => clock.t;
+    });
+    expect((await stub.snapshot(BREAKER)).breaker.callersOpen).toBe(MAX_CALLER_BREAKERS);
+    // The first one opened was dropped; the newest is kept.
+    expect((await stub.admit(admitReq(BREAKER, { caller: "caller-0" }))).allowed).toBe(true);
+    expect(await stub.admit(admitReq(BREAKER, { caller: `caller-${MAX_CALLER_BREAKERS}` }))).toMatchObject({
+      allowed: false,
+      scope: "caller",
+    });
+  });
+
+  it("an attempt that was never sent frees its probe slot and decides nothing", async () => {
+    const { stub, clock } = await freshGuard();
+    for (let i = 0; i < 3; i++) await stub.record(fail, BREAKER);
+    clock.t += 60_000;
+    const probe = (await stub.admit(admitReq())) as { probeId: number };
+    await stub.record({ kind: "not_sent", probeId: probe.probeId }, BREAKER);
+    const snap = await stub.snapshot(BREAKER);
+    expect(snap.breaker).toMatchObject({ state: "half_open", probesInFlight: 0, consecutiveFailures: 3 });
+    expect(snap.counters.failures).toBe(3);
+    expect(await stub.admit(admitReq())).toMatchObject({ allowed: true, probeId: expect.any(Number) });
   });
 });
