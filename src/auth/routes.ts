@@ -36,7 +36,7 @@ import {
   putCredential,
   type StoredSecret,
 } from "./credential-store.ts";
-import { credentialCipher, randomToken, sha256B64, sha256Hex } from "./crypto.ts";
+import { credentialCipher, randomToken, sha256B64 } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
 import {
   AUTHORIZE_PATH,
@@ -64,15 +64,15 @@ import {
 } from "./pages.ts";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "./password.ts";
 import { checkCsrf, createSession, destroySession, getSession, hostCookie, type Session } from "./session.ts";
+import { reserveSignIn, type SignInRefusal } from "./signin-throttle.ts";
 import { acceptsPersonalCredentials, vendorAuth, vendorOAuthConfig } from "./vendor-auth.ts";
 import { finishVendorAuthorization, startVendorAuthorization, VendorOAuthError } from "./vendor-oauth.ts";
 
 /** Binds the password form to the browser that loaded it (login CSRF). */
 const SIGNIN_FORM_COOKIE = "__Host-gw-signin";
 const SIGNIN_FORM_TTL_SECONDS = 600;
-/** Failed password sign-ins per user name before a pause; the pause itself. */
-const MAX_FAILED_SIGNINS = 10;
-const FAILED_SIGNIN_WINDOW_SECONDS = 900;
+/** Retry-After when the sign-in guard cannot answer: a Durable Object restart takes seconds. */
+const SIGNIN_UNAVAILABLE_RETRY_SECONDS = 30;
 /** Longest secret a user can store: real API keys are far shorter; KV values could take more. */
 const MAX_SECRET_CHARS = 8192;
 
@@ -195,13 +195,18 @@ async function renderSignIn(
   return new Response(html, { status, headers });
 }
 
-async function tooManyFailures(
-  env: AuthEnv,
-  username: string,
-): Promise<{ blocked: boolean; key: string; count: number }> {
-  const key = `signin-fail:${(await sha256Hex(username.toLowerCase())).slice(0, 32)}`;
-  const count = Number((await env.OAUTH_KV.get(key)) ?? "0");
-  return { blocked: count >= MAX_FAILED_SIGNINS, key, count };
+/** What a refused sign-in tells the user: why, and when (or how) to try again. */
+function refusalText(refusal: SignInRefusal): string {
+  const minutes = Math.ceil(refusal.retryAfterSeconds / 60);
+  const wait = `Try again in ${minutes} minute${minutes === 1 ? "" : "s"}`;
+  switch (refusal.reason) {
+    case "address":
+      return `Too many failed sign-ins from your network. ${wait}.`;
+    case "consecutive":
+      return `Password sign-in for this user is paused after too many failed attempts. ${wait}, or sign in from a browser that signed in as this user before.`;
+    default:
+      return `Too many failed sign-ins for this user. ${wait}, or sign in from a browser that signed in as this user before.`;
+  }
 }
 
 function signInRoutes(app: Hono<{ Bindings: object }>): void {
@@ -230,21 +235,35 @@ function signInRoutes(app: Hono<{ Bindings: object }>): void {
     }
     const username = String(form.get("username") ?? "").trim();
     const password = String(form.get("password") ?? "");
-    const throttle = await tooManyFailures(env, username);
-    if (throttle.blocked) {
-      return renderSignIn(config, returnTo, 429, "Too many failed sign-ins for this user. Wait 15 minutes.");
+    // Reserved before the password is checked, so concurrent guesses cannot all be checked.
+    let attempt: Awaited<ReturnType<typeof reserveSignIn>>;
+    try {
+      attempt = await reserveSignIn(c, env, username);
+    } catch (error) {
+      // Fail closed: without the throttle no password is checked.
+      console.warn(JSON.stringify({ level: "warn", msg: "sign-in guard unavailable", error: String(error) }));
+      const page = await renderSignIn(
+        config,
+        returnTo,
+        503,
+        "Sign-in is unavailable for a moment. Try again shortly.",
+      );
+      page.headers.set("retry-after", String(SIGNIN_UNAVAILABLE_RETRY_SECONDS));
+      return page;
+    }
+    if (!attempt.allowed) {
+      const page = await renderSignIn(config, returnTo, 429, refusalText(attempt));
+      page.headers.set("retry-after", String(attempt.retryAfterSeconds));
+      return page;
     }
     const user = config.users.get(username);
     // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
     if (user === undefined || user.passwordHash === undefined || !ok) {
-      await env.OAUTH_KV.put(throttle.key, String(throttle.count + 1), {
-        expirationTtl: FAILED_SIGNIN_WINDOW_SECONDS,
-      });
       return renderSignIn(config, returnTo, 401, "Wrong user name or password.");
     }
-    if (throttle.count > 0) await env.OAUTH_KV.delete(throttle.key);
     const headers = new Headers();
+    headers.append("set-cookie", await attempt.succeeded());
     headers.append("set-cookie", await createSession(env, user.id, "password"));
     headers.append("set-cookie", hostCookie(SIGNIN_FORM_COOKIE, "", 0));
     return redirect(returnTo, headers);
