@@ -39,6 +39,7 @@ import {
   teamAllowlist,
 } from "./config.ts";
 import type { AuthEnv } from "./env.ts";
+import { isReuse, readRefreshRequest, recordRotation, revokeReusedGrant } from "./refresh-reuse.ts";
 
 export const SCOPE_READ = "mcp:read";
 export const SCOPE_WRITE = "mcp:write";
@@ -341,6 +342,24 @@ function announceAuthOff(): void {
   );
 }
 
+/** The token endpoint: the library's, with refresh-token reuse detection around it (refresh-reuse.ts). */
+async function tokenEndpoint(
+  servers: AuthServers,
+  request: Request,
+  env: AuthEnv,
+  ctx: ExecutionContext,
+): Promise<Response> {
+  const refresh = await readRefreshRequest(request, env);
+  if (refresh !== undefined && isReuse(refresh)) {
+    return revokeReusedGrant(refresh, servers.authorizationServer.getOAuthApi(env));
+  }
+  const response = await ensureJsonError(await servers.authorizationServer.fetch(request, env, ctx));
+  if (refresh !== undefined && response.status === 200) {
+    await recordRotation(refresh, env, REFRESH_TOKEN_TTL_SECONDS);
+  }
+  return response;
+}
+
 /**
  * Wraps the app: with auth on, `/v1/` MCP endpoints go through their resource
  * servers, OAuth protocol endpoints through the authorization server, and
@@ -371,7 +390,8 @@ export function createAuthGateway(app: FetchApp): FetchApp {
         const canonical =
           url.origin === origin ? request : new Request(`${origin}${url.pathname}${url.search}`, request);
 
-        if (path === AS_METADATA_PATH || path === TOKEN_PATH || path === REGISTER_PATH) {
+        if (path === TOKEN_PATH) return await tokenEndpoint(servers, canonical, env, ctx);
+        if (path === AS_METADATA_PATH || path === REGISTER_PATH) {
           return await ensureJsonError(await servers.authorizationServer.fetch(canonical, env, ctx));
         }
         if (path === PRM_PATH || path === `${PRM_PATH}/`) {

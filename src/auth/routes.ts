@@ -386,8 +386,9 @@ function authorizeRoutes(app: Hono<{ Bindings: object }>): void {
         scopes: requested.length > 0 ? requested : REQUIRED_SCOPES,
         scopeDescriptions: SCOPE_DESCRIPTIONS,
       });
-      // The library's headers carry the browser-binding cookie and frame-ancestors 'none'.
-      return new Response(html, { headers: pageHeaders(consent.headers) });
+      // The library's headers carry the browser-binding cookie and frame-ancestors 'none'; the
+      // form's POST redirects to the client's redirect URI, which `form-action` must allow.
+      return new Response(html, { headers: pageHeaders(consent.headers, [authRequest.redirectUri]) });
     } catch (error) {
       return authorizationErrorResponse(error);
     }
@@ -459,10 +460,13 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
       : new Map(),
   ]);
   const rows: CredentialRow[] = [];
+  /** Where "Connect" forms redirect (the vendors' authorization endpoints): `form-action` allows them. */
+  const connectTargets: string[] = [];
   for (const bundle of allBundles()) {
     const info = vendorAuth(bundle);
     const vendorAvailability = availability.get(bundle.vendor);
     if (vendorAvailability === undefined) continue;
+    const connectUrl = vendorOAuthConfig(env, bundle, "authorizationCode")?.authorizationUrl;
     rows.push({
       vendor: bundle.vendor,
       displayName: bundle.displayName,
@@ -473,9 +477,10 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
       team: team.get(bundle.vendor),
       sharedPresent: sharedCredentialPresent(env, bundle, info),
       allowed: vendorAvailability.reason !== "not_allowed",
-      canConnect: vendorOAuthConfig(env, bundle, "authorizationCode") !== undefined,
+      canConnect: connectUrl !== undefined,
       personal: acceptsPersonalCredentials(info),
     });
+    if (connectUrl !== undefined) connectTargets.push(connectUrl);
   }
   const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
   const grants: ClientGrantRow[] = [];
@@ -502,7 +507,7 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
     ...(notice === undefined ? {} : { notice }),
     personalStorage,
   });
-  return new Response(html, { headers: pageHeaders() });
+  return new Response(html, { headers: pageHeaders(undefined, connectTargets) });
 }
 
 interface CredentialsForm {
@@ -659,7 +664,11 @@ function credentialsRoutes(app: Hono<{ Bindings: object }>): void {
     const { config, env, who } = checked;
     const grantId = c.req.param("grantId");
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(grantId)) throw new GatewayError("bad_request", "Bad grant id.");
-    // The grant key includes the user id: nobody can revoke another user's grant.
+    // The grant key includes the user id (library storage schema): another user's grant id is not found,
+    // and saying so (not `ok`) tells a confused client that nothing was revoked.
+    if ((await env.OAUTH_KV.get(`grant:${who.user.id}:${grantId}`)) === null) {
+      throw new GatewayError("not_found", "You have no client grant with this id.");
+    }
     const oauthApi = authServersFor(canonicalOrigin(config, c.req.raw)).authorizationServer.getOAuthApi(env);
     await oauthApi.revokeGrant(grantId, who.user.id);
     if (wantsJson(c)) return c.json({ ok: true, notice: "revoked" });
