@@ -21,6 +21,7 @@
 import {
   insufficientScope,
   OAuthAuthorizationServer,
+  OAuthError,
   type OAuthResourceContext,
   OAuthResourceServer,
 } from "@cloudflare/workers-oauth-provider";
@@ -39,6 +40,7 @@ import {
   teamAllowlist,
 } from "./config.ts";
 import type { AuthEnv } from "./env.ts";
+import { isKvUnavailable, KV_RETRY_AFTER_SECONDS, withGuardedKv } from "./kv-guard.ts";
 import { isReuse, readRefreshRequest, recordRotation, revokeReusedGrant } from "./refresh-reuse.ts";
 
 export const SCOPE_READ = "mcp:read";
@@ -155,7 +157,17 @@ export function authServersFor(origin: string, app: FetchApp | undefined = appFo
       },
       requiredScopes: REQUIRED_SCOPES,
       validateToken: (env) => async (resource, token) => {
-        const result = await authorizationServer.validateToken(resource, token, env);
+        const result = await authorizationServer
+          .validateToken(resource, token, env)
+          .catch((error: unknown) => {
+            // The library answers other throws with a bare 503: say which dependency, and when to retry.
+            if (!isKvUnavailable(error)) throw error;
+            throw new OAuthError("temporarily_unavailable", {
+              description: `${error.message} (token validation needs it)`,
+              statusCode: 503,
+              headers: { "Retry-After": String(KV_RETRY_AFTER_SECONDS) },
+            });
+          });
         if (result === null) return null;
         // A user removed from the configuration loses access on their next request.
         const props = result.props as CallerProps | undefined;
@@ -368,7 +380,9 @@ async function tokenEndpoint(
 export function createAuthGateway(app: FetchApp): FetchApp {
   appForResources = app;
   return {
-    async fetch(request, env, ctx) {
+    async fetch(request, rawEnv, ctx) {
+      // Every KV operation below is bounded and fails as a typed 503 (kv-guard.ts).
+      const env = withGuardedKv(rawEnv);
       try {
         const config = loadAuthConfig(env);
         if (!config.required) {
@@ -426,12 +440,15 @@ export function createAuthGateway(app: FetchApp): FetchApp {
         if (error instanceof GatewayError) {
           // OAuth clients parse RFC 6749 errors on the OAuth surface; everything else gets the gateway's shape.
           if (isOAuthSurface(new URL(request.url).pathname)) {
+            const code =
+              error.status === 503
+                ? "temporarily_unavailable"
+                : error.status >= 500
+                  ? "server_error"
+                  : "invalid_request";
             return Response.json(
-              {
-                error: error.status >= 500 ? "server_error" : "invalid_request",
-                error_description: error.message,
-              },
-              { status: error.status, headers: { "cache-control": "no-store" } },
+              { error: code, error_description: error.message },
+              { status: error.status, headers: { ...error.headers, "cache-control": "no-store" } },
             );
           }
           return error.getResponse(crypto.randomUUID());

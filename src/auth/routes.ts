@@ -38,6 +38,7 @@ import {
 } from "./credential-store.ts";
 import { credentialCipher, randomToken, sha256B64 } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
+import { isKvUnavailable, type KvUnavailableError } from "./kv-guard.ts";
 import {
   AUTHORIZE_PATH,
   authServersFor,
@@ -101,6 +102,11 @@ type AuthContext = Context<{ Bindings: object }>;
 
 function authEnv(c: AuthContext): AuthEnv {
   return c.env as AuthEnv;
+}
+
+/** KV is down, on a route whose clients read RFC 6749 errors (`/authorize`, `/oauth/*`). */
+function storageUnavailable(error: KvUnavailableError): Response {
+  return oauthError(503, "temporarily_unavailable", error.message, error.headers);
 }
 
 /** RFC 6749-shaped JSON error. */
@@ -209,65 +215,102 @@ function refusalText(refusal: SignInRefusal): string {
   }
 }
 
-function signInRoutes(app: Hono<{ Bindings: object }>): void {
-  app.get("/signin", async (c) => {
-    const config = authConfig(c);
-    if (config === undefined) return authOff();
-    const returnTo = safeReturn(c.req.query("return")) ?? "/credentials";
-    if ((await signedIn(c, config)) !== undefined) return redirect(returnTo);
-    return renderSignIn(config, returnTo);
-  });
+type Handler = (c: AuthContext) => Promise<Response>;
 
-  app.post("/signin", async (c) => {
-    const config = authConfig(c);
-    if (config === undefined) return authOff();
-    const env = authEnv(c);
-    const form = await formOf(c);
-    const returnTo = safeReturn(form.get("return")) ?? "/credentials";
-    const binding = getCookie(c, SIGNIN_FORM_COOKIE);
-    const token = form.get("form_token");
-    if (
-      binding === undefined ||
-      typeof token !== "string" ||
-      token !== (await sha256B64(`signin:${binding}`))
-    ) {
-      return renderSignIn(config, returnTo, 403, "The sign-in form expired. Try again.");
-    }
-    const username = String(form.get("username") ?? "").trim();
-    const password = String(form.get("password") ?? "");
-    // Reserved before the password is checked, so concurrent guesses cannot all be checked.
-    let attempt: Awaited<ReturnType<typeof reserveSignIn>>;
+/** `/authorize`: KV down answers the RFC 6749 JSON its clients read. */
+function oauthSurface(handler: Handler): Handler {
+  return async (c) => {
     try {
-      attempt = await reserveSignIn(c, env, username);
+      return await handler(c);
     } catch (error) {
-      // Fail closed: without the throttle no password is checked.
-      console.warn(JSON.stringify({ level: "warn", msg: "sign-in guard unavailable", error: String(error) }));
-      const page = await renderSignIn(
-        config,
-        returnTo,
-        503,
-        "Sign-in is unavailable for a moment. Try again shortly.",
-      );
-      page.headers.set("retry-after", String(SIGNIN_UNAVAILABLE_RETRY_SECONDS));
+      if (isKvUnavailable(error)) return storageUnavailable(error);
+      throw error;
+    }
+  };
+}
+
+/** The sign-in page answers its errors as pages, so KV down does too (503, `Retry-After`). */
+function signInSurface(handler: Handler): Handler {
+  return async (c) => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      const config = authConfig(c);
+      if (!isKvUnavailable(error) || config === undefined) throw error;
+      const page = await renderSignIn(config, "/credentials", 503, `${error.message}`);
+      for (const [name, value] of Object.entries(error.headers ?? {})) page.headers.set(name, value);
       return page;
     }
-    if (!attempt.allowed) {
-      const page = await renderSignIn(config, returnTo, 429, refusalText(attempt));
-      page.headers.set("retry-after", String(attempt.retryAfterSeconds));
-      return page;
-    }
-    const user = config.users.get(username);
-    // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-    if (user === undefined || user.passwordHash === undefined || !ok) {
-      return renderSignIn(config, returnTo, 401, "Wrong user name or password.");
-    }
-    const headers = new Headers();
-    headers.append("set-cookie", await attempt.succeeded());
-    headers.append("set-cookie", await createSession(env, user.id, "password"));
-    headers.append("set-cookie", hostCookie(SIGNIN_FORM_COOKIE, "", 0));
-    return redirect(returnTo, headers);
-  });
+  };
+}
+
+function signInRoutes(app: Hono<{ Bindings: object }>): void {
+  app.get(
+    "/signin",
+    signInSurface(async (c) => {
+      const config = authConfig(c);
+      if (config === undefined) return authOff();
+      const returnTo = safeReturn(c.req.query("return")) ?? "/credentials";
+      if ((await signedIn(c, config)) !== undefined) return redirect(returnTo);
+      return renderSignIn(config, returnTo);
+    }),
+  );
+
+  app.post(
+    "/signin",
+    signInSurface(async (c) => {
+      const config = authConfig(c);
+      if (config === undefined) return authOff();
+      const env = authEnv(c);
+      const form = await formOf(c);
+      const returnTo = safeReturn(form.get("return")) ?? "/credentials";
+      const binding = getCookie(c, SIGNIN_FORM_COOKIE);
+      const token = form.get("form_token");
+      if (
+        binding === undefined ||
+        typeof token !== "string" ||
+        token !== (await sha256B64(`signin:${binding}`))
+      ) {
+        return renderSignIn(config, returnTo, 403, "The sign-in form expired. Try again.");
+      }
+      const username = String(form.get("username") ?? "").trim();
+      const password = String(form.get("password") ?? "");
+      // Reserved before the password is checked, so concurrent guesses cannot all be checked.
+      let attempt: Awaited<ReturnType<typeof reserveSignIn>>;
+      try {
+        attempt = await reserveSignIn(c, env, username);
+      } catch (error) {
+        // Fail closed: without the throttle no password is checked.
+        console.warn(
+          JSON.stringify({ level: "warn", msg: "sign-in guard unavailable", error: String(error) }),
+        );
+        const page = await renderSignIn(
+          config,
+          returnTo,
+          503,
+          "Sign-in is unavailable for a moment. Try again shortly.",
+        );
+        page.headers.set("retry-after", String(SIGNIN_UNAVAILABLE_RETRY_SECONDS));
+        return page;
+      }
+      if (!attempt.allowed) {
+        const page = await renderSignIn(config, returnTo, 429, refusalText(attempt));
+        page.headers.set("retry-after", String(attempt.retryAfterSeconds));
+        return page;
+      }
+      const user = config.users.get(username);
+      // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
+      const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+      if (user === undefined || user.passwordHash === undefined || !ok) {
+        return renderSignIn(config, returnTo, 401, "Wrong user name or password.");
+      }
+      const headers = new Headers();
+      headers.append("set-cookie", await attempt.succeeded());
+      headers.append("set-cookie", await createSession(env, user.id, "password"));
+      headers.append("set-cookie", hostCookie(SIGNIN_FORM_COOKIE, "", 0));
+      return redirect(returnTo, headers);
+    }),
+  );
 
   app.get("/signin/oidc", async (c) => {
     const config = authConfig(c);
@@ -334,6 +377,7 @@ function signInRoutes(app: Hono<{ Bindings: object }>): void {
 // MCP client authorization (consent)
 
 function authorizationErrorResponse(error: unknown): Response {
+  if (isKvUnavailable(error)) return storageUnavailable(error);
   if (error instanceof AuthorizationError) {
     if (error.redirectTo !== undefined) return redirect(error.redirectTo, undefined, 302);
     return oauthError(400, error.code, error.description);
@@ -349,91 +393,98 @@ function authorizationErrorResponse(error: unknown): Response {
 }
 
 function authorizeRoutes(app: Hono<{ Bindings: object }>): void {
-  app.get(AUTHORIZE_PATH, async (c) => {
-    const config = authConfig(c);
-    if (config === undefined) return authOff();
-    const env = authEnv(c);
-    const origin = canonicalOrigin(config, c.req.raw);
-    const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
-    const request = canonicalRequest(c, origin);
-    try {
-      const authRequest = await oauthApi.parseAuthRequest(request);
-      // OAuth 2.1: PKCE for every client, S256 only (the library already refuses `plain`).
-      if (authRequest.codeChallenge === undefined || authRequest.codeChallengeMethod !== "S256") {
-        return redirect(
-          authorizationErrorRedirect(
-            authRequest,
-            "invalid_request",
-            "PKCE with code_challenge_method=S256 is required",
-          ),
-          undefined,
-          302,
-        );
+  app.get(
+    AUTHORIZE_PATH,
+    oauthSurface(async (c) => {
+      const config = authConfig(c);
+      if (config === undefined) return authOff();
+      const env = authEnv(c);
+      const origin = canonicalOrigin(config, c.req.raw);
+      const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
+      const request = canonicalRequest(c, origin);
+      try {
+        const authRequest = await oauthApi.parseAuthRequest(request);
+        // OAuth 2.1: PKCE for every client, S256 only (the library already refuses `plain`).
+        if (authRequest.codeChallenge === undefined || authRequest.codeChallengeMethod !== "S256") {
+          return redirect(
+            authorizationErrorRedirect(
+              authRequest,
+              "invalid_request",
+              "PKCE with code_challenge_method=S256 is required",
+            ),
+            undefined,
+            302,
+          );
+        }
+        const who = await signedIn(c, config);
+        if (who === undefined) {
+          const url = new URL(c.req.url);
+          return redirect(`/signin?return=${encodeURIComponent(`${url.pathname}${url.search}`)}`);
+        }
+        const details = await oauthApi.describeConsent(authRequest);
+        const consent = await oauthApi.beginConsent(authRequest);
+        const requested = authRequest.scope.filter((scope) => SCOPES_SUPPORTED.includes(scope));
+        const html = consentPage({
+          details,
+          handle: consent.handle,
+          csrf: who.session.csrf,
+          userName: who.user.name,
+          scopes: requested.length > 0 ? requested : REQUIRED_SCOPES,
+          scopeDescriptions: SCOPE_DESCRIPTIONS,
+        });
+        // The library's headers carry the browser-binding cookie and frame-ancestors 'none'; the
+        // form's POST redirects to the client's redirect URI, which `form-action` must allow.
+        return new Response(html, { headers: pageHeaders(consent.headers, [authRequest.redirectUri]) });
+      } catch (error) {
+        return authorizationErrorResponse(error);
       }
-      const who = await signedIn(c, config);
-      if (who === undefined) {
-        const url = new URL(c.req.url);
-        return redirect(`/signin?return=${encodeURIComponent(`${url.pathname}${url.search}`)}`);
-      }
-      const details = await oauthApi.describeConsent(authRequest);
-      const consent = await oauthApi.beginConsent(authRequest);
-      const requested = authRequest.scope.filter((scope) => SCOPES_SUPPORTED.includes(scope));
-      const html = consentPage({
-        details,
-        handle: consent.handle,
-        csrf: who.session.csrf,
-        userName: who.user.name,
-        scopes: requested.length > 0 ? requested : REQUIRED_SCOPES,
-        scopeDescriptions: SCOPE_DESCRIPTIONS,
-      });
-      // The library's headers carry the browser-binding cookie and frame-ancestors 'none'; the
-      // form's POST redirects to the client's redirect URI, which `form-action` must allow.
-      return new Response(html, { headers: pageHeaders(consent.headers, [authRequest.redirectUri]) });
-    } catch (error) {
-      return authorizationErrorResponse(error);
-    }
-  });
+    }),
+  );
 
-  app.post(AUTHORIZE_PATH, async (c) => {
-    const config = authConfig(c);
-    if (config === undefined) return authOff();
-    const env = authEnv(c);
-    const who = await signedIn(c, config);
-    if (who === undefined) return oauthError(401, "access_denied", "Sign in first: your session has ended.");
-    const form = await formOf(c);
-    if (!checkCsrf(who.session, form.get("csrf"))) {
-      return oauthError(403, "access_denied", "The consent form's CSRF token does not match your session.");
-    }
-    const handle = form.get("handle");
-    if (typeof handle !== "string")
-      return oauthError(400, "invalid_request", "The consent form has no handle.");
-    const origin = canonicalOrigin(config, c.req.raw);
-    const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
-    const request = canonicalRequest(c, origin);
-    try {
-      if (form.get("decision") !== "approve") {
-        const denied = await oauthApi.denyConsent(request, handle);
-        return new Response(null, { status: 302, headers: denied.headers });
+  app.post(
+    AUTHORIZE_PATH,
+    oauthSurface(async (c) => {
+      const config = authConfig(c);
+      if (config === undefined) return authOff();
+      const env = authEnv(c);
+      const who = await signedIn(c, config);
+      if (who === undefined)
+        return oauthError(401, "access_denied", "Sign in first: your session has ended.");
+      const form = await formOf(c);
+      if (!checkCsrf(who.session, form.get("csrf"))) {
+        return oauthError(403, "access_denied", "The consent form's CSRF token does not match your session.");
       }
-      const scope = form
-        .getAll("scope")
-        .map(String)
-        .filter((value) => SCOPES_SUPPORTED.includes(value));
-      const approved = await oauthApi.approveConsent(request, handle, { scope });
-      const props: CallerProps = { userId: who.user.id, name: who.user.name };
-      const { redirectTo } = await oauthApi.completeAuthorization({
-        request: approved.request,
-        userId: who.user.id,
-        metadata: { via: who.session.via },
-        scope: approved.request.scope,
-        props,
-      });
-      approved.headers.set("location", redirectTo);
-      return new Response(null, { status: 302, headers: approved.headers });
-    } catch (error) {
-      return authorizationErrorResponse(error);
-    }
-  });
+      const handle = form.get("handle");
+      if (typeof handle !== "string")
+        return oauthError(400, "invalid_request", "The consent form has no handle.");
+      const origin = canonicalOrigin(config, c.req.raw);
+      const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
+      const request = canonicalRequest(c, origin);
+      try {
+        if (form.get("decision") !== "approve") {
+          const denied = await oauthApi.denyConsent(request, handle);
+          return new Response(null, { status: 302, headers: denied.headers });
+        }
+        const scope = form
+          .getAll("scope")
+          .map(String)
+          .filter((value) => SCOPES_SUPPORTED.includes(value));
+        const approved = await oauthApi.approveConsent(request, handle, { scope });
+        const props: CallerProps = { userId: who.user.id, name: who.user.name };
+        const { redirectTo } = await oauthApi.completeAuthorization({
+          request: approved.request,
+          userId: who.user.id,
+          metadata: { via: who.session.via },
+          scope: approved.request.scope,
+          props,
+        });
+        approved.headers.set("location", redirectTo);
+        return new Response(null, { status: 302, headers: approved.headers });
+      } catch (error) {
+        return authorizationErrorResponse(error);
+      }
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
