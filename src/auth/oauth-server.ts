@@ -40,7 +40,12 @@ import {
   teamAllowlist,
 } from "./config.ts";
 import type { AuthEnv } from "./env.ts";
-import { isKvUnavailable, KV_RETRY_AFTER_SECONDS, withGuardedKv } from "./kv-guard.ts";
+import {
+  isKvUnavailable,
+  KV_RETRY_AFTER_SECONDS,
+  type KvUnavailableError,
+  withGuardedKv,
+} from "./kv-guard.ts";
 import { isReuse, readRefreshRequest, recordRotation, revokeReusedGrant } from "./refresh-reuse.ts";
 
 export const SCOPE_READ = "mcp:read";
@@ -220,14 +225,20 @@ async function peekMessage(request: Request): Promise<{ method?: string; tool?: 
 /** Messages that never look at vendors: no credential lookups for the handshake. */
 const VENDOR_FREE_METHODS = new Set(["initialize", "notifications/initialized", "ping", "server/discover"]);
 
+interface AvailabilityResult {
+  availability: Map<string, VendorAvailability>;
+  /** Set when KV failed and the map holds only what needs no KV. */
+  degraded?: KvUnavailableError;
+}
+
 async function availabilityFor(
   env: AuthEnv,
   user: ResolvedUser,
   allowlist: TeamAllowlist | undefined,
   origin: string,
-): Promise<Map<string, VendorAvailability>> {
+): Promise<AvailabilityResult> {
   try {
-    return await computeAvailability(env, user, allowlist, origin);
+    return { availability: await computeAvailability(env, user, allowlist, origin) };
   } catch (error) {
     // KV can fail: degrade to what needs no KV (organisation credentials, keyless vendors)
     // rather than failing every request; a tool call reads its credential again anyway.
@@ -244,7 +255,7 @@ async function availabilityFor(
       allowlist,
       origin,
     ).catch(() => new Map<string, VendorAvailability>());
-    return unavailable;
+    return { availability: unavailable, ...(isKvUnavailable(error) ? { degraded: error } : {}) };
   }
 }
 
@@ -264,10 +275,16 @@ async function serveProtected(
   }
   const allowlist = teamAllowlist(config, user.teamId);
   const message = await peekMessage(request);
-  const availability =
+  const { availability, degraded } =
     message.method !== undefined && VENDOR_FREE_METHODS.has(message.method)
-      ? new Map<string, VendorAvailability>()
+      ? { availability: new Map<string, VendorAvailability>(), degraded: undefined }
       : await availabilityFor(env, user, allowlist, origin);
+  if (degraded !== undefined && message.tool !== undefined) {
+    // A tool whose vendor the degraded listing lost (personal or team credentials live in KV) is
+    // a storage outage to its caller, not an unknown tool.
+    const vendor = findTool(endpoint, undefined, message.tool)?.bundle.vendor;
+    if (vendor !== undefined && availability.get(vendor)?.available !== true) throw degraded;
+  }
   const caller = createCaller(
     {
       userId: user.id,

@@ -124,6 +124,23 @@ describe("KV down, client auth on", () => {
     expect(signIn.headers.getSetCookie().some((c) => c.startsWith("__Host-gw-session="))).toBe(false);
   });
 
+  it("a tool whose personal credential cannot be read answers 503, not 'unknown tool'", async () => {
+    const dave = await tokensFor(env, "dave");
+    const csrf = await dave.browser.csrf();
+    await dave.browser.post("/credentials/auth-key/secret", { csrf, owner: "user", secret: "dave-key-3333" });
+    // Token checks (get) still answer; credential listing and reads do not.
+    const partial = withKv(env, "throw", ["list", "getWithMetadata"]);
+    const call = await mcp(partial, "/v1/mcp", dave.access_token, "tools/call", {
+      name: "auth-key_whoami",
+      arguments: {},
+    });
+    const body = (await expectJson503(call)) as { error: { code: string } };
+    expect(body.error.code).toBe("storage_unavailable");
+    // Vendors that need no KV still answer.
+    const alpha = await mcp(partial, "/v1/mcp", dave.access_token, "tools/list");
+    expect(alpha.status).toBe(200);
+  });
+
   it("a credential save that fails leaves the previous credential readable", async () => {
     const dave = await tokensFor(env, "dave");
     const csrf = await dave.browser.csrf();
