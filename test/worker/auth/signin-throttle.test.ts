@@ -11,6 +11,7 @@ import {
   ACCOUNT_MAX_FAILURES,
   ADDRESS_MAX_FAILURES,
   CONSECUTIVE_MEMORY_MS,
+  DEVICE_MAX_FAILURES,
   FAILURE_WINDOW_MS,
   type SignInGuard,
 } from "../../../src/auth/signin-guard.ts";
@@ -150,6 +151,23 @@ describe("sign-in throttling", () => {
       expect(instance.reserveAccount("trusted-device")).toEqual({ allowed: true, trusted: true });
       now += CONSECUTIVE_MEMORY_MS;
       expect(instance.reserveAccount()).toEqual({ allowed: true, trusted: false });
+    });
+  });
+
+  it("a trusted device has its own limit, past which it counts as untrusted", async () => {
+    const stub = await accountGuard("device-limit-user");
+    await runInDurableObject(stub, (instance: SignInGuard) => {
+      instance.succeeded("laptop");
+      for (let i = 0; i < DEVICE_MAX_FAILURES; i++) {
+        expect(instance.reserveAccount("laptop")).toEqual({ allowed: true, trusted: true });
+      }
+      // Past its own limit the device is just another client: the account-wide window applies.
+      expect(instance.reserveAccount("laptop")).toEqual({ allowed: true, trusted: false });
+      expect(instance.inspect().window?.failures).toBe(1);
+      // A successful sign-in from it clears its count.
+      instance.succeeded("laptop-2", "laptop");
+      expect(instance.reserveAccount("laptop-2")).toEqual({ allowed: true, trusted: true });
+      expect(instance.reserveAccount("laptop")).toEqual({ allowed: true, trusted: false });
     });
   });
 
