@@ -40,7 +40,8 @@ export type GatewayErrorCode =
   | "rate_limited"
   | "invalid_configuration"
   | "internal_error"
-  | "upstream_unavailable";
+  | "upstream_unavailable"
+  | "storage_unavailable";
 
 const DEFAULT_STATUS: Record<GatewayErrorCode, number> = {
   bad_request: 400,
@@ -56,6 +57,7 @@ const DEFAULT_STATUS: Record<GatewayErrorCode, number> = {
   invalid_configuration: 500,
   internal_error: 500,
   upstream_unavailable: 503,
+  storage_unavailable: 503,
 };
 
 export interface GatewayErrorOptions {

@@ -7,6 +7,7 @@ import { createAuthGateway } from "./auth/oauth-server.ts";
 import { lastResortResponse } from "./errors.ts";
 import { probeVendors } from "./health/probe.ts";
 
+export { SignInGuard } from "./auth/signin-guard.ts";
 export { VendorGuard } from "./resilience/vendor-guard.ts";
 
 const app = createApp();

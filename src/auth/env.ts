@@ -7,9 +7,12 @@
  * @module
  */
 import { vendorEnvPrefix } from "../upstream/base-url.ts";
+import type { SignInGuard } from "./signin-guard.ts";
 
 export interface AuthEnv {
   OAUTH_KV: KVNamespace;
+  /** Password sign-in throttle (src/auth/signin-guard.ts). */
+  SIGNIN_GUARD: DurableObjectNamespace<SignInGuard>;
   /** `none` turns client auth off (local use only); anything else, or unset, means OAuth is required. */
   GATEWAY_AUTH?: string;
   /** Canonical public origin (`https://mcp.example.com`); when unset the request's origin is used. */

@@ -21,6 +21,7 @@
 import {
   insufficientScope,
   OAuthAuthorizationServer,
+  OAuthError,
   type OAuthResourceContext,
   OAuthResourceServer,
 } from "@cloudflare/workers-oauth-provider";
@@ -39,6 +40,13 @@ import {
   teamAllowlist,
 } from "./config.ts";
 import type { AuthEnv } from "./env.ts";
+import {
+  isKvUnavailable,
+  KV_RETRY_AFTER_SECONDS,
+  type KvUnavailableError,
+  withGuardedKv,
+} from "./kv-guard.ts";
+import { isReuse, readRefreshRequest, recordRotation, revokeReusedGrant } from "./refresh-reuse.ts";
 
 export const SCOPE_READ = "mcp:read";
 export const SCOPE_WRITE = "mcp:write";
@@ -154,7 +162,17 @@ export function authServersFor(origin: string, app: FetchApp | undefined = appFo
       },
       requiredScopes: REQUIRED_SCOPES,
       validateToken: (env) => async (resource, token) => {
-        const result = await authorizationServer.validateToken(resource, token, env);
+        const result = await authorizationServer
+          .validateToken(resource, token, env)
+          .catch((error: unknown) => {
+            // The library answers other throws with a bare 503: say which dependency, and when to retry.
+            if (!isKvUnavailable(error)) throw error;
+            throw new OAuthError("temporarily_unavailable", {
+              description: `${error.message} (token validation needs it)`,
+              statusCode: 503,
+              headers: { "Retry-After": String(KV_RETRY_AFTER_SECONDS) },
+            });
+          });
         if (result === null) return null;
         // A user removed from the configuration loses access on their next request.
         const props = result.props as CallerProps | undefined;
@@ -207,14 +225,20 @@ async function peekMessage(request: Request): Promise<{ method?: string; tool?: 
 /** Messages that never look at vendors: no credential lookups for the handshake. */
 const VENDOR_FREE_METHODS = new Set(["initialize", "notifications/initialized", "ping", "server/discover"]);
 
+interface AvailabilityResult {
+  availability: Map<string, VendorAvailability>;
+  /** Set when KV failed and the map holds only what needs no KV. */
+  degraded?: KvUnavailableError;
+}
+
 async function availabilityFor(
   env: AuthEnv,
   user: ResolvedUser,
   allowlist: TeamAllowlist | undefined,
   origin: string,
-): Promise<Map<string, VendorAvailability>> {
+): Promise<AvailabilityResult> {
   try {
-    return await computeAvailability(env, user, allowlist, origin);
+    return { availability: await computeAvailability(env, user, allowlist, origin) };
   } catch (error) {
     // KV can fail: degrade to what needs no KV (organisation credentials, keyless vendors)
     // rather than failing every request; a tool call reads its credential again anyway.
@@ -231,7 +255,7 @@ async function availabilityFor(
       allowlist,
       origin,
     ).catch(() => new Map<string, VendorAvailability>());
-    return unavailable;
+    return { availability: unavailable, ...(isKvUnavailable(error) ? { degraded: error } : {}) };
   }
 }
 
@@ -251,10 +275,16 @@ async function serveProtected(
   }
   const allowlist = teamAllowlist(config, user.teamId);
   const message = await peekMessage(request);
-  const availability =
+  const { availability, degraded } =
     message.method !== undefined && VENDOR_FREE_METHODS.has(message.method)
-      ? new Map<string, VendorAvailability>()
+      ? { availability: new Map<string, VendorAvailability>(), degraded: undefined }
       : await availabilityFor(env, user, allowlist, origin);
+  if (degraded !== undefined && message.tool !== undefined) {
+    // A tool whose vendor the degraded listing lost (personal or team credentials live in KV) is
+    // a storage outage to its caller, not an unknown tool.
+    const vendor = findTool(endpoint, undefined, message.tool)?.bundle.vendor;
+    if (vendor !== undefined && availability.get(vendor)?.available !== true) throw degraded;
+  }
   const caller = createCaller(
     {
       userId: user.id,
@@ -341,6 +371,24 @@ function announceAuthOff(): void {
   );
 }
 
+/** The token endpoint: the library's, with refresh-token reuse detection around it (refresh-reuse.ts). */
+async function tokenEndpoint(
+  servers: AuthServers,
+  request: Request,
+  env: AuthEnv,
+  ctx: ExecutionContext,
+): Promise<Response> {
+  const refresh = await readRefreshRequest(request, env);
+  if (refresh !== undefined && isReuse(refresh)) {
+    return revokeReusedGrant(refresh, servers.authorizationServer.getOAuthApi(env));
+  }
+  const response = await ensureJsonError(await servers.authorizationServer.fetch(request, env, ctx));
+  if (refresh !== undefined && response.status === 200) {
+    await recordRotation(refresh, env, REFRESH_TOKEN_TTL_SECONDS);
+  }
+  return response;
+}
+
 /**
  * Wraps the app: with auth on, `/v1/` MCP endpoints go through their resource
  * servers, OAuth protocol endpoints through the authorization server, and
@@ -349,7 +397,9 @@ function announceAuthOff(): void {
 export function createAuthGateway(app: FetchApp): FetchApp {
   appForResources = app;
   return {
-    async fetch(request, env, ctx) {
+    async fetch(request, rawEnv, ctx) {
+      // Every KV operation below is bounded and fails as a typed 503 (kv-guard.ts).
+      const env = withGuardedKv(rawEnv);
       try {
         const config = loadAuthConfig(env);
         if (!config.required) {
@@ -371,7 +421,8 @@ export function createAuthGateway(app: FetchApp): FetchApp {
         const canonical =
           url.origin === origin ? request : new Request(`${origin}${url.pathname}${url.search}`, request);
 
-        if (path === AS_METADATA_PATH || path === TOKEN_PATH || path === REGISTER_PATH) {
+        if (path === TOKEN_PATH) return await tokenEndpoint(servers, canonical, env, ctx);
+        if (path === AS_METADATA_PATH || path === REGISTER_PATH) {
           return await ensureJsonError(await servers.authorizationServer.fetch(canonical, env, ctx));
         }
         if (path === PRM_PATH || path === `${PRM_PATH}/`) {
@@ -406,12 +457,15 @@ export function createAuthGateway(app: FetchApp): FetchApp {
         if (error instanceof GatewayError) {
           // OAuth clients parse RFC 6749 errors on the OAuth surface; everything else gets the gateway's shape.
           if (isOAuthSurface(new URL(request.url).pathname)) {
+            const code =
+              error.status === 503
+                ? "temporarily_unavailable"
+                : error.status >= 500
+                  ? "server_error"
+                  : "invalid_request";
             return Response.json(
-              {
-                error: error.status >= 500 ? "server_error" : "invalid_request",
-                error_description: error.message,
-              },
-              { status: error.status, headers: { "cache-control": "no-store" } },
+              { error: code, error_description: error.message },
+              { status: error.status, headers: { ...error.headers, "cache-control": "no-store" } },
             );
           }
           return error.getResponse(crypto.randomUUID());

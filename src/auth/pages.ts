@@ -18,11 +18,38 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-/** Security headers every page carries (the consent page adds the library's on top). */
-export function pageHeaders(extra?: HeadersInit): Headers {
+/**
+ * A CSP source for where a form submission may end up: browsers (Chrome, Safari, Firefox ≥ 125)
+ * apply `form-action` to the form's target *and every redirect after it*, so a page whose form
+ * redirects elsewhere (consent → the client's redirect URI, connect → the vendor) lists that place.
+ * Only the origin (or, for a custom scheme such as `cursor://`, the scheme) is used: the value
+ * comes from whoever registered the client, and a path could carry `;` or `,` into the header.
+ */
+export function formTargetSource(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol === "https:" || parsed.protocol === "http:") return parsed.origin;
+  if (["javascript:", "data:", "blob:", "file:"].includes(parsed.protocol)) return undefined;
+  return /^[a-z][a-z0-9+.-]*:$/i.test(parsed.protocol) ? parsed.protocol : undefined;
+}
+
+/**
+ * Security headers every page carries (the consent page adds the library's on top).
+ * `formTargets`: where the page's forms may lead besides the gateway itself (`form-action`).
+ */
+export function pageHeaders(extra?: HeadersInit, formTargets: readonly string[] = []): Headers {
   const headers = new Headers(extra);
   headers.set("content-type", "text/html; charset=utf-8");
-  headers.set("content-security-policy", PAGE_CSP);
+  const sources = new Set(["'self'"]);
+  for (const target of formTargets) {
+    const source = formTargetSource(target);
+    if (source !== undefined) sources.add(source);
+  }
+  headers.set("content-security-policy", `${PAGE_CSP}; form-action ${[...sources].join(" ")}`);
   headers.set("x-frame-options", "DENY");
   headers.set("referrer-policy", "no-referrer");
   headers.set("cache-control", "no-store");
@@ -36,7 +63,7 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin:0 0 .3rem}
 .card{border:1px solid #d0d0d5;border-radius:8px;padding:1rem;margin:1rem 0}
 .warn{background:#fff4e5;border-color:#f0b35a}.error{background:#fdecec;border-color:#e08a8a}.ok{background:#eaf7ee;border-color:#8ac79a}
 label{display:block;margin:.3rem 0}input[type=text],input[type=password]{width:100%;padding:.4rem;box-sizing:border-box}
-button{padding:.4rem .9rem;margin:.3rem .3rem 0 0}.muted{color:#666}.status{font-weight:600}
+button,a.button{padding:.4rem .9rem;margin:.3rem .3rem 0 0}a.button{display:inline-block;border:1px solid #767676;border-radius:3px;background:#efefef;color:inherit;text-decoration:none}.muted{color:#666}.status{font-weight:600}
 code{background:#f2f2f5;padding:0 .2rem;border-radius:3px}form.inline{display:inline}
 `;
 
@@ -74,10 +101,8 @@ export function signInPage(options: SignInPageOptions): string {
   const oidc =
     options.oidcName === undefined
       ? ""
-      : `<form method="get" action="/signin/oidc" class="card">
-  <input type="hidden" name="return" value="${escapeHtml(options.returnTo)}">
-  <button type="submit">Sign in with ${escapeHtml(options.oidcName)}</button>
-</form>`;
+      : // A link, not a form: it redirects to the provider, which the page's `form-action 'self'` would block.
+        `<p class="card"><a class="button" href="/signin/oidc?return=${escapeHtml(encodeURIComponent(options.returnTo))}">Sign in with ${escapeHtml(options.oidcName)}</a></p>`;
   const none =
     !options.password && options.oidcName === undefined
       ? `<div class="card warn">No sign-in method is configured. The operator sets <code>GATEWAY_USERS</code> (with password hashes) or <code>OIDC_ISSUER</code>.</div>`

@@ -36,8 +36,9 @@ import {
   putCredential,
   type StoredSecret,
 } from "./credential-store.ts";
-import { credentialCipher, randomToken, sha256B64, sha256Hex } from "./crypto.ts";
+import { credentialCipher, randomToken, sha256B64 } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
+import { isKvUnavailable, type KvUnavailableError } from "./kv-guard.ts";
 import {
   AUTHORIZE_PATH,
   authServersFor,
@@ -64,15 +65,15 @@ import {
 } from "./pages.ts";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "./password.ts";
 import { checkCsrf, createSession, destroySession, getSession, hostCookie, type Session } from "./session.ts";
+import { reserveSignIn, type SignInRefusal } from "./signin-throttle.ts";
 import { acceptsPersonalCredentials, vendorAuth, vendorOAuthConfig } from "./vendor-auth.ts";
 import { finishVendorAuthorization, startVendorAuthorization, VendorOAuthError } from "./vendor-oauth.ts";
 
 /** Binds the password form to the browser that loaded it (login CSRF). */
 const SIGNIN_FORM_COOKIE = "__Host-gw-signin";
 const SIGNIN_FORM_TTL_SECONDS = 600;
-/** Failed password sign-ins per user name before a pause; the pause itself. */
-const MAX_FAILED_SIGNINS = 10;
-const FAILED_SIGNIN_WINDOW_SECONDS = 900;
+/** Retry-After when the sign-in guard cannot answer: a Durable Object restart takes seconds. */
+const SIGNIN_UNAVAILABLE_RETRY_SECONDS = 30;
 /** Longest secret a user can store: real API keys are far shorter; KV values could take more. */
 const MAX_SECRET_CHARS = 8192;
 
@@ -101,6 +102,11 @@ type AuthContext = Context<{ Bindings: object }>;
 
 function authEnv(c: AuthContext): AuthEnv {
   return c.env as AuthEnv;
+}
+
+/** KV is down, on a route whose clients read RFC 6749 errors (`/authorize`, `/oauth/*`). */
+function storageUnavailable(error: KvUnavailableError): Response {
+  return oauthError(503, "temporarily_unavailable", error.message, error.headers);
 }
 
 /** RFC 6749-shaped JSON error. */
@@ -195,60 +201,116 @@ async function renderSignIn(
   return new Response(html, { status, headers });
 }
 
-async function tooManyFailures(
-  env: AuthEnv,
-  username: string,
-): Promise<{ blocked: boolean; key: string; count: number }> {
-  const key = `signin-fail:${(await sha256Hex(username.toLowerCase())).slice(0, 32)}`;
-  const count = Number((await env.OAUTH_KV.get(key)) ?? "0");
-  return { blocked: count >= MAX_FAILED_SIGNINS, key, count };
+/** What a refused sign-in tells the user: why, and when (or how) to try again. */
+function refusalText(refusal: SignInRefusal): string {
+  const minutes = Math.ceil(refusal.retryAfterSeconds / 60);
+  const wait = `Try again in ${minutes} minute${minutes === 1 ? "" : "s"}`;
+  switch (refusal.reason) {
+    case "address":
+      return `Too many failed sign-ins from your network. ${wait}.`;
+    case "consecutive":
+      return `Password sign-in for this user is paused after too many failed attempts. ${wait}, or sign in from a browser that signed in as this user before.`;
+    default:
+      return `Too many failed sign-ins for this user. ${wait}, or sign in from a browser that signed in as this user before.`;
+  }
+}
+
+type Handler = (c: AuthContext) => Promise<Response>;
+
+/** `/authorize`: KV down answers the RFC 6749 JSON its clients read. */
+function oauthSurface(handler: Handler): Handler {
+  return async (c) => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      if (isKvUnavailable(error)) return storageUnavailable(error);
+      throw error;
+    }
+  };
+}
+
+/** The sign-in page answers its errors as pages, so KV down does too (503, `Retry-After`). */
+function signInSurface(handler: Handler): Handler {
+  return async (c) => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      const config = authConfig(c);
+      if (!isKvUnavailable(error) || config === undefined) throw error;
+      const page = await renderSignIn(config, "/credentials", 503, `${error.message}`);
+      for (const [name, value] of Object.entries(error.headers ?? {})) page.headers.set(name, value);
+      return page;
+    }
+  };
 }
 
 function signInRoutes(app: Hono<{ Bindings: object }>): void {
-  app.get("/signin", async (c) => {
-    const config = authConfig(c);
-    if (config === undefined) return authOff();
-    const returnTo = safeReturn(c.req.query("return")) ?? "/credentials";
-    if ((await signedIn(c, config)) !== undefined) return redirect(returnTo);
-    return renderSignIn(config, returnTo);
-  });
+  app.get(
+    "/signin",
+    signInSurface(async (c) => {
+      const config = authConfig(c);
+      if (config === undefined) return authOff();
+      const returnTo = safeReturn(c.req.query("return")) ?? "/credentials";
+      if ((await signedIn(c, config)) !== undefined) return redirect(returnTo);
+      return renderSignIn(config, returnTo);
+    }),
+  );
 
-  app.post("/signin", async (c) => {
-    const config = authConfig(c);
-    if (config === undefined) return authOff();
-    const env = authEnv(c);
-    const form = await formOf(c);
-    const returnTo = safeReturn(form.get("return")) ?? "/credentials";
-    const binding = getCookie(c, SIGNIN_FORM_COOKIE);
-    const token = form.get("form_token");
-    if (
-      binding === undefined ||
-      typeof token !== "string" ||
-      token !== (await sha256B64(`signin:${binding}`))
-    ) {
-      return renderSignIn(config, returnTo, 403, "The sign-in form expired. Try again.");
-    }
-    const username = String(form.get("username") ?? "").trim();
-    const password = String(form.get("password") ?? "");
-    const throttle = await tooManyFailures(env, username);
-    if (throttle.blocked) {
-      return renderSignIn(config, returnTo, 429, "Too many failed sign-ins for this user. Wait 15 minutes.");
-    }
-    const user = config.users.get(username);
-    // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-    if (user === undefined || user.passwordHash === undefined || !ok) {
-      await env.OAUTH_KV.put(throttle.key, String(throttle.count + 1), {
-        expirationTtl: FAILED_SIGNIN_WINDOW_SECONDS,
-      });
-      return renderSignIn(config, returnTo, 401, "Wrong user name or password.");
-    }
-    if (throttle.count > 0) await env.OAUTH_KV.delete(throttle.key);
-    const headers = new Headers();
-    headers.append("set-cookie", await createSession(env, user.id, "password"));
-    headers.append("set-cookie", hostCookie(SIGNIN_FORM_COOKIE, "", 0));
-    return redirect(returnTo, headers);
-  });
+  app.post(
+    "/signin",
+    signInSurface(async (c) => {
+      const config = authConfig(c);
+      if (config === undefined) return authOff();
+      const env = authEnv(c);
+      const form = await formOf(c);
+      const returnTo = safeReturn(form.get("return")) ?? "/credentials";
+      const binding = getCookie(c, SIGNIN_FORM_COOKIE);
+      const token = form.get("form_token");
+      if (
+        binding === undefined ||
+        typeof token !== "string" ||
+        token !== (await sha256B64(`signin:${binding}`))
+      ) {
+        return renderSignIn(config, returnTo, 403, "The sign-in form expired. Try again.");
+      }
+      const username = String(form.get("username") ?? "").trim();
+      const password = String(form.get("password") ?? "");
+      // Reserved before the password is checked, so concurrent guesses cannot all be checked.
+      let attempt: Awaited<ReturnType<typeof reserveSignIn>>;
+      try {
+        attempt = await reserveSignIn(c, env, username);
+      } catch (error) {
+        // Fail closed: without the throttle no password is checked.
+        console.warn(
+          JSON.stringify({ level: "warn", msg: "sign-in guard unavailable", error: String(error) }),
+        );
+        const page = await renderSignIn(
+          config,
+          returnTo,
+          503,
+          "Sign-in is unavailable for a moment. Try again shortly.",
+        );
+        page.headers.set("retry-after", String(SIGNIN_UNAVAILABLE_RETRY_SECONDS));
+        return page;
+      }
+      if (!attempt.allowed) {
+        const page = await renderSignIn(config, returnTo, 429, refusalText(attempt));
+        page.headers.set("retry-after", String(attempt.retryAfterSeconds));
+        return page;
+      }
+      const user = config.users.get(username);
+      // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
+      const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+      if (user === undefined || user.passwordHash === undefined || !ok) {
+        return renderSignIn(config, returnTo, 401, "Wrong user name or password.");
+      }
+      const headers = new Headers();
+      headers.append("set-cookie", await attempt.succeeded());
+      headers.append("set-cookie", await createSession(env, user.id, "password"));
+      headers.append("set-cookie", hostCookie(SIGNIN_FORM_COOKIE, "", 0));
+      return redirect(returnTo, headers);
+    }),
+  );
 
   app.get("/signin/oidc", async (c) => {
     const config = authConfig(c);
@@ -315,6 +377,7 @@ function signInRoutes(app: Hono<{ Bindings: object }>): void {
 // MCP client authorization (consent)
 
 function authorizationErrorResponse(error: unknown): Response {
+  if (isKvUnavailable(error)) return storageUnavailable(error);
   if (error instanceof AuthorizationError) {
     if (error.redirectTo !== undefined) return redirect(error.redirectTo, undefined, 302);
     return oauthError(400, error.code, error.description);
@@ -330,90 +393,98 @@ function authorizationErrorResponse(error: unknown): Response {
 }
 
 function authorizeRoutes(app: Hono<{ Bindings: object }>): void {
-  app.get(AUTHORIZE_PATH, async (c) => {
-    const config = authConfig(c);
-    if (config === undefined) return authOff();
-    const env = authEnv(c);
-    const origin = canonicalOrigin(config, c.req.raw);
-    const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
-    const request = canonicalRequest(c, origin);
-    try {
-      const authRequest = await oauthApi.parseAuthRequest(request);
-      // OAuth 2.1: PKCE for every client, S256 only (the library already refuses `plain`).
-      if (authRequest.codeChallenge === undefined || authRequest.codeChallengeMethod !== "S256") {
-        return redirect(
-          authorizationErrorRedirect(
-            authRequest,
-            "invalid_request",
-            "PKCE with code_challenge_method=S256 is required",
-          ),
-          undefined,
-          302,
-        );
+  app.get(
+    AUTHORIZE_PATH,
+    oauthSurface(async (c) => {
+      const config = authConfig(c);
+      if (config === undefined) return authOff();
+      const env = authEnv(c);
+      const origin = canonicalOrigin(config, c.req.raw);
+      const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
+      const request = canonicalRequest(c, origin);
+      try {
+        const authRequest = await oauthApi.parseAuthRequest(request);
+        // OAuth 2.1: PKCE for every client, S256 only (the library already refuses `plain`).
+        if (authRequest.codeChallenge === undefined || authRequest.codeChallengeMethod !== "S256") {
+          return redirect(
+            authorizationErrorRedirect(
+              authRequest,
+              "invalid_request",
+              "PKCE with code_challenge_method=S256 is required",
+            ),
+            undefined,
+            302,
+          );
+        }
+        const who = await signedIn(c, config);
+        if (who === undefined) {
+          const url = new URL(c.req.url);
+          return redirect(`/signin?return=${encodeURIComponent(`${url.pathname}${url.search}`)}`);
+        }
+        const details = await oauthApi.describeConsent(authRequest);
+        const consent = await oauthApi.beginConsent(authRequest);
+        const requested = authRequest.scope.filter((scope) => SCOPES_SUPPORTED.includes(scope));
+        const html = consentPage({
+          details,
+          handle: consent.handle,
+          csrf: who.session.csrf,
+          userName: who.user.name,
+          scopes: requested.length > 0 ? requested : REQUIRED_SCOPES,
+          scopeDescriptions: SCOPE_DESCRIPTIONS,
+        });
+        // The library's headers carry the browser-binding cookie and frame-ancestors 'none'; the
+        // form's POST redirects to the client's redirect URI, which `form-action` must allow.
+        return new Response(html, { headers: pageHeaders(consent.headers, [authRequest.redirectUri]) });
+      } catch (error) {
+        return authorizationErrorResponse(error);
       }
-      const who = await signedIn(c, config);
-      if (who === undefined) {
-        const url = new URL(c.req.url);
-        return redirect(`/signin?return=${encodeURIComponent(`${url.pathname}${url.search}`)}`);
-      }
-      const details = await oauthApi.describeConsent(authRequest);
-      const consent = await oauthApi.beginConsent(authRequest);
-      const requested = authRequest.scope.filter((scope) => SCOPES_SUPPORTED.includes(scope));
-      const html = consentPage({
-        details,
-        handle: consent.handle,
-        csrf: who.session.csrf,
-        userName: who.user.name,
-        scopes: requested.length > 0 ? requested : REQUIRED_SCOPES,
-        scopeDescriptions: SCOPE_DESCRIPTIONS,
-      });
-      // The library's headers carry the browser-binding cookie and frame-ancestors 'none'.
-      return new Response(html, { headers: pageHeaders(consent.headers) });
-    } catch (error) {
-      return authorizationErrorResponse(error);
-    }
-  });
+    }),
+  );
 
-  app.post(AUTHORIZE_PATH, async (c) => {
-    const config = authConfig(c);
-    if (config === undefined) return authOff();
-    const env = authEnv(c);
-    const who = await signedIn(c, config);
-    if (who === undefined) return oauthError(401, "access_denied", "Sign in first: your session has ended.");
-    const form = await formOf(c);
-    if (!checkCsrf(who.session, form.get("csrf"))) {
-      return oauthError(403, "access_denied", "The consent form's CSRF token does not match your session.");
-    }
-    const handle = form.get("handle");
-    if (typeof handle !== "string")
-      return oauthError(400, "invalid_request", "The consent form has no handle.");
-    const origin = canonicalOrigin(config, c.req.raw);
-    const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
-    const request = canonicalRequest(c, origin);
-    try {
-      if (form.get("decision") !== "approve") {
-        const denied = await oauthApi.denyConsent(request, handle);
-        return new Response(null, { status: 302, headers: denied.headers });
+  app.post(
+    AUTHORIZE_PATH,
+    oauthSurface(async (c) => {
+      const config = authConfig(c);
+      if (config === undefined) return authOff();
+      const env = authEnv(c);
+      const who = await signedIn(c, config);
+      if (who === undefined)
+        return oauthError(401, "access_denied", "Sign in first: your session has ended.");
+      const form = await formOf(c);
+      if (!checkCsrf(who.session, form.get("csrf"))) {
+        return oauthError(403, "access_denied", "The consent form's CSRF token does not match your session.");
       }
-      const scope = form
-        .getAll("scope")
-        .map(String)
-        .filter((value) => SCOPES_SUPPORTED.includes(value));
-      const approved = await oauthApi.approveConsent(request, handle, { scope });
-      const props: CallerProps = { userId: who.user.id, name: who.user.name };
-      const { redirectTo } = await oauthApi.completeAuthorization({
-        request: approved.request,
-        userId: who.user.id,
-        metadata: { via: who.session.via },
-        scope: approved.request.scope,
-        props,
-      });
-      approved.headers.set("location", redirectTo);
-      return new Response(null, { status: 302, headers: approved.headers });
-    } catch (error) {
-      return authorizationErrorResponse(error);
-    }
-  });
+      const handle = form.get("handle");
+      if (typeof handle !== "string")
+        return oauthError(400, "invalid_request", "The consent form has no handle.");
+      const origin = canonicalOrigin(config, c.req.raw);
+      const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
+      const request = canonicalRequest(c, origin);
+      try {
+        if (form.get("decision") !== "approve") {
+          const denied = await oauthApi.denyConsent(request, handle);
+          return new Response(null, { status: 302, headers: denied.headers });
+        }
+        const scope = form
+          .getAll("scope")
+          .map(String)
+          .filter((value) => SCOPES_SUPPORTED.includes(value));
+        const approved = await oauthApi.approveConsent(request, handle, { scope });
+        const props: CallerProps = { userId: who.user.id, name: who.user.name };
+        const { redirectTo } = await oauthApi.completeAuthorization({
+          request: approved.request,
+          userId: who.user.id,
+          metadata: { via: who.session.via },
+          scope: approved.request.scope,
+          props,
+        });
+        approved.headers.set("location", redirectTo);
+        return new Response(null, { status: 302, headers: approved.headers });
+      } catch (error) {
+        return authorizationErrorResponse(error);
+      }
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,10 +511,13 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
       : new Map(),
   ]);
   const rows: CredentialRow[] = [];
+  /** Where "Connect" forms redirect (the vendors' authorization endpoints): `form-action` allows them. */
+  const connectTargets: string[] = [];
   for (const bundle of allBundles()) {
     const info = vendorAuth(bundle);
     const vendorAvailability = availability.get(bundle.vendor);
     if (vendorAvailability === undefined) continue;
+    const connectUrl = vendorOAuthConfig(env, bundle, "authorizationCode")?.authorizationUrl;
     rows.push({
       vendor: bundle.vendor,
       displayName: bundle.displayName,
@@ -454,9 +528,10 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
       team: team.get(bundle.vendor),
       sharedPresent: sharedCredentialPresent(env, bundle, info),
       allowed: vendorAvailability.reason !== "not_allowed",
-      canConnect: vendorOAuthConfig(env, bundle, "authorizationCode") !== undefined,
+      canConnect: connectUrl !== undefined,
       personal: acceptsPersonalCredentials(info),
     });
+    if (connectUrl !== undefined) connectTargets.push(connectUrl);
   }
   const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
   const grants: ClientGrantRow[] = [];
@@ -485,7 +560,7 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
     ...(notice === undefined ? {} : { notice }),
     personalStorage,
   });
-  return new Response(html, { headers: pageHeaders() });
+  return new Response(html, { headers: pageHeaders(undefined, connectTargets) });
 }
 
 interface CredentialsForm {
@@ -642,7 +717,11 @@ function credentialsRoutes(app: Hono<{ Bindings: object }>): void {
     const { config, env, who } = checked;
     const grantId = c.req.param("grantId");
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(grantId)) throw new GatewayError("bad_request", "Bad grant id.");
-    // The grant key includes the user id: nobody can revoke another user's grant.
+    // The grant key includes the user id (library storage schema): another user's grant id is not found,
+    // and saying so (not `ok`) tells a confused client that nothing was revoked.
+    if ((await env.OAUTH_KV.get(`grant:${who.user.id}:${grantId}`)) === null) {
+      throw new GatewayError("not_found", "You have no client grant with this id.");
+    }
     const oauthApi = authServersFor(canonicalOrigin(config, c.req.raw)).authorizationServer.getOAuthApi(env);
     await oauthApi.revokeGrant(grantId, who.user.id);
     if (wantsJson(c)) return c.json({ ok: true, notice: "revoked" });

@@ -145,7 +145,8 @@ export async function clientCredentialsToken(
 
   const kvKey = `${CLIENT_TOKEN_PREFIX}${bundle.vendor}:${cacheKey.slice(0, 32)}`;
   if (cipher !== undefined) {
-    const sealed = await env.OAUTH_KV.get(kvKey);
+    // A cache: with KV down the gateway asks the vendor for a token instead of failing the call.
+    const sealed = await env.OAUTH_KV.get(kvKey).catch(() => null);
     const cached = sealed === null ? undefined : await cipher.decrypt<CachedToken>(sealed, kvKey);
     if (cached !== undefined && cached.useUntil > now) {
       clientTokens.set(cacheKey, cached);
@@ -185,7 +186,12 @@ export async function clientCredentialsToken(
       clientTokens.set(cacheKey, token);
       const ttl = lifetimeSeconds - TOKEN_REFRESH_SKEW_SECONDS;
       if (cipher !== undefined && ttl >= KV_MIN_TTL_SECONDS) {
-        await env.OAUTH_KV.put(kvKey, await cipher.encrypt(token, kvKey), { expirationTtl: ttl });
+        await env.OAUTH_KV.put(kvKey, await cipher.encrypt(token, kvKey), { expirationTtl: ttl }).catch(
+          (error: unknown) =>
+            console.warn(
+              JSON.stringify({ level: "warn", msg: "token cache write failed", error: String(error) }),
+            ),
+        );
       }
       return token;
     })().finally(() => clientTokenFetches.delete(cacheKey));

@@ -12,6 +12,7 @@
  *   `POST /vendor/api/items` (bearer checked). `POST /vendor/_revoke?sub=` kills a
  *   subject's tokens (as a user revoking the app would). Tokens issued to client
  *   id `short-lived-client` expire in 30 s (inside the gateway's refresh skew).
+ * - `/cimd/<name>?as=<client_id>` — a client ID metadata document naming `<client_id>`.
  * - `/keyvendor/api/whoami` — an API-key API that answers with the key it got
  *   (`X-API-Key`), and 401 for `revoked-*` keys.
  *
@@ -321,6 +322,20 @@ export async function startAuthServers(): Promise<{ origin: string; close: () =>
           return;
         }
         json(res, 404, { error: "not_found" });
+        return;
+      }
+      if (path.startsWith("/cimd/")) {
+        // A client ID metadata document. Its `client_id` is the https URL the gateway fetched it
+        // from (the test routes that URL here), given as `?as=`.
+        const clientId = url.searchParams.get("as") ?? "";
+        json(res, 200, {
+          client_id: clientId,
+          client_name: "CIMD Test Client",
+          redirect_uris: ["http://127.0.0.1:33418/callback"],
+          grant_types: ["authorization_code", "refresh_token"],
+          response_types: ["code"],
+          token_endpoint_auth_method: "none",
+        });
         return;
       }
       if (path === "/keyvendor/api/whoami") {

@@ -111,7 +111,11 @@ export async function gatewayFetch(
 /** A cookie-keeping client: what a browser does, minus rendering. */
 export class Browser {
   readonly cookies = new Map<string, string>();
-  constructor(readonly env: TestEnv) {}
+  /** `address`: sent as CF-Connecting-IP, as Cloudflare's edge does. */
+  constructor(
+    readonly env: TestEnv,
+    readonly address?: string,
+  ) {}
 
   cookieHeader(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
@@ -134,6 +138,7 @@ export class Browser {
     if (target.origin !== ORIGIN) return fetch(target, { ...init, redirect: "manual" });
     const headers = new Headers(init.headers);
     if (this.cookies.size > 0) headers.set("cookie", this.cookieHeader());
+    if (this.address !== undefined) headers.set("cf-connecting-ip", this.address);
     const response = await gatewayFetch(
       this.env,
       new Request(target, { ...init, headers, redirect: "manual" }),
@@ -155,16 +160,22 @@ export class Browser {
   }
 
   async signIn(user: keyof typeof PASSWORDS, returnTo = "/credentials"): Promise<Response> {
+    return this.signInWith(user, PASSWORDS[user], returnTo);
+  }
+
+  /** The sign-in form's token, bound to this browser's form cookie (valid for many posts). */
+  async formToken(returnTo = "/credentials"): Promise<string> {
     const page = await this.fetch(`/signin?return=${encodeURIComponent(returnTo)}`);
     const html = await page.text();
     const token = /name="form_token" value="([^"]+)"/.exec(html)?.[1];
     if (token === undefined) throw new Error(`no sign-in form: ${page.status} ${html.slice(0, 300)}`);
-    return this.post("/signin", {
-      username: user,
-      password: PASSWORDS[user],
-      form_token: token,
-      return: returnTo,
-    });
+    return token;
+  }
+
+  /** Posts the sign-in form with any user name and password. */
+  async signInWith(username: string, password: string, returnTo = "/credentials"): Promise<Response> {
+    const token = await this.formToken(returnTo);
+    return this.post("/signin", { username, password, form_token: token, return: returnTo });
   }
 
   /** The CSRF token on the credentials page. */
