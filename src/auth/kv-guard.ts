@@ -15,7 +15,7 @@
  */
 import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
-import type { Clock } from "../resilience/clock.ts";
+import { type Clock, injectedClock } from "../resilience/clock.ts";
 
 /**
  * KV answers in milliseconds (tens at the edge for a cold key); one that has not answered in
@@ -45,18 +45,6 @@ export class KvUnavailableError extends GatewayError {
 
 class KvTimeout extends Error {
   override readonly name = "KvTimeout";
-}
-
-/**
- * The clock KV waits run on: real (`undefined`), except that a test may inject one as
- * `GATEWAY_TEST_CLOCK` in the env (only when `GATEWAY_ENV` is `test`), so a KV that never
- * answers times out without real time passing.
- */
-function kvClock(env: object): Clock | undefined {
-  const vars = env as { GATEWAY_ENV?: unknown; GATEWAY_TEST_CLOCK?: Clock };
-  return vars.GATEWAY_ENV === "test" && typeof vars.GATEWAY_TEST_CLOCK?.sleep === "function"
-    ? vars.GATEWAY_TEST_CLOCK
-    : undefined;
 }
 
 /**
@@ -114,7 +102,10 @@ const guardedEnvs = new WeakMap<object, object>();
  * isolate), so a request pays a `WeakMap` lookup, not a copy.
  */
 export function withGuardedKv<E extends { OAUTH_KV: KVNamespace }>(env: E): E {
-  return memoized(guardedEnvs, env, () => ({ ...env, OAUTH_KV: guardKv(env.OAUTH_KV, kvClock(env)) })) as E;
+  return memoized(guardedEnvs, env, () => ({
+    ...env,
+    OAUTH_KV: guardKv(env.OAUTH_KV, injectedClock(env)),
+  })) as E;
 }
 
 /** Whether a failure came from KV (the error itself, or what it was caused by). */

@@ -137,20 +137,27 @@ function isClock(value: unknown): value is Clock {
 }
 
 /**
- * The clock for a call: real, except in the test environment (`GATEWAY_ENV=test`),
- * where a test may hand the Worker its own clock as `GATEWAY_TEST_CLOCK` in the env (a
- * clock, or a function that makes one per call), and where `GATEWAY_TEST_VIRTUAL_TIME=true`
+ * The clock a test handed the Worker as `GATEWAY_TEST_CLOCK` in the env (a clock, or a
+ * function that makes one per call); honoured only in the test environment (`GATEWAY_ENV=test`).
+ */
+export function injectedClock(env: object): Clock | undefined {
+  const vars = env as { GATEWAY_ENV?: unknown; GATEWAY_TEST_CLOCK?: unknown };
+  if (vars.GATEWAY_ENV !== "test") return undefined;
+  const injected = vars.GATEWAY_TEST_CLOCK;
+  const clock = typeof injected === "function" ? (injected as () => unknown)() : injected;
+  return isClock(clock) ? clock : undefined;
+}
+
+/**
+ * The clock for a call: real, except in the test environment, where a test may inject
+ * its own ({@link injectedClock}), and where `GATEWAY_TEST_VIRTUAL_TIME=true`
  * (vitest.config.ts sets it) gives each call its own virtual clock so backoff waits are skipped.
  */
 export function clockFor(env: object): Clock {
-  const vars = env as {
-    GATEWAY_ENV?: unknown;
-    GATEWAY_TEST_VIRTUAL_TIME?: unknown;
-    GATEWAY_TEST_CLOCK?: unknown;
-  };
-  if (vars.GATEWAY_ENV !== "test") return realClock;
-  const injected = vars.GATEWAY_TEST_CLOCK;
-  const clock = typeof injected === "function" ? (injected as () => unknown)() : injected;
-  if (isClock(clock)) return clock;
-  return vars.GATEWAY_TEST_VIRTUAL_TIME === "true" ? virtualClock() : realClock;
+  const injected = injectedClock(env);
+  if (injected !== undefined) return injected;
+  const vars = env as { GATEWAY_ENV?: unknown; GATEWAY_TEST_VIRTUAL_TIME?: unknown };
+  return vars.GATEWAY_ENV === "test" && vars.GATEWAY_TEST_VIRTUAL_TIME === "true"
+    ? virtualClock()
+    : realClock;
 }

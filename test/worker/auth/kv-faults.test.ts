@@ -159,7 +159,11 @@ describe("KV down, client auth on", () => {
     const result = await mcpResult<{ content: { text: string }[] }>(
       await mcp(env, "/v1/mcp", dave.access_token, "tools/call", { name: "auth-key_whoami", arguments: {} }),
     );
-    expect(JSON.parse(result.content[0]?.text ?? "null")).toEqual({ key: "dave-old-key-1111" });
+    expect(JSON.parse(result.content[0]?.text ?? "null")).toEqual({
+      key: "[REDACTED]",
+      owner: "dave",
+      last4: "1111",
+    });
   });
 });
 

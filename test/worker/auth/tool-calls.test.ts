@@ -53,10 +53,12 @@ describe("tool calls with per-user upstream credentials", () => {
     expect(json(await call(alice.access_token, "auth-key_whoami"))).toEqual({
       key: "[REDACTED]",
       owner: "alice",
+      last4: "1234",
     });
     expect(json(await call(bob.access_token, "auth-key_whoami"))).toEqual({
       key: "[REDACTED]",
       owner: "eng",
+      last4: "5678",
     });
   });
 
