@@ -71,6 +71,21 @@ function progressReporter(): (event: ProgressEvent) => void {
   };
 }
 
+/**
+ * The summary's discovery-mode line applies the Worker's rule with the threshold the
+ * deployment uses: `DISCOVERY_TOOL_THRESHOLD` from the environment when set (as in
+ * wrangler.toml's [vars]), else the Worker's default.
+ */
+function discoveryThresholdFromEnv(): number | undefined {
+  const raw = process.env.DISCOVERY_TOOL_THRESHOLD?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1) {
+    console.error(`DISCOVERY_TOOL_THRESHOLD must be a positive integer, got "${raw}"`);
+    process.exit(2);
+  }
+  return Number(raw);
+}
+
 function fail(error: unknown): never {
   if (error instanceof CompileFailedError) {
     for (const { error: e } of error.failures) console.error(`${e.message}\n`);
@@ -112,7 +127,11 @@ async function main(): Promise<void> {
     }
     const started = performance.now();
     try {
-      const { bundle, summary } = await checkSpec(values.check, { onProgress: progressReporter() });
+      const threshold = discoveryThresholdFromEnv();
+      const { bundle, summary } = await checkSpec(values.check, {
+        onProgress: progressReporter(),
+        ...(threshold !== undefined ? { discoveryThreshold: threshold } : {}),
+      });
       console.log(`${values.check}: valid ${summary.specFormat}`);
       console.log(formatSummary({ ...summary, vendor: "spec" }, performance.now() - started));
       const schemes = Object.entries(bundle.securitySchemes).map(([name, s]) => `${name} (${s.type})`);
@@ -131,9 +150,11 @@ async function main(): Promise<void> {
   try {
     const vendorStart = new Map<string, number>();
     const report = progressReporter();
+    const threshold = discoveryThresholdFromEnv();
     const result = await compileAll({
       specsDir,
       outDir,
+      ...(threshold !== undefined ? { discoveryThreshold: threshold } : {}),
       onProgress: (event) => {
         if (event.phase === "read") vendorStart.set(event.vendor, performance.now());
         report(event);

@@ -97,6 +97,8 @@ export interface RenamedTool {
 export interface CompileWarning {
   message: string;
   pointer?: string;
+  /** The file the pointer is in (lenient-mode repairs name the spec file). */
+  file?: string;
 }
 
 export interface BuildInput {

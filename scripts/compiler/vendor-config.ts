@@ -59,6 +59,11 @@ export interface VendorConfig {
    * folder (`../shared`) that references may use, whatever they resolve to.
    */
   allowRemoteRefs?: boolean | string[];
+  /**
+   * `true`: repair what has one obvious meaning and skip the operations (and components)
+   * whose parts are still invalid, with a warning for each, instead of failing the vendor.
+   */
+  lenient?: boolean;
 }
 
 const CONFIG_KEYS = [
@@ -73,6 +78,7 @@ const CONFIG_KEYS = [
   "toolMode",
   "healthTool",
   "allowRemoteRefs",
+  "lenient",
 ] as const;
 
 /** A strict object (valibot lets arrays through `strictObject`, so they are refused first). */
@@ -258,6 +264,7 @@ const vendorConfigSchema = strict(
     toolMode: v.optional(picklist(["tools", "discovery"] as const)),
     healthTool: v.optional(text(200)),
     allowRemoteRefs: v.optional(allowRemoteRefsSchema),
+    lenient: v.optional(v.boolean("expected true (repair or skip invalid parts) or false (strict)")),
   } satisfies Record<(typeof CONFIG_KEYS)[number], unknown>,
   "vendor.json",
 );
