@@ -159,8 +159,8 @@ export function dropBroken(
     const referrers = new Map<string, Set<string>>(); // component → who refers to it (component or operation pointers)
     const addRefs = (from: string, node: unknown) => {
       for (const target of componentRefs(node)) {
-        let set = referrers.get(target);
-        if (set === undefined) referrers.set(target, (set = new Set()));
+        const set = referrers.get(target) ?? new Set<string>();
+        referrers.set(target, set);
         set.add(from);
       }
     };
