@@ -29,6 +29,7 @@
  */
 import type { JsonSchema } from "../../src/bundle/types.ts";
 import { isSensitiveKey } from "../../src/resilience/sanitize.ts";
+import { htmlToMarkdown, stripHtmlComments } from "./html.ts";
 import {
   fragmentFromPointer,
   getByPointer,
@@ -171,10 +172,12 @@ const INVISIBLE_CHARACTERS =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;
 
-/** Removes invisible and control characters and HTML comments (a classic place to hide instructions) and caps length. */
+/**
+ * Removes HTML comments (a classic place to hide instructions) and invisible and control
+ * characters, turns HTML into Markdown (Stripe's `<p>…</p>`; see html.ts) and caps length.
+ */
 export function cleanText(text: string, max: number): string {
-  const cleaned = text
-    .replace(/<!--[\s\S]*?-->/g, "")
+  const cleaned = htmlToMarkdown(stripHtmlComments(text))
     .replace(INVISIBLE_CHARACTERS, "")
     .replace(/\r\n?/g, "\n")
     .trim();
