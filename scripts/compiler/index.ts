@@ -288,6 +288,9 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
     converter,
     vendor,
     maxNameChars: maxToolNameChars(vendor),
+    ...(config.limits?.inputSchemaMaxBytes !== undefined
+      ? { inputSchemaMaxBytes: config.limits.inputSchemaMaxBytes }
+      : {}),
     ...(config.baseUrl !== undefined ? { vendorBaseUrl: config.baseUrl } : {}),
     ...(baseUrl !== undefined ? { baseUrl } : {}),
     ...(config.include ? { include: config.include } : {}),
