@@ -31,6 +31,8 @@ import {
 
 /** Keys whose values are data (examples, defaults, enums) or extensions: never repaired. */
 const DATA_KEYS = new Set(["example", "examples", "default", "enum", "const"]);
+/** Keys whose values map names to schemas. */
+const NAME_MAPS = new Set(["properties", "patternProperties"]);
 const METHOD_KEYS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
 /** `$ref` chain length followed while locating a problem (chains in real specs are 1–3 long). */
 const MAX_REF_HOPS = 32;
@@ -46,9 +48,10 @@ export function repairSpec(doc: unknown, dialect: "2.0" | "3.0" | "3.1", file: s
   const repaired = (pointer: string, message: string) =>
     warnings.push({ file, pointer, message: `lenient: ${message}` });
   // Iterative walk: nesting depth is attacker-controlled.
-  const stack: { node: unknown; pointer: string }[] = [{ node: doc, pointer: "" }];
+  // `names`: the node maps names to schemas (`properties`), so a property called "default" is walked.
+  const stack: { node: unknown; pointer: string; names?: boolean }[] = [{ node: doc, pointer: "" }];
   while (stack.length > 0) {
-    const { node, pointer } = stack.pop()!;
+    const { node, pointer, names } = stack.pop()!;
     if (Array.isArray(node)) {
       for (let i = node.length - 1; i >= 0; i--)
         stack.push({ node: node[i], pointer: joinPointer(pointer, i) });
@@ -63,8 +66,12 @@ export function repairSpec(doc: unknown, dialect: "2.0" | "3.0" | "3.1", file: s
     const keys = Object.keys(node);
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i]!;
-      if (DATA_KEYS.has(key) || key.startsWith("x-")) continue;
-      stack.push({ node: node[key], pointer: joinPointer(pointer, key) });
+      if (!names && (DATA_KEYS.has(key) || key.startsWith("x-"))) continue;
+      stack.push({
+        node: node[key],
+        pointer: joinPointer(pointer, key),
+        names: !names && NAME_MAPS.has(key),
+      });
     }
   }
   return warnings;

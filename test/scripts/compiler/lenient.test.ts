@@ -85,6 +85,8 @@ describe('lenient mode ("lenient": true) repairs or skips, naming each part', ()
     expect(validate(withDefs, { asset: "a", metadata: null }).valid).toBe(true);
     expect(validate(withDefs, { asset: "a", metadata: { name: "x" } }).valid).toBe(true);
     expect(validate(withDefs, { asset: "a", metadata: 3 }).valid).toBe(false);
+    expect(validate(withDefs, { asset: "a", metadata: { default: null } }).valid).toBe(true);
+    expect(validate(withDefs, { asset: "a", metadata: { default: "no" } }).valid).toBe(false);
 
     expect(summary.operations).toBe(3);
     expect(summary.skipped).toEqual([
@@ -106,6 +108,12 @@ describe('lenient mode ("lenient": true) repairs or skips, naming each part', ()
           pointer: "/paths/~1blocks~1latest/get/parameters/0/schema/anyOf",
           message:
             'lenient: {type: "null"} alternative (not OpenAPI 3.0) removed from anyOf; the schema is marked "nullable": true',
+        },
+        {
+          file,
+          pointer: "/components/schemas/Metadata/properties/default/oneOf",
+          message:
+            'lenient: {type: "null"} alternative (not OpenAPI 3.0) removed from oneOf; the schema is marked "nullable": true',
         },
         {
           file,
