@@ -20,7 +20,8 @@ import { formatBytes } from "./compiler/summary.ts";
 
 const USAGE = `Usage:
   node scripts/compile.ts [--specs DIR] [--out DIR]   compile every specs/<vendor>/ (defaults: specs, src/generated)
-  node scripts/compile.ts --check FILE                validate one spec file and print what it holds`;
+  node scripts/compile.ts --check FILE [--lenient]    validate one spec file and print what it holds
+                                                      (--lenient: as "lenient": true in vendor.json)`;
 
 /** Progress lines at most this often. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -100,13 +101,14 @@ function fail(error: unknown): never {
 }
 
 async function main(): Promise<void> {
-  let values: { specs?: string; out?: string; check?: string; help?: boolean };
+  let values: { specs?: string; out?: string; check?: string; lenient?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         specs: { type: "string" },
         out: { type: "string" },
         check: { type: "string" },
+        lenient: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -120,6 +122,12 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (values.lenient && values.check === undefined) {
+    console.error(
+      `--lenient goes with --check (for a vendor, set "lenient": true in its vendor.json)\n\n${USAGE}`,
+    );
+    process.exit(2);
+  }
   if (values.check !== undefined) {
     if (values.specs !== undefined || values.out !== undefined) {
       console.error(`--check takes no --specs/--out\n\n${USAGE}`);
@@ -130,9 +138,14 @@ async function main(): Promise<void> {
       const threshold = discoveryThresholdFromEnv();
       const { bundle, summary } = await checkSpec(values.check, {
         onProgress: progressReporter(),
+        lenient: values.lenient === true,
         ...(threshold !== undefined ? { discoveryThreshold: threshold } : {}),
       });
-      console.log(`${values.check}: valid ${summary.specFormat}`);
+      const repaired = summary.warnings.some((w) => w.message.startsWith("lenient: "));
+      const skipped = summary.skipped.some((o) => o.reason.startsWith("lenient: "));
+      console.log(
+        `${values.check}: ${repaired || skipped ? "usable with lenient repairs/skips (see below):" : "valid"} ${summary.specFormat}`,
+      );
       console.log(formatSummary({ ...summary, vendor: "spec" }, performance.now() - started));
       const schemes = Object.entries(bundle.securitySchemes).map(([name, s]) => `${name} (${s.type})`);
       console.log(`  base URL: ${bundle.baseUrl ?? "(none: relative or missing servers)"}`);

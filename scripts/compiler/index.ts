@@ -460,14 +460,17 @@ export async function compileAll(opts: CompileAllOptions): Promise<CompileAllRes
  * Validates and compiles one spec file outside any vendor folder (`--check`): references
  * may use files in the spec's own folder; remote references are refused.
  */
-export async function checkSpec(specPath: string, opts: CompileOptions = {}): Promise<CompiledVendor> {
+export async function checkSpec(
+  specPath: string,
+  opts: CompileOptions & { lenient?: boolean } = {},
+): Promise<CompiledVendor> {
   const path = resolve(specPath);
   const cwd = opts.cwd ?? process.cwd();
   return compileSpec({
     vendor: "check",
     vendorDir: dirname(path),
     specPath: path,
-    config: {},
+    config: opts.lenient === true ? { lenient: true } : {},
     configFile: "(none)",
     cwd,
     checkOnly: true,

@@ -1,5 +1,7 @@
+import { execFile } from "node:child_process";
 import { cp, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import {
   compileAll,
@@ -9,7 +11,9 @@ import {
   VendorConfigError,
 } from "../../../scripts/compiler/index.ts";
 import { validate } from "../../../src/upstream/validate.ts";
-import { openapi, tempDir, toolNamed, vendorFixture, writeFiles } from "./helpers.ts";
+import { COMPILE_CLI, openapi, tempDir, toolNamed, vendorFixture, writeFiles } from "./helpers.ts";
+
+const run = promisify(execFile);
 
 /** A copy of a fixture vendor with its vendor.json replaced. */
 async function fixtureWith(name: string, vendorJson: object): Promise<string> {
@@ -190,6 +194,17 @@ describe('lenient mode ("lenient": true) repairs or skips, naming each part', ()
       ["/components/schemas/Broken", "lenient: component removed"],
       ["/components/schemas/Wrapper", "lenient: component removed"],
     ]);
+  });
+
+  it("--check --lenient tries a spec file the same way", async () => {
+    const spec = join(vendorFixture("null-schema"), "openapi.json");
+    const strict = await run(process.execPath, [COMPILE_CLI, "--check", spec]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(strict).toMatchObject({ code: 1, stderr: expect.stringContaining('"schema" is null') });
+    const lenient = await run(process.execPath, [COMPILE_CLI, "--check", spec, "--lenient"]);
+    expect(lenient.stdout).toContain(": usable with lenient repairs/skips (see below): OpenAPI 3.0.1");
+    expect(lenient.stdout).toContain('lenient: "schema": null replaced with {} (no schema: any value)');
   });
 
   it("a problem outside every operation and component still fails the vendor", async () => {
