@@ -25,8 +25,8 @@ import {
   isObject,
   joinPointer,
   pointerFromFragment,
+  pointerFromTokens,
   tokensFromPointer,
-  unescapeToken,
 } from "./pointer.ts";
 
 /** Keys whose values are data (examples, defaults, enums) or extensions: never repaired. */
@@ -133,13 +133,14 @@ export function dropBroken(
 ): Dropped {
   const out: Dropped = { skipped: [], warnings: [], fatal: [] };
   const paths = isObject(doc.paths) ? doc.paths : {};
-  const components = isObject(doc.components) ? doc.components : {};
-  const brokenOps = new Map<string, string>(); // operation pointer → reason
+  // operation pointer (`/paths/<p>/<method>`, or `/paths/<p>` for a path item that is a $ref) → reason
+  const brokenOps = new Map<string, string>();
   const brokenComponents = new Map<string, string>(); // component pointer → reason
   for (const problem of problems) {
     const where = problem.pointer === undefined ? undefined : realPointer(doc, problem.pointer);
     const tokens = where === undefined ? undefined : tokensFromPointer(where);
     const reason = `invalid${where !== undefined ? ` at ${where}` : ""}: ${problem.message}`;
+    const component = tokens === undefined ? undefined : componentOf(tokens);
     if (tokens?.[0] === "paths" && tokens.length >= 2 && isObject(paths[tokens[1]!])) {
       const item = paths[tokens[1]!] as Record<string, unknown>;
       const method = tokens[2];
@@ -152,8 +153,7 @@ export function dropBroken(
         if (!brokenOps.has(op)) brokenOps.set(op, reason);
       }
       if (methods.length === 0) out.fatal.push(problem);
-    } else if (tokens?.[0] === "components" && tokens.length >= 3 && isObject(components[tokens[1]!])) {
-      const component = `/components/${escapeToken(tokens[1]!)}/${escapeToken(tokens[2]!)}`;
+    } else if (component !== undefined && getByPointer(doc, component).found) {
       if (!brokenComponents.has(component)) brokenComponents.set(component, reason);
     } else {
       out.fatal.push(problem);
@@ -171,18 +171,19 @@ export function dropBroken(
         set.add(from);
       }
     };
-    for (const [kind, group] of Object.entries(components)) {
-      if (!isObject(group)) continue;
-      for (const [name, value] of Object.entries(group))
-        addRefs(`/components/${escapeToken(kind)}/${escapeToken(name)}`, value);
-    }
+    for (const [component, value] of components(doc)) addRefs(component, value);
     for (const [path, item] of Object.entries(paths)) {
       if (!isObject(item)) continue;
+      const itemPointer = joinPointer("/paths", path);
       const methods = Object.keys(item).filter((k) => METHOD_KEYS.has(k));
       for (const [key, value] of Object.entries(item)) {
-        // Path-level parameters and $refs belong to every operation of the item.
-        const owners = METHOD_KEYS.has(key) ? [key] : methods;
-        for (const m of owners) addRefs(`/paths/${escapeToken(path)}/${m}`, value);
+        // Path-level parameters belong to every operation of the item; a path-item $ref to the item itself.
+        const owners = METHOD_KEYS.has(key)
+          ? [joinPointer(itemPointer, key)]
+          : key === "$ref"
+            ? [itemPointer]
+            : methods.map((m) => joinPointer(itemPointer, m));
+        for (const owner of owners) addRefs(owner, { [key]: value });
       }
     }
     const queue = [...brokenComponents.keys()];
@@ -192,42 +193,78 @@ export function dropBroken(
       // The reason always names the component that is invalid, however far away it is.
       const because = reason.startsWith("uses ") ? reason : `uses ${component}, ${reason}`;
       for (const from of referrers.get(component) ?? []) {
-        if (from.startsWith("/components/")) {
-          if (!brokenComponents.has(from)) {
-            brokenComponents.set(from, because);
-            queue.push(from);
-          }
-        } else if (!brokenOps.has(from)) {
-          brokenOps.set(from, because);
-        }
+        const map = from.startsWith("/paths/") ? brokenOps : brokenComponents;
+        if (map.has(from)) continue;
+        map.set(from, because);
+        if (map === brokenComponents) queue.push(from);
       }
     }
-    for (const [component, reason] of brokenComponents) {
-      const [, , kind, name] = component.split("/").map(unescapeToken);
-      delete (components[kind!] as Record<string, unknown>)[name!];
-      out.warnings.push({ file, pointer: component, message: `lenient: component removed (${reason})` });
+  }
+  // Operations first: a path item that is a $ref lists the methods of the component it names.
+  for (const [op, reason] of brokenOps) {
+    const tokens = tokensFromPointer(op)!;
+    const path = tokens[1]!;
+    const item = paths[path] as Record<string, unknown>;
+    const skip = (method: string, operation: unknown) => {
+      const operationId =
+        isObject(operation) && typeof operation.operationId === "string" ? operation.operationId : undefined;
+      out.skipped.push({
+        method: method.toUpperCase(),
+        path,
+        ...(operationId !== undefined ? { operationId } : {}),
+        reason: `lenient: skipped (${reason})`,
+        pointer: joinPointer(joinPointer("/paths", path), method),
+      });
+    };
+    if (tokens.length === 2) {
+      const target = typeof item.$ref === "string" ? pointerFromFragment(item.$ref) : undefined;
+      const found = target === undefined ? undefined : getByPointer(doc, target);
+      if (found?.found && isObject(found.value)) {
+        for (const m of Object.keys(found.value).filter((k) => METHOD_KEYS.has(k))) skip(m, found.value[m]);
+      }
+      delete paths[path];
+    } else {
+      skip(tokens[2]!, item[tokens[2]!]);
+      delete item[tokens[2]!];
     }
   }
-  for (const [op, reason] of brokenOps) {
-    const [, , rawPath, method] = op.split("/");
-    const path = unescapeToken(rawPath!);
-    const item = paths[path] as Record<string, unknown>;
-    const operation = item[method!];
-    const operationId =
-      isObject(operation) && typeof operation.operationId === "string" ? operation.operationId : undefined;
-    delete item[method!];
-    out.skipped.push({
-      method: method!.toUpperCase(),
-      path,
-      ...(operationId !== undefined ? { operationId } : {}),
-      reason: `lenient: skipped (${reason})`,
-      pointer: op,
-    });
+  for (const [component, reason] of brokenComponents) {
+    const tokens = tokensFromPointer(component)!;
+    const parent = getByPointer(doc, pointerFromTokens(tokens.slice(0, -1)));
+    if (parent.found && isObject(parent.value)) delete parent.value[tokens[tokens.length - 1]!];
+    out.warnings.push({ file, pointer: component, message: `lenient: component removed (${reason})` });
   }
   return out;
 }
 
-/** Local `$ref`s under `node`, as component pointers (`/components/<kind>/<name>`). */
+/** Swagger 2.0 keeps reusable parts at the root; OpenAPI 3 under `components/<kind>`. */
+const SWAGGER_COMPONENT_GROUPS = new Set(["definitions", "parameters", "responses"]);
+
+/** The reusable component a pointer is in (`/components/<kind>/<name>`, `/definitions/<name>`), if any. */
+function componentOf(tokens: readonly string[]): string | undefined {
+  if (tokens[0] === "components" && tokens.length >= 3) return pointerFromTokens(tokens.slice(0, 3));
+  if (SWAGGER_COMPONENT_GROUPS.has(tokens[0]!) && tokens.length >= 2)
+    return pointerFromTokens(tokens.slice(0, 2));
+  return undefined;
+}
+
+/** Every reusable component of the document, by pointer. */
+function* components(doc: Record<string, unknown>): Generator<[string, unknown]> {
+  if (isObject(doc.components)) {
+    for (const [kind, group] of Object.entries(doc.components)) {
+      if (!isObject(group)) continue;
+      for (const [name, value] of Object.entries(group))
+        yield [pointerFromTokens(["components", kind, name]), value];
+    }
+  }
+  for (const kind of SWAGGER_COMPONENT_GROUPS) {
+    const group = doc[kind];
+    if (!isObject(group)) continue;
+    for (const [name, value] of Object.entries(group)) yield [pointerFromTokens([kind, name]), value];
+  }
+}
+
+/** Local `$ref`s under `node`, as component pointers. */
 function componentRefs(node: unknown): Set<string> {
   const out = new Set<string>();
   const stack = [node];
@@ -237,9 +274,8 @@ function componentRefs(node: unknown): Set<string> {
     else if (isObject(value)) {
       if (typeof value.$ref === "string") {
         const tokens = tokensFromPointer(pointerFromFragment(value.$ref) ?? "x");
-        if (tokens?.[0] === "components" && tokens.length >= 3) {
-          out.add(`/components/${escapeToken(tokens[1]!)}/${escapeToken(tokens[2]!)}`);
-        }
+        const component = tokens === undefined ? undefined : componentOf(tokens);
+        if (component !== undefined) out.add(component);
       }
       for (const [key, child] of Object.entries(value)) if (!key.startsWith("x-")) stack.push(child);
     }

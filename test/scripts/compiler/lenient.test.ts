@@ -196,6 +196,61 @@ describe('lenient mode ("lenient": true) repairs or skips, naming each part', ()
     ]);
   });
 
+  it("Swagger 2.0 definitions and OpenAPI 3.1 path items that are $refs are components too", async () => {
+    const root = await tempDir();
+    await writeFiles(root, {
+      "sw/vendor.json": { lenient: true },
+      "sw/openapi.json": {
+        swagger: "2.0",
+        info: { title: "SW", version: "1" },
+        host: "sw.example.com",
+        paths: {
+          "/ok": { get: { operationId: "ok", responses: { "200": { description: "ok" } } } },
+          "/pets": {
+            get: {
+              operationId: "listPets",
+              responses: { "200": { description: "ok", schema: { $ref: "#/definitions/Pet" } } },
+            },
+          },
+        },
+        definitions: { Pet: { type: "object", properties: { n: { type: "integer", minimum: "zero" } } } },
+      },
+      "pi/vendor.json": { lenient: true },
+      "pi/openapi.json": {
+        openapi: "3.1.0",
+        info: { title: "PI", version: "1" },
+        paths: {
+          "/ok": { get: { operationId: "ok", responses: { "200": { description: "ok" } } } },
+          "/shared": { $ref: "#/components/pathItems/Shared" },
+        },
+        components: {
+          pathItems: {
+            Shared: {
+              get: {
+                operationId: "sharedGet",
+                parameters: [{ name: "q", in: "query", required: "yes", schema: { type: "string" } }],
+                responses: { "200": { description: "ok" } },
+              },
+              post: { operationId: "sharedPost", responses: { "200": { description: "ok" } } },
+            },
+          },
+        },
+      },
+    });
+    const sw = await compileVendor(join(root, "sw"));
+    expect(sw.bundle.tools.map((t) => t.name)).toEqual(["ok"]);
+    expect(sw.summary.skipped.map((o) => [o.operationId, o.reason.split(",")[0]])).toEqual([
+      ["listPets", "lenient: skipped (uses /definitions/Pet"],
+    ]);
+    const pi = await compileVendor(join(root, "pi"));
+    expect(pi.bundle.tools.map((t) => t.name)).toEqual(["ok"]);
+    expect(pi.summary.skipped.map((o) => [o.method, o.path, o.operationId])).toEqual([
+      ["GET", "/shared", "sharedGet"],
+      ["POST", "/shared", "sharedPost"],
+    ]);
+    expect(pi.summary.operations).toBe(3);
+  });
+
   it("--check --lenient tries a spec file the same way", async () => {
     const spec = join(vendorFixture("null-schema"), "openapi.json");
     const strict = await run(process.execPath, [COMPILE_CLI, "--check", spec]).catch(
