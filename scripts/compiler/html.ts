@@ -13,7 +13,9 @@
  *   Markdown with a little HTML and its line breaks are kept.
  * - `<a href="u">t</a>` → `[t](u)` (http(s), relative and `mailto:` links; others keep the text);
  *   `code` → `` `…` ``, `strong`/`b` → `**…**`, `em`/`i` → `*…*`, `br` → line break.
- * - Entities (`&amp;`, `&#39;`, `&#x2014;`, …) are decoded in text that had markup.
+ * - Entities (`&amp;`, `&#39;`, `&#x2014;`, …) are decoded in text that had markup, except
+ *   `<` and `>` (`&lt;`, `&#60;`, …): Markdown reads those entities too, and decoding them
+ *   would turn escaped text into markup a client might render.
  *
  * @module
  */
@@ -64,8 +66,6 @@ const INLINE_TAGS = new Set([
 ]);
 const NAMED_ENTITIES: Record<string, string> = {
   amp: "&",
-  lt: "<",
-  gt: ">",
   quot: '"',
   apos: "'",
   nbsp: " ",
@@ -289,6 +289,9 @@ function linkTarget(attributes: string): string | undefined {
   }
   value = decodeEntities(value).trim();
   if (value === "") return undefined;
+  // Browsers drop tabs and newlines inside URLs ("java\tscript:"): a link with control characters is no link.
+  for (let i = 0; i < value.length; i++)
+    if (value.charCodeAt(i) < 32 || value.charCodeAt(i) === 127) return undefined;
   // Keep web and mail links and relative ones; never javascript:, data: and the like.
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
   if (scheme !== undefined && scheme !== "http" && scheme !== "https" && scheme !== "mailto")
@@ -314,7 +317,8 @@ export function decodeEntities(s: string): string {
         const digits = name.slice(hex ? 2 : 1);
         const valid = digits !== "" && (hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits);
         const code = valid ? Number.parseInt(digits, hex ? 16 : 10) : Number.NaN;
-        if (code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff)) {
+        const markup = code === 60 || code === 62; // < and >: kept escaped (see the module doc)
+        if (code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) && !markup) {
           decoded = String.fromCodePoint(code);
         }
       } else if (Object.hasOwn(NAMED_ENTITIES, name)) {

@@ -51,8 +51,8 @@ export type { VendorConfig } from "./vendor-config.ts";
 /** Spec file names looked for in a vendor folder. */
 export const SPEC_FILE_NAMES = ["openapi.json", "openapi.yaml", "openapi.yml"] as const;
 export const VENDOR_CONFIG_FILE = "vendor.json";
-/** Validate-and-drop rounds in lenient mode (each drops everything one validation found). */
-const LENIENT_MAX_PASSES = 20;
+/** Validate-and-drop rounds in lenient mode: each drops everything one validation reports (at most 20 errors). */
+const LENIENT_MAX_PASSES = 100;
 
 export type CompilePhase = "read" | "validate" | "resolve" | "convert" | "tools" | "done";
 
