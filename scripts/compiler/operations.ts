@@ -445,7 +445,7 @@ function fitInputSchema(schema: JsonSchema, operation: Operation, input: BuildIn
   const limit = input.inputSchemaMaxBytes ?? INPUT_SCHEMA_MAX_BYTES;
   const bytes = JSON.stringify(schema).length;
   if (bytes <= limit) return schema;
-  const shared = shareRepeatedSubschemas(schema, limit);
+  const shared = shareRepeatedSubschemas(schema, limit, (node) => input.converter.originName(node));
   if (shared.bytes > limit) {
     throw new Unsupported(
       operation.pointer,

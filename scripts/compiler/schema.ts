@@ -203,6 +203,8 @@ export class SchemaConverter {
   readonly #edges = new Map<string, string[]>();
   #counter = 0;
   readonly #warned = new Set<string>();
+  /** Converted schema object → the pointer it was converted from (names for shared subschemas). */
+  readonly #origins = new WeakMap<object, string>();
 
   constructor(doc: unknown, dialect: "3.0" | "3.1", warn: (warning: ConverterWarning) => void) {
     this.#doc = doc;
@@ -353,7 +355,14 @@ export class SchemaConverter {
     }
     const result: Entry = { schema, defs, size: JSON.stringify(schema).length };
     memo.set(pointer, result);
+    if (typeof schema === "object") this.#origins.set(schema, pointer);
     return result;
+  }
+
+  /** The `$defs` name of the referenced schema `node` is the (inlined) conversion of, if it is one. */
+  originName(node: object): string | undefined {
+    const pointer = this.#origins.get(node);
+    return pointer === undefined ? undefined : this.defName(pointer);
   }
 
   #isBareRefLoop(pointer: string): boolean {

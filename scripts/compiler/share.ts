@@ -5,8 +5,9 @@
  * same probes, volume mounts and resource requirements).
  *
  * References below {@link INLINE_REF_MAX_BYTES} are inlined because clients handle inline
- * schemas best; this pass runs only on a schema over the limit, and shares the repeated
- * subschema that saves the most first, until the schema fits. Validation is unchanged:
+ * schemas best; this pass runs only on a schema over the limit, and shares repeated
+ * subschemas until the schema fits: the spec's own components first (named after them),
+ * the one that saves the most first. Validation is unchanged:
  * `{"$ref": "#/$defs/<name>"}` holds exactly the schema it replaces.
  *
  * @module
@@ -33,7 +34,18 @@ interface Slot {
 }
 
 /** A copy of `schema` with repeated subschemas moved to `$defs` until it is at most `maxBytes`. */
-export function shareRepeatedSubschemas(schema: JsonSchema, maxBytes: number): Shared {
+export function shareRepeatedSubschemas(
+  schema: JsonSchema,
+  maxBytes: number,
+  nameOf: (node: object) => string | undefined = () => undefined,
+): Shared {
+  // Names come from the original tree (object identity: the converter knows what each inlined object was).
+  const names = new Map<string, string>();
+  for (const slot of slots(schema)) {
+    const node = read(slot);
+    const name = isObject(node) ? nameOf(node) : undefined;
+    if (name !== undefined) names.set(JSON.stringify(node), name);
+  }
   const root = structuredClone(schema) as JsonSchema;
   const added: string[] = [];
   let bytes = JSON.stringify(root).length;
@@ -48,19 +60,22 @@ export function shareRepeatedSubschemas(schema: JsonSchema, maxBytes: number): S
       if (list === undefined) candidates.set(text, [slot]);
       else list.push(slot);
     }
-    let best: { text: string; slots: Slot[]; saving: number } | undefined;
+    // The spec's own components first (what its author factored out), then any repeated subschema.
+    let best: { text: string; slots: Slot[]; saving: number; named: boolean } | undefined;
     for (const [text, list] of candidates) {
-      // Occurrences nested in another occurrence of the same text cannot exist (a schema does not contain itself).
-      const saving = (list.length - 1) * text.length;
       if (list.length < 2) continue;
-      if (best === undefined || saving > best.saving || (saving === best.saving && text < best.text)) {
-        best = { text, slots: list, saving };
-      }
+      const saving = (list.length - 1) * text.length;
+      const named = names.has(text);
+      const better =
+        best === undefined ||
+        (named && !best.named) ||
+        (named === best.named && (saving > best.saving || (saving === best.saving && text < best.text)));
+      if (better) best = { text, slots: list, saving, named };
     }
     if (best === undefined) break;
     if (!isObject(root.$defs)) root.$defs = {};
     const defs = root.$defs as Record<string, unknown>;
-    const name = defName(JSON.parse(best.text) as Record<string, unknown>, defs);
+    const name = defName(names.get(best.text), JSON.parse(best.text) as Record<string, unknown>, defs);
     defs[name] = JSON.parse(best.text);
     added.push(name);
     const ref = { $ref: `#/$defs/${name}` };
@@ -106,11 +121,15 @@ function write({ parent, tokens }: Slot, value: unknown): void {
   holder[tokens[tokens.length - 1]!] = value;
 }
 
-/** `$defs` name for a shared subschema: its title when it has a usable one. */
-function defName(node: Record<string, unknown>, defs: Record<string, unknown>): string {
+/** `$defs` name for a shared subschema: the component it came from, else its title, else "shared". */
+function defName(
+  origin: string | undefined,
+  node: Record<string, unknown>,
+  defs: Record<string, unknown>,
+): string {
   const title =
     typeof node.title === "string" ? node.title.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 60) : "";
-  const base = title !== "" && !/^_+$/.test(title) ? title : "shared";
+  const base = origin ?? (title !== "" && !/^_+$/.test(title) ? title : "shared");
   let name = base;
   for (let n = 2; Object.hasOwn(defs, name); n++) name = `${base}_${n}`;
   return name;

@@ -90,7 +90,7 @@ describe("input schemas over the size limit only because of inlining (Kubernetes
     const tool = toolNamed(bundle, "createCoreV1NamespacedPod");
     const size = JSON.stringify(tool.inputSchema).length;
     expect(size).toBeLessThan(INPUT_SCHEMA_MAX_BYTES / 10);
-    expect(Object.keys(tool.inputSchema.$defs as object)).toEqual(["shared"]);
+    expect(Object.keys(tool.inputSchema.$defs as object)).toEqual(["Container"]);
     expect(summary.warnings).toContainEqual({
       pointer: "/paths/~1api~1v1~1namespaces~1{namespace}~1pods/post",
       message: expect.stringMatching(
