@@ -26,7 +26,10 @@ async function instructions(path: string): Promise<string> {
   return body.result?.instructions as string;
 }
 
-describe("server instructions say how the tools work", () => {
+// The first request of a file starts the isolate and parses bundles: seconds on a busy 2-core machine.
+const FIRST_REQUEST_TIMEOUT_MS = 20_000;
+
+describe("server instructions say how the tools work", { timeout: FIRST_REQUEST_TIMEOUT_MS }, () => {
   it("a discovery-mode vendor: search, describe, call (not one tool per operation)", async () => {
     const text = await instructions("/v1/mcp-discovery/mcp");
     expect(text).toBe(
@@ -50,7 +53,9 @@ describe("server instructions say how the tools work", () => {
   });
 });
 
-describe("a vendor.json that pins auth.scheme (Stripe: basicAuth or bearerAuth in the spec, bearerAuth pinned)", () => {
+describe("a vendor.json that pins auth.scheme (Stripe: basicAuth or bearerAuth in the spec, bearerAuth pinned)", {
+  timeout: FIRST_REQUEST_TIMEOUT_MS,
+}, () => {
   it("the missing-credential error names only the pinned scheme and its secret", async () => {
     const { status, body } = await call(
       "/v1/pinned-auth/mcp",
