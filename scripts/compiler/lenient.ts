@@ -152,7 +152,12 @@ export function dropBroken(
         const op = `/paths/${escapeToken(tokens[1]!)}/${m}`;
         if (!brokenOps.has(op)) brokenOps.set(op, reason);
       }
-      if (methods.length === 0) out.fatal.push(problem);
+      if (methods.length === 0 && typeof item.$ref === "string") {
+        const itemPointer = joinPointer("/paths", tokens[1]!);
+        if (!brokenOps.has(itemPointer)) brokenOps.set(itemPointer, reason);
+      } else if (methods.length === 0) {
+        out.fatal.push(problem);
+      }
     } else if (component !== undefined && getByPointer(doc, component).found) {
       if (!brokenComponents.has(component)) brokenComponents.set(component, reason);
     } else {
