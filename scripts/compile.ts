@@ -20,7 +20,8 @@ import { formatBytes } from "./compiler/summary.ts";
 
 const USAGE = `Usage:
   node scripts/compile.ts [--specs DIR] [--out DIR]   compile every specs/<vendor>/ (defaults: specs, src/generated)
-  node scripts/compile.ts --check FILE                validate one spec file and print what it holds`;
+  node scripts/compile.ts --check FILE [--lenient]    validate one spec file and print what it holds
+                                                      (--lenient: as "lenient": true in vendor.json)`;
 
 /** Progress lines at most this often. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -71,6 +72,21 @@ function progressReporter(): (event: ProgressEvent) => void {
   };
 }
 
+/**
+ * The summary's discovery-mode line applies the Worker's rule with the threshold the
+ * deployment uses: `DISCOVERY_TOOL_THRESHOLD` from the environment when set (as in
+ * wrangler.toml's [vars]), else the Worker's default.
+ */
+function discoveryThresholdFromEnv(): number | undefined {
+  const raw = process.env.DISCOVERY_TOOL_THRESHOLD?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1) {
+    console.error(`DISCOVERY_TOOL_THRESHOLD must be a positive integer, got "${raw}"`);
+    process.exit(2);
+  }
+  return Number(raw);
+}
+
 function fail(error: unknown): never {
   if (error instanceof CompileFailedError) {
     for (const { error: e } of error.failures) console.error(`${e.message}\n`);
@@ -85,13 +101,14 @@ function fail(error: unknown): never {
 }
 
 async function main(): Promise<void> {
-  let values: { specs?: string; out?: string; check?: string; help?: boolean };
+  let values: { specs?: string; out?: string; check?: string; lenient?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         specs: { type: "string" },
         out: { type: "string" },
         check: { type: "string" },
+        lenient: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -105,6 +122,12 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (values.lenient && values.check === undefined) {
+    console.error(
+      `--lenient goes with --check (for a vendor, set "lenient": true in its vendor.json)\n\n${USAGE}`,
+    );
+    process.exit(2);
+  }
   if (values.check !== undefined) {
     if (values.specs !== undefined || values.out !== undefined) {
       console.error(`--check takes no --specs/--out\n\n${USAGE}`);
@@ -112,8 +135,17 @@ async function main(): Promise<void> {
     }
     const started = performance.now();
     try {
-      const { bundle, summary } = await checkSpec(values.check, { onProgress: progressReporter() });
-      console.log(`${values.check}: valid ${summary.specFormat}`);
+      const threshold = discoveryThresholdFromEnv();
+      const { bundle, summary } = await checkSpec(values.check, {
+        onProgress: progressReporter(),
+        lenient: values.lenient === true,
+        ...(threshold !== undefined ? { discoveryThreshold: threshold } : {}),
+      });
+      const repaired = summary.warnings.some((w) => w.message.startsWith("lenient: "));
+      const skipped = summary.skipped.some((o) => o.reason.startsWith("lenient: "));
+      console.log(
+        `${values.check}: ${repaired || skipped ? "usable with lenient repairs/skips (see below):" : "valid"} ${summary.specFormat}`,
+      );
       console.log(formatSummary({ ...summary, vendor: "spec" }, performance.now() - started));
       const schemes = Object.entries(bundle.securitySchemes).map(([name, s]) => `${name} (${s.type})`);
       console.log(`  base URL: ${bundle.baseUrl ?? "(none: relative or missing servers)"}`);
@@ -131,9 +163,11 @@ async function main(): Promise<void> {
   try {
     const vendorStart = new Map<string, number>();
     const report = progressReporter();
+    const threshold = discoveryThresholdFromEnv();
     const result = await compileAll({
       specsDir,
       outDir,
+      ...(threshold !== undefined ? { discoveryThreshold: threshold } : {}),
       onProgress: (event) => {
         if (event.phase === "read") vendorStart.set(event.vendor, performance.now());
         report(event);

@@ -23,9 +23,10 @@ import { BUNDLE_FORMAT_VERSION, type VendorBundle } from "../../src/bundle/types
 import { vendorEnvPrefix } from "../../src/upstream/base-url.ts";
 import { swaggerToOpenApi } from "./convert.ts";
 import { CompilerError, type SpecProblem, SpecValidationError, VendorConfigError } from "./errors.ts";
+import { dropBroken, repairSpec } from "./lenient.ts";
 import { formatFromName, parseDocumentText, readTextFile } from "./load.ts";
 import { maxToolNameChars } from "./naming.ts";
-import { buildTools, type CompileWarning, pickServer } from "./operations.ts";
+import { buildTools, type CompileWarning, pickServer, type SkippedOperation } from "./operations.ts";
 import {
   bundleFileName,
   renderBundleModule,
@@ -37,8 +38,8 @@ import { isObject } from "./pointer.ts";
 import { resolveRefs } from "./refs.ts";
 import { SchemaConverter } from "./schema.ts";
 import { convertSecuritySchemes } from "./security.ts";
-import { estimateToolsList, type VendorSummary } from "./summary.ts";
-import { checkAgainstSchemas, checkStructure, detectVersion } from "./validate.ts";
+import { estimateToolsList, servedAs, type VendorSummary } from "./summary.ts";
+import { checkAgainstSchemas, checkStructure, detectVersion, MORE_ERRORS_PREFIX } from "./validate.ts";
 import { parseVendorConfigText, type VendorConfig, vendorNameProblem } from "./vendor-config.ts";
 
 export type { SpecProblem, VendorConfigIssue } from "./errors.ts";
@@ -50,6 +51,8 @@ export type { VendorConfig } from "./vendor-config.ts";
 /** Spec file names looked for in a vendor folder. */
 export const SPEC_FILE_NAMES = ["openapi.json", "openapi.yaml", "openapi.yml"] as const;
 export const VENDOR_CONFIG_FILE = "vendor.json";
+/** Validate-and-drop rounds in lenient mode: each drops everything one validation reports (at most 20 errors). */
+const LENIENT_MAX_PASSES = 100;
 
 export type CompilePhase = "read" | "validate" | "resolve" | "convert" | "tools" | "done";
 
@@ -67,6 +70,8 @@ export interface CompileOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Folder paths in messages are shown relative to this (default: the current directory). */
   cwd?: string;
+  /** `DISCOVERY_TOOL_THRESHOLD` the summary assumes (default: the Worker's default). */
+  discoveryThreshold?: number;
 }
 
 export interface CompiledVendor {
@@ -126,6 +131,7 @@ async function compileVendorFolder(vendorDir: string, opts: CompileOptions): Pro
     config,
     configFile: display(configPath, cwd),
     cwd,
+    discoveryThreshold: opts.discoveryThreshold,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
 }
@@ -139,6 +145,7 @@ interface SpecInput {
   cwd: string;
   /** `--check`: no vendor folder, so no vendor name in messages. */
   checkOnly?: boolean;
+  discoveryThreshold?: number | undefined;
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -175,11 +182,12 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
   const version = detectVersion(main.value);
   if (!("dialect" in version)) throw new SpecValidationError(specFile, locateAll([version], main.locate));
   const raw = main.value as Record<string, unknown>;
-  const problems: SpecProblem[] = checkStructure(raw, version.dialect);
+  const structureProblems: SpecProblem[] = checkStructure(raw, version.dialect);
 
   progress("resolve");
   let document: unknown = raw;
   let externalDocuments: string[] = [];
+  const resolveProblems: SpecProblem[] = [];
   try {
     const resolved = await resolveRefs(
       main,
@@ -191,17 +199,47 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
     externalDocuments = resolved.externalDocuments;
   } catch (error) {
     if (!(error instanceof SpecValidationError)) throw error;
-    problems.push(...error.problems);
+    resolveProblems.push(...error.problems);
   }
-  if (problems.length > 0) throw new SpecValidationError(specFile, locateAll(problems, main.locate));
+  const fail = (problems: readonly SpecProblem[]): never => {
+    throw new SpecValidationError(specFile, locateAll(problems, main.locate));
+  };
+  if (resolveProblems.length > 0 || (structureProblems.length > 0 && config.lenient !== true)) {
+    fail([...structureProblems, ...resolveProblems]);
+  }
 
-  const schemaCheck = await checkAgainstSchemas(document);
-  if (schemaCheck.problems.length > 0) {
-    throw new SpecValidationError(specFile, locateAll(schemaCheck.problems, main.locate));
+  const warnings: CompileWarning[] = [];
+  const lenientSkipped: SkippedOperation[] = [];
+  let schemaWarnings: string[];
+  if (config.lenient === true) {
+    // The resolved document may share objects with the parsed one (error positions): repair a copy.
+    document = structuredClone(document);
+    warnings.push(...repairSpec(document, version.dialect, specFile));
+    let problems = structureProblems;
+    for (let pass = 0; ; pass++) {
+      const check = await checkAgainstSchemas(document, version.dialect);
+      schemaWarnings = check.warnings;
+      const found = [...problems, ...check.problems].filter(
+        (p) => p.pointer !== undefined || !p.message.startsWith(MORE_ERRORS_PREFIX),
+      );
+      if (found.length === 0) break;
+      const dropped = dropBroken(document as Record<string, unknown>, found, specFile);
+      if (dropped.fatal.length > 0) fail(dropped.fatal);
+      if (pass >= LENIENT_MAX_PASSES || (dropped.skipped.length === 0 && dropped.warnings.length === 0)) {
+        fail(found);
+      }
+      lenientSkipped.push(...dropped.skipped);
+      warnings.push(...dropped.warnings);
+      problems = [];
+    }
+  } else {
+    const check = await checkAgainstSchemas(document, version.dialect);
+    if (check.problems.length > 0) fail(check.problems);
+    schemaWarnings = check.warnings;
   }
 
   progress("convert");
-  const warnings: CompileWarning[] = schemaCheck.warnings.map((message) => ({ message }));
+  warnings.unshift(...schemaWarnings.map((message) => ({ message })));
   const warn = (w: CompileWarning) => warnings.push(w);
   let openapi = document as Record<string, unknown>;
   if (version.dialect === "2.0") {
@@ -250,6 +288,9 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
     converter,
     vendor,
     maxNameChars: maxToolNameChars(vendor),
+    ...(config.limits?.inputSchemaMaxBytes !== undefined
+      ? { inputSchemaMaxBytes: config.limits.inputSchemaMaxBytes }
+      : {}),
     ...(config.baseUrl !== undefined ? { vendorBaseUrl: config.baseUrl } : {}),
     ...(baseUrl !== undefined ? { baseUrl } : {}),
     ...(config.include ? { include: config.include } : {}),
@@ -315,15 +356,16 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
     specTitle,
     specVersion: bundle.specVersion,
     contentHash: bundle.contentHash,
-    operations: built.operations,
+    operations: built.operations + lenientSkipped.length,
     tools: built.tools.length,
     renamed: built.renamed,
-    skipped: built.skipped,
+    skipped: [...lenientSkipped, ...built.skipped],
     warnings: dedupeWarnings(warnings),
     externalDocuments,
     sharedSchemas: Object.keys(built.schemas).length,
     toolsList: estimateToolsList(bundle),
     bundleBytes: Buffer.byteLength(json),
+    served: servedAs(bundle, input.discoveryThreshold),
   };
   progress("done");
   return { bundle, summary, json };
@@ -332,7 +374,7 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
 function dedupeWarnings(warnings: readonly CompileWarning[]): CompileWarning[] {
   const seen = new Set<string>();
   return warnings.filter((w) => {
-    const key = `${w.pointer ?? ""}\u0000${w.message}`;
+    const key = `${w.file ?? ""}\u0000${w.pointer ?? ""}\u0000${w.message}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -418,17 +460,21 @@ export async function compileAll(opts: CompileAllOptions): Promise<CompileAllRes
  * Validates and compiles one spec file outside any vendor folder (`--check`): references
  * may use files in the spec's own folder; remote references are refused.
  */
-export async function checkSpec(specPath: string, opts: CompileOptions = {}): Promise<CompiledVendor> {
+export async function checkSpec(
+  specPath: string,
+  opts: CompileOptions & { lenient?: boolean } = {},
+): Promise<CompiledVendor> {
   const path = resolve(specPath);
   const cwd = opts.cwd ?? process.cwd();
   return compileSpec({
     vendor: "check",
     vendorDir: dirname(path),
     specPath: path,
-    config: {},
+    config: opts.lenient === true ? { lenient: true } : {},
     configFile: "(none)",
     cwd,
     checkOnly: true,
+    discoveryThreshold: opts.discoveryThreshold,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
 }

@@ -23,12 +23,17 @@ import { filterReason } from "./filter.ts";
 import { assignToolNames, KeyAllocator, type RenameReason, safeArgKey } from "./naming.ts";
 import { escapeToken, isObject, joinPointer } from "./pointer.ts";
 import { cleanText, type SchemaConverter, SchemaError } from "./schema.ts";
+import { shareRepeatedSubschemas } from "./share.ts";
 import type { OperationSelector } from "./vendor-config.ts";
 
 /** Tool description length kept (tools/list budget: GitHub's full descriptions alone run to megabytes). */
 export const TOOL_DESCRIPTION_MAX_CHARS = 1_024;
 export const TOOL_TITLE_MAX_CHARS = 200;
-/** Largest tool input schema; beyond this a tool is not usable in a client's context. */
+/**
+ * Largest tool input schema by default (vendor.json `limits.inputSchemaMaxBytes` changes it):
+ * beyond this a tool is not usable in a client's context. Measured after repeated
+ * subschemas are shared through `$defs` (share.ts).
+ */
 export const INPUT_SCHEMA_MAX_BYTES = 256 * 1024;
 /** Largest `outputSchema` listed (it is sent in every tools/list; larger ones are validated server-side only). */
 export const OUTPUT_SCHEMA_MAX_BYTES = 4 * 1024;
@@ -97,6 +102,8 @@ export interface RenamedTool {
 export interface CompileWarning {
   message: string;
   pointer?: string;
+  /** The file the pointer is in (lenient-mode repairs name the spec file). */
+  file?: string;
 }
 
 export interface BuildInput {
@@ -104,6 +111,8 @@ export interface BuildInput {
   converter: SchemaConverter;
   vendor: string;
   maxNameChars: number;
+  /** vendor.json `limits.inputSchemaMaxBytes` (default {@link INPUT_SCHEMA_MAX_BYTES}). */
+  inputSchemaMaxBytes?: number;
   /** Base URL from vendor.json; when set, per-operation servers are not used. */
   vendorBaseUrl?: string;
   /** The bundle's base URL (vendor.json, else the spec's first absolute server). */
@@ -383,17 +392,11 @@ function buildDraft(operation: Operation, input: BuildInput): Draft {
     }
   }
 
-  const inputSchema: JsonSchema = { type: "object", properties };
-  if (required.length > 0) inputSchema.required = required;
-  inputSchema.additionalProperties = false;
-  if (defs.size > 0) inputSchema.$defs = converter.collectDefs(defs, "input");
-  const inputBytes = JSON.stringify(inputSchema).length;
-  if (inputBytes > INPUT_SCHEMA_MAX_BYTES) {
-    throw new Unsupported(
-      pointer,
-      `input schema is ${inputBytes} bytes; the limit is ${INPUT_SCHEMA_MAX_BYTES}`,
-    );
-  }
+  const inlined: JsonSchema = { type: "object", properties };
+  if (required.length > 0) inlined.required = required;
+  inlined.additionalProperties = false;
+  if (defs.size > 0) inlined.$defs = converter.collectDefs(defs, "input");
+  const inputSchema = fitInputSchema(inlined, operation, input);
 
   // A HEAD response has no body to be structured content, whatever the spec documents.
   const outputSchema =
@@ -435,6 +438,25 @@ function buildDraft(operation: Operation, input: BuildInput): Draft {
   };
   responseDefs.set(draft, sharedDefs);
   return draft;
+}
+
+/** The input schema within the size limit: as built, or with repeated subschemas shared; else the operation is skipped. */
+function fitInputSchema(schema: JsonSchema, operation: Operation, input: BuildInput): JsonSchema {
+  const limit = input.inputSchemaMaxBytes ?? INPUT_SCHEMA_MAX_BYTES;
+  const bytes = JSON.stringify(schema).length;
+  if (bytes <= limit) return schema;
+  const shared = shareRepeatedSubschemas(schema, limit, (node) => input.converter.originName(node));
+  if (shared.bytes > limit) {
+    throw new Unsupported(
+      operation.pointer,
+      `input schema is ${bytes} bytes (${shared.bytes} with repeated subschemas shared through $defs); the limit is ${limit} (vendor.json "limits": {"inputSchemaMaxBytes": …} raises it)`,
+    );
+  }
+  input.warn({
+    pointer: operation.pointer,
+    message: `input schema of ${bytes} bytes is over the ${limit}-byte limit inlined; ${shared.added.length} repeated subschema(s) shared through $defs bring it to ${shared.bytes} bytes`,
+  });
+  return shared.schema;
 }
 
 function toolDescription(operation: Operation, summary: string | undefined): string {

@@ -29,6 +29,7 @@
  */
 import type { JsonSchema } from "../../src/bundle/types.ts";
 import { isSensitiveKey } from "../../src/resilience/sanitize.ts";
+import { htmlToMarkdown, stripHtmlComments } from "./html.ts";
 import {
   fragmentFromPointer,
   getByPointer,
@@ -171,10 +172,12 @@ const INVISIBLE_CHARACTERS =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;
 
-/** Removes invisible and control characters and HTML comments (a classic place to hide instructions) and caps length. */
+/**
+ * Removes HTML comments (a classic place to hide instructions) and invisible and control
+ * characters, turns HTML into Markdown (Stripe's `<p>…</p>`; see html.ts) and caps length.
+ */
 export function cleanText(text: string, max: number): string {
-  const cleaned = text
-    .replace(/<!--[\s\S]*?-->/g, "")
+  const cleaned = htmlToMarkdown(stripHtmlComments(text))
     .replace(INVISIBLE_CHARACTERS, "")
     .replace(/\r\n?/g, "\n")
     .trim();
@@ -200,6 +203,8 @@ export class SchemaConverter {
   readonly #edges = new Map<string, string[]>();
   #counter = 0;
   readonly #warned = new Set<string>();
+  /** Converted schema object → the pointer it was converted from (names for shared subschemas). */
+  readonly #origins = new WeakMap<object, string>();
 
   constructor(doc: unknown, dialect: "3.0" | "3.1", warn: (warning: ConverterWarning) => void) {
     this.#doc = doc;
@@ -350,7 +355,14 @@ export class SchemaConverter {
     }
     const result: Entry = { schema, defs, size: JSON.stringify(schema).length };
     memo.set(pointer, result);
+    if (typeof schema === "object") this.#origins.set(schema, pointer);
     return result;
+  }
+
+  /** The `$defs` name of the referenced schema `node` is the (inlined) conversion of, if it is one. */
+  originName(node: object): string | undefined {
+    const pointer = this.#origins.get(node);
+    return pointer === undefined ? undefined : this.defName(pointer);
   }
 
   #isBareRefLoop(pointer: string): boolean {

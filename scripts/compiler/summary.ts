@@ -4,6 +4,7 @@
  * @module
  */
 import type { VendorBundle } from "../../src/bundle/types.ts";
+import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "../../src/mcp/discovery-mode.ts";
 import type { CompileWarning, RenamedTool, SkippedOperation } from "./operations.ts";
 
 /** How tokens are estimated, stated wherever an estimate appears. */
@@ -42,6 +43,32 @@ export interface VendorSummary {
   toolsList: ToolsListEstimate;
   /** Size of the bundle JSON (UTF-8 bytes). */
   bundleBytes: number;
+  /** How clients will see the vendor (README "Discovery mode"), and why. */
+  served: ServedAs;
+}
+
+export interface ServedAs {
+  mode: "tools" | "discovery";
+  reason: string;
+}
+
+/**
+ * The Worker's rule (src/mcp/discovery-mode.ts) applied at compile time. `threshold` is
+ * `DISCOVERY_TOOL_THRESHOLD` as the compiler sees it: the deployed value may differ.
+ */
+export function servedAs(
+  bundle: VendorBundle,
+  threshold: number = DEFAULT_DISCOVERY_TOOL_THRESHOLD,
+): ServedAs {
+  const mode = usesDiscovery(bundle, threshold) ? "discovery" : "tools";
+  if (bundle.toolMode !== undefined) return { mode, reason: `vendor.json "toolMode": "${bundle.toolMode}"` };
+  const count = bundle.tools.length;
+  return mode === "discovery"
+    ? {
+        mode,
+        reason: `${fmt(count)} tools > DISCOVERY_TOOL_THRESHOLD ${fmt(threshold)}; set "toolMode" in vendor.json to choose`,
+      }
+    : { mode, reason: `${fmt(count)} tools ≤ DISCOVERY_TOOL_THRESHOLD ${fmt(threshold)}` };
 }
 
 export function estimateTokens(bytes: number): number {
@@ -100,9 +127,12 @@ export function formatSummary(summary: VendorSummary, durationMs?: number): stri
   if (summary.warnings.length > 0) {
     lines.push(`  warnings ${fmt(summary.warnings.length)}:`);
     for (const w of summary.warnings.slice(0, LIST_LIMIT))
-      lines.push(`    ${w.pointer ? `${w.pointer}: ` : ""}${w.message}`);
+      lines.push(`    ${w.file ? `${w.file} ` : ""}${w.pointer ? `${w.pointer}: ` : ""}${w.message}`);
     if (summary.warnings.length > LIST_LIMIT)
       lines.push(`    … ${fmt(summary.warnings.length - LIST_LIMIT)} more in summary.json`);
+  }
+  if (summary.served.mode === "discovery") {
+    lines.push(`  served in discovery mode (search / describe / call tools): ${summary.served.reason}`);
   }
   const t = summary.toolsList;
   lines.push(

@@ -10,7 +10,8 @@
 import $RefParser, { getJsonSchemaRefParserDefaultOptions } from "@apidevtools/json-schema-ref-parser";
 import { validate as validateWithSchemas } from "@readme/openapi-parser";
 import type { SpecProblem } from "./errors.ts";
-import { isObject, joinPointer } from "./pointer.ts";
+import { realPointer } from "./lenient.ts";
+import { getByPointer, isObject, joinPointer } from "./pointer.ts";
 
 export type SpecDialect = "2.0" | "3.0" | "3.1";
 
@@ -158,8 +159,11 @@ export interface SchemaCheck {
   warnings: string[];
 }
 
+/** Starts the last problem when the validator stopped early: the next pass finds the rest. */
+export const MORE_ERRORS_PREFIX = "and ";
+
 /** Full validation against the official schemas (@readme/openapi-parser). */
-export async function checkAgainstSchemas(doc: unknown): Promise<SchemaCheck> {
+export async function checkAgainstSchemas(doc: unknown, dialect: SpecDialect): Promise<SchemaCheck> {
   const result = await validateWithSchemas(structuredClone(doc) as never, {
     resolve: { external: false },
     validate: {
@@ -187,13 +191,40 @@ export async function checkAgainstSchemas(doc: unknown): Promise<SchemaCheck> {
     const hint = rest
       .map((l) => /\^\s+(.*)$/.exec(l)?.[1]?.replace(/^\w+ (?=must )/, ""))
       .find((h) => h !== undefined);
-    const message = hint && !text.toLowerCase().includes(hint.toLowerCase()) ? `${text} (${hint})` : text;
+    const message =
+      (pointer !== undefined ? knownMistake(doc, pointer, dialect) : undefined) ??
+      (hint && !text.toLowerCase().includes(hint.toLowerCase()) ? `${text} (${hint})` : text);
     problems.push(pointer !== undefined ? { pointer, message } : { message });
   }
   if (result.additionalErrors > 0) {
-    problems.push({ message: `and ${result.additionalErrors} more schema errors (fix these first)` });
+    problems.push({
+      message: `${MORE_ERRORS_PREFIX}${result.additionalErrors} more schema errors (fix these first)`,
+    });
   }
   return { problems, warnings };
+}
+
+/**
+ * Mistakes real specs make, for which the validator's own hint points the wrong way
+ * (`type: "null"` in 3.0 gets "Did you mean number here?"): say what the fix is.
+ */
+function knownMistake(doc: unknown, pointer: string, dialect: SpecDialect): string | undefined {
+  const found = getByPointer(doc, realPointer(doc, pointer));
+  if (!found.found) return undefined;
+  const value = found.value;
+  if (dialect !== "3.1" && pointer.endsWith("/type")) {
+    const types = Array.isArray(value) ? value : [value];
+    if (types.includes("null")) {
+      return `type "null" does not exist in OpenAPI ${dialect} (it is OpenAPI 3.1 / JSON Schema): remove the {type: "null"} alternative and put "nullable": true on the schema that holds it (or declare "openapi": "3.1.0" if the spec really is 3.1); "lenient": true in vendor.json does this for you`;
+    }
+    if (Array.isArray(value)) {
+      return `type arrays do not exist in OpenAPI ${dialect}: use one type (with "nullable": true for null) or anyOf; "lenient": true in vendor.json repairs [T, "null"]`;
+    }
+  }
+  if (value === null && pointer.endsWith("/schema")) {
+    return `"schema" is null: leave the key out or give a schema object ({} accepts any value); "lenient": true in vendor.json replaces it with {}`;
+  }
+  return undefined;
 }
 
 /**

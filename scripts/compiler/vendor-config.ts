@@ -59,6 +59,15 @@ export interface VendorConfig {
    * folder (`../shared`) that references may use, whatever they resolve to.
    */
   allowRemoteRefs?: boolean | string[];
+  /**
+   * `true`: repair what has one obvious meaning and skip the operations (and components)
+   * whose parts are still invalid, with a warning for each, instead of failing the vendor.
+   */
+  lenient?: boolean;
+  limits?: {
+    /** Largest tool input schema kept (after sharing repeated subschemas); bigger operations are skipped. */
+    inputSchemaMaxBytes?: number;
+  };
 }
 
 const CONFIG_KEYS = [
@@ -73,6 +82,8 @@ const CONFIG_KEYS = [
   "toolMode",
   "healthTool",
   "allowRemoteRefs",
+  "lenient",
+  "limits",
 ] as const;
 
 /** A strict object (valibot lets arrays through `strictObject`, so they are refused first). */
@@ -133,6 +144,12 @@ const httpUrl = v.pipe(
 );
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `limits.inputSchemaMaxBytes`: at least 16 KiB (less would skip ordinary operations); at most
+ * 4 MiB (every tools/list of the vendor carries the schema, and the Worker holds the bundle in memory).
+ */
+const INPUT_SCHEMA_BYTES_RANGE: NumberRule = { integer: true, min: 16 * 1024, max: 4 * 1024 * 1024 };
 
 const authSchema = strict(
   {
@@ -258,6 +275,10 @@ const vendorConfigSchema = strict(
     toolMode: v.optional(picklist(["tools", "discovery"] as const)),
     healthTool: v.optional(text(200)),
     allowRemoteRefs: v.optional(allowRemoteRefsSchema),
+    lenient: v.optional(v.boolean("expected true (repair or skip invalid parts) or false (strict)")),
+    limits: v.optional(
+      strict({ inputSchemaMaxBytes: v.optional(ranged(INPUT_SCHEMA_BYTES_RANGE)) }, "limits"),
+    ),
   } satisfies Record<(typeof CONFIG_KEYS)[number], unknown>,
   "vendor.json",
 );

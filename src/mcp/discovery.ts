@@ -30,16 +30,15 @@ import { recipesByName } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
+import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, MAX_DISCOVERY_TOOL_THRESHOLD } from "./discovery-mode.ts";
 
-/**
- * Tools above which a vendor switches to discovery unless its vendor.json sets `toolMode`.
- * 128 is the most tools OpenAI's API and VS Code pass to a model per request: past it a
- * client cannot use the vendor's full list at all. At GitHub's ~500 tokens per tool it is
- * also ~64,000 tokens, a third of a 200K context spent before the user says anything.
- */
-export const DEFAULT_DISCOVERY_TOOL_THRESHOLD = 128;
-/** Largest accepted threshold (above every real API: effectively "never automatic"). */
-export const MAX_DISCOVERY_TOOL_THRESHOLD = 1_000_000;
+// The rule itself lives in a leaf module so the compiler's summary can apply it too.
+export {
+  DEFAULT_DISCOVERY_TOOL_THRESHOLD,
+  MAX_DISCOVERY_TOOL_THRESHOLD,
+  usesDiscovery,
+} from "./discovery-mode.ts";
+
 /** Search hits returned unless the client asks for a number. */
 export const DEFAULT_SEARCH_LIMIT = 10;
 /** Most hits one search returns: each is ~60 tokens. */
@@ -84,12 +83,6 @@ export function discoveryThreshold(env: object): number {
   }
   thresholds.set(env, threshold);
   return threshold;
-}
-
-/** Whether the vendor serves the three discovery tools instead of one tool per operation. */
-export function usesDiscovery(bundle: VendorBundle, threshold: number): boolean {
-  if (bundle.toolMode !== undefined) return bundle.toolMode === "discovery";
-  return bundle.tools.length > threshold;
 }
 
 /** The discovery tool `name` stands for (`search`, or `<vendor>_search` on /v1/mcp), if any. */

@@ -20,7 +20,9 @@ import {
 } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
 import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "../auth/gateway-status.ts";
+import { allBundles, getBundle } from "../bundle/registry.ts";
 import { GatewayError, logUnexpectedError } from "../errors.ts";
+import { memoized } from "../memo.ts";
 import { callTool } from "./call-tool.ts";
 import {
   type CatalogOptions,
@@ -31,6 +33,7 @@ import {
   type McpEndpoint,
 } from "./catalog.ts";
 import { callDiscoveryTool, discoveryThreshold } from "./discovery.ts";
+import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 import { invalidParams, JSONRPC_INTERNAL_ERROR, protocolError } from "./jsonrpc.ts";
 import { paginate } from "./pagination.ts";
 
@@ -54,7 +57,7 @@ export function createGatewayServer(scope: McpRequestScope): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: false } },
     supportedProtocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
-    instructions: instructionsFor(scope.endpoint),
+    instructions: instructionsFor(scope),
   });
   server.onerror = (error) => logSdkError(scope.requestId, error);
 
@@ -117,10 +120,38 @@ function withGatewayStatus(scope: McpRequestScope): boolean {
   return scope.caller !== undefined && scope.endpoint.kind === "unified";
 }
 
-function instructionsFor(endpoint: McpEndpoint): string {
-  return endpoint.kind === "vendor"
-    ? `Tools of the ${endpoint.vendor} API, served by mcp-edge-gateway. Each tool calls one API operation.`
-    : "Tools of every API this mcp-edge-gateway serves; each tool name starts with its API's name and an underscore.";
+/** Instructions per endpoint and discovery threshold (built once per isolate: every request creates a server). */
+const instructionsCache = new Map<string, string>();
+
+function instructionsFor(scope: McpRequestScope): string {
+  const { endpoint } = scope;
+  let threshold: number;
+  try {
+    threshold = discoveryThreshold(scope.env);
+  } catch {
+    // A bad DISCOVERY_TOOL_THRESHOLD fails tools/list and tools/call with its own message.
+    threshold = DEFAULT_DISCOVERY_TOOL_THRESHOLD;
+  }
+  const key = `${endpoint.kind === "vendor" ? endpoint.vendor : ""}|${threshold}`;
+  return memoized(instructionsCache, key, () => buildInstructions(endpoint, threshold));
+}
+
+const DISCOVERY_HOW_TO =
+  "call search with plain words (and optionally a tag) to find operations, describe with their names to get each one's input schema, then call with name and arguments to run one";
+
+function buildInstructions(endpoint: McpEndpoint, threshold: number): string {
+  if (endpoint.kind === "vendor") {
+    const bundle = getBundle(endpoint.vendor);
+    if (bundle !== undefined && usesDiscovery(bundle, threshold)) {
+      return `The ${endpoint.vendor} API (${bundle.tools.length} operations), served by mcp-edge-gateway in discovery mode through three tools: ${DISCOVERY_HOW_TO}.`;
+    }
+    return `Tools of the ${endpoint.vendor} API, served by mcp-edge-gateway. Each tool calls one API operation.`;
+  }
+  const base =
+    "Tools of every API this mcp-edge-gateway serves; each tool name starts with its API's name and an underscore.";
+  // No vendor names here: the text is the same for every caller, whatever their team may see.
+  if (!allBundles().some((bundle) => usesDiscovery(bundle, threshold))) return base;
+  return `${base} APIs too big to list are served in discovery mode as <api>_search, <api>_describe and <api>_call: ${DISCOVERY_HOW_TO}.`;
 }
 
 /**

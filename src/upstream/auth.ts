@@ -166,14 +166,19 @@ export async function applyAuth(
     }
   }
   if (optional) return [];
-  const wanted = tool.security
-    .flatMap((alt) => Object.keys(alt))
-    .map((name) => {
-      const secrets = expectedSecretNames(bundle, bundle.securitySchemes[name]);
-      return secrets.length > 0 ? `${name} (set ${secrets.join(" and ")})` : name;
-    });
+  // A pinned scheme is the only one the gateway can use (the credential source offers no
+  // other), so the error names it and its secrets alone, not the spec's other alternatives.
+  const named =
+    override && bundle.securitySchemes[override]
+      ? [override]
+      : tool.security.flatMap((alt) => Object.keys(alt));
+  const wanted = named.map((name) => {
+    const secrets = expectedSecretNames(bundle, bundle.securitySchemes[name]);
+    return secrets.length > 0 ? `${name} (set ${secrets.join(" and ")})` : name;
+  });
+  const unique = [...new Set(wanted)];
   throw new ToolError(
     "missing_credentials",
-    `No upstream credentials are configured for ${tool.name}; it needs one of: ${[...new Set(wanted)].join(", ")}`,
+    `No upstream credentials are configured for ${tool.name}; it needs ${unique.length === 1 ? unique[0] : `one of: ${unique.join(", ")}`}`,
   );
 }
