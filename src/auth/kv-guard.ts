@@ -15,7 +15,7 @@
  */
 import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
-import { type Clock, injectedClock } from "../resilience/clock.ts";
+import { type Clock, injectedClock, realClock } from "../resilience/clock.ts";
 
 /**
  * KV answers in milliseconds (tens at the edge for a cold key); one that has not answered in
@@ -48,27 +48,22 @@ class KvTimeout extends Error {
 }
 
 /**
- * Rejects after {@link KV_TIMEOUT_MS} until cancelled. On the real clock a bare timer: an
- * `AbortController` per operation (what `Clock.sleep` needs to be cancelled) cost ~8 µs of
- * the ~9 µs this guard added to each KV call.
+ * Rejects after {@link KV_TIMEOUT_MS} until cancelled. A clock timer, not `Clock.sleep`: an
+ * `AbortController` per operation (what a sleep needs to be cancelled) cost ~8 µs of the
+ * ~9 µs this guard first added to each KV call.
  */
-function expiry(clock: Clock | undefined, operation: string): { expired: Promise<never>; cancel(): void } {
-  const timedOut = () => new KvTimeout(`KV ${operation} did not answer within ${KV_TIMEOUT_MS} ms`);
-  if (clock !== undefined) {
-    return {
-      expired: clock.sleep(KV_TIMEOUT_MS).then(() => Promise.reject(timedOut())),
-      cancel: () => {},
-    };
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
+function expiry(clock: Clock, operation: string): { expired: Promise<never>; cancel(): void } {
+  let cancel = () => {};
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timedOut()), KV_TIMEOUT_MS);
+    cancel = clock.timer(KV_TIMEOUT_MS, () =>
+      reject(new KvTimeout(`KV ${operation} did not answer within ${KV_TIMEOUT_MS} ms`)),
+    );
   });
-  return { expired, cancel: () => clearTimeout(timer) };
+  return { expired, cancel };
 }
 
 /** Runs one KV operation under the time bound; every failure becomes {@link KvUnavailableError}. */
-async function bounded<T>(clock: Clock | undefined, operation: string, run: () => Promise<T>): Promise<T> {
+async function bounded<T>(clock: Clock, operation: string, run: () => Promise<T>): Promise<T> {
   const { expired, cancel } = expiry(clock, operation);
   try {
     return await Promise.race([run(), expired]);
@@ -81,7 +76,7 @@ async function bounded<T>(clock: Clock | undefined, operation: string, run: () =
 }
 
 /** `kv` with every operation bounded and its failures typed. */
-export function guardKv(kv: KVNamespace, clock?: Clock): KVNamespace {
+export function guardKv(kv: KVNamespace, clock: Clock = realClock): KVNamespace {
   const call =
     <A extends unknown[], R>(operation: string, method: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> =>

@@ -5,8 +5,8 @@
  * credential save leaves the old one in place. KV waits run on an injected clock.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { KV_DEPENDENCY, KV_RETRY_AFTER_SECONDS } from "../../../src/auth/kv-guard.ts";
-import { virtualClock } from "../../../src/resilience/clock.ts";
+import { KV_DEPENDENCY, KV_RETRY_AFTER_SECONDS, KV_TIMEOUT_MS } from "../../../src/auth/kv-guard.ts";
+import { manualClock } from "../../../src/resilience/clock.ts";
 import {
   authEnv,
   Browser,
@@ -24,12 +24,21 @@ type Fault = "throw" | "hang";
 type Operation = "get" | "getWithMetadata" | "put" | "delete" | "list";
 const ALL: Operation[] = ["get", "getWithMetadata", "put", "delete", "list"];
 
-/** The real namespace, with the named operations failing the way KV fails in an outage. */
-function faultyKv(real: KVNamespace, fault: Fault, operations: Operation[] = ALL): KVNamespace {
-  const broken = () =>
-    fault === "throw"
-      ? Promise.reject(new Error("KV GET failed: 503 Service Unavailable"))
-      : new Promise<never>(() => {});
+/**
+ * The real namespace, with the named operations failing the way KV fails in an outage. A
+ * hanging operation lets the guard's timeout pass on `clock` once it is waiting.
+ */
+function faultyKv(
+  real: KVNamespace,
+  fault: Fault,
+  operations: Operation[] = ALL,
+  clock = manualClock(),
+): KVNamespace {
+  const broken = () => {
+    if (fault === "throw") return Promise.reject(new Error("KV GET failed: 503 Service Unavailable"));
+    queueMicrotask(() => clock.advance(KV_TIMEOUT_MS));
+    return new Promise<never>(() => {});
+  };
   const kv: Record<string, unknown> = {};
   for (const op of ALL) {
     const method = (real[op] as (...args: unknown[]) => Promise<unknown>).bind(real);
@@ -40,12 +49,13 @@ function faultyKv(real: KVNamespace, fault: Fault, operations: Operation[] = ALL
 
 /** `base` with KV failing; a fresh object, so the gateway guards it anew. */
 function withKv(base: TestEnv, fault: Fault, operations?: Operation[]): TestEnv {
+  // A KV that never answers times out on this clock, moved by the hanging operation itself,
+  // without real time passing.
+  const clock = manualClock();
   return {
     ...base,
-    OAUTH_KV: faultyKv(base.OAUTH_KV, fault, operations),
-    // A KV that never answers times out on this clock without real time passing (its sleeps
-    // return at once, so it is only given when every operation hangs).
-    ...(fault === "hang" ? { GATEWAY_TEST_CLOCK: virtualClock() } : {}),
+    OAUTH_KV: faultyKv(base.OAUTH_KV, fault, operations, clock),
+    GATEWAY_TEST_CLOCK: clock,
   } as TestEnv;
 }
 
