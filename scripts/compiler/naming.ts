@@ -89,13 +89,24 @@ export function assignToolNames(operations: readonly NamedOperation[], maxChars:
   });
 }
 
-/** An identifier-safe argument key for a wire name (`filter[status]` → `filter_status`, `X-Api-Version` → `X_Api_Version`). */
+/**
+ * Names of `Object.prototype` members. As a key of a tool's `inputSchema.properties` they break
+ * clients that read the schema as a plain object: the MCP SDK 1.x client (zod 4) rejects a
+ * whole `tools/list` page when one tool has a property `constructor`.
+ */
+const PROTOTYPE_MEMBER_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
+ * An identifier-safe argument key for a wire name (`filter[status]` → `filter_status`,
+ * `X-Api-Version` → `X_Api_Version`, `constructor` → `constructor_`).
+ */
 export function safeArgKey(name: string): string {
-  const key =
+  const cleaned =
     name
       .replace(/[^A-Za-z0-9_]+/g, "_")
       .replace(/_{2,}/g, "_")
       .replace(/^_+|_+$/g, "") || "arg";
+  const key = PROTOTYPE_MEMBER_NAMES.has(cleaned) ? `${cleaned}_` : cleaned;
   return fitLength(key, ARG_KEY_MAX_CHARS, name);
 }
 

@@ -97,6 +97,11 @@ describe("argument keys", () => {
     expect(safeArgKey("X-Api-Version")).toBe("X_Api_Version");
     expect(safeArgKey("$top")).toBe("top");
     expect(safeArgKey("页")).toBe("arg");
+    // Object.prototype member names would break clients that read properties as a plain object.
+    expect(safeArgKey("constructor")).toBe("constructor_");
+    expect(safeArgKey("toString")).toBe("toString_");
+    expect(safeArgKey("__proto__")).toBe("proto");
+    expect(safeArgKey("__defineGetter__")).toBe("defineGetter");
     expect(safeArgKey("a".repeat(80))).toMatch(/^a{55}_[0-9a-f]{8}$/);
   });
 

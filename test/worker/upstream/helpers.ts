@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
+import type { Clock } from "../../../src/resilience/clock.ts";
 import { type CredentialSource, envCredentialSource } from "../../../src/upstream/credentials.ts";
 import { executeToolCall } from "../../../src/upstream/execute.ts";
 import worker from "../../../src/worker.ts";
@@ -32,6 +33,8 @@ export interface CallOptions {
   credentials?: CredentialSource;
   /** Epoch ms; default from TOOL_EXECUTION_TIMEOUT. */
   deadline?: number;
+  /** The call's clock (deadline, attempt timeouts); default: the test env's. */
+  clock?: Clock;
 }
 
 export async function callTool(
@@ -47,10 +50,12 @@ export async function callTool(
     bundle,
     tool: toolOf(bundle, toolName),
     args,
-    deadline: options.deadline ?? Date.now() + settings.toolExecutionTimeoutSeconds * 1000,
+    deadline:
+      options.deadline ?? (options.clock?.now() ?? Date.now()) + settings.toolExecutionTimeoutSeconds * 1000,
     credentials: options.credentials ?? envCredentialSource(e, bundle),
     waitUntil: () => {},
     settings,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
 }
 

@@ -1,13 +1,34 @@
 import { describe, expect, it } from "vitest";
+import { manualClock } from "../../../src/resilience/clock.ts";
+import { until } from "../resilience/support.ts";
 import { upAuth, upResponses } from "./fixtures.ts";
 import { callTool, jsonOf, recorded, testEnv, uniqueId } from "./helpers.ts";
 
 // A short whole-call bound; the upstream never answers, so the only way out is the deadline.
-const SHORT = { env: { TOOL_EXECUTION_TIMEOUT: "0.2" } };
+const SHORT_SECONDS = 0.2;
+
+/**
+ * Calls a tool whose upstream never finishes on a manual clock, and lets the whole-call bound
+ * pass once the upstream has the request: a busy machine cannot fire another timer first.
+ */
+async function callPastDeadline(tool: "hang" | "hangBody") {
+  const clock = manualClock(Date.now());
+  const path = tool === "hang" ? "/respond/hang" : "/respond/hang-body";
+  const before = (await recorded(path)).length;
+  const call = callTool(
+    upResponses,
+    tool,
+    {},
+    { env: { TOOL_EXECUTION_TIMEOUT: String(SHORT_SECONDS) }, clock },
+  );
+  await until(async () => (await recorded(path)).length > before);
+  clock.advance(SHORT_SECONDS * 1000);
+  return call;
+}
 
 describe("TOOL_EXECUTION_TIMEOUT", () => {
   it("bounds an upstream that never answers, with a clear tool error", async () => {
-    const result = await callTool(upResponses, "hang", {}, SHORT);
+    const result = await callPastDeadline("hang");
     expect(result.isError).toBe(true);
     expect(jsonOf(result)).toEqual({
       error: "upstream_timeout",
@@ -19,7 +40,7 @@ describe("TOOL_EXECUTION_TIMEOUT", () => {
   });
 
   it("bounds a body that starts and never ends", async () => {
-    const result = await callTool(upResponses, "hangBody", {}, SHORT);
+    const result = await callPastDeadline("hangBody");
     expect(jsonOf(result).error).toBe("upstream_timeout");
   });
 
