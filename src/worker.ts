@@ -5,6 +5,7 @@
 import { createApp } from "./app.ts";
 import { createAuthGateway } from "./auth/oauth-server.ts";
 import { lastResortResponse } from "./errors.ts";
+import { checkConfiguration, misconfiguredResponse } from "./health/configuration.ts";
 import { probeVendors } from "./health/probe.ts";
 
 export { VendorGuard } from "./resilience/vendor-guard.ts";
@@ -19,6 +20,10 @@ export default {
   // which Cloudflare would otherwise turn into an HTML 1101 page.
   async fetch(request, env, ctx) {
     try {
+      // A bad setting fails every route with the same JSON error naming it (and /health with a 503),
+      // rather than whichever route happens to read it first.
+      const { error } = checkConfiguration(env);
+      if (error !== undefined) return misconfiguredResponse(request, error);
       return await gateway.fetch(request, env, ctx);
     } catch (error) {
       return lastResortResponse(error);

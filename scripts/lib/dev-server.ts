@@ -22,6 +22,12 @@ export const DEV_READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 5_000;
 /** Poll interval while waiting for /health: short against a start-up of seconds. */
 const READY_POLL_MS = 250;
+/**
+ * What wrangler prints once its own socket listens on the port. A server already on the port
+ * answers the readiness poll too, so readiness also needs this line from the child just started:
+ * wrangler prints it only after its bind succeeded (a taken port prints "Address already in use").
+ */
+const READY_LINE = "Ready on ";
 /** Kept wrangler output for error reports (its tail is what explains a failed start). */
 const LOG_KEEP_CHARS = 64_000;
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -153,6 +159,8 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
   for (const [name, value] of Object.entries(opts.vars ?? {})) args.push("--var", `${name}:${value}`);
 
   let log = "";
+  const origin = `http://${HOST}:${port}`;
+  let bound = false;
   // Through this Node (22): the wrangler shim would pick whatever `node` is first on PATH.
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -168,6 +176,8 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
   });
   const collect = (chunk: Buffer) => {
     const text = chunk.toString();
+    // Checked on the joined tail: the line may arrive split across chunks.
+    if (!bound) bound = (log.slice(-200) + text).includes(`${READY_LINE}${origin}`);
     log = (log + text).slice(-LOG_KEEP_CHARS);
     opts.onOutput?.(text);
   };
@@ -181,7 +191,6 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   child.once("exit", () => opts.signal?.removeEventListener("abort", onAbort));
 
-  const origin = `http://${HOST}:${port}`;
   const dev: WranglerDev = {
     origin,
     port,
@@ -193,7 +202,7 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
     },
   };
   try {
-    await waitForHealth(`${origin}${opts.readyPath}`, child, readyTimeoutMs);
+    await waitForHealth(`${origin}${opts.readyPath}`, child, () => bound, readyTimeoutMs);
   } catch (error) {
     await dev.stop();
     const reason = error instanceof Error ? error.message : String(error);
@@ -230,11 +239,24 @@ export async function startDevGateway(opts: DevGatewayOptions = {}): Promise<Dev
   }
 }
 
-async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * Resolves once `url` answers 2xx from the child just started: the child is alive and has
+ * printed that it listens on the port (else the answer may come from another server there).
+ */
+async function waitForHealth(
+  url: string,
+  child: ChildProcess,
+  bound: () => boolean,
+  timeoutMs: number,
+): Promise<void> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`wrangler dev exited (${child.signalCode ?? child.exitCode})`);
+    }
+    if (!bound()) {
+      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+      continue;
     }
     try {
       const res = await fetch(url);
