@@ -4,6 +4,7 @@
  */
 import { createApp } from "./app.ts";
 import { createAuthGateway } from "./auth/oauth-server.ts";
+import { vendorNames } from "./bundle/registry.ts";
 import { lastResortResponse } from "./errors.ts";
 import { checkConfiguration, misconfiguredResponse } from "./health/configuration.ts";
 import { probeVendors } from "./health/probe.ts";
@@ -22,7 +23,7 @@ export default {
     try {
       // A bad setting fails every route with the same JSON error naming it (and /health with a 503),
       // rather than whichever route happens to read it first.
-      const { error } = checkConfiguration(env);
+      const { error } = checkConfiguration(env, vendorNames);
       if (error !== undefined) return misconfiguredResponse(request, error);
       return await gateway.fetch(request, env, ctx);
     } catch (error) {

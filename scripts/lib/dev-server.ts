@@ -258,13 +258,28 @@ async function waitForHealth(
       await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
       continue;
     }
+    let misconfigured: string | undefined;
     try {
       const res = await fetch(url);
       if (res.ok) return;
+      misconfigured = await misconfiguration(res);
     } catch {
       // not listening yet
     }
+    // It will not get better by waiting: say why at once.
+    if (misconfigured !== undefined) throw new Error(`Configuration error: ${misconfigured}`);
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
   }
   throw new Error(`wrangler dev did not answer ${url} within ${timeoutMs / 1000} s`);
+}
+
+/** The message of the gateway's `/health` answer for a bad configuration (src/health/configuration.ts). */
+async function misconfiguration(res: Response): Promise<string | undefined> {
+  if (res.status !== 503) return undefined;
+  const body = (await res.json().catch(() => undefined)) as
+    | { status?: unknown; error?: { message?: unknown } }
+    | undefined;
+  return body?.status === "misconfigured" && typeof body.error?.message === "string"
+    ? body.error.message
+    : undefined;
 }

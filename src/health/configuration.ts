@@ -15,6 +15,7 @@ import type { AuthEnv } from "../auth/env.ts";
 import { loadSettings } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
+import { vendorEnvPrefix } from "../upstream/base-url.ts";
 
 /** A setting this gateway does not read, and what replaces it. */
 export interface IgnoredSetting {
@@ -28,36 +29,32 @@ export interface ConfigurationCheck {
   ignored: IgnoredSetting[];
 }
 
-/**
- * Settings from the Python generator's documentation, matched by exact name or by prefix,
- * with their replacement here (`<VENDOR>` is the vendor's env prefix, e.g. `DEMO`).
- */
-const LEGACY_SETTINGS: readonly {
-  match: (name: string) => boolean;
-  replacement: (name: string) => string;
-}[] = [
-  { match: (n) => n === "BASE_URL", replacement: () => "<VENDOR>_BASE_URL (one per vendor)" },
-  {
-    match: (n) => n.startsWith("HTTPX_") && n.endsWith("TIMEOUT"),
-    replacement: () => "UPSTREAM_TIMEOUT (one attempt) and TOOL_EXECUTION_TIMEOUT (the whole call)",
-  },
-  {
-    match: (n) => n.startsWith("HTTPX_"),
-    replacement: () => "nothing: Workers' fetch has no such setting (README.md#resilience, Timeouts)",
-  },
-  {
-    match: (n) => n === "CONNECTION_POOL_SIZE" || n === "MAX_KEEPALIVE_CONNECTIONS",
-    replacement: () => "nothing: the Workers runtime pools upstream connections itself",
-  },
-  { match: (n) => n.startsWith("OAUTH2_"), replacement: (n) => `<VENDOR>_${n} (one per vendor)` },
-];
+const NO_EQUIVALENT_HTTPX = "nothing: Workers' fetch has no such setting (README.md#resilience, Timeouts)";
+const HTTPX_TIMEOUTS = "UPSTREAM_TIMEOUT (one attempt) and TOOL_EXECUTION_TIMEOUT (the whole call)";
+const RUNTIME_POOL = "nothing: the Workers runtime pools upstream connections itself";
 
-/** The ignored settings `env` holds, each with its replacement. */
-export function ignoredSettings(env: object): IgnoredSetting[] {
+/**
+ * What replaces a setting of the Python generator's documentation, or `undefined` for any other
+ * name. A per-vendor replacement names the vendors' own variables (`DEMO_BASE_URL`).
+ */
+function replacementOf(name: string, vendors: readonly string[]): string | undefined {
+  const perVendor = (suffix: string) => {
+    const examples = vendors.map((vendor) => `${vendorEnvPrefix(vendor)}_${suffix}`);
+    return `<VENDOR>_${suffix}, one per vendor${examples.length > 0 ? ` (here: ${examples.join(", ")})` : ""}`;
+  };
+  if (name === "BASE_URL") return perVendor(name);
+  if (name.startsWith("OAUTH2_")) return perVendor(name);
+  if (name.startsWith("HTTPX_")) return name.endsWith("TIMEOUT") ? HTTPX_TIMEOUTS : NO_EQUIVALENT_HTTPX;
+  if (name === "CONNECTION_POOL_SIZE" || name === "MAX_KEEPALIVE_CONNECTIONS") return RUNTIME_POOL;
+  return undefined;
+}
+
+/** The settings of the Python generator `env` holds, each with its replacement. */
+export function ignoredSettings(env: object, vendors: readonly string[] = []): IgnoredSetting[] {
   const found: IgnoredSetting[] = [];
   for (const name of Object.keys(env).sort()) {
-    const rule = LEGACY_SETTINGS.find((r) => r.match(name));
-    if (rule !== undefined) found.push({ name, replacement: rule.replacement(name) });
+    const replacement = replacementOf(name, vendors);
+    if (replacement !== undefined) found.push({ name, replacement });
   }
   return found;
 }
@@ -88,9 +85,12 @@ const checks = new WeakMap<object, ConfigurationCheck>();
  * The check of one env object, done once per object (in a deployment, once per isolate: a
  * `WeakMap` lookup per request after the first). The first check logs every ignored setting.
  */
-export function checkConfiguration(env: object): ConfigurationCheck {
+export function checkConfiguration(
+  env: object,
+  vendors: () => readonly string[] = () => [],
+): ConfigurationCheck {
   return memoized(checks, env, (e) => {
-    const ignored = ignoredSettings(e);
+    const ignored = ignoredSettings(e, vendors());
     for (const setting of ignored) {
       console.warn(
         JSON.stringify({

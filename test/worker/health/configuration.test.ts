@@ -105,7 +105,7 @@ describe("settings of the Python generator", () => {
       "OAUTH2_CLIENT_ID",
     ]);
     const message = Object.fromEntries(lines.map((l) => [l.setting, l.message]));
-    expect(message.BASE_URL).toContain("use <VENDOR>_BASE_URL");
+    expect(message.BASE_URL).toMatch(/use <VENDOR>_BASE_URL, one per vendor \(here: [A-Z_]*_BASE_URL/);
     expect(message.OAUTH2_CLIENT_ID).toContain("use <VENDOR>_OAUTH2_CLIENT_ID");
     expect(message.HTTPX_TIMEOUT).toContain("UPSTREAM_TIMEOUT");
     expect(message.CONNECTION_POOL_SIZE).toContain("pools upstream connections itself");
