@@ -1,0 +1,151 @@
+/**
+ * The whole product locally with client auth on, as the README's walkthrough runs it
+ * (issue #11 item 10): `GATEWAY_AUTH=oauth npm start` prints a demo user's password made for
+ * this start; the MCP SDK client discovers the gateway's OAuth server, registers, sends the
+ * "browser" through sign-in and consent, exchanges the code, then lists and calls the demo tools.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from "@modelcontextprotocol/sdk/shared/auth.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { DEV_READY_TIMEOUT_MS, freePort, ROOT } from "../../scripts/lib/dev-server.ts";
+import { SignInBrowser } from "./support/signin-browser.ts";
+
+/** The SDK's redirect URI: nothing listens there, the "browser" reads the code off the redirect. */
+const REDIRECT = "http://127.0.0.1:1/oauth/callback";
+/** Both wrangler dev processes, on a cold loaded machine. */
+const START_TIMEOUT_MS = 2 * DEV_READY_TIMEOUT_MS;
+
+let child: ChildProcessWithoutNullStreams | undefined;
+let state: string;
+let origin: string;
+let demo: { user: string; password: string };
+let output = "";
+
+beforeAll(async () => {
+  state = mkdtempSync(join(tmpdir(), "gateway-local-oauth-"));
+  const port = await freePort();
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: String(port),
+    GATEWAY_AUTH: "oauth",
+  };
+  delete env.GATEWAY_USERS;
+  delete env.OIDC_ISSUER;
+  child = spawn(process.execPath, [join(ROOT, "scripts", "start.ts"), "--persist-to", state], {
+    cwd: ROOT,
+    env: env as NodeJS.ProcessEnv,
+  });
+  const running = child;
+  await new Promise<void>((resolve, reject) => {
+    const seen = (chunk: Buffer) => {
+      output += chunk.toString();
+      const base = /is running at (http:\/\/\S+)/.exec(output)?.[1];
+      const user = /user:\s+(\S+)/.exec(output)?.[1];
+      const password = /password:\s+(\S+)/.exec(output)?.[1];
+      if (base !== undefined && user !== undefined && password !== undefined) {
+        origin = base;
+        demo = { user, password };
+        resolve();
+      }
+    };
+    running.stdout.on("data", seen);
+    running.stderr.on("data", seen);
+    running.once("exit", (code) => reject(new Error(`npm start exited (${code}):\n${output.slice(-4000)}`)));
+  });
+}, START_TIMEOUT_MS);
+
+afterAll(async () => {
+  const running = child;
+  if (running !== undefined && running.exitCode === null) {
+    // npm start stops both wrangler dev processes on SIGTERM.
+    await new Promise((resolve) => {
+      running.once("exit", resolve);
+      running.kill("SIGTERM");
+    });
+  }
+  if (state !== undefined) rmSync(state, { recursive: true, force: true });
+});
+
+/** An in-memory OAuth client whose user agent is the sign-in browser. */
+class DemoUserProvider implements OAuthClientProvider {
+  clientInfo: OAuthClientInformationMixed | undefined;
+  savedTokens: OAuthTokens | undefined;
+  verifier = "";
+  code: string | undefined;
+  constructor(readonly browser: SignInBrowser) {}
+
+  get redirectUrl(): string {
+    return REDIRECT;
+  }
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: "Local walkthrough client",
+      redirect_uris: [REDIRECT],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    };
+  }
+  clientInformation() {
+    return this.clientInfo;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.clientInfo = info;
+  }
+  tokens() {
+    return this.savedTokens;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.savedTokens = tokens;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+  async redirectToAuthorization(url: URL): Promise<void> {
+    const back = await this.browser.authorize(url);
+    expect(`${back.origin}${back.pathname}`).toBe(REDIRECT);
+    this.code = back.searchParams.get("code") ?? undefined;
+  }
+}
+
+it("npm start with GATEWAY_AUTH=oauth: sign-in and consent as the printed demo user, then tools", async () => {
+  expect(output).toContain("Client auth is ON (OAuth)");
+  expect(demo.user).toBe("demo");
+  expect(demo.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+
+  // Without a token the MCP endpoint answers the OAuth challenge.
+  const bare = await fetch(`${origin}/v1/mcp`, { method: "POST", body: "{}" });
+  expect(bare.status).toBe(401);
+  expect(bare.headers.get("www-authenticate")).toContain("resource_metadata=");
+
+  const provider = new DemoUserProvider(new SignInBrowser(demo.user, demo.password));
+  const url = new URL("/v1/mcp", origin);
+  const client = new Client({ name: "local-walkthrough", version: "1.0.0" });
+  const first = new StreamableHTTPClientTransport(url, { authProvider: provider });
+  await expect(client.connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
+  expect(provider.code).toBeDefined();
+  await first.finishAuth(provider.code ?? "");
+  expect(provider.savedTokens?.access_token).toBeTruthy();
+
+  await client.connect(new StreamableHTTPClientTransport(url, { authProvider: provider }));
+  const { tools } = await client.listTools();
+  expect(tools.map((tool) => tool.name)).toContain("demo_getTime");
+  const time = await client.callTool({ name: "demo_getTime", arguments: {} });
+  expect(time.isError).not.toBe(true);
+  expect(JSON.stringify(time.structuredContent)).toContain("timezone");
+  await client.close();
+}, 120_000);
