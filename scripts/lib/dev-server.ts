@@ -72,7 +72,7 @@ export interface DevGateway {
 }
 
 /**
- * The repository's wrangler.toml with an absolute `main` and a `[alias]` table for `#bundles`,
+ * The repository's wrangler.toml with an absolute `main`, no `[build]` and a `[alias]` table for `#bundles`,
  * written into `dir` (wrangler resolves `main` against the config's folder).
  */
 function writeAliasedConfig(dir: string, bundlesIndex: string): string {
@@ -84,9 +84,12 @@ function writeAliasedConfig(dir: string, bundlesIndex: string): string {
     (_line, main: string) => `main = ${JSON.stringify(join(ROOT, main))}`,
   );
   if (withMain === source) throw new Error('wrangler.toml: no `main = "…"` line to rewrite');
+  // Its build compiles specs/ into src/generated/: not the registry this copy serves.
+  const withoutBuild = withMain.replace(/^\[build\]\n(?:[^[\n].*\n|\n)*/m, "");
+  if (/^\s*\[build\]/m.test(withoutBuild)) throw new Error("wrangler.toml: could not drop the [build] table");
   const path = join(dir, "wrangler.toml");
   // A table appended last is valid TOML whatever precedes it.
-  writeFileSync(path, `${withMain}\n[alias]\n"#bundles" = ${JSON.stringify(bundlesIndex)}\n`);
+  writeFileSync(path, `${withoutBuild}\n[alias]\n"#bundles" = ${JSON.stringify(bundlesIndex)}\n`);
   return path;
 }
 
