@@ -8,17 +8,12 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from "@modelcontextprotocol/sdk/shared/auth.js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEV_READY_TIMEOUT_MS, freePort, ROOT } from "../../scripts/lib/dev-server.ts";
+import { MemoryOAuthProvider } from "../support/oauth-client-provider.ts";
 import { SignInBrowser } from "./support/signin-browser.ts";
 
 /** The SDK's redirect URI: nothing listens there, the "browser" reads the code off the redirect. */
@@ -78,47 +73,16 @@ afterAll(async () => {
 });
 
 /** An in-memory OAuth client whose user agent is the sign-in browser. */
-class DemoUserProvider implements OAuthClientProvider {
-  clientInfo: OAuthClientInformationMixed | undefined;
-  savedTokens: OAuthTokens | undefined;
-  verifier = "";
-  code: string | undefined;
-  constructor(readonly browser: SignInBrowser) {}
-
-  get redirectUrl(): string {
-    return REDIRECT;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: "Local walkthrough client",
-      redirect_uris: [REDIRECT],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  clientInformation() {
-    return this.clientInfo;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.clientInfo = info;
-  }
-  tokens() {
-    return this.savedTokens;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.savedTokens = tokens;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
+class DemoUserProvider extends MemoryOAuthProvider {
+  private readonly browser: SignInBrowser;
+  constructor(browser: SignInBrowser) {
+    super(REDIRECT, "Local walkthrough client");
+    this.browser = browser;
   }
   async redirectToAuthorization(url: URL): Promise<void> {
     const back = await this.browser.authorize(url);
     expect(`${back.origin}${back.pathname}`).toBe(REDIRECT);
-    this.code = back.searchParams.get("code") ?? undefined;
+    this.authorizationCode = back.searchParams.get("code") ?? undefined;
   }
 }
 
@@ -137,8 +101,8 @@ it("npm start with GATEWAY_AUTH=oauth: sign-in and consent as the printed demo u
   const client = new Client({ name: "local-walkthrough", version: "1.0.0" });
   const first = new StreamableHTTPClientTransport(url, { authProvider: provider });
   await expect(client.connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
-  expect(provider.code).toBeDefined();
-  await first.finishAuth(provider.code ?? "");
+  expect(provider.authorizationCode).toBeDefined();
+  await first.finishAuth(provider.authorizationCode ?? "");
   expect(provider.savedTokens?.access_token).toBeTruthy();
 
   await client.connect(new StreamableHTTPClientTransport(url, { authProvider: provider }));

@@ -4,7 +4,7 @@
  * settings of the Python generator it does not read (item 13); and `wrangler dev` is only called
  * ready when the process just started owns the port (item 9).
  */
-import { spawn } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -16,6 +16,8 @@ const START = join(ROOT, "scripts", "start.ts");
 const RUNNING = "is running at";
 /** Printed by the compile step: its absence shows nothing was started. */
 const COMPILED = "vendor(s),";
+/** Far beyond a failing start (seconds): a run that gets this far has started servers. */
+const RUN_TIMEOUT_MS = 60_000;
 
 interface Run {
   code: number | null;
@@ -24,28 +26,20 @@ interface Run {
 }
 
 /** Runs `npm start`'s script with only the given settings in its environment (nothing from the developer's shell). */
-function runStart(settings: Record<string, string>): Promise<Run> {
+function runStart(settings: Record<string, string>): Run {
   const env: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "TMPDIR", "LANG"]) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [START], {
-      cwd: ROOT,
-      env: { ...env, ...settings, FORCE_COLOR: "0" } as unknown as NodeJS.ProcessEnv,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  // Synchronous: every run here ends before anything starts (the port or the configuration stops it).
+  const run = spawnSync(process.execPath, [START], {
+    cwd: ROOT,
+    env: { ...env, ...settings, FORCE_COLOR: "0" } as unknown as NodeJS.ProcessEnv,
+    encoding: "utf8",
+    timeout: RUN_TIMEOUT_MS,
   });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 /** A server that answers 200 `{"status":"ok"}` to everything, like a gateway already running there. */
@@ -66,7 +60,7 @@ afterEach(async () => {
 describe("npm start", () => {
   it("fails at once with a clear message and exit code 1 when PORT is taken", async () => {
     occupied = await impostor();
-    const run = await runStart({ PORT: String(occupied.port) });
+    const run = runStart({ PORT: String(occupied.port) });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`Port ${occupied.port} on 127.0.0.1 is already in use`);
     expect(run.stderr).toContain("PORT=");
@@ -79,7 +73,7 @@ describe("npm start", () => {
     const port = occupied.port;
     await occupied.close();
     occupied = undefined;
-    const run = await runStart({
+    const run = runStart({
       PORT: String(port),
       GATEWAY_AUTH: "oauth",
       GATEWAY_USERS: JSON.stringify([{ id: "ana", team: "core" }]),
@@ -94,7 +88,7 @@ describe("npm start", () => {
   });
 
   it("checks the gateway settings with the Worker's own rules", async () => {
-    const run = await runStart({ PORT: String(await freePort()), MAX_RETRIES: "many" });
+    const run = runStart({ PORT: String(await freePort()), MAX_RETRIES: "many" });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
       'Configuration error: Invalid configuration: MAX_RETRIES must be an integer from 0 to 10 (got "many")',
@@ -103,7 +97,7 @@ describe("npm start", () => {
 
   it("names each setting of the Python generator it does not read, with its replacement", async () => {
     // An invalid setting stops the start right after the warnings: no servers needed.
-    const run = await runStart({
+    const run = runStart({
       PORT: String(await freePort()),
       MAX_RETRIES: "many",
       BASE_URL: "https://api.example.com",

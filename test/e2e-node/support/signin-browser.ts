@@ -3,6 +3,7 @@
  * authorization URL through the gateway's sign-in and consent pages the way a person would, and
  * returns where the gateway sends it back (the client's redirect URI with the code).
  */
+import { cookieHeader, rememberCookies } from "../../support/cookie-jar.ts";
 
 export class SignInBrowser {
   private readonly cookies = new Map<string, string>();
@@ -16,17 +17,9 @@ export class SignInBrowser {
 
   async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
-    if (this.cookies.size > 0)
-      headers.set("cookie", [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "));
+    if (this.cookies.size > 0) headers.set("cookie", cookieHeader(this.cookies));
     const response = await fetch(url, { ...init, headers, redirect: "manual" });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = ""] = line.split(";");
-      const index = pair.indexOf("=");
-      const name = pair.slice(0, index).trim();
-      const value = pair.slice(index + 1).trim();
-      if (/max-age=0/i.test(line) || value === "") this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    rememberCookies(this.cookies, response);
     return response;
   }
 
