@@ -12,6 +12,7 @@
  */
 import { loadAuthConfig } from "../auth/config.ts";
 import type { AuthEnv } from "../auth/env.ts";
+import { isOAuthSurface } from "../auth/oauth-server.ts";
 import { loadSettings } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
@@ -110,15 +111,22 @@ const HEALTH_PATH = "/health";
 
 /**
  * The answer of every request while the configuration is invalid: `/health` says so with a 503
- * (`{"status":"misconfigured","error":{…}}`, so monitors alert), every other route answers the
- * error itself (500 `invalid_configuration`, `details.setting` naming the setting).
+ * (`{"status":"misconfigured","error":{…}}`, so monitors alert); the OAuth endpoints answer the
+ * RFC 6749 shape their clients parse (`server_error`, the message as `error_description`); every
+ * other route answers the error itself (500 `invalid_configuration`, `details.setting` naming it).
  */
 export function misconfiguredResponse(request: Request, error: GatewayError): Response {
+  const path = new URL(request.url).pathname;
+  if (isOAuthSurface(path)) {
+    return Response.json(
+      { error: "server_error", error_description: error.message },
+      { status: error.status, headers: { "cache-control": "no-store" } },
+    );
+  }
   const requestId = crypto.randomUUID();
   const answer = error.getResponse(requestId);
-  if (new URL(request.url).pathname !== HEALTH_PATH) return answer;
-  const body = error.getBody(requestId);
-  return new Response(JSON.stringify({ status: "misconfigured", ...body }), {
+  if (path !== HEALTH_PATH) return answer;
+  return new Response(JSON.stringify({ status: "misconfigured", ...error.getBody(requestId) }), {
     status: 503,
     headers: answer.headers,
   });

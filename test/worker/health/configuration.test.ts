@@ -46,7 +46,7 @@ describe("a bad configuration", () => {
     for (const [path, init] of [
       ["/v1/mcp", { method: "POST", body: "{}", headers: { "content-type": "application/json" } }],
       ["/health/vendors", undefined],
-      ["/.well-known/oauth-authorization-server", undefined],
+      ["/credentials", undefined],
       ["/nowhere", undefined],
     ] as const) {
       const res = await call(env, path, init);
@@ -59,6 +59,12 @@ describe("a bad configuration", () => {
         details: { setting: "GATEWAY_USERS" },
       });
     }
+  });
+
+  it("answers the OAuth endpoints in the RFC 6749 shape their clients parse", async () => {
+    const res = await call(envWith(UNKNOWN_TEAM), "/.well-known/oauth-authorization-server");
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: "server_error", error_description: TEAM_MESSAGE });
   });
 
   it("covers the gateway settings too, which /health did not read before", async () => {
