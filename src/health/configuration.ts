@@ -1,9 +1,10 @@
 /**
  * The whole environment checked at once: the gateway settings (`src/config.ts`) and the
  * client-auth settings (`src/auth/config.ts`), with the same valibot schemas the routes use.
- * The Worker runs it before routing (a bad setting fails every route with a JSON error naming
- * it, and `/health` with a 503), and `npm start` runs it over the env it passes to `wrangler dev`
- * so a mistake shows at once instead of as a start-up that never gets ready.
+ * The Worker runs it before routing (src/worker.ts: a bad setting fails every route with a JSON
+ * error naming it, and `/health` with a 503), and `npm start` runs it over the env it passes to
+ * `wrangler dev` so a mistake shows at once instead of as a start-up that never gets ready; so
+ * this module stays importable from Node (no Worker-only imports).
  *
  * It also names settings of the original Python generator that this gateway does not read
  * (`BASE_URL`, `HTTPX_*`, …): a deployment that still sets them would silently run without them.
@@ -12,7 +13,6 @@
  */
 import { loadAuthConfig } from "../auth/config.ts";
 import type { AuthEnv } from "../auth/env.ts";
-import { isOAuthSurface } from "../auth/oauth-server.ts";
 import { loadSettings } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
@@ -103,31 +103,5 @@ export function checkConfiguration(
       );
     }
     return { error: validateConfiguration(e), ignored };
-  });
-}
-
-/** Path of the liveness check, which reports a bad configuration instead of `ok`. */
-const HEALTH_PATH = "/health";
-
-/**
- * The answer of every request while the configuration is invalid: `/health` says so with a 503
- * (`{"status":"misconfigured","error":{…}}`, so monitors alert); the OAuth endpoints answer the
- * RFC 6749 shape their clients parse (`server_error`, the message as `error_description`); every
- * other route answers the error itself (500 `invalid_configuration`, `details.setting` naming it).
- */
-export function misconfiguredResponse(request: Request, error: GatewayError): Response {
-  const path = new URL(request.url).pathname;
-  if (isOAuthSurface(path)) {
-    return Response.json(
-      { error: "server_error", error_description: error.message },
-      { status: error.status, headers: { "cache-control": "no-store" } },
-    );
-  }
-  const requestId = crypto.randomUUID();
-  const answer = error.getResponse(requestId);
-  if (path !== HEALTH_PATH) return answer;
-  return new Response(JSON.stringify({ status: "misconfigured", ...error.getBody(requestId) }), {
-    status: 503,
-    headers: answer.headers,
   });
 }

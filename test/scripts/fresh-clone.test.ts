@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../scripts/lib/dev-server.ts";
+import { freePort, ROOT } from "../../scripts/lib/dev-server.ts";
 
 /** A cold wrangler bundle of the gateway on a loaded machine. */
 const COMMAND_TIMEOUT_MS = 180_000;
@@ -58,6 +58,18 @@ describe("a fresh clone, commands from the system's Node", () => {
     expect(version.status, version.stderr).toBe(0);
     expect(Number(/^v(\d+)/.exec(version.stdout)?.[1])).toBeGreaterThanOrEqual(20);
     expect(existsSync(join(clone, "src", "generated", "index.ts"))).toBe(false);
+  });
+
+  it("npm start loads before anything is compiled (its checks run first)", async () => {
+    const port = await freePort();
+    const result = spawnSync("npm", ["start"], {
+      cwd: clone,
+      env: { ...process.env, PATH: systemPath, PORT: String(port), MAX_RETRIES: "many", FORCE_COLOR: "0" },
+      encoding: "utf8",
+      timeout: COMMAND_TIMEOUT_MS,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("Configuration error: Invalid configuration: MAX_RETRIES");
   });
 
   it(
