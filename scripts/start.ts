@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     );
   }
 
-  // The upstream's URL is only known once it runs; a placeholder keeps the check honest until then.
+  // The demo upstream's port is chosen now, so the env checked below is the env the gateway gets.
   const upstreamPort = (await portIsFree(PREFERRED_UPSTREAM_PORT))
     ? PREFERRED_UPSTREAM_PORT
     : await freePort();
