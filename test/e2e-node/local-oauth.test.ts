@@ -1,8 +1,9 @@
 /**
  * The whole product locally with client auth on, as the README's walkthrough runs it
  * (issue #11 item 10): `GATEWAY_AUTH=oauth npm start` prints a demo user's password made for
- * this start; the MCP SDK client discovers the gateway's OAuth server, registers, sends the
- * "browser" through sign-in and consent, exchanges the code, then lists and calls the demo tools.
+ * this start; the MCP SDK client, mcp-remote and the Inspector CLI each discover the gateway's
+ * OAuth server, register, send the "browser" through sign-in and consent, exchange the code, then
+ * list and call the demo tools.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEV_READY_TIMEOUT_MS, freePort, ROOT } from "../../scripts/lib/dev-server.ts";
 import { MemoryOAuthProvider } from "../support/oauth-client-provider.ts";
 import { SignInBrowser } from "./support/signin-browser.ts";
+import { StdioSession } from "./support/stdio-session.ts";
 
 /** The SDK's redirect URI: nothing listens there, the "browser" reads the code off the redirect. */
 const REDIRECT = "http://127.0.0.1:1/oauth/callback";
@@ -113,3 +115,118 @@ it("npm start with GATEWAY_AUTH=oauth: sign-in and consent as the printed demo u
   expect(JSON.stringify(time.structuredContent)).toContain("timezone");
   await client.close();
 }, 120_000);
+
+const MCP_REMOTE = join(ROOT, "node_modules", "mcp-remote", "dist", "proxy.js");
+const INSPECTOR = join(
+  ROOT,
+  "node_modules",
+  "@modelcontextprotocol",
+  "inspector",
+  "clients",
+  "launcher",
+  "build",
+  "index.js",
+);
+/** One client through discovery, registration, sign-in, consent and a call. */
+const CLIENT_TIMEOUT_MS = 60_000;
+
+/** Client tools keep tokens in the home directory: each run gets its own. */
+function isolatedEnv(): NodeJS.ProcessEnv {
+  const home = mkdtempSync(join(state, "home-"));
+  return { ...process.env, HOME: home, MCP_REMOTE_CONFIG_DIR: join(home, ".mcp-auth"), FORCE_COLOR: "0" };
+}
+
+/**
+ * Plays the person at the browser for a client process: waits for the authorization URL it
+ * prints, signs in as the demo user, allows, and follows the redirect to the client's callback.
+ */
+function signInWhenAsked(child: ChildProcessWithoutNullStreams): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let printed = "";
+    let asked = false;
+    const watch = (chunk: Buffer) => {
+      printed += chunk.toString();
+      const url = new RegExp(`${origin.replaceAll(".", "\\.")}/authorize\\?\\S+`).exec(printed)?.[0];
+      if (url === undefined || asked) return;
+      asked = true;
+      new SignInBrowser(demo.user, demo.password)
+        .authorize(new URL(url))
+        .then((back) => fetch(back))
+        .then((callback) =>
+          callback.ok ? resolve() : reject(new Error(`callback answered ${callback.status}`)),
+        )
+        .catch(reject);
+    };
+    child.stdout.on("data", watch);
+    child.stderr.on("data", watch);
+  });
+}
+
+it(
+  "mcp-remote: signs in and consents through the browser, then relays tools/list and tools/call",
+  async () => {
+    const child = spawn(process.execPath, [MCP_REMOTE, `${origin}/v1/mcp`, String(await freePort())], {
+      cwd: ROOT,
+      env: isolatedEnv(),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const signedIn = signInWhenAsked(child);
+    const session = new StdioSession(child, CLIENT_TIMEOUT_MS);
+    try {
+      const init = await session.request(1, "initialize", {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "walkthrough", version: "1.0.0" },
+      });
+      await signedIn;
+      expect(init.result).toMatchObject({ serverInfo: { name: "mcp-edge-gateway" } });
+      session.notify("notifications/initialized");
+      const list = await session.request(2, "tools/list");
+      expect(JSON.stringify(list.result)).toContain("demo_getTime");
+      const call = await session.request(3, "tools/call", { name: "demo_getTime", arguments: {} });
+      expect(call.result).not.toHaveProperty("isError", true);
+      expect(JSON.stringify(call.result)).toContain("timezone");
+    } finally {
+      await session.close();
+    }
+  },
+  CLIENT_TIMEOUT_MS,
+);
+
+it(
+  "the Inspector CLI: signs in and consents through the browser, then calls a tool",
+  async () => {
+    const callback = `http://127.0.0.1:${await freePort()}/oauth/callback`;
+    const child = spawn(
+      process.execPath,
+      [
+        INSPECTOR,
+        "--cli",
+        `${origin}/v1/mcp`,
+        "--callback-url",
+        callback,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "demo_getTime",
+      ],
+      // Without a terminal the Inspector asks for this before it starts an interactive sign-in.
+      {
+        cwd: ROOT,
+        env: { ...isolatedEnv(), MCP_AUTO_OPEN_ENABLED: "true", BROWSER: "true" },
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    child.stdin.end();
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const signedIn = signInWhenAsked(child);
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    await signedIn;
+    expect(code, stdout).toBe(0);
+    expect(stdout).toContain("timezone");
+  },
+  CLIENT_TIMEOUT_MS,
+);
