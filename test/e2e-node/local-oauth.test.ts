@@ -15,8 +15,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEV_READY_TIMEOUT_MS, freePort, ROOT } from "../../scripts/lib/dev-server.ts";
 import { MemoryOAuthProvider } from "../support/oauth-client-provider.ts";
+import { INSPECTOR, isolatedEnv, MCP_REMOTE, StdioSession } from "./support/client-tools.ts";
 import { SignInBrowser } from "./support/signin-browser.ts";
-import { StdioSession } from "./support/stdio-session.ts";
 
 /** The SDK's redirect URI: nothing listens there, the "browser" reads the code off the redirect. */
 const REDIRECT = "http://127.0.0.1:1/oauth/callback";
@@ -116,25 +116,8 @@ it("npm start with GATEWAY_AUTH=oauth: sign-in and consent as the printed demo u
   await client.close();
 }, 120_000);
 
-const MCP_REMOTE = join(ROOT, "node_modules", "mcp-remote", "dist", "proxy.js");
-const INSPECTOR = join(
-  ROOT,
-  "node_modules",
-  "@modelcontextprotocol",
-  "inspector",
-  "clients",
-  "launcher",
-  "build",
-  "index.js",
-);
 /** One client through discovery, registration, sign-in, consent and a call. */
 const CLIENT_TIMEOUT_MS = 60_000;
-
-/** Client tools keep tokens in the home directory: each run gets its own. */
-function isolatedEnv(): NodeJS.ProcessEnv {
-  const home = mkdtempSync(join(state, "home-"));
-  return { ...process.env, HOME: home, MCP_REMOTE_CONFIG_DIR: join(home, ".mcp-auth"), FORCE_COLOR: "0" };
-}
 
 /**
  * Plays the person at the browser for a client process: waits for the authorization URL it
@@ -167,7 +150,7 @@ it(
   async () => {
     const child = spawn(process.execPath, [MCP_REMOTE, `${origin}/v1/mcp`, String(await freePort())], {
       cwd: ROOT,
-      env: isolatedEnv(),
+      env: isolatedEnv(state),
       stdio: ["pipe", "pipe", "pipe"],
     });
     const signedIn = signInWhenAsked(child);
@@ -213,7 +196,7 @@ it(
       // Without a terminal the Inspector asks for this before it starts an interactive sign-in.
       {
         cwd: ROOT,
-        env: { ...isolatedEnv(), MCP_AUTO_OPEN_ENABLED: "true", BROWSER: "true" },
+        env: { ...isolatedEnv(state), MCP_AUTO_OPEN_ENABLED: "true", BROWSER: "true" },
         stdio: ["pipe", "pipe", "pipe"],
       },
     );

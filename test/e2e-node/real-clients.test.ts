@@ -12,19 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileAll } from "../../scripts/compiler/index.ts";
 import { type DevGateway, freePort, ROOT, startDevGateway } from "../../scripts/lib/dev-server.ts";
 import { startUpstream } from "../support/upstream-server.ts";
-import { StdioSession } from "./support/stdio-session.ts";
+import { INSPECTOR, isolatedEnv, MCP_REMOTE, StdioSession } from "./support/client-tools.ts";
 
-const MCP_REMOTE = join(ROOT, "node_modules", "mcp-remote", "dist", "proxy.js");
-const INSPECTOR = join(
-  ROOT,
-  "node_modules",
-  "@modelcontextprotocol",
-  "inspector",
-  "clients",
-  "launcher",
-  "build",
-  "index.js",
-);
 /** One answer through a client process: it connects, then relays one HTTP exchange. */
 const ANSWER_TIMEOUT_MS = 30_000;
 const VENDOR = "mcp-alpha";
@@ -50,12 +39,6 @@ afterAll(async () => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
-/** Client tools keep state in the home directory: give each run its own. */
-function isolatedEnv(): NodeJS.ProcessEnv {
-  const home = mkdtempSync(join(work, "home-"));
-  return { ...process.env, HOME: home, MCP_REMOTE_CONFIG_DIR: join(home, ".mcp-auth"), FORCE_COLOR: "0" };
-}
-
 function echoedRequest(result: unknown): { method: string; path: string; headers: Record<string, unknown> } {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
   const text = content.find((c) => c.type === "text")?.text ?? "";
@@ -68,7 +51,7 @@ describe("mcp-remote (the stdio bridge Claude Desktop runs)", () => {
     // The second argument is mcp-remote's OAuth callback port: a free one, never its fixed default.
     const child = spawn(process.execPath, [MCP_REMOTE, url, String(await freePort())], {
       cwd: ROOT,
-      env: isolatedEnv(),
+      env: isolatedEnv(work),
       stdio: ["pipe", "pipe", "pipe"],
     });
     const session = new StdioSession(child, ANSWER_TIMEOUT_MS);
@@ -109,7 +92,7 @@ function inspector(args: string[]): Promise<{ code: number | null; stdout: strin
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [INSPECTOR, "--cli", ...args], {
       cwd: ROOT,
-      env: isolatedEnv(),
+      env: isolatedEnv(work),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

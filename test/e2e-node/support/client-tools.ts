@@ -1,11 +1,32 @@
 /**
- * A JSON-RPC session over a child's stdin/stdout (newline-delimited, as MCP stdio is): the
- * stdio clients the README names (mcp-remote) driven from tests.
+ * The client tools the README names (mcp-remote, the Inspector CLI) as tests run them: where
+ * they are, a home directory of their own per run, and a JSON-RPC session over a stdio client.
  *
  * @module
  */
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { ROOT } from "../../../scripts/lib/dev-server.ts";
+
+export const MCP_REMOTE = join(ROOT, "node_modules", "mcp-remote", "dist", "proxy.js");
+export const INSPECTOR = join(
+  ROOT,
+  "node_modules",
+  "@modelcontextprotocol",
+  "inspector",
+  "clients",
+  "launcher",
+  "build",
+  "index.js",
+);
+
+/** Client tools keep state (tokens, registrations) in the home directory: each run gets its own under `parent`. */
+export function isolatedEnv(parent: string): NodeJS.ProcessEnv {
+  const home = mkdtempSync(join(parent, "home-"));
+  return { ...process.env, HOME: home, MCP_REMOTE_CONFIG_DIR: join(home, ".mcp-auth"), FORCE_COLOR: "0" };
+}
 
 /** A JSON-RPC session over a child's stdin/stdout (newline-delimited, as MCP stdio is). */
 export class StdioSession {
