@@ -1,5 +1,5 @@
 /**
- * `node scripts/conformance.ts`: runs the MCP conformance suite
+ * `npm run conformance`: runs the MCP conformance suite
  * (`@modelcontextprotocol/conformance`) against the gateway served locally by
  * `wrangler dev`, for the scenarios that apply to a stateless tools-only
  * server. Exits non-zero when any scenario fails or the gateway does not start.

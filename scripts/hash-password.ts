@@ -1,8 +1,8 @@
 /**
  * Makes a password hash for `GATEWAY_USERS` (`passwordHash`).
  *
- *   node scripts/hash-password.ts            # prompts (input hidden)
- *   printf '%s' "$PASSWORD" | node scripts/hash-password.ts --stdin
+ *   npm run --silent hash-password          # prompts (input hidden)
+ *   printf '%s' "$PASSWORD" | npm run --silent hash-password -- --stdin
  *
  * The password is never taken from argv: it would land in shell history and `ps`.
  */

@@ -4,10 +4,10 @@
  * equivalent of deleting a token file. Their next call says "connect again" with
  * the credentials-page URL.
  *
- *   node scripts/revoke-vendor-token.ts --user alice --vendor github            # deployed (remote) KV
- *   node scripts/revoke-vendor-token.ts --team eng --vendor github
- *   node scripts/revoke-vendor-token.ts --user alice --all-vendors
- *   node scripts/revoke-vendor-token.ts --user alice --vendor demo --local      # npm start's miniflare state
+ *   npm run revoke-vendor-token -- --user alice --vendor github            # deployed (remote) KV
+ *   npm run revoke-vendor-token -- --team eng --vendor github
+ *   npm run revoke-vendor-token -- --user alice --all-vendors
+ *   npm run revoke-vendor-token -- --user alice --vendor demo --local      # npm start's miniflare state
  *     [--persist-to .wrangler/state] [--config wrangler.toml] [--dry-run]
  *
  * It runs `wrangler kv key list/delete --binding OAUTH_KV`; the key names are computed
@@ -24,7 +24,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const VENDOR = /^[a-z0-9-]+$/;
 
 const USAGE =
-  "Usage: node scripts/revoke-vendor-token.ts (--user ID | --team ID) (--vendor NAME | --all-vendors) [--local [--persist-to DIR]] [--config FILE] [--dry-run]";
+  "Usage: npm run revoke-vendor-token -- (--user ID | --team ID) (--vendor NAME | --all-vendors) [--local [--persist-to DIR]] [--config FILE] [--dry-run]";
 
 function usage(message: string): never {
   console.error(`${message}\n\n${USAGE}`);

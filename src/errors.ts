@@ -94,9 +94,9 @@ export class GatewayError extends Error {
     this.headers = options.headers;
   }
 
-  /** The JSON response for this error, tagged with the request id. */
-  getResponse(requestId: string): Response {
-    const body: GatewayErrorBody = {
+  /** The JSON body of this error, tagged with the request id. */
+  getBody(requestId: string): GatewayErrorBody {
+    return {
       error: {
         code: this.code,
         message: this.message,
@@ -104,6 +104,11 @@ export class GatewayError extends Error {
         ...(this.details === undefined ? {} : { details: this.details }),
       },
     };
+  }
+
+  /** The JSON response for this error, tagged with the request id. */
+  getResponse(requestId: string): Response {
+    const body = this.getBody(requestId);
     const headers = new Headers(this.headers);
     headers.set("content-type", "application/json; charset=utf-8");
     headers.set(REQUEST_ID_HEADER, requestId);

@@ -3,8 +3,10 @@
  * so wrangler can bind them.
  */
 import { createApp } from "./app.ts";
-import { createAuthGateway } from "./auth/oauth-server.ts";
-import { lastResortResponse } from "./errors.ts";
+import { createAuthGateway, isOAuthSurface } from "./auth/oauth-server.ts";
+import { vendorNames } from "./bundle/registry.ts";
+import { type GatewayError, lastResortResponse } from "./errors.ts";
+import { checkConfiguration } from "./health/configuration.ts";
 import { probeVendors } from "./health/probe.ts";
 
 export { SignInGuard } from "./auth/signin-guard.ts";
@@ -15,11 +17,38 @@ const app = createApp();
 // go through workers-oauth-provider first; everything else, and every request when GATEWAY_AUTH=none, to the app.
 const gateway = createAuthGateway(app);
 
+/**
+ * The answer of every request while the configuration is invalid: `/health` says so with a 503
+ * (`{"status":"misconfigured","error":{…}}`, so monitors alert); the OAuth endpoints answer the
+ * RFC 6749 shape their clients parse (`server_error`, the message as `error_description`); every
+ * other route answers the error itself (500 `invalid_configuration`, `details.setting` naming it).
+ */
+function misconfiguredResponse(request: Request, error: GatewayError): Response {
+  const path = new URL(request.url).pathname;
+  if (isOAuthSurface(path)) {
+    return Response.json(
+      { error: "server_error", error_description: error.message },
+      { status: error.status, headers: { "cache-control": "no-store" } },
+    );
+  }
+  const requestId = crypto.randomUUID();
+  const answer = error.getResponse(requestId);
+  if (path !== "/health") return answer;
+  return new Response(JSON.stringify({ status: "misconfigured", ...error.getBody(requestId) }), {
+    status: 503,
+    headers: answer.headers,
+  });
+}
+
 export default {
   // The app answers its own errors as JSON; this catch is for anything that escapes it,
   // which Cloudflare would otherwise turn into an HTML 1101 page.
   async fetch(request, env, ctx) {
     try {
+      // A bad setting fails every route with the same JSON error naming it (and /health with a 503),
+      // rather than whichever route happens to read it first.
+      const { error } = checkConfiguration(env, vendorNames);
+      if (error !== undefined) return misconfiguredResponse(request, error);
       return await gateway.fetch(request, env, ctx);
     } catch (error) {
       return lastResortResponse(error);

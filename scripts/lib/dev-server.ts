@@ -22,6 +22,12 @@ export const DEV_READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 5_000;
 /** Poll interval while waiting for /health: short against a start-up of seconds. */
 const READY_POLL_MS = 250;
+/**
+ * What wrangler prints once its own socket listens on the port. A server already on the port
+ * answers the readiness poll too, so readiness also needs this line from the child just started:
+ * wrangler prints it only after its bind succeeded (a taken port prints "Address already in use").
+ */
+const READY_LINE = "Ready on ";
 /** Kept wrangler output for error reports (its tail is what explains a failed start). */
 const LOG_KEEP_CHARS = 64_000;
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -66,7 +72,7 @@ export interface DevGateway {
 }
 
 /**
- * The repository's wrangler.toml with an absolute `main` and a `[alias]` table for `#bundles`,
+ * The repository's wrangler.toml with an absolute `main`, no `[build]` and a `[alias]` table for `#bundles`,
  * written into `dir` (wrangler resolves `main` against the config's folder).
  */
 function writeAliasedConfig(dir: string, bundlesIndex: string): string {
@@ -78,9 +84,12 @@ function writeAliasedConfig(dir: string, bundlesIndex: string): string {
     (_line, main: string) => `main = ${JSON.stringify(join(ROOT, main))}`,
   );
   if (withMain === source) throw new Error('wrangler.toml: no `main = "…"` line to rewrite');
+  // Its build compiles specs/ into src/generated/: not the registry this copy serves.
+  const withoutBuild = withMain.replace(/^\[build\]\n(?:[^[\n].*\n|\n)*/m, "");
+  if (/^\s*\[build\]/m.test(withoutBuild)) throw new Error("wrangler.toml: could not drop the [build] table");
   const path = join(dir, "wrangler.toml");
   // A table appended last is valid TOML whatever precedes it.
-  writeFileSync(path, `${withMain}\n[alias]\n"#bundles" = ${JSON.stringify(bundlesIndex)}\n`);
+  writeFileSync(path, `${withoutBuild}\n[alias]\n"#bundles" = ${JSON.stringify(bundlesIndex)}\n`);
   return path;
 }
 
@@ -153,6 +162,8 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
   for (const [name, value] of Object.entries(opts.vars ?? {})) args.push("--var", `${name}:${value}`);
 
   let log = "";
+  const origin = `http://${HOST}:${port}`;
+  let bound = false;
   // Through this Node (22): the wrangler shim would pick whatever `node` is first on PATH.
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -168,6 +179,8 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
   });
   const collect = (chunk: Buffer) => {
     const text = chunk.toString();
+    // Checked on the joined tail: the line may arrive split across chunks.
+    if (!bound) bound = (log.slice(-200) + text).includes(`${READY_LINE}${origin}`);
     log = (log + text).slice(-LOG_KEEP_CHARS);
     opts.onOutput?.(text);
   };
@@ -181,7 +194,6 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   child.once("exit", () => opts.signal?.removeEventListener("abort", onAbort));
 
-  const origin = `http://${HOST}:${port}`;
   const dev: WranglerDev = {
     origin,
     port,
@@ -193,7 +205,7 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
     },
   };
   try {
-    await waitForHealth(`${origin}${opts.readyPath}`, child, readyTimeoutMs);
+    await waitForHealth(`${origin}${opts.readyPath}`, child, () => bound, readyTimeoutMs);
   } catch (error) {
     await dev.stop();
     const reason = error instanceof Error ? error.message : String(error);
@@ -230,19 +242,47 @@ export async function startDevGateway(opts: DevGatewayOptions = {}): Promise<Dev
   }
 }
 
-async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * Resolves once `url` answers 2xx from the child just started: the child is alive and has
+ * printed that it listens on the port (else the answer may come from another server there).
+ */
+async function waitForHealth(
+  url: string,
+  child: ChildProcess,
+  bound: () => boolean,
+  timeoutMs: number,
+): Promise<void> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`wrangler dev exited (${child.signalCode ?? child.exitCode})`);
     }
+    if (!bound()) {
+      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+      continue;
+    }
+    let misconfigured: string | undefined;
     try {
       const res = await fetch(url);
       if (res.ok) return;
+      misconfigured = await misconfiguration(res);
     } catch {
       // not listening yet
     }
+    // It will not get better by waiting: say why at once.
+    if (misconfigured !== undefined) throw new Error(`Configuration error: ${misconfigured}`);
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
   }
   throw new Error(`wrangler dev did not answer ${url} within ${timeoutMs / 1000} s`);
+}
+
+/** The message of the gateway's `/health` answer for a bad configuration (src/health/configuration.ts). */
+async function misconfiguration(res: Response): Promise<string | undefined> {
+  if (res.status !== 503) return undefined;
+  const body = (await res.json().catch(() => undefined)) as
+    | { status?: unknown; error?: { message?: unknown } }
+    | undefined;
+  return body?.status === "misconfigured" && typeof body.error?.message === "string"
+    ? body.error.message
+    : undefined;
 }

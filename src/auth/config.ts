@@ -24,9 +24,9 @@ const VENDOR = v.pipe(v.string(), v.regex(/^[a-z0-9-]+$/, "vendor name: a-z 0-9 
 const UserSchema = v.strictObject({
   id: USER_ID,
   name: v.optional(v.pipe(v.string(), v.maxLength(200))),
-  /** `pbkdf2-sha256$<iterations>$<salt>$<hash>` from `node scripts/hash-password.ts`. */
+  /** `pbkdf2-sha256$<iterations>$<salt>$<hash>` from `npm run hash-password`. */
   passwordHash: v.optional(
-    v.pipe(v.string(), v.regex(PASSWORD_HASH_PATTERN, "passwordHash: run scripts/hash-password.ts")),
+    v.pipe(v.string(), v.regex(PASSWORD_HASH_PATTERN, "passwordHash: make one with npm run hash-password")),
   ),
   /** Matched against the OIDC `email` claim when the provider says it is verified. */
   email: v.optional(v.pipe(v.string(), v.email())),

@@ -356,7 +356,7 @@ function resourceFor(servers: AuthServers, pathname: string): ProtectedResource 
 }
 
 /** Paths whose errors OAuth clients read: RFC 6749 `{error, error_description}`. */
-function isOAuthSurface(path: string): boolean {
+export function isOAuthSurface(path: string): boolean {
   return path === AUTHORIZE_PATH || path.startsWith("/oauth/") || path.startsWith("/.well-known/");
 }
 

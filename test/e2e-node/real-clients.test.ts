@@ -4,27 +4,16 @@
  * Desktop launches, and the MCP Inspector CLI. The upstream is the echoing test server,
  * so a tool call proves the request that reached the API, not just an answer.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileAll } from "../../scripts/compiler/index.ts";
 import { type DevGateway, freePort, ROOT, startDevGateway } from "../../scripts/lib/dev-server.ts";
 import { startUpstream } from "../support/upstream-server.ts";
+import { INSPECTOR, isolatedEnv, MCP_REMOTE, StdioSession } from "./support/client-tools.ts";
 
-const MCP_REMOTE = join(ROOT, "node_modules", "mcp-remote", "dist", "proxy.js");
-const INSPECTOR = join(
-  ROOT,
-  "node_modules",
-  "@modelcontextprotocol",
-  "inspector",
-  "clients",
-  "launcher",
-  "build",
-  "index.js",
-);
 /** One answer through a client process: it connects, then relays one HTTP exchange. */
 const ANSWER_TIMEOUT_MS = 30_000;
 const VENDOR = "mcp-alpha";
@@ -50,67 +39,6 @@ afterAll(async () => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
-/** Client tools keep state in the home directory: give each run its own. */
-function isolatedEnv(): NodeJS.ProcessEnv {
-  const home = mkdtempSync(join(work, "home-"));
-  return { ...process.env, HOME: home, MCP_REMOTE_CONFIG_DIR: join(home, ".mcp-auth"), FORCE_COLOR: "0" };
-}
-
-/** A JSON-RPC session over a child's stdin/stdout (newline-delimited, as MCP stdio is). */
-class StdioSession {
-  private readonly waiting = new Map<number, (message: Record<string, unknown>) => void>();
-  stderr = "";
-
-  constructor(readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      let message: Record<string, unknown>;
-      try {
-        message = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      if (typeof message.id === "number") this.waiting.get(message.id)?.(message);
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-8000);
-    });
-  }
-
-  notify(method: string): void {
-    this.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method })}\n`);
-  }
-
-  request(id: number, method: string, params?: unknown): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`no answer to ${method} within ${ANSWER_TIMEOUT_MS} ms; stderr:\n${this.stderr}`));
-      }, ANSWER_TIMEOUT_MS);
-      this.waiting.set(id, (message) => {
-        clearTimeout(timer);
-        this.waiting.delete(id);
-        resolve(message);
-      });
-      this.child.stdin.write(
-        `${JSON.stringify({ jsonrpc: "2.0", id, method, ...(params ? { params } : {}) })}\n`,
-      );
-    });
-  }
-
-  close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const force = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
-      this.child.once("exit", () => {
-        clearTimeout(force);
-        resolve();
-      });
-      this.child.stdin.end();
-      this.child.kill("SIGTERM");
-    });
-  }
-}
-
 function echoedRequest(result: unknown): { method: string; path: string; headers: Record<string, unknown> } {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
   const text = content.find((c) => c.type === "text")?.text ?? "";
@@ -123,10 +51,10 @@ describe("mcp-remote (the stdio bridge Claude Desktop runs)", () => {
     // The second argument is mcp-remote's OAuth callback port: a free one, never its fixed default.
     const child = spawn(process.execPath, [MCP_REMOTE, url, String(await freePort())], {
       cwd: ROOT,
-      env: isolatedEnv(),
+      env: isolatedEnv(work),
       stdio: ["pipe", "pipe", "pipe"],
     });
-    const session = new StdioSession(child);
+    const session = new StdioSession(child, ANSWER_TIMEOUT_MS);
     try {
       const init = await session.request(1, "initialize", {
         protocolVersion: "2025-06-18",
@@ -164,7 +92,7 @@ function inspector(args: string[]): Promise<{ code: number | null; stdout: strin
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [INSPECTOR, "--cli", ...args], {
       cwd: ROOT,
-      env: isolatedEnv(),
+      env: isolatedEnv(work),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

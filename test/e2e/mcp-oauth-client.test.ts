@@ -8,17 +8,12 @@
  * The "browser" (sign-in, consent, vendor redirect) is the test's cookie-keeping client.
  */
 
-import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { auth, UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from "@modelcontextprotocol/sdk/shared/auth.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MemoryOAuthProvider } from "../support/oauth-client-provider.ts";
 import { authEnv, Browser, gatewayFetch, location, ORIGIN, type TestEnv } from "../worker/auth/helpers.ts";
 
 const REDIRECT = "http://127.0.0.1:48123/oauth/callback";
@@ -38,49 +33,16 @@ function routedFetch(testEnv: TestEnv): typeof fetch {
 }
 
 /** An in-memory OAuthClientProvider whose "user agent" is a signed-in test browser. */
-class TestOAuthProvider implements OAuthClientProvider {
-  clientInfo: OAuthClientInformationMixed | undefined;
-  savedTokens: OAuthTokens | undefined;
-  verifier = "";
-  authorizationCode: string | undefined;
-  authorizationUrl: URL | undefined;
+class TestOAuthProvider extends MemoryOAuthProvider {
   consentHtml = "";
 
   constructor(
     private readonly browser: Browser,
     private readonly approve: string[] = ["mcp:read", "mcp:write"],
-  ) {}
+  ) {
+    super(REDIRECT, "SDK E2E Client");
+  }
 
-  get redirectUrl(): string {
-    return REDIRECT;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: "SDK E2E Client",
-      redirect_uris: [REDIRECT],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  clientInformation() {
-    return this.clientInfo;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.clientInfo = info;
-  }
-  tokens() {
-    return this.savedTokens;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.savedTokens = tokens;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
   /** What a browser would do: open the URL, show consent, click Allow, land on the redirect. */
   async redirectToAuthorization(url: URL): Promise<void> {
     this.authorizationUrl = url;

@@ -18,6 +18,7 @@ import {
   VENDOR_CLIENT_ID,
   VENDOR_CLIENT_SECRET,
 } from "../../support/auth-clients.ts";
+import { cookieHeader, rememberCookies } from "../../support/cookie-jar.ts";
 
 export const ORIGIN = "https://gw.test";
 export const ENCRYPTION_KEY = "test-encryption-key-0123456789-abcdefghijklmnop";
@@ -118,18 +119,11 @@ export class Browser {
   ) {}
 
   cookieHeader(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+    return cookieHeader(this.cookies);
   }
 
   remember(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = ""] = line.split(";");
-      const index = pair.indexOf("=");
-      const name = pair.slice(0, index).trim();
-      const value = pair.slice(index + 1).trim();
-      if (/max-age=0/i.test(line) || value === "") this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    rememberCookies(this.cookies, response);
   }
 
   /** A request to the gateway (relative or absolute on ORIGIN), or to the local auth servers via global fetch. */
