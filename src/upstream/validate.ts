@@ -36,6 +36,7 @@
  */
 import type { JsonSchema } from "../bundle/types.ts";
 import { FORMATS } from "./formats.ts";
+import { compilePattern } from "./pattern.ts";
 
 /** One problem with the arguments: where (RFC 6901 pointer, `""` is the root) and why. */
 export interface ValidationIssue {
@@ -61,6 +62,22 @@ export interface ValidateOptions {
 
 /** Bounds recursion: a `$ref` loop that never descends into the value, or absurdly deep input. */
 const MAX_DEPTH = 256;
+/**
+ * Value nesting refused before anything walks it: deeper than real API data, and far
+ * below what recursive code after validation (serializers, JSON.stringify) survives.
+ */
+export const MAX_VALUE_DEPTH = 128;
+/**
+ * Subschema checks one validation may make (~100× a large real call; tens of ms of CPU):
+ * nested anyOf/oneOf retries multiply, so a hostile value could otherwise cost without bound.
+ */
+export const MAX_VALIDATION_STEPS = 200_000;
+/**
+ * Characters one validation may match against patterns: two full request bodies
+ * (4 MiB each), so a single large string is always checked even if an anyOf tries it twice;
+ * RE2 takes ~40 ns a character, so at most ~0.3 s.
+ */
+export const MAX_PATTERN_CHARS = 8 * 1024 * 1024;
 const DEFAULT_MAX_ISSUES = 50;
 /** How many allowed names/values an error message lists before eliding the rest. */
 const MAX_LISTED = 25;
@@ -79,6 +96,12 @@ interface Ctx {
   quiet: boolean;
   maxIssues: number;
   depth: number;
+  /** Checks left before the work budget is spent ({@link MAX_VALIDATION_STEPS}). */
+  steps: number;
+  /** Pattern input characters left ({@link MAX_PATTERN_CHARS}). */
+  patternChars: number;
+  /** A budget ran out: everything stops, and the outcome says so. */
+  exhausted: boolean;
 }
 
 /** The issue recorded in quiet mode: its content is never read. */
@@ -101,9 +124,52 @@ export function validate(
     quiet: false,
     maxIssues: options.maxIssues ?? DEFAULT_MAX_ISSUES,
     depth: 0,
+    steps: MAX_VALIDATION_STEPS,
+    patternChars: MAX_PATTERN_CHARS,
+    exhausted: false,
   };
+  const tooDeep = nestedTooDeep(value);
+  if (tooDeep !== undefined) {
+    return {
+      valid: false,
+      value,
+      issues: [{ pointer: tooDeep, message: `is nested more than ${MAX_VALUE_DEPTH} levels deep` }],
+    };
+  }
   const out = check(root, value, "", ctx, undefined);
+  if (ctx.exhausted) {
+    const message = `is too large or complex to validate (over ${MAX_VALIDATION_STEPS.toLocaleString("en-US")} checks or ${MAX_PATTERN_CHARS.toLocaleString("en-US")} characters matched against patterns)`;
+    return { valid: false, value, issues: [{ pointer: "", message }] };
+  }
   return { valid: ctx.issues.length === 0, value: out, issues: ctx.issues };
+}
+
+/**
+ * Where `value` nests deeper than {@link MAX_VALUE_DEPTH} (the top-level member it is
+ * under), or `undefined`. Iterative: the input itself may be deep enough to overflow a
+ * recursive walk.
+ */
+function nestedTooDeep(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const stack: { node: unknown; depth: number; top: string }[] = [{ node: value, depth: 0, top: "" }];
+  while (stack.length > 0) {
+    const { node, depth, top } = stack.pop()!;
+    if (depth > MAX_VALUE_DEPTH) return top;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const item = node[i];
+        if (typeof item === "object" && item !== null)
+          stack.push({ node: item, depth: depth + 1, top: depth === 0 ? `/${i}` : top });
+      }
+    } else if (typeof node === "object" && node !== null) {
+      for (const key in node) {
+        const item = (node as Record<string, unknown>)[key];
+        if (typeof item === "object" && item !== null)
+          stack.push({ node: item, depth: depth + 1, top: depth === 0 ? child("", key) : top });
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Escapes one JSON pointer reference token. */
@@ -130,9 +196,9 @@ function pushLazy(ctx: Ctx, pointer: string, message: () => string): void {
   push(ctx, pointer, ctx.quiet ? "" : message());
 }
 
-/** In quiet mode, one problem settles the outcome: callers stop looking. */
+/** In quiet mode, one problem settles the outcome: callers stop looking. A spent budget settles everything. */
 function settled(ctx: Ctx): boolean {
-  return ctx.quiet && ctx.issues.length > 0;
+  return ctx.exhausted || (ctx.quiet && ctx.issues.length > 0);
 }
 
 function jsonType(v: unknown): string {
@@ -215,27 +281,19 @@ function codePoints(s: string): number {
   return n;
 }
 
-const patternCache = new Map<string, RegExp | null>();
-/** Patterns come from specs; keep the cache from growing without bound across many vendors. */
-const MAX_CACHED_PATTERNS = 2048;
-
-function compilePattern(source: string): RegExp | null {
-  const cached = patternCache.get(source);
-  if (cached !== undefined) return cached;
-  let re: RegExp | null = null;
-  try {
-    re = new RegExp(source, "u");
-  } catch {
-    try {
-      // Many spec patterns are written for non-Unicode engines (`\-` escapes and the like).
-      re = new RegExp(source);
-    } catch {
-      re = null;
-    }
+/**
+ * Does `s` match the spec pattern? `undefined` when the pattern cannot run on RE2 (the
+ * compiler dropped it with a warning; it is never run natively) or the budget is spent.
+ */
+function matchesPattern(source: string, s: string, ctx: Ctx): boolean | undefined {
+  const compiled = compilePattern(source);
+  if (!compiled.ok) return undefined;
+  ctx.patternChars -= s.length;
+  if (ctx.patternChars < 0) {
+    ctx.exhausted = true;
+    return undefined;
   }
-  if (patternCache.size >= MAX_CACHED_PATTERNS) patternCache.clear();
-  patternCache.set(source, re);
-  return re;
+  return compiled.re.test(s);
 }
 
 const refCache = new WeakMap<object, Map<string, unknown>>();
@@ -323,7 +381,11 @@ function check(
     push(ctx, ptr, "is not allowed here");
     return value;
   }
-  if (!isObject(schema)) return value;
+  if (!isObject(schema) || ctx.exhausted) return value;
+  if (--ctx.steps < 0) {
+    ctx.exhausted = true;
+    return value;
+  }
   if (ctx.depth >= MAX_DEPTH) {
     push(ctx, ptr, "is nested too deeply to validate");
     return value;
@@ -450,9 +512,8 @@ function checkString(schema: Schema, s: string, ptr: string, ctx: Ctx): void {
   if (typeof maxLength === "number" && s.length > maxLength && codePoints(s) > maxLength) {
     push(ctx, ptr, `must be at most ${maxLength} characters long`);
   }
-  if (typeof pattern === "string") {
-    const re = compilePattern(pattern);
-    if (re && !re.test(s)) push(ctx, ptr, `must match the pattern ${pattern}`);
+  if (typeof pattern === "string" && matchesPattern(pattern, s, ctx) === false) {
+    push(ctx, ptr, `must match the pattern ${pattern}`);
   }
 }
 
@@ -540,9 +601,7 @@ function checkObject(
     push(ctx, ptr, `must have at most ${maxProperties} propert${maxProperties === 1 ? "y" : "ies"}`);
   }
 
-  const patterns = patternProperties
-    ? Object.keys(patternProperties).map((p) => [compilePattern(p), patternProperties[p]] as const)
-    : undefined;
+  const patterns = patternProperties ? Object.keys(patternProperties) : undefined;
   for (const key of keys) {
     if (settled(ctx)) return obj;
     const at = child(ptr, key);
@@ -555,10 +614,10 @@ function checkObject(
       set(key, check(properties[key], obj[key], at, ctx, undefined));
     }
     if (patterns) {
-      for (const [re, sub] of patterns) {
-        if (re?.test(key)) {
+      for (const p of patterns) {
+        if (matchesPattern(p, key, ctx)) {
           matched = true;
-          set(key, check(sub, obj[key], at, ctx, undefined));
+          set(key, check(patternProperties![p], obj[key], at, ctx, undefined));
         }
       }
     }

@@ -12,6 +12,7 @@ export const UPSTREAM_FIXTURE_VENDORS = [
   "up-auth",
   "up-responses",
   "up-output",
+  "up-patterns",
 ] as const;
 
 /** Secret values the auth fixture vendor reads; tests compare against these. */
