@@ -328,7 +328,7 @@ class Parser {
     if (c === "k" && (this.#unicode || this.#named))
       throw new PatternError("cannot run in linear time: RE2 has no back-references");
     const item = this.#classEscape(false);
-    if (item.kind === "range") return { kind: "char", cp: item.from };
+    if (item.kind === "range" && item.from === item.to) return { kind: "char", cp: item.from };
     return { kind: "set", negated: false, items: [item] };
   }
 
