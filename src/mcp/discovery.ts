@@ -343,7 +343,7 @@ function fieldTokens(recipe: ToolRecipe): Record<Field, string[]> {
     name,
     title: tokenize(recipe.title ?? ""),
     tags: tokenize(recipe.tags.join(" ")),
-    path: tokenize(recipe.path.replace(/\{[^}]*\}/g, " ")),
+    path: tokenize(recipe.path.replace(/\{[^{}]*\}/g, " ")),
     description: tokenize(recipe.description.slice(0, INDEXED_DESCRIPTION_CHARS)),
     params: tokenize(recipe.params.map((p) => p.key).join(" ")),
     method: tokenize(METHOD_WORDS[recipe.method]),
@@ -534,7 +534,8 @@ function resolveOperation(ctx: DiscoveryContext, name: string): ToolRecipe | und
 function unknownOperation(ctx: DiscoveryContext, kind: DiscoveryToolKind, name: string): CallToolResult {
   const visible = visibleTo(ctx);
   const suggestions = searchTools(ctx.bundle, {
-    query: name,
+    // The name is the caller's and unbounded: search only what a query may be.
+    query: name.slice(0, MAX_QUERY_CHARS),
     limit: 5,
     ...(visible ? { visible } : {}),
   }).hits.map((h) => h.name);
