@@ -19,6 +19,12 @@
  * - Remote `$ref`s and `$dynamicRef` are ignored (the compiler inlines or localises refs).
  * - `unevaluatedItems` is not checked.
  *
+ * Patterns (`pattern`, `patternProperties` keys) run on RE2 through `pattern.ts`, in time
+ * linear in the input; one RE2 cannot express constrains nothing (the compiler dropped it with
+ * a warning). Work is bounded per call: values nested deeper than {@link MAX_VALUE_DEPTH} are
+ * refused before any walk, and a validation stops after {@link MAX_VALIDATION_STEPS} checks or
+ * {@link MAX_PATTERN_CHARS} pattern characters with one root issue saying so.
+ *
  * With `coerceJsonStrings`, a string where the schema wants an object or array is
  * parsed as JSON first (several MCP clients send nested arguments that way); the
  * outcome's `value` carries the parsed arguments.
