@@ -423,7 +423,15 @@ function checkSchema(
     if (target !== undefined) value = check(target, value, ptr, ctx, evaluated);
   }
 
-  if (ctx.coerce && typeof value === "string") value = coerceJsonString(schema, value);
+  if (ctx.coerce && typeof value === "string") {
+    const coerced = coerceJsonString(schema, value);
+    // Parsed here, after the up-front depth check: check what the string held.
+    if (coerced !== value && nestedTooDeep(coerced) !== undefined) {
+      push(ctx, ptr, `is nested more than ${MAX_VALUE_DEPTH} levels deep`);
+      return value;
+    }
+    value = coerced;
+  }
 
   const types = typeList(schema);
   if (types && types.length > 0 && !types.some((t) => hasType(value, t))) {

@@ -114,6 +114,16 @@ describe("no call's arguments make validation work without bound", () => {
     ]);
   });
 
+  it("refuses deep nesting inside an argument sent as a JSON string", async () => {
+    const depth = 100_000;
+    const nested = `{"a":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    const error = errorOf(await toolsCall({ options: nested }));
+    expect(error.error).toBe("invalid_arguments");
+    expect(error.errors).toEqual([
+      { pointer: "/options", message: expect.stringContaining("nested more than") },
+    ]);
+  });
+
   it("refuses a huge array whose items all need checking, with a JSON tool error", async () => {
     const items = 1_000_000;
     const res = await postRaw(ENDPOINT, rawToolsCall(`{"numbers":[${"1,".repeat(items - 1)}1]}`), {
