@@ -20,6 +20,8 @@
  * look-behind, back-references, counted repeats above 1,000, `\p{…}` properties
  * RE2 lacks or defines differently, and legacy-only patterns with characters
  * outside the BMP (they count UTF-16 halves there; RE2 counts code points).
+ * One difference remains for legacy-only patterns: RE2 reads a character outside the
+ * BMP in the input as one character where `RegExp` without `u` reads two halves.
  *
  * @module
  */
