@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { validate } from "../../../src/upstream/validate.ts";
-import { call, legacyRequest, postRaw, readJsonRpc } from "../mcp/helpers.ts";
+import { call, legacyRequest, modernRequest, postRaw, readJsonRpc } from "../mcp/helpers.ts";
 import { upPatterns } from "./fixtures.ts";
 import { callTool as execute, jsonOf, recorded, textOf, uniqueId } from "./helpers.ts";
 
@@ -119,6 +119,27 @@ describe("no call's arguments make validation work without bound", () => {
     expect(error.errors).toEqual([
       { pointer: "/anything", message: expect.stringContaining("nested more than") },
     ]);
+  });
+
+  it("answers deep nesting the same way through the SDK's transports (2026-07-28, SSE)", async () => {
+    const depth = 100_000;
+    const { message, headers } = modernRequest(
+      "tools/call",
+      { name: "checkArguments", arguments: {} },
+      "checkArguments",
+    );
+    const raw = JSON.stringify(message).replace(
+      '"arguments":{}',
+      `"arguments":{"anything":${"[".repeat(depth)}${"]".repeat(depth)}}`,
+    );
+    for (const accept of ["application/json", "text/event-stream"]) {
+      const res = await postRaw(ENDPOINT, raw, { headers, accept });
+      expect(res.status).toBe(200);
+      const error = errorOf((await readJsonRpc(res)).result as unknown as ToolResult);
+      expect(error.errors).toEqual([
+        { pointer: "/anything", message: expect.stringContaining("nested more than") },
+      ]);
+    }
   });
 
   it("refuses deep nesting inside an argument sent as a JSON string", async () => {
