@@ -305,6 +305,8 @@ export function tokenize(text: string): string[] {
   return out;
 }
 
+// Linear on V8 (queries are untrusted): each attempt reads one run of one character class
+// and, but for a one-character give-back before a lower-case letter, matches it.
 const WORD_PATTERN = /[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+/g;
 /** Stems seen so far (a vendor's vocabulary is a few thousand words). */
 const stems = new Map<string, string>();

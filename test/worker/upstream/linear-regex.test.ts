@@ -5,7 +5,7 @@
  * quadratic one, each of them would take minutes, so the test would time out.
  */
 import { describe, expect, it } from "vitest";
-import { MAX_QUERY_CHARS } from "../../../src/mcp/discovery.ts";
+import { MAX_QUERY_CHARS, tokenize } from "../../../src/mcp/discovery.ts";
 import { FORMATS } from "../../../src/upstream/formats.ts";
 import { htmlTitle } from "../../../src/upstream/response.ts";
 import { call, legacyRequest } from "../mcp/helpers.ts";
@@ -62,6 +62,14 @@ describe("HTML titles of upstream error pages", () => {
     expect(htmlTitle(`<title>${"<".repeat(N)}</title>`)).toMatch(/^<{199}…$/);
     expect(htmlTitle(`<title>${"<b".repeat(N)}x</title>`)).toMatch(/^(?:<b){99}<…$/);
     expect(htmlTitle(`<title>x${"</title ".repeat(N)}`)).toBeUndefined();
+  });
+});
+
+describe("discovery search", () => {
+  it("tokenizes hostile queries in linear time", { timeout: 60_000 }, () => {
+    expect(tokenize(`${"A".repeat(N)}a`)).toHaveLength(2);
+    expect(tokenize("Ab1-".repeat(N / 4))).toHaveLength(N / 2);
+    expect(tokenize(`${"1".repeat(N)}x`)).toHaveLength(2);
   });
 });
 
