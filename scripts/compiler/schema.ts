@@ -29,6 +29,7 @@
  */
 import type { JsonSchema } from "../../src/bundle/types.ts";
 import { isSensitiveKey } from "../../src/resilience/sanitize.ts";
+import { compilePattern } from "../../src/upstream/pattern.ts";
 import { htmlToMarkdown, stripHtmlComments } from "./html.ts";
 import {
   fragmentFromPointer,
@@ -212,6 +213,23 @@ export class SchemaConverter {
     this.#warn = warn;
   }
 
+  /**
+   * The operation whose schemas are being converted (from the root pointer of `convert`),
+   * so a dropped pattern names where it bites. Shared schemas are converted once: the
+   * warning names the first operation that used them.
+   */
+  #operation: string | undefined;
+
+  #usedBy(): string {
+    return this.#operation === undefined ? "" : ` (first used by ${this.#operation})`;
+  }
+
+  #enterOperation(pointer: string) {
+    const tokens = tokensFromPointer(pointer);
+    this.#operation =
+      tokens?.[0] === "paths" && tokens.length >= 3 ? `${tokens[2]!.toUpperCase()} ${tokens[1]}` : undefined;
+  }
+
   #warnOnce(pointer: string, message: string) {
     const key = `${pointer}\u0000${message}`;
     if (this.#warned.has(key)) return;
@@ -382,6 +400,7 @@ export class SchemaConverter {
 
   /** Converts a schema found at `pointer`; refs are inlined or recorded in `defs`. */
   convert(node: unknown, pointer: string, purpose: SchemaPurpose): Converted {
+    this.#enterOperation(pointer);
     const defs = new Set<string>();
     const schema = this.#node(node, pointer, purpose, 0, defs);
     return { schema, defs };
@@ -392,6 +411,7 @@ export class SchemaConverter {
    * is replaced by the body it points to even when that body is cyclic or large.
    */
   convertRoot(node: unknown, pointer: string, purpose: SchemaPurpose): Converted {
+    this.#enterOperation(pointer);
     if (isObject(node) && typeof node.$ref === "string" && onlyRef(node, this.#dialect)) {
       const target = this.resolve(node, pointer);
       if (isObject(target.value) || typeof target.value === "boolean") {
@@ -408,6 +428,8 @@ export class SchemaConverter {
     purpose: SchemaPurpose,
     maxBytes = Number.POSITIVE_INFINITY,
   ): Record<string, JsonSchema | boolean> | undefined {
+    // The shared response-validation table is built after every operation: it belongs to none.
+    if (purpose === "validation") this.#operation = undefined;
     const defs: Record<string, JsonSchema | boolean> = {};
     const queue = [...pointers];
     const done = new Set<string>();
@@ -549,8 +571,9 @@ export class SchemaConverter {
       } else if (key === "patternProperties" && isObject(value)) {
         const props: JsonSchema = {};
         for (const [pattern, child] of Object.entries(value)) {
-          if (!isValidPattern(pattern)) {
-            this.#warnOnce(at, `patternProperties key /${pattern}/ is not a valid ECMAScript regex; dropped`);
+          const problem = patternProblem(pattern);
+          if (problem !== undefined) {
+            this.#warnOnce(at, `patternProperties key /${pattern}/ ${problem}; dropped${this.#usedBy()}`);
             continue;
           }
           props[pattern] = this.#node(child, joinPointer(at, pattern), purpose, depth + 1, defs);
@@ -588,8 +611,9 @@ export class SchemaConverter {
       } else if (key === "required" && Array.isArray(value)) {
         out.required = value.filter((v) => typeof v === "string");
       } else if (key === "pattern" && typeof value === "string") {
-        if (isValidPattern(value)) out.pattern = value;
-        else this.#warnOnce(at, `pattern /${value}/ is not a valid ECMAScript regex; dropped`);
+        const problem = patternProblem(value);
+        if (problem === undefined) out.pattern = value;
+        else this.#warnOnce(at, `pattern /${value}/ ${problem}; the constraint is dropped${this.#usedBy()}`);
       } else if ((key === "exclusiveMinimum" || key === "exclusiveMaximum") && typeof value === "boolean") {
         // 3.0: boolean modifier of minimum/maximum → 2020-12 numeric form.
         const bound = key === "exclusiveMinimum" ? "minimum" : "maximum";
@@ -690,19 +714,12 @@ export function* subschemas(node: Record<string, unknown>): Generator<[(string |
   }
 }
 
-const patternCache = new Map<string, boolean>();
-
-/** Validators in the Worker compile patterns with the `u` flag; a pattern that does not compile is dropped at build time. */
-export function isValidPattern(pattern: string): boolean {
-  let ok = patternCache.get(pattern);
-  if (ok === undefined) {
-    try {
-      new RegExp(pattern, "u");
-      ok = true;
-    } catch {
-      ok = false;
-    }
-    patternCache.set(pattern, ok);
-  }
-  return ok;
+/**
+ * Why a pattern cannot be kept, or `undefined` when the Worker can run it. Validators
+ * run patterns on RE2 (src/upstream/pattern.ts); one that is not ECMAScript, or that
+ * RE2 cannot express (look-around, back-references…), is dropped at build time.
+ */
+export function patternProblem(pattern: string): string | undefined {
+  const compiled = compilePattern(pattern);
+  return compiled.ok ? undefined : compiled.reason;
 }

@@ -298,6 +298,8 @@ export function tokenize(text: string): string[] {
   return out;
 }
 
+// Linear on V8 (queries are untrusted): each attempt reads one run of one character class
+// and, but for a one-character give-back before a lower-case letter, matches it.
 const WORD_PATTERN = /[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+/g;
 /** Stems seen so far (a vendor's vocabulary is a few thousand words). */
 const stems = new Map<string, string>();
@@ -336,7 +338,7 @@ function fieldTokens(recipe: ToolRecipe): Record<Field, string[]> {
     name,
     title: tokenize(recipe.title ?? ""),
     tags: tokenize(recipe.tags.join(" ")),
-    path: tokenize(recipe.path.replace(/\{[^}]*\}/g, " ")),
+    path: tokenize(recipe.path.replace(/\{[^{}]*\}/g, " ")),
     description: tokenize(recipe.description.slice(0, INDEXED_DESCRIPTION_CHARS)),
     params: tokenize(recipe.params.map((p) => p.key).join(" ")),
     method: tokenize(METHOD_WORDS[recipe.method]),
@@ -528,7 +530,8 @@ function resolveOperation(ctx: DiscoveryContext, name: string): ToolRecipe | und
 function unknownOperation(ctx: DiscoveryContext, kind: DiscoveryToolKind, name: string): CallToolResult {
   const visible = visibleTo(ctx);
   const suggestions = searchTools(ctx.bundle, {
-    query: name,
+    // The name is the caller's and unbounded: search only what a query may be.
+    query: name.slice(0, MAX_QUERY_CHARS),
     limit: 5,
     ...(visible ? { visible } : {}),
   }).hits.map((h) => h.name);

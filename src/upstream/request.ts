@@ -143,7 +143,8 @@ function buildPath(tool: ToolRecipe, args: Record<string, unknown>, issues: Argu
       }
     }
   });
-  if (issues.length === 0 && /\{[^}]*\}/.test(path)) {
+  // `[^{}]`: each attempt stops at the next `{`, so the test is linear in the path.
+  if (issues.length === 0 && /\{[^{}]*\}/.test(path)) {
     throw new ToolError("configuration_error", `The path template of ${tool.name} has an unfilled parameter`);
   }
   return path;

@@ -297,10 +297,21 @@ function decodeEntities(s: string): string {
   });
 }
 
+// Upstream HTML is hostile: each scan stops at the next `<`, so no match attempt re-reads
+// what another one read (`<title[^>]*>…` took quadratic time on `<title<title<title…`).
+const TITLE_OPEN = /<title[^<>]*>/i;
+const TITLE_CLOSE = /<\/title\s*>/gi;
+const TAG = /<[^<>]*>/g;
+
 /** The `<title>` of an HTML page, entity-decoded and whitespace-collapsed. */
 export function htmlTitle(html: string): string | undefined {
-  const m = /<title[^>]*>([\s\S]*?)<\/title\s*>/i.exec(html);
-  const title = m?.[1] ? clip(decodeEntities(m[1].replace(/<[^>]*>/g, "")), 200) : "";
+  const open = TITLE_OPEN.exec(html);
+  if (!open) return undefined;
+  const start = open.index + open[0].length;
+  TITLE_CLOSE.lastIndex = start;
+  const close = TITLE_CLOSE.exec(html);
+  if (!close) return undefined;
+  const title = clip(decodeEntities(html.slice(start, close.index).replace(TAG, "")), 200);
   return title === "" ? undefined : title;
 }
 

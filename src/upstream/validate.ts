@@ -19,6 +19,12 @@
  * - Remote `$ref`s and `$dynamicRef` are ignored (the compiler inlines or localises refs).
  * - `unevaluatedItems` is not checked.
  *
+ * Patterns (`pattern`, `patternProperties` keys) run on RE2 through `pattern.ts`, in time
+ * linear in the input; one RE2 cannot express constrains nothing (the compiler dropped it with
+ * a warning). Work is bounded per call: values nested deeper than {@link MAX_VALUE_DEPTH} are
+ * refused before any walk, and a validation stops after {@link MAX_VALIDATION_STEPS} checks or
+ * {@link MAX_PATTERN_CHARS} pattern characters with one root issue saying so.
+ *
  * With `coerceJsonStrings`, a string where the schema wants an object or array is
  * parsed as JSON first (several MCP clients send nested arguments that way); the
  * outcome's `value` carries the parsed arguments.
@@ -36,6 +42,7 @@
  */
 import type { JsonSchema } from "../bundle/types.ts";
 import { FORMATS } from "./formats.ts";
+import { compilePattern } from "./pattern.ts";
 
 /** One problem with the arguments: where (RFC 6901 pointer, `""` is the root) and why. */
 export interface ValidationIssue {
@@ -66,6 +73,22 @@ export interface ValidateOptions {
 
 /** Bounds recursion: a `$ref` loop that never descends into the value, or absurdly deep input. */
 const MAX_DEPTH = 256;
+/**
+ * Value nesting refused before anything walks it: deeper than real API data, and far
+ * below what recursive code after validation (serializers, JSON.stringify) survives.
+ */
+export const MAX_VALUE_DEPTH = 128;
+/**
+ * Subschema checks one validation may make (~100× a large real call; tens of ms of CPU):
+ * nested anyOf/oneOf retries multiply, so a hostile value could otherwise cost without bound.
+ */
+export const MAX_VALIDATION_STEPS = 200_000;
+/**
+ * Characters one validation may match against patterns: two full request bodies
+ * (4 MiB each), so a single large string is always checked even if an anyOf tries it twice;
+ * RE2 takes ~40 ns a character, so at most ~0.3 s.
+ */
+export const MAX_PATTERN_CHARS = 8 * 1024 * 1024;
 const DEFAULT_MAX_ISSUES = 50;
 /** How many allowed names/values an error message lists before eliding the rest. */
 const MAX_LISTED = 25;
@@ -85,6 +108,12 @@ interface Ctx {
   maxIssues: number;
   depth: number;
   exactIntegers: boolean;
+  /** Checks left before the work budget is spent ({@link MAX_VALIDATION_STEPS}). */
+  steps: number;
+  /** Pattern input characters left ({@link MAX_PATTERN_CHARS}). */
+  patternChars: number;
+  /** A budget ran out: everything stops, and the outcome says so. */
+  exhausted: boolean;
 }
 
 /** The issue recorded in quiet mode: its content is never read. */
@@ -108,9 +137,52 @@ export function validate(
     maxIssues: options.maxIssues ?? DEFAULT_MAX_ISSUES,
     depth: 0,
     exactIntegers: options.exactIntegers ?? false,
+    steps: MAX_VALIDATION_STEPS,
+    patternChars: MAX_PATTERN_CHARS,
+    exhausted: false,
   };
+  const tooDeep = nestedTooDeep(value);
+  if (tooDeep !== undefined) {
+    return {
+      valid: false,
+      value,
+      issues: [{ pointer: tooDeep, message: `is nested more than ${MAX_VALUE_DEPTH} levels deep` }],
+    };
+  }
   const out = check(root, value, "", ctx, undefined);
+  if (ctx.exhausted) {
+    const message = `is too large or complex to validate (over ${MAX_VALIDATION_STEPS.toLocaleString("en-US")} checks or ${MAX_PATTERN_CHARS.toLocaleString("en-US")} characters matched against patterns)`;
+    return { valid: false, value, issues: [{ pointer: "", message }] };
+  }
   return { valid: ctx.issues.length === 0, value: out, issues: ctx.issues };
+}
+
+/**
+ * Where `value` nests deeper than {@link MAX_VALUE_DEPTH} (the top-level member it is
+ * under), or `undefined`. Iterative: the input itself may be deep enough to overflow a
+ * recursive walk.
+ */
+function nestedTooDeep(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const stack: { node: unknown; depth: number; top: string }[] = [{ node: value, depth: 0, top: "" }];
+  while (stack.length > 0) {
+    const { node, depth, top } = stack.pop()!;
+    if (depth > MAX_VALUE_DEPTH) return top;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const item = node[i];
+        if (typeof item === "object" && item !== null)
+          stack.push({ node: item, depth: depth + 1, top: depth === 0 ? `/${i}` : top });
+      }
+    } else if (typeof node === "object" && node !== null) {
+      for (const key in node) {
+        const item = (node as Record<string, unknown>)[key];
+        if (typeof item === "object" && item !== null)
+          stack.push({ node: item, depth: depth + 1, top: depth === 0 ? child("", key) : top });
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Escapes one JSON pointer reference token. */
@@ -137,9 +209,9 @@ function pushLazy(ctx: Ctx, pointer: string, message: () => string): void {
   push(ctx, pointer, ctx.quiet ? "" : message());
 }
 
-/** In quiet mode, one problem settles the outcome: callers stop looking. */
+/** In quiet mode, one problem settles the outcome: callers stop looking. A spent budget settles everything. */
 function settled(ctx: Ctx): boolean {
-  return ctx.quiet && ctx.issues.length > 0;
+  return ctx.exhausted || (ctx.quiet && ctx.issues.length > 0);
 }
 
 function jsonType(v: unknown): string {
@@ -222,27 +294,19 @@ function codePoints(s: string): number {
   return n;
 }
 
-const patternCache = new Map<string, RegExp | null>();
-/** Patterns come from specs; keep the cache from growing without bound across many vendors. */
-const MAX_CACHED_PATTERNS = 2048;
-
-function compilePattern(source: string): RegExp | null {
-  const cached = patternCache.get(source);
-  if (cached !== undefined) return cached;
-  let re: RegExp | null = null;
-  try {
-    re = new RegExp(source, "u");
-  } catch {
-    try {
-      // Many spec patterns are written for non-Unicode engines (`\-` escapes and the like).
-      re = new RegExp(source);
-    } catch {
-      re = null;
-    }
+/**
+ * Does `s` match the spec pattern? `undefined` when the pattern cannot run on RE2 (the
+ * compiler dropped it with a warning; it is never run natively) or the budget is spent.
+ */
+function matchesPattern(source: string, s: string, ctx: Ctx): boolean | undefined {
+  const compiled = compilePattern(source);
+  if (!compiled.ok) return undefined;
+  ctx.patternChars -= s.length;
+  if (ctx.patternChars < 0) {
+    ctx.exhausted = true;
+    return undefined;
   }
-  if (patternCache.size >= MAX_CACHED_PATTERNS) patternCache.clear();
-  patternCache.set(source, re);
-  return re;
+  return compiled.re.test(s);
 }
 
 const refCache = new WeakMap<object, Map<string, unknown>>();
@@ -335,7 +399,11 @@ function check(
     push(ctx, ptr, "is not allowed here");
     return value;
   }
-  if (!isObject(schema)) return value;
+  if (!isObject(schema) || ctx.exhausted) return value;
+  if (--ctx.steps < 0) {
+    ctx.exhausted = true;
+    return value;
+  }
   if (ctx.depth >= MAX_DEPTH) {
     push(ctx, ptr, "is nested too deeply to validate");
     return value;
@@ -367,7 +435,15 @@ function checkSchema(
     if (target !== undefined) value = check(target, value, ptr, ctx, evaluated);
   }
 
-  if (ctx.coerce && typeof value === "string") value = coerceJsonString(schema, value);
+  if (ctx.coerce && typeof value === "string") {
+    const coerced = coerceJsonString(schema, value);
+    // Parsed here, after the up-front depth check: check what the string held.
+    if (coerced !== value && nestedTooDeep(coerced) !== undefined) {
+      push(ctx, ptr, `is nested more than ${MAX_VALUE_DEPTH} levels deep`);
+      return value;
+    }
+    value = coerced;
+  }
 
   const types = typeList(schema);
   if (types && types.length > 0 && !types.some((t) => hasType(value, t))) {
@@ -408,7 +484,8 @@ function checkSchema(
   else if (isObject(value)) value = checkObject(schema, value, ptr, ctx, evaluated);
 
   if (typeof schema.format === "string") {
-    const verdict = FORMATS[schema.format]?.(value);
+    // Own keys only: a spec's `format: "constructor"` must not call Object.prototype's member.
+    const verdict = Object.hasOwn(FORMATS, schema.format) ? FORMATS[schema.format]?.(value) : undefined;
     if (verdict === false) push(ctx, ptr, `must be a valid ${schema.format}`);
   }
   if (settled(ctx)) return value;
@@ -475,9 +552,8 @@ function checkString(schema: Schema, s: string, ptr: string, ctx: Ctx): void {
   if (typeof maxLength === "number" && s.length > maxLength && codePoints(s) > maxLength) {
     push(ctx, ptr, `must be at most ${maxLength} characters long`);
   }
-  if (typeof pattern === "string") {
-    const re = compilePattern(pattern);
-    if (re && !re.test(s)) push(ctx, ptr, `must match the pattern ${pattern}`);
+  if (typeof pattern === "string" && matchesPattern(pattern, s, ctx) === false) {
+    push(ctx, ptr, `must match the pattern ${pattern}`);
   }
 }
 
@@ -565,9 +641,7 @@ function checkObject(
     push(ctx, ptr, `must have at most ${maxProperties} propert${maxProperties === 1 ? "y" : "ies"}`);
   }
 
-  const patterns = patternProperties
-    ? Object.keys(patternProperties).map((p) => [compilePattern(p), patternProperties[p]] as const)
-    : undefined;
+  const patterns = patternProperties ? Object.keys(patternProperties) : undefined;
   for (const key of keys) {
     if (settled(ctx)) return obj;
     const at = child(ptr, key);
@@ -580,10 +654,10 @@ function checkObject(
       set(key, check(properties[key], obj[key], at, ctx, undefined));
     }
     if (patterns) {
-      for (const [re, sub] of patterns) {
-        if (re?.test(key)) {
+      for (const p of patterns) {
+        if (matchesPattern(p, key, ctx)) {
           matched = true;
-          set(key, check(sub, obj[key], at, ctx, undefined));
+          set(key, check(patternProperties![p], obj[key], at, ctx, undefined));
         }
       }
     }

@@ -14,6 +14,7 @@ export const UPSTREAM_FIXTURE_VENDORS = [
   "up-output",
   "up-edge",
   "up-secrets",
+  "up-patterns",
 ] as const;
 
 /** Secret values the auth fixture vendor reads; tests compare against these. */

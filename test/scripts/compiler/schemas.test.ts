@@ -168,19 +168,75 @@ describe("OpenAPI schema → JSON Schema 2020-12", () => {
     });
   });
 
-  it("patterns the Worker's validator cannot compile are dropped with a warning", () => {
+  it("patterns run on RE2: legacy-only ones are kept, invalid and RE2-inexpressible ones dropped with a warning", () => {
     const doc = {
-      components: { schemas: { P: { type: "string", pattern: "^{[a-z]+}$" }, Q: { pattern: "^[a-z]+$" } } },
+      components: {
+        schemas: {
+          // Valid only without the u flag (literal braces; DigitalOcean's identity escapes): kept.
+          Braces: { type: "string", pattern: "^{[a-z]+}$" },
+          Tag: { type: "string", pattern: "^[a-zA-Z0-9_\\-\\:]+$" },
+          Plain: { pattern: "^[a-z]+$" },
+          Invalid: { type: "string", pattern: "([a-z]" },
+          Lookahead: { type: "string", pattern: "^(?=\\d)\\w+$" },
+          Backref: { type: "string", pattern: "^(a)\\1$" },
+          Keys: {
+            type: "object",
+            patternProperties: { "^(?<!x)y$": { type: "string" }, "^x-": { type: "integer" } },
+          },
+        },
+      },
     };
     const { converter, warnings } = convert(doc);
-    expect(converter.entry("/components/schemas/P", "input").schema).toEqual({ type: "string" });
-    expect(converter.entry("/components/schemas/Q", "input").schema).toEqual({ pattern: "^[a-z]+$" });
+    const input = (name: string) => converter.entry(`/components/schemas/${name}`, "input").schema;
+    expect(input("Braces")).toEqual({ type: "string", pattern: "^{[a-z]+}$" });
+    expect(input("Tag")).toEqual({ type: "string", pattern: "^[a-zA-Z0-9_\\-\\:]+$" });
+    expect(input("Plain")).toEqual({ pattern: "^[a-z]+$" });
+    expect(input("Invalid")).toEqual({ type: "string" });
+    expect(input("Lookahead")).toEqual({ type: "string" });
+    expect(input("Backref")).toEqual({ type: "string" });
+    expect(input("Keys")).toEqual({ type: "object", patternProperties: { "^x-": { type: "integer" } } });
     expect(warnings).toEqual([
       {
-        pointer: "/components/schemas/P/pattern",
-        message: "pattern /^{[a-z]+}$/ is not a valid ECMAScript regex; dropped",
+        pointer: "/components/schemas/Invalid/pattern",
+        message: "pattern /([a-z]/ is not a valid ECMAScript regular expression; the constraint is dropped",
+      },
+      {
+        pointer: "/components/schemas/Lookahead/pattern",
+        message:
+          "pattern /^(?=\\d)\\w+$/ cannot run in linear time: RE2 has no look-ahead; the constraint is dropped",
+      },
+      {
+        pointer: "/components/schemas/Backref/pattern",
+        message:
+          "pattern /^(a)\\1$/ cannot run in linear time: RE2 has no back-references; the constraint is dropped",
+      },
+      {
+        pointer: "/components/schemas/Keys/patternProperties",
+        message:
+          "patternProperties key /^(?<!x)y$/ cannot run in linear time: RE2 has no look-behind; dropped",
       },
     ]);
+  });
+
+  it("a dropped pattern names the operation that uses it and where it is", async () => {
+    const { summary } = await compileDoc(
+      openapi({
+        "/tags/{tag}": {
+          get: {
+            operationId: "getTag",
+            parameters: [
+              { name: "tag", in: "path", required: true, schema: { type: "string", pattern: "^(?!x)" } },
+            ],
+            responses: OK_RESPONSE,
+          },
+        },
+      }),
+    );
+    expect(summary.warnings).toContainEqual({
+      pointer: "/paths/~1tags~1{tag}/get/parameters/0/schema/pattern",
+      message:
+        "pattern /^(?!x)/ cannot run in linear time: RE2 has no look-ahead; the constraint is dropped (first used by GET /tags/{tag})",
+    });
   });
 
   it("3.1 $ref siblings: annotations override, constraints combine with allOf", () => {

@@ -20,6 +20,7 @@ export const upBodies = fixtureVendor("up-bodies");
 export const upAuth = fixtureVendor("up-auth");
 export const upResponses = fixtureVendor("up-responses");
 export const upOutput = fixtureVendor("up-output");
+export const upPatterns = fixtureVendor("up-patterns");
 
 export function toolOf(vendor: VendorBundle, name: string): ToolRecipe {
   const found = vendor.tools.find((t) => t.name === name);

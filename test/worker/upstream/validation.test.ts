@@ -244,6 +244,12 @@ describe("formats", () => {
     expect(validate({ format: "int32" }, true).valid).toBe(true);
     expect(validate({ format: "x-custom" }, "anything").valid).toBe(true);
   });
+
+  it("formats named like Object.prototype members are unknown formats, not calls of those members", () => {
+    for (const format of ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"]) {
+      expect(validate({ format }, "anything"), format).toMatchObject({ valid: true, issues: [] });
+    }
+  });
 });
 
 describe("schema keywords", () => {
