@@ -18,6 +18,7 @@
  *
  * @module
  */
+
 import {
   insufficientScope,
   OAuthAuthorizationServer,
@@ -25,6 +26,7 @@ import {
   type OAuthResourceContext,
   OAuthResourceServer,
 } from "@cloudflare/workers-oauth-provider";
+import { readTextUpTo } from "../body-text.ts";
 import { hasVendor, vendorNames } from "../bundle/registry.ts";
 import { GatewayError, lastResortResponse } from "../errors.ts";
 import { findTool, type McpEndpoint } from "../mcp/catalog.ts";
@@ -207,8 +209,17 @@ async function peekMessage(request: Request): Promise<{ method?: string; tool?: 
   if (request.method !== "POST") return {};
   const length = Number(request.headers.get("content-length") ?? "0");
   if (length > MAX_PEEK_BODY_BYTES) return {};
+  const stream = request.clone().body;
+  if (stream === null) return {};
+  // Streamed without a declared length: read at most the limit (the MCP endpoint refuses more).
+  const reader = stream.getReader();
+  const text = await readTextUpTo(reader, MAX_PEEK_BODY_BYTES).catch(() => undefined);
+  if (text === undefined) {
+    await reader.cancel().catch(() => {});
+    return {};
+  }
   try {
-    const body: unknown = await request.clone().json();
+    const body: unknown = JSON.parse(text);
     if (typeof body !== "object" || body === null || Array.isArray(body)) return {};
     const message = body as { method?: unknown; params?: { name?: unknown } };
     if (typeof message.method !== "string") return {};

@@ -33,6 +33,7 @@
  *
  * @module
  */
+
 import {
   createMcpHandler,
   isJsonContentType,
@@ -44,6 +45,7 @@ import {
 import type { Context } from "hono";
 import * as v from "valibot";
 import type { Caller } from "../auth/caller.ts";
+import { readTextUpTo } from "../body-text.ts";
 import { hasVendor } from "../bundle/registry.ts";
 import { GatewayError, requestIdOf } from "../errors.ts";
 import { memoized } from "../memo.ts";
@@ -379,20 +381,10 @@ async function readBodyText(request: Request, maxBytes: number): Promise<string>
   // A declared length within the limit: one native read (the runtime holds the body to its length).
   if (declared >= 0) return request.text();
   const reader = request.body.getReader();
-  const decoder = new TextDecoder();
-  let received = 0;
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    received += value.byteLength;
-    if (received > maxBytes) {
-      await drainBody(reader);
-      throw tooLarge();
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
+  const text = await readTextUpTo(reader, maxBytes);
+  if (text !== undefined) return text;
+  await drainBody(reader);
+  throw tooLarge();
 }
 
 const JsonRpcIdSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);

@@ -10,6 +10,7 @@ import {
   authServersOrigin,
   Browser,
   CLIENT_REDIRECT,
+  gatewayFetch,
   location,
   mcp,
   type TestEnv,
@@ -157,5 +158,35 @@ describe("refresh-token reuse", () => {
     const forged = await refresh(`${userId}:${grantId}:${"x".repeat(32)}`, t.clientId);
     expect(forged.status).toBe(400);
     expect((await mcp(env, "/v1/mcp", t.access_token, "tools/list")).status).toBe(200);
+  });
+});
+
+describe("the scope check's look at the body", () => {
+  it("reads a streamed body only up to the MCP limit: an endless 40 MiB stream gets its 413", async () => {
+    const { access_token } = await tokensFor(env, "alice");
+    const chunk = new Uint8Array(1024 * 1024).fill(0x20);
+    let sent = 0;
+    // 40 MiB of spaces, then a stream that never ends: reading it whole (what the peek did) never returns.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 40) return new Promise<void>(() => {});
+        sent += 1;
+        controller.enqueue(chunk);
+        return undefined;
+      },
+    });
+    const res = await gatewayFetch(env, "/v1/mcp", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-06-18",
+        authorization: `Bearer ${access_token}`,
+      },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: "payload_too_large" } });
   });
 });
