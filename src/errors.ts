@@ -169,6 +169,27 @@ export function logUnexpectedError(requestId: string, error: unknown, where: str
   );
 }
 
+/**
+ * Logs a typed server-side failure (a 5xx `GatewayError`: storage down, invalid configuration)
+ * as one structured line: its code and message, and its cause's text, but no stack, since
+ * the failure was foreseen and the stack says nothing an operator can act on.
+ */
+export function logGatewayError(requestId: string, error: GatewayError, where: string): void {
+  const cause = error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : undefined;
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: "gateway error",
+      code: error.code,
+      status: error.status,
+      where,
+      requestId,
+      error: error.message,
+      ...(cause === undefined ? {} : { cause }),
+    }),
+  );
+}
+
 /** The JSON 500 for an unexpected failure: the message never reveals internals. */
 export function internalErrorResponse(requestId: string): Response {
   return new GatewayError(
@@ -206,7 +227,7 @@ export function handleError(error: Error, c: Context): Response {
   const id = requestIdOf(c);
   try {
     if (error instanceof GatewayError) {
-      if (error.status >= 500) logUnexpectedError(id, error, `${c.req.method} ${c.req.path}`);
+      if (error.status >= 500) logGatewayError(id, error, `${c.req.method} ${c.req.path}`);
       return error.getResponse(id);
     }
     // hono middleware (basic auth, body limit, …) throws HTTPException; keep its status, answer JSON.

@@ -21,7 +21,7 @@ import {
 import type { Caller } from "../auth/caller.ts";
 import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "../auth/gateway-status.ts";
 import { allBundles, getBundle } from "../bundle/registry.ts";
-import { GatewayError, logUnexpectedError } from "../errors.ts";
+import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts";
 import { memoized } from "../memo.ts";
 import { callTool } from "./call-tool.ts";
 import {
@@ -165,7 +165,7 @@ async function guard<T>(scope: McpRequestScope, run: () => T | Promise<T>): Prom
   } catch (error) {
     if (error instanceof ProtocolError) throw error;
     if (error instanceof GatewayError) {
-      if (error.status >= 500) logUnexpectedError(scope.requestId, error, "mcp handler");
+      if (error.status >= 500) logGatewayError(scope.requestId, error, "mcp handler");
       throw protocolError(JSONRPC_INTERNAL_ERROR, error.message, {
         code: error.code,
         requestId: scope.requestId,

@@ -1,6 +1,6 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app.ts";
 import { vendorNames } from "../../../src/bundle/registry.ts";
 import { vendorStatus } from "../../../src/health/vendors.ts";
@@ -59,11 +59,24 @@ describe("GET /health/vendors", () => {
 
   it("a bad setting is a JSON invalid_configuration error naming it, not a crash", async () => {
     const app = createApp();
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     const res = await app.fetch(
       new Request(`${BASE}/health/vendors`),
       { ...env, CIRCUIT_BREAKER_FAILURE_THRESHOLD: "many" },
       createExecutionContext(),
     );
+    // Logged as the foreseen failure it is: code and message on one line, no stack.
+    const lines = logged.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    logged.mockRestore();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: "error",
+        msg: "gateway error",
+        code: "invalid_configuration",
+        status: 500,
+      }),
+    ]);
+    expect(lines[0]).not.toHaveProperty("stack");
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({
       error: {
