@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { credentialOwnerPrefix } from "../storage/keys.ts";
 import { type CredentialCipher, hashId } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
 
@@ -55,10 +56,8 @@ export interface StoredCredential {
   meta: CredentialMeta;
 }
 
-const PREFIX = "cred:";
-
 async function ownerPrefix(owner: CredentialOwner): Promise<string> {
-  return `${PREFIX}${owner.kind === "user" ? "u" : "t"}:${await hashId(owner.kind, owner.id)}:`;
+  return credentialOwnerPrefix(owner.kind, await hashId(owner.kind, owner.id));
 }
 
 /** The KV key of an owner's credential for a vendor. */

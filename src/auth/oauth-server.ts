@@ -30,6 +30,7 @@ import { readTextUpTo } from "../body-text.ts";
 import { hasVendor, vendorNames } from "../bundle/registry.ts";
 import { GatewayError, lastResortResponse } from "../errors.ts";
 import { findTool, type McpEndpoint } from "../mcp/catalog.ts";
+import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from "../storage/keys.ts";
 import { computeAvailability, rememberCallerContext, type VendorAvailability } from "./availability.ts";
 import { type CallerProps, createCaller, type TeamAllowlist } from "./caller.ts";
 import { attachCaller } from "./caller-context.ts";
@@ -63,10 +64,6 @@ export const REGISTER_PATH = "/oauth/register";
 export const AS_METADATA_PATH = "/.well-known/oauth-authorization-server";
 export const PRM_PATH = "/.well-known/oauth-protected-resource";
 
-/** An hour: short enough that a removed user or revoked grant stops quickly, long enough to not churn. */
-export const ACCESS_TOKEN_TTL_SECONDS = 60 * 60;
-/** Thirty days from sign-in, then the user signs in again. */
-export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** Origins we keep provider instances for: a handful in practice; bounded against Host-header churn. */
 const MAX_CACHED_ORIGINS = 16;
 /** Methods that do not change upstream state: callable with `mcp:read` alone. */

@@ -11,6 +11,7 @@
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
+import { OIDC_STATE_PREFIX, OIDC_STATE_TTL_SECONDS } from "../storage/keys.ts";
 import { type AuthConfig, isLoopbackHost, OIDC_UNLISTED_PREFIX, type OidcConfig } from "./config.ts";
 import { randomToken, sha256Hex, timingSafeEqualStrings } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
@@ -18,9 +19,6 @@ import { pkceAuthorizationUrl, putStateRecord, takeStateRecord } from "./state-r
 
 /** Binds an OIDC sign-in to the browser that started it. */
 export const OIDC_BINDING_COOKIE = "__Host-gw-oidc";
-/** How long the provider's sign-in may take. */
-export const OIDC_STATE_TTL_SECONDS = 600;
-const STATE_PREFIX = "oidc-state:";
 const DISCOVERY_TIMEOUT_MS = 10_000;
 
 export class OidcSignInError extends Error {
@@ -118,7 +116,7 @@ export async function startOidcSignIn(
     bindingHash: await sha256Hex(binding),
     redirectUri,
   };
-  await putStateRecord(env.OAUTH_KV, STATE_PREFIX, state, record, OIDC_STATE_TTL_SECONDS);
+  await putStateRecord(env.OAUTH_KV, OIDC_STATE_PREFIX, state, record, OIDC_STATE_TTL_SECONDS);
 
   const location = await pkceAuthorizationUrl(as.authorization_endpoint, {
     clientId: oidc.clientId,
@@ -147,7 +145,7 @@ export async function finishOidcSignIn(
   const state = callbackUrl.searchParams.get("state");
   if (state === null || state.length > 512)
     throw new OidcSignInError("invalid_state", "The sign-in callback has no state.");
-  const taken = await takeStateRecord<OidcStateRecord>(env.OAUTH_KV, STATE_PREFIX, state);
+  const taken = await takeStateRecord<OidcStateRecord>(env.OAUTH_KV, OIDC_STATE_PREFIX, state);
   if (taken === undefined)
     throw new OidcSignInError("invalid_state", "This sign-in was already used or has expired.");
   const record = taken.record;

@@ -25,10 +25,10 @@
  * @module
  */
 import type { OAuthHelpers } from "@cloudflare/workers-oauth-provider";
+import { grantKey, refreshRetiredKey } from "../storage/keys.ts";
 import { sha256Hex } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
 
-const RETIRED_PREFIX = "refresh-retired:";
 /** Retired hashes kept per grant: a client refreshing hourly for the grant's life never reaches it. */
 const MAX_RETIRED_HASHES = 64;
 /** Token requests are small forms; past this the library refuses them anyway. */
@@ -66,8 +66,8 @@ export async function readRefreshRequest(request: Request, env: AuthEnv): Promis
   if (parts.length !== 3) return undefined;
   const [userId = "", grantId = ""] = parts;
   const [grant, retired] = await Promise.all([
-    env.OAUTH_KV.get<GrantHashes>(`grant:${userId}:${grantId}`, "json"),
-    env.OAUTH_KV.get<string[]>(`${RETIRED_PREFIX}${userId}:${grantId}`, "json"),
+    env.OAUTH_KV.get<GrantHashes>(grantKey(userId, grantId), "json"),
+    env.OAUTH_KV.get<string[]>(refreshRetiredKey(userId, grantId), "json"),
   ]);
   if (grant === null) return undefined;
   return { userId, grantId, hash: await sha256Hex(token), grant, retired: retired ?? [] };
@@ -103,7 +103,7 @@ export async function recordRotation(check: RefreshCheck, env: AuthEnv, ttlSecon
   const retired = [...check.retired.filter((hash) => !dropped.includes(hash)), ...dropped].slice(
     -MAX_RETIRED_HASHES,
   );
-  await env.OAUTH_KV.put(`${RETIRED_PREFIX}${check.userId}:${check.grantId}`, JSON.stringify(retired), {
+  await env.OAUTH_KV.put(refreshRetiredKey(check.userId, check.grantId), JSON.stringify(retired), {
     expirationTtl: ttlSeconds,
   });
 }

@@ -26,6 +26,7 @@ import { getCookie } from "hono/cookie";
 import { allBundles, getBundle } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import { GatewayError } from "../errors.ts";
+import { grantKey, OIDC_STATE_TTL_SECONDS } from "../storage/keys.ts";
 import { computeAvailability, sharedCredentialPresent } from "./availability.ts";
 import type { CallerProps } from "./caller.ts";
 import { type AuthConfig, loadAuthConfig, type ResolvedUser, resolveUser, teamAllowlist } from "./config.ts";
@@ -48,13 +49,7 @@ import {
   SCOPE_WRITE,
   SCOPES_SUPPORTED,
 } from "./oauth-server.ts";
-import {
-  finishOidcSignIn,
-  OIDC_BINDING_COOKIE,
-  OIDC_STATE_TTL_SECONDS,
-  OidcSignInError,
-  startOidcSignIn,
-} from "./oidc.ts";
+import { finishOidcSignIn, OIDC_BINDING_COOKIE, OidcSignInError, startOidcSignIn } from "./oidc.ts";
 import {
   type ClientGrantRow,
   type CredentialRow,
@@ -719,7 +714,7 @@ function credentialsRoutes(app: Hono<{ Bindings: object }>): void {
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(grantId)) throw new GatewayError("bad_request", "Bad grant id.");
     // The grant key includes the user id (library storage schema): another user's grant id is not found,
     // and saying so (not `ok`) tells a confused client that nothing was revoked.
-    if ((await env.OAUTH_KV.get(`grant:${who.user.id}:${grantId}`)) === null) {
+    if ((await env.OAUTH_KV.get(grantKey(who.user.id, grantId))) === null) {
       throw new GatewayError("not_found", "You have no client grant with this id.");
     }
     const oauthApi = authServersFor(canonicalOrigin(config, c.req.raw)).authorizationServer.getOAuthApi(env);

@@ -14,13 +14,11 @@
  */
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
+import { SESSION_TTL_SECONDS, sessionKey } from "../storage/keys.ts";
 import { randomToken, sha256B64, sha256Hex, timingSafeEqualStrings } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
 
 export const SESSION_COOKIE = "__Host-gw-session";
-/** A working day: long enough to connect vendors, short enough that a lost laptop expires. */
-export const SESSION_TTL_SECONDS = 8 * 60 * 60;
-const SESSION_PREFIX = "session:";
 
 export interface SessionRecord {
   userId: string;
@@ -53,7 +51,7 @@ export async function createSession(
 ): Promise<string> {
   const id = randomToken();
   const record: SessionRecord = { userId, via, createdAt: Date.now() };
-  await env.OAUTH_KV.put(`${SESSION_PREFIX}${await sha256Hex(id)}`, JSON.stringify(record), {
+  await env.OAUTH_KV.put(sessionKey(await sha256Hex(id)), JSON.stringify(record), {
     expirationTtl: SESSION_TTL_SECONDS,
   });
   return hostCookie(SESSION_COOKIE, id, SESSION_TTL_SECONDS);
@@ -64,7 +62,7 @@ export async function getSession(c: Context, env: AuthEnv): Promise<Session | un
   const id = getCookie(c, SESSION_COOKIE);
   if (id === undefined || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
   const hash = await sha256Hex(id);
-  const record = await env.OAUTH_KV.get<SessionRecord>(`${SESSION_PREFIX}${hash}`, "json");
+  const record = await env.OAUTH_KV.get<SessionRecord>(sessionKey(hash), "json");
   if (record === null || typeof record.userId !== "string") return undefined;
   if (Date.now() - record.createdAt > SESSION_TTL_SECONDS * 1000) return undefined;
   return { ...record, hash, csrf: await csrfFor(id) };
@@ -72,7 +70,7 @@ export async function getSession(c: Context, env: AuthEnv): Promise<Session | un
 
 /** Ends the session: deletes the record, returns the `Set-Cookie` that clears the cookie. */
 export async function destroySession(env: AuthEnv, session: Session | undefined): Promise<string> {
-  if (session !== undefined) await env.OAUTH_KV.delete(`${SESSION_PREFIX}${session.hash}`);
+  if (session !== undefined) await env.OAUTH_KV.delete(sessionKey(session.hash));
   return hostCookie(SESSION_COOKIE, "", 0);
 }
 

@@ -27,11 +27,12 @@
  * Windows are fixed: they start at the first failure and end `FAILURE_WINDOW_MS`
  * later. An alarm deletes expired state, so idle objects hold nothing.
  * Every method body is synchronous over the synchronous SQLite KV API, so calls
- * are serialized. Storage key: `state` (README "Storage schema").
+ * are serialized. Storage key: `SIGNIN_GUARD_STATE_KEY` (src/storage/keys.ts, README "Storage schema").
  *
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
+import { SIGNIN_GUARD_STATE_KEY } from "../storage/keys.ts";
 
 /** The throttling window (OWASP: lockout for a period, not until an admin acts). */
 export const FAILURE_WINDOW_MS = 15 * 60 * 1000;
@@ -49,8 +50,6 @@ export const CONSECUTIVE_MEMORY_MS = 24 * 60 * 60 * 1000;
 export const DEVICE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 /** Trusted devices kept per account (oldest dropped): bounds the stored value. */
 const MAX_DEVICES = 20;
-
-const KEY_STATE = "state";
 
 interface Window {
   failures: number;
@@ -91,7 +90,7 @@ export class SignInGuard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.kv = ctx.storage.kv;
-    this.state = this.kv.get<State>(KEY_STATE) ?? emptyState();
+    this.state = this.kv.get<State>(SIGNIN_GUARD_STATE_KEY) ?? emptyState();
   }
 
   /**
@@ -219,11 +218,11 @@ export class SignInGuard extends DurableObject<Env> {
       if (d.window !== null) expiries.push(d.window.startedAt + FAILURE_WINDOW_MS);
     }
     if (expiries.length === 0) {
-      this.kv.delete(KEY_STATE);
+      this.kv.delete(SIGNIN_GUARD_STATE_KEY);
       void this.ctx.storage.deleteAlarm();
       return;
     }
-    this.kv.put(KEY_STATE, s);
+    this.kv.put(SIGNIN_GUARD_STATE_KEY, s);
     // Alarms run on the real clock: convert a guard-clock time so an injected clock cannot spin them.
     void this.ctx.storage.setAlarm(Date.now() + Math.max(0, Math.min(...expiries) - now));
   }

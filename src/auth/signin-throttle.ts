@@ -16,6 +16,7 @@
  */
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
+import { signInAccountName, signInAddressName } from "../storage/keys.ts";
 import { randomToken, sha256Hex } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
 import { hostCookie } from "./session.ts";
@@ -26,14 +27,14 @@ const UNKNOWN_ADDRESS = "unknown";
 
 /** The account object's name: the same for every spelling case of the user name. */
 export async function accountGuardName(username: string): Promise<string> {
-  return `account:${await sha256Hex(username.toLowerCase())}`;
+  return signInAccountName(await sha256Hex(username.toLowerCase()));
 }
 
 /** The address object's name: IPv4 as is, IPv6 by its /64 prefix, `unknown` without the header. */
 export function addressGuardName(ip: string | undefined): string {
   const value = ip?.trim() ?? "";
-  if (value === "") return `address:${UNKNOWN_ADDRESS}`;
-  if (!value.includes(":")) return `address:${value}`;
+  if (value === "") return signInAddressName(UNKNOWN_ADDRESS);
+  if (!value.includes(":")) return signInAddressName(value);
   const [head = "", tail = ""] = value.split("::", 2);
   const left = head === "" ? [] : head.split(":");
   const right = tail === "" ? [] : tail.split(":");
@@ -41,7 +42,7 @@ export function addressGuardName(ip: string | undefined): string {
     ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
     : left;
   const prefix = groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16));
-  return `address:${prefix.join(":")}::/64`;
+  return signInAddressName(`${prefix.join(":")}::/64`);
 }
 
 /** One cookie per account, so a browser used by two people keeps both trusted. */

@@ -7,16 +7,17 @@
  * @module
  */
 import * as oauth from "oauth4webapi";
+import { type StatePrefix, stateKey } from "../storage/keys.ts";
 import { openWithToken, sealWithToken, sha256Hex } from "./crypto.ts";
 
-async function recordKey(prefix: string, state: string): Promise<string> {
-  return `${prefix}${await sha256Hex(state)}`;
+async function recordKey(prefix: StatePrefix, state: string): Promise<string> {
+  return stateKey(prefix, await sha256Hex(state));
 }
 
 /** Stores `record` for `state` until it is taken or `ttlSeconds` pass. */
 export async function putStateRecord(
   kv: KVNamespace,
-  prefix: string,
+  prefix: StatePrefix,
   state: string,
   record: unknown,
   ttlSeconds: number,
@@ -33,7 +34,7 @@ export async function putStateRecord(
  */
 export async function takeStateRecord<T>(
   kv: KVNamespace,
-  prefix: string,
+  prefix: StatePrefix,
   state: string,
 ): Promise<{ record: T | undefined } | undefined> {
   const key = await recordKey(prefix, state);

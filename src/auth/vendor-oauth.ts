@@ -12,6 +12,13 @@
  */
 import * as oauth from "oauth4webapi";
 import type { VendorBundle } from "../bundle/types.ts";
+import {
+  clientTokenKey,
+  KV_MIN_TTL_SECONDS,
+  TOKEN_REFRESH_SKEW_SECONDS,
+  VENDOR_STATE_PREFIX,
+  VENDOR_STATE_TTL_SECONDS,
+} from "../storage/keys.ts";
 import { SecretScrubber } from "../upstream/scrub.ts";
 import { isLoopbackHost } from "./config.ts";
 import {
@@ -28,17 +35,8 @@ import { type AuthEnv, envString, vendorVarName } from "./env.ts";
 import { pkceAuthorizationUrl, putStateRecord, takeStateRecord } from "./state-record.ts";
 import { type VendorOAuthConfig, vendorOAuthConfig } from "./vendor-auth.ts";
 
-/** Refresh this long before expiry, so a token never expires mid-request. */
-export const TOKEN_REFRESH_SKEW_SECONDS = 60;
-/** How long a vendor authorization may take between the redirect and the callback. */
-export const VENDOR_STATE_TTL_SECONDS = 600;
-/** KV's minimum `expirationTtl`. */
-const KV_MIN_TTL_SECONDS = 60;
 /** Token endpoint calls are bounded: a hanging vendor must not hang the tool call. */
 const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
-
-const STATE_PREFIX = "vstate:";
-const CLIENT_TOKEN_PREFIX = "cctoken:";
 
 /** A failure the user or operator can act on (shown on pages, in tool results). */
 export class VendorOAuthError extends Error {
@@ -143,7 +141,7 @@ export async function clientCredentialsToken(
   const memory = clientTokens.get(cacheKey);
   if (memory !== undefined && memory.useUntil > now) return memory.accessToken;
 
-  const kvKey = `${CLIENT_TOKEN_PREFIX}${bundle.vendor}:${cacheKey.slice(0, 32)}`;
+  const kvKey = clientTokenKey(bundle.vendor, cacheKey);
   if (cipher !== undefined) {
     // A cache: with KV down the gateway asks the vendor for a token instead of failing the call.
     const sealed = await env.OAUTH_KV.get(kvKey).catch(() => null);
@@ -254,7 +252,7 @@ export async function startVendorAuthorization(
     redirectUri,
     startedBy,
   };
-  await putStateRecord(env.OAUTH_KV, STATE_PREFIX, state, record, VENDOR_STATE_TTL_SECONDS);
+  await putStateRecord(env.OAUTH_KV, VENDOR_STATE_PREFIX, state, record, VENDOR_STATE_TTL_SECONDS);
 
   return pkceAuthorizationUrl(config.authorizationUrl, {
     clientId: config.clientId,
@@ -283,7 +281,7 @@ export async function finishVendorAuthorization(
     throw new VendorOAuthError("invalid_state", "The callback has no state.");
   // Single use: gone before anything else happens; the session binding below keeps a
   // racing second use to the same browser.
-  const taken = await takeStateRecord<VendorStateRecord>(env.OAUTH_KV, STATE_PREFIX, state);
+  const taken = await takeStateRecord<VendorStateRecord>(env.OAUTH_KV, VENDOR_STATE_PREFIX, state);
   if (taken === undefined) {
     throw new VendorOAuthError(
       "invalid_state",

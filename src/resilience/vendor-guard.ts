@@ -36,12 +36,17 @@
  * waking at once; if the wait exceeds what the caller can afford the call is
  * rejected with `retryAt` and nothing is reserved.
  *
- * Storage keys (this object's SQLite KV; see README "Storage schema"):
- * `breaker`, `bucket`, `stats`, `drift`.
+ * Storage keys (this object's SQLite KV): `src/storage/keys.ts`, README "Storage schema".
  *
  * @module
  */
 import { DurableObject } from "cloudflare:workers";
+import {
+  VENDOR_GUARD_BREAKER_KEY,
+  VENDOR_GUARD_BUCKET_KEY,
+  VENDOR_GUARD_DRIFT_KEY,
+  VENDOR_GUARD_STATS_KEY,
+} from "../storage/keys.ts";
 
 export type BreakerState = "closed" | "open" | "half_open";
 
@@ -222,11 +227,6 @@ export const MAX_CALLER_BREAKERS = 200;
 /** Streak entry for a failure that carries no caller key: it counts as shared evidence. */
 const UNATTRIBUTED = "*";
 
-const KEY_BREAKER = "breaker";
-const KEY_BUCKET = "bucket";
-const KEY_STATS = "stats";
-const KEY_DRIFT = "drift";
-
 function initialBreaker(): Breaker {
   return {
     state: "closed",
@@ -269,10 +269,10 @@ export class VendorGuard extends DurableObject<Env> {
     super(ctx, env);
     this.kv = ctx.storage.kv;
     // Spread over the initial value: a breaker stored before caller breakers existed gets their fields.
-    this.breaker = { ...initialBreaker(), ...this.kv.get<Breaker>(KEY_BREAKER) };
-    this.bucket = this.kv.get<Bucket>(KEY_BUCKET) ?? null;
-    this.stats = this.kv.get<Stats>(KEY_STATS) ?? initialStats();
-    this.drift = this.kv.get<Record<string, number>>(KEY_DRIFT) ?? {};
+    this.breaker = { ...initialBreaker(), ...this.kv.get<Breaker>(VENDOR_GUARD_BREAKER_KEY) };
+    this.bucket = this.kv.get<Bucket>(VENDOR_GUARD_BUCKET_KEY) ?? null;
+    this.stats = this.kv.get<Stats>(VENDOR_GUARD_STATS_KEY) ?? initialStats();
+    this.drift = this.kv.get<Record<string, number>>(VENDOR_GUARD_DRIFT_KEY) ?? {};
   }
 
   /**
@@ -311,15 +311,15 @@ export class VendorGuard extends DurableObject<Env> {
         // Time until the level climbs back from (tokens - 1) to 0: our reserved token is paid for.
         waitMs = Math.ceil(((1 - bucket.tokens) / limit.requestsPerSecond) * 1000);
         if (waitMs > req.maxWaitMs) {
-          this.kv.put(KEY_BUCKET, bucket);
+          this.kv.put(VENDOR_GUARD_BUCKET_KEY, bucket);
           return this.reject("rate_limited", now + waitMs, now);
         }
       }
       bucket.tokens -= 1;
-      this.kv.put(KEY_BUCKET, bucket);
+      this.kv.put(VENDOR_GUARD_BUCKET_KEY, bucket);
     } else if (this.bucket) {
       this.bucket = null;
-      this.kv.delete(KEY_BUCKET);
+      this.kv.delete(VENDOR_GUARD_BUCKET_KEY);
     }
 
     this.stats.admitted += 1;
@@ -327,7 +327,7 @@ export class VendorGuard extends DurableObject<Env> {
     if (!probe && own === undefined) return { allowed: true, waitMs };
     const probeId = b.nextProbeId++;
     (own ?? b).probes.push({ id: probeId, leaseUntil: now + waitMs + req.probeLeaseMs });
-    this.kv.put(KEY_BREAKER, b);
+    this.kv.put(VENDOR_GUARD_BREAKER_KEY, b);
     return own === undefined
       ? { allowed: true, waitMs, probeId }
       : { allowed: true, waitMs, probeId, scope: "caller" };
@@ -351,7 +351,7 @@ export class VendorGuard extends DurableObject<Env> {
     const known = Object.hasOwn(this.drift, tool);
     if (!known && Object.keys(this.drift).length >= MAX_DRIFT_TOOLS) return;
     this.drift[tool] = (known ? (this.drift[tool] ?? 0) : 0) + count;
-    this.kv.put(KEY_DRIFT, this.drift);
+    this.kv.put(VENDOR_GUARD_DRIFT_KEY, this.drift);
   }
 
   /** Health view. `config` (when given) refreshes the bucket level and limits shown. */
@@ -402,10 +402,10 @@ export class VendorGuard extends DurableObject<Env> {
     this.bucket = null;
     this.stats = initialStats();
     this.drift = {};
-    this.kv.delete(KEY_BREAKER);
-    this.kv.delete(KEY_BUCKET);
-    this.kv.delete(KEY_STATS);
-    this.kv.delete(KEY_DRIFT);
+    this.kv.delete(VENDOR_GUARD_BREAKER_KEY);
+    this.kv.delete(VENDOR_GUARD_BUCKET_KEY);
+    this.kv.delete(VENDOR_GUARD_STATS_KEY);
+    this.kv.delete(VENDOR_GUARD_DRIFT_KEY);
     void this.ctx.storage.deleteAlarm();
   }
 
@@ -446,7 +446,7 @@ export class VendorGuard extends DurableObject<Env> {
     this.applyToBreaker(failed, outcome, config, now);
     const changed = mark() !== before;
     // open()/close() write their own changes; a success on a healthy breaker changes nothing.
-    if (changed) this.kv.put(KEY_BREAKER, b);
+    if (changed) this.kv.put(VENDOR_GUARD_BREAKER_KEY, b);
     // With the breaker: after an eviction health never shows a failure newer than the success that cleared it.
     this.persistStats(now, failed || changed);
   }
@@ -462,7 +462,7 @@ export class VendorGuard extends DurableObject<Env> {
     if (b.state === "closed" && b.consecutiveFailures > 0) {
       b.consecutiveFailures = 0;
       b.streakCallers = [];
-      this.kv.put(KEY_BREAKER, b);
+      this.kv.put(VENDOR_GUARD_BREAKER_KEY, b);
     }
   }
 
@@ -507,7 +507,7 @@ export class VendorGuard extends DurableObject<Env> {
       const index = holder?.probes.findIndex((p) => p.id === id) ?? -1;
       if (holder === undefined || index < 0) continue;
       holder.probes.splice(index, 1);
-      this.kv.put(KEY_BREAKER, this.breaker);
+      this.kv.put(VENDOR_GUARD_BREAKER_KEY, this.breaker);
     }
   }
 
@@ -525,7 +525,7 @@ export class VendorGuard extends DurableObject<Env> {
     own.probes.splice(index, 1);
     if (failed) this.openCaller(caller, config, now);
     else delete this.breaker.callers[caller];
-    this.kv.put(KEY_BREAKER, this.breaker);
+    this.kv.put(VENDOR_GUARD_BREAKER_KEY, this.breaker);
   }
 
   /** The caller's breaker after time-driven moves (open → half-open, expired probe leases); `undefined`: closed. */
@@ -543,7 +543,7 @@ export class VendorGuard extends DurableObject<Env> {
       own.probes = live;
       changed = true;
     }
-    if (changed) this.kv.put(KEY_BREAKER, this.breaker);
+    if (changed) this.kv.put(VENDOR_GUARD_BREAKER_KEY, this.breaker);
     return own;
   }
 
@@ -557,12 +557,12 @@ export class VendorGuard extends DurableObject<Env> {
       }
     }
     callers[caller] = { state: "open", openedAt: now, retryAt: now + config.openTimeoutMs, probes: [] };
-    this.kv.put(KEY_BREAKER, this.breaker);
+    this.kv.put(VENDOR_GUARD_BREAKER_KEY, this.breaker);
   }
 
   private persistStats(now: number, force: boolean): void {
     if (!force && now - this.statsPersistedAt < STATS_PERSIST_INTERVAL_MS) return;
-    this.kv.put(KEY_STATS, this.stats);
+    this.kv.put(VENDOR_GUARD_STATS_KEY, this.stats);
     this.statsPersistedAt = now;
   }
 
@@ -575,7 +575,7 @@ export class VendorGuard extends DurableObject<Env> {
     b.timesOpened += 1;
     // The vendor's breaker covers every caller now; theirs would only outlive it.
     b.callers = {};
-    this.kv.put(KEY_BREAKER, b);
+    this.kv.put(VENDOR_GUARD_BREAKER_KEY, b);
     this.scheduleAt(b.retryAt);
   }
 
@@ -587,7 +587,7 @@ export class VendorGuard extends DurableObject<Env> {
     b.openedAt = null;
     b.retryAt = null;
     b.probes = [];
-    this.kv.put(KEY_BREAKER, b);
+    this.kv.put(VENDOR_GUARD_BREAKER_KEY, b);
   }
 
   /** Time-driven transitions: open → half-open after the timeout; expired probe leases free their slots. */
@@ -606,7 +606,7 @@ export class VendorGuard extends DurableObject<Env> {
         changed = true;
       }
     }
-    if (changed) this.kv.put(KEY_BREAKER, b);
+    if (changed) this.kv.put(VENDOR_GUARD_BREAKER_KEY, b);
   }
 
   /** Alarms run on the real clock; convert a guard-clock time so an injected clock cannot spin them. */

@@ -1,0 +1,157 @@
+/**
+ * The gateway's storage schema: every key it reads or writes in KV and in Durable Object
+ * storage, the record each key holds and how long it lives. The README's "Storage schema"
+ * section shows the same tables; `test/scripts/storage-schema.test.ts` fails when the two
+ * differ, so a new key is added here first and documented there.
+ *
+ * KV namespace `OAUTH_KV`. IDs of tokens, sessions and states appear only as hashes (lower-case
+ * hex SHA-256), never raw, so a KV reader learns no secret; the builders take the hash, the
+ * callers compute it.
+ *
+ * | key | holds | TTL |
+ * | --- | --- | --- |
+ * | `client:<clientId>` | the library's `ClientInfo` (read only by the library) | {@link CLIENT_REGISTRATION_TTL_SECONDS} |
+ * | `grant:<userId>:<grantId>` | the library's `Grant`; the gateway reads its refresh token hashes (`auth/refresh-reuse.ts`) and its existence (`auth/routes.ts`) | {@link AUTHORIZATION_CODE_TTL_SECONDS}, then {@link REFRESH_TOKEN_TTL_SECONDS} |
+ * | `token:<userId>:<grantId>:<hash>` | the library's access token record | {@link ACCESS_TOKEN_TTL_SECONDS} |
+ * | `transaction:<hash>` | the library's sealed consent handle | {@link TRANSACTION_TTL_SECONDS} |
+ * | `session:<sha256(session id)>` | `SessionRecord` (`auth/session.ts`), JSON | {@link SESSION_TTL_SECONDS} |
+ * | `refresh-retired:<userId>:<grantId>` | `string[]` of retired refresh token hashes, JSON | {@link REFRESH_TOKEN_TTL_SECONDS} |
+ * | `oidc-state:<sha256(state)>` | `OidcStateRecord` (`auth/oidc.ts`), sealed under the state | {@link OIDC_STATE_TTL_SECONDS} |
+ * | `vstate:<sha256(state)>` | `VendorStateRecord` (`auth/vendor-oauth.ts`), sealed under the state | {@link VENDOR_STATE_TTL_SECONDS} |
+ * | `cred:u:<sha256(user)>:<vendor>` | `StoredSecret`, AES-GCM; metadata `CredentialMeta` (`auth/credential-store.ts`) | none |
+ * | `cred:t:<sha256(team)>:<vendor>` | the same for a team | none |
+ * | `cctoken:<vendor>:<hash>` | `CachedToken` (`auth/vendor-oauth.ts`), AES-GCM | token lifetime − {@link TOKEN_REFRESH_SKEW_SECONDS} |
+ *
+ * Durable Object storage (each object's synchronous SQLite KV):
+ *
+ * | namespace, object name | key | holds |
+ * | --- | --- | --- |
+ * | `VENDOR_GUARD`, `<vendor>` | {@link VENDOR_GUARD_BREAKER_KEY} | `Breaker` (`resilience/vendor-guard.ts`) |
+ * | | {@link VENDOR_GUARD_BUCKET_KEY} | `Bucket` |
+ * | | {@link VENDOR_GUARD_STATS_KEY} | `Stats` |
+ * | | {@link VENDOR_GUARD_DRIFT_KEY} | `Record<toolName, mismatches>` |
+ * | `SIGNIN_GUARD`, {@link signInAccountName} / {@link signInAddressName} | {@link SIGNIN_GUARD_STATE_KEY} | `State` (`auth/signin-guard.ts`) |
+ *
+ * A leaf module: it imports nothing, so every layer may use it. Changing a format here orphans
+ * the records stored under the old one: existing keys keep their format.
+ *
+ * @module
+ */
+
+/** Cloudflare KV refuses an `expirationTtl` below this. */
+export const KV_MIN_TTL_SECONDS = 60;
+
+/** A browser session: a working day, long enough to connect vendors, short enough that a lost laptop expires. */
+export const SESSION_TTL_SECONDS = 8 * 60 * 60;
+/** How long the OIDC provider's sign-in may take. */
+export const OIDC_STATE_TTL_SECONDS = 600;
+/** How long a vendor authorization may take between the redirect and the callback. */
+export const VENDOR_STATE_TTL_SECONDS = 600;
+/** Access tokens: short enough that a removed user or revoked grant stops quickly, long enough to not churn. */
+export const ACCESS_TOKEN_TTL_SECONDS = 60 * 60;
+/** Refresh tokens and their grant: thirty days from sign-in, then the user signs in again. */
+export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
+/** Vendor tokens are refreshed this long before expiry; the client-credentials cache entry expires as early. */
+export const TOKEN_REFRESH_SKEW_SECONDS = 60;
+/** workers-oauth-provider's default for self-registered clients (renewed while in use); the gateway keeps it. */
+export const CLIENT_REGISTRATION_TTL_SECONDS = 90 * 24 * 60 * 60;
+/** workers-oauth-provider: a grant lives this long while only its authorization code exists. */
+export const AUTHORIZATION_CODE_TTL_SECONDS = 600;
+/** workers-oauth-provider: a consent transaction lives this long. */
+export const TRANSACTION_TTL_SECONDS = 600;
+
+export const SESSION_PREFIX = "session:";
+export const REFRESH_RETIRED_PREFIX = "refresh-retired:";
+export const OIDC_STATE_PREFIX = "oidc-state:";
+export const VENDOR_STATE_PREFIX = "vstate:";
+export const CREDENTIAL_PREFIX = "cred:";
+export const CLIENT_TOKEN_PREFIX = "cctoken:";
+/** workers-oauth-provider's grant records: the gateway reads them, only the library writes them. */
+const GRANT_PREFIX = "grant:";
+
+/** The single-use `state` records of `auth/state-record.ts`. */
+export type StatePrefix = typeof OIDC_STATE_PREFIX | typeof VENDOR_STATE_PREFIX;
+
+/** Hex characters of the config hash in a `cctoken:` key: unique enough, and keeps keys short. */
+const CLIENT_TOKEN_HASH_CHARS = 32;
+
+export function sessionKey(sessionHash: string): string {
+  return `${SESSION_PREFIX}${sessionHash}`;
+}
+
+export function stateKey(prefix: StatePrefix, stateHash: string): string {
+  return `${prefix}${stateHash}`;
+}
+
+/** The library's grant record (its storage schema; the user id keeps one user's grant ids out of another's reach). */
+export function grantKey(userId: string, grantId: string): string {
+  return `${GRANT_PREFIX}${userId}:${grantId}`;
+}
+
+export function refreshRetiredKey(userId: string, grantId: string): string {
+  return `${REFRESH_RETIRED_PREFIX}${userId}:${grantId}`;
+}
+
+/** Everything an owner stored ends with the vendor after this prefix (one KV `list` finds it all). */
+export function credentialOwnerPrefix(kind: "user" | "team", ownerHash: string): string {
+  return `${CREDENTIAL_PREFIX}${kind === "user" ? "u" : "t"}:${ownerHash}:`;
+}
+
+/** `configHash`: SHA-256 hex of the vendor's token URL, client id and scopes; a new config misses the old entry. */
+export function clientTokenKey(vendor: string, configHash: string): string {
+  return `${CLIENT_TOKEN_PREFIX}${vendor}:${configHash.slice(0, CLIENT_TOKEN_HASH_CHARS)}`;
+}
+
+/** `VendorGuard`'s breaker state, caller breakers and probe leases. */
+export const VENDOR_GUARD_BREAKER_KEY = "breaker";
+/** `VendorGuard`'s token bucket; absent while rate limiting is off. */
+export const VENDOR_GUARD_BUCKET_KEY = "bucket";
+/** `VendorGuard`'s last success/failure, last error and counters. */
+export const VENDOR_GUARD_STATS_KEY = "stats";
+/** `VendorGuard`'s response-schema mismatches per tool. */
+export const VENDOR_GUARD_DRIFT_KEY = "drift";
+/** `SignInGuard`'s windows, consecutive failures and trusted devices. */
+export const SIGNIN_GUARD_STATE_KEY = "state";
+
+/** The `SIGNIN_GUARD` object of an account: `accountHash` is the SHA-256 hex of the lower-case user name. */
+export function signInAccountName(accountHash: string): string {
+  return `account:${accountHash}`;
+}
+
+/** The `SIGNIN_GUARD` object of a client address (IPv4, an IPv6 /64, or `unknown`). */
+export function signInAddressName(address: string): string {
+  return `address:${address}`;
+}
+
+/**
+ * Each Durable Object namespace's storage keys, and whether it sets an alarm: what the
+ * README's tables must list.
+ */
+export const DURABLE_OBJECT_KEYS = {
+  VENDOR_GUARD: {
+    keys: [VENDOR_GUARD_BREAKER_KEY, VENDOR_GUARD_BUCKET_KEY, VENDOR_GUARD_STATS_KEY, VENDOR_GUARD_DRIFT_KEY],
+    alarm: true,
+  },
+  SIGNIN_GUARD: { keys: [SIGNIN_GUARD_STATE_KEY], alarm: true },
+} as const;
+
+/**
+ * Every KV key pattern (`<…>` marks a variable part) and the TTLs its README row names, in
+ * order (`[]`: kept until deleted): what the README's KV table must list.
+ */
+export const KV_KEYS: readonly { pattern: string; ttlSeconds: readonly number[] }[] = [
+  { pattern: "client:<clientId>", ttlSeconds: [CLIENT_REGISTRATION_TTL_SECONDS] },
+  {
+    pattern: `${GRANT_PREFIX}<userId>:<grantId>`,
+    ttlSeconds: [AUTHORIZATION_CODE_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS],
+  },
+  { pattern: "token:<userId>:<grantId>:<hash>", ttlSeconds: [ACCESS_TOKEN_TTL_SECONDS] },
+  { pattern: "transaction:<hash>", ttlSeconds: [TRANSACTION_TTL_SECONDS] },
+  { pattern: `${SESSION_PREFIX}<sha256(session id)>`, ttlSeconds: [SESSION_TTL_SECONDS] },
+  { pattern: `${REFRESH_RETIRED_PREFIX}<userId>:<grantId>`, ttlSeconds: [REFRESH_TOKEN_TTL_SECONDS] },
+  { pattern: `${OIDC_STATE_PREFIX}<sha256(state)>`, ttlSeconds: [OIDC_STATE_TTL_SECONDS] },
+  { pattern: `${VENDOR_STATE_PREFIX}<sha256(state)>`, ttlSeconds: [VENDOR_STATE_TTL_SECONDS] },
+  { pattern: `${CREDENTIAL_PREFIX}u:<sha256(user)>:<vendor>`, ttlSeconds: [] },
+  { pattern: `${CREDENTIAL_PREFIX}t:<sha256(team)>:<vendor>`, ttlSeconds: [] },
+  { pattern: `${CLIENT_TOKEN_PREFIX}<vendor>:<hash>`, ttlSeconds: [TOKEN_REFRESH_SKEW_SECONDS] },
+];
