@@ -24,6 +24,7 @@ import {
 } from "../resilience/executor-glue.ts";
 import type { BodyFailure } from "../resilience/retry.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
+import { validate } from "../schema/validate.ts";
 import { applyAuth, credentialParams } from "./auth.ts";
 import { resolveBaseUrl } from "./base-url.ts";
 import type { CredentialSource } from "./credentials.ts";
@@ -32,7 +33,6 @@ import { responseToResult } from "./response.ts";
 import { SecretScrubber } from "./scrub.ts";
 import { sendUpstream } from "./send.ts";
 import { errorResult, invalidArgumentsResult, ToolError } from "./tool-error.ts";
-import { validate } from "./validate.ts";
 
 export interface ToolCallContext {
   /** Bindings, vars and secrets. */

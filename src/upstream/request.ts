@@ -14,6 +14,7 @@
  */
 import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
+import { pointerToken } from "../schema/validate.ts";
 import { basePathPrefix, isUnderBase } from "./base-url.ts";
 import { buildBody } from "./body.ts";
 import {
@@ -27,7 +28,6 @@ import {
   UNPAIRED_SURROGATE,
 } from "./serialize.ts";
 import { type ArgumentIssue, ToolError } from "./tool-error.ts";
-import { pointerToken } from "./validate.ts";
 
 /** Everything needed to send (and re-send, on a redirect or retry) one upstream request. */
 export interface PreparedRequest {

@@ -29,10 +29,10 @@ import {
   sanitizeErrorDetails,
 } from "../resilience/response-policy.ts";
 import { sanitizeJsonText } from "../resilience/sanitize.ts";
+import { type ValidationIssue, validate } from "../schema/validate.ts";
 import { basePathPrefix, isUnderBase } from "./base-url.ts";
 import type { SecretScrubber } from "./scrub.ts";
 import { errorResult, type ToolErrorBody } from "./tool-error.ts";
-import { type ValidationIssue, validate } from "./validate.ts";
 
 /**
  * After the cap is reached the rest of the body is read and counted (not kept) up
