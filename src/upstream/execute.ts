@@ -16,23 +16,23 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
 import { type Clock, clockFor } from "../resilience/clock.ts";
-import {
-  refusalsApart,
-  resilientFetch,
-  upstreamFailureResult,
-  withGatewayHeaders,
-} from "../resilience/executor-glue.ts";
-import type { BodyFailure } from "../resilience/retry.ts";
+import { type BodyFailure, refusalsApart, resilientFetch } from "../resilience/retry.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
 import { validate } from "../schema/validate.ts";
 import { applyAuth, credentialParams } from "./auth.ts";
 import { resolveBaseUrl } from "./base-url.ts";
 import type { CredentialSource } from "./credentials.ts";
-import { assertSendable, assertUnderBase, buildRequest, type PreparedRequest } from "./request.ts";
+import {
+  assertSendable,
+  assertUnderBase,
+  buildRequest,
+  type PreparedRequest,
+  withGatewayHeaders,
+} from "./request.ts";
 import { responseToResult } from "./response.ts";
 import { SecretScrubber } from "./scrub.ts";
 import { sendUpstream } from "./send.ts";
-import { errorResult, invalidArgumentsResult, ToolError } from "./tool-error.ts";
+import { errorResult, invalidArgumentsResult, ToolError, upstreamFailureResult } from "./tool-error.ts";
 
 export interface ToolCallContext {
   /** Bindings, vars and secrets. */

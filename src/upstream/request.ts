@@ -377,3 +377,17 @@ export function assertUnderBase(url: URL, base: URL, expectedPath?: string): voi
     );
   }
 }
+
+/**
+ * The request with the gateway's headers (the idempotency key) added; headers
+ * the request already has (an argument the caller passed) win.
+ */
+export function withGatewayHeaders(req: PreparedRequest, headers: Record<string, string>): PreparedRequest {
+  const names = Object.keys(headers);
+  if (names.length === 0) return req;
+  const merged = new Headers(req.headers);
+  for (const name of names) {
+    if (!merged.has(name)) merged.set(name, headers[name]!);
+  }
+  return { ...req, headers: merged };
+}

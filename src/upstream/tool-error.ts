@@ -7,6 +7,7 @@
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { UpstreamFailure } from "../resilience/retry.ts";
 
 export type ToolErrorCode =
   | "invalid_arguments"
@@ -74,5 +75,23 @@ export function invalidArgumentsResult(
     tool,
     message: `Invalid arguments for ${tool}: ${fields.join(", ")}. Nothing was sent upstream.`,
     errors: issues.map((i) => ({ pointer: i.pointer, message: i.message })),
+  });
+}
+
+/** A failure without a usable upstream answer → the tool error result (names the vendor, says when to retry). */
+export function upstreamFailureResult(
+  vendor: string,
+  tool: string,
+  failure: UpstreamFailure,
+  attempts: number,
+): CallToolResult {
+  return errorResult({
+    error: failure.code,
+    vendor,
+    tool,
+    message: failure.message,
+    attempts,
+    ...(failure.status === undefined ? {} : { status: failure.status }),
+    ...(failure.retryAt === undefined ? {} : { retryAt: failure.retryAt }),
   });
 }
