@@ -12,7 +12,7 @@
  */
 import * as oauth from "oauth4webapi";
 import type { VendorBundle } from "../bundle/types.ts";
-import { SecretScrubber } from "../upstream/scrub.ts";
+import { SecretScrubber } from "../resilience/scrub.ts";
 import { isLoopbackHost } from "./config.ts";
 import {
   type CredentialOwner,

@@ -12,10 +12,12 @@
  *
  * @module
  */
+
+import { basePathPrefix, isUnderBase } from "../base-url.ts";
 import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
 import { pointerToken } from "../schema/validate.ts";
-import { basePathPrefix, isUnderBase } from "./base-url.ts";
+import { type ArgumentIssue, ToolError } from "../tool-error.ts";
 import { buildBody } from "./body.ts";
 import {
   argumentValue,
@@ -27,7 +29,6 @@ import {
   serializeQuery,
   UNPAIRED_SURROGATE,
 } from "./serialize.ts";
-import { type ArgumentIssue, ToolError } from "./tool-error.ts";
 
 /** Everything needed to send (and re-send, on a redirect or retry) one upstream request. */
 export interface PreparedRequest {

@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["mcp", "health"], // the MCP layer; health reports vendors and guards beside it
   ["upstream"], // vendor kinds (the OpenAPI kind)
   ["auth", "resilience"], // services
-  ["schema", "bundle", "config", "errors", "memo", "body-text", "env", "generated"], // leaf modules
+  ["schema", "bundle", "config", "errors", "tool-error", "base-url", "memo", "body-text", "env", "generated"], // leaf modules
 ];
 
 /** Upward arrows the code still has, each with its reason; empty when the layering is clean. */

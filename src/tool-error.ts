@@ -7,7 +7,6 @@
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import type { UpstreamFailure } from "../resilience/retry.ts";
 
 export type ToolErrorCode =
   | "invalid_arguments"
@@ -34,7 +33,10 @@ export interface ArgumentIssue {
   message: string;
 }
 
-/** A failure the executor turns into an `isError` tool result; thrown inside `src/upstream/` only. */
+/**
+ * A failure the executor turns into an `isError` tool result; thrown inside `src/upstream/` and by
+ * `resolveBaseUrl` (src/base-url.ts). A leaf, so every layer can name the failure without importing a vendor kind.
+ */
 export class ToolError extends Error {
   readonly code: ToolErrorCode;
   readonly issues: ArgumentIssue[] | undefined;
@@ -75,23 +77,5 @@ export function invalidArgumentsResult(
     tool,
     message: `Invalid arguments for ${tool}: ${fields.join(", ")}. Nothing was sent upstream.`,
     errors: issues.map((i) => ({ pointer: i.pointer, message: i.message })),
-  });
-}
-
-/** A failure without a usable upstream answer → the tool error result (names the vendor, says when to retry). */
-export function upstreamFailureResult(
-  vendor: string,
-  tool: string,
-  failure: UpstreamFailure,
-  attempts: number,
-): CallToolResult {
-  return errorResult({
-    error: failure.code,
-    vendor,
-    tool,
-    message: failure.message,
-    attempts,
-    ...(failure.status === undefined ? {} : { status: failure.status }),
-    ...(failure.retryAt === undefined ? {} : { retryAt: failure.retryAt }),
   });
 }
