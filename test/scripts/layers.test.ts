@@ -5,7 +5,7 @@
  * The README's "Development" section draws the same order.
  */
 import { readFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SPECIFIER, sourceFiles } from "../support/source-imports.ts";
 
