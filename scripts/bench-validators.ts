@@ -1,6 +1,6 @@
 /**
  * Which argument validator for the Worker: interpreted (ours in
- * src/upstream/validate.ts, or @cfworker/json-schema) or precompiled (ajv
+ * src/schema/validate.ts, or @cfworker/json-schema) or precompiled (ajv
  * standalone code shipped in the bundle)? Measured on GitHub-sized input
  * schemas built from @octokit/openapi the way the compiler builds tool input
  * schemas (parameters + spread JSON body, component refs as local `$defs`).
@@ -16,7 +16,7 @@ import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 import { Validator } from "@cfworker/json-schema";
 import { buildSync } from "esbuild";
-import { validate } from "../src/upstream/validate.ts";
+import { validate } from "../src/schema/validate.ts";
 
 const require = createRequire(import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: CommonJS interop for ajv's constructors
@@ -298,7 +298,7 @@ const loadMs = Number(process.hrtime.bigint() - loadStart) / 1e6;
 const parseStart = process.hrtime.bigint();
 JSON.parse(schemaJson);
 const parseMs = Number(process.hrtime.bigint() - parseStart) / 1e6;
-const ours = bundledSize("src/upstream/validate.ts");
+const ours = bundledSize("src/schema/validate.ts");
 const cfw = bundledSize("node_modules/@cfworker/json-schema/dist/esm/index.js");
 console.log("\nBundle cost:");
 console.log(

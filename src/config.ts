@@ -378,3 +378,18 @@ function resolveVendor(settings: GatewaySettings, bundle: VendorBundle): VendorS
     maxBinaryResponseBytes: settings.maxBinaryResponseBytes,
   };
 }
+
+/**
+ * The prefix of a vendor's environment variables: the vendor name upper-cased,
+ * every other character `_` (`my-api` → `MY_API`, so `MY_API_BASE_URL`).
+ */
+export function vendorEnvPrefix(vendor: string): string {
+  return vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+}
+
+/** Reads a string binding (var or secret) by computed name; empty strings count as unset. */
+export function readEnvString(env: unknown, name: string): string | undefined {
+  if (typeof env !== "object" || env === null) return undefined;
+  const v = (env as Record<string, unknown>)[name];
+  return typeof v === "string" && v !== "" ? v : undefined;
+}

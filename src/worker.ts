@@ -8,6 +8,7 @@ import { vendorNames } from "./bundle/registry.ts";
 import { type GatewayError, lastResortResponse } from "./errors.ts";
 import { checkConfiguration } from "./health/configuration.ts";
 import { probeVendors } from "./health/probe.ts";
+import { findTool } from "./mcp/catalog.ts";
 
 export { SignInGuard } from "./auth/signin-guard.ts";
 export { VendorGuard } from "./resilience/vendor-guard.ts";
@@ -15,7 +16,8 @@ export { VendorGuard } from "./resilience/vendor-guard.ts";
 const app = createApp();
 // With client auth on (GATEWAY_AUTH unset or "oauth"), OAuth protocol endpoints and /v1/ MCP endpoints
 // go through workers-oauth-provider first; everything else, and every request when GATEWAY_AUTH=none, to the app.
-const gateway = createAuthGateway(app);
+// The auth layer checks scopes per tool with the MCP layer's lookup, handed down from here.
+const gateway = createAuthGateway({ fetch: app.fetch, findTool });
 
 /**
  * The answer of every request while the configuration is invalid: `/health` says so with a 503

@@ -20,7 +20,7 @@ import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { BUNDLE_FORMAT_VERSION, type VendorBundle } from "../../src/bundle/types.ts";
 // The Worker's own rule, so the "set <VENDOR>_BASE_URL" hint names the variable it reads.
-import { vendorEnvPrefix } from "../../src/upstream/base-url.ts";
+import { vendorEnvPrefix } from "../../src/config.ts";
 import { swaggerToOpenApi } from "./convert.ts";
 import { CompilerError, type SpecProblem, SpecValidationError, VendorConfigError } from "./errors.ts";
 import { dropBroken, repairSpec } from "./lenient.ts";

@@ -29,7 +29,7 @@
  */
 import type { JsonSchema } from "../../src/bundle/types.ts";
 import { isSensitiveKey } from "../../src/resilience/sanitize.ts";
-import { compilePattern } from "../../src/upstream/pattern.ts";
+import { compilePattern } from "../../src/schema/pattern.ts";
 import { htmlToMarkdown, stripHtmlComments } from "./html.ts";
 import {
   fragmentFromPointer,
@@ -716,7 +716,7 @@ export function* subschemas(node: Record<string, unknown>): Generator<[(string |
 
 /**
  * Why a pattern cannot be kept, or `undefined` when the Worker can run it. Validators
- * run patterns on RE2 (src/upstream/pattern.ts); one that is not ECMAScript, or that
+ * run patterns on RE2 (src/schema/pattern.ts); one that is not ECMAScript, or that
  * RE2 cannot express (look-around, back-references…), is dropped at build time.
  */
 export function patternProblem(pattern: string): string | undefined {

@@ -10,12 +10,12 @@
  */
 import { allBundles } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
-import { type SecretRole, secretNames } from "../upstream/credentials.ts";
 import type { Caller, TeamAllowlist } from "./caller.ts";
 import type { ResolvedUser } from "./config.ts";
 import { type CredentialMeta, type CredentialOwner, listCredentials } from "./credential-store.ts";
 import type { AuthEnv } from "./env.ts";
 import { envString } from "./env.ts";
+import { type SecretRole, secretNames } from "./upstream-credentials.ts";
 import {
   acceptsPersonalCredentials,
   acceptsSharedCredentials,

@@ -8,6 +8,12 @@
  * @module
  */
 
+/**
+ * Which tools an MCP endpoint serves: `/v1/mcp` (unified) or `/v1/<vendor>/mcp`. Each is also
+ * an OAuth protected resource (src/auth/oauth-server.ts), so the type lives here, below the MCP layer.
+ */
+export type McpEndpoint = { kind: "unified" } | { kind: "vendor"; vendor: string };
+
 /** Role of a user inside their team. */
 export type TeamRole = "admin" | "member";
 

@@ -11,13 +11,13 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
-import type { CredentialSource, UpstreamCredential } from "../upstream/credentials.ts";
-import { envCredentialSource } from "../upstream/credentials.ts";
 import { credentialsPageUrl, originOf } from "./availability.ts";
 import type { Caller } from "./caller.ts";
 import { type CredentialOwner, type StoredSecret, setCredentialStatus } from "./credential-store.ts";
 import { credentialCipher } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
+import type { CredentialSource, UpstreamCredential } from "./upstream-credentials.ts";
+import { envCredentialSource } from "./upstream-credentials.ts";
 import {
   acceptsPersonalCredentials,
   acceptsSharedCredentials,
@@ -196,7 +196,7 @@ const REJECTED_STATUSES = new Set([401, 403]);
  * Adds what the user can do to a failed tool result: an upstream 401/403 marks the
  * credential that was used invalid (`rejected`) and says how to reconnect; a missing
  * credential says where to add one. Reads the executor's stable error body
- * (`{error, vendor, tool, message, status?}`, src/upstream/tool-error.ts).
+ * (`{error, vendor, tool, message, status?}`, src/tool-error.ts).
  */
 export async function withCredentialFeedback(
   result: CallToolResult,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { vendorEnvPrefix } from "../upstream/base-url.ts";
+import { vendorEnvPrefix } from "../config.ts";
 import type { SignInGuard } from "./signin-guard.ts";
 
 export interface AuthEnv {

@@ -28,11 +28,17 @@ import {
 } from "@cloudflare/workers-oauth-provider";
 import { readTextUpTo } from "../body-text.ts";
 import { hasVendor, vendorNames } from "../bundle/registry.ts";
+import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { GatewayError, lastResortResponse } from "../errors.ts";
-import { findTool, type McpEndpoint } from "../mcp/catalog.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from "../storage/keys.ts";
 import { computeAvailability, rememberCallerContext, type VendorAvailability } from "./availability.ts";
-import { type CallerProps, createCaller, type TeamAllowlist } from "./caller.ts";
+import {
+  type Caller,
+  type CallerProps,
+  createCaller,
+  type McpEndpoint,
+  type TeamAllowlist,
+} from "./caller.ts";
 import { attachCaller } from "./caller-context.ts";
 import {
   type AuthConfig,
@@ -76,6 +82,21 @@ export interface FetchApp {
   fetch(request: Request, env: AuthEnv, ctx: ExecutionContext): Response | Promise<Response>;
 }
 
+/**
+ * Resolves a tool name as an endpoint lists it (`findTool` of src/mcp/catalog.ts). The Worker
+ * entry hands it down: the auth layer sits below the MCP layer and does not import it.
+ */
+export type ToolLookup = (
+  endpoint: McpEndpoint,
+  caller: Caller | undefined,
+  name: string,
+) => { bundle: VendorBundle; recipe: ToolRecipe } | undefined;
+
+/** The app behind the resource servers, with the tool lookup the scope checks need. */
+export interface ProtectedApp extends FetchApp {
+  findTool: ToolLookup;
+}
+
 interface ProtectedResource {
   endpoint: McpEndpoint;
   server: OAuthResourceServer<AuthEnv, CallerProps>;
@@ -105,7 +126,7 @@ const serversByOrigin = new Map<string, AuthServers>();
  * The provider instances for an origin (built once per isolate and origin).
  * Throws `invalid_configuration` for a plain-http origin off loopback: OAuth 2.1 needs https.
  */
-export function authServersFor(origin: string, app: FetchApp | undefined = appForResources): AuthServers {
+export function authServersFor(origin: string, app: ProtectedApp | undefined = appForResources): AuthServers {
   const cached = serversByOrigin.get(origin);
   if (cached !== undefined) return cached;
   const url = new URL(origin);
@@ -199,7 +220,7 @@ export function authServersFor(origin: string, app: FetchApp | undefined = appFo
   return servers;
 }
 
-let appForResources: FetchApp | undefined;
+let appForResources: ProtectedApp | undefined;
 
 /** What a POST asks for: the JSON-RPC method and, for `tools/call`, the tool (read from a clone). */
 async function peekMessage(request: Request): Promise<{ method?: string; tool?: string }> {
@@ -273,7 +294,7 @@ async function serveProtected(
   ctx: OAuthResourceContext<CallerProps>,
   endpoint: McpEndpoint,
   origin: string,
-  app: FetchApp,
+  app: ProtectedApp,
 ): Promise<Response> {
   const config = loadAuthConfig(env);
   const user = resolveUser(config, ctx.props.userId);
@@ -290,7 +311,7 @@ async function serveProtected(
   if (degraded !== undefined && message.tool !== undefined) {
     // A tool whose vendor the degraded listing lost (personal or team credentials live in KV) is
     // a storage outage to its caller, not an unknown tool.
-    const vendor = findTool(endpoint, undefined, message.tool)?.bundle.vendor;
+    const vendor = app.findTool(endpoint, undefined, message.tool)?.bundle.vendor;
     if (vendor !== undefined && availability.get(vendor)?.available !== true) throw degraded;
   }
   const caller = createCaller(
@@ -305,7 +326,7 @@ async function serveProtected(
   rememberCallerContext(caller, { availability, origin });
 
   if (!ctx.auth.scope.includes(SCOPE_WRITE) && message.tool !== undefined) {
-    const resolved = findTool(endpoint, caller, message.tool);
+    const resolved = app.findTool(endpoint, caller, message.tool);
     if (resolved !== undefined && !READ_ONLY_METHODS.has(resolved.recipe.method)) {
       return insufficientScope(
         ctx.auth,
@@ -402,7 +423,7 @@ async function tokenEndpoint(
  * servers, OAuth protocol endpoints through the authorization server, and
  * everything else (health, sign-in, consent, credentials pages) to the app.
  */
-export function createAuthGateway(app: FetchApp): FetchApp {
+export function createAuthGateway(app: ProtectedApp): FetchApp {
   appForResources = app;
   return {
     async fetch(request, rawEnv, ctx) {

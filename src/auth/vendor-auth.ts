@@ -11,8 +11,9 @@
  *
  * @module
  */
+
+import { resolveBaseUrl } from "../base-url.ts";
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
-import { resolveBaseUrl } from "../upstream/base-url.ts";
 import { envString, vendorVarName } from "./env.ts";
 
 /** What the credentials page asks a user for, and what the gateway sends upstream. */

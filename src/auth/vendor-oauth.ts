@@ -12,6 +12,7 @@
  */
 import * as oauth from "oauth4webapi";
 import type { VendorBundle } from "../bundle/types.ts";
+import { SecretScrubber } from "../resilience/scrub.ts";
 import {
   clientTokenKey,
   KV_MIN_TTL_SECONDS,
@@ -19,7 +20,6 @@ import {
   VENDOR_STATE_PREFIX,
   VENDOR_STATE_TTL_SECONDS,
 } from "../storage/keys.ts";
-import { SecretScrubber } from "../upstream/scrub.ts";
 import { isLoopbackHost } from "./config.ts";
 import {
   type CredentialOwner,

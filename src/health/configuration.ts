@@ -13,10 +13,9 @@
  */
 import { loadAuthConfig } from "../auth/config.ts";
 import type { AuthEnv } from "../auth/env.ts";
-import { loadSettings } from "../config.ts";
+import { loadSettings, vendorEnvPrefix } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
-import { vendorEnvPrefix } from "../upstream/base-url.ts";
 
 /** A setting this gateway does not read, and what replaces it. */
 export interface IgnoredSetting {

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
-import type { Caller } from "../auth/caller.ts";
+import type { Caller, McpEndpoint } from "../auth/caller.ts";
 import { allBundles, getBundle, recipesByName } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import {
@@ -20,8 +20,7 @@ import {
   usesDiscovery,
 } from "./discovery.ts";
 
-/** Which tools an MCP endpoint serves. */
-export type McpEndpoint = { kind: "unified" } | { kind: "vendor"; vendor: string };
+export type { McpEndpoint };
 
 /** Separates the vendor from the tool in unified names; vendor names (`[a-z0-9-]+`) never contain it. */
 export const UNIFIED_NAME_SEPARATOR = "_";

@@ -19,7 +19,6 @@ import {
   Server,
 } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
-import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "../auth/gateway-status.ts";
 import { allBundles, getBundle } from "../bundle/registry.ts";
 import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts";
 import { memoized } from "../memo.ts";
@@ -34,6 +33,7 @@ import {
 } from "./catalog.ts";
 import { callDiscoveryTool, discoveryThreshold } from "./discovery.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
+import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "./gateway-status.ts";
 import { invalidParams, JSONRPC_INTERNAL_ERROR, protocolError } from "./jsonrpc.ts";
 import { paginate } from "./pagination.ts";
 

@@ -7,7 +7,7 @@
  *   (surfaced in `/health/vendors`); the data is returned unchanged.
  * - `strict`: a mismatch becomes a tool error saying what does not match.
  *
- * Validation is the gateway's own interpreter (`src/upstream/validate.ts`, the
+ * Validation is the gateway's own interpreter (`src/schema/validate.ts`, the
  * one that checks arguments): Workers forbid the code generation ajv relies on,
  * and it is several times faster than @cfworker/json-schema on the same schemas
  * (README, design notes). Schemas may `$ref: "#/$defs/<name>"` into the vendor's
@@ -19,7 +19,7 @@
 import type { JsonSchema, ResponseRecipe, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { ResponseValidationMode } from "../config.ts";
 import { memoized } from "../memo.ts";
-import { validate } from "../upstream/validate.ts";
+import { validate } from "../schema/validate.ts";
 
 /** Enough mismatches to act on without flooding a model's context. */
 const MAX_REPORTED_MISMATCHES = 5;

@@ -6,13 +6,18 @@
  *
  * @module
  */
+
+import {
+  type CredentialSource,
+  expectedSecretNames,
+  type UpstreamCredential,
+} from "../auth/upstream-credentials.ts";
 import type { SecurityScheme, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
-import { type CredentialSource, expectedSecretNames, type UpstreamCredential } from "./credentials.ts";
+import type { SecretScrubber } from "../resilience/scrub.ts";
+import { ToolError } from "../tool-error.ts";
 import type { CredentialParams, PreparedRequest } from "./request.ts";
-import type { SecretScrubber } from "./scrub.ts";
 import { encodeStrict, headerValueProblem } from "./serialize.ts";
-import { ToolError } from "./tool-error.ts";
 
 type Resolved = [name: string, scheme: SecurityScheme, credential: UpstreamCredential];
 

@@ -8,9 +8,9 @@
  * @module
  */
 import type { BodyPartRecipe, BodyRecipe } from "../bundle/types.ts";
+import { pointerToken } from "../schema/validate.ts";
+import type { ArgumentIssue } from "../tool-error.ts";
 import { argumentValue, scalarText, serializeQuery } from "./serialize.ts";
-import type { ArgumentIssue } from "./tool-error.ts";
-import { pointerToken } from "./validate.ts";
 
 /** A serialized body and the `Content-Type` to send with it. */
 export interface BuiltBody {

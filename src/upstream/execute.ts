@@ -3,36 +3,41 @@
  * validate arguments → build the request from the recipe → attach upstream
  * credentials → send (one attempt; redirects under the base URL only) → convert
  * the response. The whole call is bounded by `ctx.deadline`. Every credential
- * attached is scrubbed from the result (src/upstream/scrub.ts).
+ * attached is scrubbed from the result (src/resilience/scrub.ts).
  *
  * `executeToolCall` never throws: every failure is a tool result with
  * `isError: true` and a JSON body `{error, vendor, tool, message, …}` (see
- * `tool-error.ts`), so the model sees what went wrong and nothing reaches the
+ * `src/tool-error.ts`), so the model sees what went wrong and nothing reaches the
  * client as an HTML 1101 page.
  *
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { CredentialSource } from "../auth/upstream-credentials.ts";
+import { resolveBaseUrl } from "../base-url.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
 import { type Clock, clockFor } from "../resilience/clock.ts";
 import {
+  type BodyFailure,
   refusalsApart,
   resilientFetch,
-  upstreamFailureResult,
-  withGatewayHeaders,
-} from "../resilience/executor-glue.ts";
-import type { BodyFailure } from "../resilience/retry.ts";
+  type UpstreamFailure,
+} from "../resilience/retry.ts";
+import { SecretScrubber } from "../resilience/scrub.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
+import { validate } from "../schema/validate.ts";
+import { errorResult, invalidArgumentsResult, ToolError } from "../tool-error.ts";
 import { applyAuth, credentialParams } from "./auth.ts";
-import { resolveBaseUrl } from "./base-url.ts";
-import type { CredentialSource } from "./credentials.ts";
-import { assertSendable, assertUnderBase, buildRequest, type PreparedRequest } from "./request.ts";
+import {
+  assertSendable,
+  assertUnderBase,
+  buildRequest,
+  type PreparedRequest,
+  withGatewayHeaders,
+} from "./request.ts";
 import { responseToResult } from "./response.ts";
-import { SecretScrubber } from "./scrub.ts";
 import { sendUpstream } from "./send.ts";
-import { errorResult, invalidArgumentsResult, ToolError } from "./tool-error.ts";
-import { validate } from "./validate.ts";
 
 export interface ToolCallContext {
   /** Bindings, vars and secrets. */
@@ -275,4 +280,22 @@ async function sendAndRead(
   } finally {
     settle(bodyFailure);
   }
+}
+
+/** A failure without a usable upstream answer → the tool error result (names the vendor, says when to retry). */
+export function upstreamFailureResult(
+  vendor: string,
+  tool: string,
+  failure: UpstreamFailure,
+  attempts: number,
+): CallToolResult {
+  return errorResult({
+    error: failure.code,
+    vendor,
+    tool,
+    message: failure.message,
+    attempts,
+    ...(failure.status === undefined ? {} : { status: failure.status }),
+    ...(failure.retryAt === undefined ? {} : { retryAt: failure.retryAt }),
+  });
 }

@@ -12,9 +12,12 @@
  *
  * @module
  */
+
+import { basePathPrefix, isUnderBase } from "../base-url.ts";
 import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
-import { basePathPrefix, isUnderBase } from "./base-url.ts";
+import { pointerToken } from "../schema/validate.ts";
+import { type ArgumentIssue, ToolError } from "../tool-error.ts";
 import { buildBody } from "./body.ts";
 import {
   argumentValue,
@@ -26,8 +29,6 @@ import {
   serializeQuery,
   UNPAIRED_SURROGATE,
 } from "./serialize.ts";
-import { type ArgumentIssue, ToolError } from "./tool-error.ts";
-import { pointerToken } from "./validate.ts";
 
 /** Everything needed to send (and re-send, on a redirect or retry) one upstream request. */
 export interface PreparedRequest {
@@ -376,4 +377,18 @@ export function assertUnderBase(url: URL, base: URL, expectedPath?: string): voi
       [{ pointer: "", message: "would take the request outside the vendor's base URL" }],
     );
   }
+}
+
+/**
+ * The request with the gateway's headers (the idempotency key) added; headers
+ * the request already has (an argument the caller passed) win.
+ */
+export function withGatewayHeaders(req: PreparedRequest, headers: Record<string, string>): PreparedRequest {
+  const names = Object.keys(headers);
+  if (names.length === 0) return req;
+  const merged = new Headers(req.headers);
+  for (const name of names) {
+    if (!merged.has(name)) merged.set(name, headers[name]!);
+  }
+  return { ...req, headers: merged };
 }

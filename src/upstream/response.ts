@@ -22,6 +22,7 @@
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import { basePathPrefix, isUnderBase } from "../base-url.ts";
 import type { ToolRecipe } from "../bundle/types.ts";
 import {
   applyResponsePolicy,
@@ -29,10 +30,9 @@ import {
   sanitizeErrorDetails,
 } from "../resilience/response-policy.ts";
 import { sanitizeJsonText } from "../resilience/sanitize.ts";
-import { basePathPrefix, isUnderBase } from "./base-url.ts";
-import type { SecretScrubber } from "./scrub.ts";
-import { errorResult, type ToolErrorBody } from "./tool-error.ts";
-import { type ValidationIssue, validate } from "./validate.ts";
+import type { SecretScrubber } from "../resilience/scrub.ts";
+import { type ValidationIssue, validate } from "../schema/validate.ts";
+import { errorResult, type ToolErrorBody } from "../tool-error.ts";
 
 /**
  * After the cap is reached the rest of the body is read and counted (not kept) up
@@ -62,7 +62,7 @@ export interface ResponseOptions {
   /** Response validation and sanitization (src/resilience/response-policy.ts); absent: none. */
   policy?: ResponsePolicyContext;
   /**
-   * The credentials attached to the request (src/upstream/scrub.ts): removed from bodies as they
+   * The credentials attached to the request (src/resilience/scrub.ts): removed from bodies as they
    * are read, before anything is parsed, cut or validated, and from the status line, media type
    * and resource URI of a success. (The executor scrubs error results once more as a whole.)
    */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { isUnderBase } from "./base-url.ts";
+import { isUnderBase } from "../base-url.ts";
 import type { PreparedRequest } from "./request.ts";
 
 /** Redirects followed per attempt before giving up (browsers allow 20; APIs need one or two). */

@@ -15,7 +15,7 @@ import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileAll } from "../../scripts/compiler/index.ts";
 import { type DevGateway, ROOT, startDevGateway } from "../../scripts/lib/dev-server.ts";
-import { vendorEnvPrefix } from "../../src/upstream/base-url.ts";
+import { vendorEnvPrefix } from "../../src/config.ts";
 import { exampleArguments } from "./support/example-args.ts";
 import {
   type Prism,

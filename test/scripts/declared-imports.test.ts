@@ -2,25 +2,16 @@
  * Every package the code imports is declared in package.json (#11 item 14: `miniflare` was
  * imported by the scripts but not declared, so it resolved only as wrangler's dependency).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SPECIFIER, sourceFiles } from "../support/source-imports.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const FOLDERS = ["src", "scripts", "test", "demo"];
 const SKIP_DIRS = new Set(["node_modules", "generated", "fixtures", ".wrangler"]);
-// `from`, `import`, `import(` or `require(` and one quoted specifier; no nesting, so linear.
-const SPECIFIER = /(?:\bfrom|\bimport|\brequire)\s*\(?\s*["']([^"'\n]+)["']/g;
 // What npm accepts as a package name (optionally scoped), then an optional subpath.
 const PACKAGE_SPECIFIER = /^(?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*(?:\/[^\s]*)?$/;
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return SKIP_DIRS.has(entry.name) ? [] : sourceFiles(path);
-    return /\.(ts|mts|js|mjs)$/.test(entry.name) ? [path] : [];
-  });
-}
 
 /** The package a bare specifier names (`@scope/name/sub` → `@scope/name`), or undefined for other kinds. */
 function packageOf(specifier: string): string | undefined {
@@ -41,7 +32,7 @@ describe("declared imports", () => {
       ...Object.keys(manifest.devDependencies ?? {}),
     ]);
     const files = [
-      ...FOLDERS.flatMap((folder) => sourceFiles(join(ROOT, folder))),
+      ...FOLDERS.flatMap((folder) => sourceFiles(join(ROOT, folder), SKIP_DIRS)),
       join(ROOT, "vitest.config.ts"),
     ];
     expect(files.length).toBeGreaterThan(100);

@@ -1,5 +1,5 @@
 /**
- * Differential test of the ECMAScript → RE2 pattern translation (src/upstream/pattern.ts):
+ * Differential test of the ECMAScript → RE2 pattern translation (src/schema/pattern.ts):
  * every pattern of GitHub's REST spec (@octokit/openapi) and of @readme/oas-examples,
  * plus patterns chosen to exercise each syntax difference, must accept exactly the
  * strings native `RegExp` accepts. Samples per pattern: strings generated from the
@@ -16,7 +16,7 @@ import {
   type PatternNode,
   parsePattern,
   type SetItem,
-} from "../../src/upstream/pattern.ts";
+} from "../../src/schema/pattern.ts";
 import { REPO_ROOT } from "./compiler/helpers.ts";
 
 /** Each syntax difference between ECMAScript and RE2 the translation handles. */

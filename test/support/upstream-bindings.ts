@@ -4,7 +4,7 @@
  * test secrets the auth fixtures use. Used by vitest.config.ts. Also the bodies the
  * upstream server (Node) serves that the Worker tests compare results against.
  */
-import { vendorEnvPrefix } from "../../src/upstream/base-url.ts";
+import { vendorEnvPrefix } from "../../src/config.ts";
 
 export const UPSTREAM_FIXTURE_VENDORS = [
   "up-params",

@@ -10,7 +10,7 @@ import {
   SpecValidationError,
   VendorConfigError,
 } from "../../../scripts/compiler/index.ts";
-import { validate } from "../../../src/upstream/validate.ts";
+import { validate } from "../../../src/schema/validate.ts";
 import { COMPILE_CLI, openapi, tempDir, toolNamed, vendorFixture, writeFiles } from "./helpers.ts";
 
 const run = promisify(execFile);

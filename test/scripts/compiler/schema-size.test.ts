@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { compileVendor, VendorConfigError } from "../../../scripts/compiler/index.ts";
 import { INPUT_SCHEMA_MAX_BYTES } from "../../../scripts/compiler/operations.ts";
 import { INLINE_REF_MAX_BYTES } from "../../../scripts/compiler/schema.ts";
-import { validate } from "../../../src/upstream/validate.ts";
+import { validate } from "../../../src/schema/validate.ts";
 import { openapi, tempDir, toolNamed, writeFiles } from "./helpers.ts";
 
 /** `n` string properties with distinct ~90-character descriptions. */

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CompilerError, compileVendor, VendorConfigError } from "../../../scripts/compiler/index.ts";
 import { parseVendorConfig, parseVendorConfigText } from "../../../scripts/compiler/vendor-config.ts";
-import { vendorEnvPrefix } from "../../../src/upstream/base-url.ts";
+import { vendorEnvPrefix } from "../../../src/config.ts";
 import { OK_RESPONSE, openapi, tempDir, toolNamed, writeFiles } from "./helpers.ts";
 
 function configError(input: unknown): VendorConfigError {

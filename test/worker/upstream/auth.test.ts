@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { CredentialSource } from "../../../src/auth/upstream-credentials.ts";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
-import type { CredentialSource } from "../../../src/upstream/credentials.ts";
 import { UPSTREAM_TEST_SECRETS as SECRETS } from "../../support/upstream-bindings.ts";
 import { upAuth, upResponses } from "./fixtures.ts";
 import { callTool, echoOf, jsonOf, type RecordedRequest, recorded, uniqueId } from "./helpers.ts";
@@ -14,7 +14,7 @@ function basic(user: string, password: string): string {
 
 /**
  * What the upstream received for one call, from its own record: the echo in the result has the
- * credentials scrubbed (src/upstream/scrub.ts), which is the point.
+ * credentials scrubbed (src/resilience/scrub.ts), which is the point.
  */
 async function sentFor(
   bundle: VendorBundle,

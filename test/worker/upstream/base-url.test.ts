@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { isUnderBase, resolveBaseUrl } from "../../../src/base-url.ts";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
-import { isUnderBase, resolveBaseUrl, vendorEnvPrefix } from "../../../src/upstream/base-url.ts";
+import { vendorEnvPrefix } from "../../../src/config.ts";
+import { ToolError } from "../../../src/tool-error.ts";
 import { assertUnderBase } from "../../../src/upstream/request.ts";
-import { ToolError } from "../../../src/upstream/tool-error.ts";
 import { toolOf, upParams } from "./fixtures.ts";
 
 const bundle = (over: Partial<VendorBundle>): VendorBundle => ({ ...upParams, ...over });

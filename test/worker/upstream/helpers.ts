@@ -6,10 +6,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import { type CredentialSource, envCredentialSource } from "../../../src/auth/upstream-credentials.ts";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
 import type { Clock } from "../../../src/resilience/clock.ts";
-import { type CredentialSource, envCredentialSource } from "../../../src/upstream/credentials.ts";
 import { executeToolCall } from "../../../src/upstream/execute.ts";
 import worker from "../../../src/worker.ts";
 import type { RecordedRequest } from "../../support/upstream-server.ts";

@@ -1,12 +1,12 @@
 /**
  * The gateway's own regular expressions over untrusted strings stay native only where
- * they are linear (see the notes in src/upstream/formats.ts and at each fixed site).
+ * they are linear (see the notes in src/schema/formats.ts and at each fixed site).
  * Inputs here are built to make a backtracking regex re-read what it has read: on a
  * quadratic one, each of them would take minutes, so the test would time out.
  */
 import { describe, expect, it } from "vitest";
 import { MAX_QUERY_CHARS, tokenize } from "../../../src/mcp/discovery.ts";
-import { FORMATS } from "../../../src/upstream/formats.ts";
+import { FORMATS } from "../../../src/schema/formats.ts";
 import { htmlTitle } from "../../../src/upstream/response.ts";
 import { call, legacyRequest } from "../mcp/helpers.ts";
 

@@ -1,11 +1,11 @@
 /**
- * Spec patterns run in linear time (RE2, src/upstream/pattern.ts) and no call's arguments
- * can make validation work without bound (src/upstream/validate.ts). The up-patterns
+ * Spec patterns run in linear time (RE2, src/schema/pattern.ts) and no call's arguments
+ * can make validation work without bound (src/schema/validate.ts). The up-patterns
  * fixture documents `^(a+)+$`, which a backtracking engine takes 2^n steps to reject on
  * `a…a!`: with native RegExp each of these calls would never finish.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { validate } from "../../../src/upstream/validate.ts";
+import { validate } from "../../../src/schema/validate.ts";
 import { call, legacyRequest, modernRequest, postRaw, readJsonRpc } from "../mcp/helpers.ts";
 import { upPatterns } from "./fixtures.ts";
 import { callTool as execute, jsonOf, recorded, textOf, uniqueId } from "./helpers.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SecretScrubber } from "../../../src/upstream/scrub.ts";
+import { SecretScrubber } from "../../../src/resilience/scrub.ts";
 
 function scrubberOf(...secrets: string[]): SecretScrubber {
   const s = new SecretScrubber();

@@ -18,7 +18,7 @@
  * @module
  */
 import { boundedCache, memoized } from "../memo.ts";
-import { REDACTED } from "../resilience/sanitize.ts";
+import { REDACTED } from "./sanitize.ts";
 
 /**
  * Spellings by secret: the same few credentials go out on every call. Per-user keys make the

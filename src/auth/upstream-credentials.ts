@@ -3,7 +3,8 @@
  * for the credential of one security scheme; this module provides the source
  * backed by Worker secrets/vars (`wrangler secret put`, `.dev.vars` locally).
  * Per-user and OAuth 2.0 sources (KV-backed, refreshed) implement the same
- * interface and are passed in instead.
+ * interface and are passed in instead. It lives in the auth service: vendor kinds
+ * (src/upstream/) receive a `CredentialSource` and never look credentials up themselves.
  *
  * Secret names come from vendor.json `auth.secrets` by role; a role without an
  * entry falls back to `<VENDOR>_API_KEY`, `<VENDOR>_TOKEN`, `<VENDOR>_USERNAME`,
@@ -12,7 +13,7 @@
  * @module
  */
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
-import { readEnvString, vendorEnvPrefix } from "./base-url.ts";
+import { readEnvString, vendorEnvPrefix } from "../config.ts";
 
 /**
  * A credential ready to attach; the scheme decides where it goes. `related`: secrets held with

@@ -33,7 +33,10 @@ export interface ArgumentIssue {
   message: string;
 }
 
-/** A failure the executor turns into an `isError` tool result; thrown inside `src/upstream/` only. */
+/**
+ * A failure the executor turns into an `isError` tool result; thrown inside `src/upstream/` and by
+ * `resolveBaseUrl` (src/base-url.ts). A leaf, so every layer can name the failure without importing a vendor kind.
+ */
 export class ToolError extends Error {
   readonly code: ToolErrorCode;
   readonly issues: ArgumentIssue[] | undefined;

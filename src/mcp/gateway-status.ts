@@ -5,8 +5,8 @@
  * @module
  */
 import type { CallToolResult, Tool } from "@modelcontextprotocol/server";
-import { availabilityOf, type VendorAvailability } from "./availability.ts";
-import type { Caller } from "./caller.ts";
+import { availabilityOf, type VendorAvailability } from "../auth/availability.ts";
+import type { Caller } from "../auth/caller.ts";
 
 /** Listed on `/v1/mcp` only, when client auth is on. (A vendor named `gateway` with a tool `status` would collide.) */
 export const GATEWAY_STATUS_TOOL_NAME = "gateway_status";
