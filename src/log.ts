@@ -3,8 +3,8 @@
  * `{"level":…,"event":…, …fields}` written with `console.log`, `console.warn` or
  * `console.error` by level, so Workers Logs indexes its fields and filters by level.
  * Every event name is one of {@link LogEventName}, each with its level and fields fixed
- * here; the README's "Logs" table lists them. Nothing else in src/ writes to the console
- * (test/scripts/no-console.test.ts enforces it).
+ * here; the README's "Logs" table lists them. Nothing else in src/ writes to the console.
+ * test/scripts/no-console.test.ts checks both.
  *
  * No `time` field: Workers Logs, `wrangler tail` and workerd's console stamp each line
  * already, and inside a Worker `Date.now()` stands still until the next I/O, so a field of
@@ -71,7 +71,7 @@ export type LogEventName = keyof EventFields;
 export type LogEvent = { [K in LogEventName]: { event: K } & EventFields[K] }[LogEventName];
 
 /** Each event's level, fixed so a name always means the same severity. */
-const LEVELS: { readonly [K in LogEventName]: LogLevel } = {
+export const LOG_LEVELS: { readonly [K in LogEventName]: LogLevel } = {
   unexpected_error: "error",
   gateway_error: "error",
   tool_call_failed: "error",
@@ -92,7 +92,7 @@ const LEVELS: { readonly [K in LogEventName]: LogLevel } = {
 
 /** Writes `entry` as one JSON line at its event's level. */
 export function log(entry: LogEvent): void {
-  const level = LEVELS[entry.event];
+  const level = LOG_LEVELS[entry.event];
   const line = JSON.stringify({ level, ...entry });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);

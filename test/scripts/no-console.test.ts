@@ -1,14 +1,17 @@
 /**
  * One logger (#12): every log line of the Worker goes through src/log.ts, so each is one JSON
  * object with a `level` and an `event` from one closed list. Any other `console` use in src/
- * would write a line outside that schema.
+ * would write a line outside that schema. And the README's "Logs" table lists exactly those
+ * events with their levels.
  */
 import { readFileSync } from "node:fs";
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { LOG_LEVELS } from "../../src/log.ts";
 import { sourceFiles } from "../support/source-imports.ts";
 
-const SRC = new URL("../../src/", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
+const SRC = join(ROOT, "src");
 const LOGGER = "log.ts";
 // `console` as a word, however it is reached (`console.warn`, `console[level]`, `globalThis.console`).
 const CONSOLE = /\bconsole\b/g;
@@ -31,6 +34,23 @@ describe("one logger", () => {
   });
 
   it("the logger is where the console is written", () => {
-    expect(readFileSync(`${SRC}${LOGGER}`, "utf8")).toMatch(CONSOLE);
+    expect(readFileSync(join(SRC, LOGGER), "utf8")).toMatch(CONSOLE);
+  });
+
+  it("the README's Logs table lists every event with its level, and nothing else", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const start = readme.indexOf("\n### Logs\n");
+    expect(start).toBeGreaterThanOrEqual(0);
+    const end = readme.indexOf("\n#", start + 1);
+    const rows = readme
+      .slice(start, end === -1 ? undefined : end)
+      .split("\n")
+      .filter((line) => line.startsWith("| `"))
+      .map((line) => line.split("|").map((cell) => cell.trim()));
+    const documented = Object.fromEntries(
+      rows.map(([, event = "", level]) => [event.replaceAll("`", ""), level]),
+    );
+    expect(documented).toEqual(LOG_LEVELS);
+    expect(rows).toHaveLength(Object.keys(LOG_LEVELS).length);
   });
 });
