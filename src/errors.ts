@@ -25,6 +25,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { errorText, log } from "./log.ts";
 
 /** Stable, machine-readable error codes. Add new codes here (additive only). */
 export type GatewayErrorCode =
@@ -157,16 +158,13 @@ export function requestIdOf(c: Context): string {
 
 /** Logs an unexpected failure as one structured line. Never pass request headers or bodies here. */
 export function logUnexpectedError(requestId: string, error: unknown, where: string): void {
-  console.error(
-    JSON.stringify({
-      level: "error",
-      msg: "unexpected error",
-      where,
-      requestId,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      stack: error instanceof Error ? error.stack : undefined,
-    }),
-  );
+  log({
+    event: "unexpected_error",
+    requestId,
+    where,
+    error: errorText(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
 }
 
 /**
@@ -175,19 +173,15 @@ export function logUnexpectedError(requestId: string, error: unknown, where: str
  * the failure was foreseen and the stack says nothing an operator can act on.
  */
 export function logGatewayError(requestId: string, error: GatewayError, where: string): void {
-  const cause = error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : undefined;
-  console.error(
-    JSON.stringify({
-      level: "error",
-      msg: "gateway error",
-      code: error.code,
-      status: error.status,
-      where,
-      requestId,
-      error: error.message,
-      ...(cause === undefined ? {} : { cause }),
-    }),
-  );
+  log({
+    event: "gateway_error",
+    requestId,
+    where,
+    code: error.code,
+    status: error.status,
+    error: error.message,
+    ...(error.cause instanceof Error ? { cause: errorText(error.cause) } : {}),
+  });
 }
 
 /** The JSON 500 for an unexpected failure: the message never reveals internals. */

@@ -8,6 +8,7 @@ import { vendorNames } from "./bundle/registry.ts";
 import { type GatewayError, lastResortResponse } from "./errors.ts";
 import { checkConfiguration } from "./health/configuration.ts";
 import { probeVendors } from "./health/probe.ts";
+import { errorText, log } from "./log.ts";
 import { findTool } from "./mcp/catalog.ts";
 
 export { SignInGuard } from "./auth/signin-guard.ts";
@@ -61,7 +62,7 @@ export default {
     try {
       await probeVendors(env, (p) => ctx.waitUntil(p));
     } catch (error) {
-      console.error(JSON.stringify({ event: "health_probe_failed", error: String(error) }));
+      log({ event: "health_probe_failed", error: errorText(error) });
     }
   },
 } satisfies ExportedHandler<Env>;

@@ -30,6 +30,7 @@ import { readTextUpTo } from "../body-text.ts";
 import { hasVendor, vendorNames } from "../bundle/registry.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { GatewayError, lastResortResponse } from "../errors.ts";
+import { errorText, log } from "../log.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from "../storage/keys.ts";
 import { computeAvailability, rememberCallerContext, type VendorAvailability } from "./availability.ts";
 import {
@@ -156,16 +157,7 @@ export function authServersFor(origin: string, app: ProtectedApp | undefined = a
     // CIMD fetches client URLs; only safe with the strictly-public fetch flag (SSRF).
     clientIdMetadataDocumentEnabled: hasStrictlyPublicFetch(),
     onError: ({ code, status, internal }) => {
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          msg: "oauth error",
-          code,
-          status,
-          category: internal.category,
-          reason: internal.reason,
-        }),
-      );
+      log({ event: "oauth_error", code, status, category: internal.category, reason: internal.reason });
     },
   });
 
@@ -271,13 +263,7 @@ async function availabilityFor(
   } catch (error) {
     // KV can fail: degrade to what needs no KV (organisation credentials, keyless vendors)
     // rather than failing every request; a tool call reads its credential again anyway.
-    console.warn(
-      JSON.stringify({
-        level: "warn",
-        msg: "credential listing failed",
-        error: error instanceof Error ? error.message : String(error),
-      }),
-    );
+    log({ event: "credential_listing_failed", error: errorText(error) });
     const unavailable = await computeAvailability(
       { ...env, CREDENTIALS_ENCRYPTION_KEY: undefined },
       user,
@@ -394,10 +380,12 @@ let authOffAnnounced = false;
 function announceAuthOff(): void {
   if (authOffAnnounced) return;
   authOffAnnounced = true;
-  console.warn(
-    "\n*** GATEWAY_AUTH=none: MCP client authentication is OFF. Every caller reaches every vendor with the " +
-      "organisation's shared credentials. Use this for local development only. ***\n",
-  );
+  log({
+    event: "client_auth_off",
+    message:
+      "GATEWAY_AUTH=none: MCP client authentication is OFF. Every caller reaches every vendor with the " +
+      "organisation's shared credentials. Use this for local development only.",
+  });
 }
 
 /** The token endpoint: the library's, with refresh-token reuse detection around it (refresh-reuse.ts). */

@@ -25,6 +25,7 @@
  * @module
  */
 import type { OAuthHelpers } from "@cloudflare/workers-oauth-provider";
+import { log } from "../log.ts";
 import { grantKey, refreshRetiredKey } from "../storage/keys.ts";
 import { sha256Hex } from "./crypto.ts";
 import type { AuthEnv } from "./env.ts";
@@ -80,9 +81,7 @@ export function isReuse(check: RefreshCheck): boolean {
 
 /** Ends the grant after a detected reuse: every token of it stops working. */
 export async function revokeReusedGrant(check: RefreshCheck, oauthApi: OAuthHelpers): Promise<Response> {
-  console.warn(
-    JSON.stringify({ level: "warn", msg: "refresh token reuse: grant revoked", grantId: check.grantId }),
-  );
+  log({ event: "refresh_token_reuse", grantId: check.grantId });
   await oauthApi.revokeGrant(check.grantId, check.userId);
   return Response.json(
     {

@@ -26,6 +26,7 @@ import { getCookie } from "hono/cookie";
 import { allBundles, getBundle } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import { GatewayError } from "../errors.ts";
+import { errorText, log } from "../log.ts";
 import { grantKey, OIDC_STATE_TTL_SECONDS } from "../storage/keys.ts";
 import { computeAvailability, sharedCredentialPresent } from "./availability.ts";
 import type { CallerProps } from "./caller.ts";
@@ -276,9 +277,7 @@ function signInRoutes(app: Hono<{ Bindings: object }>): void {
         attempt = await reserveSignIn(c, env, username);
       } catch (error) {
         // Fail closed: without the throttle no password is checked.
-        console.warn(
-          JSON.stringify({ level: "warn", msg: "sign-in guard unavailable", error: String(error) }),
-        );
+        log({ event: "sign_in_guard_unavailable", error: errorText(error) });
         const page = await renderSignIn(
           config,
           returnTo,

@@ -12,6 +12,7 @@
  */
 import * as oauth from "oauth4webapi";
 import type { VendorBundle } from "../bundle/types.ts";
+import { errorText, log } from "../log.ts";
 import { SecretScrubber } from "../resilience/scrub.ts";
 import {
   clientTokenKey,
@@ -185,10 +186,7 @@ export async function clientCredentialsToken(
       const ttl = lifetimeSeconds - TOKEN_REFRESH_SKEW_SECONDS;
       if (cipher !== undefined && ttl >= KV_MIN_TTL_SECONDS) {
         await env.OAUTH_KV.put(kvKey, await cipher.encrypt(token, kvKey), { expirationTtl: ttl }).catch(
-          (error: unknown) =>
-            console.warn(
-              JSON.stringify({ level: "warn", msg: "token cache write failed", error: String(error) }),
-            ),
+          (error: unknown) => log({ event: "token_cache_write_failed", error: errorText(error) }),
         );
       }
       return token;

@@ -15,6 +15,7 @@ import { loadAuthConfig } from "../auth/config.ts";
 import type { AuthEnv } from "../auth/env.ts";
 import { loadSettings, vendorEnvPrefix } from "../config.ts";
 import { GatewayError } from "../errors.ts";
+import { log } from "../log.ts";
 import { memoized } from "../memo.ts";
 
 /** A setting this gateway does not read, and what replaces it. */
@@ -92,14 +93,7 @@ export function checkConfiguration(
   return memoized(checks, env, (e) => {
     const ignored = ignoredSettings(e, vendors());
     for (const setting of ignored) {
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          msg: "ignored setting",
-          setting: setting.name,
-          message: describeIgnored(setting),
-        }),
-      );
+      log({ event: "ignored_setting", setting: setting.name, message: describeIgnored(setting) });
     }
     return { error: validateConfiguration(e), ignored };
   });

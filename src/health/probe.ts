@@ -15,6 +15,7 @@ import { envCredentialSource } from "../auth/upstream-credentials.ts";
 import { allBundles } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
+import { log } from "../log.ts";
 import { clockFor } from "../resilience/clock.ts";
 import { executeToolCall } from "../upstream/execute.ts";
 
@@ -92,6 +93,6 @@ export async function probeVendors(
 ): Promise<ProbeReport[]> {
   const reports = await Promise.all(bundles.map((bundle) => probeVendor(env, bundle, waitUntil)));
   const done = reports.filter((r): r is ProbeReport => r !== undefined);
-  for (const report of done) console.log(JSON.stringify({ event: "health_probe", ...report }));
+  for (const report of done) log({ event: "health_probe", ...report });
   return done;
 }

@@ -48,6 +48,7 @@ import type { Caller } from "../auth/caller.ts";
 import { readTextUpTo } from "../body-text.ts";
 import { hasVendor } from "../bundle/registry.ts";
 import { GatewayError, requestIdOf } from "../errors.ts";
+import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import type { McpEndpoint } from "./catalog.ts";
 import {
@@ -182,14 +183,7 @@ async function dispatch(
 ): Promise<Response> {
   const factory = () => createGatewayServer(scope);
   const onerror = (error: Error) =>
-    console.warn(
-      JSON.stringify({
-        level: "warn",
-        msg: "mcp transport",
-        requestId: scope.requestId,
-        error: error.message,
-      }),
-    );
+    log({ event: "mcp_transport_error", requestId: scope.requestId, error: errorText(error) });
   const options = { parsedBody: body };
   // Classified on the client's own request: only its MCP headers and the body matter.
   if (await isLegacyRequest(request, body)) {

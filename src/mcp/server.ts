@@ -21,6 +21,7 @@ import {
 import type { Caller } from "../auth/caller.ts";
 import { allBundles, getBundle } from "../bundle/registry.ts";
 import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts";
+import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import { callTool } from "./call-tool.ts";
 import {
@@ -178,5 +179,5 @@ async function guard<T>(scope: McpRequestScope, run: () => T | Promise<T>): Prom
 
 function logSdkError(requestId: string, error: Error): void {
   // The SDK reports rejected requests here too: client mistakes, not gateway faults.
-  console.warn(JSON.stringify({ level: "warn", msg: "mcp protocol", requestId, error: error.message }));
+  log({ event: "mcp_protocol_error", requestId, error: errorText(error) });
 }

@@ -42,6 +42,7 @@
  * @module
  */
 import type { VendorSettings } from "../config.ts";
+import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import { type Clock, clockFor } from "./clock.ts";
 import {
@@ -204,15 +205,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<
 }
 
 function logGuardFailure(vendor: string, op: string, error: unknown): void {
-  console.warn(
-    JSON.stringify({
-      level: "warn",
-      msg: "vendor guard unavailable; failing open",
-      vendor,
-      op,
-      error: error instanceof Error ? error.message : String(error),
-    }),
-  );
+  log({ event: "guard_unavailable", vendor, op, error: errorText(error) });
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
+import { log } from "../log.ts";
 import { guardClient } from "./guard-client.ts";
 import { judgeResponse, responseRecipeFor } from "./response-validation.ts";
 import { sanitize } from "./sanitize.ts";
@@ -57,15 +58,7 @@ export function inspectMalformedJson(ctx: ResponsePolicyContext, status: number)
   if (!responseRecipeFor(ctx.tool, status)?.schema) return undefined;
   const message = `The ${status} response of ${ctx.tool.name} is not valid JSON, but its documented schema expects JSON.`;
   if (mode === "strict") return { action: "reject", message, mismatches: ["at (root): not valid JSON"] };
-  console.warn(
-    JSON.stringify({
-      event: "response_drift",
-      vendor: ctx.bundle.vendor,
-      tool: ctx.tool.name,
-      status,
-      summary: message,
-    }),
-  );
+  log({ event: "response_drift", vendor: ctx.bundle.vendor, tool: ctx.tool.name, status, summary: message });
   recordDrift(ctx);
   return undefined;
 }

@@ -18,6 +18,7 @@
  */
 import type { JsonSchema, ResponseRecipe, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { ResponseValidationMode } from "../config.ts";
+import { log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import { validate } from "../schema/validate.ts";
 
@@ -129,14 +130,6 @@ export function judgeResponse(
   const check = validateResponse(bundle, tool, status, data);
   if (check.valid) return { action: "pass" };
   if (mode === "strict") return { action: "reject", summary: check.summary, mismatches: check.mismatches };
-  console.warn(
-    JSON.stringify({
-      event: "response_drift",
-      vendor: bundle.vendor,
-      tool: tool.name,
-      status,
-      summary: check.summary,
-    }),
-  );
+  log({ event: "response_drift", vendor: bundle.vendor, tool: tool.name, status, summary: check.summary });
   return { action: "drift", summary: check.summary };
 }

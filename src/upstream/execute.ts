@@ -17,6 +17,7 @@ import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import { resolveBaseUrl } from "../base-url.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
+import { log } from "../log.ts";
 import { type Clock, clockFor } from "../resilience/clock.ts";
 import {
   type BodyFailure,
@@ -158,15 +159,13 @@ async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promi
       return errorResult({ error: err.code, vendor, tool, message: err.message });
     }
     if (isTimeout(err)) return timeoutResult();
-    console.error(
-      JSON.stringify({
-        event: "tool_call_failed",
-        vendor,
-        tool,
-        error: err instanceof Error ? err.name : "unknown",
-        message: secrets.scrub(safeMessage(err)),
-      }),
-    );
+    log({
+      event: "tool_call_failed",
+      vendor,
+      tool,
+      error: err instanceof Error ? err.name : "unknown",
+      message: secrets.scrub(safeMessage(err)),
+    });
     return errorResult({
       error: "internal_error",
       vendor,

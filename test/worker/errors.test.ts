@@ -69,7 +69,12 @@ describe("JSON errors on every route", () => {
     const body = await expectJsonError(res, 500, "internal_error");
     expect(body.error.message).not.toContain("secret internals");
     const line = JSON.parse(String(logged.mock.calls[0]?.[0])) as Record<string, unknown>;
-    expect(line).toMatchObject({ level: "error", requestId: body.error.requestId, where: "GET /__throws" });
+    expect(line).toMatchObject({
+      level: "error",
+      event: "unexpected_error",
+      requestId: body.error.requestId,
+      where: "GET /__throws",
+    });
     expect(line.error).toContain("secret internals");
   });
 

@@ -99,9 +99,12 @@ describe("settings of the Python generator", () => {
     expect((await call(env, "/health")).status).toBe(200);
     await call(env, "/health");
     const lines = warn.mock.calls
-      .map(([line]) => String(line))
-      .filter((line) => line.includes('"ignored setting"'))
-      .map((line) => JSON.parse(line) as { setting: string; message: string });
+      .map(
+        ([line]) =>
+          JSON.parse(String(line)) as { level: string; event: string; setting: string; message: string },
+      )
+      .filter((line) => line.event === "ignored_setting");
+    expect(lines.every((l) => l.level === "warn")).toBe(true);
     expect(lines.map((l) => l.setting)).toEqual([
       "BASE_URL",
       "CONNECTION_POOL_SIZE",
@@ -120,6 +123,6 @@ describe("settings of the Python generator", () => {
   it("does not flag the vendor-prefixed settings that replace them", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     await call(envWith({ DEMO_BASE_URL: "http://127.0.0.1:9", DEMO_OAUTH2_CLIENT_ID: "abc" }), "/health");
-    expect(warn.mock.calls.some(([line]) => String(line).includes('"ignored setting"'))).toBe(false);
+    expect(warn.mock.calls.some(([line]) => String(line).includes('"ignored_setting"'))).toBe(false);
   });
 });

@@ -71,7 +71,7 @@ describe("GET /health/vendors", () => {
     expect(lines).toEqual([
       expect.objectContaining({
         level: "error",
-        msg: "gateway error",
+        event: "gateway_error",
         code: "invalid_configuration",
         status: 500,
       }),

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ToolRecipe, VendorBundle } from "../../../src/bundle/types.ts";
 import { judgeResponse, validateResponse } from "../../../src/resilience/response-validation.ts";
 
@@ -84,9 +84,22 @@ describe("judgeResponse", () => {
   it("off: passes without checking", () => {
     expect(judgeResponse("off", bundle, tool, 200, drifted)).toEqual({ action: "pass" });
   });
-  it("warn: reports drift and lets the data through", () => {
-    expect(judgeResponse("warn", bundle, tool, 200, drifted)).toMatchObject({ action: "drift" });
+  afterEach(() => vi.restoreAllMocks());
+  it("warn: reports drift, logs it as one response_drift line and lets the data through", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const verdict = judgeResponse("warn", bundle, tool, 200, drifted);
+    expect(verdict).toMatchObject({ action: "drift" });
     expect(judgeResponse("warn", bundle, tool, 200, { id: 1, lines: [] })).toEqual({ action: "pass" });
+    expect(warn.mock.calls.map(([line]) => JSON.parse(String(line)))).toEqual([
+      {
+        level: "warn",
+        event: "response_drift",
+        vendor: "shop",
+        tool: "getOrder",
+        status: 200,
+        summary: verdict.action === "drift" ? verdict.summary : "",
+      },
+    ]);
   });
   it("strict: rejects with the mismatches", () => {
     const verdict = judgeResponse("strict", bundle, tool, 200, drifted);

@@ -1,0 +1,105 @@
+/**
+ * The gateway's one logger. Every line it writes is one JSON object
+ * `{"level":…,"event":…, …fields}` written with `console.log`, `console.warn` or
+ * `console.error` by level, so Workers Logs indexes its fields and filters by level.
+ * Every event name is one of {@link LogEventName}, each with its level and fields fixed
+ * here; the README's "Logs" table lists them. Nothing else in src/ writes to the console.
+ * test/scripts/no-console.test.ts checks both.
+ *
+ * No `time` field: Workers Logs, `wrangler tail` and workerd's console stamp each line
+ * already, and inside a Worker `Date.now()` stands still until the next I/O, so a field of
+ * ours would repeat the stamp at best and mislead at worst.
+ *
+ * Secrets: fields are strings, numbers and booleans named per event; the logger never takes
+ * a request, its headers or its body. Text that may hold upstream or client input (an error
+ * message, a drift summary) is scrubbed of credentials by the caller before it gets here
+ * (SecretScrubber, bodies scrubbed as read).
+ *
+ * Cost: nothing runs until something is logged; a call that logs nothing pays nothing.
+ *
+ * @module
+ */
+
+export type LogLevel = "info" | "warn" | "error";
+
+/** Each event's fields (besides `level` and `event`). `requestId` wherever the request is known. */
+interface EventFields {
+  /** A thrown value nobody foresaw; `where` is the route (`GET /x`) or the handler. */
+  unexpected_error: { requestId: string; where: string; error: string; stack?: string | undefined };
+  /** A foreseen 5xx `GatewayError` (storage down, invalid configuration): no stack. */
+  gateway_error: {
+    requestId: string;
+    where: string;
+    code: string;
+    status: number;
+    error: string;
+    cause?: string;
+  };
+  /** A tool call that failed inside the gateway (not an upstream error); `message` is scrubbed. */
+  tool_call_failed: { vendor: string; tool: string; error: string; message: string };
+  /** One cron probe of a vendor's health tool; `error` is the tool result's error code. */
+  health_probe: { vendor: string; tool: string; ok: boolean; error?: string | undefined };
+  /** The cron run itself failed. */
+  health_probe_failed: { error: string };
+  /** A 2xx upstream body that does not match its documented schema (`RESPONSE_VALIDATION_MODE=warn`). */
+  response_drift: { vendor: string; tool: string; status: number; summary: string };
+  /** The vendor guard (Durable Object) failed or did not answer; the call went ahead without it. */
+  guard_unavailable: { vendor: string; op: string; error: string };
+  /** A setting of the Python generator this gateway does not read; once per isolate. */
+  ignored_setting: { setting: string; message: string };
+  /** A client-credentials token could not be cached in KV; the next call fetches one again. */
+  token_cache_write_failed: { error: string };
+  /** KV failed while listing a user's credentials; tools/list degrades to what needs no KV. */
+  credential_listing_failed: { error: string };
+  /** The sign-in throttle is unavailable, so sign-in answers 503 (fails closed). */
+  sign_in_guard_unavailable: { error: string };
+  /** An error the OAuth provider library answered. */
+  oauth_error: { code: string; status: number; category?: string | undefined; reason?: string | undefined };
+  /** A retired refresh token was presented again; its grant is revoked. */
+  refresh_token_reuse: { grantId: string };
+  /** `GATEWAY_AUTH=none`: client authentication is off; once per isolate. */
+  client_auth_off: { message: string };
+  /** The MCP SDK's transport reported an error. */
+  mcp_transport_error: { requestId: string; error: string };
+  /** The MCP SDK rejected a request (a client mistake, not a gateway fault). */
+  mcp_protocol_error: { requestId: string; error: string };
+}
+
+export type LogEventName = keyof EventFields;
+
+/** One event to log: its name and exactly its fields. */
+export type LogEvent = { [K in LogEventName]: { event: K } & EventFields[K] }[LogEventName];
+
+/** Each event's level, fixed so a name always means the same severity. */
+export const LOG_LEVELS: { readonly [K in LogEventName]: LogLevel } = {
+  unexpected_error: "error",
+  gateway_error: "error",
+  tool_call_failed: "error",
+  health_probe: "info",
+  health_probe_failed: "error",
+  response_drift: "warn",
+  guard_unavailable: "warn",
+  ignored_setting: "warn",
+  token_cache_write_failed: "warn",
+  credential_listing_failed: "warn",
+  sign_in_guard_unavailable: "warn",
+  oauth_error: "warn",
+  refresh_token_reuse: "warn",
+  client_auth_off: "warn",
+  mcp_transport_error: "warn",
+  mcp_protocol_error: "warn",
+};
+
+/** Writes `entry` as one JSON line at its event's level. */
+export function log(entry: LogEvent): void {
+  const level = LOG_LEVELS[entry.event];
+  const line = JSON.stringify({ level, ...entry });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
+
+/** A thrown value as log text: `Name: message` for an `Error`, else its string form. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
