@@ -41,9 +41,10 @@
  *
  * @module
  */
+
+import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { memoized } from "../memo.ts";
-import { type Clock, clockFor } from "./clock.ts";
 import {
   type Admission,
   type AdmitRequest,

@@ -27,6 +27,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "base-url",
     "memo",
     "body-text",
+    "clock",
     "env",
     "generated",
   ], // leaf modules
