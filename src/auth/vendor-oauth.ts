@@ -12,7 +12,9 @@
  */
 import * as oauth from "oauth4webapi";
 import type { VendorBundle } from "../bundle/types.ts";
+import { type Clock, clockFor } from "../clock.ts";
 import { SecretScrubber } from "../resilience/scrub.ts";
+import { deadlineAfter } from "../resilience/timeout.ts";
 import {
   clientTokenKey,
   KV_MIN_TTL_SECONDS,
@@ -54,10 +56,32 @@ export class VendorOAuthError extends Error {
   }
 }
 
-function requestOptions(url: string, fetchImpl?: typeof fetch): oauth.TokenEndpointRequestOptions {
+/**
+ * Runs one token endpoint exchange (request and response processing) bounded by
+ * {@link TOKEN_REQUEST_TIMEOUT_MS} on `clock`; the timer is cleared when it ends.
+ */
+async function tokenExchange<T>(
+  clock: Clock,
+  url: string,
+  fetchImpl: typeof fetch | undefined,
+  exchange: (options: oauth.TokenEndpointRequestOptions) => Promise<T>,
+): Promise<T> {
+  const deadline = deadlineAfter(TOKEN_REQUEST_TIMEOUT_MS, undefined, clock);
+  try {
+    return await exchange(requestOptions(url, deadline.signal, fetchImpl));
+  } finally {
+    deadline.clear();
+  }
+}
+
+function requestOptions(
+  url: string,
+  signal: AbortSignal,
+  fetchImpl?: typeof fetch,
+): oauth.TokenEndpointRequestOptions {
   const parsed = new URL(url);
   return {
-    signal: AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS),
+    signal,
     // Plain http only to a loopback vendor (local development and tests).
     ...(parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)
       ? { [oauth.allowInsecureRequests]: true }
@@ -86,6 +110,7 @@ function clientAuthFor(env: object, vendor: string, config: VendorOAuthConfig): 
 
 function secretFromTokenResponse(
   response: oauth.TokenEndpointResponse,
+  now: number,
   previousRefresh?: string,
 ): StoredSecret {
   const refreshToken = response.refresh_token ?? previousRefresh;
@@ -93,9 +118,7 @@ function secretFromTokenResponse(
     type: "oauth2",
     accessToken: response.access_token,
     ...(refreshToken === undefined ? {} : { refreshToken }),
-    ...(typeof response.expires_in === "number"
-      ? { expiresAt: Date.now() + response.expires_in * 1000 }
-      : {}),
+    ...(typeof response.expires_in === "number" ? { expiresAt: now + response.expires_in * 1000 } : {}),
     ...(response.scope === undefined ? {} : { scope: response.scope }),
   };
 }
@@ -137,7 +160,8 @@ export async function clientCredentialsToken(
   const cacheKey = await sha256Hex(
     `${bundle.vendor}|${config.tokenUrl}|${config.clientId}|${config.scopes.join(" ")}`,
   );
-  const now = Date.now();
+  const clock = clockFor(env);
+  const now = clock.now();
   const memory = clientTokens.get(cacheKey);
   if (memory !== undefined && memory.useUntil > now) return memory.accessToken;
 
@@ -161,14 +185,19 @@ export async function clientCredentialsToken(
       if (config.scopes.length > 0) parameters.set("scope", config.scopes.join(" "));
       let result: oauth.TokenEndpointResponse;
       try {
-        const response = await oauth.clientCredentialsGrantRequest(
-          as,
-          client,
-          clientAuthFor(env, bundle.vendor, config),
-          parameters,
-          requestOptions(config.tokenUrl, fetchImpl),
+        result = await tokenExchange(clock, config.tokenUrl, fetchImpl, async (options) =>
+          oauth.processClientCredentialsResponse(
+            as,
+            client,
+            await oauth.clientCredentialsGrantRequest(
+              as,
+              client,
+              clientAuthFor(env, bundle.vendor, config),
+              parameters,
+              options,
+            ),
+          ),
         );
-        result = await oauth.processClientCredentialsResponse(as, client, response);
       } catch (error) {
         throw new VendorOAuthError(
           "token_request_failed",
@@ -179,7 +208,7 @@ export async function clientCredentialsToken(
       const lifetimeSeconds = typeof result.expires_in === "number" ? result.expires_in : 3600;
       const token: CachedToken = {
         accessToken: result.access_token,
-        useUntil: Date.now() + Math.max(0, lifetimeSeconds - TOKEN_REFRESH_SKEW_SECONDS) * 1000,
+        useUntil: clock.now() + Math.max(0, lifetimeSeconds - TOKEN_REFRESH_SKEW_SECONDS) * 1000,
       };
       clientTokens.set(cacheKey, token);
       const ttl = lifetimeSeconds - TOKEN_REFRESH_SKEW_SECONDS;
@@ -300,21 +329,27 @@ export async function finishVendorAuthorization(
     throw new VendorOAuthError("not_configured", `${bundle.displayName} is not configured.`);
   const as = serverFor(config);
   const client: oauth.Client = { client_id: config.clientId };
+  const clock = clockFor(env);
   const params = new URLSearchParams(callbackUrl.search);
   params.delete("iss");
   let result: oauth.TokenEndpointResponse;
   try {
     const validated = oauth.validateAuthResponse(as, client, params, state);
-    const response = await oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      clientAuthFor(env, bundle.vendor, config),
-      validated,
-      record.redirectUri,
-      record.verifier,
-      requestOptions(config.tokenUrl, fetchImpl),
+    result = await tokenExchange(clock, config.tokenUrl, fetchImpl, async (options) =>
+      oauth.processAuthorizationCodeResponse(
+        as,
+        client,
+        await oauth.authorizationCodeGrantRequest(
+          as,
+          client,
+          clientAuthFor(env, bundle.vendor, config),
+          validated,
+          record.redirectUri,
+          record.verifier,
+          options,
+        ),
+      ),
     );
-    result = await oauth.processAuthorizationCodeResponse(as, client, response);
   } catch (error) {
     if (error instanceof oauth.AuthorizationResponseError) {
       throw new VendorOAuthError(
@@ -331,7 +366,7 @@ export async function finishVendorAuthorization(
       { cause: error },
     );
   }
-  const secret = secretFromTokenResponse(result);
+  const secret = secretFromTokenResponse(result, clock.now());
   await putCredential(
     env,
     cipher,
@@ -369,12 +404,13 @@ export async function freshCredential(
   fetchImpl?: typeof fetch,
 ): Promise<StoredCredential | undefined> {
   const stored = await getCredential(env, cipher, owner, bundle.vendor);
-  if (stored === undefined || stored.meta.status !== "ok" || !needsRefresh(stored.secret, Date.now()))
+  const clock = clockFor(env);
+  if (stored === undefined || stored.meta.status !== "ok" || !needsRefresh(stored.secret, clock.now()))
     return stored;
   const flightKey = `${owner.kind}:${owner.id}:${bundle.vendor}`;
   let pending = refreshes.get(flightKey);
   if (pending === undefined) {
-    pending = refresh(env, bundle, cipher, owner, stored, fetchImpl).finally(() =>
+    pending = refresh(env, bundle, cipher, owner, stored, clock, fetchImpl).finally(() =>
       refreshes.delete(flightKey),
     );
     refreshes.set(flightKey, pending);
@@ -388,6 +424,7 @@ async function refresh(
   cipher: CredentialCipher,
   owner: CredentialOwner,
   stored: StoredCredential,
+  clock: Clock,
   fetchImpl?: typeof fetch,
 ): Promise<StoredCredential | undefined> {
   const secret = stored.secret;
@@ -402,15 +439,21 @@ async function refresh(
   const as = serverFor(config);
   const client: oauth.Client = { client_id: config.clientId };
   try {
-    const response = await oauth.refreshTokenGrantRequest(
-      as,
-      client,
-      clientAuthFor(env, bundle.vendor, config),
-      secret.refreshToken,
-      requestOptions(config.tokenUrl, fetchImpl),
+    const refreshToken = secret.refreshToken;
+    const result = await tokenExchange(clock, config.tokenUrl, fetchImpl, async (options) =>
+      oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await oauth.refreshTokenGrantRequest(
+          as,
+          client,
+          clientAuthFor(env, bundle.vendor, config),
+          refreshToken,
+          options,
+        ),
+      ),
     );
-    const result = await oauth.processRefreshTokenResponse(as, client, response);
-    const next = secretFromTokenResponse(result, secret.refreshToken);
+    const next = secretFromTokenResponse(result, clock.now(), secret.refreshToken);
     const meta = metaFor(next);
     await putCredential(env, cipher, owner, bundle.vendor, next, meta);
     return { secret: next, meta };
@@ -423,7 +466,7 @@ async function refresh(
         current !== undefined &&
         current.secret.type === "oauth2" &&
         current.secret.accessToken !== secret.accessToken &&
-        !needsRefresh(current.secret, Date.now())
+        !needsRefresh(current.secret, clock.now())
       ) {
         return current;
       }
