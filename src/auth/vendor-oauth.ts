@@ -56,19 +56,34 @@ export class VendorOAuthError extends Error {
   }
 }
 
+/** What every grant request to a vendor's token endpoint takes. */
+interface TokenEndpoint {
+  as: oauth.AuthorizationServer;
+  client: oauth.Client;
+  auth: oauth.ClientAuth;
+  options: oauth.TokenEndpointRequestOptions;
+}
+
 /**
  * Runs one token endpoint exchange (request and response processing) bounded by
  * {@link TOKEN_REQUEST_TIMEOUT_MS} on `clock`; the timer is cleared when it ends.
  */
 async function tokenExchange<T>(
+  env: object,
+  vendor: string,
+  config: VendorOAuthConfig,
   clock: Clock,
-  url: string,
   fetchImpl: typeof fetch | undefined,
-  exchange: (options: oauth.TokenEndpointRequestOptions) => Promise<T>,
+  exchange: (endpoint: TokenEndpoint) => Promise<T>,
 ): Promise<T> {
   const deadline = deadlineAfter(TOKEN_REQUEST_TIMEOUT_MS, undefined, clock);
   try {
-    return await exchange(requestOptions(url, deadline.signal, fetchImpl));
+    return await exchange({
+      as: serverFor(config),
+      client: { client_id: config.clientId },
+      auth: clientAuthFor(env, vendor, config),
+      options: requestOptions(config.tokenUrl, deadline.signal, fetchImpl),
+    });
   } finally {
     deadline.clear();
   }
@@ -179,23 +194,15 @@ export async function clientCredentialsToken(
   let pending = clientTokenFetches.get(cacheKey);
   if (pending === undefined) {
     pending = (async () => {
-      const as = serverFor(config);
-      const client: oauth.Client = { client_id: config.clientId };
       const parameters = new URLSearchParams();
       if (config.scopes.length > 0) parameters.set("scope", config.scopes.join(" "));
       let result: oauth.TokenEndpointResponse;
       try {
-        result = await tokenExchange(clock, config.tokenUrl, fetchImpl, async (options) =>
+        result = await tokenExchange(env, bundle.vendor, config, clock, fetchImpl, async (e) =>
           oauth.processClientCredentialsResponse(
-            as,
-            client,
-            await oauth.clientCredentialsGrantRequest(
-              as,
-              client,
-              clientAuthFor(env, bundle.vendor, config),
-              parameters,
-              options,
-            ),
+            e.as,
+            e.client,
+            await oauth.clientCredentialsGrantRequest(e.as, e.client, e.auth, parameters, e.options),
           ),
         );
       } catch (error) {
@@ -327,29 +334,24 @@ export async function finishVendorAuthorization(
   const config = vendorOAuthConfig(env, bundle, "authorizationCode");
   if (config === undefined)
     throw new VendorOAuthError("not_configured", `${bundle.displayName} is not configured.`);
-  const as = serverFor(config);
-  const client: oauth.Client = { client_id: config.clientId };
   const clock = clockFor(env);
   const params = new URLSearchParams(callbackUrl.search);
   params.delete("iss");
   let result: oauth.TokenEndpointResponse;
   try {
-    const validated = oauth.validateAuthResponse(as, client, params, state);
-    result = await tokenExchange(clock, config.tokenUrl, fetchImpl, async (options) =>
-      oauth.processAuthorizationCodeResponse(
-        as,
-        client,
-        await oauth.authorizationCodeGrantRequest(
-          as,
-          client,
-          clientAuthFor(env, bundle.vendor, config),
-          validated,
-          record.redirectUri,
-          record.verifier,
-          options,
-        ),
-      ),
-    );
+    result = await tokenExchange(env, bundle.vendor, config, clock, fetchImpl, async (e) => {
+      const validated = oauth.validateAuthResponse(e.as, e.client, params, state);
+      const response = await oauth.authorizationCodeGrantRequest(
+        e.as,
+        e.client,
+        e.auth,
+        validated,
+        record.redirectUri,
+        record.verifier,
+        e.options,
+      );
+      return oauth.processAuthorizationCodeResponse(e.as, e.client, response);
+    });
   } catch (error) {
     if (error instanceof oauth.AuthorizationResponseError) {
       throw new VendorOAuthError(
@@ -436,21 +438,13 @@ async function refresh(
   if (secret.refreshToken === undefined) return markNeedsReauth("expired");
   const config = vendorOAuthConfig(env, bundle, "authorizationCode");
   if (config === undefined) return markNeedsReauth("not_configured");
-  const as = serverFor(config);
-  const client: oauth.Client = { client_id: config.clientId };
+  const refreshToken = secret.refreshToken;
   try {
-    const refreshToken = secret.refreshToken;
-    const result = await tokenExchange(clock, config.tokenUrl, fetchImpl, async (options) =>
+    const result = await tokenExchange(env, bundle.vendor, config, clock, fetchImpl, async (e) =>
       oauth.processRefreshTokenResponse(
-        as,
-        client,
-        await oauth.refreshTokenGrantRequest(
-          as,
-          client,
-          clientAuthFor(env, bundle.vendor, config),
-          refreshToken,
-          options,
-        ),
+        e.as,
+        e.client,
+        await oauth.refreshTokenGrantRequest(e.as, e.client, e.auth, refreshToken, e.options),
       ),
     );
     const next = secretFromTokenResponse(result, clock.now(), secret.refreshToken);
