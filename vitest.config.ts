@@ -26,8 +26,6 @@ export default defineConfig({
                 // Client auth off for route tests; the auth tests pass their own env (test/worker/auth/).
                 GATEWAY_AUTH: "none",
                 ALLOWED_ORIGINS: "https://allowed.example",
-                // Resilience: backoff and rate-limit waits are skipped (src/resilience/clock.ts).
-                GATEWAY_TEST_VIRTUAL_TIME: "true",
                 // Fixture vendors of the fault-injection suite (test/support/fault-upstream.ts).
                 FAULTY_BASE_URL: inject("faultUpstreamUrl"),
                 FAULTY_STRICT_BASE_URL: inject("faultUpstreamUrl"),
@@ -49,8 +47,9 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts", "test/e2e/**/*.test.ts"],
-          // The Worker's modules load before the first test, not inside its timeout.
-          setupFiles: ["./test/support/load-worker.setup.ts"],
+          // The Worker's modules load before the first test, not inside its timeout; every
+          // request gets a virtual clock, so backoff and token waits are skipped (src/clock.ts).
+          setupFiles: ["./test/support/load-worker.setup.ts", "./test/support/virtual-clock.setup.ts"],
           globalSetup: [
             "./test/support/fault-upstream.setup.ts",
             "./test/support/upstream-server.ts",

@@ -13,9 +13,10 @@
  *
  * @module
  */
+
+import { type Clock, clockFor, realClock } from "../clock.ts";
 import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
-import { type Clock, injectedClock, realClock } from "../resilience/clock.ts";
 
 /**
  * KV answers in milliseconds (tens at the edge for a cold key); one that has not answered in
@@ -99,7 +100,7 @@ const guardedEnvs = new WeakMap<object, object>();
 export function withGuardedKv<E extends { OAUTH_KV: KVNamespace }>(env: E): E {
   return memoized(guardedEnvs, env, () => ({
     ...env,
-    OAUTH_KV: guardKv(env.OAUTH_KV, injectedClock(env)),
+    OAUTH_KV: guardKv(env.OAUTH_KV, clockFor(env)),
   })) as E;
 }
 

@@ -12,8 +12,10 @@
  */
 import * as oauth from "oauth4webapi";
 import type { VendorBundle } from "../bundle/types.ts";
+import { type Clock, clockFor } from "../clock.ts";
 import { errorText, log } from "../log.ts";
 import { SecretScrubber } from "../resilience/scrub.ts";
+import { deadlineAfter } from "../resilience/timeout.ts";
 import {
   clientTokenKey,
   KV_MIN_TTL_SECONDS,
@@ -55,10 +57,47 @@ export class VendorOAuthError extends Error {
   }
 }
 
-function requestOptions(url: string, fetchImpl?: typeof fetch): oauth.TokenEndpointRequestOptions {
+/** What every grant request to a vendor's token endpoint takes. */
+interface TokenEndpoint {
+  as: oauth.AuthorizationServer;
+  client: oauth.Client;
+  auth: oauth.ClientAuth;
+  options: oauth.TokenEndpointRequestOptions;
+}
+
+/**
+ * Runs one token endpoint exchange (request and response processing) bounded by
+ * {@link TOKEN_REQUEST_TIMEOUT_MS} on `clock`; the timer is cleared when it ends.
+ */
+async function tokenExchange<T>(
+  env: object,
+  vendor: string,
+  config: VendorOAuthConfig,
+  clock: Clock,
+  fetchImpl: typeof fetch | undefined,
+  exchange: (endpoint: TokenEndpoint) => Promise<T>,
+): Promise<T> {
+  const deadline = deadlineAfter(TOKEN_REQUEST_TIMEOUT_MS, undefined, clock);
+  try {
+    return await exchange({
+      as: serverFor(config),
+      client: { client_id: config.clientId },
+      auth: clientAuthFor(env, vendor, config),
+      options: requestOptions(config.tokenUrl, deadline.signal, fetchImpl),
+    });
+  } finally {
+    deadline.clear();
+  }
+}
+
+function requestOptions(
+  url: string,
+  signal: AbortSignal,
+  fetchImpl?: typeof fetch,
+): oauth.TokenEndpointRequestOptions {
   const parsed = new URL(url);
   return {
-    signal: AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS),
+    signal,
     // Plain http only to a loopback vendor (local development and tests).
     ...(parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)
       ? { [oauth.allowInsecureRequests]: true }
@@ -87,6 +126,7 @@ function clientAuthFor(env: object, vendor: string, config: VendorOAuthConfig): 
 
 function secretFromTokenResponse(
   response: oauth.TokenEndpointResponse,
+  now: number,
   previousRefresh?: string,
 ): StoredSecret {
   const refreshToken = response.refresh_token ?? previousRefresh;
@@ -94,9 +134,7 @@ function secretFromTokenResponse(
     type: "oauth2",
     accessToken: response.access_token,
     ...(refreshToken === undefined ? {} : { refreshToken }),
-    ...(typeof response.expires_in === "number"
-      ? { expiresAt: Date.now() + response.expires_in * 1000 }
-      : {}),
+    ...(typeof response.expires_in === "number" ? { expiresAt: now + response.expires_in * 1000 } : {}),
     ...(response.scope === undefined ? {} : { scope: response.scope }),
   };
 }
@@ -138,7 +176,8 @@ export async function clientCredentialsToken(
   const cacheKey = await sha256Hex(
     `${bundle.vendor}|${config.tokenUrl}|${config.clientId}|${config.scopes.join(" ")}`,
   );
-  const now = Date.now();
+  const clock = clockFor(env);
+  const now = clock.now();
   const memory = clientTokens.get(cacheKey);
   if (memory !== undefined && memory.useUntil > now) return memory.accessToken;
 
@@ -156,20 +195,17 @@ export async function clientCredentialsToken(
   let pending = clientTokenFetches.get(cacheKey);
   if (pending === undefined) {
     pending = (async () => {
-      const as = serverFor(config);
-      const client: oauth.Client = { client_id: config.clientId };
       const parameters = new URLSearchParams();
       if (config.scopes.length > 0) parameters.set("scope", config.scopes.join(" "));
       let result: oauth.TokenEndpointResponse;
       try {
-        const response = await oauth.clientCredentialsGrantRequest(
-          as,
-          client,
-          clientAuthFor(env, bundle.vendor, config),
-          parameters,
-          requestOptions(config.tokenUrl, fetchImpl),
+        result = await tokenExchange(env, bundle.vendor, config, clock, fetchImpl, async (e) =>
+          oauth.processClientCredentialsResponse(
+            e.as,
+            e.client,
+            await oauth.clientCredentialsGrantRequest(e.as, e.client, e.auth, parameters, e.options),
+          ),
         );
-        result = await oauth.processClientCredentialsResponse(as, client, response);
       } catch (error) {
         throw new VendorOAuthError(
           "token_request_failed",
@@ -180,7 +216,7 @@ export async function clientCredentialsToken(
       const lifetimeSeconds = typeof result.expires_in === "number" ? result.expires_in : 3600;
       const token: CachedToken = {
         accessToken: result.access_token,
-        useUntil: Date.now() + Math.max(0, lifetimeSeconds - TOKEN_REFRESH_SKEW_SECONDS) * 1000,
+        useUntil: clock.now() + Math.max(0, lifetimeSeconds - TOKEN_REFRESH_SKEW_SECONDS) * 1000,
       };
       clientTokens.set(cacheKey, token);
       const ttl = lifetimeSeconds - TOKEN_REFRESH_SKEW_SECONDS;
@@ -296,23 +332,24 @@ export async function finishVendorAuthorization(
   const config = vendorOAuthConfig(env, bundle, "authorizationCode");
   if (config === undefined)
     throw new VendorOAuthError("not_configured", `${bundle.displayName} is not configured.`);
-  const as = serverFor(config);
-  const client: oauth.Client = { client_id: config.clientId };
+  const clock = clockFor(env);
   const params = new URLSearchParams(callbackUrl.search);
   params.delete("iss");
   let result: oauth.TokenEndpointResponse;
   try {
-    const validated = oauth.validateAuthResponse(as, client, params, state);
-    const response = await oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      clientAuthFor(env, bundle.vendor, config),
-      validated,
-      record.redirectUri,
-      record.verifier,
-      requestOptions(config.tokenUrl, fetchImpl),
-    );
-    result = await oauth.processAuthorizationCodeResponse(as, client, response);
+    result = await tokenExchange(env, bundle.vendor, config, clock, fetchImpl, async (e) => {
+      const validated = oauth.validateAuthResponse(e.as, e.client, params, state);
+      const response = await oauth.authorizationCodeGrantRequest(
+        e.as,
+        e.client,
+        e.auth,
+        validated,
+        record.redirectUri,
+        record.verifier,
+        e.options,
+      );
+      return oauth.processAuthorizationCodeResponse(e.as, e.client, response);
+    });
   } catch (error) {
     if (error instanceof oauth.AuthorizationResponseError) {
       throw new VendorOAuthError(
@@ -329,7 +366,7 @@ export async function finishVendorAuthorization(
       { cause: error },
     );
   }
-  const secret = secretFromTokenResponse(result);
+  const secret = secretFromTokenResponse(result, clock.now());
   await putCredential(
     env,
     cipher,
@@ -367,12 +404,13 @@ export async function freshCredential(
   fetchImpl?: typeof fetch,
 ): Promise<StoredCredential | undefined> {
   const stored = await getCredential(env, cipher, owner, bundle.vendor);
-  if (stored === undefined || stored.meta.status !== "ok" || !needsRefresh(stored.secret, Date.now()))
+  const clock = clockFor(env);
+  if (stored === undefined || stored.meta.status !== "ok" || !needsRefresh(stored.secret, clock.now()))
     return stored;
   const flightKey = `${owner.kind}:${owner.id}:${bundle.vendor}`;
   let pending = refreshes.get(flightKey);
   if (pending === undefined) {
-    pending = refresh(env, bundle, cipher, owner, stored, fetchImpl).finally(() =>
+    pending = refresh(env, bundle, cipher, owner, stored, clock, fetchImpl).finally(() =>
       refreshes.delete(flightKey),
     );
     refreshes.set(flightKey, pending);
@@ -386,6 +424,7 @@ async function refresh(
   cipher: CredentialCipher,
   owner: CredentialOwner,
   stored: StoredCredential,
+  clock: Clock,
   fetchImpl?: typeof fetch,
 ): Promise<StoredCredential | undefined> {
   const secret = stored.secret;
@@ -397,18 +436,16 @@ async function refresh(
   if (secret.refreshToken === undefined) return markNeedsReauth("expired");
   const config = vendorOAuthConfig(env, bundle, "authorizationCode");
   if (config === undefined) return markNeedsReauth("not_configured");
-  const as = serverFor(config);
-  const client: oauth.Client = { client_id: config.clientId };
+  const refreshToken = secret.refreshToken;
   try {
-    const response = await oauth.refreshTokenGrantRequest(
-      as,
-      client,
-      clientAuthFor(env, bundle.vendor, config),
-      secret.refreshToken,
-      requestOptions(config.tokenUrl, fetchImpl),
+    const result = await tokenExchange(env, bundle.vendor, config, clock, fetchImpl, async (e) =>
+      oauth.processRefreshTokenResponse(
+        e.as,
+        e.client,
+        await oauth.refreshTokenGrantRequest(e.as, e.client, e.auth, refreshToken, e.options),
+      ),
     );
-    const result = await oauth.processRefreshTokenResponse(as, client, response);
-    const next = secretFromTokenResponse(result, secret.refreshToken);
+    const next = secretFromTokenResponse(result, clock.now(), secret.refreshToken);
     const meta = metaFor(next);
     await putCredential(env, cipher, owner, bundle.vendor, next, meta);
     return { secret: next, meta };
@@ -421,7 +458,7 @@ async function refresh(
         current !== undefined &&
         current.secret.type === "oauth2" &&
         current.secret.accessToken !== secret.accessToken &&
-        !needsRefresh(current.secret, Date.now())
+        !needsRefresh(current.secret, clock.now())
       ) {
         return current;
       }

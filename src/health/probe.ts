@@ -14,9 +14,9 @@
 import { envCredentialSource } from "../auth/upstream-credentials.ts";
 import { allBundles } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
+import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
 import { log } from "../log.ts";
-import { clockFor } from "../resilience/clock.ts";
 import { executeToolCall } from "../upstream/execute.ts";
 
 /** A health probe is a quick check: it never waits as long as a user call may. */

@@ -6,8 +6,8 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { credentialSourceFor, withCredentialFeedback } from "../auth/credential-source.ts";
+import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
-import { clockFor } from "../resilience/clock.ts";
 import { executeToolCall } from "../upstream/execute.ts";
 import type { ResolvedTool } from "./catalog.ts";
 import type { McpRequestScope } from "./server.ts";

@@ -41,10 +41,11 @@
  *
  * @module
  */
+
+import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
-import { type Clock, clockFor } from "./clock.ts";
 import {
   type Admission,
   type AdmitRequest,

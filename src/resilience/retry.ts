@@ -36,8 +36,8 @@
  * @module
  */
 import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
+import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
-import { type Clock, clockFor } from "./clock.ts";
 import { type GuardClient, guardClient } from "./guard-client.ts";
 import { deadlineAfter } from "./timeout.ts";
 import type { AttemptOutcome, OutcomeKind } from "./vendor-guard.ts";

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type Clock, realClock } from "./clock.ts";
+import { type Clock, realClock } from "../clock.ts";
 
 /** An abort signal that fires after a delay, or when a parent signal aborts, until cleared. */
 export interface Deadline {

@@ -16,9 +16,9 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import { resolveBaseUrl } from "../base-url.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { log } from "../log.ts";
-import { type Clock, clockFor } from "../resilience/clock.ts";
 import {
   type BodyFailure,
   refusalsApart,

@@ -28,6 +28,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "memo",
     "body-text",
     "log",
+    "clock",
     "env",
     "generated",
   ], // leaf modules

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { KV_DEPENDENCY, KV_RETRY_AFTER_SECONDS, KV_TIMEOUT_MS } from "../../../src/auth/kv-guard.ts";
-import { manualClock } from "../../../src/resilience/clock.ts";
+import { manualClock } from "../../support/clocks.ts";
 import {
   authEnv,
   Browser,

@@ -2,7 +2,6 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import type { VendorResilienceConfig } from "../../../src/bundle/types.ts";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
-import { manualClock } from "../../../src/resilience/clock.ts";
 import {
   ADMISSION_LEASE_MS,
   guardClient,
@@ -10,6 +9,7 @@ import {
 } from "../../../src/resilience/guard-client.ts";
 import { resilientFetch } from "../../../src/resilience/retry.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
+import { manualClock } from "../../support/clocks.ts";
 
 const upstream = inject("faultUpstreamUrl");
 

@@ -9,8 +9,9 @@ import { env as baseEnv } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { endAdmissionLeases } from "../../../src/resilience/guard-client.ts";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
+import { withManualClocks } from "../../support/clocks.ts";
 import { authEnv, gatewayFetch, mcp, mcpResult, type TestEnv, tokensFor } from "../auth/helpers.ts";
-import { upstreamAttempts as attempts, withManualClocks } from "./support.ts";
+import { upstreamAttempts as attempts } from "./support.ts";
 
 let env: TestEnv;
 let alice: string;

@@ -20,8 +20,9 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
 import worker from "../../../src/worker.ts";
+import { withManualClocks } from "../../support/clocks.ts";
 import { readJsonRpc } from "../mcp/helpers.ts";
-import { startRequest, timeOutEachAttempt, toolsCallInit, withManualClocks } from "./support.ts";
+import { startRequest, timeOutEachAttempt, toolsCallInit } from "./support.ts";
 
 const upstream = inject("faultUpstreamUrl");
 const VENDORS = ["faulty", "faulty-strict", "refused"] as const;

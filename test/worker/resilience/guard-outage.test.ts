@@ -9,8 +9,8 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type ManualClock, manualClock } from "../../../src/resilience/clock.ts";
 import { ADMISSION_TIMEOUT_MS, endAdmissionLeases } from "../../../src/resilience/guard-client.ts";
+import { type ManualClock, manualClock } from "../../support/clocks.ts";
 import { legacyRequest, readJsonRpc } from "../mcp/helpers.ts";
 import { upstreamAttempts as attempts, startRequest, toolsCallInit, until } from "./support.ts";
 

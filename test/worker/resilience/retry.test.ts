@@ -2,7 +2,6 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import type { HttpMethod, VendorResilienceConfig } from "../../../src/bundle/types.ts";
 import { loadSettings, type VendorSettings, vendorSettings } from "../../../src/config.ts";
-import { type ManualClock, manualClock } from "../../../src/resilience/clock.ts";
 import { guardClient } from "../../../src/resilience/guard-client.ts";
 import {
   backoffMs,
@@ -11,6 +10,7 @@ import {
   resilientFetch,
 } from "../../../src/resilience/retry.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
+import { type ManualClock, manualClock } from "../../support/clocks.ts";
 import { timeOutEachAttempt } from "./support.ts";
 
 const upstream = inject("faultUpstreamUrl");

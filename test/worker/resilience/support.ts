@@ -1,13 +1,13 @@
 /**
  * Resilience test support: requests into the Worker entry with an env of the test's
- * choosing, and manual clocks. A hanging upstream's UPSTREAM_TIMEOUT fires when the
- * test advances the clock, once the fault upstream has the attempt, not when a busy
- * machine lets real time run out.
+ * choosing, and moving its manual clocks (test/support/clocks.ts). A hanging upstream's
+ * UPSTREAM_TIMEOUT fires when the test advances the clock, once the fault upstream has
+ * the attempt, not when a busy machine lets real time run out.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { expect, inject } from "vitest";
-import { type ManualClock, manualClock } from "../../../src/resilience/clock.ts";
 import worker from "../../../src/worker.ts";
+import type { ManualClock } from "../../support/clocks.ts";
 import { BASE, legacyRequest } from "../mcp/helpers.ts";
 
 const upstream = inject("faultUpstreamUrl");
@@ -37,23 +37,6 @@ export async function timeOutEachAttempt(
     await until(async () => (await upstreamAttempts(key)) >= i);
     for (const clock of clocks()) clock.advance(ms);
   }
-}
-
-/**
- * `base` with a fresh manual clock for every request the Worker serves (GATEWAY_TEST_CLOCK),
- * started at the real time; `clocks` lists the ones made, for {@link timeOutEachAttempt}.
- */
-export function withManualClocks<E extends object>(base: E): { env: E; clocks: ManualClock[] } {
-  const clocks: ManualClock[] = [];
-  const env = {
-    ...base,
-    GATEWAY_TEST_CLOCK: () => {
-      const clock = manualClock(Date.now());
-      clocks.push(clock);
-      return clock;
-    },
-  };
-  return { env, clocks };
 }
 
 /** Starts one request into the Worker entry; `done` settles once its waitUntil work (guard reports) is over too. */

@@ -11,7 +11,6 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
-import { manualClock } from "../../../src/resilience/clock.ts";
 import { endAdmissionLeases, guardClient } from "../../../src/resilience/guard-client.ts";
 import { refusalsApart, resilientFetch } from "../../../src/resilience/retry.ts";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
@@ -22,8 +21,9 @@ import {
 } from "../../../src/upstream/request.ts";
 import { sendUpstream } from "../../../src/upstream/send.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
+import { manualClock, withManualClocks } from "../../support/clocks.ts";
 import { type JsonRpcResponse, readJsonRpc } from "../mcp/helpers.ts";
-import { upstreamAttempts as attempts, startRequest, toolsCallInit, withManualClocks } from "./support.ts";
+import { upstreamAttempts as attempts, startRequest, toolsCallInit } from "./support.ts";
 
 const upstream = inject("faultUpstreamUrl");
 const faultyGuard = () => env.VENDOR_GUARD.get(env.VENDOR_GUARD.idFromName("faulty"));

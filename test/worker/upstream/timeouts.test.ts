@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { manualClock } from "../../../src/resilience/clock.ts";
+import { manualClock } from "../../support/clocks.ts";
 import { until } from "../resilience/support.ts";
 import { upAuth, upResponses } from "./fixtures.ts";
 import { callTool, jsonOf, recorded, testEnv, uniqueId } from "./helpers.ts";
