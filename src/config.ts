@@ -309,7 +309,7 @@ const ENV_SETTINGS: readonly EnvSetting[] = [
   },
 ];
 
-/** The environment variable names this module reads. */
+/** The names of the gateway's numeric and switch settings (`npm start` passes them on from the shell). */
 export const SETTING_NAMES: readonly string[] = ENV_SETTINGS.map((s) => s.name);
 
 /** Longest echo of a rejected value: enough to recognise it, never a whole pasted secret. */
