@@ -654,8 +654,29 @@ export function vendorEnvPrefix(vendor: string): string {
   return vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 }
 
-/** `<VENDOR>_<SUFFIX>`: the same vendor prefix as `<VENDOR>_BASE_URL` and the upstream secrets. */
-export function vendorVarName(vendor: string, suffix: string): string {
+/**
+ * Every vendor-named variable, by suffix (`<VENDOR>_<SUFFIX>`): the base URL
+ * (src/base-url.ts), the shared upstream secrets unless vendor.json `auth.secrets` names others
+ * (src/auth/upstream-credentials.ts) and the vendor's OAuth 2.0 client (src/auth/vendor-auth.ts,
+ * `OAUTH2_CLIENT_AUTH=post` for `client_secret_post`).
+ */
+export const VENDOR_VARIABLES = [
+  "BASE_URL",
+  "API_KEY",
+  "TOKEN",
+  "USERNAME",
+  "PASSWORD",
+  "OAUTH2_CLIENT_ID",
+  "OAUTH2_CLIENT_SECRET",
+  "OAUTH2_CLIENT_AUTH",
+  "OAUTH2_SCOPES",
+  "OAUTH2_TOKEN_URL",
+  "OAUTH2_AUTHORIZATION_URL",
+] as const;
+export type VendorVariable = (typeof VENDOR_VARIABLES)[number];
+
+/** `<VENDOR>_<SUFFIX>`: one of {@link VENDOR_VARIABLES} for a vendor. */
+export function vendorVarName(vendor: string, suffix: VendorVariable): string {
   return `${vendorEnvPrefix(vendor)}_${suffix}`;
 }
 

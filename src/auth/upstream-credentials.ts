@@ -13,7 +13,7 @@
  * @module
  */
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
-import { type EnvVars, envString, vendorVarName } from "../config.ts";
+import { type EnvVars, envString, type VendorVariable, vendorVarName } from "../config.ts";
 
 /**
  * A credential ready to attach; the scheme decides where it goes. `related`: secrets held with
@@ -35,7 +35,7 @@ export type SecretRole = "apiKey" | "token" | "username" | "password";
 /** The env names holding each credential role for a vendor. */
 export function secretNames(bundle: VendorBundle): Record<SecretRole, string> {
   const configured = bundle.auth?.secrets ?? {};
-  const named = (suffix: string) => vendorVarName(bundle.vendor, suffix);
+  const named = (suffix: VendorVariable) => vendorVarName(bundle.vendor, suffix);
   return {
     apiKey: configured.apiKey ?? named("API_KEY"),
     token: configured.token ?? named("TOKEN"),

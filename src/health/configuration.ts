@@ -13,7 +13,7 @@
  * @module
  */
 import { loadAuthConfig } from "../auth/config.ts";
-import { type EnvVars, loadConfig, vendorVarName } from "../config.ts";
+import { type EnvVars, loadConfig, vendorEnvPrefix } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
 
@@ -39,7 +39,7 @@ const RUNTIME_POOL = "nothing: the Workers runtime pools upstream connections it
  */
 function replacementOf(name: string, vendors: readonly string[]): string | undefined {
   const perVendor = (suffix: string) => {
-    const examples = vendors.map((vendor) => vendorVarName(vendor, suffix));
+    const examples = vendors.map((vendor) => `${vendorEnvPrefix(vendor)}_${suffix}`);
     return `<VENDOR>_${suffix}, one per vendor${examples.length > 0 ? ` (here: ${examples.join(", ")})` : ""}`;
   };
   if (name === "BASE_URL") return perVendor(name);
