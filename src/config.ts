@@ -218,16 +218,17 @@ function oneOf<const T extends readonly string[]>(values: T, normalize: (s: stri
   return v.pipe(v.string(), v.trim(), v.transform(normalize), v.picklist(values, allowed));
 }
 
-interface EnvSetting {
+/** One row of a settings table: the variable, where its value goes in `S`, its schema and default. */
+interface EnvSetting<S> {
   /** The environment variable. */
   name: string;
-  key: keyof GatewaySettings;
+  key: keyof S;
   // biome-ignore lint/suspicious/noExplicitAny: heterogeneous schema table
   schema: v.GenericSchema<string, any>;
-  fallback: GatewaySettings[keyof GatewaySettings];
+  fallback: S[keyof S];
 }
 
-const ENV_SETTINGS: readonly EnvSetting[] = [
+const ENV_SETTINGS: readonly EnvSetting<GatewaySettings>[] = [
   { name: "MAX_RETRIES", key: "maxRetries", schema: numberFromEnv(SETTING_RANGES.maxRetries), fallback: 3 },
   {
     name: "RETRY_BACKOFF_FACTOR",
@@ -381,15 +382,7 @@ interface McpSettings {
   allowedOrigins: ReadonlySet<string>;
 }
 
-interface McpSetting {
-  name: string;
-  key: keyof McpSettings;
-  // biome-ignore lint/suspicious/noExplicitAny: heterogeneous schema table
-  schema: v.GenericSchema<string, any>;
-  fallback: McpSettings[keyof McpSettings];
-}
-
-const MCP_SETTINGS: readonly McpSetting[] = [
+const MCP_SETTINGS: readonly EnvSetting<McpSettings>[] = [
   {
     name: "DISCOVERY_TOOL_THRESHOLD",
     key: "discoveryToolThreshold",
@@ -538,8 +531,8 @@ export function allowedOrigins(env: EnvVars): ReadonlySet<string> {
 
 function parseConfig(env: EnvVars): EnvConfig | GatewayError {
   try {
-    const settings = parseTable(env, ENV_SETTINGS) as unknown as GatewaySettings;
-    const mcp = parseTable(env, MCP_SETTINGS) as unknown as McpSettings;
+    const settings = parseTable(env, ENV_SETTINGS);
+    const mcp = parseTable(env, MCP_SETTINGS);
     return { settings, mcp, auth: parseAuth(env) };
   } catch (error) {
     if (error instanceof GatewayError) return error;
@@ -547,8 +540,8 @@ function parseConfig(env: EnvVars): EnvConfig | GatewayError {
   }
 }
 
-function parseTable(env: EnvVars, table: readonly (EnvSetting | McpSetting)[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+function parseTable<S>(env: EnvVars, table: readonly EnvSetting<S>[]): S {
+  const out = {} as S;
   for (const setting of table) {
     const raw = env[setting.name];
     if (raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "")) {
