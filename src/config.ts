@@ -87,7 +87,7 @@ declare global {
 }
 
 /**
- * The variables of an env as this module reads them: a `Env` or any part of one
+ * The variables of an env as this module reads them: an `Env` or any part of one
  * (tests, `npm start`'s check over plain strings). Values are `unknown`: vars set through
  * wrangler's JSON config may arrive as numbers.
  */
