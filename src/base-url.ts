@@ -6,7 +6,7 @@
  * @module
  */
 import type { ToolRecipe, VendorBundle } from "./bundle/types.ts";
-import { readEnvString, vendorEnvPrefix } from "./config.ts";
+import { type EnvVars, envString, vendorVarName } from "./config.ts";
 import { memoized } from "./memo.ts";
 import { ToolError } from "./tool-error.ts";
 
@@ -27,9 +27,9 @@ const baseParts = new WeakMap<URL, { origin: string; prefix: string }>();
  *
  * @throws ToolError `configuration_error` when no usable base URL is configured.
  */
-export function resolveBaseUrl(env: unknown, bundle: VendorBundle, tool?: ToolRecipe): URL {
-  const envName = `${vendorEnvPrefix(bundle.vendor)}_BASE_URL`;
-  const fromEnv = readEnvString(env, envName);
+export function resolveBaseUrl(env: EnvVars, bundle: VendorBundle, tool?: ToolRecipe): URL {
+  const envName = vendorVarName(bundle.vendor, "BASE_URL");
+  const fromEnv = envString(env, envName);
   const raw = fromEnv ?? bundle.baseUrl ?? tool?.serverUrl;
   const cached = raw === undefined ? undefined : parsedBaseUrls.get(raw);
   if (cached !== undefined) return cached;

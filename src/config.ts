@@ -1,11 +1,14 @@
 /**
- * Gateway settings: every operator knob read from the environment, validated
- * with valibot once per `env` object, plus the per-vendor overrides from
- * `vendor.json` (`resilience`).
+ * Every variable the Worker reads, in one place: its name, how it is parsed and what is
+ * allowed, validated with valibot once per `env` object ({@link loadConfig}), plus the
+ * Worker's env type (`Env`) and the per-vendor overrides from `vendor.json`
+ * (`resilience`). Vendor-named variables (`<VENDOR>_BASE_URL`, `<VENDOR>_API_KEY`, …) are
+ * read by name through {@link envString}, the one rule for every string variable.
  *
  * A bad value never crashes the Worker: it becomes a {@link GatewayError} with
- * code `invalid_configuration` whose message names the setting and what is
- * allowed, which every route turns into a JSON 500.
+ * code `invalid_configuration` whose message names the variable and what is
+ * allowed, which every route turns into a JSON 500 (src/health/configuration.ts checks
+ * the whole env before routing).
  *
  * | Variable                            | Default   | Allowed                               |
  * |-------------------------------------|-----------|---------------------------------------|
@@ -23,6 +26,13 @@
  * | `SANITIZATION_LEVEL`                | DISABLED  | `DISABLED` \| `LOW` \| `MEDIUM` \| `HIGH` |
  * | `MAX_RESPONSE_BYTES`                | 100000    | integer 1024–67108864 (text/JSON kept) |
  * | `MAX_BINARY_RESPONSE_BYTES`         | 1048576   | integer 1024–67108864 (images, files) |
+ * | `DISCOVERY_TOOL_THRESHOLD`          | 128       | integer 1–1000000                     |
+ * | `ALLOWED_ORIGINS`                   | (none)    | comma-separated `scheme://host[:port]` |
+ * | `GATEWAY_AUTH`                      | oauth     | `oauth` \| `none`                      |
+ * | `GATEWAY_PUBLIC_URL`                | (request) | https URL (http on loopback)          |
+ * | `GATEWAY_USERS`, `GATEWAY_TEAMS`    | (none)    | JSON (schemas in src/auth/config.ts)  |
+ * | `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `OIDC_SCOPES`, `OIDC_ALLOW_UNLISTED_USERS`, `OIDC_DISPLAY_NAME` | (off) | see README |
+ * | `CREDENTIALS_ENCRYPTION_KEY`, `CREDENTIALS_ENCRYPTION_KEY_PREVIOUS` | (off) | secret ≥ 32 chars |
  *
  * @module
  */
@@ -30,6 +40,58 @@ import * as v from "valibot";
 import type { VendorBundle, VendorResilienceConfig } from "./bundle/types.ts";
 import { GatewayError } from "./errors.ts";
 import { memoized } from "./memo.ts";
+
+/**
+ * What `wrangler types` cannot see in wrangler.toml: secrets, vars wrangler.toml leaves unset,
+ * and the vendor-named variables (`<VENDOR>_BASE_URL`, a vendor's secrets), read by name with
+ * {@link envString}. Merged into the generated `Env` (src/env.d.ts) below.
+ */
+interface GatewayVars {
+  /** Vendor-named variables: `<VENDOR>_BASE_URL`, `<VENDOR>_API_KEY`, `vendor.json` `auth.secrets` names, … */
+  readonly [vendorVariable: string]: unknown;
+  CIRCUIT_BREAKER_HALF_OPEN_PROBES?: string;
+  RATE_LIMITING?: string;
+  RATE_LIMIT_BURST?: string;
+  UPSTREAM_TIMEOUT?: string;
+  MAX_RESPONSE_BYTES?: string;
+  MAX_BINARY_RESPONSE_BYTES?: string;
+  /** `none` turns client auth off (local use only); anything else, or unset, means OAuth is required. */
+  GATEWAY_AUTH?: string;
+  /** Canonical public origin (`https://mcp.example.com`); when unset the request's origin is used. */
+  GATEWAY_PUBLIC_URL?: string;
+  /** JSON array of users (valibot-checked in src/auth/config.ts). */
+  GATEWAY_USERS?: string;
+  /** JSON object of teams by id (valibot-checked in src/auth/config.ts). */
+  GATEWAY_TEAMS?: string;
+  OIDC_ISSUER?: string;
+  OIDC_CLIENT_ID?: string;
+  OIDC_CLIENT_SECRET?: string;
+  /** Space- or comma-separated; default `openid email profile`. */
+  OIDC_SCOPES?: string;
+  /** `true`: OIDC users not in `GATEWAY_USERS` may sign in (no team). Default: refused. */
+  OIDC_ALLOW_UNLISTED_USERS?: string;
+  /** Name on the sign-in button. */
+  OIDC_DISPLAY_NAME?: string;
+  /** Secret (>= 32 chars) the per-user credential encryption keys are derived from. */
+  CREDENTIALS_ENCRYPTION_KEY?: string;
+  /** The previous key during a rotation: still decrypts, never encrypts. */
+  CREDENTIALS_ENCRYPTION_KEY_PREVIOUS?: string;
+}
+
+declare global {
+  // Declaration merging: the generated interfaces stay the binding source (`npm run types`).
+  interface Env extends GatewayVars {}
+  namespace Cloudflare {
+    interface Env extends GatewayVars {}
+  }
+}
+
+/**
+ * The variables of an env as this module reads them: an `Env` or any part of one
+ * (tests, `npm start`'s check over plain strings). Values are `unknown`: vars set through
+ * wrangler's JSON config may arrive as numbers.
+ */
+export type EnvVars = { readonly [K in keyof Env]?: unknown };
 
 export type ResponseValidationMode = "off" | "warn" | "strict";
 export type SanitizationLevel = "DISABLED" | "LOW" | "MEDIUM" | "HIGH";
@@ -156,16 +218,17 @@ function oneOf<const T extends readonly string[]>(values: T, normalize: (s: stri
   return v.pipe(v.string(), v.trim(), v.transform(normalize), v.picklist(values, allowed));
 }
 
-interface EnvSetting {
+/** One row of a settings table: the variable, where its value goes in `S`, its schema and default. */
+interface EnvSetting<S> {
   /** The environment variable. */
   name: string;
-  key: keyof GatewaySettings;
+  key: keyof S;
   // biome-ignore lint/suspicious/noExplicitAny: heterogeneous schema table
   schema: v.GenericSchema<string, any>;
-  fallback: GatewaySettings[keyof GatewaySettings];
+  fallback: S[keyof S];
 }
 
-const ENV_SETTINGS: readonly EnvSetting[] = [
+const ENV_SETTINGS: readonly EnvSetting<GatewaySettings>[] = [
   { name: "MAX_RETRIES", key: "maxRetries", schema: numberFromEnv(SETTING_RANGES.maxRetries), fallback: 3 },
   {
     name: "RETRY_BACKOFF_FACTOR",
@@ -247,7 +310,7 @@ const ENV_SETTINGS: readonly EnvSetting[] = [
   },
 ];
 
-/** The environment variable names this module reads. */
+/** The names of the gateway's numeric and switch settings (`npm start` passes them on from the shell). */
 export const SETTING_NAMES: readonly string[] = ENV_SETTINGS.map((s) => s.name);
 
 /** Longest echo of a rejected value: enough to recognise it, never a whole pasted secret. */
@@ -266,23 +329,220 @@ function invalidSetting(setting: string, allowed: string, received: unknown): Ga
   );
 }
 
-const settingsCache = new WeakMap<object, GatewaySettings | GatewayError>();
+/**
+ * Tools above which a vendor switches to discovery unless its vendor.json sets `toolMode`.
+ * 128 is the most tools OpenAI's API and VS Code pass to a model per request: past it a
+ * client cannot use the vendor's full list at all. At GitHub's ~500 tokens per tool it is
+ * also ~64,000 tokens, a third of a 200K context spent before the user says anything.
+ */
+export const DEFAULT_DISCOVERY_TOOL_THRESHOLD = 128;
+/** Largest accepted threshold (above every real API: effectively "never automatic"). */
+export const MAX_DISCOVERY_TOOL_THRESHOLD = 1_000_000;
+
+/** `scheme://host[:port]` of an http(s) URL; with `bare`, only when the value has nothing else (no path, query, user). */
+export function serializedOrigin(value: string, bare = false): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  if (bare && (url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== ""))
+    return undefined;
+  return url.origin;
+}
+
+/** `ALLOWED_ORIGINS`: comma-separated bare origins, each kept serialized (`scheme://host[:port]`). */
+const originList = v.pipe(
+  v.string(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const origins = new Set<string>();
+    for (const entry of dataset.value.split(",")) {
+      const trimmed = entry.trim();
+      if (trimmed === "") continue;
+      const origin = serializedOrigin(trimmed, true);
+      if (origin === undefined) {
+        addIssue({
+          message: `comma-separated origins (scheme://host[:port], e.g. https://claude.ai); "${echo(trimmed)}" is not one`,
+        });
+        return NEVER;
+      }
+      origins.add(origin);
+    }
+    return origins as ReadonlySet<string>;
+  }),
+);
+
+/** The variables besides {@link GatewaySettings}: read by the MCP layer. */
+interface McpSettings {
+  /** `DISCOVERY_TOOL_THRESHOLD`. */
+  discoveryToolThreshold: number;
+  /** `ALLOWED_ORIGINS`, serialized. */
+  allowedOrigins: ReadonlySet<string>;
+}
+
+const MCP_SETTINGS: readonly EnvSetting<McpSettings>[] = [
+  {
+    name: "DISCOVERY_TOOL_THRESHOLD",
+    key: "discoveryToolThreshold",
+    schema: numberFromEnv({ integer: true, min: 1, max: MAX_DISCOVERY_TOOL_THRESHOLD }),
+    fallback: DEFAULT_DISCOVERY_TOOL_THRESHOLD,
+  },
+  { name: "ALLOWED_ORIGINS", key: "allowedOrigins", schema: originList, fallback: new Set<string>() },
+];
+
+/** The client-auth variables, parsed; `GATEWAY_USERS`/`GATEWAY_TEAMS` are JSON text the auth service checks with its own schemas. */
+export interface AuthSettings {
+  /** `GATEWAY_AUTH`: `false` only when `none`. */
+  required: boolean;
+  /** `GATEWAY_PUBLIC_URL`, as its origin. */
+  publicUrl?: string;
+  /** `GATEWAY_USERS` (JSON text). */
+  users?: string;
+  /** `GATEWAY_TEAMS` (JSON text). */
+  teams?: string;
+  /** `OIDC_*`, when `OIDC_ISSUER` is set. */
+  oidc?: OidcSettings;
+  /** `CREDENTIALS_ENCRYPTION_KEY`: per-user credentials are off without it. */
+  credentialsKey?: string;
+  /** `CREDENTIALS_ENCRYPTION_KEY_PREVIOUS`: still decrypts during a rotation, never encrypts. */
+  credentialsKeyPrevious?: string;
+}
+
+export interface OidcSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  scopes: string[];
+  allowUnlisted: boolean;
+  displayName: string;
+}
+
+/** Every variable of one env, parsed and validated. */
+export interface EnvConfig {
+  settings: GatewaySettings;
+  mcp: McpSettings;
+  auth: AuthSettings;
+}
 
 /**
- * Reads and validates every setting from `env`. The result (or the error) is
- * cached per `env` object, so this is free on every request after the first.
- *
- * @throws {GatewayError} `invalid_configuration` naming the first bad setting.
+ * `invalid_configuration` in the `<VARIABLE>: <what is wrong>` form of the auth variables,
+ * whose RFC 6749 `error_description` clients show as is.
  */
-export function loadSettings(env: object): GatewaySettings {
-  const cached = memoized(settingsCache, env, (e) => parseSettings(e as Record<string, unknown>));
+export function invalidVariable(setting: string, message: string): GatewayError {
+  return new GatewayError("invalid_configuration", `${setting}: ${message}`, { details: { setting } });
+}
+
+/** `localhost`, `127.0.0.0/8` and `::1`: the only hosts where plain http is tolerated. */
+export function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === "localhost" ||
+    hostname === "[::1]" ||
+    hostname === "::1" ||
+    /^127(\.\d{1,3}){3}$/.test(hostname)
+  );
+}
+
+function parseHttpsUrl(setting: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw invalidVariable(setting, "is not a URL");
+  }
+  const loopback = isLoopbackHost(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    throw invalidVariable(setting, "must be https (http only on a loopback host)");
+  }
+  return url.href.replace(/\/$/, "");
+}
+
+function parseAuth(env: EnvVars): AuthSettings {
+  const mode = envString(env, "GATEWAY_AUTH")?.toLowerCase();
+  if (mode !== undefined && mode !== "none" && mode !== "oauth") {
+    throw invalidVariable("GATEWAY_AUTH", `must be "oauth" (default) or "none", got "${mode}"`);
+  }
+  let oidc: OidcSettings | undefined;
+  const issuer = envString(env, "OIDC_ISSUER");
+  if (issuer !== undefined) {
+    const clientId = envString(env, "OIDC_CLIENT_ID");
+    if (clientId === undefined)
+      throw invalidVariable("OIDC_CLIENT_ID", "is required when OIDC_ISSUER is set");
+    const clientSecret = envString(env, "OIDC_CLIENT_SECRET");
+    const scopes = (envString(env, "OIDC_SCOPES") ?? "openid email profile").split(/[\s,]+/).filter(Boolean);
+    if (!scopes.includes("openid")) scopes.unshift("openid");
+    oidc = {
+      issuer: parseHttpsUrl("OIDC_ISSUER", issuer),
+      clientId,
+      ...(clientSecret === undefined ? {} : { clientSecret }),
+      scopes,
+      allowUnlisted: envString(env, "OIDC_ALLOW_UNLISTED_USERS") === "true",
+      displayName: envString(env, "OIDC_DISPLAY_NAME") ?? "single sign-on",
+    };
+  }
+  const publicUrl = envString(env, "GATEWAY_PUBLIC_URL");
+  const optional = (key: keyof AuthSettings, name: string) => {
+    const value = envString(env, name);
+    return value === undefined ? {} : { [key]: value };
+  };
+  return {
+    required: mode !== "none",
+    ...(publicUrl === undefined
+      ? {}
+      : { publicUrl: new URL(parseHttpsUrl("GATEWAY_PUBLIC_URL", publicUrl)).origin }),
+    ...optional("users", "GATEWAY_USERS"),
+    ...optional("teams", "GATEWAY_TEAMS"),
+    ...(oidc === undefined ? {} : { oidc }),
+    ...optional("credentialsKey", "CREDENTIALS_ENCRYPTION_KEY"),
+    ...optional("credentialsKeyPrevious", "CREDENTIALS_ENCRYPTION_KEY_PREVIOUS"),
+  };
+}
+
+const configs = new WeakMap<object, EnvConfig | GatewayError>();
+
+/**
+ * Reads and validates every variable of `env` (vendor-named ones aside: they are read by name
+ * with {@link envString}). The result (or the error) is cached per `env` object, so this is a
+ * `WeakMap` lookup on every request after the first.
+ *
+ * @throws {GatewayError} `invalid_configuration` naming the first bad variable.
+ */
+export function loadConfig(env: EnvVars): EnvConfig {
+  const cached = memoized(configs, env, parseConfig);
   if (cached instanceof GatewayError) throw cached;
   return cached;
 }
 
-function parseSettings(env: Record<string, unknown>): GatewaySettings | GatewayError {
-  const out: Record<string, unknown> = {};
-  for (const setting of ENV_SETTINGS) {
+/** The gateway settings of `env` ({@link loadConfig}). */
+export function loadSettings(env: EnvVars): GatewaySettings {
+  return loadConfig(env).settings;
+}
+
+/** `DISCOVERY_TOOL_THRESHOLD` ({@link loadConfig}). */
+export function discoveryThreshold(env: EnvVars): number {
+  return loadConfig(env).mcp.discoveryToolThreshold;
+}
+
+/** `ALLOWED_ORIGINS` as a set of serialized origins (`scheme://host[:port]`) ({@link loadConfig}). */
+export function allowedOrigins(env: EnvVars): ReadonlySet<string> {
+  return loadConfig(env).mcp.allowedOrigins;
+}
+
+function parseConfig(env: EnvVars): EnvConfig | GatewayError {
+  try {
+    const settings = parseTable(env, ENV_SETTINGS);
+    const mcp = parseTable(env, MCP_SETTINGS);
+    return { settings, mcp, auth: parseAuth(env) };
+  } catch (error) {
+    if (error instanceof GatewayError) return error;
+    throw error;
+  }
+}
+
+function parseTable<S>(env: EnvVars, table: readonly EnvSetting<S>[]): S {
+  const out = {} as S;
+  for (const setting of table) {
     const raw = env[setting.name];
     if (raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "")) {
       out[setting.key] = setting.fallback;
@@ -292,11 +552,11 @@ function parseSettings(env: Record<string, unknown>): GatewaySettings | GatewayE
     const text = typeof raw === "number" || typeof raw === "boolean" ? String(raw) : raw;
     const result = v.safeParse(setting.schema, text);
     if (!result.success) {
-      return invalidSetting(setting.name, result.issues[0]?.message ?? "valid", raw);
+      throw invalidSetting(setting.name, result.issues[0]?.message ?? "valid", raw);
     }
     out[setting.key] = result.output;
   }
-  return out as unknown as GatewaySettings;
+  return out;
 }
 
 /** A strict object whose unknown-key error lists the keys allowed there. */
@@ -387,9 +647,39 @@ export function vendorEnvPrefix(vendor: string): string {
   return vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 }
 
-/** Reads a string binding (var or secret) by computed name; empty strings count as unset. */
-export function readEnvString(env: unknown, name: string): string | undefined {
-  if (typeof env !== "object" || env === null) return undefined;
-  const v = (env as Record<string, unknown>)[name];
-  return typeof v === "string" && v !== "" ? v : undefined;
+/**
+ * Every vendor-named variable, by suffix (`<VENDOR>_<SUFFIX>`): the base URL
+ * (src/base-url.ts), the shared upstream secrets unless vendor.json `auth.secrets` names others
+ * (src/auth/upstream-credentials.ts) and the vendor's OAuth 2.0 client (src/auth/vendor-auth.ts,
+ * `OAUTH2_CLIENT_AUTH=post` for `client_secret_post`).
+ */
+export const VENDOR_VARIABLES = [
+  "BASE_URL",
+  "API_KEY",
+  "TOKEN",
+  "USERNAME",
+  "PASSWORD",
+  "OAUTH2_CLIENT_ID",
+  "OAUTH2_CLIENT_SECRET",
+  "OAUTH2_CLIENT_AUTH",
+  "OAUTH2_SCOPES",
+  "OAUTH2_TOKEN_URL",
+  "OAUTH2_AUTHORIZATION_URL",
+] as const;
+export type VendorVariable = (typeof VENDOR_VARIABLES)[number];
+
+/** `<VENDOR>_<SUFFIX>`: one of {@link VENDOR_VARIABLES} for a vendor. */
+export function vendorVarName(vendor: string, suffix: VendorVariable): string {
+  return `${vendorEnvPrefix(vendor)}_${suffix}`;
+}
+
+/**
+ * A string var or secret by name, the one rule for every variable: surrounding whitespace is
+ * dropped (a pasted secret's trailing newline), and empty or whitespace-only counts as unset.
+ */
+export function envString(env: EnvVars, name: string): string | undefined {
+  const value = env[name];
+  if (typeof value !== "string") return undefined;
+  const trimmed = value.trim();
+  return trimmed === "" ? undefined : trimmed;
 }

@@ -10,11 +10,10 @@
  */
 import { allBundles } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
+import { type EnvVars, envString, loadConfig } from "../config.ts";
 import type { Caller, TeamAllowlist } from "./caller.ts";
 import type { ResolvedUser } from "./config.ts";
 import { type CredentialMeta, type CredentialOwner, listCredentials } from "./credential-store.ts";
-import type { AuthEnv } from "./env.ts";
-import { envString } from "./env.ts";
 import { type SecretRole, secretNames } from "./upstream-credentials.ts";
 import {
   acceptsPersonalCredentials,
@@ -63,7 +62,7 @@ export function isUsable(meta: CredentialMeta | undefined, now = Date.now()): bo
  * `auth.secrets`, else `<VENDOR>_API_KEY`, `<VENDOR>_TOKEN`, `<VENDOR>_USERNAME` +
  * `<VENDOR>_PASSWORD`; OAuth: a client-credentials client).
  */
-export function sharedCredentialPresent(env: object, bundle: VendorBundle, info: VendorAuthInfo): boolean {
+export function sharedCredentialPresent(env: EnvVars, bundle: VendorBundle, info: VendorAuthInfo): boolean {
   // The names the upstream credential source reads, so "present" here means the same secret.
   const names = secretNames(bundle);
   const has = (role: SecretRole) => envString(env, names[role]) !== undefined;
@@ -87,7 +86,7 @@ const REJECTED_MESSAGE = "the vendor rejected the stored credential: replace it 
 
 /** Availability of one vendor for a user, given their and their team's credential metadata. */
 export function vendorAvailability(
-  env: object,
+  env: EnvVars,
   bundle: VendorBundle,
   allowlist: TeamAllowlist | undefined,
   user: ResolvedUser | undefined,
@@ -162,12 +161,12 @@ export function vendorAvailability(
 
 /** Availability of every vendor for a user. */
 export async function computeAvailability(
-  env: AuthEnv,
+  env: Env,
   user: ResolvedUser,
   allowlist: TeamAllowlist | undefined,
   origin: string,
 ): Promise<Map<string, VendorAvailability>> {
-  const personalStorage = envString(env, "CREDENTIALS_ENCRYPTION_KEY") !== undefined;
+  const personalStorage = loadConfig(env).auth.credentialsKey !== undefined;
   const owners: [CredentialOwner, CredentialOwner | undefined] = [
     { kind: "user", id: user.id },
     user.teamId === undefined ? undefined : { kind: "team", id: user.teamId },

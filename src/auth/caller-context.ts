@@ -13,7 +13,6 @@ import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../errors.ts";
 import type { Caller } from "./caller.ts";
 import { loadAuthConfig } from "./config.ts";
-import type { AuthEnv } from "./env.ts";
 
 const callers = new WeakMap<Request, Caller>();
 
@@ -29,10 +28,10 @@ export type CallerVariables = { caller: Caller | undefined };
  * Middleware factory: sets `c.var.caller`. Mount it on the protected routes
  * (`/v1/*`). With auth on, a request without an authenticated caller gets 401.
  */
-export function callerMiddleware(): MiddlewareHandler<{ Bindings: object; Variables: CallerVariables }> {
+export function callerMiddleware(): MiddlewareHandler<{ Bindings: Env; Variables: CallerVariables }> {
   return async (c, next) => {
     const caller = callers.get(c.req.raw);
-    if (caller === undefined && loadAuthConfig(c.env as AuthEnv).required) {
+    if (caller === undefined && loadAuthConfig(c.env).required) {
       throw new GatewayError("unauthorized", "This endpoint needs an OAuth access token.");
     }
     c.set("caller", caller);

@@ -1,16 +1,23 @@
 /**
- * Auth configuration from vars and secrets, validated with valibot: the user
- * list (`GATEWAY_USERS`), teams and their allowlists (`GATEWAY_TEAMS`), the
- * OpenID Connect sign-in provider (`OIDC_*`) and the auth mode (`GATEWAY_AUTH`).
+ * Auth configuration: the user list (`GATEWAY_USERS`) and teams with their allowlists
+ * (`GATEWAY_TEAMS`), checked with valibot against the auth service's own rules, over the
+ * variables src/config.ts reads and parses (the auth mode, `OIDC_*`, the public URL).
  *
  * A bad value throws `GatewayError` `invalid_configuration` naming the setting.
  *
  * @module
  */
 import * as v from "valibot";
+import {
+  type AuthSettings,
+  type EnvVars,
+  invalidVariable,
+  loadConfig,
+  type OidcSettings,
+} from "../config.ts";
 import { GatewayError } from "../errors.ts";
+import { memoized } from "../memo.ts";
 import type { TeamAllowlist, TeamRole } from "./caller.ts";
-import { type AuthEnv, envString } from "./env.ts";
 import { PASSWORD_HASH_PATTERN } from "./password.ts";
 
 /** User ids end up in token strings and KV keys where `:` is the separator. */
@@ -58,14 +65,7 @@ export interface ResolvedUser {
   role?: TeamRole;
 }
 
-export interface OidcConfig {
-  issuer: string;
-  clientId: string;
-  clientSecret?: string;
-  scopes: string[];
-  allowUnlisted: boolean;
-  displayName: string;
-}
+export type OidcConfig = OidcSettings;
 
 export interface AuthConfig {
   /** `false` only when `GATEWAY_AUTH=none`. */
@@ -81,11 +81,7 @@ export interface AuthConfig {
 /** Prefix of user ids minted for OIDC users not in the user list. */
 export const OIDC_UNLISTED_PREFIX = "oidc.";
 
-const cache = new WeakMap<object, AuthConfig>();
-
-function invalid(setting: string, message: string): GatewayError {
-  return new GatewayError("invalid_configuration", `${setting}: ${message}`, { details: { setting } });
-}
+const cache = new WeakMap<AuthSettings, AuthConfig | GatewayError>();
 
 function parseJson<T>(
   setting: string,
@@ -98,99 +94,64 @@ function parseJson<T>(
   try {
     json = JSON.parse(raw);
   } catch {
-    throw invalid(setting, "is not valid JSON");
+    throw invalidVariable(setting, "is not valid JSON");
   }
   const result = v.safeParse(schema, json);
   if (!result.success) {
     const issue = result.issues[0];
     const path = issue?.path?.map((item) => String(item.key)).join(".") ?? "";
-    throw invalid(setting, `${path ? `${path}: ` : ""}${issue?.message ?? "invalid"}`);
+    throw invalidVariable(setting, `${path ? `${path}: ` : ""}${issue?.message ?? "invalid"}`);
   }
   return result.output;
 }
 
-function parseHttpsUrl(setting: string, raw: string): string {
-  let url: URL;
+/**
+ * Auth configuration for this env: parsed once per env (the variables by src/config.ts, the
+ * users and teams here, cached per those variables), errors included.
+ *
+ * @throws {GatewayError} `invalid_configuration` naming the bad variable.
+ */
+export function loadAuthConfig(env: EnvVars): AuthConfig {
+  const cached = memoized(cache, loadConfig(env).auth, buildAuthConfig);
+  if (cached instanceof GatewayError) throw cached;
+  return cached;
+}
+
+function buildAuthConfig(vars: AuthSettings): AuthConfig | GatewayError {
   try {
-    url = new URL(raw);
-  } catch {
-    throw invalid(setting, "is not a URL");
+    return resolveUsers(vars);
+  } catch (error) {
+    if (error instanceof GatewayError) return error;
+    throw error;
   }
-  const loopback = isLoopbackHost(url.hostname);
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    throw invalid(setting, "must be https (http only on a loopback host)");
-  }
-  return url.href.replace(/\/$/, "");
 }
 
-/** `localhost`, `127.0.0.0/8` and `::1`: the only hosts where plain http is tolerated. */
-export function isLoopbackHost(hostname: string): boolean {
-  return (
-    hostname === "localhost" ||
-    hostname === "[::1]" ||
-    hostname === "::1" ||
-    /^127(\.\d{1,3}){3}$/.test(hostname)
-  );
-}
-
-/** Auth configuration for this env (parsed once per env object). */
-export function loadAuthConfig(env: AuthEnv): AuthConfig {
-  const cached = cache.get(env);
-  if (cached !== undefined) return cached;
-
-  const mode = envString(env, "GATEWAY_AUTH")?.toLowerCase();
-  if (mode !== undefined && mode !== "none" && mode !== "oauth") {
-    throw invalid("GATEWAY_AUTH", `must be "oauth" (default) or "none", got "${mode}"`);
-  }
-  const userList = parseJson("GATEWAY_USERS", envString(env, "GATEWAY_USERS"), UsersSchema, []);
-  const teamRecord = parseJson("GATEWAY_TEAMS", envString(env, "GATEWAY_TEAMS"), TeamsSchema, {});
+function resolveUsers(vars: AuthSettings): AuthConfig {
+  const userList = parseJson("GATEWAY_USERS", vars.users, UsersSchema, []);
+  const teamRecord = parseJson("GATEWAY_TEAMS", vars.teams, TeamsSchema, {});
   const teams = new Map(Object.entries(teamRecord));
   const users = new Map<string, UserConfig>();
   for (const user of userList) {
-    if (users.has(user.id)) throw invalid("GATEWAY_USERS", `duplicate user id "${user.id}"`);
+    if (users.has(user.id)) throw invalidVariable("GATEWAY_USERS", `duplicate user id "${user.id}"`);
     if (user.team !== undefined && !teams.has(user.team)) {
-      throw invalid(
+      throw invalidVariable(
         "GATEWAY_USERS",
         `user "${user.id}" names team "${user.team}", which GATEWAY_TEAMS does not define`,
       );
     }
     if (user.role !== undefined && user.team === undefined) {
-      throw invalid("GATEWAY_USERS", `user "${user.id}" has a role but no team`);
+      throw invalidVariable("GATEWAY_USERS", `user "${user.id}" has a role but no team`);
     }
     users.set(user.id, user);
   }
-
-  let oidc: OidcConfig | undefined;
-  const issuer = envString(env, "OIDC_ISSUER");
-  if (issuer !== undefined) {
-    const clientId = envString(env, "OIDC_CLIENT_ID");
-    if (clientId === undefined) throw invalid("OIDC_CLIENT_ID", "is required when OIDC_ISSUER is set");
-    const clientSecret = envString(env, "OIDC_CLIENT_SECRET");
-    const scopes = (envString(env, "OIDC_SCOPES") ?? "openid email profile").split(/[\s,]+/).filter(Boolean);
-    if (!scopes.includes("openid")) scopes.unshift("openid");
-    oidc = {
-      issuer: parseHttpsUrl("OIDC_ISSUER", issuer),
-      clientId,
-      ...(clientSecret === undefined ? {} : { clientSecret }),
-      scopes,
-      allowUnlisted: envString(env, "OIDC_ALLOW_UNLISTED_USERS") === "true",
-      displayName: envString(env, "OIDC_DISPLAY_NAME") ?? "single sign-on",
-    };
-  }
-
-  const publicUrl = envString(env, "GATEWAY_PUBLIC_URL");
-  const config: AuthConfig = {
-    required: mode !== "none",
-    ...(publicUrl === undefined
-      ? {}
-      : { publicUrl: new URL(parseHttpsUrl("GATEWAY_PUBLIC_URL", publicUrl)).origin }),
+  return {
+    required: vars.required,
+    ...(vars.publicUrl === undefined ? {} : { publicUrl: vars.publicUrl }),
     users,
     teams,
-    ...(oidc === undefined ? {} : { oidc }),
+    ...(vars.oidc === undefined ? {} : { oidc: vars.oidc }),
     passwordSignIn: userList.some((user) => user.passwordHash !== undefined),
   };
-  cache.set(env, config);
-  return config;
 }
 
 /**

@@ -15,7 +15,6 @@ import { credentialsPageUrl, originOf } from "./availability.ts";
 import type { Caller } from "./caller.ts";
 import { type CredentialOwner, type StoredSecret, setCredentialStatus } from "./credential-store.ts";
 import { credentialCipher } from "./crypto.ts";
-import type { AuthEnv } from "./env.ts";
 import type { CredentialSource, UpstreamCredential } from "./upstream-credentials.ts";
 import { envCredentialSource } from "./upstream-credentials.ts";
 import {
@@ -38,7 +37,7 @@ export interface CallerCredentialSource extends CredentialSource {
 }
 
 export interface CallerCredentialOptions {
-  env: AuthEnv;
+  env: Env;
   bundle: VendorBundle;
   /** `undefined`: client auth is off; only the organisation's credentials are used. */
   caller: Caller | undefined;
@@ -48,12 +47,12 @@ export interface CallerCredentialOptions {
 }
 
 /** The OAuth secrets held with a token the gateway obtained, scrubbed from results like the token. */
-function oauthRelated(env: AuthEnv, bundle: VendorBundle, refreshToken?: string): { related?: string[] } {
+function oauthRelated(env: Env, bundle: VendorBundle, refreshToken?: string): { related?: string[] } {
   const related = [refreshToken, vendorClientSecret(env, bundle)].filter((s): s is string => s !== undefined);
   return related.length === 0 ? {} : { related };
 }
 
-function toUpstream(env: AuthEnv, bundle: VendorBundle, secret: StoredSecret): UpstreamCredential {
+function toUpstream(env: Env, bundle: VendorBundle, secret: StoredSecret): UpstreamCredential {
   switch (secret.type) {
     case "apiKey":
       return { type: "apiKey", value: secret.value };
@@ -176,13 +175,13 @@ export function callerCredentialSource(options: CallerCredentialOptions): Caller
  * client auth is on, the organisation's secrets (and OAuth client credentials) when it is off.
  */
 export function credentialSourceFor(
-  env: object,
+  env: Env,
   bundle: VendorBundle,
   caller: Caller | undefined,
   fetchImpl?: typeof fetch,
 ): CallerCredentialSource {
   return callerCredentialSource({
-    env: env as AuthEnv,
+    env,
     bundle,
     caller,
     ...(fetchImpl === undefined ? {} : { fetch: fetchImpl }),

@@ -11,7 +11,6 @@
  */
 import { credentialOwnerPrefix } from "../storage/keys.ts";
 import { type CredentialCipher, hashId } from "./crypto.ts";
-import type { AuthEnv } from "./env.ts";
 
 /** Whose credential: a user's own, or their team's (shared by its members, managed by admins). */
 export type CredentialOwner = { kind: "user" | "team"; id: string };
@@ -77,7 +76,7 @@ export function metaFor(secret: StoredSecret, extra: Partial<CredentialMeta> = {
 }
 
 export async function putCredential(
-  env: AuthEnv,
+  env: Env,
   cipher: CredentialCipher,
   owner: CredentialOwner,
   vendor: string,
@@ -90,7 +89,7 @@ export async function putCredential(
 
 /** The owner's credential for a vendor, decrypted; `undefined` when absent or undecryptable. */
 export async function getCredential(
-  env: AuthEnv,
+  env: Env,
   cipher: CredentialCipher,
   owner: CredentialOwner,
   vendor: string,
@@ -106,7 +105,7 @@ export async function getCredential(
 
 /** Changes a credential's status (keeps the ciphertext as is). */
 export async function setCredentialStatus(
-  env: AuthEnv,
+  env: Env,
   owner: CredentialOwner,
   vendor: string,
   status: CredentialStatus,
@@ -125,13 +124,13 @@ export async function setCredentialStatus(
   await env.OAUTH_KV.put(key, value, { metadata: meta });
 }
 
-export async function deleteCredential(env: AuthEnv, owner: CredentialOwner, vendor: string): Promise<void> {
+export async function deleteCredential(env: Env, owner: CredentialOwner, vendor: string): Promise<void> {
   await env.OAUTH_KV.delete(await credentialKey(owner, vendor));
 }
 
 /** Status of every credential an owner has stored, by vendor (one KV `list`, nothing decrypted). */
 export async function listCredentials(
-  env: AuthEnv,
+  env: Env,
   owner: CredentialOwner,
 ): Promise<Map<string, CredentialMeta>> {
   const prefix = await ownerPrefix(owner);

@@ -12,6 +12,8 @@
  *
  * @module
  */
+import { type AuthSettings, type EnvVars, loadConfig } from "../config.ts";
+import { memoized } from "../memo.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -181,20 +183,12 @@ export async function hashId(kind: "user" | "team", id: string): Promise<string>
   return (await sha256Hex(`mcp-edge-gateway:${kind}:${id}`)).slice(0, 32);
 }
 
-const cipherCache = new WeakMap<object, Promise<CredentialCipher>>();
+const cipherCache = new WeakMap<AuthSettings, Promise<CredentialCipher>>();
 
 /** The cipher for this env, or `undefined` when `CREDENTIALS_ENCRYPTION_KEY` is not set (per-user credentials off). */
-export function credentialCipher(env: {
-  CREDENTIALS_ENCRYPTION_KEY?: string;
-  CREDENTIALS_ENCRYPTION_KEY_PREVIOUS?: string;
-}): Promise<CredentialCipher> | undefined {
-  const secret = env.CREDENTIALS_ENCRYPTION_KEY?.trim();
-  if (!secret) return undefined;
-  let cipher = cipherCache.get(env);
-  if (cipher === undefined) {
-    const previous = env.CREDENTIALS_ENCRYPTION_KEY_PREVIOUS?.trim() || undefined;
-    cipher = CredentialCipher.create(secret, previous);
-    cipherCache.set(env, cipher);
-  }
-  return cipher;
+export function credentialCipher(env: EnvVars): Promise<CredentialCipher> | undefined {
+  const { auth } = loadConfig(env);
+  const secret = auth.credentialsKey;
+  if (secret === undefined) return undefined;
+  return memoized(cipherCache, auth, () => CredentialCipher.create(secret, auth.credentialsKeyPrevious));
 }

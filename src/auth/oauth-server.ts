@@ -29,6 +29,7 @@ import {
 import { readTextUpTo } from "../body-text.ts";
 import { hasVendor, vendorNames } from "../bundle/registry.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { isLoopbackHost } from "../config.ts";
 import { GatewayError, lastResortResponse } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from "../storage/keys.ts";
@@ -41,15 +42,7 @@ import {
   type TeamAllowlist,
 } from "./caller.ts";
 import { attachCaller } from "./caller-context.ts";
-import {
-  type AuthConfig,
-  isLoopbackHost,
-  loadAuthConfig,
-  type ResolvedUser,
-  resolveUser,
-  teamAllowlist,
-} from "./config.ts";
-import type { AuthEnv } from "./env.ts";
+import { type AuthConfig, loadAuthConfig, type ResolvedUser, resolveUser, teamAllowlist } from "./config.ts";
 import {
   isKvUnavailable,
   KV_RETRY_AFTER_SECONDS,
@@ -80,7 +73,7 @@ const MAX_PEEK_BODY_BYTES = 4 * 1024 * 1024;
 
 /** A fetch handler the resource servers hand authenticated requests to (the hono app). */
 export interface FetchApp {
-  fetch(request: Request, env: AuthEnv, ctx: ExecutionContext): Response | Promise<Response>;
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
 }
 
 /**
@@ -100,12 +93,12 @@ export interface ProtectedApp extends FetchApp {
 
 interface ProtectedResource {
   endpoint: McpEndpoint;
-  server: OAuthResourceServer<AuthEnv, CallerProps>;
+  server: OAuthResourceServer<Env, CallerProps>;
 }
 
 export interface AuthServers {
   origin: string;
-  authorizationServer: OAuthAuthorizationServer<AuthEnv>;
+  authorizationServer: OAuthAuthorizationServer<Env>;
   /** By resource path (`/v1/mcp`, `/v1/<vendor>/mcp`). */
   resources: Map<string, ProtectedResource>;
 }
@@ -143,7 +136,7 @@ export function authServersFor(origin: string, app: ProtectedApp | undefined = a
   const endpoints = new Map<string, McpEndpoint>([["/v1/mcp", { kind: "unified" }]]);
   for (const vendor of vendorNames()) endpoints.set(`/v1/${vendor}/mcp`, { kind: "vendor", vendor });
 
-  const authorizationServer = new OAuthAuthorizationServer<AuthEnv>({
+  const authorizationServer = new OAuthAuthorizationServer<Env>({
     issuer: origin,
     resources: [...endpoints.keys()].map((path) => `${origin}${path}`),
     // Clients that omit `resource` (pre-RFC 8707) get the unified endpoint.
@@ -163,7 +156,7 @@ export function authServersFor(origin: string, app: ProtectedApp | undefined = a
 
   const resources = new Map<string, ProtectedResource>();
   for (const [path, endpoint] of endpoints) {
-    const server = new OAuthResourceServer<AuthEnv, CallerProps>({
+    const server = new OAuthResourceServer<Env, CallerProps>({
       resourceMetadata: {
         resource: `${origin}${path}`,
         authorization_servers: [origin],
@@ -253,7 +246,7 @@ interface AvailabilityResult {
 }
 
 async function availabilityFor(
-  env: AuthEnv,
+  env: Env,
   user: ResolvedUser,
   allowlist: TeamAllowlist | undefined,
   origin: string,
@@ -276,7 +269,7 @@ async function availabilityFor(
 
 async function serveProtected(
   request: Request,
-  env: AuthEnv,
+  env: Env,
   ctx: OAuthResourceContext<CallerProps>,
   endpoint: McpEndpoint,
   origin: string,
@@ -392,7 +385,7 @@ function announceAuthOff(): void {
 async function tokenEndpoint(
   servers: AuthServers,
   request: Request,
-  env: AuthEnv,
+  env: Env,
   ctx: ExecutionContext,
 ): Promise<Response> {
   const refresh = await readRefreshRequest(request, env);

@@ -11,10 +11,10 @@
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
+import { isLoopbackHost } from "../config.ts";
 import { OIDC_STATE_PREFIX, OIDC_STATE_TTL_SECONDS } from "../storage/keys.ts";
-import { type AuthConfig, isLoopbackHost, OIDC_UNLISTED_PREFIX, type OidcConfig } from "./config.ts";
+import { type AuthConfig, OIDC_UNLISTED_PREFIX, type OidcConfig } from "./config.ts";
 import { randomToken, sha256Hex, timingSafeEqualStrings } from "./crypto.ts";
-import type { AuthEnv } from "./env.ts";
 import { pkceAuthorizationUrl, putStateRecord, takeStateRecord } from "./state-record.ts";
 
 /** Binds an OIDC sign-in to the browser that started it. */
@@ -85,7 +85,7 @@ export function oidcCallbackUrl(origin: string): string {
 
 /** Starts the provider sign-in: returns where to send the browser and the binding cookie value. */
 export async function startOidcSignIn(
-  env: AuthEnv,
+  env: Env,
   config: AuthConfig,
   origin: string,
   returnTo: string,
@@ -134,7 +134,7 @@ export async function startOidcSignIn(
  * browser binding, exchanges the code, verifies the ID token, maps it to a user.
  */
 export async function finishOidcSignIn(
-  env: AuthEnv,
+  env: Env,
   config: AuthConfig,
   callbackUrl: URL,
   binding: string | undefined,

@@ -28,7 +28,6 @@ import type { OAuthHelpers } from "@cloudflare/workers-oauth-provider";
 import { log } from "../log.ts";
 import { grantKey, refreshRetiredKey } from "../storage/keys.ts";
 import { sha256Hex } from "./crypto.ts";
-import type { AuthEnv } from "./env.ts";
 
 /** Retired hashes kept per grant: a client refreshing hourly for the grant's life never reaches it. */
 const MAX_RETIRED_HASHES = 64;
@@ -50,7 +49,7 @@ export interface RefreshCheck {
 }
 
 /** The refresh grant a token request carries, when it names an existing grant; `undefined` otherwise. */
-export async function readRefreshRequest(request: Request, env: AuthEnv): Promise<RefreshCheck | undefined> {
+export async function readRefreshRequest(request: Request, env: Env): Promise<RefreshCheck | undefined> {
   if (request.method !== "POST") return undefined;
   if (!(request.headers.get("content-type") ?? "").includes("application/x-www-form-urlencoded"))
     return undefined;
@@ -94,7 +93,7 @@ export async function revokeReusedGrant(check: RefreshCheck, oauthApi: OAuthHelp
 }
 
 /** After a successful rotation: remembers the hashes the library just made invalid. */
-export async function recordRotation(check: RefreshCheck, env: AuthEnv, ttlSeconds: number): Promise<void> {
+export async function recordRotation(check: RefreshCheck, env: Env, ttlSeconds: number): Promise<void> {
   const dropped = [check.grant.refreshTokenId, check.grant.previousRefreshTokenId].filter(
     (hash): hash is string => hash !== undefined && hash !== check.hash,
   );

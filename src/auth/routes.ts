@@ -39,7 +39,6 @@ import {
   type StoredSecret,
 } from "./credential-store.ts";
 import { credentialCipher, randomToken, sha256B64 } from "./crypto.ts";
-import type { AuthEnv } from "./env.ts";
 import { isKvUnavailable, type KvUnavailableError } from "./kv-guard.ts";
 import {
   AUTHORIZE_PATH,
@@ -94,11 +93,7 @@ const NOTICES: Record<string, { kind: "ok" | "error"; text: string }> = {
   not_configured: { kind: "error", text: "The vendor's OAuth client is not configured on this gateway." },
 };
 
-type AuthContext = Context<{ Bindings: object }>;
-
-function authEnv(c: AuthContext): AuthEnv {
-  return c.env as AuthEnv;
-}
+type AuthContext = Context<{ Bindings: Env }>;
 
 /** KV is down, on a route whose clients read RFC 6749 errors (`/authorize`, `/oauth/*`). */
 function storageUnavailable(error: KvUnavailableError): Response {
@@ -122,7 +117,7 @@ function redirect(location: string, headers?: Headers, status = 303): Response {
 
 /** The config when auth is on; `undefined` when it is off (routes answer 404). */
 function authConfig(c: AuthContext): AuthConfig | undefined {
-  const config = loadAuthConfig(authEnv(c));
+  const config = loadAuthConfig(c.env);
   return config.required ? config : undefined;
 }
 
@@ -157,7 +152,7 @@ interface SignedIn {
 }
 
 async function signedIn(c: AuthContext, config: AuthConfig): Promise<SignedIn | undefined> {
-  const session = await getSession(c, authEnv(c));
+  const session = await getSession(c, c.env);
   if (session === undefined) return undefined;
   const user = resolveUser(config, session.userId);
   return user === undefined ? undefined : { session, user };
@@ -240,7 +235,7 @@ function signInSurface(handler: Handler): Handler {
   };
 }
 
-function signInRoutes(app: Hono<{ Bindings: object }>): void {
+function signInRoutes(app: Hono<{ Bindings: Env }>): void {
   app.get(
     "/signin",
     signInSurface(async (c) => {
@@ -257,7 +252,7 @@ function signInRoutes(app: Hono<{ Bindings: object }>): void {
     signInSurface(async (c) => {
       const config = authConfig(c);
       if (config === undefined) return authOff();
-      const env = authEnv(c);
+      const env = c.env;
       const form = await formOf(c);
       const returnTo = safeReturn(form.get("return")) ?? "/credentials";
       const binding = getCookie(c, SIGNIN_FORM_COOKIE);
@@ -314,7 +309,7 @@ function signInRoutes(app: Hono<{ Bindings: object }>): void {
       return renderSignIn(config, returnTo, 404, "Single sign-on is not configured.");
     try {
       const { location, binding } = await startOidcSignIn(
-        authEnv(c),
+        c.env,
         config,
         canonicalOrigin(config, c.req.raw),
         returnTo,
@@ -331,7 +326,7 @@ function signInRoutes(app: Hono<{ Bindings: object }>): void {
   app.get("/signin/oidc/callback", async (c) => {
     const config = authConfig(c);
     if (config === undefined) return authOff();
-    const env = authEnv(c);
+    const env = c.env;
     try {
       const { userId, returnTo } = await finishOidcSignIn(
         env,
@@ -355,7 +350,7 @@ function signInRoutes(app: Hono<{ Bindings: object }>): void {
   app.post("/signout", async (c) => {
     const config = authConfig(c);
     if (config === undefined) return authOff();
-    const env = authEnv(c);
+    const env = c.env;
     const session = await getSession(c, env);
     const form = await formOf(c);
     if (session !== undefined && !checkCsrf(session, form.get("csrf"))) {
@@ -386,13 +381,13 @@ function authorizationErrorResponse(error: unknown): Response {
   throw error;
 }
 
-function authorizeRoutes(app: Hono<{ Bindings: object }>): void {
+function authorizeRoutes(app: Hono<{ Bindings: Env }>): void {
   app.get(
     AUTHORIZE_PATH,
     oauthSurface(async (c) => {
       const config = authConfig(c);
       if (config === undefined) return authOff();
-      const env = authEnv(c);
+      const env = c.env;
       const origin = canonicalOrigin(config, c.req.raw);
       const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
       const request = canonicalRequest(c, origin);
@@ -440,7 +435,7 @@ function authorizeRoutes(app: Hono<{ Bindings: object }>): void {
     oauthSurface(async (c) => {
       const config = authConfig(c);
       if (config === undefined) return authOff();
-      const env = authEnv(c);
+      const env = c.env;
       const who = await signedIn(c, config);
       if (who === undefined)
         return oauthError(401, "access_denied", "Sign in first: your session has ended.");
@@ -493,7 +488,7 @@ function credentialsUrl(notice?: string, vendor?: string): string {
 }
 
 async function renderCredentials(c: AuthContext, config: AuthConfig, who: SignedIn): Promise<Response> {
-  const env = authEnv(c);
+  const env = c.env;
   const origin = canonicalOrigin(config, c.req.raw);
   const allowlist = teamAllowlist(config, who.user.teamId);
   const personalStorage = credentialCipher(env) !== undefined;
@@ -558,7 +553,7 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
 }
 
 interface CredentialsForm {
-  env: AuthEnv;
+  env: Env;
   config: AuthConfig;
   who: SignedIn;
   form: FormData;
@@ -568,7 +563,7 @@ interface CredentialsForm {
 async function credentialsForm(c: AuthContext): Promise<CredentialsForm | Response> {
   const config = authConfig(c);
   if (config === undefined) return authOff();
-  const env = authEnv(c);
+  const env = c.env;
   const who = await signedIn(c, config);
   if (who === undefined) throw new GatewayError("unauthorized", "Sign in first: your session has ended.");
   const form = await formOf(c);
@@ -613,7 +608,7 @@ function done(c: AuthContext, notice: string, vendor: string): Response {
   return redirect(credentialsUrl(notice, vendor));
 }
 
-function credentialsRoutes(app: Hono<{ Bindings: object }>): void {
+function credentialsRoutes(app: Hono<{ Bindings: Env }>): void {
   app.get("/credentials", async (c) => {
     const config = authConfig(c);
     if (config === undefined) return authOff();
@@ -725,7 +720,7 @@ function credentialsRoutes(app: Hono<{ Bindings: object }>): void {
   app.get("/oauth/vendors/:vendor/callback", async (c) => {
     const config = authConfig(c);
     if (config === undefined) return authOff();
-    const env = authEnv(c);
+    const env = c.env;
     const vendor = c.req.param("vendor");
     const bundle = getBundle(vendor);
     if (bundle === undefined) return oauthError(404, "not_found", `Unknown vendor "${vendor}"`);
@@ -762,8 +757,8 @@ function credentialsRoutes(app: Hono<{ Bindings: object }>): void {
 }
 
 /** All auth routes as one hono app (mount with {@link mountAuth}). */
-export function authRoutes(): Hono<{ Bindings: object }> {
-  const app = new Hono<{ Bindings: object }>();
+export function authRoutes(): Hono<{ Bindings: Env }> {
+  const app = new Hono<{ Bindings: Env }>();
   signInRoutes(app);
   authorizeRoutes(app);
   credentialsRoutes(app);
@@ -774,6 +769,6 @@ export function authRoutes(): Hono<{ Bindings: object }> {
 }
 
 /** Mounts the auth routes into the gateway's app (call before the app's catch-all routes). */
-export function mountAuth(app: { route(path: string, routes: Hono<{ Bindings: object }>): unknown }): void {
+export function mountAuth(app: { route(path: string, routes: Hono<{ Bindings: Env }>): unknown }): void {
   app.route("/", authRoutes());
 }

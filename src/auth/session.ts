@@ -16,7 +16,6 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { SESSION_TTL_SECONDS, sessionKey } from "../storage/keys.ts";
 import { randomToken, sha256B64, sha256Hex, timingSafeEqualStrings } from "./crypto.ts";
-import type { AuthEnv } from "./env.ts";
 
 export const SESSION_COOKIE = "__Host-gw-session";
 
@@ -44,11 +43,7 @@ async function csrfFor(sessionId: string): Promise<string> {
 }
 
 /** Starts a session and returns the `Set-Cookie` value. */
-export async function createSession(
-  env: AuthEnv,
-  userId: string,
-  via: SessionRecord["via"],
-): Promise<string> {
+export async function createSession(env: Env, userId: string, via: SessionRecord["via"]): Promise<string> {
   const id = randomToken();
   const record: SessionRecord = { userId, via, createdAt: Date.now() };
   await env.OAUTH_KV.put(sessionKey(await sha256Hex(id)), JSON.stringify(record), {
@@ -58,7 +53,7 @@ export async function createSession(
 }
 
 /** The session of this request, if its cookie names a live one. */
-export async function getSession(c: Context, env: AuthEnv): Promise<Session | undefined> {
+export async function getSession(c: Context, env: Env): Promise<Session | undefined> {
   const id = getCookie(c, SESSION_COOKIE);
   if (id === undefined || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
   const hash = await sha256Hex(id);
@@ -69,7 +64,7 @@ export async function getSession(c: Context, env: AuthEnv): Promise<Session | un
 }
 
 /** Ends the session: deletes the record, returns the `Set-Cookie` that clears the cookie. */
-export async function destroySession(env: AuthEnv, session: Session | undefined): Promise<string> {
+export async function destroySession(env: Env, session: Session | undefined): Promise<string> {
   if (session !== undefined) await env.OAUTH_KV.delete(sessionKey(session.hash));
   return hostCookie(SESSION_COOKIE, "", 0);
 }

@@ -18,7 +18,6 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { signInAccountName, signInAddressName } from "../storage/keys.ts";
 import { randomToken, sha256Hex } from "./crypto.ts";
-import type { AuthEnv } from "./env.ts";
 import { hostCookie } from "./session.ts";
 import { DEVICE_TTL_MS, type Reservation, type SignInGuard } from "./signin-guard.ts";
 
@@ -50,7 +49,7 @@ async function deviceCookieName(username: string): Promise<string> {
   return `${DEVICE_COOKIE_PREFIX}${(await sha256Hex(`device:${username.toLowerCase()}`)).slice(0, 16)}`;
 }
 
-function guard(env: AuthEnv, name: string): DurableObjectStub<SignInGuard> {
+function guard(env: Env, name: string): DurableObjectStub<SignInGuard> {
   return env.SIGNIN_GUARD.get(env.SIGNIN_GUARD.idFromName(name));
 }
 
@@ -70,7 +69,7 @@ export type SignInRefusal = {
 /** Reserves one password check for `username` from this request's client (see the module doc). */
 export async function reserveSignIn(
   c: Context,
-  env: AuthEnv,
+  env: Env,
   username: string,
 ): Promise<SignInAttempt | SignInRefusal> {
   const cookieName = await deviceCookieName(username);

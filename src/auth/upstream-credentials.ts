@@ -13,7 +13,7 @@
  * @module
  */
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
-import { readEnvString, vendorEnvPrefix } from "../config.ts";
+import { type EnvVars, envString, type VendorVariable, vendorVarName } from "../config.ts";
 
 /**
  * A credential ready to attach; the scheme decides where it goes. `related`: secrets held with
@@ -34,13 +34,13 @@ export type SecretRole = "apiKey" | "token" | "username" | "password";
 
 /** The env names holding each credential role for a vendor. */
 export function secretNames(bundle: VendorBundle): Record<SecretRole, string> {
-  const prefix = vendorEnvPrefix(bundle.vendor);
   const configured = bundle.auth?.secrets ?? {};
+  const named = (suffix: VendorVariable) => vendorVarName(bundle.vendor, suffix);
   return {
-    apiKey: configured.apiKey ?? `${prefix}_API_KEY`,
-    token: configured.token ?? `${prefix}_TOKEN`,
-    username: configured.username ?? `${prefix}_USERNAME`,
-    password: configured.password ?? `${prefix}_PASSWORD`,
+    apiKey: configured.apiKey ?? named("API_KEY"),
+    token: configured.token ?? named("TOKEN"),
+    username: configured.username ?? named("USERNAME"),
+    password: configured.password ?? named("PASSWORD"),
   };
 }
 
@@ -67,9 +67,9 @@ export function expectedSecretNames(bundle: VendorBundle, scheme: SecurityScheme
  * when vendor.json names `auth.scheme`, for every other scheme. OAuth 2.0 and
  * OpenID Connect schemes accept a static token as a bearer credential.
  */
-export function envCredentialSource(env: unknown, bundle: VendorBundle): CredentialSource {
+export function envCredentialSource(env: EnvVars, bundle: VendorBundle): CredentialSource {
   const names = secretNames(bundle);
-  const read = (name: string) => readEnvString(env, name);
+  const read = (name: string) => envString(env, name);
   return {
     async get(schemeName, scheme) {
       if (bundle.auth?.mode === "user") return undefined;

@@ -14,7 +14,7 @@
 
 import { resolveBaseUrl } from "../base-url.ts";
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
-import { envString, vendorVarName } from "./env.ts";
+import { type EnvVars, envString, vendorVarName } from "../config.ts";
 
 /** What the credentials page asks a user for, and what the gateway sends upstream. */
 export type CredentialKind =
@@ -123,7 +123,7 @@ export interface VendorOAuthConfig {
   scopes: string[];
 }
 
-function absolute(url: string, env: object, bundle: VendorBundle): string | undefined {
+function absolute(url: string, env: EnvVars, bundle: VendorBundle): string | undefined {
   try {
     return new URL(url).href;
   } catch {
@@ -139,14 +139,14 @@ function absolute(url: string, env: object, bundle: VendorBundle): string | unde
 }
 
 /** Scopes from `<VENDOR>_OAUTH2_SCOPES` (comma or space separated), else `vendor.json` `auth.scopes`. */
-export function vendorScopes(env: object, bundle: VendorBundle): string[] {
+export function vendorScopes(env: EnvVars, bundle: VendorBundle): string[] {
   const fromEnv = envString(env, vendorVarName(bundle.vendor, "OAUTH2_SCOPES"));
   if (fromEnv !== undefined) return fromEnv.split(/[\s,]+/).filter(Boolean);
   return [...(bundle.auth?.scopes ?? [])];
 }
 
 /** The vendor's OAuth 2.0 client secret, when one is configured. */
-export function vendorClientSecret(env: object, bundle: VendorBundle): string | undefined {
+export function vendorClientSecret(env: EnvVars, bundle: VendorBundle): string | undefined {
   return envString(
     env,
     bundle.auth?.secrets?.clientSecret ?? vendorVarName(bundle.vendor, "OAUTH2_CLIENT_SECRET"),
@@ -158,7 +158,7 @@ export function vendorClientSecret(env: object, bundle: VendorBundle): string | 
  * scheme has no such flow or the client id is not configured.
  */
 export function vendorOAuthConfig(
-  env: object,
+  env: EnvVars,
   bundle: VendorBundle,
   flow: "authorizationCode" | "clientCredentials",
 ): VendorOAuthConfig | undefined {

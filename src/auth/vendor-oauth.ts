@@ -13,6 +13,7 @@
 import * as oauth from "oauth4webapi";
 import type { VendorBundle } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
+import { type EnvVars, envString, isLoopbackHost, vendorVarName } from "../config.ts";
 import { errorText, log } from "../log.ts";
 import { SecretScrubber } from "../resilience/scrub.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
@@ -23,7 +24,6 @@ import {
   VENDOR_STATE_PREFIX,
   VENDOR_STATE_TTL_SECONDS,
 } from "../storage/keys.ts";
-import { isLoopbackHost } from "./config.ts";
 import {
   type CredentialOwner,
   getCredential,
@@ -34,7 +34,6 @@ import {
   setCredentialStatus,
 } from "./credential-store.ts";
 import { type CredentialCipher, sha256Hex } from "./crypto.ts";
-import { type AuthEnv, envString, vendorVarName } from "./env.ts";
 import { pkceAuthorizationUrl, putStateRecord, takeStateRecord } from "./state-record.ts";
 import { type VendorOAuthConfig, vendorOAuthConfig } from "./vendor-auth.ts";
 
@@ -116,7 +115,7 @@ function serverFor(config: VendorOAuthConfig): oauth.AuthorizationServer {
   };
 }
 
-function clientAuthFor(env: object, vendor: string, config: VendorOAuthConfig): oauth.ClientAuth {
+function clientAuthFor(env: EnvVars, vendor: string, config: VendorOAuthConfig): oauth.ClientAuth {
   if (config.clientSecret === undefined) return oauth.None();
   const method = envString(env, vendorVarName(vendor, "OAUTH2_CLIENT_AUTH"))?.toLowerCase();
   return method === "post"
@@ -166,7 +165,7 @@ const clientTokenFetches = new Map<string, Promise<CachedToken>>();
  * Throws {@link VendorOAuthError} when the vendor refuses.
  */
 export async function clientCredentialsToken(
-  env: AuthEnv,
+  env: Env,
   bundle: VendorBundle,
   cipher: CredentialCipher | undefined,
   fetchImpl?: typeof fetch,
@@ -261,7 +260,7 @@ export function vendorCallbackUrl(origin: string, vendor: string): string {
  * the state itself, KV keeps only its hash) and returns the vendor's authorization URL.
  */
 export async function startVendorAuthorization(
-  env: AuthEnv,
+  env: Env,
   bundle: VendorBundle,
   owner: CredentialOwner,
   sessionHash: string,
@@ -303,7 +302,7 @@ export async function startVendorAuthorization(
  * tokens for the owner who started it. Returns that owner.
  */
 export async function finishVendorAuthorization(
-  env: AuthEnv,
+  env: Env,
   bundle: VendorBundle,
   cipher: CredentialCipher,
   callbackUrl: URL,
@@ -397,7 +396,7 @@ function needsRefresh(secret: StoredSecret, now: number): boolean {
  * returns it with that status; a transient failure throws.
  */
 export async function freshCredential(
-  env: AuthEnv,
+  env: Env,
   bundle: VendorBundle,
   cipher: CredentialCipher,
   owner: CredentialOwner,
@@ -419,7 +418,7 @@ export async function freshCredential(
 }
 
 async function refresh(
-  env: AuthEnv,
+  env: Env,
   bundle: VendorBundle,
   cipher: CredentialCipher,
   owner: CredentialOwner,

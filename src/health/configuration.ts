@@ -1,6 +1,7 @@
 /**
- * The whole environment checked at once: the gateway settings (`src/config.ts`) and the
- * client-auth settings (`src/auth/config.ts`), with the same valibot schemas the routes use.
+ * The whole environment checked at once: every variable through the one config module
+ * (`src/config.ts`), then the users and teams against the auth service's schemas
+ * (`src/auth/config.ts`), the same parse the routes use.
  * The Worker runs it before routing (src/worker.ts: a bad setting fails every route with a JSON
  * error naming it, and `/health` with a 503), and `npm start` runs it over the env it passes to
  * `wrangler dev` so a mistake shows at once instead of as a start-up that never gets ready; so
@@ -12,8 +13,7 @@
  * @module
  */
 import { loadAuthConfig } from "../auth/config.ts";
-import type { AuthEnv } from "../auth/env.ts";
-import { loadSettings, vendorEnvPrefix } from "../config.ts";
+import { type EnvVars, loadConfig, vendorEnvPrefix } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 import { log } from "../log.ts";
 import { memoized } from "../memo.ts";
@@ -51,7 +51,7 @@ function replacementOf(name: string, vendors: readonly string[]): string | undef
 }
 
 /** The settings of the Python generator `env` holds, each with its replacement. */
-export function ignoredSettings(env: object, vendors: readonly string[] = []): IgnoredSetting[] {
+export function ignoredSettings(env: EnvVars, vendors: readonly string[] = []): IgnoredSetting[] {
   const found: IgnoredSetting[] = [];
   for (const name of Object.keys(env).sort()) {
     const replacement = replacementOf(name, vendors);
@@ -69,10 +69,10 @@ export function describeIgnored(setting: IgnoredSetting): string {
  * The first invalid setting of `env`, checked by the schemas the routes use (`undefined`: valid).
  * `npm start` calls this over the env it hands to `wrangler dev`.
  */
-export function validateConfiguration(env: object): GatewayError | undefined {
+export function validateConfiguration(env: EnvVars): GatewayError | undefined {
   try {
-    loadSettings(env);
-    loadAuthConfig(env as AuthEnv);
+    loadConfig(env);
+    loadAuthConfig(env);
     return undefined;
   } catch (error) {
     if (error instanceof GatewayError) return error;
@@ -80,14 +80,14 @@ export function validateConfiguration(env: object): GatewayError | undefined {
   }
 }
 
-const checks = new WeakMap<object, ConfigurationCheck>();
+const checks = new WeakMap<EnvVars, ConfigurationCheck>();
 
 /**
  * The check of one env object, done once per object (in a deployment, once per isolate: a
  * `WeakMap` lookup per request after the first). The first check logs every ignored setting.
  */
 export function checkConfiguration(
-  env: object,
+  env: EnvVars,
   vendors: () => readonly string[] = () => [],
 ): ConfigurationCheck {
   return memoized(checks, env, (e) => {

@@ -111,7 +111,7 @@ function unknownHealth(error: string): VendorHealth {
 
 /** Health of the given vendors (all compiled vendors by default). */
 export async function collectVendorHealth(
-  env: object,
+  env: Env,
   bundles: readonly VendorBundle[] = allBundles(),
 ): Promise<VendorsHealthBody> {
   // Throws invalid_configuration (JSON 500) when the environment is bad: monitors should see that.

@@ -21,7 +21,7 @@ const PREFLIGHT_MAX_AGE_SECONDS = 86_400;
 const EXPOSED_HEADERS = "WWW-Authenticate, Retry-After, Mcp-Session-Id, Mcp-Protocol-Version, X-Request-Id";
 
 /** Middleware factory: preflights answered with 204, CORS headers on every answer to an allowed origin. */
-export function mcpCors(): MiddlewareHandler<{ Bindings: object }> {
+export function mcpCors(): MiddlewareHandler<{ Bindings: Env }> {
   return async (c, next) => {
     const origin = c.req.header("origin");
     if (origin === undefined || !isOriginAllowed(origin, c.req.raw, c.env)) return next();

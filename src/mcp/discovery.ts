@@ -28,9 +28,7 @@ import * as v from "valibot";
 import type { Caller } from "../auth/caller.ts";
 import { recipesByName } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
-import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
-import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, MAX_DISCOVERY_TOOL_THRESHOLD } from "./discovery-mode.ts";
 
 // The rule itself lives in a leaf module so the compiler's summary can apply it too.
 export {
@@ -58,32 +56,6 @@ export const DISCOVERY_TOOL_KINDS: readonly DiscoveryToolKind[] = ["search", "de
 /** OAuth scope a discovery `call` of a non-read-only operation needs (as `src/auth/oauth-server.ts`). */
 const SCOPE_WRITE = "mcp:write";
 const READ_ONLY_METHODS: ReadonlySet<HttpMethod> = new Set(["GET", "HEAD", "OPTIONS"]);
-
-const thresholds = new WeakMap<object, number>();
-
-/**
- * `DISCOVERY_TOOL_THRESHOLD` from the environment (validated once per env object).
- * A bad value is a configuration error: JSON 500 naming the variable.
- */
-export function discoveryThreshold(env: object): number {
-  const cached = thresholds.get(env);
-  if (cached !== undefined) return cached;
-  const raw = (env as Record<string, unknown>).DISCOVERY_TOOL_THRESHOLD;
-  let threshold = DEFAULT_DISCOVERY_TOOL_THRESHOLD;
-  if (raw !== undefined && raw !== "") {
-    const text = String(raw).trim();
-    const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-    if (!Number.isInteger(value) || value < 1 || value > MAX_DISCOVERY_TOOL_THRESHOLD) {
-      throw new GatewayError(
-        "invalid_configuration",
-        `DISCOVERY_TOOL_THRESHOLD must be an integer from 1 to ${MAX_DISCOVERY_TOOL_THRESHOLD}, got "${text}"`,
-      );
-    }
-    threshold = value;
-  }
-  thresholds.set(env, threshold);
-  return threshold;
-}
 
 /** The discovery tool `name` stands for (`search`, or `<vendor>_search` on /v1/mcp), if any. */
 export function discoveryKind(name: string, prefix: string): DiscoveryToolKind | undefined {

@@ -16,47 +16,8 @@
  *
  * @module
  */
+import { allowedOrigins, type EnvVars, serializedOrigin } from "../config.ts";
 import { GatewayError } from "../errors.ts";
-
-let parsedFor: string | undefined;
-let parsedOrigins: ReadonlySet<string> = new Set();
-
-/** The configured origins as a set of serialized origins (`scheme://host[:port]`). Cached per value. */
-export function allowedOrigins(env: object): ReadonlySet<string> {
-  const raw = (env as Record<string, unknown>).ALLOWED_ORIGINS;
-  const value = typeof raw === "string" ? raw : "";
-  if (value === parsedFor) return parsedOrigins;
-  const origins = new Set<string>();
-  for (const entry of value.split(",")) {
-    const trimmed = entry.trim();
-    if (trimmed === "") continue;
-    const origin = serializedOrigin(trimmed, true);
-    if (origin === undefined) {
-      throw new GatewayError(
-        "invalid_configuration",
-        `ALLOWED_ORIGINS: "${trimmed}" is not an origin; use scheme://host[:port], e.g. https://claude.ai`,
-      );
-    }
-    origins.add(origin);
-  }
-  parsedFor = value;
-  parsedOrigins = origins;
-  return origins;
-}
-
-/** `scheme://host[:port]` of an http(s) URL; with `bare`, only when the value has nothing else (no path, query, user). */
-function serializedOrigin(value: string, bare = false): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
-  if (bare && (url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== ""))
-    return undefined;
-  return url.origin;
-}
 
 /** `localhost`, `*.localhost`, `127.0.0.0/8` and `[::1]`. */
 export function isLoopbackHostname(hostname: string): boolean {
@@ -71,7 +32,7 @@ export function isLoopbackHostname(hostname: string): boolean {
 }
 
 /** Whether a request with this `Origin` header value may use the MCP endpoints. */
-export function isOriginAllowed(origin: string, request: Request, env: object): boolean {
+export function isOriginAllowed(origin: string, request: Request, env: EnvVars): boolean {
   const serialized = serializedOrigin(origin, true);
   if (serialized === undefined) return false;
   if (allowedOrigins(env).has(serialized)) return true;
@@ -81,7 +42,7 @@ export function isOriginAllowed(origin: string, request: Request, env: object): 
 }
 
 /** Throws 403 `origin_not_allowed` when the request carries an Origin this endpoint must refuse. */
-export function assertOriginAllowed(request: Request, env: object): void {
+export function assertOriginAllowed(request: Request, env: EnvVars): void {
   const origin = request.headers.get("origin");
   if (origin === null || isOriginAllowed(origin, request, env)) return;
   throw new GatewayError("origin_not_allowed", `Origin ${JSON.stringify(origin)} is not allowed`, {

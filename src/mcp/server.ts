@@ -20,6 +20,7 @@ import {
 } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
 import { allBundles, getBundle } from "../bundle/registry.ts";
+import { discoveryThreshold } from "../config.ts";
 import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
@@ -32,7 +33,7 @@ import {
   listTools,
   type McpEndpoint,
 } from "./catalog.ts";
-import { callDiscoveryTool, discoveryThreshold } from "./discovery.ts";
+import { callDiscoveryTool } from "./discovery.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "./gateway-status.ts";
 import { invalidParams, JSONRPC_INTERNAL_ERROR, protocolError } from "./jsonrpc.ts";

@@ -186,11 +186,7 @@ export function guardConfig(settings: VendorSettings): GuardConfig {
   };
 }
 
-interface GuardEnv {
-  VENDOR_GUARD?: Env["VENDOR_GUARD"];
-}
-
-function stubFor(ns: NonNullable<GuardEnv["VENDOR_GUARD"]>, vendor: string) {
+function stubFor(ns: Env["VENDOR_GUARD"], vendor: string) {
   return ns.get(memoized(guardIds, vendor, (name) => ns.idFromName(name)));
 }
 
@@ -214,13 +210,13 @@ function logGuardFailure(vendor: string, op: string, error: unknown): void {
  * deployment without the Durable Object) every call is admitted.
  */
 export function guardClient(
-  env: object,
+  env: Env,
   settings: VendorSettings,
   options: GuardClientOptions = {},
 ): GuardClient {
   const vendor = settings.vendor;
   const config = memoized(configs, settings, guardConfig);
-  const ns = (env as GuardEnv).VENDOR_GUARD;
+  const ns: Env["VENDOR_GUARD"] | undefined = env.VENDOR_GUARD;
   // Made on first use: a leased call with a held success never talks to the object.
   let stub: ReturnType<typeof stubFor> | undefined;
   const stubOf = () => {

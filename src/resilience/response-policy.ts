@@ -18,7 +18,7 @@ import { judgeResponse, responseRecipeFor } from "./response-validation.ts";
 import { sanitize } from "./sanitize.ts";
 
 export interface ResponsePolicyContext {
-  env: object;
+  env: Env;
   bundle: VendorBundle;
   tool: ToolRecipe;
   settings: VendorSettings;

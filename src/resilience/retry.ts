@@ -118,7 +118,7 @@ export interface BodyFailure {
 
 export interface ResilientFetchOptions<R extends AttemptResponse> {
   /** Bindings (`VENDOR_GUARD`) and test switches. */
-  env: object;
+  env: Env;
   settings: VendorSettings;
   tool: Pick<ToolRecipe, "name" | "method" | "idempotencyKeyHeader">;
   /** Epoch ms (on `clock`) when the whole call must be over. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { VendorBundle } from "../../src/bundle/types.ts";
-import { loadSettings, vendorSettings } from "../../src/config.ts";
+import { allowedOrigins, envString, loadConfig, loadSettings, vendorSettings } from "../../src/config.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { bareBundle } from "../support/bare-bundle.ts";
 
@@ -156,5 +156,55 @@ describe("vendorSettings", () => {
     expect(unknown.message).toMatch(
       /^Invalid configuration: specs\/acme\/vendor.json resilience.retries must be absent \(unknown key; allowed: maxRetries, retryBackoffFactor, .*\)/,
     );
+  });
+});
+
+describe("loadConfig: every variable, once per env", () => {
+  it("parses ALLOWED_ORIGINS into serialized origins and rejects a non-origin naming the variable", () => {
+    expect([...allowedOrigins({ ALLOWED_ORIGINS: " https://claude.ai , http://LOCALHOST:8080 ," })]).toEqual([
+      "https://claude.ai",
+      "http://localhost:8080",
+    ]);
+    expect(allowedOrigins({}).size).toBe(0);
+    const error = configError(() =>
+      allowedOrigins({ ALLOWED_ORIGINS: "https://ok.example,https://x.example/path" }),
+    );
+    expect(error.code).toBe("invalid_configuration");
+    expect(error.details).toMatchObject({ setting: "ALLOWED_ORIGINS" });
+    expect(error.message).toContain('"https://x.example/path" is not one');
+  });
+
+  it("parses the auth variables with the settings, naming the bad one", () => {
+    const env = {
+      GATEWAY_AUTH: " NONE ",
+      GATEWAY_PUBLIC_URL: "https://mcp.example.com/some/path",
+      OIDC_ISSUER: "https://idp.example.com/",
+      OIDC_CLIENT_ID: "gw",
+      OIDC_SCOPES: "email, profile",
+      CREDENTIALS_ENCRYPTION_KEY: "  k  ",
+    };
+    expect(loadConfig(env).auth).toEqual({
+      required: false,
+      publicUrl: "https://mcp.example.com",
+      oidc: {
+        issuer: "https://idp.example.com",
+        clientId: "gw",
+        scopes: ["openid", "email", "profile"],
+        allowUnlisted: false,
+        displayName: "single sign-on",
+      },
+      credentialsKey: "k",
+    });
+    expect(loadConfig(env)).toBe(loadConfig(env));
+    const error = configError(() => loadConfig({ OIDC_ISSUER: "https://idp.example.com" }));
+    expect(error.message).toBe("OIDC_CLIENT_ID: is required when OIDC_ISSUER is set");
+    expect(error.details).toEqual({ setting: "OIDC_CLIENT_ID" });
+  });
+
+  it("reads every string variable by one rule: trimmed, blank means unset", () => {
+    expect(envString({ ACME_API_KEY: " key\n" }, "ACME_API_KEY")).toBe("key");
+    expect(envString({ ACME_API_KEY: " \t" }, "ACME_API_KEY")).toBeUndefined();
+    expect(envString({ ACME_API_KEY: 42 }, "ACME_API_KEY")).toBeUndefined();
+    expect(envString({}, "ACME_API_KEY")).toBeUndefined();
   });
 });

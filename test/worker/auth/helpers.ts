@@ -7,7 +7,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env as baseEnv } from "cloudflare:workers";
 import { inject } from "vitest";
-import type { AuthEnv } from "../../../src/auth/env.ts";
 import { hashPassword } from "../../../src/auth/password.ts";
 import worker from "../../../src/worker.ts";
 import {
@@ -46,7 +45,7 @@ export function authServersOrigin(): string {
   return inject("authServersOrigin");
 }
 
-export type TestEnv = AuthEnv & Record<string, unknown>;
+export type TestEnv = Env & Record<string, unknown>;
 
 /**
  * Users: alice (team eng, admin), bob (team eng, member), carol (team ops: only auth-key/whoami),

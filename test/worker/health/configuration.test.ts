@@ -76,6 +76,18 @@ describe("a bad configuration", () => {
     });
   });
 
+  it.each([
+    ["DISCOVERY_TOOL_THRESHOLD", "lots"],
+    ["ALLOWED_ORIGINS", "claude.ai"],
+  ])("covers %s too, which only the routes reading it checked before", async (setting, value) => {
+    const res = await call(envWith({ [setting]: value }), "/health");
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({
+      status: "misconfigured",
+      error: { code: "invalid_configuration", details: { setting, received: value } },
+    });
+  });
+
   it("leaves a valid configuration's /health ok", async () => {
     const res = await call(envWith({ MAX_RETRIES: "2" }), "/health");
     expect(res.status).toBe(200);

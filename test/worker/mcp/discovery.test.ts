@@ -7,12 +7,12 @@ import { describe, expect, it } from "vitest";
 import { createCaller } from "../../../src/auth/caller.ts";
 import { getBundle } from "../../../src/bundle/registry.ts";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
+import { discoveryThreshold } from "../../../src/config.ts";
 import { GatewayError } from "../../../src/errors.ts";
 import { findDiscoveryTool, listTools } from "../../../src/mcp/catalog.ts";
 import {
   callDiscoveryTool,
   DEFAULT_DISCOVERY_TOOL_THRESHOLD,
-  discoveryThreshold,
   searchTools,
   usesDiscovery,
 } from "../../../src/mcp/discovery.ts";

@@ -38,7 +38,8 @@ function countingEnv() {
       };
     },
   };
-  return { env: { VENDOR_GUARD: counted }, calls };
+  // A partial env: the guard client reads only VENDOR_GUARD.
+  return { env: { VENDOR_GUARD: counted } as unknown as Env, calls };
 }
 
 /**

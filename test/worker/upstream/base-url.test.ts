@@ -23,6 +23,14 @@ describe("resolveBaseUrl", () => {
     expect(resolveBaseUrl({}, bundle({ baseUrl: undefined }), tool).href).toBe("https://spec.example/api");
   });
 
+  it("a blank <VENDOR>_BASE_URL counts as unset, and surrounding whitespace is dropped", () => {
+    const b = bundle({ baseUrl: "https://vendor.example/v1" });
+    expect(resolveBaseUrl({ UP_PARAMS_BASE_URL: "  " }, b).href).toBe("https://vendor.example/v1");
+    expect(resolveBaseUrl({ UP_PARAMS_BASE_URL: " https://env.example/y\n" }, b).href).toBe(
+      "https://env.example/y",
+    );
+  });
+
   it("no base URL at all is a configuration error naming the variable to set", () => {
     expect(() => resolveBaseUrl({}, bundle({ baseUrl: undefined }))).toThrow(/set UP_PARAMS_BASE_URL/);
   });
