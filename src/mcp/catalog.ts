@@ -12,13 +12,8 @@ import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { Caller, McpEndpoint } from "../auth/caller.ts";
 import { allBundles, getBundle, recipesByName } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
-import {
-  DEFAULT_DISCOVERY_TOOL_THRESHOLD,
-  type DiscoveryToolKind,
-  discoveryKind,
-  discoveryTools,
-  usesDiscovery,
-} from "./discovery.ts";
+import { type DiscoveryToolKind, discoveryKind, discoveryTools } from "./discovery.ts";
+import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 
 export type { McpEndpoint };
 

@@ -33,8 +33,8 @@ import {
   listTools,
   type McpEndpoint,
 } from "./catalog.ts";
-import { callDiscoveryTool } from "./discovery.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
+import { callDiscoveryTool } from "./discovery-tools.ts";
 import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "./gateway-status.ts";
 import { invalidParams, JSONRPC_INTERNAL_ERROR, protocolError } from "./jsonrpc.ts";
 import { paginate } from "./pagination.ts";
