@@ -24,7 +24,7 @@ import { signInRoutes } from "./routes/signin.ts";
 import { vendorConnectRoutes } from "./routes/vendor-connect.ts";
 
 /** All auth routes as one hono app (mount with {@link mountAuth}). */
-export function authRoutes(): Hono<{ Bindings: Env }> {
+function authRoutes(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
   signInRoutes(app);
   authorizeRoutes(app);
