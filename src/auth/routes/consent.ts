@@ -83,6 +83,7 @@ function authorizationErrorResponse(error: unknown): Response {
   throw error;
 }
 
+/** Registers `GET/POST /authorize` on the auth app. */
 export function authorizeRoutes(app: Hono<{ Bindings: Env }>): void {
   app.get(
     AUTHORIZE_PATH,

@@ -185,6 +185,7 @@ function done(c: AuthContext, notice: string, vendor: string): Response {
   return redirect(credentialsUrl(notice, vendor));
 }
 
+/** Registers the credentials page and its store, remove and revoke forms on the auth app. */
 export function credentialsRoutes(app: Hono<{ Bindings: Env }>): void {
   app.get("/credentials", async (c) => {
     const config = authConfig(c);

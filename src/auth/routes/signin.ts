@@ -88,6 +88,7 @@ function signInSurface(handler: Handler): Handler {
   };
 }
 
+/** Registers the sign-in and sign-out routes on the auth app. */
 export function signInRoutes(app: Hono<{ Bindings: Env }>): void {
   app.get(
     "/signin",
