@@ -434,8 +434,11 @@ export function invalidVariable(setting: string, message: string): GatewayError 
   return new GatewayError("invalid_configuration", `${setting}: ${message}`, { details: { setting } });
 }
 
-/** `localhost`, `127.0.0.0/8` and `::1`: the only hosts where plain http is tolerated. */
-export function isLoopbackHost(hostname: string): boolean {
+/**
+ * `localhost`, `127.0.0.0/8` and `::1`: the only hosts where plain http is tolerated (for an
+ * Origin check's wider notion of local, see `resolvesToLoopback` in src/mcp/origin.ts).
+ */
+export function plainHttpAllowedHost(hostname: string): boolean {
   return (
     hostname === "localhost" ||
     hostname === "[::1]" ||
@@ -451,7 +454,7 @@ function parseHttpsUrl(setting: string, raw: string): string {
   } catch {
     throw invalidVariable(setting, "is not a URL");
   }
-  const loopback = isLoopbackHost(url.hostname);
+  const loopback = plainHttpAllowedHost(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
     throw invalidVariable(setting, "must be https (http only on a loopback host)");
   }

@@ -50,7 +50,7 @@ export function credentialsPageUrl(origin: string, vendor?: string): string {
 }
 
 /** Usable now or after a refresh. */
-export function isUsable(meta: CredentialMeta | undefined, now = Date.now()): boolean {
+function isUsable(meta: CredentialMeta | undefined, now = Date.now()): boolean {
   if (meta === undefined || meta.status !== "ok") return false;
   if (meta.type === "oauth2" && meta.expiresAt !== undefined && meta.expiresAt <= now && !meta.refreshable)
     return false;

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { base64UrlDecode, base64UrlEncode } from "../base64.ts";
 import { type AuthSettings, type EnvVars, loadConfig } from "../config.ts";
 import { memoized } from "../memo.ts";
 
@@ -21,23 +22,8 @@ const decoder = new TextDecoder();
 /** AES-GCM's standard nonce size. */
 const GCM_IV_BYTES = 12;
 /** A shorter secret would make the derived keys guessable. */
-export const MIN_ENCRYPTION_SECRET_CHARS = 32;
+const MIN_ENCRYPTION_SECRET_CHARS = 32;
 const CIPHERTEXT_VERSION = "v1";
-
-export function base64UrlEncode(bytes: ArrayBuffer | Uint8Array): string {
-  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  let binary = "";
-  for (const byte of view) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> {
-  const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
 
 function hex(bytes: ArrayBuffer): string {
   return [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");

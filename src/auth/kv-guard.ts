@@ -77,7 +77,7 @@ async function bounded<T>(clock: Clock, operation: string, run: () => Promise<T>
 }
 
 /** `kv` with every operation bounded and its failures typed. */
-export function guardKv(kv: KVNamespace, clock: Clock = realClock): KVNamespace {
+function guardKv(kv: KVNamespace, clock: Clock = realClock): KVNamespace {
   const call =
     <A extends unknown[], R>(operation: string, method: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> =>

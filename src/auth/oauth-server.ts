@@ -29,7 +29,7 @@ import {
 import { readTextUpTo } from "../body-text.ts";
 import { hasVendor, vendorNames } from "../bundle/registry.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
-import { isLoopbackHost } from "../config.ts";
+import { plainHttpAllowedHost } from "../config.ts";
 import { GatewayError, lastResortResponse } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from "../storage/keys.ts";
@@ -59,10 +59,10 @@ export const SCOPES_SUPPORTED = [SCOPE_READ, SCOPE_WRITE, "offline_access"];
 export const REQUIRED_SCOPES = [SCOPE_READ, SCOPE_WRITE];
 
 export const AUTHORIZE_PATH = "/authorize";
-export const TOKEN_PATH = "/oauth/token";
-export const REGISTER_PATH = "/oauth/register";
-export const AS_METADATA_PATH = "/.well-known/oauth-authorization-server";
-export const PRM_PATH = "/.well-known/oauth-protected-resource";
+const TOKEN_PATH = "/oauth/token";
+const REGISTER_PATH = "/oauth/register";
+const AS_METADATA_PATH = "/.well-known/oauth-authorization-server";
+const PRM_PATH = "/.well-known/oauth-protected-resource";
 
 /** Origins we keep provider instances for: a handful in practice; bounded against Host-header churn. */
 const MAX_CACHED_ORIGINS = 16;
@@ -124,7 +124,7 @@ export function authServersFor(origin: string, app: ProtectedApp | undefined = a
   const cached = serversByOrigin.get(origin);
   if (cached !== undefined) return cached;
   const url = new URL(origin);
-  if (url.protocol !== "https:" && !isLoopbackHost(url.hostname)) {
+  if (url.protocol !== "https:" && !plainHttpAllowedHost(url.hostname)) {
     throw new GatewayError(
       "invalid_configuration",
       "OAuth needs https (plain http only on localhost). Serve the gateway over https, set GATEWAY_PUBLIC_URL, or set GATEWAY_AUTH=none for local use.",

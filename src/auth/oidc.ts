@@ -11,7 +11,7 @@
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
-import { isLoopbackHost } from "../config.ts";
+import { plainHttpAllowedHost } from "../config.ts";
 import { OIDC_STATE_PREFIX, OIDC_STATE_TTL_SECONDS } from "../storage/keys.ts";
 import { type AuthConfig, OIDC_UNLISTED_PREFIX, type OidcConfig } from "./config.ts";
 import { randomToken, sha256Hex, timingSafeEqualStrings } from "./crypto.ts";
@@ -40,7 +40,7 @@ interface OidcStateRecord {
 
 function insecureOk(url: string): boolean {
   const parsed = new URL(url);
-  return parsed.protocol === "http:" && isLoopbackHost(parsed.hostname);
+  return parsed.protocol === "http:" && plainHttpAllowedHost(parsed.hostname);
 }
 
 function httpOptions(url: string): { signal: AbortSignal; [oauth.allowInsecureRequests]?: boolean } {
@@ -79,7 +79,7 @@ function clientAuth(config: OidcConfig): oauth.ClientAuth {
   return config.clientSecret === undefined ? oauth.None() : oauth.ClientSecretBasic(config.clientSecret);
 }
 
-export function oidcCallbackUrl(origin: string): string {
+function oidcCallbackUrl(origin: string): string {
   return `${origin}/signin/oidc/callback`;
 }
 
@@ -219,10 +219,4 @@ async function mapUser(config: AuthConfig, oidc: OidcConfig, claims: oauth.IDTok
     "not_listed",
     "Your account is not on this gateway's user list. Ask the operator to add you.",
   );
-}
-
-/** Forgets discovery and keys (tests; a provider that rotated everything). */
-export function clearOidcCaches(): void {
-  discoveries.clear();
-  keySets.clear();
 }

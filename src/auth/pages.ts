@@ -11,10 +11,10 @@ import type { CredentialMeta } from "./credential-store.ts";
 import type { CredentialKind, CredentialMode } from "./vendor-auth.ts";
 
 /** No scripts, no framing, nothing loaded from elsewhere. */
-export const PAGE_CSP =
+const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
-export function escapeHtml(value: string): string {
+function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 

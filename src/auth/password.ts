@@ -6,12 +6,13 @@
  *
  * @module
  */
-import { base64UrlDecode, base64UrlEncode, timingSafeEqualStrings } from "./crypto.ts";
+import { base64UrlDecode, base64UrlEncode } from "../base64.ts";
+import { timingSafeEqualStrings } from "./crypto.ts";
 
 /** workerd refuses PBKDF2 above 100,000 iterations, so that is both the default and the ceiling. */
 export const PBKDF2_MAX_ITERATIONS = 100_000;
 /** Below this a hash is too cheap to brute-force-resist; refuse it at config load. */
-export const PBKDF2_MIN_ITERATIONS = 10_000;
+const PBKDF2_MIN_ITERATIONS = 10_000;
 const SALT_BYTES = 16;
 const HASH_BITS = 256;
 

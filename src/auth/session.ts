@@ -17,7 +17,7 @@ import { getCookie } from "hono/cookie";
 import { SESSION_TTL_SECONDS, sessionKey } from "../storage/keys.ts";
 import { randomToken, sha256B64, sha256Hex, timingSafeEqualStrings } from "./crypto.ts";
 
-export const SESSION_COOKIE = "__Host-gw-session";
+const SESSION_COOKIE = "__Host-gw-session";
 
 export interface SessionRecord {
   userId: string;

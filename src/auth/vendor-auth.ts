@@ -139,7 +139,7 @@ function absolute(url: string, env: EnvVars, bundle: VendorBundle): string | und
 }
 
 /** Scopes from `<VENDOR>_OAUTH2_SCOPES` (comma or space separated), else `vendor.json` `auth.scopes`. */
-export function vendorScopes(env: EnvVars, bundle: VendorBundle): string[] {
+function vendorScopes(env: EnvVars, bundle: VendorBundle): string[] {
   const fromEnv = envString(env, vendorVarName(bundle.vendor, "OAUTH2_SCOPES"));
   if (fromEnv !== undefined) return fromEnv.split(/[\s,]+/).filter(Boolean);
   return [...(bundle.auth?.scopes ?? [])];

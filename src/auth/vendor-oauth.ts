@@ -13,7 +13,7 @@
 import * as oauth from "oauth4webapi";
 import type { VendorBundle } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
-import { type EnvVars, envString, isLoopbackHost, vendorVarName } from "../config.ts";
+import { type EnvVars, envString, plainHttpAllowedHost, vendorVarName } from "../config.ts";
 import { errorText, log } from "../log.ts";
 import { SecretScrubber } from "../resilience/scrub.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
@@ -98,7 +98,7 @@ function requestOptions(
   return {
     signal,
     // Plain http only to a loopback vendor (local development and tests).
-    ...(parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)
+    ...(parsed.protocol === "http:" && plainHttpAllowedHost(parsed.hostname)
       ? { [oauth.allowInsecureRequests]: true }
       : {}),
     ...(fetchImpl === undefined ? {} : { [oauth.customFetch]: fetchImpl }),
@@ -231,11 +231,6 @@ export async function clientCredentialsToken(
   return (await pending).accessToken;
 }
 
-/** Forgets cached client-credentials tokens (tests; an operator rotating the client secret). */
-export function clearClientTokenCache(): void {
-  clientTokens.clear();
-}
-
 // ---------------------------------------------------------------------------------------------
 // Authorization code + PKCE
 
@@ -251,7 +246,7 @@ interface VendorStateRecord {
 }
 
 /** The gateway's callback for a vendor's authorization code flow. */
-export function vendorCallbackUrl(origin: string, vendor: string): string {
+function vendorCallbackUrl(origin: string, vendor: string): string {
   return `${origin}/oauth/vendors/${encodeURIComponent(vendor)}/callback`;
 }
 

@@ -20,7 +20,7 @@ import { log } from "../log.ts";
 import { executeToolCall } from "../upstream/execute.ts";
 
 /** A health probe is a quick check: it never waits as long as a user call may. */
-export const HEALTH_PROBE_TIMEOUT_SECONDS = 15;
+const HEALTH_PROBE_TIMEOUT_SECONDS = 15;
 
 export interface ProbeReport {
   vendor: string;
@@ -40,7 +40,7 @@ function errorCode(text: string | undefined): string {
 }
 
 /** Probes one vendor's health tool. Never throws. */
-export async function probeVendor(
+async function probeVendor(
   env: Env,
   bundle: VendorBundle,
   waitUntil: (p: Promise<unknown>) => void,

@@ -68,7 +68,7 @@ export function vendorStatus(snapshot: GuardSnapshot): VendorStatus {
   return "up";
 }
 
-export function toVendorHealth(snapshot: GuardSnapshot): VendorHealth {
+function toVendorHealth(snapshot: GuardSnapshot): VendorHealth {
   const b = snapshot.breaker;
   const tools = snapshot.drift;
   return {
@@ -110,7 +110,7 @@ function unknownHealth(error: string): VendorHealth {
 }
 
 /** Health of the given vendors (all compiled vendors by default). */
-export async function collectVendorHealth(
+async function collectVendorHealth(
   env: Env,
   bundles: readonly VendorBundle[] = allBundles(),
 ): Promise<VendorsHealthBody> {

@@ -12,18 +12,13 @@ import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { Caller, McpEndpoint } from "../auth/caller.ts";
 import { allBundles, getBundle, recipesByName } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
-import {
-  DEFAULT_DISCOVERY_TOOL_THRESHOLD,
-  type DiscoveryToolKind,
-  discoveryKind,
-  discoveryTools,
-  usesDiscovery,
-} from "./discovery.ts";
+import { type DiscoveryToolKind, discoveryKind, discoveryTools } from "./discovery.ts";
+import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 
 export type { McpEndpoint };
 
 /** Separates the vendor from the tool in unified names; vendor names (`[a-z0-9-]+`) never contain it. */
-export const UNIFIED_NAME_SEPARATOR = "_";
+const UNIFIED_NAME_SEPARATOR = "_";
 
 /** A tool name resolved to what executes it. */
 export interface ResolvedTool {
@@ -55,7 +50,7 @@ const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set([
 ]);
 
 /** MCP tool annotations derived from the HTTP method (hints for clients, never trusted for security). */
-export function annotationsFor(recipe: ToolRecipe): ToolAnnotations {
+function annotationsFor(recipe: ToolRecipe): ToolAnnotations {
   return {
     ...(recipe.title === undefined ? {} : { title: recipe.title }),
     readOnlyHint: SAFE_METHODS.has(recipe.method),
@@ -67,7 +62,7 @@ export function annotationsFor(recipe: ToolRecipe): ToolAnnotations {
 }
 
 /** The `tools/list` entry of a recipe under the given name. */
-export function listedTool(recipe: ToolRecipe, name: string): Tool {
+function listedTool(recipe: ToolRecipe, name: string): Tool {
   return {
     name,
     ...(recipe.title === undefined ? {} : { title: recipe.title }),

@@ -72,7 +72,7 @@ import {
  * Largest MCP request body: room for base64 file arguments (multipart uploads)
  * while a parsed copy stays far below the isolate's 128 MB.
  */
-export const MAX_MCP_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
+const MAX_MCP_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
 
 /** How the response to a JSON-RPC request is framed. */
 export type ResponseMode = "json" | "sse";
@@ -295,7 +295,7 @@ function sdkRequest(request: Request): Request {
 }
 
 /** Picks JSON or SSE from `Accept` (q-values honoured; ties go to JSON). `undefined`: neither is acceptable. */
-export function negotiateResponseMode(accept: string | null): ResponseMode | undefined {
+function negotiateResponseMode(accept: string | null): ResponseMode | undefined {
   if (accept === null || accept.trim() === "") return "json";
   let json = 0;
   let sse = 0;
@@ -342,7 +342,7 @@ function matchSpecificity(range: string, type: string, subtype: string): number 
  * POST about one time in three). Past this much the connection is closed unread, so the work a
  * hostile body buys stays bounded; Cloudflare's own request limit starts at 100 MB.
  */
-export const MAX_DRAINED_BODY_BYTES = 32 * 1024 * 1024;
+const MAX_DRAINED_BODY_BYTES = 32 * 1024 * 1024;
 
 /** Reads and drops the rest of a refused body, up to {@link MAX_DRAINED_BODY_BYTES}, then cancels it. */
 async function drainBody(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {

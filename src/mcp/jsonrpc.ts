@@ -11,7 +11,6 @@ import { ProtocolError } from "@modelcontextprotocol/server";
 /** JSON-RPC 2.0 and MCP error codes the gateway emits. */
 export const JSONRPC_PARSE_ERROR = -32700;
 export const JSONRPC_INVALID_REQUEST = -32600;
-export const JSONRPC_METHOD_NOT_FOUND = -32601;
 export const JSONRPC_INVALID_PARAMS = -32602;
 export const JSONRPC_INTERNAL_ERROR = -32603;
 /** MCP: the request names a protocol version the server does not serve. */
@@ -26,7 +25,7 @@ export interface JsonRpcErrorBody {
 }
 
 /** Builds a JSON-RPC error object. */
-export function jsonRpcError(id: JsonRpcId, code: number, message: string, data?: unknown): JsonRpcErrorBody {
+function jsonRpcError(id: JsonRpcId, code: number, message: string, data?: unknown): JsonRpcErrorBody {
   return { jsonrpc: "2.0", id, error: { code, message, ...(data === undefined ? {} : { data }) } };
 }
 

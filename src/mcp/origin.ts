@@ -19,8 +19,12 @@
 import { allowedOrigins, type EnvVars, serializedOrigin } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 
-/** `localhost`, `*.localhost`, `127.0.0.0/8` and `[::1]`. */
-export function isLoopbackHostname(hostname: string): boolean {
+/**
+ * `localhost`, `*.localhost` (browsers resolve it to loopback), `127.0.0.0/8` and `[::1]`, any
+ * case: both ends of a local browser-to-gateway request. Wider than the config's
+ * `plainHttpAllowedHost`, which decides where plain http is tolerated.
+ */
+export function resolvesToLoopback(hostname: string): boolean {
   const host = hostname.toLowerCase();
   return (
     host === "localhost" ||
@@ -37,7 +41,7 @@ export function isOriginAllowed(origin: string, request: Request, env: EnvVars):
   if (serialized === undefined) return false;
   if (allowedOrigins(env).has(serialized)) return true;
   return (
-    isLoopbackHostname(new URL(serialized).hostname) && isLoopbackHostname(new URL(request.url).hostname)
+    resolvesToLoopback(new URL(serialized).hostname) && resolvesToLoopback(new URL(request.url).hostname)
   );
 }
 

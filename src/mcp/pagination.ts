@@ -22,7 +22,7 @@ export interface Page<T> {
   nextCursor?: string;
 }
 
-export function encodeCursor(offset: number, fingerprint: string): string {
+function encodeCursor(offset: number, fingerprint: string): string {
   const bytes = new TextEncoder().encode(`${CURSOR_VERSION}.${offset}.${fingerprint}`);
   return btoa(String.fromCharCode(...bytes))
     .replaceAll("+", "-")
@@ -31,7 +31,7 @@ export function encodeCursor(offset: number, fingerprint: string): string {
 }
 
 /** The offset a cursor points at, or `undefined` when it is not one of ours. */
-export function decodeCursor(cursor: string, fingerprint: string): number | undefined {
+function decodeCursor(cursor: string, fingerprint: string): number | undefined {
   if (cursor.length === 0 || cursor.length > 128 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
   let text: string;
   try {

@@ -33,8 +33,8 @@ import {
   listTools,
   type McpEndpoint,
 } from "./catalog.ts";
-import { callDiscoveryTool } from "./discovery.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
+import { callDiscoveryTool } from "./discovery-tools.ts";
 import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "./gateway-status.ts";
 import { invalidParams, JSONRPC_INTERNAL_ERROR, protocolError } from "./jsonrpc.ts";
 import { paginate } from "./pagination.ts";
@@ -42,7 +42,7 @@ import { paginate } from "./pagination.ts";
 /** Protocol revisions served, newest first; the first 2025 entry is the `initialize` counter-offer. */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = ["2026-07-28", "2025-11-25", "2025-06-18"];
 
-export const SERVER_INFO = { name: "mcp-edge-gateway", title: "MCP Edge Gateway", version: "0.1.0" } as const;
+const SERVER_INFO = { name: "mcp-edge-gateway", title: "MCP Edge Gateway", version: "0.1.0" } as const;
 
 /** Everything a request handler needs to know about the HTTP request it serves. */
 export interface McpRequestScope {

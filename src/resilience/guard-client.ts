@@ -128,7 +128,7 @@ const MAX_CALLER_KEYS = 10_000;
  * The opaque key the guard sees for a user: 128 bits of SHA-256 over the user id, so
  * Durable Object storage and its answers never hold user ids.
  */
-export function callerKey(userId: string): Promise<string> {
+function callerKey(userId: string): Promise<string> {
   if (callerKeys.size >= MAX_CALLER_KEYS && !callerKeys.has(userId)) callerKeys.clear();
   return memoized(callerKeys, userId, async (id) => {
     const digest = await crypto.subtle.digest(
@@ -170,7 +170,7 @@ export interface GuardClient {
 }
 
 /** The breaker and bucket settings a vendor's guard applies. */
-export function guardConfig(settings: VendorSettings): GuardConfig {
+function guardConfig(settings: VendorSettings): GuardConfig {
   return {
     failureThreshold: settings.circuitBreakerFailureThreshold,
     openTimeoutMs: Math.round(settings.circuitBreakerTimeoutSeconds * 1000),

@@ -36,7 +36,7 @@ function recordDrift(ctx: ResponsePolicyContext): void {
 }
 
 /** Validates (2xx only) and sanitizes a parsed upstream JSON body. */
-export function inspectJson(ctx: ResponsePolicyContext, status: number, data: unknown): JsonInspection {
+function inspectJson(ctx: ResponsePolicyContext, status: number, data: unknown): JsonInspection {
   if (status >= 200 && status < 300) {
     const verdict = judgeResponse(ctx.settings.responseValidationMode, ctx.bundle, ctx.tool, status, data);
     if (verdict.action === "reject") {
@@ -52,7 +52,7 @@ export function inspectJson(ctx: ResponsePolicyContext, status: number, data: un
  * A 2xx body declared as JSON that does not parse. When the spec documents a
  * schema for it, that is drift (`warn`) or a tool error (`strict`).
  */
-export function inspectMalformedJson(ctx: ResponsePolicyContext, status: number): JsonInspection | undefined {
+function inspectMalformedJson(ctx: ResponsePolicyContext, status: number): JsonInspection | undefined {
   const mode = ctx.settings.responseValidationMode;
   if (mode === "off" || status < 200 || status >= 300) return undefined;
   if (!responseRecipeFor(ctx.tool, status)?.schema) return undefined;

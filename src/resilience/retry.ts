@@ -38,12 +38,13 @@
 import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
+import { redactUrlQueries } from "../redact-urls.ts";
 import { type GuardClient, guardClient } from "./guard-client.ts";
 import { deadlineAfter } from "./timeout.ts";
 import type { AttemptOutcome, OutcomeKind } from "./vendor-guard.ts";
 
 /** Statuses that are retried (for idempotent methods). */
-export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504, 521, 522, 523]);
+const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504, 521, 522, 523]);
 /** Cloudflare edge answers meaning "could not connect to the origin": the request never reached it. */
 const NOT_CONNECTED_STATUSES: ReadonlySet<number> = new Set([521, 522, 523]);
 const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set([
@@ -55,8 +56,10 @@ const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set([
   "TRACE",
 ]);
 /** Upper bound of one backoff wait, whatever the factor and attempt. */
-export const RETRY_BACKOFF_CAP_MS = 60_000;
+const RETRY_BACKOFF_CAP_MS = 60_000;
 const RETRY_BACKOFF_BASE_MS = 1_000;
+/** Runtime error text kept in an outcome: it reaches health output and logs. */
+const MAX_RUNTIME_ERROR_CHARS = 200;
 
 /** What one attempt gets. */
 export interface AttemptInit {
@@ -310,7 +313,9 @@ async function runAttempt<R extends AttemptResponse>(
     const refused = /refused/i.test(String((error as Error).message));
     return {
       kind: "network_error",
-      message: refused ? "connection refused" : `network error: ${redactUrls((error as Error).message)}`,
+      message: refused
+        ? "connection refused"
+        : `network error: ${redactUrlQueries((error as Error).message, MAX_RUNTIME_ERROR_CHARS)}`,
       retryable: true,
       notProcessed: refused,
     };
@@ -342,10 +347,12 @@ async function runAttempt<R extends AttemptResponse>(
  * The runtime refused to build an upstream request (an invalid header value, a URL
  * it cannot parse…): thrown by the send step before anything leaves the Worker.
  */
-export class RequestNotSent extends Error {
+class RequestNotSent extends Error {
   constructor(cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`The runtime refused to build the upstream request (${redactUrls(reason)})`);
+    super(
+      `The runtime refused to build the upstream request (${redactUrlQueries(reason, MAX_RUNTIME_ERROR_CHARS)})`,
+    );
     this.name = "RequestNotSent";
   }
 }
@@ -485,11 +492,6 @@ function discard<R extends AttemptResponse>(opts: ResilientFetchOptions<R>, outc
   } catch {
     // best effort: an unreleased body is only garbage
   }
-}
-
-/** Runtime error text without URL queries (they may carry an API key): it reaches health output and logs. */
-function redactUrls(message: string): string {
-  return message.replace(/\?\S*/g, "?…").slice(0, 200);
 }
 
 function iso(ms: number): string {

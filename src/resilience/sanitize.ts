@@ -27,7 +27,7 @@ import { boundedCache, memoized } from "../memo.ts";
 export const REDACTED = "[REDACTED]";
 
 /** Each field a level lists, with the spellings APIs use for it (normalised before matching). */
-export const SENSITIVE_FIELDS = {
+const SENSITIVE_FIELDS = {
   password: ["password", "passwd", "pwd", "passphrase"],
   token: [
     "token",

@@ -139,7 +139,7 @@ function compilesNatively(source: string, flags: string): boolean {
 }
 
 /** The RE2 form of an ECMAScript `pattern`; throws {@link PatternError} when RE2 cannot express it. */
-export function toRe2(source: string): string {
+function toRe2(source: string): string {
   return emit(parsePattern(source).ast);
 }
 

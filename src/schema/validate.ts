@@ -77,18 +77,18 @@ const MAX_DEPTH = 256;
  * Value nesting refused before anything walks it: deeper than real API data, and far
  * below what recursive code after validation (serializers, JSON.stringify) survives.
  */
-export const MAX_VALUE_DEPTH = 128;
+const MAX_VALUE_DEPTH = 128;
 /**
  * Subschema checks one validation may make (~100× a large real call; tens of ms of CPU):
  * nested anyOf/oneOf retries multiply, so a hostile value could otherwise cost without bound.
  */
-export const MAX_VALIDATION_STEPS = 200_000;
+const MAX_VALIDATION_STEPS = 200_000;
 /**
  * Characters one validation may match against patterns: two full request bodies
  * (4 MiB each), so a single large string is always checked even if an anyOf tries it twice;
  * RE2 takes ~40 ns a character, so at most ~0.3 s.
  */
-export const MAX_PATTERN_CHARS = 8 * 1024 * 1024;
+const MAX_PATTERN_CHARS = 8 * 1024 * 1024;
 const DEFAULT_MAX_ISSUES = 50;
 /** How many allowed names/values an error message lists before eliding the rest. */
 const MAX_LISTED = 25;

@@ -11,7 +11,7 @@
  * | key | holds | TTL |
  * | --- | --- | --- |
  * | `client:<clientId>` | the library's `ClientInfo` (read only by the library) | {@link CLIENT_REGISTRATION_TTL_SECONDS} |
- * | `grant:<userId>:<grantId>` | the library's `Grant`; the gateway reads its refresh token hashes (`auth/refresh-reuse.ts`) and its existence (`auth/routes.ts`) | {@link AUTHORIZATION_CODE_TTL_SECONDS}, then {@link REFRESH_TOKEN_TTL_SECONDS} |
+ * | `grant:<userId>:<grantId>` | the library's `Grant`; the gateway reads its refresh token hashes (`auth/refresh-reuse.ts`) and its existence (`auth/routes/credentials.ts`) | {@link AUTHORIZATION_CODE_TTL_SECONDS}, then {@link REFRESH_TOKEN_TTL_SECONDS} |
  * | `token:<userId>:<grantId>:<hash>` | the library's access token record | {@link ACCESS_TOKEN_TTL_SECONDS} |
  * | `transaction:<hash>` | the library's sealed consent handle | {@link TRANSACTION_TTL_SECONDS} |
  * | `session:<sha256(session id)>` | `SessionRecord` (`auth/session.ts`), JSON | {@link SESSION_TTL_SECONDS} |

@@ -12,6 +12,7 @@ import {
   expectedSecretNames,
   type UpstreamCredential,
 } from "../auth/upstream-credentials.ts";
+import { base64Encode } from "../base64.ts";
 import type { SecurityScheme, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
 import type { SecretScrubber } from "../resilience/scrub.ts";
@@ -22,9 +23,7 @@ import { encodeStrict, headerValueProblem } from "./serialize.ts";
 type Resolved = [name: string, scheme: SecurityScheme, credential: UpstreamCredential];
 
 function base64Utf8(text: string): string {
-  let bin = "";
-  for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
-  return btoa(bin);
+  return base64Encode(new TextEncoder().encode(text));
 }
 
 /**

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { decodeBase64 } from "../base64.ts";
 import type { BodyPartRecipe, BodyRecipe } from "../bundle/types.ts";
 import { pointerToken } from "../schema/validate.ts";
 import type { ArgumentIssue } from "../tool-error.ts";
@@ -26,31 +27,12 @@ interface FileArgument {
   contentType?: string;
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
-const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function isFileArgument(v: unknown): v is FileArgument {
   return isPlainObject(v) && typeof v.content === "string";
-}
-
-/** Decodes base64 (standard or URL alphabet, whitespace ignored); undefined when malformed. */
-export function decodeBase64(text: string): Uint8Array | undefined {
-  let s = text.replace(/\s+/g, "");
-  if (!BASE64.test(s)) {
-    if (!BASE64URL.test(s)) return undefined;
-    s = s.replace(/-/g, "+").replace(/_/g, "/");
-  }
-  s = s.replace(/=+$/, "");
-  if (s.length % 4 === 1) return undefined;
-  s += "=".repeat((4 - (s.length % 4)) % 4);
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }
 
 /** The bytes of a file argument (`encoding` defaults to text, as the compiler's file schema says), or an issue. */

@@ -19,6 +19,7 @@ import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { log } from "../log.ts";
+import { redactUrlQueries } from "../redact-urls.ts";
 import {
   type BodyFailure,
   refusalsApart,
@@ -97,7 +98,7 @@ function isTimeout(err: unknown): boolean {
 /** Error text from the runtime, without any URL query (it may hold an API key). */
 function safeMessage(err: unknown): string {
   const raw = err instanceof Error ? err.message : String(err);
-  return raw.replace(/\?\S*/g, "?…").slice(0, 300);
+  return redactUrlQueries(raw, 300);
 }
 
 export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolResult> {
@@ -282,7 +283,7 @@ async function sendAndRead(
 }
 
 /** A failure without a usable upstream answer → the tool error result (names the vendor, says when to retry). */
-export function upstreamFailureResult(
+function upstreamFailureResult(
   vendor: string,
   tool: string,
   failure: UpstreamFailure,

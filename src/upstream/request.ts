@@ -39,7 +39,7 @@ export interface PreparedRequest {
   body?: Uint8Array | string;
 }
 
-export const USER_AGENT = "mcp-edge-gateway/0.1";
+const USER_AGENT = "mcp-edge-gateway/0.1";
 
 /**
  * Longest request target (path + query) sent upstream, in bytes: Apache refuses a request

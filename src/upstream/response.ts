@@ -23,6 +23,7 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { basePathPrefix, isUnderBase } from "../base-url.ts";
+import { binaryString } from "../base64.ts";
 import type { ToolRecipe } from "../bundle/types.ts";
 import {
   applyResponsePolicy,
@@ -39,10 +40,10 @@ import { errorResult, type ToolErrorBody } from "../tool-error.ts";
  * to this many bytes so the notice can say exactly how much was cut; beyond it
  * the stream is cancelled and the notice says "more than".
  */
-export const MAX_COUNTED_BYTES = 8 * 1024 * 1024;
+const MAX_COUNTED_BYTES = 8 * 1024 * 1024;
 
 /** An error body is only read for its message. */
-export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /** Upstream JSON error bodies up to this size are passed on as `details` (field-level errors help the model). */
 const MAX_ERROR_DETAILS_CHARS = 4096;
@@ -79,7 +80,7 @@ export interface LimitedBody {
 }
 
 /** Reads at most `limit` bytes of a body into memory; counts (and discards) the rest. */
-export async function readLimited(response: Response, limit: number): Promise<LimitedBody> {
+async function readLimited(response: Response, limit: number): Promise<LimitedBody> {
   const body = response.body;
   if (!body) return { bytes: new Uint8Array(0), truncated: false, totalBytes: 0, totalExact: true };
   // Content-Length is the encoded size; with Content-Encoding the decoded body differs.
@@ -155,7 +156,7 @@ const MAX_UTF8_BYTES_PER_UNIT = 3;
  * read and decoded in one native `text()` (most API answers); anything else goes
  * through {@link readLimited} and a decoder for its charset.
  */
-export async function readLimitedText(
+async function readLimitedText(
   response: Response,
   limit: number,
   contentType = contentTypeOf(response),
@@ -216,7 +217,7 @@ function mimeOf(contentType: string): string {
   return contentType.split(";")[0]!.trim().toLowerCase();
 }
 
-export function classify(mime: string): BodyKind {
+function classify(mime: string): BodyKind {
   if (mime === "") return "text";
   if (mime === "application/json" || mime === "text/json" || mime.endsWith("+json")) return "json";
   if (mime === "text/html" || mime === "application/xhtml+xml") return "html";
@@ -243,16 +244,6 @@ function decodeText(bytes: Uint8Array, charset: string | undefined, truncated: b
   }
   // `stream: true` holds back a multi-byte character cut in half by the limit instead of emitting U+FFFD.
   return decoder.decode(bytes, { stream: truncated });
-}
-
-/** One character per byte: what `btoa` takes. */
-function binaryString(bytes: Uint8Array): string {
-  let bin = "";
-  const CHUNK = 0x8000;
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
-  }
-  return bin;
 }
 
 /**
@@ -320,7 +311,7 @@ function looksLikeHtml(text: string): boolean {
 }
 
 /** The human message in an upstream JSON error body, across the common shapes. */
-export function jsonErrorMessage(body: unknown): string | undefined {
+function jsonErrorMessage(body: unknown): string | undefined {
   if (typeof body === "string") return clip(body);
   if (!isPlainObject(body)) return undefined;
   const parts: string[] = [];

@@ -17,7 +17,7 @@ import { isUnderBase } from "../base-url.ts";
 import type { PreparedRequest } from "./request.ts";
 
 /** Redirects followed per attempt before giving up (browsers allow 20; APIs need one or two). */
-export const MAX_REDIRECTS = 5;
+const MAX_REDIRECTS = 5;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 

@@ -41,7 +41,7 @@ export function scalarText(v: unknown): string {
  * written out (`1e+21` → `1000000000000000000000`, `1.5e-7` → `0.00000015`). Every decimal parser
  * reads it as the same value, while `parseInt`-style parsers read `1e+21` as 1.
  */
-export function decimalText(n: number): string {
+function decimalText(n: number): string {
   const text = String(n);
   const e = text.indexOf("e");
   if (e === -1) return text;

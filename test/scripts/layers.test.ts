@@ -27,6 +27,8 @@ const LAYERS: readonly (readonly string[])[] = [
     "base-url",
     "memo",
     "body-text",
+    "base64",
+    "redact-urls",
     "log",
     "clock",
     "env",

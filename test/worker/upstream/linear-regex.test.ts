@@ -5,7 +5,7 @@
  * quadratic one, each of them would take minutes, so the test would time out.
  */
 import { describe, expect, it } from "vitest";
-import { MAX_QUERY_CHARS, tokenize } from "../../../src/mcp/discovery.ts";
+import { MAX_QUERY_CHARS, tokenize } from "../../../src/mcp/discovery-search.ts";
 import { FORMATS } from "../../../src/schema/formats.ts";
 import { htmlTitle } from "../../../src/upstream/response.ts";
 import { call, legacyRequest } from "../mcp/helpers.ts";

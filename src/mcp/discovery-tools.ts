@@ -1,0 +1,191 @@
+/**
+ * Discovery mode's three tools at call time: validates their arguments and runs `search`,
+ * `describe` or `call` (the listing and the mode rule are in src/mcp/discovery.ts).
+ *
+ * @module
+ */
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import * as v from "valibot";
+import type { Caller } from "../auth/caller.ts";
+import { recipesByName } from "../bundle/registry.ts";
+import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { type DiscoveryToolKind, MAX_DESCRIBE_TOOLS } from "./discovery.ts";
+import { MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, searchTools } from "./discovery-search.ts";
+
+/** OAuth scope a discovery `call` of a non-read-only operation needs (as `src/auth/oauth-server.ts`). */
+const SCOPE_WRITE = "mcp:write";
+const READ_ONLY_METHODS: ReadonlySet<HttpMethod> = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** What a discovery tool call needs from the MCP request. */
+export interface DiscoveryContext {
+  bundle: VendorBundle;
+  caller: Caller | undefined;
+  /** The tool name prefix on this endpoint (`""` or `<vendor>_`), for hints in answers. */
+  prefix: string;
+  /** Runs an operation through the normal execution path (validation, auth, resilience, upstream). */
+  run: (recipe: ToolRecipe, args: unknown) => Promise<CallToolResult>;
+}
+
+const SearchArgs = v.strictObject({
+  query: v.optional(v.pipe(v.string(), v.maxLength(MAX_QUERY_CHARS))),
+  tag: v.optional(v.string()),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_SEARCH_LIMIT))),
+});
+const DescribeArgs = v.strictObject({
+  names: v.pipe(v.array(v.string()), v.minLength(1), v.maxLength(MAX_DESCRIBE_TOOLS)),
+});
+const CallArgs = v.strictObject({
+  name: v.string(),
+  arguments: v.optional(v.unknown()),
+});
+
+function jsonResult(body: Record<string, unknown>, isError = false): CallToolResult {
+  return {
+    ...(isError ? { isError: true } : {}),
+    content: [{ type: "text", text: JSON.stringify(body) }],
+    ...(isError ? {} : { structuredContent: body }),
+  };
+}
+
+function invalidArguments(ctx: DiscoveryContext, kind: DiscoveryToolKind, issues: v.BaseIssue<unknown>[]) {
+  return jsonResult(
+    {
+      error: "invalid_arguments",
+      vendor: ctx.bundle.vendor,
+      tool: `${ctx.prefix}${kind}`,
+      message: `Invalid arguments for ${ctx.prefix}${kind}`,
+      errors: issues.map((issue) => ({
+        pointer: `/${(issue.path ?? []).map((p) => String(p.key)).join("/")}`.replace(/\/$/, ""),
+        message: issue.message,
+      })),
+    },
+    true,
+  );
+}
+
+function visibleTo(ctx: DiscoveryContext): ((tool: string) => boolean) | undefined {
+  const caller = ctx.caller;
+  if (caller === undefined) return undefined;
+  const vendor = ctx.bundle.vendor;
+  return (tool) => caller.toolAllowed(vendor, tool);
+}
+
+/** The operation `name` names (unprefixed, or with this endpoint's prefix), if the caller may use it. */
+function resolveOperation(ctx: DiscoveryContext, name: string): ToolRecipe | undefined {
+  // Not the search index: `describe` and `call` must not wait for it.
+  const byName = recipesByName(ctx.bundle);
+  const vendorPrefix = `${ctx.bundle.vendor}_`;
+  const recipe =
+    byName.get(name) ??
+    (name.startsWith(vendorPrefix) ? byName.get(name.slice(vendorPrefix.length)) : undefined);
+  if (recipe === undefined) return undefined;
+  const visible = visibleTo(ctx);
+  return visible === undefined || visible(recipe.name) ? recipe : undefined;
+}
+
+function unknownOperation(ctx: DiscoveryContext, kind: DiscoveryToolKind, name: string): CallToolResult {
+  const visible = visibleTo(ctx);
+  const suggestions = searchTools(ctx.bundle, {
+    // The name is the caller's and unbounded: search only what a query may be.
+    query: name.slice(0, MAX_QUERY_CHARS),
+    limit: 5,
+    ...(visible ? { visible } : {}),
+  }).hits.map((h) => h.name);
+  return jsonResult(
+    {
+      error: "unknown_operation",
+      vendor: ctx.bundle.vendor,
+      tool: `${ctx.prefix}${kind}`,
+      message: `No ${ctx.bundle.displayName} operation named "${name}". Use ${ctx.prefix}search to find one.`,
+      ...(suggestions.length > 0 ? { suggestions } : {}),
+    },
+    true,
+  );
+}
+
+function describeRecipe(recipe: ToolRecipe): Record<string, unknown> {
+  return {
+    name: recipe.name,
+    ...(recipe.title === undefined ? {} : { title: recipe.title }),
+    method: recipe.method,
+    path: recipe.path,
+    description: recipe.description,
+    inputSchema: recipe.inputSchema,
+    ...(recipe.outputSchema === undefined ? {} : { outputSchema: recipe.outputSchema }),
+    readOnly: READ_ONLY_METHODS.has(recipe.method),
+    ...(recipe.deprecated ? { deprecated: true } : {}),
+  };
+}
+
+/** Runs one of the three discovery tools. Failures are `isError` results, never throws. */
+export async function callDiscoveryTool(
+  ctx: DiscoveryContext,
+  kind: DiscoveryToolKind,
+  args: unknown,
+): Promise<CallToolResult> {
+  const input = args ?? {};
+  if (kind === "search") {
+    const parsed = v.safeParse(SearchArgs, input);
+    if (!parsed.success) return invalidArguments(ctx, kind, parsed.issues);
+    const { query, tag, limit } = parsed.output;
+    if ((query === undefined || query.trim() === "") && (tag === undefined || tag.trim() === "")) {
+      return jsonResult(
+        {
+          error: "invalid_arguments",
+          vendor: ctx.bundle.vendor,
+          tool: `${ctx.prefix}search`,
+          message: "Give a query, a tag, or both",
+        },
+        true,
+      );
+    }
+    const visible = visibleTo(ctx);
+    const { hits, matched } = searchTools(ctx.bundle, {
+      ...(query === undefined ? {} : { query }),
+      ...(tag === undefined ? {} : { tag }),
+      ...(limit === undefined ? {} : { limit }),
+      ...(visible ? { visible } : {}),
+    });
+    return jsonResult({
+      results: hits,
+      matched,
+      ...(hits.length === 0
+        ? { hint: `Nothing matched; try other words${tag ? " or drop the tag" : ""}.` }
+        : { next: `${ctx.prefix}describe with the names you want, then ${ctx.prefix}call.` }),
+    });
+  }
+  if (kind === "describe") {
+    const parsed = v.safeParse(DescribeArgs, input);
+    if (!parsed.success) return invalidArguments(ctx, kind, parsed.issues);
+    const tools: Record<string, unknown>[] = [];
+    const unknown: string[] = [];
+    for (const name of parsed.output.names) {
+      const recipe = resolveOperation(ctx, name);
+      if (recipe === undefined) unknown.push(name);
+      else tools.push(describeRecipe(recipe));
+    }
+    if (tools.length === 0) return unknownOperation(ctx, kind, unknown[0] ?? "");
+    return jsonResult({ tools, ...(unknown.length > 0 ? { unknown } : {}) });
+  }
+  const parsed = v.safeParse(CallArgs, input);
+  if (!parsed.success) return invalidArguments(ctx, kind, parsed.issues);
+  const recipe = resolveOperation(ctx, parsed.output.name);
+  if (recipe === undefined) return unknownOperation(ctx, kind, parsed.output.name);
+  // The OAuth layer checks scopes against the MCP tool name; here the real operation is known.
+  if (
+    ctx.caller !== undefined &&
+    !READ_ONLY_METHODS.has(recipe.method) &&
+    !ctx.caller.scopes.includes(SCOPE_WRITE)
+  ) {
+    return jsonResult(
+      {
+        error: "insufficient_scope",
+        vendor: ctx.bundle.vendor,
+        tool: recipe.name,
+        message: `${recipe.name} changes data: your access token needs the ${SCOPE_WRITE} scope`,
+      },
+      true,
+    );
+  }
+  return ctx.run(recipe, parsed.output.arguments ?? {});
+}

@@ -1,0 +1,79 @@
+/**
+ * Discovery mode's search (src/mcp/discovery-search.ts) through the `search` tool of the
+ * mcp-discovery fixture: ranking, tags, the answer's shape and bad arguments.
+ */
+import { describe, expect, it } from "vitest";
+import { searchTools } from "../../../src/mcp/discovery-search.ts";
+import { callTool, fixture, type Hit, json, VENDOR_PATH } from "./discovery-helpers.ts";
+
+describe("search", () => {
+  it("ranks the operation a plain request means first", async () => {
+    const cases: Array<[string, string]> = [
+      ["create issue", "createIssue"],
+      ["add a comment to an issue", "createComment"],
+      ["delete comment", "deleteComment"],
+      ["get repository", "getRepo"],
+      ["who am I: the authenticated user", "getAuthenticatedUser"],
+      ["fork a repo", "createFork"],
+      ["list labels", "listLabels"],
+    ];
+    for (const [query, expected] of cases) {
+      const result = await callTool(VENDOR_PATH, "search", { query, limit: 3 });
+      expect(result.isError, query).toBeFalsy();
+      const hits = (result.structuredContent as { results: Hit[] }).results;
+      expect(hits[0]?.name, query).toBe(expected);
+    }
+  });
+
+  it("answers name, method, path, summary and tags for each hit", async () => {
+    const result = await callTool(VENDOR_PATH, "search", { query: "create issue", limit: 1 });
+    expect((result.structuredContent as { results: Hit[] }).results).toEqual([
+      {
+        name: "createIssue",
+        method: "POST",
+        path: "/repos/{owner}/{repo}/issues",
+        summary: "Create an issue",
+        tags: ["issues"],
+        score: expect.any(Number),
+      },
+    ]);
+    // The text content carries the same JSON for clients that ignore structuredContent.
+    expect(json(result)).toEqual(result.structuredContent);
+  });
+
+  it("filters by tag, alone or with a query", async () => {
+    const byTag = await callTool(VENDOR_PATH, "search", { tag: "comments" });
+    expect((byTag.structuredContent as { results: Hit[] }).results.map((h) => h.name)).toEqual([
+      "listComments",
+      "createComment",
+      "deleteComment",
+    ]);
+    const both = await callTool(VENDOR_PATH, "search", { query: "create", tag: "labels" });
+    expect((both.structuredContent as { results: Hit[] }).results.map((h) => h.name)).toEqual([
+      "createLabel",
+    ]);
+  });
+
+  it("ranks a deprecated operation below a current one that matches as well", () => {
+    const { hits } = searchTools(fixture(), { query: "issue", limit: 20 });
+    const names = hits.map((h) => h.name);
+    expect(names.indexOf("unlockIssue")).toBeGreaterThan(names.indexOf("getIssue"));
+    expect(hits.find((h) => h.name === "unlockIssue")?.deprecated).toBe(true);
+  });
+
+  it("says so when nothing matches", async () => {
+    const result = await callTool(VENDOR_PATH, "search", { query: "kubernetes cluster autoscaler" });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ results: [], matched: 0, hint: expect.any(String) });
+  });
+
+  it("refuses bad arguments as a tool error naming the field", async () => {
+    const empty = await callTool(VENDOR_PATH, "search", {});
+    expect(empty.isError).toBe(true);
+    expect(json(empty)).toMatchObject({ error: "invalid_arguments", tool: "search" });
+    const unknownField = await callTool(VENDOR_PATH, "search", { query: "issue", sort: "desc" });
+    expect(unknownField.isError).toBe(true);
+    const badLimit = await callTool(VENDOR_PATH, "search", { query: "issue", limit: 500 });
+    expect(json(badLimit)).toMatchObject({ error: "invalid_arguments", errors: [{ pointer: "/limit" }] });
+  });
+});
