@@ -71,14 +71,14 @@ export const STAGE_CUTS: readonly StageCut[] = [
     id: "prepared",
     step: "+ argument validation, request built under the base URL, upstream auth",
     file: "upstream/execute.ts",
-    anchor: "    const req = await prepareToolRequest(ctx, secrets);",
+    anchor: "    const { req, base } = await prepareToolRequest(ctx, secrets);",
     code: (a) => `return ${result(a)};`,
   },
   {
     id: "fetched",
     step: "+ one plain fetch of that request, body read as text (what b′ does)",
     file: "upstream/execute.ts",
-    anchor: "    const req = await prepareToolRequest(ctx, secrets);",
+    anchor: "    const { req, base } = await prepareToolRequest(ctx, secrets);",
     code: (a) =>
       `{ const r = await fetch(req.url.href, { method: req.method, headers: req.headers, body: req.body }); await r.text(); return ${result(a)}; }`,
   },

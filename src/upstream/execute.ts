@@ -64,11 +64,14 @@ export interface ToolCallContext {
   fetch?: typeof fetch;
 }
 
-/** Prepares the upstream request for a call: validation, request building, auth. Exposed for the resilience layer and tests. */
-export async function prepareToolRequest(
+/**
+ * Prepares the upstream request for a call: validation, request building, auth. Answers the
+ * vendor's base URL too, which the send step's redirect rule needs.
+ */
+async function prepareToolRequest(
   ctx: Pick<ToolCallContext, "env" | "bundle" | "tool" | "args" | "credentials">,
-  secrets?: SecretScrubber,
-): Promise<PreparedRequest> {
+  secrets: SecretScrubber,
+): Promise<{ req: PreparedRequest; base: URL }> {
   const args = ctx.args ?? {};
   const outcome = validate(ctx.tool.inputSchema, args, {
     coerceJsonStrings: true,
@@ -88,7 +91,7 @@ export async function prepareToolRequest(
   assertUnderBase(req.url, base);
   // Sizes last: auth adds headers and query parameters too.
   assertSendable(req);
-  return req;
+  return { req, base };
 }
 
 function isTimeout(err: unknown): boolean {
@@ -145,12 +148,12 @@ async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promi
     });
   const clock = ctx.clock ?? clockFor(ctx.env);
   try {
-    const req = await prepareToolRequest(ctx, secrets);
+    const { req, base } = await prepareToolRequest(ctx, secrets);
     const remaining = ctx.deadline - clock.now();
     if (remaining <= 0) return timeoutResult();
     const callDeadline = deadlineAfter(remaining, undefined, clock);
     try {
-      return await sendAndRead(ctx, clock, req, secrets, callDeadline, timeoutResult);
+      return await sendAndRead(ctx, clock, req, base, secrets, callDeadline, timeoutResult);
     } finally {
       callDeadline.clear();
     }
@@ -181,6 +184,7 @@ async function sendAndRead(
   ctx: ToolCallContext,
   clock: Clock,
   req: PreparedRequest,
+  base: URL,
   secrets: SecretScrubber,
   deadline: Deadline,
   timeoutResult: () => CallToolResult,
@@ -188,8 +192,6 @@ async function sendAndRead(
   const vendor = ctx.bundle.vendor;
   const tool = ctx.tool.name;
   const { maxResponseBytes, maxBinaryResponseBytes } = ctx.settings;
-  // Parsed and checked by prepareToolRequest already: a cache hit.
-  const base = resolveBaseUrl(ctx.env, ctx.bundle, ctx.tool);
   let response: Response;
   let settle: (bodyFailure?: BodyFailure) => void;
   try {
