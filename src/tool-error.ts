@@ -1,13 +1,19 @@
 /**
- * Tool-level failures. Every failure of a tool call (bad arguments, missing
- * credentials, upstream errors, timeouts) reaches the MCP client as a tool result
- * with `isError: true` and a JSON text body of one stable shape — never as a
- * protocol error, so the model sees it and can react.
+ * Tool-level failures as typed values. Every failure of a tool call (bad arguments, missing
+ * credentials, upstream errors, timeouts) is a {@link ToolFailure} with one code from
+ * {@link ToolErrorCode}, carried as `{ ok: false, failure }` in a {@link ToolOutcome} from the
+ * vendor kind through resilience and auth up to the MCP edge (`src/mcp/tool-result.ts`), which
+ * alone turns it into the `isError` result the model reads: a JSON text body of one stable shape
+ * `{error, status?, vendor, tool, message, …}` — never a protocol error, so the model sees it and
+ * can react. Nothing in between serialises a failure or parses one back.
+ *
+ * A leaf: every layer can name a failure without importing a vendor kind.
  *
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
 
+/** Every code a failed tool call can carry (additive only: clients and models key on them). */
 export type ToolErrorCode =
   | "invalid_arguments"
   | "missing_credentials"
@@ -25,7 +31,11 @@ export type ToolErrorCode =
   | "response_schema_mismatch"
   // A successful answer that cannot be the structured content the tool's outputSchema promises
   // (src/upstream/response.ts); the body travels in `data`.
-  | "output_schema_mismatch";
+  | "output_schema_mismatch"
+  // Discovery mode (src/mcp/discovery-tools.ts): no visible operation of that name, or a write
+  // operation called with a read-only token.
+  | "unknown_operation"
+  | "insufficient_scope";
 
 /** One bad argument: JSON pointer into the arguments (`""` is the arguments object) and reason. */
 export interface ArgumentIssue {
@@ -33,9 +43,47 @@ export interface ArgumentIssue {
   message: string;
 }
 
+/** A failed tool call, as a value. */
+export interface ToolFailure {
+  readonly code: ToolErrorCode;
+  /** For the model: what went wrong and, where it can, what to do about it. */
+  readonly message: string;
+  /** The upstream's HTTP status, when it answered. */
+  readonly status?: number;
+  /** `invalid_arguments`: every bad field; `output_schema_mismatch`: the first schema issues. */
+  readonly errors?: readonly ArgumentIssue[];
+  /**
+   * Further machine-readable fields of the body (`attempts`, `retryAt`, `retryAfterSeconds`,
+   * `details`, `data`, `mismatches`, `suggestions`); never a credential.
+   */
+  readonly extra?: Readonly<Record<string, unknown>>;
+  /** How the caller fixes a missing or rejected credential (src/auth/credential-source.ts). */
+  readonly reconnect?: string;
+  /** Content that cannot go in the JSON body (binary), returned after it. */
+  readonly content?: CallToolResult["content"];
+}
+
+/** What a tool call comes back with: the MCP result of a success, or a failure. */
+export type ToolOutcome = { ok: true; result: CallToolResult } | { ok: false; failure: ToolFailure };
+
+/** `{ ok: false, failure }` for a failure built in place. */
+export function failed(
+  code: ToolErrorCode,
+  message: string,
+  more: Omit<ToolFailure, "code" | "message"> = {},
+): { ok: false; failure: ToolFailure } {
+  return { ok: false, failure: { code, message, ...more } };
+}
+
+/** `{ ok: true, result }`. */
+export function succeeded(result: CallToolResult): { ok: true; result: CallToolResult } {
+  return { ok: true, result };
+}
+
 /**
- * A failure the executor turns into an `isError` tool result; thrown inside `src/upstream/` and by
- * `resolveBaseUrl` (src/base-url.ts). A leaf, so every layer can name the failure without importing a vendor kind.
+ * A failure thrown inside one vendor kind's request building (src/upstream/) and by
+ * `resolveBaseUrl` (src/base-url.ts), caught by the kind and returned as a {@link ToolFailure}:
+ * it never crosses the vendor seam as a throw.
  */
 export class ToolError extends Error {
   readonly code: ToolErrorCode;
@@ -49,33 +97,12 @@ export class ToolError extends Error {
   }
 }
 
-/** The JSON body of an error result. `status` only for upstream HTTP errors. */
-export interface ToolErrorBody {
-  error: ToolErrorCode;
-  vendor: string;
-  tool: string;
-  message: string;
-  status?: number;
-  errors?: ArgumentIssue[];
-  [extra: string]: unknown;
-}
-
-export function errorResult(body: ToolErrorBody): CallToolResult {
-  return { isError: true, content: [{ type: "text", text: JSON.stringify(body) }] };
-}
-
-/** The error result for invalid arguments, naming every bad field. */
-export function invalidArgumentsResult(
-  vendor: string,
-  tool: string,
-  issues: ArgumentIssue[],
-): CallToolResult {
+/** The failure for invalid arguments, naming every bad field; nothing was sent. */
+export function invalidArguments(tool: string, issues: readonly ArgumentIssue[]): ToolFailure {
   const fields = [...new Set(issues.map((i) => i.pointer || "(arguments)"))];
-  return errorResult({
-    error: "invalid_arguments",
-    vendor,
-    tool,
+  return {
+    code: "invalid_arguments",
     message: `Invalid arguments for ${tool}: ${fields.join(", ")}. Nothing was sent upstream.`,
     errors: issues.map((i) => ({ pointer: i.pointer, message: i.message })),
-  });
+  };
 }

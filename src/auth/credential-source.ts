@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
+import type { ToolOutcome } from "../tool-error.ts";
 import { credentialsPageUrl, originOf } from "./availability.ts";
 import type { Caller } from "./caller.ts";
 import { type CredentialOwner, type StoredSecret, setCredentialStatus } from "./credential-store.ts";
@@ -192,33 +192,22 @@ export function credentialSourceFor(
 const REJECTED_STATUSES = new Set([401, 403]);
 
 /**
- * Adds what the user can do to a failed tool result: an upstream 401/403 marks the
- * credential that was used invalid (`rejected`) and says how to reconnect; a missing
- * credential says where to add one. Reads the executor's stable error body
- * (`{error, vendor, tool, message, status?}`, src/tool-error.ts).
+ * Adds what the user can do to a failed call: an upstream 401/403 marks the credential that
+ * was used invalid (`rejected`) and says how to reconnect; a missing credential says where to
+ * add one.
  */
 export async function withCredentialFeedback(
-  result: CallToolResult,
+  outcome: ToolOutcome,
   source: CallerCredentialSource,
-): Promise<CallToolResult> {
-  if (result.isError !== true) return result;
-  const [first, ...rest] = result.content;
-  if (first?.type !== "text") return result;
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(first.text) as Record<string, unknown>;
-  } catch {
-    return result;
-  }
+): Promise<ToolOutcome> {
+  if (outcome.ok) return outcome;
+  const { failure } = outcome;
   let hint: string | undefined;
-  if (body.error === "missing_credentials") {
+  if (failure.code === "missing_credentials") {
     hint = source.missingHint();
-  } else if (typeof body.status === "number" && REJECTED_STATUSES.has(body.status)) {
-    hint = await source.rejected(body.status);
+  } else if (failure.status !== undefined && REJECTED_STATUSES.has(failure.status)) {
+    hint = await source.rejected(failure.status);
   }
-  if (hint === undefined) return result;
-  return {
-    ...result,
-    content: [{ type: "text", text: JSON.stringify({ ...body, reconnect: hint }) }, ...rest],
-  };
+  if (hint === undefined) return outcome;
+  return { ok: false, failure: { ...failure, reconnect: hint } };
 }

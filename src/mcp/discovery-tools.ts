@@ -9,8 +9,10 @@ import * as v from "valibot";
 import type { Caller } from "../auth/caller.ts";
 import { recipesByName } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { ToolFailure } from "../tool-error.ts";
 import { type DiscoveryToolKind, MAX_DESCRIBE_TOOLS } from "./discovery.ts";
 import { MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, searchTools } from "./discovery-search.ts";
+import { failureResult } from "./tool-result.ts";
 
 /** OAuth scope a discovery `call` of a non-read-only operation needs (as `src/auth/oauth-server.ts`). */
 const SCOPE_WRITE = "mcp:write";
@@ -39,28 +41,28 @@ const CallArgs = v.strictObject({
   arguments: v.optional(v.unknown()),
 });
 
-function jsonResult(body: Record<string, unknown>, isError = false): CallToolResult {
-  return {
-    ...(isError ? { isError: true } : {}),
-    content: [{ type: "text", text: JSON.stringify(body) }],
-    ...(isError ? {} : { structuredContent: body }),
-  };
+function jsonResult(body: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: "text", text: JSON.stringify(body) }], structuredContent: body };
+}
+
+/** A failure of one of the three discovery tools, named as this endpoint lists it. */
+function discoveryFailure(
+  ctx: DiscoveryContext,
+  kind: DiscoveryToolKind,
+  failure: ToolFailure,
+): CallToolResult {
+  return failureResult(failure, ctx.bundle.vendor, `${ctx.prefix}${kind}`);
 }
 
 function invalidArguments(ctx: DiscoveryContext, kind: DiscoveryToolKind, issues: v.BaseIssue<unknown>[]) {
-  return jsonResult(
-    {
-      error: "invalid_arguments",
-      vendor: ctx.bundle.vendor,
-      tool: `${ctx.prefix}${kind}`,
-      message: `Invalid arguments for ${ctx.prefix}${kind}`,
-      errors: issues.map((issue) => ({
-        pointer: `/${(issue.path ?? []).map((p) => String(p.key)).join("/")}`.replace(/\/$/, ""),
-        message: issue.message,
-      })),
-    },
-    true,
-  );
+  return discoveryFailure(ctx, kind, {
+    code: "invalid_arguments",
+    message: `Invalid arguments for ${ctx.prefix}${kind}`,
+    errors: issues.map((issue) => ({
+      pointer: `/${(issue.path ?? []).map((p) => String(p.key)).join("/")}`.replace(/\/$/, ""),
+      message: issue.message,
+    })),
+  });
 }
 
 function visibleTo(ctx: DiscoveryContext): ((tool: string) => boolean) | undefined {
@@ -91,16 +93,11 @@ function unknownOperation(ctx: DiscoveryContext, kind: DiscoveryToolKind, name: 
     limit: 5,
     ...(visible ? { visible } : {}),
   }).hits.map((h) => h.name);
-  return jsonResult(
-    {
-      error: "unknown_operation",
-      vendor: ctx.bundle.vendor,
-      tool: `${ctx.prefix}${kind}`,
-      message: `No ${ctx.bundle.displayName} operation named "${name}". Use ${ctx.prefix}search to find one.`,
-      ...(suggestions.length > 0 ? { suggestions } : {}),
-    },
-    true,
-  );
+  return discoveryFailure(ctx, kind, {
+    code: "unknown_operation",
+    message: `No ${ctx.bundle.displayName} operation named "${name}". Use ${ctx.prefix}search to find one.`,
+    ...(suggestions.length > 0 ? { extra: { suggestions } } : {}),
+  });
 }
 
 function describeRecipe(recipe: ToolRecipe): Record<string, unknown> {
@@ -129,15 +126,10 @@ export async function callDiscoveryTool(
     if (!parsed.success) return invalidArguments(ctx, kind, parsed.issues);
     const { query, tag, limit } = parsed.output;
     if ((query === undefined || query.trim() === "") && (tag === undefined || tag.trim() === "")) {
-      return jsonResult(
-        {
-          error: "invalid_arguments",
-          vendor: ctx.bundle.vendor,
-          tool: `${ctx.prefix}search`,
-          message: "Give a query, a tag, or both",
-        },
-        true,
-      );
+      return discoveryFailure(ctx, kind, {
+        code: "invalid_arguments",
+        message: "Give a query, a tag, or both",
+      });
     }
     const visible = visibleTo(ctx);
     const { hits, matched } = searchTools(ctx.bundle, {
@@ -177,14 +169,13 @@ export async function callDiscoveryTool(
     !READ_ONLY_METHODS.has(recipe.method) &&
     !ctx.caller.scopes.includes(SCOPE_WRITE)
   ) {
-    return jsonResult(
+    return failureResult(
       {
-        error: "insufficient_scope",
-        vendor: ctx.bundle.vendor,
-        tool: recipe.name,
+        code: "insufficient_scope",
         message: `${recipe.name} changes data: your access token needs the ${SCOPE_WRITE} scope`,
       },
-      true,
+      ctx.bundle.vendor,
+      recipe.name,
     );
   }
   return ctx.run(recipe, parsed.output.arguments ?? {});

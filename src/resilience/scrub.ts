@@ -112,6 +112,34 @@ export class SecretScrubber {
   }
 
   /**
+   * `value` (JSON-like: strings, numbers, arrays, plain objects) with every secret scrubbed from
+   * its strings and keys; the same value when nothing changed or nothing is known.
+   */
+  scrubValue<T>(value: T): T {
+    if (this.#spellings.length === 0) return value;
+    return this.#scrubValue(value) as T;
+  }
+
+  #scrubValue(value: unknown): unknown {
+    if (typeof value === "string") return this.scrub(value);
+    if (value === null || typeof value !== "object") return value;
+    if (Array.isArray(value)) {
+      const items = value.map((item) => this.#scrubValue(item));
+      return items.some((item, i) => item !== value[i]) ? items : value;
+    }
+    let changed = false;
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      const k = this.scrub(key);
+      const v = this.#scrubValue(item);
+      if (k !== key || v !== item) changed = true;
+      // A key equal to "__proto__" must stay an own property, not the prototype.
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+    return changed ? out : value;
+  }
+
+  /**
    * `scrub` for text cut at a size limit: a secret the cut splits would leave
    * its first part at the end, so a tail that is the start of a secret is
    * dropped too.

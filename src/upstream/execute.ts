@@ -1,18 +1,16 @@
 /**
- * Executes one MCP tool call against the vendor's upstream API:
+ * The OpenAPI vendor kind's tool call, against the vendor's upstream API:
  * validate arguments → build the request from the recipe → attach upstream
- * credentials → send (one attempt; redirects under the base URL only) → convert
- * the response. The whole call is bounded by `ctx.deadline`. Every credential
- * attached is scrubbed from the result (src/resilience/scrub.ts).
+ * credentials → send through the vendor guard with retries (one attempt at a time;
+ * redirects under the base URL only) → convert the response. The whole call is
+ * bounded by `ctx.deadline`. Every credential attached is scrubbed from the outcome
+ * (src/resilience/scrub.ts).
  *
- * `executeToolCall` never throws: every failure is a tool result with
- * `isError: true` and a JSON body `{error, vendor, tool, message, …}` (see
- * `src/tool-error.ts`), so the model sees what went wrong and nothing reaches the
- * client as an HTML 1101 page.
+ * `executeToolCall` never throws: every failure is a typed {@link ToolFailure}
+ * (src/tool-error.ts) that the MCP edge turns into the result the model reads.
  *
  * @module
  */
-import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import { resolveBaseUrl } from "../base-url.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
@@ -29,7 +27,7 @@ import {
 import { SecretScrubber } from "../resilience/scrub.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
 import { validate } from "../schema/validate.ts";
-import { errorResult, invalidArgumentsResult, ToolError } from "../tool-error.ts";
+import { failed, invalidArguments, ToolError, type ToolFailure, type ToolOutcome } from "../tool-error.ts";
 import { applyAuth, credentialParams } from "./auth.ts";
 import {
   assertSendable,
@@ -104,19 +102,22 @@ function safeMessage(err: unknown): string {
   return redactUrlQueries(raw, 300);
 }
 
-export async function executeToolCall(ctx: ToolCallContext): Promise<CallToolResult> {
+export async function executeToolCall(ctx: ToolCallContext): Promise<ToolOutcome> {
   const secrets = new SecretScrubber();
-  const result = await runToolCall(ctx, secrets);
-  // Bodies were scrubbed as they were read; an error result also carries upstream text from
-  // elsewhere (status lines, redirect targets, runtime errors), so it is scrubbed whole. It is small.
-  return result.isError ? scrubResult(result, secrets) : result;
+  const outcome = await runToolCall(ctx, secrets);
+  // Bodies were scrubbed as they were read; a failure also carries upstream text from elsewhere
+  // (status lines, redirect targets, runtime errors), so all of its text is scrubbed. It is small.
+  return outcome.ok ? outcome : { ok: false, failure: scrubFailure(outcome.failure, secrets) };
 }
 
-function scrubResult(result: CallToolResult, secrets: SecretScrubber): CallToolResult {
-  if (secrets.empty) return result;
+function scrubFailure(failure: ToolFailure, secrets: SecretScrubber): ToolFailure {
+  if (secrets.empty) return failure;
+  const { content, ...text } = failure;
+  const scrubbed = secrets.scrubValue(text);
+  if (content === undefined) return scrubbed;
   return {
-    ...result,
-    content: result.content.map((c) => (c.type === "text" ? { ...c, text: secrets.scrub(c.text) } : c)),
+    ...scrubbed,
+    content: content.map((c) => (c.type === "text" ? { ...c, text: secrets.scrub(c.text) } : c)),
   };
 }
 
@@ -135,17 +136,13 @@ function scrubError(err: unknown, secrets: SecretScrubber): unknown {
   return err;
 }
 
-async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promise<CallToolResult> {
-  const vendor = ctx.bundle.vendor;
-  const tool = ctx.tool.name;
+async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promise<ToolOutcome> {
   const timeoutSeconds = ctx.settings.toolExecutionTimeoutSeconds;
   const timeoutResult = () =>
-    errorResult({
-      error: "upstream_timeout",
-      vendor,
-      tool,
-      message: `The tool call did not finish within TOOL_EXECUTION_TIMEOUT (${timeoutSeconds} s); the upstream request was cancelled`,
-    });
+    failed(
+      "upstream_timeout",
+      `The tool call did not finish within TOOL_EXECUTION_TIMEOUT (${timeoutSeconds} s); the upstream request was cancelled`,
+    );
   const clock = ctx.clock ?? clockFor(ctx.env);
   try {
     const { req, base } = await prepareToolRequest(ctx, secrets);
@@ -159,23 +156,20 @@ async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promi
     }
   } catch (err) {
     if (err instanceof ToolError) {
-      if (err.code === "invalid_arguments") return invalidArgumentsResult(vendor, tool, err.issues ?? []);
-      return errorResult({ error: err.code, vendor, tool, message: err.message });
+      if (err.code === "invalid_arguments") {
+        return { ok: false, failure: invalidArguments(ctx.tool.name, err.issues ?? []) };
+      }
+      return failed(err.code, err.message);
     }
     if (isTimeout(err)) return timeoutResult();
     log({
       event: "tool_call_failed",
-      vendor,
-      tool,
+      vendor: ctx.bundle.vendor,
+      tool: ctx.tool.name,
       error: err instanceof Error ? err.name : "unknown",
       message: secrets.scrub(safeMessage(err)),
     });
-    return errorResult({
-      error: "internal_error",
-      vendor,
-      tool,
-      message: "The gateway failed while executing the tool call",
-    });
+    return failed("internal_error", "The gateway failed while executing the tool call");
   }
 }
 
@@ -187,10 +181,8 @@ async function sendAndRead(
   base: URL,
   secrets: SecretScrubber,
   deadline: Deadline,
-  timeoutResult: () => CallToolResult,
-): Promise<CallToolResult> {
-  const vendor = ctx.bundle.vendor;
-  const tool = ctx.tool.name;
+  timeoutResult: () => ToolOutcome,
+): Promise<ToolOutcome> {
   const { maxResponseBytes, maxBinaryResponseBytes } = ctx.settings;
   let response: Response;
   let settle: (bodyFailure?: BodyFailure) => void;
@@ -221,29 +213,25 @@ async function sendAndRead(
       }),
       deadline.aborted,
     ]);
-    if (outcome.kind === "failure") {
-      return upstreamFailureResult(vendor, tool, outcome.failure, outcome.attempts);
-    }
+    if (outcome.kind === "failure") return upstreamFailure(outcome.failure, outcome.attempts);
     response = outcome.response;
     settle = outcome.settle;
   } catch (err) {
     if (isTimeout(err)) return timeoutResult();
-    return errorResult({
-      error: "upstream_unreachable",
-      vendor,
-      tool,
-      message: `Could not reach the upstream at ${req.url.origin}: ${safeMessage(err)}`,
-    });
+    return failed(
+      "upstream_unreachable",
+      `Could not reach the upstream at ${req.url.origin}: ${safeMessage(err)}`,
+    );
   }
   // After a followed redirect the response has its own URL; parse it only then.
   const url = response.url && response.url !== req.url.href ? new URL(response.url) : req.url;
   const reading = responseToResult(response, {
-    vendor,
     tool: ctx.tool,
     url,
     base,
     maxResponseBytes,
     maxBinaryResponseBytes,
+    clock,
     policy: ctx,
     secrets,
   });
@@ -258,13 +246,11 @@ async function sendAndRead(
       bodyFailure = { kind: "timeout", message: "the response body did not arrive in time" };
       if (deadline.signal.aborted) return timeoutResult();
       // The attempt's UPSTREAM_TIMEOUT stays on the body until it is read.
-      return errorResult({
-        error: "upstream_timeout",
-        status: response.status,
-        vendor,
-        tool,
-        message: `The response body from ${req.url.origin} did not arrive within UPSTREAM_TIMEOUT (${ctx.settings.upstreamTimeoutSeconds} s); the request was cancelled`,
-      });
+      return failed(
+        "upstream_timeout",
+        `The response body from ${req.url.origin} did not arrive within UPSTREAM_TIMEOUT (${ctx.settings.upstreamTimeoutSeconds} s); the request was cancelled`,
+        { status: response.status },
+      );
     }
     if (!(err instanceof TypeError)) throw err;
     // The stream broke mid-body ("Network connection lost").
@@ -272,32 +258,20 @@ async function sendAndRead(
       kind: "network_error",
       message: `network error while reading the body: ${secrets.scrub(safeMessage(err))}`,
     };
-    return errorResult({
-      error: "upstream_unreachable",
-      status: response.status,
-      vendor,
-      tool,
-      message: `The connection to ${req.url.origin} failed while reading the response: ${safeMessage(err)}`,
-    });
+    return failed(
+      "upstream_unreachable",
+      `The connection to ${req.url.origin} failed while reading the response: ${safeMessage(err)}`,
+      { status: response.status },
+    );
   } finally {
     settle(bodyFailure);
   }
 }
 
-/** A failure without a usable upstream answer → the tool error result (names the vendor, says when to retry). */
-function upstreamFailureResult(
-  vendor: string,
-  tool: string,
-  failure: UpstreamFailure,
-  attempts: number,
-): CallToolResult {
-  return errorResult({
-    error: failure.code,
-    vendor,
-    tool,
-    message: failure.message,
-    attempts,
+/** A failure without a usable upstream answer (breaker, bucket, retries spent): says when to retry. */
+function upstreamFailure(failure: UpstreamFailure, attempts: number): ToolOutcome {
+  return failed(failure.code, failure.message, {
     ...(failure.status === undefined ? {} : { status: failure.status }),
-    ...(failure.retryAt === undefined ? {} : { retryAt: failure.retryAt }),
+    extra: { attempts, ...(failure.retryAt === undefined ? {} : { retryAt: failure.retryAt }) },
   });
 }

@@ -4,8 +4,8 @@
  * `maxResponseBytes` with a notice saying how much was cut; images and other
  * binary bodies are returned whole up to `maxBinaryResponseBytes` or not at all.
  *
- * Upstream errors (4xx/5xx) become `isError` results with a JSON body
- * `{error, status, vendor, tool, message}`; an HTML error page (a Cloudflare 52x,
+ * Upstream errors (4xx/5xx) become `upstream_error` failures (src/tool-error.ts) with the
+ * status and the upstream's own message; an HTML error page (a Cloudflare 52x,
  * a proxy's 404) is reduced to its status and `<title>` and never passed on.
  * Response headers, `Set-Cookie` included, are not passed on either.
  *
@@ -16,8 +16,7 @@
  * fields, missing fields, nulls, odd values pass; scripts/compiler/schema.ts), so
  * this only fails for bodies of another shape: a string where an object belongs,
  * text instead of JSON, a body cut at the size limit. Those come back as an
- * `isError` result `{error: "output_schema_mismatch", …, data}` that still carries
- * the body. This holds in every `RESPONSE_VALIDATION_MODE`: it is protocol, not policy.
+ * `output_schema_mismatch` failure that still carries the body in `data`. This holds in every `RESPONSE_VALIDATION_MODE`: it is protocol, not policy.
  *
  * @module
  */
@@ -25,6 +24,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { basePathPrefix, isUnderBase } from "../base-url.ts";
 import { binaryString } from "../base64.ts";
 import type { ToolRecipe } from "../bundle/types.ts";
+import type { Clock } from "../clock.ts";
 import {
   applyResponsePolicy,
   type ResponsePolicyContext,
@@ -33,7 +33,7 @@ import {
 import { sanitizeJsonText } from "../resilience/sanitize.ts";
 import type { SecretScrubber } from "../resilience/scrub.ts";
 import { type ValidationIssue, validate } from "../schema/validate.ts";
-import { errorResult, type ToolErrorBody } from "../tool-error.ts";
+import { failed, succeeded, type ToolOutcome } from "../tool-error.ts";
 
 /**
  * After the cap is reached the rest of the body is read and counted (not kept) up
@@ -52,7 +52,6 @@ const MAX_ERROR_MESSAGE_CHARS = 500;
 const MAX_OUTPUT_ISSUES = 5;
 
 export interface ResponseOptions {
-  vendor: string;
   tool: ToolRecipe;
   /** The request URL (for resource URIs; its query is dropped, it may hold an API key). */
   url: URL;
@@ -60,6 +59,8 @@ export interface ResponseOptions {
   base?: URL;
   maxResponseBytes: number;
   maxBinaryResponseBytes: number;
+  /** The call's clock: an HTTP-date `Retry-After` is turned into seconds from its now. */
+  clock: Clock;
   /** Response validation and sanitization (src/resilience/response-policy.ts); absent: none. */
   policy?: ResponsePolicyContext;
   /**
@@ -337,15 +338,15 @@ function jsonErrorMessage(body: unknown): string | undefined {
   return parts.length > 0 ? clip(parts.join(" — ")) : undefined;
 }
 
-function retryAfterSeconds(response: Response): number | undefined {
+function retryAfterSeconds(response: Response, clock: Clock): number | undefined {
   const raw = response.headers.get("Retry-After");
   if (!raw) return undefined;
   if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
   const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.round((at - Date.now()) / 1000));
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.round((at - clock.now()) / 1000));
 }
 
-async function upstreamErrorResult(response: Response, opts: ResponseOptions): Promise<CallToolResult> {
+async function upstreamErrorResult(response: Response, opts: ResponseOptions): Promise<ToolOutcome> {
   const contentType = contentTypeOf(response);
   const kind = classify(mimeOf(contentType));
   const body = await readLimitedText(response, MAX_ERROR_BODY_BYTES, contentType);
@@ -375,24 +376,21 @@ async function upstreamErrorResult(response: Response, opts: ResponseOptions): P
       message = clip(text);
     }
   }
-  const payload: ToolErrorBody = {
-    error: "upstream_error",
+  const retryAfter = retryAfterSeconds(response, opts.clock);
+  return failed("upstream_error", message ?? fallback, {
     status: response.status,
-    vendor: opts.vendor,
-    tool: opts.tool.name,
-    message: message ?? fallback,
-  };
-  const retryAfter = retryAfterSeconds(response);
-  if (retryAfter !== undefined) payload.retryAfterSeconds = retryAfter;
-  if (details !== undefined) payload.details = details;
-  return errorResult(payload);
+    extra: {
+      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+      ...(details === undefined ? {} : { details }),
+    },
+  });
 }
 
 /**
  * A redirect `sendUpstream` did not follow (src/upstream/send.ts): to another origin, outside
  * the base path, or one too many. The target is named without its query (it may carry a key).
  */
-function redirectResult(response: Response, opts: ResponseOptions): CallToolResult {
+function redirectResult(response: Response, opts: ResponseOptions): ToolOutcome {
   let target = response.headers.get("Location") ?? "";
   let why = "redirects to another origin (or too many redirects) are not followed";
   try {
@@ -405,13 +403,11 @@ function redirectResult(response: Response, opts: ResponseOptions): CallToolResu
     target = clip(target, 200);
   }
   void response.body?.cancel().catch(() => {});
-  return errorResult({
-    error: "redirect_not_followed",
-    status: response.status,
-    vendor: opts.vendor,
-    tool: opts.tool.name,
-    message: `The upstream redirected to ${target}; ${why}, so credentials never leave the vendor's base URL`,
-  });
+  return failed(
+    "redirect_not_followed",
+    `The upstream redirected to ${target}; ${why}, so credentials never leave the vendor's base URL`,
+    { status: response.status },
+  );
 }
 
 /** Why a successful upstream answer cannot be the tool's structured content, and the answer itself. */
@@ -434,23 +430,17 @@ function statusLine(response: Response): string {
  * structured content; the message says the call itself went through, so a model
  * does not repeat a write because of it.
  */
-function outputMismatchResult(
-  response: Response,
-  opts: ResponseOptions,
-  mismatch: OutputMismatch,
-): CallToolResult {
-  const body: ToolErrorBody = {
-    error: "output_schema_mismatch",
-    status: response.status,
-    vendor: opts.vendor,
-    tool: opts.tool.name,
-    message: `The upstream answered ${statusLine(response)}, so the call went through, but ${mismatch.message}`,
-  };
-  if (mismatch.errors) body.errors = mismatch.errors;
-  if (mismatch.data !== undefined) body.data = mismatch.data;
-  const result = errorResult(body);
-  if (mismatch.content) result.content.push(...mismatch.content);
-  return result;
+function outputMismatchResult(response: Response, mismatch: OutputMismatch): ToolOutcome {
+  return failed(
+    "output_schema_mismatch",
+    `The upstream answered ${statusLine(response)}, so the call went through, but ${mismatch.message}`,
+    {
+      status: response.status,
+      ...(mismatch.errors === undefined ? {} : { errors: mismatch.errors }),
+      ...(mismatch.data === undefined ? {} : { extra: { data: mismatch.data } }),
+      ...(mismatch.content === undefined ? {} : { content: mismatch.content }),
+    },
+  );
 }
 
 /**
@@ -466,13 +456,13 @@ function structuredResult(
   schema: NonNullable<ToolRecipe["outputSchema"]>,
   text: string,
   data: unknown,
-): CallToolResult {
+): ToolOutcome {
   const outcome = validate(schema, data, { maxIssues: MAX_OUTPUT_ISSUES });
   if (outcome.valid && isPlainObject(data)) {
-    return { content: [{ type: "text", text }], structuredContent: data };
+    return succeeded({ content: [{ type: "text", text }], structuredContent: data });
   }
   const errors = outcome.valid ? [{ pointer: "", message: "must be object" }] : outcome.issues;
-  return outputMismatchResult(response, opts, {
+  return outputMismatchResult(response, {
     message: `its body does not have the shape of ${opts.tool.name}'s output schema (${errors
       .map((e) => `${e.pointer || "(root)"} ${e.message}`)
       .join("; ")}). The body is in "data".`,
@@ -485,7 +475,7 @@ function structuredResult(
  * Converts an upstream response into the tool result. Reads the body (within its
  * limit) and always consumes or cancels it.
  */
-export async function responseToResult(response: Response, opts: ResponseOptions): Promise<CallToolResult> {
+export async function responseToResult(response: Response, opts: ResponseOptions): Promise<ToolOutcome> {
   const { status } = response;
   if (status >= 400) return upstreamErrorResult(response, opts);
   if (status >= 300 && response.headers.has("Location")) return redirectResult(response, opts);
@@ -502,12 +492,12 @@ export async function responseToResult(response: Response, opts: ResponseOptions
     if (body.totalBytes === 0) return emptyBodyResult(response, opts);
     const content = binaryContent(body, mime, opts);
     if (schema) {
-      return outputMismatchResult(response, opts, {
+      return outputMismatchResult(response, {
         message: `the body is ${mime || "binary data"}, not the JSON object the tool's output schema describes; it follows this message.`,
         content,
       });
     }
-    return { content };
+    return succeeded({ content });
   }
 
   const body = await readLimitedText(response, opts.maxResponseBytes, contentType);
@@ -519,37 +509,33 @@ export async function responseToResult(response: Response, opts: ResponseOptions
       text = sanitizeJsonText(text, opts.policy.settings.sanitizationLevel);
     const notice = truncationNotice(body);
     if (schema) {
-      return outputMismatchResult(response, opts, {
+      return outputMismatchResult(response, {
         message: `its body was cut at the size limit, and a part of a body cannot be structured content. ${notice} The part kept is in "data".`,
         data: text,
       });
     }
-    return { content: [{ type: "text", text: `${text}\n\n${notice}` }] };
+    return succeeded({ content: [{ type: "text", text: `${text}\n\n${notice}` }] });
   }
 
   // Without a content type, a body that parses as JSON is JSON (validated and sanitized like any).
   const json = kind === "json" || (mime === "" && parsesAsJson(text));
   if (!json) {
     if (schema) {
-      return outputMismatchResult(response, opts, {
+      return outputMismatchResult(response, {
         message: `the body is ${mime || "text without a content type"}, not the JSON object the tool's output schema describes. The body is in "data".`,
         data: text,
       });
     }
-    return { content: [{ type: "text", text }] };
+    return succeeded({ content: [{ type: "text", text }] });
   }
 
   let data: unknown;
   if (opts.policy) {
     const checked = applyResponsePolicy(opts.policy, status, text);
     if (checked.action === "reject") {
-      return errorResult({
-        error: "response_schema_mismatch",
+      return failed("response_schema_mismatch", checked.message, {
         status,
-        vendor: opts.vendor,
-        tool: opts.tool.name,
-        message: checked.message,
-        mismatches: checked.mismatches,
+        extra: { mismatches: checked.mismatches },
       });
     }
     text = checked.text;
@@ -561,9 +547,9 @@ export async function responseToResult(response: Response, opts: ResponseOptions
       data = undefined;
     }
   }
-  if (!schema) return { content: [{ type: "text", text }] };
+  if (!schema) return succeeded({ content: [{ type: "text", text }] });
   if (data === undefined) {
-    return outputMismatchResult(response, opts, {
+    return outputMismatchResult(response, {
       message: `its body is not valid JSON, so it cannot be the structured content the tool's output schema describes. The body is in "data".`,
       data: text,
     });
@@ -571,20 +557,20 @@ export async function responseToResult(response: Response, opts: ResponseOptions
   return structuredResult(response, opts, schema, text, data);
 }
 
-function emptyBodyResult(response: Response, opts: ResponseOptions): CallToolResult {
+function emptyBodyResult(response: Response, opts: ResponseOptions): ToolOutcome {
   if (opts.tool.outputSchema) {
-    return outputMismatchResult(response, opts, {
+    return outputMismatchResult(response, {
       message: "the body is empty, where the tool's output schema describes a JSON object.",
     });
   }
-  return {
+  return succeeded({
     content: [
       {
         type: "text",
         text: `The upstream answered ${opts.secrets ? opts.secrets.scrub(statusLine(response)) : statusLine(response)} with an empty body.`,
       },
     ],
-  };
+  });
 }
 
 function parsesAsJson(text: string): boolean {

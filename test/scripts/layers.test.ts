@@ -15,6 +15,7 @@ const SRC = new URL("../../src/", import.meta.url).pathname;
 const LAYERS: readonly (readonly string[])[] = [
   ["worker", "app"], // Worker entry and routes
   ["mcp", "health"], // the MCP layer; health reports vendors and guards beside it
+  ["vendors"], // the vendor seam: which kind serves a vendor, one call through it
   ["upstream"], // vendor kinds (the OpenAPI kind)
   ["auth", "resilience"], // services
   [

@@ -8,9 +8,10 @@ import { env } from "cloudflare:workers";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { type CredentialSource, envCredentialSource } from "../../../src/auth/upstream-credentials.ts";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
-import type { Clock } from "../../../src/clock.ts";
+import { type Clock, clockFor } from "../../../src/clock.ts";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
-import { executeToolCall } from "../../../src/upstream/execute.ts";
+import { outcomeResult } from "../../../src/mcp/tool-result.ts";
+import { openApiKind } from "../../../src/upstream/kind.ts";
 import worker from "../../../src/worker.ts";
 import type { RecordedRequest } from "../../support/upstream-server.ts";
 import { ACCEPT_BOTH, BASE, legacyRequest, readJsonRpc } from "../mcp/helpers.ts";
@@ -45,18 +46,21 @@ export async function callTool(
 ): Promise<CallToolResult> {
   const e = { ...testEnv, ...EXECUTOR_TEST_ENV, ...options.env } as Env;
   const settings = vendorSettings(loadSettings(e), bundle);
-  return executeToolCall({
+  const clock = options.clock ?? clockFor(e);
+  const tool = toolOf(bundle, toolName);
+  // The OpenAPI kind through the vendor seam, its outcome turned into a result as the MCP edge does.
+  const outcome = await openApiKind.callTool({
     env: e,
     bundle,
-    tool: toolOf(bundle, toolName),
+    tool,
     args,
-    deadline:
-      options.deadline ?? (options.clock?.now() ?? Date.now()) + settings.toolExecutionTimeoutSeconds * 1000,
+    deadline: options.deadline ?? clock.now() + settings.toolExecutionTimeoutSeconds * 1000,
+    clock,
     credentials: options.credentials ?? envCredentialSource(e, bundle),
     waitUntil: () => {},
     settings,
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
+  return outcomeResult(outcome, bundle.vendor, tool.name);
 }
 
 export function textOf(result: CallToolResult): string {

@@ -1,0 +1,69 @@
+/**
+ * The vendor seam: what a kind of vendor implements so the MCP layer, health, discovery,
+ * allowlists and scopes work with it unchanged. The OpenAPI kind (`src/upstream/`) is the
+ * first; upstream MCP servers are the next. A kind is a plain object of three functions:
+ * it lists its tools, runs one call within a deadline with the credentials it is handed,
+ * and checks its own health. It never throws across the seam: a failed call is a typed
+ * {@link ToolFailure} (src/tool-error.ts), which only the MCP edge turns into a result.
+ *
+ * Resilience (breaker, token bucket, retries, timeouts; src/resilience/) wraps what a kind
+ * sends and imports no kind; credentials come from src/auth/ through the
+ * {@link CredentialSource} in the call.
+ *
+ * @module
+ */
+import type { CredentialSource } from "../auth/upstream-credentials.ts";
+import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { Clock } from "../clock.ts";
+import type { VendorSettings } from "../config.ts";
+import type { ToolFailure, ToolOutcome } from "../tool-error.ts";
+
+/** One tool call as the seam hands it to a kind. */
+export interface VendorToolCall {
+  /** Bindings, vars and secrets. */
+  env: Env;
+  bundle: VendorBundle;
+  /** The tool, as the kind listed it. */
+  tool: ToolRecipe;
+  /** Raw MCP `arguments`, untrusted: the kind validates them. */
+  args: unknown;
+  /** Epoch ms on `clock`: the `TOOL_EXECUTION_TIMEOUT` bound for the whole call. */
+  deadline: number;
+  /** The call's one time source (deadline, attempt timeouts, waits, guard). */
+  clock: Clock;
+  /** The authenticated user, for the vendor guard's per-caller breaker; absent when client auth is off. */
+  caller?: string;
+  /** Where upstream credentials come from (the caller's, their team's, the organisation's). */
+  credentials: CredentialSource;
+  waitUntil: (promise: Promise<unknown>) => void;
+  /** The vendor's resolved settings (`vendorSettings(loadSettings(env), bundle)`). */
+  settings: VendorSettings;
+}
+
+/** What one health check of a vendor found. */
+export interface VendorProbe {
+  /** What was checked (the OpenAPI kind: its `healthTool`). */
+  tool: string;
+  ok: boolean;
+  /** Why it failed: a {@link ToolFailure} code, or what kept the check from running. */
+  error?: ToolFailure["code"] | "health_tool_not_found";
+}
+
+/** A kind of vendor. */
+export interface VendorKind {
+  /** The vendor's tools, in listing order (shared: do not mutate). */
+  tools(bundle: VendorBundle): readonly ToolRecipe[];
+  /** Runs one call within `call.deadline`. Never throws. */
+  callTool(call: VendorToolCall): Promise<ToolOutcome>;
+  /**
+   * Checks the vendor's health through the same guard as user calls (so outcomes feed
+   * `/health/vendors`), with no retries and at most `timeoutSeconds`; `undefined` when the
+   * vendor has nothing to check. Never throws.
+   */
+  probe(
+    env: Env,
+    bundle: VendorBundle,
+    timeoutSeconds: number,
+    waitUntil: (p: Promise<unknown>) => void,
+  ): Promise<VendorProbe | undefined>;
+}
