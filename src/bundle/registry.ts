@@ -8,8 +8,7 @@
  * @module
  */
 import { BUNDLES } from "#bundles";
-import { memoized } from "../memo.ts";
-import type { BundleEntry, ToolRecipe, VendorBundle } from "./types.ts";
+import type { BundleEntry, VendorBundle } from "./types.ts";
 
 const entriesByVendor = new Map<string, BundleEntry>(BUNDLES.map((entry) => [entry.vendor, entry]));
 const loaded = new Map<string, VendorBundle>();
@@ -33,13 +32,6 @@ export function getBundle(vendor: string): VendorBundle | undefined {
   const bundle = entry.load();
   loaded.set(vendor, bundle);
   return bundle;
-}
-
-const recipeMaps = new WeakMap<VendorBundle, Map<string, ToolRecipe>>();
-
-/** A vendor's operations by tool name (built once per bundle; cheap next to a search index). */
-export function recipesByName(bundle: VendorBundle): Map<string, ToolRecipe> {
-  return memoized(recipeMaps, bundle, (b) => new Map(b.tools.map((recipe) => [recipe.name, recipe])));
 }
 
 /** Every bundle, in registry order. Parses the ones not parsed yet. */

@@ -10,8 +10,9 @@
  */
 import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { Caller, McpEndpoint } from "../auth/caller.ts";
-import { allBundles, getBundle, recipesByName } from "../bundle/registry.ts";
+import { allBundles, getBundle } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { toolsByName, toolsOf } from "../vendors/registry.ts";
 import { type DiscoveryToolKind, discoveryKind, discoveryTools } from "./discovery.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 
@@ -34,7 +35,7 @@ interface VendorCatalog {
   unprefixed: Tool[];
   /** Listing entries with `<vendor>_` names (`/v1/mcp`). */
   prefixed: Tool[];
-  byName: Map<string, ToolRecipe>;
+  byName: ReadonlyMap<string, ToolRecipe>;
 }
 
 /** RFC 9110 safe methods: they do not change state upstream. */
@@ -94,9 +95,9 @@ function vendorCatalog(bundle: VendorBundle, options: CatalogOptions): VendorCat
   if (cached !== undefined) return cached;
   const unprefixed: Tool[] = [];
   const prefixed: Tool[] = [];
-  const byName = recipesByName(bundle);
+  const byName = toolsByName(bundle);
   if (!discovery) {
-    for (const recipe of bundle.tools) {
+    for (const recipe of toolsOf(bundle)) {
       unprefixed.push(listedTool(recipe, recipe.name));
       prefixed.push(listedTool(recipe, `${bundle.vendor}${UNIFIED_NAME_SEPARATOR}${recipe.name}`));
     }
@@ -134,7 +135,7 @@ function callerSeesTool(caller: Caller | undefined, vendor: string, tool: string
 function filterForCaller(catalog: VendorCatalog, tools: Tool[], caller: Caller | undefined): Tool[] {
   // Discovery tools filter operations per caller themselves.
   if (caller === undefined || catalog.discovery) return tools;
-  const recipes = catalog.bundle.tools;
+  const recipes = toolsOf(catalog.bundle);
   return tools.filter((_, index) => {
     const recipe = recipes[index];
     return recipe !== undefined && callerSeesTool(caller, catalog.bundle.vendor, recipe.name);
@@ -183,7 +184,7 @@ export function findTool(
   }
   const bundle = getBundle(vendor);
   if (bundle === undefined) return undefined;
-  const recipe = recipesByName(bundle).get(toolName);
+  const recipe = toolsByName(bundle).get(toolName);
   if (recipe === undefined || !callerSeesTool(caller, vendor, toolName)) return undefined;
   return { bundle, recipe };
 }

@@ -9,6 +9,7 @@
  */
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
+import { toolsOf } from "../vendors/registry.ts";
 
 /** Search hits returned unless the client asks for a number. */
 export const DEFAULT_SEARCH_LIMIT = 10;
@@ -164,7 +165,8 @@ function fieldTokens(recipe: ToolRecipe): Record<Field, string[]> {
 function searchIndex(bundle: VendorBundle): SearchIndex {
   const cached = indexes.get(bundle);
   if (cached !== undefined) return cached;
-  const perTool = bundle.tools.map(fieldTokens);
+  const recipes = toolsOf(bundle);
+  const perTool = recipes.map(fieldTokens);
   const averages = {} as Record<Field, number>;
   for (const field of FIELDS) {
     const total = perTool.reduce((n, fields) => n + fields[field].length, 0);
@@ -172,7 +174,7 @@ function searchIndex(bundle: VendorBundle): SearchIndex {
   }
   const tools: IndexedTool[] = [];
   const documentFrequency = new Map<string, number>();
-  bundle.tools.forEach((recipe, i) => {
+  recipes.forEach((recipe, i) => {
     const fields = perTool[i] as Record<Field, string[]>;
     const terms = new Map<string, number>();
     for (const field of FIELDS) {

@@ -7,9 +7,9 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import * as v from "valibot";
 import type { Caller } from "../auth/caller.ts";
-import { recipesByName } from "../bundle/registry.ts";
 import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { ToolFailure } from "../tool-error.ts";
+import { toolsByName } from "../vendors/registry.ts";
 import { type DiscoveryToolKind, MAX_DESCRIBE_TOOLS } from "./discovery.ts";
 import { MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, searchTools } from "./discovery-search.ts";
 import { failureResult } from "./tool-result.ts";
@@ -75,7 +75,7 @@ function visibleTo(ctx: DiscoveryContext): ((tool: string) => boolean) | undefin
 /** The operation `name` names (unprefixed, or with this endpoint's prefix), if the caller may use it. */
 function resolveOperation(ctx: DiscoveryContext, name: string): ToolRecipe | undefined {
   // Not the search index: `describe` and `call` must not wait for it.
-  const byName = recipesByName(ctx.bundle);
+  const byName = toolsByName(ctx.bundle);
   const vendorPrefix = `${ctx.bundle.vendor}_`;
   const recipe =
     byName.get(name) ??

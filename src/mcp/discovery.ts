@@ -28,6 +28,7 @@
  */
 import type { Tool } from "@modelcontextprotocol/server";
 import type { VendorBundle } from "../bundle/types.ts";
+import { toolsOf } from "../vendors/registry.ts";
 import { DEFAULT_SEARCH_LIMIT, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT } from "./discovery-search.ts";
 
 /** Most operations one `describe` returns: GitHub's larger input schemas run to ~6,000 tokens each. */
@@ -59,9 +60,10 @@ export function discoveryTools(bundle: VendorBundle, prefix: string): Tool[] {
   const cached = byPrefix.get(prefix);
   if (cached !== undefined) return cached;
   const api = bundle.displayName;
-  const count = bundle.tools.length;
+  const operations = toolsOf(bundle);
+  const count = operations.length;
   // Listing must stay cheap: the tags come from one pass, the search index waits for the first search.
-  const tags = [...new Set(bundle.tools.flatMap((tool) => tool.tags))];
+  const tags = [...new Set(operations.flatMap((tool) => tool.tags))];
   const tools: Tool[] = [
     {
       name: `${prefix}search`,

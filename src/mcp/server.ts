@@ -24,6 +24,7 @@ import { discoveryThreshold } from "../config.ts";
 import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
+import { toolsOf } from "../vendors/registry.ts";
 import { callTool } from "./call-tool.ts";
 import {
   type CatalogOptions,
@@ -145,7 +146,7 @@ function buildInstructions(endpoint: McpEndpoint, threshold: number): string {
   if (endpoint.kind === "vendor") {
     const bundle = getBundle(endpoint.vendor);
     if (bundle !== undefined && usesDiscovery(bundle, threshold)) {
-      return `The ${endpoint.vendor} API (${bundle.tools.length} operations), served by mcp-edge-gateway in discovery mode through three tools: ${DISCOVERY_HOW_TO}.`;
+      return `The ${endpoint.vendor} API (${toolsOf(bundle).length} operations), served by mcp-edge-gateway in discovery mode through three tools: ${DISCOVERY_HOW_TO}.`;
     }
     return `Tools of the ${endpoint.vendor} API, served by mcp-edge-gateway. Each tool calls one API operation.`;
   }
