@@ -14,28 +14,32 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 
 /** Every code a failed tool call can carry (additive only: clients and models key on them). */
-export type ToolErrorCode =
-  | "invalid_arguments"
-  | "missing_credentials"
-  | "configuration_error"
-  | "upstream_error"
-  | "upstream_timeout"
-  | "upstream_unreachable"
-  | "redirect_not_followed"
-  | "internal_error"
+export const TOOL_ERROR_CODES = [
+  "invalid_arguments",
+  "missing_credentials",
+  "configuration_error",
+  "upstream_error",
+  "upstream_timeout",
+  "upstream_unreachable",
+  "redirect_not_followed",
+  "internal_error",
   // Resilience (src/resilience/): the vendor's breaker is open, its rate limit cannot serve the call in time,
   // the upstream asked to retry past the deadline, or the response breaks its schema (strict validation).
-  | "circuit_open"
-  | "rate_limited"
-  | "retry_later"
-  | "response_schema_mismatch"
+  "circuit_open",
+  "rate_limited",
+  "retry_later",
+  "response_schema_mismatch",
   // A successful answer that cannot be the structured content the tool's outputSchema promises
   // (src/upstream/response.ts); the body travels in `data`.
-  | "output_schema_mismatch"
+  "output_schema_mismatch",
   // Discovery mode (src/mcp/discovery-tools.ts): no visible operation of that name, or a write
   // operation called with a read-only token.
-  | "unknown_operation"
-  | "insufficient_scope";
+  "unknown_operation",
+  "insufficient_scope",
+] as const;
+
+/** The `error` of a failed tool call's body. */
+export type ToolErrorCode = (typeof TOOL_ERROR_CODES)[number];
 
 /** One bad argument: JSON pointer into the arguments (`""` is the arguments object) and reason. */
 export interface ArgumentIssue {
