@@ -36,13 +36,25 @@ interface EventFields {
     cause?: string;
   };
   /** A tool call that failed inside the gateway (not an upstream error); `message` is scrubbed. */
-  tool_call_failed: { vendor: string; tool: string; error: string; message: string };
+  tool_call_failed: {
+    requestId?: string | undefined;
+    vendor: string;
+    tool: string;
+    error: string;
+    message: string;
+  };
   /** One cron probe of a vendor's health tool; `error` is the tool result's error code. */
   health_probe: { vendor: string; tool: string; ok: boolean; error?: string | undefined };
   /** The cron run itself failed. */
   health_probe_failed: { error: string };
   /** A 2xx upstream body that does not match its documented schema (`RESPONSE_VALIDATION_MODE=warn`). */
-  response_drift: { vendor: string; tool: string; status: number; summary: string };
+  response_drift: {
+    requestId?: string | undefined;
+    vendor: string;
+    tool: string;
+    status: number;
+    summary: string;
+  };
   /** The vendor guard (Durable Object) failed or did not answer; the call went ahead without it. */
   guard_unavailable: { vendor: string; op: string; error: string };
   /** A setting of the Python generator this gateway does not read; once per isolate. */

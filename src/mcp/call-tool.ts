@@ -24,6 +24,7 @@ export async function callTool(
     args,
     caller: scope.caller,
     waitUntil: scope.waitUntil,
+    requestId: scope.requestId,
   });
   return outcomeResult(outcome, bundle.vendor, recipe.name);
 }

@@ -23,6 +23,8 @@ export interface ResponsePolicyContext {
   tool: ToolRecipe;
   settings: VendorSettings;
   waitUntil: (promise: Promise<unknown>) => void;
+  /** The MCP request's id, for the drift log line; absent for a health probe. */
+  requestId?: string;
 }
 
 export type JsonInspection =
@@ -31,7 +33,16 @@ export type JsonInspection =
   /** Strict mode: the body does not match its schema; `message` says what. */
   | { action: "reject"; message: string; mismatches: string[] };
 
-function recordDrift(ctx: ResponsePolicyContext): void {
+/** Logs a drifted body (`warn`) and counts it for `/health/vendors`. */
+function recordDrift(ctx: ResponsePolicyContext, status: number, summary: string): void {
+  log({
+    event: "response_drift",
+    requestId: ctx.requestId,
+    vendor: ctx.bundle.vendor,
+    tool: ctx.tool.name,
+    status,
+    summary,
+  });
   ctx.waitUntil(guardClient(ctx.env, ctx.settings).recordDrift(ctx.tool.name));
 }
 
@@ -42,7 +53,7 @@ function inspectJson(ctx: ResponsePolicyContext, status: number, data: unknown):
     if (verdict.action === "reject") {
       return { action: "reject", message: verdict.summary, mismatches: verdict.mismatches };
     }
-    if (verdict.action === "drift") recordDrift(ctx);
+    if (verdict.action === "drift") recordDrift(ctx, status, verdict.summary);
   }
   if (ctx.settings.sanitizationLevel === "DISABLED") return { action: "pass", data, changed: false };
   return { action: "pass", data: sanitize(data, ctx.settings.sanitizationLevel), changed: true };
@@ -58,8 +69,7 @@ function inspectMalformedJson(ctx: ResponsePolicyContext, status: number): JsonI
   if (!responseRecipeFor(ctx.tool, status)?.schema) return undefined;
   const message = `The ${status} response of ${ctx.tool.name} is not valid JSON, but its documented schema expects JSON.`;
   if (mode === "strict") return { action: "reject", message, mismatches: ["at (root): not valid JSON"] };
-  log({ event: "response_drift", vendor: ctx.bundle.vendor, tool: ctx.tool.name, status, summary: message });
-  recordDrift(ctx);
+  recordDrift(ctx, status, message);
   return undefined;
 }
 

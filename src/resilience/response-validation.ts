@@ -18,7 +18,6 @@
  */
 import type { JsonSchema, ResponseRecipe, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { ResponseValidationMode } from "../config.ts";
-import { log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import { validate } from "../schema/validate.ts";
 
@@ -116,8 +115,8 @@ export function validateResponse(
 }
 
 /**
- * Applies `mode` to a response: `off` passes without checking; `warn` logs a
- * mismatch and reports drift; `strict` rejects it.
+ * Applies `mode` to a response: `off` passes without checking; `warn` reports a
+ * mismatch as drift (the caller logs it); `strict` rejects it.
  */
 export function judgeResponse(
   mode: ResponseValidationMode,
@@ -130,6 +129,5 @@ export function judgeResponse(
   const check = validateResponse(bundle, tool, status, data);
   if (check.valid) return { action: "pass" };
   if (mode === "strict") return { action: "reject", summary: check.summary, mismatches: check.mismatches };
-  log({ event: "response_drift", vendor: bundle.vendor, tool: tool.name, status, summary: check.summary });
   return { action: "drift", summary: check.summary };
 }

@@ -53,6 +53,8 @@ export interface ToolCallContext {
   clock?: Clock;
   /** The authenticated user, for the vendor guard's per-caller breaker; absent when client auth is off. */
   caller?: string;
+  /** The MCP request's id, for log lines; absent for a health probe. */
+  requestId?: string;
   /** Where upstream credentials come from (env secrets, or per-user/OAuth sources). */
   credentials: CredentialSource;
   waitUntil: (p: Promise<unknown>) => void;
@@ -164,6 +166,7 @@ async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promi
     if (isTimeout(err)) return timeoutResult();
     log({
       event: "tool_call_failed",
+      requestId: ctx.requestId,
       vendor: ctx.bundle.vendor,
       tool: ctx.tool.name,
       error: err instanceof Error ? err.name : "unknown",

@@ -23,6 +23,8 @@ export interface ToolCallRequest {
   /** `undefined`: client auth is off; only the organisation's credentials are used. */
   caller: Caller | undefined;
   waitUntil: (promise: Promise<unknown>) => void;
+  /** The MCP request's id, for log lines. */
+  requestId: string;
 }
 
 /** Runs one tool call. Never throws: a failure is a typed value. */
@@ -42,6 +44,7 @@ export async function callVendorTool(request: ToolCallRequest): Promise<ToolOutc
     clock,
     // The vendor guard keeps one caller's failures from opening the breaker for everyone.
     ...(caller === undefined ? {} : { caller: caller.userId }),
+    requestId: request.requestId,
     credentials,
     waitUntil: request.waitUntil,
     settings,

@@ -33,6 +33,8 @@ export interface VendorToolCall {
   clock: Clock;
   /** The authenticated user, for the vendor guard's per-caller breaker; absent when client auth is off. */
   caller?: string;
+  /** The MCP request's id, for log lines; absent for a health probe. */
+  requestId?: string;
   /** Where upstream credentials come from (the caller's, their team's, the organisation's). */
   credentials: CredentialSource;
   waitUntil: (promise: Promise<unknown>) => void;

@@ -1,5 +1,8 @@
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ToolRecipe, VendorBundle } from "../../../src/bundle/types.ts";
+import { loadSettings, vendorSettings } from "../../../src/config.ts";
+import { applyResponsePolicy } from "../../../src/resilience/response-policy.ts";
 import { judgeResponse, validateResponse } from "../../../src/resilience/response-validation.ts";
 
 const tool: ToolRecipe = {
@@ -85,21 +88,43 @@ describe("judgeResponse", () => {
     expect(judgeResponse("off", bundle, tool, 200, drifted)).toEqual({ action: "pass" });
   });
   afterEach(() => vi.restoreAllMocks());
-  it("warn: reports drift, logs it as one response_drift line and lets the data through", () => {
+  it("warn: reports drift, logs it as one response_drift line with the request id and lets the data through", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const verdict = judgeResponse("warn", bundle, tool, 200, drifted);
     expect(verdict).toMatchObject({ action: "drift" });
     expect(judgeResponse("warn", bundle, tool, 200, { id: 1, lines: [] })).toEqual({ action: "pass" });
+    // Judging is pure; the response policy logs what it judged drift, once per body.
+    expect(warn).not.toHaveBeenCalled();
+    const counted: Promise<unknown>[] = [];
+    const policy = {
+      env: env as unknown as Env,
+      bundle,
+      tool,
+      settings: {
+        ...vendorSettings(loadSettings(env as unknown as Env), bundle),
+        responseValidationMode: "warn" as const,
+      },
+      waitUntil: (promise: Promise<unknown>) => void counted.push(promise.catch(() => {})),
+      requestId: "req-drift-1",
+    };
+    const passed = applyResponsePolicy(policy, 200, JSON.stringify(drifted));
+    expect(passed).toMatchObject({ action: "pass", data: drifted });
+    expect(applyResponsePolicy(policy, 200, JSON.stringify({ id: 1, lines: [] }))).toMatchObject({
+      action: "pass",
+    });
     expect(warn.mock.calls.map(([line]) => JSON.parse(String(line)))).toEqual([
       {
         level: "warn",
         event: "response_drift",
+        requestId: "req-drift-1",
         vendor: "shop",
         tool: "getOrder",
         status: 200,
         summary: verdict.action === "drift" ? verdict.summary : "",
       },
     ]);
+    expect(counted).toHaveLength(1);
+    await Promise.all(counted);
   });
   it("strict: rejects with the mismatches", () => {
     const verdict = judgeResponse("strict", bundle, tool, 200, drifted);
