@@ -19,7 +19,7 @@
  * `additionalProperties: false`, formats, patterns, length and range limits,
  * `enum`/`const`, `not`/`if`, readOnly/writeOnly flags; every type also allows
  * `null`; `oneOf` becomes `anyOf` (loose variants overlap, and exactly-one would
- * then fail); properties the gateway may redact (src/resilience/sanitize.ts)
+ * then fail); properties the gateway may redact (src/redaction/sanitize.ts)
  * accept any value, since `"[REDACTED]"` replaces whatever they held. The
  * Worker still checks bodies against it and never sends structured content that
  * does not match (src/upstream/response.ts); response validation
@@ -28,7 +28,7 @@
  * @module
  */
 import type { JsonSchema } from "../../src/bundle/types.ts";
-import { isSensitiveKey } from "../../src/resilience/sanitize.ts";
+import { isSensitiveKey } from "../../src/redaction/sanitize.ts";
 import { compilePattern } from "../../src/schema/pattern.ts";
 import { htmlToMarkdown, stripHtmlComments } from "./html.ts";
 import {

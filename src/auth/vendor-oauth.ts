@@ -15,7 +15,7 @@ import type { VendorBundle } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import { type EnvVars, envString, plainHttpAllowedHost, vendorVarName } from "../config.ts";
 import { errorText, log } from "../log.ts";
-import { SecretScrubber } from "../resilience/scrub.ts";
+import { SecretScrubber } from "../redaction/scrub.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
 import {
   clientTokenKey,

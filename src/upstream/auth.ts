@@ -15,7 +15,7 @@ import {
 import { base64Encode } from "../base64.ts";
 import type { SecurityScheme, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
-import type { SecretScrubber } from "../resilience/scrub.ts";
+import type { SecretScrubber } from "../redaction/scrub.ts";
 import { ToolError } from "../tool-error.ts";
 import type { CredentialParams, PreparedRequest } from "./request.ts";
 import { encodeStrict, headerValueProblem } from "./serialize.ts";

@@ -4,7 +4,7 @@
  * credentials → send through the vendor guard with retries (one attempt at a time;
  * redirects under the base URL only) → convert the response. The whole call is
  * bounded by `ctx.deadline`. Every credential attached is scrubbed from the outcome
- * (src/resilience/scrub.ts).
+ * (src/redaction/scrub.ts).
  *
  * `executeToolCall` never throws: every failure is a typed {@link ToolFailure}
  * (src/tool-error.ts) that the MCP edge turns into the result the model reads.
@@ -18,13 +18,13 @@ import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { log } from "../log.ts";
 import { redactUrlQueries } from "../redact-urls.ts";
+import { SecretScrubber } from "../redaction/scrub.ts";
 import {
   type BodyFailure,
   refusalsApart,
   resilientFetch,
   type UpstreamFailure,
 } from "../resilience/retry.ts";
-import { SecretScrubber } from "../resilience/scrub.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
 import { validate } from "../schema/validate.ts";
 import { failed, invalidArguments, ToolError, type ToolFailure, type ToolOutcome } from "../tool-error.ts";

@@ -25,15 +25,11 @@ import { basePathPrefix, isUnderBase } from "../base-url.ts";
 import { binaryString } from "../base64.ts";
 import type { ToolRecipe } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
-import {
-  applyResponsePolicy,
-  type ResponsePolicyContext,
-  sanitizeErrorDetails,
-} from "../resilience/response-policy.ts";
-import { sanitizeJsonText } from "../resilience/sanitize.ts";
-import type { SecretScrubber } from "../resilience/scrub.ts";
+import { sanitizeJsonText } from "../redaction/sanitize.ts";
+import type { SecretScrubber } from "../redaction/scrub.ts";
 import { type ValidationIssue, validate } from "../schema/validate.ts";
 import { failed, succeeded, type ToolOutcome } from "../tool-error.ts";
+import { applyResponsePolicy, type ResponsePolicyContext, sanitizeErrorDetails } from "./response-policy.ts";
 
 /**
  * After the cap is reached the rest of the body is read and counted (not kept) up
@@ -61,10 +57,10 @@ export interface ResponseOptions {
   maxBinaryResponseBytes: number;
   /** The call's clock: an HTTP-date `Retry-After` is turned into seconds from its now. */
   clock: Clock;
-  /** Response validation and sanitization (src/resilience/response-policy.ts); absent: none. */
+  /** Response validation and sanitization (src/upstream/response-policy.ts); absent: none. */
   policy?: ResponsePolicyContext;
   /**
-   * The credentials attached to the request (src/resilience/scrub.ts): removed from bodies as they
+   * The credentials attached to the request (src/redaction/scrub.ts): removed from bodies as they
    * are read, before anything is parsed, cut or validated, and from the status line, media type
    * and resource URI of a success. (The executor scrubs error results once more as a whole.)
    */

@@ -20,6 +20,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["auth", "resilience"], // services
   [
     "schema",
+    "redaction",
     "storage",
     "bundle",
     "config",

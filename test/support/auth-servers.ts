@@ -344,7 +344,7 @@ export async function startAuthServers(): Promise<{ origin: string; close: () =>
           json(res, 401, { error: "bad key" });
           return;
         }
-        // The key comes back scrubbed (src/resilience/scrub.ts); its first word says whose it
+        // The key comes back scrubbed (src/redaction/scrub.ts); its first word says whose it
         // was and its last four characters which of that owner's keys it was.
         json(res, 200, { key, owner: key.split("-")[0], last4: key.slice(-4) });
         return;

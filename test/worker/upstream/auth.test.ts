@@ -14,7 +14,7 @@ function basic(user: string, password: string): string {
 
 /**
  * What the upstream received for one call, from its own record: the echo in the result has the
- * credentials scrubbed (src/resilience/scrub.ts), which is the point.
+ * credentials scrubbed (src/redaction/scrub.ts), which is the point.
  */
 async function sentFor(
   bundle: VendorBundle,

@@ -31,7 +31,7 @@ async function echoThroughMcp(
 describe("the MCP client's headers are never forwarded", () => {
   it("a tool with upstream auth gets the gateway's credential, not the client's", async () => {
     const echo = await echoThroughMcp("/v1/up-auth/mcp", "withBearer", {});
-    // The gateway's token, scrubbed from the echo like every credential it sends (src/resilience/scrub.ts).
+    // The gateway's token, scrubbed from the echo like every credential it sends (src/redaction/scrub.ts).
     expect(echo.headers.authorization).toBe("Bearer [REDACTED]");
     expect(JSON.stringify(echo)).not.toContain(SECRETS.UP_AUTH_TOKEN);
     expect(JSON.stringify(echo)).not.toMatch(/must-not-leak|203\.0\.113\.9/);

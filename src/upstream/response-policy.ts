@@ -13,9 +13,9 @@
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { VendorSettings } from "../config.ts";
 import { log } from "../log.ts";
-import { guardClient } from "./guard-client.ts";
+import { sanitize } from "../redaction/sanitize.ts";
+import { guardClient } from "../resilience/guard-client.ts";
 import { judgeResponse, responseRecipeFor } from "./response-validation.ts";
-import { sanitize } from "./sanitize.ts";
 
 export interface ResponsePolicyContext {
   env: Env;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REDACTED, sanitize, sanitizeJsonText } from "../../../src/resilience/sanitize.ts";
+import { REDACTED, sanitize, sanitizeJsonText } from "../../../src/redaction/sanitize.ts";
 
 const body = {
   user: {

@@ -16,7 +16,7 @@
  * whatever its type, becomes `"[REDACTED]"`.
  *
  * Credential values the gateway itself sent are scrubbed at every level,
- * wherever they appear (src/resilience/scrub.ts); this is about the upstream's
+ * wherever they appear (src/redaction/scrub.ts); this is about the upstream's
  * own sensitive fields.
  *
  * @module

@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ToolRecipe, VendorBundle } from "../../../src/bundle/types.ts";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
-import { applyResponsePolicy } from "../../../src/resilience/response-policy.ts";
-import { judgeResponse, validateResponse } from "../../../src/resilience/response-validation.ts";
+import { applyResponsePolicy } from "../../../src/upstream/response-policy.ts";
+import { judgeResponse, validateResponse } from "../../../src/upstream/response-validation.ts";
 
 const tool: ToolRecipe = {
   name: "getOrder",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SecretScrubber } from "../../../src/resilience/scrub.ts";
+import { SecretScrubber } from "../../../src/redaction/scrub.ts";
 
 function scrubberOf(...secrets: string[]): SecretScrubber {
   const s = new SecretScrubber();
