@@ -39,10 +39,9 @@ export interface CheckedMessage {
  */
 export async function authorizeMessage(
   endpoint: McpEndpoint,
-  caller: Caller | undefined,
+  caller: Caller,
   message: CheckedMessage,
 ): Promise<Response | undefined> {
-  if (caller === undefined) return undefined;
   const { method } = message;
   const tool = method === "tools/call" ? (message.params as { name: string }).name : undefined;
   await caller.prepare?.({

@@ -158,9 +158,11 @@ async function servePost(request: Request, scope: McpRequestScope): Promise<Resp
   }
   const rejected = checkMessage(body);
   if (rejected !== undefined) return rejected;
-  // Scopes and vendor availability are settled here, once, on the message as parsed (authorize.ts).
-  const refused = await authorizeMessage(scope.endpoint, scope.caller, body as CheckedMessage);
-  if (refused !== undefined) return refused;
+  if (scope.caller !== undefined) {
+    // Scopes and vendor availability are settled here, once, on the message as parsed (authorize.ts).
+    const refused = await authorizeMessage(scope.endpoint, scope.caller, body as CheckedMessage);
+    if (refused !== undefined) return refused;
+  }
 
   const version = request.headers.get("mcp-protocol-version");
   if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version.trim())) {
