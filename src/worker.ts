@@ -3,13 +3,13 @@
  * so wrangler can bind them.
  */
 import { createApp } from "./app.ts";
+import { oauthErrorFromGateway, oauthErrorResponse } from "./auth/oauth-error.ts";
 import { createAuthGateway, isOAuthSurface } from "./auth/oauth-server.ts";
 import { vendorNames } from "./bundle/registry.ts";
 import { type GatewayError, lastResortResponse } from "./errors.ts";
 import { checkConfiguration } from "./health/configuration.ts";
 import { probeVendors } from "./health/probe.ts";
 import { errorText, log } from "./log.ts";
-import { findTool } from "./mcp/catalog.ts";
 
 export { SignInGuard } from "./auth/signin-guard.ts";
 export { VendorGuard } from "./resilience/vendor-guard.ts";
@@ -17,8 +17,7 @@ export { VendorGuard } from "./resilience/vendor-guard.ts";
 const app = createApp();
 // With client auth on (GATEWAY_AUTH unset or "oauth"), OAuth protocol endpoints and /v1/ MCP endpoints
 // go through workers-oauth-provider first; everything else, and every request when GATEWAY_AUTH=none, to the app.
-// The auth layer checks scopes per tool with the MCP layer's lookup, handed down from here.
-const gateway = createAuthGateway({ fetch: app.fetch, findTool });
+const gateway = createAuthGateway({ fetch: app.fetch });
 
 /**
  * The answer of every request while the configuration is invalid: `/health` says so with a 503
@@ -28,12 +27,7 @@ const gateway = createAuthGateway({ fetch: app.fetch, findTool });
  */
 function misconfiguredResponse(request: Request, error: GatewayError): Response {
   const path = new URL(request.url).pathname;
-  if (isOAuthSurface(path)) {
-    return Response.json(
-      { error: "server_error", error_description: error.message },
-      { status: error.status, headers: { "cache-control": "no-store" } },
-    );
-  }
+  if (isOAuthSurface(path)) return oauthErrorResponse(oauthErrorFromGateway(error));
   const requestId = crypto.randomUUID();
   const answer = error.getResponse(requestId);
   if (path !== "/health") return answer;

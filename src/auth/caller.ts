@@ -7,6 +7,13 @@
  *
  * @module
  */
+/** Lists tools and calls those that only read (src/bundle/http-methods.ts `READ_ONLY_METHODS`). */
+export const SCOPE_READ = "mcp:read";
+/** Calls tools that change data (every other HTTP method). */
+export const SCOPE_WRITE = "mcp:write";
+
+/** A tool that changes data, called without {@link SCOPE_WRITE}: the step-up answer says why. */
+export const WRITE_SCOPE_DESCRIPTION = "This tool changes data: it needs the mcp:write scope";
 
 /**
  * Which tools an MCP endpoint serves: `/v1/mcp` (unified) or `/v1/<vendor>/mcp`. Each is also
@@ -37,7 +44,32 @@ export interface Caller {
    * available; the `gateway_status` tool explains the others.
    */
   vendorAvailable(vendor: string): boolean;
+  /**
+   * Loads what {@link vendorAvailable} answers from (the credential listings in KV), once per
+   * request: the MCP endpoint calls it with the message it parsed, before anything asks (until
+   * then no vendor is available). Throws the storage outage when KV is down and the message's
+   * tool belongs to a vendor only KV could tell about. Set by the auth layer on the caller of a
+   * request; absent, there is nothing to load.
+   */
+  prepare?(message: CallerMessage): Promise<void>;
+  /**
+   * The answer to a tool that changes data called without {@link SCOPE_WRITE}: the OAuth
+   * step-up (403 `insufficient_scope`, a `WWW-Authenticate` challenge naming the scopes to ask
+   * for and the resource's metadata), built by the auth layer, which knows the token.
+   */
+  writeScopeChallenge?(): Response;
 }
+
+/** What the MCP endpoint tells the caller about the message it serves. */
+export interface CallerMessage {
+  /** `false` for the handshake (`initialize`, `ping`, …): nothing looks at vendors, nothing is loaded. */
+  readonly needsVendors: boolean;
+  /** For `tools/call`: the vendor the named tool belongs to, if any (asked only when KV failed). */
+  readonly toolVendor?: () => string | undefined;
+}
+
+/** The request-bound parts of a caller, which the auth layer supplies. */
+export type CallerSession = Pick<Caller, "prepare" | "writeScopeChallenge">;
 
 /**
  * What the authorization server stores as the grant's `props` (encrypted by
@@ -65,6 +97,7 @@ export function createCaller(
   allowlist: TeamAllowlist | undefined,
   scopes: readonly string[],
   available: (vendor: string) => boolean = () => true,
+  session: CallerSession = {},
 ): Caller {
   const vendors = allowlist?.vendors ? new Set(allowlist.vendors) : undefined;
   const tools = allowlist?.tools;
@@ -76,6 +109,7 @@ export function createCaller(
     scopes,
     vendorAllowed,
     vendorAvailable: available,
+    ...session,
     toolAllowed(vendor, tool) {
       if (!vendorAllowed(vendor)) return false;
       const list = tools !== undefined && Object.hasOwn(tools, vendor) ? tools[vendor] : undefined;

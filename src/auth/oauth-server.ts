@@ -11,10 +11,13 @@
  * 8414 metadata, dynamic client registration (RFC 7591), authorization code
  * with PKCE S256 only, rotating refresh tokens and revocation (RFC 7009).
  *
- * Scopes: `mcp:read` lists tools and calls read-only ones (GET/HEAD);
- * `mcp:write` calls the rest. The 401 challenge asks for both; a user can
- * untick `mcp:write` on the consent page, and a write tool then answers 403
- * `insufficient_scope` (step-up).
+ * Scopes: `mcp:read` lists tools and calls read-only ones (RFC 9110 safe
+ * methods, src/bundle/http-methods.ts); `mcp:write` calls the rest. The 401
+ * challenge asks for both; a user can untick `mcp:write` on the consent page,
+ * and a write tool then answers 403 `insufficient_scope` (step-up). A token
+ * without `mcp:read` is refused here; the write rule needs the parsed message
+ * and the resolved tool, so the MCP endpoint applies it (src/mcp/authorize.ts)
+ * with the step-up answer this layer puts on the caller.
  *
  * @module
  */
@@ -22,24 +25,25 @@
 import {
   insufficientScope,
   OAuthAuthorizationServer,
-  OAuthError,
   type OAuthResourceContext,
   OAuthResourceServer,
 } from "@cloudflare/workers-oauth-provider";
-import { readTextUpTo } from "../body-text.ts";
 import { hasVendor, vendorNames } from "../bundle/registry.ts";
-import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { plainHttpAllowedHost } from "../config.ts";
 import { GatewayError, lastResortResponse } from "../errors.ts";
 import { errorText, log } from "../log.ts";
+import { boundedCache, memoized } from "../memo.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from "../storage/keys.ts";
 import { computeAvailability, rememberCallerContext, type VendorAvailability } from "./availability.ts";
 import {
-  type Caller,
+  type CallerMessage,
   type CallerProps,
   createCaller,
   type McpEndpoint,
+  SCOPE_READ,
+  SCOPE_WRITE,
   type TeamAllowlist,
+  WRITE_SCOPE_DESCRIPTION,
 } from "./caller.ts";
 import { attachCaller } from "./caller-context.ts";
 import { type AuthConfig, loadAuthConfig, type ResolvedUser, resolveUser, teamAllowlist } from "./config.ts";
@@ -49,10 +53,9 @@ import {
   type KvUnavailableError,
   withGuardedKv,
 } from "./kv-guard.ts";
+import { OAuthError, oauthError, oauthErrorFromGateway, oauthErrorResponse } from "./oauth-error.ts";
 import { isReuse, readRefreshRequest, recordRotation, revokeReusedGrant } from "./refresh-reuse.ts";
 
-export const SCOPE_READ = "mcp:read";
-export const SCOPE_WRITE = "mcp:write";
 /** Everything the authorization server can grant (RFC 8414 `scopes_supported`). */
 export const SCOPES_SUPPORTED = [SCOPE_READ, SCOPE_WRITE, "offline_access"];
 /** What the 401 challenge and resource metadata ask for: full use by default, read-only by choice. */
@@ -66,29 +69,10 @@ const PRM_PATH = "/.well-known/oauth-protected-resource";
 
 /** Origins we keep provider instances for: a handful in practice; bounded against Host-header churn. */
 const MAX_CACHED_ORIGINS = 16;
-/** Methods that do not change upstream state: callable with `mcp:read` alone. */
-const READ_ONLY_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
-/** The auth layer peeks at the body only up to the MCP endpoint's own limit. */
-const MAX_PEEK_BODY_BYTES = 4 * 1024 * 1024;
 
 /** A fetch handler the resource servers hand authenticated requests to (the hono app). */
 export interface FetchApp {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
-}
-
-/**
- * Resolves a tool name as an endpoint lists it (`findTool` of src/mcp/catalog.ts). The Worker
- * entry hands it down: the auth layer sits below the MCP layer and does not import it.
- */
-export type ToolLookup = (
-  endpoint: McpEndpoint,
-  caller: Caller | undefined,
-  name: string,
-) => { bundle: VendorBundle; recipe: ToolRecipe } | undefined;
-
-/** The app behind the resource servers, with the tool lookup the scope checks need. */
-export interface ProtectedApp extends FetchApp {
-  findTool: ToolLookup;
 }
 
 interface ProtectedResource {
@@ -96,12 +80,8 @@ interface ProtectedResource {
   server: OAuthResourceServer<Env, CallerProps>;
 }
 
-export interface AuthServers {
-  origin: string;
-  authorizationServer: OAuthAuthorizationServer<Env>;
-  /** By resource path (`/v1/mcp`, `/v1/<vendor>/mcp`). */
-  resources: Map<string, ProtectedResource>;
-}
+/** An origin's protected resources, by resource path (`/v1/mcp`, `/v1/<vendor>/mcp`). */
+type ProtectedResources = Map<string, ProtectedResource>;
 
 function hasStrictlyPublicFetch(): boolean {
   const flags = (globalThis as { Cloudflare?: { compatibilityFlags?: Record<string, boolean> } }).Cloudflare
@@ -114,14 +94,21 @@ export function canonicalOrigin(config: AuthConfig, request: Request): string {
   return config.publicUrl ?? new URL(request.url).origin;
 }
 
-const serversByOrigin = new Map<string, AuthServers>();
+/** Every MCP endpoint, by resource path: the unified one and one per vendor. */
+function mcpEndpoints(): Map<string, McpEndpoint> {
+  const endpoints = new Map<string, McpEndpoint>([["/v1/mcp", { kind: "unified" }]]);
+  for (const vendor of vendorNames()) endpoints.set(`/v1/${vendor}/mcp`, { kind: "vendor", vendor });
+  return endpoints;
+}
+
+const authorizationServers = boundedCache<string, OAuthAuthorizationServer<Env>>(MAX_CACHED_ORIGINS);
 
 /**
- * The provider instances for an origin (built once per isolate and origin).
+ * The authorization server for an origin (built once per isolate and origin).
  * Throws `invalid_configuration` for a plain-http origin off loopback: OAuth 2.1 needs https.
  */
-export function authServersFor(origin: string, app: ProtectedApp | undefined = appForResources): AuthServers {
-  const cached = serversByOrigin.get(origin);
+export function authorizationServerFor(origin: string): OAuthAuthorizationServer<Env> {
+  const cached = authorizationServers.get(origin);
   if (cached !== undefined) return cached;
   const url = new URL(origin);
   if (url.protocol !== "https:" && !plainHttpAllowedHost(url.hostname)) {
@@ -130,17 +117,11 @@ export function authServersFor(origin: string, app: ProtectedApp | undefined = a
       "OAuth needs https (plain http only on localhost). Serve the gateway over https, set GATEWAY_PUBLIC_URL, or set GATEWAY_AUTH=none for local use.",
     );
   }
-  if (app === undefined)
-    throw new Error("authServersFor: the app is not wired yet (createAuthGateway first)");
-  const unified = `${origin}/v1/mcp`;
-  const endpoints = new Map<string, McpEndpoint>([["/v1/mcp", { kind: "unified" }]]);
-  for (const vendor of vendorNames()) endpoints.set(`/v1/${vendor}/mcp`, { kind: "vendor", vendor });
-
-  const authorizationServer = new OAuthAuthorizationServer<Env>({
+  const server = new OAuthAuthorizationServer<Env>({
     issuer: origin,
-    resources: [...endpoints.keys()].map((path) => `${origin}${path}`),
+    resources: [...mcpEndpoints().keys()].map((path) => `${origin}${path}`),
     // Clients that omit `resource` (pre-RFC 8707) get the unified endpoint.
-    defaultResource: unified,
+    defaultResource: `${origin}/v1/mcp`,
     authorizeEndpoint: AUTHORIZE_PATH,
     tokenEndpoint: TOKEN_PATH,
     clientRegistrationEndpoint: REGISTER_PATH,
@@ -153,9 +134,15 @@ export function authServersFor(origin: string, app: ProtectedApp | undefined = a
       log({ event: "oauth_error", code, status, category: internal.category, reason: internal.reason });
     },
   });
+  authorizationServers.set(origin, server);
+  return server;
+}
 
-  const resources = new Map<string, ProtectedResource>();
-  for (const [path, endpoint] of endpoints) {
+/** An origin's protected resources, each handing authenticated requests to `app`. */
+function buildProtectedResources(origin: string, app: FetchApp): ProtectedResources {
+  const authorizationServer = authorizationServerFor(origin);
+  const resources: ProtectedResources = new Map();
+  for (const [path, endpoint] of mcpEndpoints()) {
     const server = new OAuthResourceServer<Env, CallerProps>({
       resourceMetadata: {
         resource: `${origin}${path}`,
@@ -190,54 +177,13 @@ export function authServersFor(origin: string, app: ProtectedApp | undefined = a
         return result;
       },
       handler: {
-        fetch: (request, env, ctx) => serveProtected(request, env, ctx, endpoint, origin, app),
+        fetch: (request, env, ctx) => serveProtected(request, env, ctx, origin, app),
       },
     });
     resources.set(path, { endpoint, server });
   }
-
-  const servers: AuthServers = { origin, authorizationServer, resources };
-  if (serversByOrigin.size >= MAX_CACHED_ORIGINS) {
-    const oldest = serversByOrigin.keys().next().value;
-    if (oldest !== undefined) serversByOrigin.delete(oldest);
-  }
-  serversByOrigin.set(origin, servers);
-  return servers;
+  return resources;
 }
-
-let appForResources: ProtectedApp | undefined;
-
-/** What a POST asks for: the JSON-RPC method and, for `tools/call`, the tool (read from a clone). */
-async function peekMessage(request: Request): Promise<{ method?: string; tool?: string }> {
-  if (request.method !== "POST") return {};
-  const length = Number(request.headers.get("content-length") ?? "0");
-  if (length > MAX_PEEK_BODY_BYTES) return {};
-  const stream = request.clone().body;
-  if (stream === null) return {};
-  // Streamed without a declared length: read at most the limit (the MCP endpoint refuses more).
-  const reader = stream.getReader();
-  const text = await readTextUpTo(reader, MAX_PEEK_BODY_BYTES).catch(() => undefined);
-  if (text === undefined) {
-    await reader.cancel().catch(() => {});
-    return {};
-  }
-  try {
-    const body: unknown = JSON.parse(text);
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return {};
-    const message = body as { method?: unknown; params?: { name?: unknown } };
-    if (typeof message.method !== "string") return {};
-    const tool =
-      message.method === "tools/call" && typeof message.params?.name === "string"
-        ? message.params.name
-        : undefined;
-    return { method: message.method, ...(tool === undefined ? {} : { tool }) };
-  } catch {
-    return {}; // not JSON: the MCP endpoint answers that itself
-  }
-}
-
-/** Messages that never look at vendors: no credential lookups for the handshake. */
-const VENDOR_FREE_METHODS = new Set(["initialize", "notifications/initialized", "ping", "server/discover"]);
 
 interface AvailabilityResult {
   availability: Map<string, VendorAvailability>;
@@ -267,13 +213,18 @@ async function availabilityFor(
   }
 }
 
+/**
+ * Hands an authenticated MCP request to the app with its `Caller`. What the message is only the
+ * MCP endpoint knows (it parses the body once), so the caller loads its vendor availability when
+ * the endpoint asks (`prepare`), and carries the step-up answer the endpoint gives a write tool
+ * called without `mcp:write`.
+ */
 async function serveProtected(
   request: Request,
   env: Env,
   ctx: OAuthResourceContext<CallerProps>,
-  endpoint: McpEndpoint,
   origin: string,
-  app: ProtectedApp,
+  app: FetchApp,
 ): Promise<Response> {
   const config = loadAuthConfig(env);
   const user = resolveUser(config, ctx.props.userId);
@@ -282,17 +233,20 @@ async function serveProtected(
     return insufficientScope(ctx.auth, [SCOPE_READ], "This token does not allow using MCP tools");
   }
   const allowlist = teamAllowlist(config, user.teamId);
-  const message = await peekMessage(request);
-  const { availability, degraded } =
-    message.method !== undefined && VENDOR_FREE_METHODS.has(message.method)
-      ? { availability: new Map<string, VendorAvailability>(), degraded: undefined }
-      : await availabilityFor(env, user, allowlist, origin);
-  if (degraded !== undefined && message.tool !== undefined) {
+  let availability: ReadonlyMap<string, VendorAvailability> = new Map();
+  let prepared: Promise<void> | undefined;
+  const prepare = async (message: CallerMessage): Promise<void> => {
+    // The handshake looks at no vendor: no credential lookups for it.
+    const loaded = message.needsVendors ? await availabilityFor(env, user, allowlist, origin) : undefined;
+    if (loaded !== undefined) availability = loaded.availability;
+    rememberCallerContext(caller, { availability, origin });
+    const degraded = loaded?.degraded;
+    if (degraded === undefined) return;
     // A tool whose vendor the degraded listing lost (personal or team credentials live in KV) is
     // a storage outage to its caller, not an unknown tool.
-    const vendor = app.findTool(endpoint, undefined, message.tool)?.bundle.vendor;
+    const vendor = message.toolVendor?.();
     if (vendor !== undefined && availability.get(vendor)?.available !== true) throw degraded;
-  }
+  };
   const caller = createCaller(
     {
       userId: user.id,
@@ -301,19 +255,14 @@ async function serveProtected(
     allowlist,
     ctx.auth.scope,
     (vendor) => availability.get(vendor)?.available ?? false,
+    {
+      prepare: (message) => {
+        prepared ??= prepare(message);
+        return prepared;
+      },
+      writeScopeChallenge: () => insufficientScope(ctx.auth, REQUIRED_SCOPES, WRITE_SCOPE_DESCRIPTION),
+    },
   );
-  rememberCallerContext(caller, { availability, origin });
-
-  if (!ctx.auth.scope.includes(SCOPE_WRITE) && message.tool !== undefined) {
-    const resolved = app.findTool(endpoint, caller, message.tool);
-    if (resolved !== undefined && !READ_ONLY_METHODS.has(resolved.recipe.method)) {
-      return insufficientScope(
-        ctx.auth,
-        REQUIRED_SCOPES,
-        "This tool changes data: it needs the mcp:write scope",
-      );
-    }
-  }
   attachCaller(request, caller);
   return app.fetch(request, env, ctx);
 }
@@ -344,23 +293,17 @@ async function ensureJsonError(response: Response): Promise<Response> {
           : ["invalid_request", "Bad request."];
     }
   })();
-  const headers = new Headers(response.headers);
-  headers.set("content-type", "application/json; charset=utf-8");
-  headers.delete("content-length");
   await response.body?.cancel();
-  return new Response(JSON.stringify({ error, error_description: description }), {
-    status: response.status,
-    headers,
-  });
+  return oauthError(response.status, error, description, Object.fromEntries(response.headers));
 }
 
 /** The protected resource serving a path, if any (exact path or a descendant). */
-function resourceFor(servers: AuthServers, pathname: string): ProtectedResource | undefined {
+function resourceFor(resources: ProtectedResources, pathname: string): ProtectedResource | undefined {
   const match = /^\/v1\/(?:([a-z0-9-]+)\/)?mcp(?:\/|$)/.exec(pathname);
   if (match === null) return undefined;
   const vendor = match[1];
   // `/v1/mcp/...` is the unified resource unless a vendor is literally named `mcp`.
-  return servers.resources.get(vendor === undefined ? "/v1/mcp" : `/v1/${vendor}/mcp`);
+  return resources.get(vendor === undefined ? "/v1/mcp" : `/v1/${vendor}/mcp`);
 }
 
 /** Paths whose errors OAuth clients read: RFC 6749 `{error, error_description}`. */
@@ -383,16 +326,16 @@ function announceAuthOff(): void {
 
 /** The token endpoint: the library's, with refresh-token reuse detection around it (refresh-reuse.ts). */
 async function tokenEndpoint(
-  servers: AuthServers,
+  authorizationServer: OAuthAuthorizationServer<Env>,
   request: Request,
   env: Env,
   ctx: ExecutionContext,
 ): Promise<Response> {
   const refresh = await readRefreshRequest(request, env);
   if (refresh !== undefined && isReuse(refresh)) {
-    return revokeReusedGrant(refresh, servers.authorizationServer.getOAuthApi(env));
+    return revokeReusedGrant(refresh, authorizationServer.getOAuthApi(env));
   }
-  const response = await ensureJsonError(await servers.authorizationServer.fetch(request, env, ctx));
+  const response = await ensureJsonError(await authorizationServer.fetch(request, env, ctx));
   if (refresh !== undefined && response.status === 200) {
     await recordRotation(refresh, env, REFRESH_TOKEN_TTL_SECONDS);
   }
@@ -404,8 +347,10 @@ async function tokenEndpoint(
  * servers, OAuth protocol endpoints through the authorization server, and
  * everything else (health, sign-in, consent, credentials pages) to the app.
  */
-export function createAuthGateway(app: ProtectedApp): FetchApp {
-  appForResources = app;
+export function createAuthGateway(app: FetchApp): FetchApp {
+  const resourcesByOrigin = boundedCache<string, ProtectedResources>(MAX_CACHED_ORIGINS);
+  const resourcesFor = (origin: string) =>
+    memoized(resourcesByOrigin, origin, () => buildProtectedResources(origin, app));
   return {
     async fetch(request, rawEnv, ctx) {
       // Every KV operation below is bounded and fails as a typed 503 (kv-guard.ts).
@@ -427,27 +372,27 @@ export function createAuthGateway(app: ProtectedApp): FetchApp {
         if (!isProtocolPath && !isApiPath) return await app.fetch(request, env, ctx);
 
         const origin = canonicalOrigin(config, request);
-        const servers = authServersFor(origin, app);
+        const authorizationServer = authorizationServerFor(origin);
         const canonical =
           url.origin === origin ? request : new Request(`${origin}${url.pathname}${url.search}`, request);
 
-        if (path === TOKEN_PATH) return await tokenEndpoint(servers, canonical, env, ctx);
+        if (path === TOKEN_PATH) return await tokenEndpoint(authorizationServer, canonical, env, ctx);
         if (path === AS_METADATA_PATH || path === REGISTER_PATH) {
-          return await ensureJsonError(await servers.authorizationServer.fetch(canonical, env, ctx));
+          return await ensureJsonError(await authorizationServer.fetch(canonical, env, ctx));
         }
         if (path === PRM_PATH || path === `${PRM_PATH}/`) {
           // Root form: the unified endpoint's metadata, for clients that only try the root.
-          const unified = servers.resources.get("/v1/mcp");
+          const unified = resourcesFor(origin).get("/v1/mcp");
           const metadataRequest = new Request(`${origin}${PRM_PATH}/v1/mcp`, { method: request.method });
           if (unified !== undefined)
             return await ensureJsonError(await unified.server.fetch(metadataRequest, env, ctx));
         }
         if (path.startsWith(`${PRM_PATH}/`)) {
-          const resource = resourceFor(servers, path.slice(PRM_PATH.length));
+          const resource = resourceFor(resourcesFor(origin), path.slice(PRM_PATH.length));
           if (resource === undefined) return await ensureJsonError(new Response(null, { status: 404 }));
           return await ensureJsonError(await resource.server.fetch(canonical, env, ctx));
         }
-        const resource = resourceFor(servers, path);
+        const resource = resourceFor(resourcesFor(origin), path);
         if (
           resource === undefined ||
           (resource.endpoint.kind === "vendor" && !hasVendor(resource.endpoint.vendor))
@@ -467,16 +412,7 @@ export function createAuthGateway(app: ProtectedApp): FetchApp {
         if (error instanceof GatewayError) {
           // OAuth clients parse RFC 6749 errors on the OAuth surface; everything else gets the gateway's shape.
           if (isOAuthSurface(new URL(request.url).pathname)) {
-            const code =
-              error.status === 503
-                ? "temporarily_unavailable"
-                : error.status >= 500
-                  ? "server_error"
-                  : "invalid_request";
-            return Response.json(
-              { error: code, error_description: error.message },
-              { status: error.status, headers: { ...error.headers, "cache-control": "no-store" } },
-            );
+            return oauthErrorResponse(oauthErrorFromGateway(error));
           }
           return error.getResponse(crypto.randomUUID());
         }

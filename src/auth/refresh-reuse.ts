@@ -28,6 +28,7 @@ import type { OAuthHelpers } from "@cloudflare/workers-oauth-provider";
 import { log } from "../log.ts";
 import { grantKey, refreshRetiredKey } from "../storage/keys.ts";
 import { sha256Hex } from "./crypto.ts";
+import { oauthError } from "./oauth-error.ts";
 
 /** Retired hashes kept per grant: a client refreshing hourly for the grant's life never reaches it. */
 const MAX_RETIRED_HASHES = 64;
@@ -82,13 +83,10 @@ export function isReuse(check: RefreshCheck): boolean {
 export async function revokeReusedGrant(check: RefreshCheck, oauthApi: OAuthHelpers): Promise<Response> {
   log({ event: "refresh_token_reuse", grantId: check.grantId });
   await oauthApi.revokeGrant(check.grantId, check.userId);
-  return Response.json(
-    {
-      error: "invalid_grant",
-      error_description:
-        "This refresh token was already used. The grant is revoked; authorize the client again.",
-    },
-    { status: 400, headers: { "cache-control": "no-store" } },
+  return oauthError(
+    400,
+    "invalid_grant",
+    "This refresh token was already used. The grant is revoked; authorize the client again.",
   );
 }
 

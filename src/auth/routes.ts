@@ -17,9 +17,9 @@
  * @module
  */
 import { Hono } from "hono";
+import { oauthError } from "./oauth-error.ts";
 import { authorizeRoutes } from "./routes/consent.ts";
 import { credentialsRoutes } from "./routes/credentials.ts";
-import { oauthError } from "./routes/shared.ts";
 import { signInRoutes } from "./routes/signin.ts";
 import { vendorConnectRoutes } from "./routes/vendor-connect.ts";
 

@@ -10,8 +10,9 @@
  */
 import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { Caller, McpEndpoint } from "../auth/caller.ts";
+import { IDEMPOTENT_METHODS, READ_ONLY_METHODS } from "../bundle/http-methods.ts";
 import { allBundles, getBundle } from "../bundle/registry.ts";
-import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { toolsByName, toolsOf } from "../vendors/registry.ts";
 import { type DiscoveryToolKind, discoveryKind, discoveryTools } from "./discovery.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
@@ -38,23 +39,11 @@ interface VendorCatalog {
   byName: ReadonlyMap<string, ToolRecipe>;
 }
 
-/** RFC 9110 safe methods: they do not change state upstream. */
-const SAFE_METHODS: ReadonlySet<HttpMethod> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
-/** RFC 9110 idempotent methods: repeating the call has the same effect as making it once. */
-const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set([
-  "GET",
-  "HEAD",
-  "OPTIONS",
-  "TRACE",
-  "PUT",
-  "DELETE",
-]);
-
 /** MCP tool annotations derived from the HTTP method (hints for clients, never trusted for security). */
 function annotationsFor(recipe: ToolRecipe): ToolAnnotations {
   return {
     ...(recipe.title === undefined ? {} : { title: recipe.title }),
-    readOnlyHint: SAFE_METHODS.has(recipe.method),
+    readOnlyHint: READ_ONLY_METHODS.has(recipe.method),
     destructiveHint: recipe.method === "DELETE",
     idempotentHint: IDEMPOTENT_METHODS.has(recipe.method),
     // Every tool calls an external API.

@@ -6,17 +6,15 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import * as v from "valibot";
-import type { Caller } from "../auth/caller.ts";
-import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { type Caller, SCOPE_WRITE } from "../auth/caller.ts";
+import { READ_ONLY_METHODS } from "../bundle/http-methods.ts";
+import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { ToolFailure } from "../tool-error.ts";
 import { toolsByName } from "../vendors/registry.ts";
+import { mayCall } from "./authorize.ts";
 import { type DiscoveryToolKind, MAX_DESCRIBE_TOOLS } from "./discovery.ts";
 import { MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, searchTools } from "./discovery-search.ts";
 import { failureResult } from "./tool-result.ts";
-
-/** OAuth scope a discovery `call` of a non-read-only operation needs (as `src/auth/oauth-server.ts`). */
-const SCOPE_WRITE = "mcp:write";
-const READ_ONLY_METHODS: ReadonlySet<HttpMethod> = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** What a discovery tool call needs from the MCP request. */
 export interface DiscoveryContext {
@@ -163,12 +161,8 @@ export async function callDiscoveryTool(
   if (!parsed.success) return invalidArguments(ctx, kind, parsed.issues);
   const recipe = resolveOperation(ctx, parsed.output.name);
   if (recipe === undefined) return unknownOperation(ctx, kind, parsed.output.name);
-  // The OAuth layer checks scopes against the MCP tool name; here the real operation is known.
-  if (
-    ctx.caller !== undefined &&
-    !READ_ONLY_METHODS.has(recipe.method) &&
-    !ctx.caller.scopes.includes(SCOPE_WRITE)
-  ) {
+  // The endpoint checks scopes against the MCP tool name (authorize.ts); here the real operation is known.
+  if (!mayCall(ctx.caller, recipe.method)) {
     return failureResult(
       {
         code: "insufficient_scope",

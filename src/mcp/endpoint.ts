@@ -21,6 +21,7 @@
  * | body not JSON | 400, JSON-RPC `-32700` |
  * | not a JSON-RPC 2.0 message, or a batch | 400, JSON-RPC `-32600` |
  * | `params` not an object | 400, JSON-RPC `-32602` |
+ * | `tools/call` of a tool that changes data, token without `mcp:write` | 403 `insufficient_scope` (OAuth step-up, authorize.ts) |
  * | `MCP-Protocol-Version` unknown | 400, JSON-RPC `-32022` with `supported` |
  *
  * Then the SDK (`@modelcontextprotocol/server`) serves the message: the
@@ -50,6 +51,7 @@ import { hasVendor } from "../bundle/registry.ts";
 import { GatewayError, requestIdOf } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
+import { authorizeMessage, type CheckedMessage } from "./authorize.ts";
 import type { McpEndpoint } from "./catalog.ts";
 import {
   JSONRPC_INVALID_PARAMS,
@@ -156,6 +158,11 @@ async function servePost(request: Request, scope: McpRequestScope): Promise<Resp
   }
   const rejected = checkMessage(body);
   if (rejected !== undefined) return rejected;
+  if (scope.caller !== undefined) {
+    // Scopes and vendor availability are settled here, once, on the message as parsed (authorize.ts).
+    const refused = await authorizeMessage(scope.endpoint, scope.caller, body as CheckedMessage);
+    if (refused !== undefined) return refused;
+  }
 
   const version = request.headers.get("mcp-protocol-version");
   if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version.trim())) {

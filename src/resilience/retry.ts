@@ -35,7 +35,8 @@
  *
  * @module
  */
-import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
+import { IDEMPOTENT_METHODS } from "../bundle/http-methods.ts";
+import type { ToolRecipe } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { redactUrlQueries } from "../redact-urls.ts";
@@ -47,14 +48,6 @@ import type { AttemptOutcome, OutcomeKind } from "./vendor-guard.ts";
 const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504, 521, 522, 523]);
 /** Cloudflare edge answers meaning "could not connect to the origin": the request never reached it. */
 const NOT_CONNECTED_STATUSES: ReadonlySet<number> = new Set([521, 522, 523]);
-const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set([
-  "GET",
-  "HEAD",
-  "OPTIONS",
-  "PUT",
-  "DELETE",
-  "TRACE",
-]);
 /** Upper bound of one backoff wait, whatever the factor and attempt. */
 const RETRY_BACKOFF_CAP_MS = 60_000;
 const RETRY_BACKOFF_BASE_MS = 1_000;

@@ -11,29 +11,19 @@ import {
   CimdFetchError,
 } from "@cloudflare/workers-oauth-provider";
 import type { Hono } from "hono";
-import type { CallerProps } from "../caller.ts";
+import { type CallerProps, SCOPE_READ, SCOPE_WRITE } from "../caller.ts";
 import { isKvUnavailable, type KvUnavailableError } from "../kv-guard.ts";
+import { oauthError, oauthErrorFromGateway, oauthErrorResponse } from "../oauth-error.ts";
 import {
   AUTHORIZE_PATH,
-  authServersFor,
+  authorizationServerFor,
   canonicalOrigin,
   REQUIRED_SCOPES,
-  SCOPE_READ,
-  SCOPE_WRITE,
   SCOPES_SUPPORTED,
 } from "../oauth-server.ts";
 import { consentPage, pageHeaders } from "../pages.ts";
 import { checkCsrf } from "../session.ts";
-import {
-  type AuthContext,
-  authConfig,
-  authOff,
-  formOf,
-  type Handler,
-  oauthError,
-  redirect,
-  signedIn,
-} from "./shared.ts";
+import { type AuthContext, authConfig, authOff, formOf, type Handler, redirect, signedIn } from "./shared.ts";
 
 const SCOPE_DESCRIPTIONS: Record<string, string> = {
   [SCOPE_READ]: "list the tools of the APIs you can use and call the ones that only read",
@@ -43,7 +33,7 @@ const SCOPE_DESCRIPTIONS: Record<string, string> = {
 
 /** KV is down, on a route whose clients read RFC 6749 errors (`/authorize`, `/oauth/*`). */
 function storageUnavailable(error: KvUnavailableError): Response {
-  return oauthError(503, "temporarily_unavailable", error.message, error.headers);
+  return oauthErrorResponse(oauthErrorFromGateway(error));
 }
 
 /** The request as the provider must see it: the canonical origin, no body (already read). */
@@ -92,7 +82,7 @@ export function authorizeRoutes(app: Hono<{ Bindings: Env }>): void {
       if (config === undefined) return authOff();
       const env = c.env;
       const origin = canonicalOrigin(config, c.req.raw);
-      const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
+      const oauthApi = authorizationServerFor(origin).getOAuthApi(env);
       const request = canonicalRequest(c, origin);
       try {
         const authRequest = await oauthApi.parseAuthRequest(request);
@@ -150,7 +140,7 @@ export function authorizeRoutes(app: Hono<{ Bindings: Env }>): void {
       if (typeof handle !== "string")
         return oauthError(400, "invalid_request", "The consent form has no handle.");
       const origin = canonicalOrigin(config, c.req.raw);
-      const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
+      const oauthApi = authorizationServerFor(origin).getOAuthApi(env);
       const request = canonicalRequest(c, origin);
       try {
         if (form.get("decision") !== "approve") {

@@ -20,7 +20,7 @@ import {
   type StoredSecret,
 } from "../credential-store.ts";
 import { credentialCipher } from "../crypto.ts";
-import { authServersFor, canonicalOrigin } from "../oauth-server.ts";
+import { authorizationServerFor, canonicalOrigin } from "../oauth-server.ts";
 import { type ClientGrantRow, type CredentialRow, credentialsPage, pageHeaders } from "../pages.ts";
 import { checkCsrf } from "../session.ts";
 import { acceptsPersonalCredentials, vendorAuth, vendorOAuthConfig } from "../vendor-auth.ts";
@@ -99,7 +99,7 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
     });
     if (connectUrl !== undefined) connectTargets.push(connectUrl);
   }
-  const oauthApi = authServersFor(origin).authorizationServer.getOAuthApi(env);
+  const oauthApi = authorizationServerFor(origin).getOAuthApi(env);
   const grants: ClientGrantRow[] = [];
   const listed = await oauthApi.listUserGrants(who.user.id);
   for (const grant of listed.items) {
@@ -260,7 +260,7 @@ export function credentialsRoutes(app: Hono<{ Bindings: Env }>): void {
     if ((await env.OAUTH_KV.get(grantKey(who.user.id, grantId))) === null) {
       throw new GatewayError("not_found", "You have no client grant with this id.");
     }
-    const oauthApi = authServersFor(canonicalOrigin(config, c.req.raw)).authorizationServer.getOAuthApi(env);
+    const oauthApi = authorizationServerFor(canonicalOrigin(config, c.req.raw)).getOAuthApi(env);
     await oauthApi.revokeGrant(grantId, who.user.id);
     if (wantsJson(c)) return c.json({ ok: true, notice: "revoked" });
     return redirect(credentialsUrl("revoked"));

@@ -1,28 +1,16 @@
 /**
- * What every browser-facing auth route uses: the env and auth config of a request, the
- * RFC 6749 JSON error, redirects, the signed-in user and the posted form.
+ * What every browser-facing auth route uses: the env and auth config of a request,
+ * redirects, the signed-in user and the posted form.
  *
  * @module
  */
 import type { Context } from "hono";
 import { GatewayError } from "../../errors.ts";
 import { type AuthConfig, loadAuthConfig, type ResolvedUser, resolveUser } from "../config.ts";
+import { oauthError } from "../oauth-error.ts";
 import { getSession, type Session } from "../session.ts";
 
 export type AuthContext = Context<{ Bindings: Env }>;
-
-/** RFC 6749-shaped JSON error. */
-export function oauthError(
-  status: number,
-  error: string,
-  description: string,
-  headers?: HeadersInit,
-): Response {
-  const h = new Headers(headers);
-  h.set("content-type", "application/json; charset=utf-8");
-  h.set("cache-control", "no-store");
-  return new Response(JSON.stringify({ error, error_description: description }), { status, headers: h });
-}
 
 export function redirect(location: string, headers?: Headers, status = 303): Response {
   const h = headers ?? new Headers();

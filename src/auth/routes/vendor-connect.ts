@@ -9,11 +9,12 @@ import { getBundle } from "../../bundle/registry.ts";
 import { GatewayError } from "../../errors.ts";
 import { deleteCredential } from "../credential-store.ts";
 import { credentialCipher } from "../crypto.ts";
+import { oauthError } from "../oauth-error.ts";
 import { canonicalOrigin } from "../oauth-server.ts";
 import { acceptsPersonalCredentials, vendorAuth } from "../vendor-auth.ts";
 import { finishVendorAuthorization, startVendorAuthorization, VendorOAuthError } from "../vendor-oauth.ts";
 import { credentialAction, credentialsUrl } from "./credentials.ts";
-import { authConfig, authOff, oauthError, redirect, signedIn } from "./shared.ts";
+import { authConfig, authOff, redirect, signedIn } from "./shared.ts";
 
 /** Registers the connect and callback routes on the auth app. */
 export function vendorConnectRoutes(app: Hono<{ Bindings: Env }>): void {

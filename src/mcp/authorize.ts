@@ -1,0 +1,57 @@
+/**
+ * What the caller may do with one MCP message, decided once in the MCP layer, where the body
+ * is parsed and tool names resolve: the caller's vendor availability is loaded for messages
+ * that look at vendors, and a tool that changes data needs `mcp:write` (an operation whose HTTP
+ * method is in `READ_ONLY_METHODS`, src/bundle/http-methods.ts, needs only `mcp:read`).
+ *
+ * @module
+ */
+import { type Caller, SCOPE_WRITE, WRITE_SCOPE_DESCRIPTION } from "../auth/caller.ts";
+import { READ_ONLY_METHODS } from "../bundle/http-methods.ts";
+import type { HttpMethod } from "../bundle/types.ts";
+import { GatewayError } from "../errors.ts";
+import { findTool, type McpEndpoint } from "./catalog.ts";
+
+/** Messages that never look at vendors: no credential lookups for the handshake. */
+const VENDOR_FREE_METHODS: ReadonlySet<string> = new Set([
+  "initialize",
+  "notifications/initialized",
+  "ping",
+  "server/discover",
+]);
+
+/** The caller may run an operation with this HTTP method (anyone may when client auth is off). */
+export function mayCall(caller: Caller | undefined, method: HttpMethod): boolean {
+  return caller === undefined || READ_ONLY_METHODS.has(method) || caller.scopes.includes(SCOPE_WRITE);
+}
+
+/** A JSON-RPC message that passed the endpoint's shape checks (`tools/call` params carry a string `name`). */
+export interface CheckedMessage {
+  method?: string;
+  params?: unknown;
+}
+
+/**
+ * Readies the caller for a checked message and applies the write-scope rule to `tools/call`:
+ * the caller's step-up answer (403 `insufficient_scope`) when the named tool changes data and
+ * the token lacks `mcp:write`, else `undefined`. Discovery's `<vendor>_call` names its operation
+ * in the arguments; discovery-tools.ts applies the same rule ({@link mayCall}) once it resolves it.
+ */
+export async function authorizeMessage(
+  endpoint: McpEndpoint,
+  caller: Caller,
+  message: CheckedMessage,
+): Promise<Response | undefined> {
+  const { method } = message;
+  const tool = method === "tools/call" ? (message.params as { name: string }).name : undefined;
+  await caller.prepare?.({
+    needsVendors: method === undefined || !VENDOR_FREE_METHODS.has(method),
+    ...(tool === undefined ? {} : { toolVendor: () => findTool(endpoint, undefined, tool)?.bundle.vendor }),
+  });
+  // A token with `mcp:write` may call anything it sees: no lookup on the common path.
+  if (tool === undefined || caller.scopes.includes(SCOPE_WRITE)) return undefined;
+  const resolved = findTool(endpoint, caller, tool);
+  if (resolved === undefined || mayCall(caller, resolved.recipe.method)) return undefined;
+  if (caller.writeScopeChallenge !== undefined) return caller.writeScopeChallenge();
+  throw new GatewayError("forbidden", WRITE_SCOPE_DESCRIPTION);
+}
