@@ -76,6 +76,10 @@ interface GatewayVars {
   CREDENTIALS_ENCRYPTION_KEY?: string;
   /** The previous key during a rotation: still decrypts, never encrypts. */
   CREDENTIALS_ENCRYPTION_KEY_PREVIOUS?: string;
+  /** `test` in the Worker test project only: the one switch that lets `GATEWAY_TEST_CLOCK` in (src/clock.ts). */
+  GATEWAY_ENV?: string;
+  /** With `GATEWAY_ENV=test`: a `Clock`, or a function making one per call (src/clock.ts's test seam). */
+  GATEWAY_TEST_CLOCK?: unknown;
 }
 
 declare global {
