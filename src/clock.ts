@@ -6,10 +6,11 @@
  * decide when time passes instead of depending on how fast a busy machine runs;
  * the test clocks live in test/support/clocks.ts, never here.
  *
- * A leaf: it imports nothing, so every layer may use it.
+ * A leaf: it imports only the env's type, so every layer may use it.
  *
  * @module
  */
+import type { EnvVars } from "./config.ts";
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -68,10 +69,9 @@ function isClock(value: unknown): value is Clock {
  * env: a clock, or a function that makes one per call. That is the one test seam; the Worker
  * test project sets a virtual-clock factory on its env (test/support/virtual-clock.setup.ts).
  */
-export function clockFor(env: object): Clock {
-  const vars = env as { GATEWAY_ENV?: unknown; GATEWAY_TEST_CLOCK?: unknown };
-  if (vars.GATEWAY_ENV !== "test") return realClock;
-  const injected = vars.GATEWAY_TEST_CLOCK;
+export function clockFor(env: EnvVars): Clock {
+  if (env.GATEWAY_ENV !== "test") return realClock;
+  const injected = env.GATEWAY_TEST_CLOCK;
   const clock = typeof injected === "function" ? (injected as () => unknown)() : injected;
   return isClock(clock) ? clock : realClock;
 }

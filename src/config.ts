@@ -76,6 +76,10 @@ interface GatewayVars {
   CREDENTIALS_ENCRYPTION_KEY?: string;
   /** The previous key during a rotation: still decrypts, never encrypts. */
   CREDENTIALS_ENCRYPTION_KEY_PREVIOUS?: string;
+  /** `test` in the Worker test project only: the one switch that lets `GATEWAY_TEST_CLOCK` in (src/clock.ts). */
+  GATEWAY_ENV?: string;
+  /** With `GATEWAY_ENV=test`: a `Clock`, or a function making one per call (src/clock.ts's test seam). */
+  GATEWAY_TEST_CLOCK?: unknown;
 }
 
 declare global {
@@ -99,21 +103,21 @@ export type SanitizationLevel = "DISABLED" | "LOW" | "MEDIUM" | "HIGH";
 export type RateLimitingSwitch = "enabled" | "disabled" | undefined;
 
 /** Upper bound on retries: each retry holds a Worker invocation open and costs a subrequest. */
-export const MAX_RETRIES_LIMIT = 10;
+const MAX_RETRIES_LIMIT = 10;
 /** Workers keep a request alive while the client waits, but no MCP client waits longer than this. */
-export const MAX_TIMEOUT_SECONDS = 900;
+const MAX_TIMEOUT_SECONDS = 900;
 /**
  * Upper bound of a configured rate (the compiler's too). One guard Durable Object
  * admits about 1,000 calls/s, so that is the real per-vendor ceiling.
  */
-export const MAX_RATE_LIMIT_REQUESTS_PER_SECOND = 10_000;
+const MAX_RATE_LIMIT_REQUESTS_PER_SECOND = 10_000;
 /** Isolates have 128 MB; a parsed JSON body takes several times its size. */
-export const MAX_RESPONSE_BYTES_LIMIT = 64 * 1024 * 1024;
-/** About 25,000 tokens: the MCP tool-output limit common clients apply (see src/upstream/settings.ts). */
-export const DEFAULT_MAX_RESPONSE_BYTES = 100_000;
+const MAX_RESPONSE_BYTES_LIMIT = 64 * 1024 * 1024;
+/** About 25,000 tokens: the MCP tool-output limit common clients apply. */
+const DEFAULT_MAX_RESPONSE_BYTES = 100_000;
 /** Binary bodies are returned whole or not at all; 1 MiB is 1.4 MB of base64. */
-export const DEFAULT_MAX_BINARY_RESPONSE_BYTES = 1_048_576;
-export const DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 30;
+const DEFAULT_MAX_BINARY_RESPONSE_BYTES = 1_048_576;
+const DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 30;
 
 /** Settings from the environment, before vendor overrides. */
 export interface GatewaySettings {
@@ -337,7 +341,7 @@ function invalidSetting(setting: string, allowed: string, received: unknown): Ga
  */
 export const DEFAULT_DISCOVERY_TOOL_THRESHOLD = 128;
 /** Largest accepted threshold (above every real API: effectively "never automatic"). */
-export const MAX_DISCOVERY_TOOL_THRESHOLD = 1_000_000;
+const MAX_DISCOVERY_TOOL_THRESHOLD = 1_000_000;
 
 /** `scheme://host[:port]` of an http(s) URL; with `bare`, only when the value has nothing else (no path, query, user). */
 export function serializedOrigin(value: string, bare = false): string | undefined {
@@ -656,7 +660,7 @@ export function vendorEnvPrefix(vendor: string): string {
  * (src/auth/upstream-credentials.ts) and the vendor's OAuth 2.0 client (src/auth/vendor-auth.ts,
  * `OAUTH2_CLIENT_AUTH=post` for `client_secret_post`).
  */
-export const VENDOR_VARIABLES = [
+const VENDOR_VARIABLES = [
   "BASE_URL",
   "API_KEY",
   "TOKEN",

@@ -118,7 +118,7 @@ export class GatewayError extends Error {
 }
 
 /** Response header carrying the request id (also accepted from a trusted proxy in front). */
-export const REQUEST_ID_HEADER = "x-request-id";
+const REQUEST_ID_HEADER = "x-request-id";
 
 /** An incoming id is reused only when it is short and plain, so it cannot forge log lines. */
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -185,7 +185,7 @@ export function logGatewayError(requestId: string, error: GatewayError, where: s
 }
 
 /** The JSON 500 for an unexpected failure: the message never reveals internals. */
-export function internalErrorResponse(requestId: string): Response {
+function internalErrorResponse(requestId: string): Response {
   return new GatewayError(
     "internal_error",
     "The gateway hit an unexpected error. Quote the request id when reporting it.",

@@ -91,17 +91,17 @@ function guardKv(kv: KVNamespace, clock: Clock = realClock): KVNamespace {
   } as unknown as KVNamespace;
 }
 
-const guardedEnvs = new WeakMap<object, object>();
+const guardedEnvs = new WeakMap<Env, Env>();
 
 /**
  * The env with `OAUTH_KV` guarded, built once per env object (the runtime keeps one per
  * isolate), so a request pays a `WeakMap` lookup, not a copy.
  */
-export function withGuardedKv<E extends { OAUTH_KV: KVNamespace }>(env: E): E {
+export function withGuardedKv(env: Env): Env {
   return memoized(guardedEnvs, env, () => ({
     ...env,
     OAUTH_KV: guardKv(env.OAUTH_KV, clockFor(env)),
-  })) as E;
+  }));
 }
 
 /** Whether a failure came from KV (the error itself, or what it was caused by). */

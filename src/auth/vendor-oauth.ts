@@ -69,7 +69,7 @@ interface TokenEndpoint {
  * {@link TOKEN_REQUEST_TIMEOUT_MS} on `clock`; the timer is cleared when it ends.
  */
 async function tokenExchange<T>(
-  env: object,
+  env: EnvVars,
   vendor: string,
   config: VendorOAuthConfig,
   clock: Clock,

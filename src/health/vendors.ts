@@ -51,7 +51,7 @@ export interface VendorHealth {
   error?: string;
 }
 
-export interface VendorsHealthBody {
+interface VendorsHealthBody {
   status: "ok" | "degraded";
   checkedAt: string;
   vendors: Record<string, VendorHealth>;

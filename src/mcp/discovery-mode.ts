@@ -7,8 +7,8 @@
  */
 import type { VendorBundle } from "../bundle/types.ts";
 
-/** The threshold's default and bound live with the variable (`DISCOVERY_TOOL_THRESHOLD`, src/config.ts). */
-export { DEFAULT_DISCOVERY_TOOL_THRESHOLD, MAX_DISCOVERY_TOOL_THRESHOLD } from "../config.ts";
+/** The threshold's default lives with the variable (`DISCOVERY_TOOL_THRESHOLD`, src/config.ts). */
+export { DEFAULT_DISCOVERY_TOOL_THRESHOLD } from "../config.ts";
 
 /** Whether the vendor serves the three discovery tools instead of one tool per operation. */
 export function usesDiscovery(bundle: VendorBundle, threshold: number): boolean {

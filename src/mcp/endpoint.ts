@@ -77,7 +77,7 @@ import {
 const MAX_MCP_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
 
 /** How the response to a JSON-RPC request is framed. */
-export type ResponseMode = "json" | "sse";
+type ResponseMode = "json" | "sse";
 
 /** The hono variables this endpoint reads. */
 export type McpVariables = { requestId: string; caller?: Caller | undefined };

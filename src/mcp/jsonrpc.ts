@@ -18,7 +18,7 @@ export const MCP_UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
 export type JsonRpcId = string | number | null;
 
-export interface JsonRpcErrorBody {
+interface JsonRpcErrorBody {
   jsonrpc: "2.0";
   id: JsonRpcId;
   error: { code: number; message: string; data?: unknown };

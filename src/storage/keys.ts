@@ -54,18 +54,18 @@ export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** Vendor tokens are refreshed this long before expiry; the client-credentials cache entry expires as early. */
 export const TOKEN_REFRESH_SKEW_SECONDS = 60;
 /** workers-oauth-provider's default for self-registered clients (renewed while in use); the gateway keeps it. */
-export const CLIENT_REGISTRATION_TTL_SECONDS = 90 * 24 * 60 * 60;
+const CLIENT_REGISTRATION_TTL_SECONDS = 90 * 24 * 60 * 60;
 /** workers-oauth-provider: a grant lives this long while only its authorization code exists. */
-export const AUTHORIZATION_CODE_TTL_SECONDS = 600;
+const AUTHORIZATION_CODE_TTL_SECONDS = 600;
 /** workers-oauth-provider: a consent transaction lives this long. */
-export const TRANSACTION_TTL_SECONDS = 600;
+const TRANSACTION_TTL_SECONDS = 600;
 
-export const SESSION_PREFIX = "session:";
-export const REFRESH_RETIRED_PREFIX = "refresh-retired:";
+const SESSION_PREFIX = "session:";
+const REFRESH_RETIRED_PREFIX = "refresh-retired:";
 export const OIDC_STATE_PREFIX = "oidc-state:";
 export const VENDOR_STATE_PREFIX = "vstate:";
-export const CREDENTIAL_PREFIX = "cred:";
-export const CLIENT_TOKEN_PREFIX = "cctoken:";
+const CREDENTIAL_PREFIX = "cred:";
+const CLIENT_TOKEN_PREFIX = "cctoken:";
 /** workers-oauth-provider's grant records: the gateway reads them, only the library writes them. */
 const GRANT_PREFIX = "grant:";
 

@@ -27,7 +27,7 @@ export interface ResponsePolicyContext {
   requestId?: string;
 }
 
-export type JsonInspection =
+type JsonInspection =
   /** Use `data` (sanitized); `changed` says whether it differs from the input (re-serialize it). */
   | { action: "pass"; data: unknown; changed: boolean }
   /** Strict mode: the body does not match its schema; `message` says what. */

@@ -67,7 +67,7 @@ export interface ResponseOptions {
   secrets?: SecretScrubber;
 }
 
-export interface LimitedBody {
+interface LimitedBody {
   bytes: Uint8Array;
   truncated: boolean;
   /** Total body size when known. */
@@ -135,7 +135,7 @@ async function readLimited(response: Response, limit: number): Promise<LimitedBo
 }
 
 /** A text body read through a byte limit. */
-export interface LimitedText {
+interface LimitedText {
   text: string;
   truncated: boolean;
   /** Bytes of the body kept in `text`. */
