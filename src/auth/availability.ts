@@ -11,7 +11,7 @@
 import { allBundles } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import { type EnvVars, envString, loadConfig } from "../config.ts";
-import type { Caller, TeamAllowlist } from "./caller.ts";
+import type { TeamAllowlist } from "./caller.ts";
 import type { ResolvedUser } from "./config.ts";
 import { type CredentialMeta, type CredentialOwner, listCredentials } from "./credential-store.ts";
 import { type SecretRole, secretNames } from "./upstream-credentials.ts";
@@ -183,25 +183,4 @@ export async function computeAvailability(
     );
   }
   return result;
-}
-
-interface CallerContext {
-  availability: ReadonlyMap<string, VendorAvailability>;
-  /** The gateway's public origin the caller reached, for "fix it here" links. */
-  origin: string;
-}
-
-const contextByCaller = new WeakMap<Caller, CallerContext>();
-
-/** Remembers what was computed for a caller (read back by `gateway_status` and the credential source). */
-export function rememberCallerContext(caller: Caller, context: CallerContext): void {
-  contextByCaller.set(caller, context);
-}
-
-export function availabilityOf(caller: Caller): ReadonlyMap<string, VendorAvailability> | undefined {
-  return contextByCaller.get(caller)?.availability;
-}
-
-export function originOf(caller: Caller): string | undefined {
-  return contextByCaller.get(caller)?.origin;
 }

@@ -7,6 +7,8 @@
  *
  * @module
  */
+import type { VendorAvailability } from "./availability.ts";
+
 /** Lists tools and calls those that only read (src/bundle/http-methods.ts `READ_ONLY_METHODS`). */
 export const SCOPE_READ = "mcp:read";
 /** Calls tools that change data (every other HTTP method). */
@@ -58,6 +60,13 @@ export interface Caller {
    * for and the resource's metadata), built by the auth layer, which knows the token.
    */
   writeScopeChallenge?(): Response;
+  /** The gateway's public origin the caller reached, for "fix it here" links. */
+  readonly origin?: string;
+  /**
+   * Every vendor's availability to this caller, as {@link prepare} loaded it (for the
+   * `gateway_status` tool); absent when nothing was loaded for this caller.
+   */
+  availability?(): ReadonlyMap<string, VendorAvailability>;
 }
 
 /** What the MCP endpoint tells the caller about the message it serves. */
@@ -69,7 +78,7 @@ export interface CallerMessage {
 }
 
 /** The request-bound parts of a caller, which the auth layer supplies. */
-export type CallerSession = Pick<Caller, "prepare" | "writeScopeChallenge">;
+export type CallerSession = Pick<Caller, "prepare" | "writeScopeChallenge" | "origin" | "availability">;
 
 /**
  * What the authorization server stores as the grant's `props` (encrypted by

@@ -11,7 +11,7 @@
  */
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
 import type { ToolOutcome } from "../tool-error.ts";
-import { credentialsPageUrl, originOf } from "./availability.ts";
+import { credentialsPageUrl } from "./availability.ts";
 import type { Caller } from "./caller.ts";
 import { type CredentialOwner, type StoredSecret, setCredentialStatus } from "./credential-store.ts";
 import { credentialCipher } from "./crypto.ts";
@@ -72,7 +72,7 @@ export function callerCredentialSource(options: CallerCredentialOptions): Caller
   const shared = envCredentialSource(env, bundle);
   let usedOwner: CredentialOwner | undefined;
   let missing: string | undefined;
-  const origin = options.origin ?? (caller === undefined ? undefined : originOf(caller));
+  const origin = options.origin ?? caller?.origin;
   const fixUrl = origin === undefined ? undefined : credentialsPageUrl(origin, bundle.vendor);
 
   async function personal(schemeName: string): Promise<UpstreamCredential | undefined> {

@@ -34,7 +34,7 @@ import { GatewayError, lastResortResponse } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { boundedCache, memoized } from "../memo.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS } from "../storage/keys.ts";
-import { computeAvailability, rememberCallerContext, type VendorAvailability } from "./availability.ts";
+import { computeAvailability, type VendorAvailability } from "./availability.ts";
 import {
   type CallerMessage,
   type CallerProps,
@@ -45,7 +45,7 @@ import {
   type TeamAllowlist,
   WRITE_SCOPE_DESCRIPTION,
 } from "./caller.ts";
-import { attachCaller } from "./caller-context.ts";
+import { contextWithProps } from "./caller-context.ts";
 import { type AuthConfig, loadAuthConfig, type ResolvedUser, resolveUser, teamAllowlist } from "./config.ts";
 import {
   isKvUnavailable,
@@ -239,7 +239,6 @@ async function serveProtected(
     // The handshake looks at no vendor: no credential lookups for it.
     const loaded = message.needsVendors ? await availabilityFor(env, user, allowlist, origin) : undefined;
     if (loaded !== undefined) availability = loaded.availability;
-    rememberCallerContext(caller, { availability, origin });
     const degraded = loaded?.degraded;
     if (degraded === undefined) return;
     // A tool whose vendor the degraded listing lost (personal or team credentials live in KV) is
@@ -261,10 +260,11 @@ async function serveProtected(
         return prepared;
       },
       writeScopeChallenge: () => insufficientScope(ctx.auth, REQUIRED_SCOPES, WRITE_SCOPE_DESCRIPTION),
+      origin,
+      availability: () => availability,
     },
   );
-  attachCaller(request, caller);
-  return app.fetch(request, env, ctx);
+  return app.fetch(request, env, contextWithProps(ctx, { caller }));
 }
 
 /** An OAuth-shaped JSON body for the provider's bare (bodiless) error answers. */
@@ -402,11 +402,7 @@ export function createAuthGateway(app: FetchApp): FetchApp {
           });
         }
         // The resource server sets `props`/`auth` on the context it gets: hand it a fresh one.
-        const resourceCtx = {
-          waitUntil: (promise: Promise<unknown>) => ctx.waitUntil(promise),
-          passThroughOnException: () => ctx.passThroughOnException(),
-          props: {},
-        } as unknown as ExecutionContext;
+        const resourceCtx = contextWithProps(ctx, {});
         return await ensureJsonError(await resource.server.fetch(canonical, env, resourceCtx));
       } catch (error) {
         if (error instanceof GatewayError) {

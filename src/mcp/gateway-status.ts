@@ -5,7 +5,7 @@
  * @module
  */
 import type { CallToolResult, Tool } from "@modelcontextprotocol/server";
-import { availabilityOf, type VendorAvailability } from "../auth/availability.ts";
+import type { VendorAvailability } from "../auth/availability.ts";
 import type { Caller } from "../auth/caller.ts";
 
 /** Listed on `/v1/mcp` only, when client auth is on. (A vendor named `gateway` with a tool `status` would collide.) */
@@ -24,7 +24,7 @@ export const gatewayStatusTool: Tool = {
 
 /** The tool's result for this caller. */
 export function gatewayStatusResult(caller: Caller): CallToolResult {
-  const vendors: VendorAvailability[] = [...(availabilityOf(caller)?.values() ?? [])];
+  const vendors: VendorAvailability[] = [...(caller.availability?.().values() ?? [])];
   const available = vendors.filter((vendor) => vendor.available);
   const unavailable = vendors.filter((vendor) => !vendor.available);
   const lines = [
