@@ -11,6 +11,7 @@ import { decodeBase64 } from "../base64.ts";
 import type { BodyPartRecipe, BodyRecipe } from "../bundle/types.ts";
 import { pointerToken } from "../schema/validate.ts";
 import type { ArgumentIssue } from "../tool-error.ts";
+import { isPlainObject } from "./plain-object.ts";
 import { argumentValue, scalarText, serializeQuery } from "./serialize.ts";
 
 /** A serialized body and the `Content-Type` to send with it. */
@@ -25,10 +26,6 @@ interface FileArgument {
   encoding?: "base64" | "text";
   filename?: string;
   contentType?: string;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function isFileArgument(v: unknown): v is FileArgument {

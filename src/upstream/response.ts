@@ -1,13 +1,12 @@
 /**
- * Upstream response → MCP tool result. Bodies are read through a byte limit, so
- * a huge response never sits in isolate memory: JSON and text keep their first
+ * Upstream response → MCP tool result. Bodies are read through a byte limit
+ * (src/upstream/response-body.ts): JSON and text keep their first
  * `maxResponseBytes` with a notice saying how much was cut; images and other
  * binary bodies are returned whole up to `maxBinaryResponseBytes` or not at all.
  *
- * Upstream errors (4xx/5xx) become `upstream_error` failures (src/tool-error.ts) with the
- * status and the upstream's own message; an HTML error page (a Cloudflare 52x,
- * a proxy's 404) is reduced to its status and `<title>` and never passed on.
- * Response headers, `Set-Cookie` included, are not passed on either.
+ * Upstream errors (4xx/5xx) and redirects not followed become typed failures
+ * (src/upstream/response-errors.ts). Response headers, `Set-Cookie` included, are
+ * not passed on.
  *
  * A tool that declares an `outputSchema` gets `structuredContent` only when the
  * body, after sanitization, matches that schema: MCP says it MUST, and SDK clients
@@ -16,12 +15,12 @@
  * fields, missing fields, nulls, odd values pass; scripts/compiler/schema.ts), so
  * this only fails for bodies of another shape: a string where an object belongs,
  * text instead of JSON, a body cut at the size limit. Those come back as an
- * `output_schema_mismatch` failure that still carries the body in `data`. This holds in every `RESPONSE_VALIDATION_MODE`: it is protocol, not policy.
+ * `output_schema_mismatch` failure that still carries the body in `data`. This holds
+ * in every `RESPONSE_VALIDATION_MODE`: it is protocol, not policy.
  *
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import { basePathPrefix, isUnderBase } from "../base-url.ts";
 import { binaryString } from "../base64.ts";
 import type { ToolRecipe } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
@@ -29,21 +28,22 @@ import { sanitizeJsonText } from "../redaction/sanitize.ts";
 import type { SecretScrubber } from "../redaction/scrub.ts";
 import { type ValidationIssue, validate } from "../schema/validate.ts";
 import { failed, succeeded, type ToolOutcome } from "../tool-error.ts";
-import { applyResponsePolicy, type ResponsePolicyContext, sanitizeErrorDetails } from "./response-policy.ts";
+import { isPlainObject } from "./plain-object.ts";
+import {
+  classify,
+  contentTypeOf,
+  formatBytes,
+  type LimitedBody,
+  mimeOf,
+  readLimited,
+  readLimitedText,
+  scrubBody,
+  statusLine,
+  truncationNotice,
+} from "./response-body.ts";
+import { redirectResult, upstreamErrorResult } from "./response-errors.ts";
+import { applyResponsePolicy, type ResponsePolicyContext } from "./response-policy.ts";
 
-/**
- * After the cap is reached the rest of the body is read and counted (not kept) up
- * to this many bytes so the notice can say exactly how much was cut; beyond it
- * the stream is cancelled and the notice says "more than".
- */
-const MAX_COUNTED_BYTES = 8 * 1024 * 1024;
-
-/** An error body is only read for its message. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
-
-/** Upstream JSON error bodies up to this size are passed on as `details` (field-level errors help the model). */
-const MAX_ERROR_DETAILS_CHARS = 4096;
-const MAX_ERROR_MESSAGE_CHARS = 500;
 /** Schema problems listed in an `output_schema_mismatch` result: enough to see the drift. */
 const MAX_OUTPUT_ISSUES = 5;
 
@@ -67,345 +67,6 @@ export interface ResponseOptions {
   secrets?: SecretScrubber;
 }
 
-interface LimitedBody {
-  bytes: Uint8Array;
-  truncated: boolean;
-  /** Total body size when known. */
-  totalBytes: number;
-  /** False when counting stopped at `MAX_COUNTED_BYTES` (the body is larger than `totalBytes`). */
-  totalExact: boolean;
-}
-
-/** Reads at most `limit` bytes of a body into memory; counts (and discards) the rest. */
-async function readLimited(response: Response, limit: number): Promise<LimitedBody> {
-  const body = response.body;
-  if (!body) return { bytes: new Uint8Array(0), truncated: false, totalBytes: 0, totalExact: true };
-  // Content-Length is the encoded size; with Content-Encoding the decoded body differs.
-  const knownTotal = declaredLength(response);
-  // A declared length within the limit: one native read instead of a chunk loop.
-  if (knownTotal !== undefined && knownTotal <= limit) {
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    // A Response built in the Worker is not held to its header; keep the limit anyway.
-    const truncated = bytes.byteLength > limit;
-    return {
-      bytes: truncated ? bytes.slice(0, limit) : bytes,
-      truncated,
-      totalBytes: bytes.byteLength,
-      totalExact: true,
-    };
-  }
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let kept = 0;
-  let total = 0;
-  let totalExact = true;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (kept < limit) {
-        const take = Math.min(value.byteLength, limit - kept);
-        chunks.push(take === value.byteLength ? value : value.slice(0, take));
-        kept += take;
-      }
-      if (total > limit) {
-        if (knownTotal !== undefined && knownTotal > limit) {
-          total = knownTotal;
-          await reader.cancel();
-          break;
-        }
-        if (total >= MAX_COUNTED_BYTES) {
-          totalExact = false;
-          await reader.cancel();
-          break;
-        }
-      }
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const bytes = new Uint8Array(kept);
-  let offset = 0;
-  for (const c of chunks) {
-    bytes.set(c, offset);
-    offset += c.byteLength;
-  }
-  return { bytes, truncated: total > limit, totalBytes: total, totalExact };
-}
-
-/** A text body read through a byte limit. */
-interface LimitedText {
-  text: string;
-  truncated: boolean;
-  /** Bytes of the body kept in `text`. */
-  shownBytes: number;
-  totalBytes: number;
-  totalExact: boolean;
-}
-
-const UTF8_CHARSET = /^utf-?8$/i;
-/** A UTF-16 code unit is at most 3 UTF-8 bytes: text this short is within its byte limit. */
-const MAX_UTF8_BYTES_PER_UNIT = 3;
-
-/**
- * Reads a text body through `limit` bytes. A UTF-8 body whose declared length fits is
- * read and decoded in one native `text()` (most API answers); anything else goes
- * through {@link readLimited} and a decoder for its charset.
- */
-async function readLimitedText(
-  response: Response,
-  limit: number,
-  contentType = contentTypeOf(response),
-): Promise<LimitedText> {
-  const charset = charsetOf(contentType);
-  const declared = declaredLength(response);
-  if ((charset === undefined || UTF8_CHARSET.test(charset)) && declared !== undefined && declared <= limit) {
-    const text = await response.text();
-    if (text.length * MAX_UTF8_BYTES_PER_UNIT <= limit) {
-      return { text, truncated: false, shownBytes: declared, totalBytes: declared, totalExact: true };
-    }
-    // Near the limit, count exactly: a Response built in the Worker is not held to its header.
-    const bytes = new TextEncoder().encode(text);
-    if (bytes.byteLength <= limit) {
-      return {
-        text,
-        truncated: false,
-        shownBytes: bytes.byteLength,
-        totalBytes: bytes.byteLength,
-        totalExact: true,
-      };
-    }
-    return {
-      text: decodeText(bytes.subarray(0, limit), undefined, true),
-      truncated: true,
-      shownBytes: limit,
-      totalBytes: bytes.byteLength,
-      totalExact: true,
-    };
-  }
-  const body = await readLimited(response, limit);
-  return {
-    text: decodeText(body.bytes, charset, body.truncated),
-    truncated: body.truncated,
-    shownBytes: body.bytes.byteLength,
-    totalBytes: body.totalBytes,
-    totalExact: body.totalExact,
-  };
-}
-
-/** `Content-Length` when it is the decoded size (no `Content-Encoding`). */
-function declaredLength(response: Response): number | undefined {
-  const declared = Number(response.headers.get("Content-Length") ?? Number.NaN);
-  return Number.isFinite(declared) && !response.headers.has("Content-Encoding") ? declared : undefined;
-}
-
-function charsetOf(contentType: string): string | undefined {
-  return /charset="?([\w-]+)/i.exec(contentType)?.[1];
-}
-
-type BodyKind = "json" | "html" | "text" | "image" | "audio" | "binary";
-
-function contentTypeOf(response: Response): string {
-  return response.headers.get("Content-Type") ?? "";
-}
-
-function mimeOf(contentType: string): string {
-  return contentType.split(";")[0]!.trim().toLowerCase();
-}
-
-function classify(mime: string): BodyKind {
-  if (mime === "") return "text";
-  if (mime === "application/json" || mime === "text/json" || mime.endsWith("+json")) return "json";
-  if (mime === "text/html" || mime === "application/xhtml+xml") return "html";
-  if (
-    mime.startsWith("text/") ||
-    mime.endsWith("+xml") ||
-    /^application\/(?:xml|javascript|ecmascript|x-yaml|yaml|x-www-form-urlencoded|graphql|csv|x-ndjson|ndjson|jsonl|sql)$/.test(
-      mime,
-    )
-  ) {
-    return "text";
-  }
-  if (mime.startsWith("image/")) return "image";
-  if (mime.startsWith("audio/")) return "audio";
-  return "binary";
-}
-
-function decodeText(bytes: Uint8Array, charset: string | undefined, truncated: boolean): string {
-  let decoder: TextDecoder;
-  try {
-    decoder = new TextDecoder(charset ?? "utf-8");
-  } catch {
-    decoder = new TextDecoder("utf-8");
-  }
-  // `stream: true` holds back a multi-byte character cut in half by the limit instead of emitting U+FFFD.
-  return decoder.decode(bytes, { stream: truncated });
-}
-
-/**
- * A text body without the request's credentials. A body cut at its limit may end in the
- * first part of one, which goes too.
- */
-function scrubBody(body: LimitedText, opts: ResponseOptions): string {
-  if (!opts.secrets) return body.text;
-  return body.truncated ? opts.secrets.scrubCut(body.text) : opts.secrets.scrub(body.text);
-}
-
-function formatBytes(n: number): string {
-  return n.toLocaleString("en-US");
-}
-
-function truncationNotice(body: LimitedText): string {
-  const shown = body.shownBytes;
-  const cut = body.totalBytes - shown;
-  return body.totalExact
-    ? `[Response truncated: showing the first ${formatBytes(shown)} of ${formatBytes(body.totalBytes)} bytes; ${formatBytes(cut)} bytes were cut. Request less data (filters, fields, a smaller page size) to see the rest.]`
-    : `[Response truncated: showing the first ${formatBytes(shown)} bytes; more than ${formatBytes(cut)} further bytes were cut. Request less data (filters, fields, a smaller page size) to see the rest.]`;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function clip(s: string, max = MAX_ERROR_MESSAGE_CHARS): string {
-  const t = s.replace(/\s+/g, " ").trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
-}
-
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
-
-function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === "#") {
-      const code = e[1] === "x" || e[1] === "X" ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1));
-      return Number.isFinite(code) && code > 0 && code < 0x110000 ? String.fromCodePoint(code) : m;
-    }
-    return ENTITIES[e.toLowerCase()] ?? m;
-  });
-}
-
-// Upstream HTML is hostile: each scan stops at the next `<`, so no match attempt re-reads
-// what another one read (`<title[^>]*>…` took quadratic time on `<title<title<title…`).
-const TITLE_OPEN = /<title[^<>]*>/i;
-const TITLE_CLOSE = /<\/title\s*>/gi;
-const TAG = /<[^<>]*>/g;
-
-/** The `<title>` of an HTML page, entity-decoded and whitespace-collapsed. */
-export function htmlTitle(html: string): string | undefined {
-  const open = TITLE_OPEN.exec(html);
-  if (!open) return undefined;
-  const start = open.index + open[0].length;
-  TITLE_CLOSE.lastIndex = start;
-  const close = TITLE_CLOSE.exec(html);
-  if (!close) return undefined;
-  const title = clip(decodeEntities(html.slice(start, close.index).replace(TAG, "")), 200);
-  return title === "" ? undefined : title;
-}
-
-function looksLikeHtml(text: string): boolean {
-  return /^\s*(?:<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])/i.test(text);
-}
-
-/** The human message in an upstream JSON error body, across the common shapes. */
-function jsonErrorMessage(body: unknown): string | undefined {
-  if (typeof body === "string") return clip(body);
-  if (!isPlainObject(body)) return undefined;
-  const parts: string[] = [];
-  const add = (v: unknown) => {
-    if (typeof v === "string" && v.trim() !== "" && !parts.includes(v)) parts.push(v);
-  };
-  add(body.message);
-  add(body.error_description);
-  if (typeof body.error === "string") add(body.error);
-  else if (isPlainObject(body.error)) add(jsonErrorMessage(body.error));
-  add(body.detail);
-  add(body.title);
-  add(body.description);
-  add(body.msg);
-  add(body.error_message);
-  add(body.errorMessage);
-  if (isPlainObject(body.fault)) add(body.fault.faultstring);
-  if (Array.isArray(body.errors)) {
-    for (const e of body.errors.slice(0, 5)) {
-      add(typeof e === "string" ? e : isPlainObject(e) ? jsonErrorMessage(e) : undefined);
-    }
-  }
-  return parts.length > 0 ? clip(parts.join(" — ")) : undefined;
-}
-
-function retryAfterSeconds(response: Response, clock: Clock): number | undefined {
-  const raw = response.headers.get("Retry-After");
-  if (!raw) return undefined;
-  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.round((at - clock.now()) / 1000));
-}
-
-async function upstreamErrorResult(response: Response, opts: ResponseOptions): Promise<ToolOutcome> {
-  const contentType = contentTypeOf(response);
-  const kind = classify(mimeOf(contentType));
-  const body = await readLimitedText(response, MAX_ERROR_BODY_BYTES, contentType);
-  const text = scrubBody(body, opts);
-  const fallback = statusLine(response);
-  let message: string | undefined;
-  let details: unknown;
-  if (kind === "html" || looksLikeHtml(text)) {
-    const title = htmlTitle(text);
-    message = title
-      ? `${fallback}: upstream returned an HTML error page titled "${title}"`
-      : `${fallback}: upstream returned an HTML error page`;
-  } else if (text.trim() !== "") {
-    let parsed: unknown;
-    let isJson = false;
-    try {
-      parsed = JSON.parse(text);
-      isJson = true;
-    } catch {
-      // Not JSON despite the content type: use the text.
-    }
-    if (isJson) {
-      if (opts.policy) parsed = sanitizeErrorDetails(opts.policy.settings, parsed);
-      message = jsonErrorMessage(parsed);
-      if (text.length <= MAX_ERROR_DETAILS_CHARS) details = parsed;
-    } else if (kind === "json" || kind === "text") {
-      message = clip(text);
-    }
-  }
-  const retryAfter = retryAfterSeconds(response, opts.clock);
-  return failed("upstream_error", message ?? fallback, {
-    status: response.status,
-    extra: {
-      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-      ...(details === undefined ? {} : { details }),
-    },
-  });
-}
-
-/**
- * A redirect `sendUpstream` did not follow (src/upstream/send.ts): to another origin, outside
- * the base path, or one too many. The target is named without its query (it may carry a key).
- */
-function redirectResult(response: Response, opts: ResponseOptions): ToolOutcome {
-  let target = response.headers.get("Location") ?? "";
-  let why = "redirects to another origin (or too many redirects) are not followed";
-  try {
-    const u = new URL(target, opts.url);
-    target = `${u.origin}${u.pathname}`;
-    if (opts.base && u.origin === opts.base.origin && !isUnderBase(u, opts.base)) {
-      why = `that is outside the vendor's base URL ${opts.base.origin}${basePathPrefix(opts.base)}/ and was not followed`;
-    }
-  } catch {
-    target = clip(target, 200);
-  }
-  void response.body?.cancel().catch(() => {});
-  return failed(
-    "redirect_not_followed",
-    `The upstream redirected to ${target}; ${why}, so credentials never leave the vendor's base URL`,
-    { status: response.status },
-  );
-}
-
 /** Why a successful upstream answer cannot be the tool's structured content, and the answer itself. */
 interface OutputMismatch {
   message: string;
@@ -414,10 +75,6 @@ interface OutputMismatch {
   data?: unknown;
   /** Content that cannot go in the JSON body (binary), returned after it. */
   content?: CallToolResult["content"];
-}
-
-function statusLine(response: Response): string {
-  return `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
 }
 
 /**
@@ -498,7 +155,7 @@ export async function responseToResult(response: Response, opts: ResponseOptions
 
   const body = await readLimitedText(response, opts.maxResponseBytes, contentType);
   if (body.totalBytes === 0) return emptyBodyResult(response, opts);
-  let text = scrubBody(body, opts);
+  let text = scrubBody(body, opts.secrets);
   if (body.truncated) {
     // Cut JSON does not parse, so it is sanitized as text (nothing may bypass SANITIZATION_LEVEL).
     if (opts.policy && (kind === "json" || mime === ""))

@@ -11,6 +11,7 @@
  * @module
  */
 import type { ParamStyle } from "../bundle/types.ts";
+import { isPlainObject } from "./plain-object.ts";
 
 /** Encodes everything except RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`). */
 export function encodeStrict(s: string): string {
@@ -71,10 +72,6 @@ function hasLoneSurrogate(text: string): boolean {
  */
 export function argumentValue(args: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(args, key) ? args[key] : undefined;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Entries of an object value, skipping undefined/null members (absent, not empty). */

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { MAX_QUERY_CHARS, tokenize } from "../../../src/mcp/discovery-search.ts";
 import { FORMATS } from "../../../src/schema/formats.ts";
-import { htmlTitle } from "../../../src/upstream/response.ts";
+import { htmlTitle } from "../../../src/upstream/response-errors.ts";
 import { call, legacyRequest } from "../mcp/helpers.ts";
 
 const N = 200_000;
