@@ -10,14 +10,17 @@
  *   (`GET /__bench/do-calls`, `POST /__bench/do-calls/reset`); header
  *   `x-bench-do-delay-ms` delays each stub call by that much, so the extra latency of a tool
  *   call reveals how many of those calls it waits for (blocking round trips); header
- *   `x-bench-end-lease: 1` ends the isolate's admission leases first (the worst case).
+ *   `x-bench-end-lease: 1` serves the call with an env object of its own, which starts
+ *   without an admission lease (guard-client.ts keeps leases per env and vendor): the worst
+ *   case. That env's settings are parsed for the call, which adds CPU but no round trip.
  * - `GET /__bench/admissions?vendor=&seconds=&concurrency=&rateLimit=0|1`: admissions per
- *   second one vendor's guard object sustains (admission lease bypassed), driven from inside the Worker through the
- *   gateway's own guard client.
+ *   second one vendor's guard object sustains, driven from inside the Worker through the
+ *   gateway's own guard client; each admission gets a settings object of its own, so no
+ *   admission lease answers in the object's place.
  */
 import { getBundle } from "../../src/bundle/registry.ts";
 import { loadSettings, vendorSettings } from "../../src/config.ts";
-import { endAdmissionLeases, guardClient } from "../../src/resilience/guard-client.ts";
+import { guardClient } from "../../src/resilience/guard-client.ts";
 import gateway, { VendorGuard } from "../../src/worker.ts";
 
 export { VendorGuard };
@@ -89,7 +92,6 @@ async function admissions(url: URL, env: Env): Promise<Response> {
       ? // A bucket so large it never refuses: the cost of the accounting, not of waiting.
         { ...base, rateLimitEnabled: true, rateLimitRequestsPerSecond: 1e9, rateLimitBurst: 1e9 }
       : base;
-  const guard = guardClient(env, settings);
   let admitted = 0;
   let refused = 0;
   const latencies: number[] = [];
@@ -98,9 +100,9 @@ async function admissions(url: URL, env: Env): Promise<Response> {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
-        // Measure the object itself: without this, admissions after the first ride the
-        // isolate's admission lease and never reach it.
-        endAdmissionLeases();
+        // Measure the object itself: with one settings object, admissions after the first would
+        // ride the isolate's admission lease (kept per settings object) and never reach it.
+        const guard = guardClient(env, { ...settings });
         const t0 = performance.now();
         const admission = await guard.admit({ maxWaitMs: 1000, probeLeaseMs: 1000 });
         latencies.push(performance.now() - t0);
@@ -197,14 +199,11 @@ export default {
     if (url.pathname === "/__bench/admissions") return admissions(url, env);
     if (url.pathname === "/__bench/walk") return walk(url, env, ctx);
     doDelayMs = Number(request.headers.get("x-bench-do-delay-ms") ?? "0") || 0;
-    // The worst case for round trips: no isolate lease, so the call must ask the guard.
-    if (request.headers.get("x-bench-end-lease") === "1") endAdmissionLeases();
+    // The worst case for round trips: an env of its own has no isolate lease, so the call must ask the guard.
+    const noLease = request.headers.get("x-bench-end-lease") === "1";
+    const callEnv = noLease ? { ...instrumentedEnv(env) } : instrumentedEnv(env);
     const started = performance.now();
-    const response = await gateway.fetch(
-      request as Parameters<typeof gateway.fetch>[0],
-      instrumentedEnv(env),
-      ctx,
-    );
+    const response = await gateway.fetch(request as Parameters<typeof gateway.fetch>[0], callEnv, ctx);
     const dur = performance.now() - started;
     const headers = new Headers(response.headers);
     headers.set("server-timing", `gateway;dur=${dur.toFixed(3)}`);
