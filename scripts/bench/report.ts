@@ -282,7 +282,7 @@ export function formatReport(results: Results): string {
         .map(([k, v]) => `${f(v, 2)} × ${k}`)
         .join(", ");
       lines.push(
-        `| ${run.mode === "leased" ? "healthy vendor, lease in effect" : "lease ended before every call"} | ${calls || "none"} | ${run.blockingRoundTrips} | ${f(run.latencyP50Ms, 2)} | ${f(run.latencyWithDelayP50Ms, 2)} |`,
+        `| ${run.mode === "leased" ? "healthy vendor, lease in effect" : "no lease: every call starts without one"} | ${calls || "none"} | ${run.blockingRoundTrips} | ${f(run.latencyP50Ms, 2)} | ${f(run.latencyWithDelayP50Ms, 2)} |`,
       );
     }
     lines.push(

@@ -28,8 +28,11 @@ export interface Seam {
   module: string;
   /** The exports replaced; the module's other exports stay the real ones. */
   names: readonly string[];
-  /** The substitute under scripts/bench/seams/, exporting `names`. */
-  substitute: string;
+}
+
+/** The substitute of `seam`'s names: scripts/bench/seams/ and the module's path, `/` as `-` (`upstream-send.ts`). */
+export function substitutePath(seam: Seam): string {
+  return join(SEAMS_DIR, seam.module.replaceAll("/", "-"));
 }
 
 export interface StageBuild {
@@ -52,27 +55,27 @@ export const STAGE_BUILDS: readonly StageBuild[] = [
   {
     id: "app",
     step: "+ Worker entry: configuration check, auth layer hand-off (client auth off) [createApp → one route]",
-    seam: { module: "app.ts", names: ["createApp"], substitute: "app.ts" },
+    seam: { module: "app.ts", names: ["createApp"] },
   },
   {
     id: "endpoint",
     step: "+ the app: request id, CORS, caller seam, routing [mcpEndpoint → recorded bytes]",
-    seam: { module: "mcp/endpoint.ts", names: ["mcpEndpoint"], substitute: "mcp-endpoint.ts" },
+    seam: { module: "mcp/endpoint.ts", names: ["mcpEndpoint"] },
   },
   {
     id: "call-tool",
     step: "+ MCP transport checks, JSON-RPC parse, dispatch, tool lookup, result serialization [callTool → recorded result]",
-    seam: { module: "mcp/call-tool.ts", names: ["callTool"], substitute: "mcp-call-tool.ts" },
+    seam: { module: "mcp/call-tool.ts", names: ["callTool"] },
   },
   {
     id: "executor",
     step: "+ the tool executor without the upstream: settings, deadline, credentials, argument validation, request under the base URL, upstream auth; response reading (size limit, charset), validation (warn), sanitization [resilientFetch → recorded upstream response]",
-    seam: { module: "resilience/retry.ts", names: ["resilientFetch"], substitute: "resilience-retry.ts" },
+    seam: { module: "resilience/retry.ts", names: ["resilientFetch"] },
   },
   {
     id: "resilient",
     step: "+ the resilient send: guard admission (isolate lease), retry loop, attempt timeout, outcome report [sendUpstream → recorded upstream response]",
-    seam: { module: "upstream/send.ts", names: ["sendUpstream"], substitute: "upstream-send.ts" },
+    seam: { module: "upstream/send.ts", names: ["sendUpstream"] },
   },
 ];
 
@@ -93,9 +96,9 @@ export function realModulePath(module: string): string {
 /** The module put in a seam's place: the substitute's names, and the real module's other exports. */
 export function seamModuleSource(seam: Seam): string {
   const real = `./${realModulePath(seam.module).split("/").pop()}`;
-  const substitute = join(SEAMS_DIR, seam.substitute);
+  const substitute = substitutePath(seam);
   return [
-    `// Bench stage build: ${seam.names.join(", ")} from scripts/bench/seams/${seam.substitute}, the rest as in src/.`,
+    `// Bench stage build: ${seam.names.join(", ")} from ${substitute}, the rest as in src/.`,
     `export * from ${JSON.stringify(real)};`,
     `export { ${seam.names.join(", ")} } from ${JSON.stringify(substitute)};`,
     "",

@@ -13,9 +13,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   type RecordedAnswer,
   realModulePath,
-  SEAMS_DIR,
   STAGE_BUILDS,
   stageDefine,
+  substitutePath,
   writeStageSource,
 } from "../../scripts/bench/stages.ts";
 
@@ -82,9 +82,7 @@ describe("bench stage builds", () => {
       const real = join(root, "src", seam.module);
       expect(existsSync(real)).toBe(true);
       expect(await runtimeExports(real)).toEqual(expect.arrayContaining([...seam.names]));
-      expect(await runtimeExports(join(SEAMS_DIR, seam.substitute))).toEqual(
-        expect.arrayContaining([...seam.names]),
-      );
+      expect(await runtimeExports(substitutePath(seam))).toEqual(expect.arrayContaining([...seam.names]));
     },
   );
 
@@ -95,7 +93,7 @@ describe("bench stage builds", () => {
       const workDir = join(work, "stages", id);
       const entry = writeStageSource(root, workDir, stage);
       const files = bundledFiles(await bundle(entry));
-      expect(files).toContain(join(SEAMS_DIR, seam.substitute));
+      expect(files).toContain(substitutePath(seam));
       const copy = join(workDir, "src");
       expect(existsSync(join(copy, realModulePath(seam.module)))).toBe(true);
       const fromSrc = files.filter((f) => !relative(join(root, "src"), f).startsWith(".."));
@@ -117,7 +115,7 @@ describe("bench stage builds", () => {
     const stage = {
       id: "gone",
       step: "",
-      seam: { module: "nowhere.ts", names: ["x"], substitute: "app.ts" },
+      seam: { module: "nowhere.ts", names: ["x"] },
     };
     expect(() => writeStageSource(root, join(work, "gone"), stage)).toThrow(/does not exist/);
   });
