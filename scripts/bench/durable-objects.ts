@@ -33,7 +33,7 @@ export interface AdmissionRun {
 }
 
 export interface RoundTripRun {
-  /** `leased`: steady state of a healthy vendor; `no lease`: the isolate's lease ended before every call. */
+  /** `leased`: steady state of a healthy vendor; `no lease`: every call starts without an isolate lease. */
   mode: "leased" | "no lease";
   /** Stub calls per tool call, by method (mean over the sample). */
   callsPerToolCall: Record<string, number>;
@@ -96,7 +96,7 @@ export async function runDurableObjects(opts: DurableObjectOptions): Promise<Dur
           headers: {
             ...headers,
             "x-bench-do-delay-ms": String(delayMs),
-            ...(noLease ? { "x-bench-end-lease": "1" } : {}),
+            ...(noLease ? { "x-bench-no-lease": "1" } : {}),
           },
           body: toolCallBody(tool, i),
         });

@@ -91,12 +91,17 @@ export interface BuildResult {
   wranglerSizeLine: string;
 }
 
-/** Bundles the Worker (src/worker.ts unless `entry` says otherwise) against the registry at `bundlesIndex` with `wrangler deploy --dry-run`. */
+/**
+ * Bundles the Worker (src/worker.ts unless `entry` says otherwise) against the registry at
+ * `bundlesIndex` with `wrangler deploy --dry-run`; `define` replaces global identifiers at
+ * build time (the stage builds' recorded answer).
+ */
 export async function buildWorker(
   root: string,
   bundlesIndex: string,
   workDir: string,
   entry = join(root, "src", "worker.ts"),
+  define?: Record<string, string>,
 ): Promise<BuildResult> {
   const settings = readWranglerSettings(root);
   mkdirSync(workDir, { recursive: true });
@@ -111,6 +116,7 @@ export async function buildWorker(
         compatibility_date: settings.compatibilityDate,
         compatibility_flags: settings.compatibilityFlags,
         alias: { "#bundles": bundlesIndex },
+        ...(define === undefined ? {} : { define }),
         durable_objects: { bindings: settings.durableObjects },
         migrations: [{ tag: "v1", new_sqlite_classes: settings.sqliteClasses }],
         kv_namespaces: settings.kvNamespaces,

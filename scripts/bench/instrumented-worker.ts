@@ -10,17 +10,23 @@
  *   (`GET /__bench/do-calls`, `POST /__bench/do-calls/reset`); header
  *   `x-bench-do-delay-ms` delays each stub call by that much, so the extra latency of a tool
  *   call reveals how many of those calls it waits for (blocking round trips); header
- *   `x-bench-end-lease: 1` ends the isolate's admission leases first (the worst case).
+ *   `x-bench-no-lease: 1` serves the call on a clock that is one admission lease later at
+ *   every reading (the gateway's clock seam, `GATEWAY_TEST_CLOCK`), so no lease outlives
+ *   the call that got it: the worst case.
  * - `GET /__bench/admissions?vendor=&seconds=&concurrency=&rateLimit=0|1`: admissions per
- *   second one vendor's guard object sustains (admission lease bypassed), driven from inside the Worker through the
- *   gateway's own guard client.
+ *   second one vendor's guard object sustains, driven from inside the Worker through the
+ *   gateway's own guard client on that clock (its `clock` option), so no lease answers in
+ *   the object's place.
  */
 import { getBundle } from "../../src/bundle/registry.ts";
+import { type Clock, realClock } from "../../src/clock.ts";
 import { loadSettings, vendorSettings } from "../../src/config.ts";
-import { endAdmissionLeases, guardClient } from "../../src/resilience/guard-client.ts";
-import gateway, { VendorGuard } from "../../src/worker.ts";
+import { memoized } from "../../src/memo.ts";
+import { ADMISSION_LEASE_MS, guardClient } from "../../src/resilience/guard-client.ts";
+import gateway from "../../src/worker.ts";
 
-export { VendorGuard };
+// The Durable Object classes wrangler binds (every one the gateway exports).
+export * from "../../src/worker.ts";
 
 /** Longest admissions run one request may ask for (a bench request must stay bounded). */
 const MAX_ADMISSION_SECONDS = 10;
@@ -59,6 +65,24 @@ function countingNamespace(ns: DurableObjectNamespace): DurableObjectNamespace {
   });
 }
 
+let leaps = 0;
+/**
+ * Real time, except that every reading is one admission lease later than the one before
+ * (timers are real): a lease the guard client grants has ended by its next look.
+ */
+const leapingClock: Clock = { ...realClock, now: () => Date.now() + ++leaps * ADMISSION_LEASE_MS };
+
+/** The instrumented env on {@link leapingClock}, one per env (its settings are parsed once). */
+const noLeaseEnvs = new WeakMap<object, Env>();
+function noLeaseEnv(env: Env): Env {
+  return memoized(noLeaseEnvs, env, () => ({
+    ...instrumentedEnv(env),
+    // clock.ts honours GATEWAY_TEST_CLOCK only with GATEWAY_ENV=test; nothing else reads it.
+    GATEWAY_ENV: "test",
+    GATEWAY_TEST_CLOCK: leapingClock,
+  }));
+}
+
 /** One wrapped env per real env object, so per-env caches (settings) keep working. */
 const wrappedEnvs = new WeakMap<object, Env>();
 function instrumentedEnv(env: Env): Env {
@@ -89,7 +113,9 @@ async function admissions(url: URL, env: Env): Promise<Response> {
       ? // A bucket so large it never refuses: the cost of the accounting, not of waiting.
         { ...base, rateLimitEnabled: true, rateLimitRequestsPerSecond: 1e9, rateLimitBurst: 1e9 }
       : base;
-  const guard = guardClient(env, settings);
+  // Measure the object itself: on the real clock, admissions after the first would ride the
+  // isolate's admission lease and never reach it.
+  const guard = guardClient(env, settings, { clock: leapingClock });
   let admitted = 0;
   let refused = 0;
   const latencies: number[] = [];
@@ -98,9 +124,6 @@ async function admissions(url: URL, env: Env): Promise<Response> {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
-        // Measure the object itself: without this, admissions after the first ride the
-        // isolate's admission lease and never reach it.
-        endAdmissionLeases();
         const t0 = performance.now();
         const admission = await guard.admit({ maxWaitMs: 1000, probeLeaseMs: 1000 });
         latencies.push(performance.now() - t0);
@@ -198,13 +221,9 @@ export default {
     if (url.pathname === "/__bench/walk") return walk(url, env, ctx);
     doDelayMs = Number(request.headers.get("x-bench-do-delay-ms") ?? "0") || 0;
     // The worst case for round trips: no isolate lease, so the call must ask the guard.
-    if (request.headers.get("x-bench-end-lease") === "1") endAdmissionLeases();
+    const callEnv = request.headers.get("x-bench-no-lease") === "1" ? noLeaseEnv(env) : instrumentedEnv(env);
     const started = performance.now();
-    const response = await gateway.fetch(
-      request as Parameters<typeof gateway.fetch>[0],
-      instrumentedEnv(env),
-      ctx,
-    );
+    const response = await gateway.fetch(request as Parameters<typeof gateway.fetch>[0], callEnv, ctx);
     const dur = performance.now() - started;
     const headers = new Headers(response.headers);
     headers.set("server-timing", `gateway;dur=${dur.toFixed(3)}`);

@@ -30,7 +30,13 @@ import { primitivesWorkerSource, type RuntimeFloor, runPrimitives } from "./prim
 import { type Child, cpuSeconds, SERVER_CORE, spawnPinned } from "./proc.ts";
 import { Inspector } from "./profile.ts";
 import { runSseLoad } from "./sse-load.ts";
-import { FULL_GATEWAY_STEP, type RecordedAnswer, STAGE_CUTS, writeCutSource } from "./stages.ts";
+import {
+  FULL_GATEWAY_STEP,
+  type RecordedAnswer,
+  STAGE_BUILDS,
+  stageDefine,
+  writeStageSource,
+} from "./stages.ts";
 import { BARE_WORKER_SOURCE, type HostConfig, MINIMAL_MCP_WORKER_SOURCE } from "./worker-host.ts";
 
 export type TargetId = "direct" | "bare" | "minimal" | "gateway" | "ivotoby" | "generated";
@@ -447,11 +453,6 @@ export async function runPerCall(opts: PerCallOptions): Promise<PerCallResult> {
   };
 }
 
-/**
- * CPU per call of the same gateway build on requests that stop earlier and earlier: the
- * differences are what each layer costs. Without the VENDOR_GUARD binding the guard
- * admits every call locally (its documented fallback), which isolates the Durable Object.
- */
 /** Script paths of the hand-written Workers: (b), (b′) and one that answers a constant. */
 interface HandWrittenWorkers {
   bare: string;
@@ -509,6 +510,21 @@ function plainWorkerConfig(
 /** Rounds of the breakdown; each row reports its cheapest round. */
 const BREAKDOWN_ROUNDS = 3;
 
+/** One row of the breakdown: a Worker, and the request it is measured on. */
+interface BreakdownStep {
+  step: string;
+  config: HostConfig;
+  path: string;
+  request: Omit<LoadRequest, "url">;
+  /** A gateway row: it must answer exactly the recorded bytes. */
+  replays?: boolean;
+}
+
+/**
+ * CPU per call of the hand-written floors, then of the gateway stopped earlier and earlier
+ * through its seams (scripts/bench/stages.ts), then whole: the differences are what each
+ * stage costs.
+ */
 async function runBreakdown(
   opts: PerCallOptions,
   gateway: { scriptPath: string; bundlesIndex: string },
@@ -521,49 +537,55 @@ async function runBreakdown(
   const plainWorker = (scriptPath: string) => plainWorkerConfig(scriptPath, settings, upstreamUrl);
   const gatewayConfig = (scriptPath: string) =>
     gatewayHostConfig(opts.root, scriptPath, { BENCHAPI_BASE_URL: upstreamUrl });
-  const { tool, answer } = await recordGatewayAnswer(gatewayConfig(gateway.scriptPath));
+  const { tool, answer } = await recordGatewayAnswer(gatewayConfig(gateway.scriptPath), upstreamUrl);
   const gatewayCall: Omit<LoadRequest, "url"> = {
     method: "POST",
     headers: { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION },
     body: toolCallBody(tool, 1),
     check: quickCallCheck,
   };
-  const steps: Array<{ step: string; config: HostConfig; path: string; request: Omit<LoadRequest, "url"> }> =
-    [
-      {
-        step: "Worker answering a constant (GET): the runtime's own cost per request",
-        config: plainWorker(workers.constant),
-        path: "/?op=none&n=0",
-        request: { method: "GET" },
+  const steps: BreakdownStep[] = [
+    {
+      step: "Worker answering a constant (GET): the runtime's own cost per request",
+      config: plainWorker(workers.constant),
+      path: "/?op=none&n=0",
+      request: { method: "GET" },
+    },
+    {
+      step: "(b) bare Worker: fetch and stream back",
+      config: plainWorker(workers.bare),
+      path: UPSTREAM_PATH,
+      request: { method: "GET" },
+    },
+    {
+      step: "(b′) 12-line MCP Worker: parse JSON-RPC, fetch, read the body, answer",
+      config: plainWorker(workers.minimal),
+      path: "/mcp",
+      request: {
+        method: "POST",
+        headers: MCP_HEADERS,
+        body: toolCallBody("getItem", 1),
+        check: quickCallCheck,
       },
-      {
-        step: "(b) bare Worker: fetch and stream back",
-        config: plainWorker(workers.bare),
-        path: UPSTREAM_PATH,
-        request: { method: "GET" },
-      },
-      {
-        step: "(b′) 12-line MCP Worker: parse JSON-RPC, fetch, read the body, answer",
-        config: plainWorker(workers.minimal),
-        path: "/mcp",
-        request: {
-          method: "POST",
-          headers: MCP_HEADERS,
-          body: toolCallBody("getItem", 1),
-          check: quickCallCheck,
-        },
-      },
-    ];
-  // The gateway cut at each stage (scripts/bench/stages.ts), then whole.
-  for (const cut of STAGE_CUTS) {
-    const workDir = join(opts.tmpDir, "stages", cut.id);
-    const entry = writeCutSource(opts.root, workDir, cut, answer);
-    const built = await buildWorker(opts.root, gateway.bundlesIndex, join(workDir, "build"), entry);
+    },
+  ];
+  // The gateway stopped at each stage through its seams (scripts/bench/stages.ts), then whole.
+  for (const stage of STAGE_BUILDS) {
+    const workDir = join(opts.tmpDir, "stages", stage.id);
+    const entry = writeStageSource(opts.root, workDir, stage);
+    const built = await buildWorker(
+      opts.root,
+      gateway.bundlesIndex,
+      join(workDir, "build"),
+      entry,
+      stageDefine(answer),
+    );
     steps.push({
-      step: `gateway: ${cut.step}`,
+      step: `gateway: ${stage.step}`,
       config: gatewayConfig(built.scriptPath),
       path: GATEWAY_MCP_PATH,
       request: gatewayCall,
+      replays: true,
     });
   }
   steps.push({
@@ -571,6 +593,7 @@ async function runBreakdown(
     config: gatewayConfig(gateway.scriptPath),
     path: GATEWAY_MCP_PATH,
     request: gatewayCall,
+    replays: true,
   });
   // All hosts up at once (idle ones cost nothing), then measured in interleaved rounds: a
   // slow moment of the machine then hits one round of every row, not every round of one row.
@@ -578,6 +601,16 @@ async function runBreakdown(
   try {
     for (const step of steps) hosts.push(await startHost(step.config));
     const requests = steps.map((step, i) => ({ url: hosts[i]!.ready.url + step.path, ...step.request }));
+    // Every gateway row answers the measured call byte for byte as the whole gateway does.
+    for (const [i, step] of steps.entries()) {
+      if (!step.replays) continue;
+      const { url, method, headers, body } = requests[i]!;
+      const res = await fetch(url, { method, ...(headers ? { headers } : {}), ...(body ? { body } : {}) });
+      const text = await res.text();
+      if (res.status !== 200 || text !== answer.responseText) {
+        throw new Error(`${step.step} answered HTTP ${res.status}: ${text.slice(0, 300)}`);
+      }
+    }
     for (const request of requests) await runLoad(request, 32, 1);
     const best: Array<BreakdownRow | undefined> = steps.map(() => undefined);
     for (let round = 0; round < BREAKDOWN_ROUNDS; round++) {
@@ -614,8 +647,11 @@ async function runBreakdown(
   return rows;
 }
 
-/** The gateway's own answer to the measured call (id 1), which every stage cut replays. */
-async function recordGatewayAnswer(config: HostConfig): Promise<{ tool: string; answer: RecordedAnswer }> {
+/** The gateway's own answer to the measured call (id 1), and the upstream's, which the stage builds replay. */
+async function recordGatewayAnswer(
+  config: HostConfig,
+  upstreamUrl: string,
+): Promise<{ tool: string; answer: RecordedAnswer }> {
   const host = await startHost(config);
   try {
     const url = host.ready.url + GATEWAY_MCP_PATH;
@@ -626,7 +662,14 @@ async function recordGatewayAnswer(config: HostConfig): Promise<{ tool: string; 
     if (!quickCallCheck(res.status, responseText) || !isExpectedCallResult(message)) {
       throw new Error(`gateway tools/call answered HTTP ${res.status}: ${responseText.slice(0, 300)}`);
     }
-    return { tool, answer: { responseText, result: message?.result } };
+    return {
+      tool,
+      answer: {
+        responseText,
+        result: message?.result as RecordedAnswer["result"],
+        upstream: await recordUpstreamAnswer(upstreamUrl + UPSTREAM_PATH),
+      },
+    };
   } finally {
     await host.stop();
   }
@@ -662,4 +705,14 @@ function ratiosOf(targets: TargetResult[], connections: number[]): PerCallResult
       },
     ];
   });
+}
+
+/** Headers of one hop, not of the answer: a Response made in the isolate has none of them. */
+const HOP_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
+
+/** The upstream's answer to the request the gateway sends for the measured call. */
+async function recordUpstreamAnswer(url: string): Promise<RecordedAnswer["upstream"]> {
+  const res = await fetch(url);
+  const headers = [...res.headers].filter(([name]) => !HOP_HEADERS.has(name));
+  return { status: res.status, headers, body: await res.text() };
 }

@@ -191,7 +191,7 @@ export function formatReport(results: Results): string {
   if (perCall && perCall.breakdown.length > 0) {
     lines.push(
       "",
-      "Where the gateway's time goes (c=32; each row the cheapest of 3 interleaved rounds): the floors, then the gateway built to answer at each stage of its pipeline with its own recorded answer (scripts/bench/stages.ts); each gateway row adds one stage to the row above:",
+      "Where the gateway's time goes (c=32; each row the cheapest of 3 interleaved rounds): the floors, then the gateway built to answer at each stage of its pipeline with its own recorded answer, the export replaced in brackets (scripts/bench/stages.ts); each gateway row adds one stage to the row above:",
       "",
     );
     lines.push("| Build | calls/s | workerd CPU ms/call | CPU over row above |", "|---|--:|--:|--:|");
@@ -282,7 +282,7 @@ export function formatReport(results: Results): string {
         .map(([k, v]) => `${f(v, 2)} × ${k}`)
         .join(", ");
       lines.push(
-        `| ${run.mode === "leased" ? "healthy vendor, lease in effect" : "lease ended before every call"} | ${calls || "none"} | ${run.blockingRoundTrips} | ${f(run.latencyP50Ms, 2)} | ${f(run.latencyWithDelayP50Ms, 2)} |`,
+        `| ${run.mode === "leased" ? "healthy vendor, lease in effect" : "no lease: every call starts without one"} | ${calls || "none"} | ${run.blockingRoundTrips} | ${f(run.latencyP50Ms, 2)} | ${f(run.latencyWithDelayP50Ms, 2)} |`,
       );
     }
     lines.push(

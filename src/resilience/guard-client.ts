@@ -39,6 +39,14 @@
  * Time: the lease, the held-success interval and the admission timeout run on the
  * call's {@link Clock}, so tests decide when they pass.
  *
+ * Where the isolate's knowledge lives: the lease, held successes and failing callers
+ * of a vendor are kept with its {@link VendorSettings} object, which config.ts caches
+ * per env and vendor. A Worker's env is one object for all requests of an isolate, so
+ * in a deployment this is per isolate and vendor; an env with other settings (another
+ * breaker threshold, a rate limit switched on) starts with no lease and nothing held,
+ * instead of riding a lease granted under the old ones. Tests start from that state
+ * by handing the gateway an env of their own (`{ ...env }`).
+ *
  * @module
  */
 
@@ -93,20 +101,8 @@ interface VendorLocal {
 /** Failing callers remembered per vendor and isolate; past it the set starts over (they only lose the lease shortcut). */
 const MAX_FAILING_CALLERS = 1_000;
 
-/** Per isolate, by vendor. */
-const locals = new Map<string, VendorLocal>();
 /** Durable Object ids by vendor: deriving one hashes the name, the same for every call. */
 const guardIds = new Map<string, DurableObjectId>();
-
-function localOf(vendor: string): VendorLocal {
-  return memoized(locals, vendor, () => ({
-    leaseUntil: 0,
-    held: { successes: 0, leased: 0 },
-    reportedAt: Number.NEGATIVE_INFINITY,
-    streak: false,
-    failing: new Set(),
-  }));
-}
 
 /** Remembers whether `caller`'s last outcome failed (see {@link VendorLocal.failing}). */
 function noteCaller(local: VendorLocal, caller: string | undefined, outcome: AttemptOutcome): void {
@@ -148,11 +144,6 @@ function takeHeld(local: VendorLocal, outcome: AttemptOutcome, at: number): Held
   return held;
 }
 
-/** Ends every admission lease in this isolate and drops held successes (tests that change a guard's state behind its back). */
-export function endAdmissionLeases(): void {
-  locals.clear();
-}
-
 export interface GuardClientOptions {
   /** The call's clock (lease, report interval, admission timeout); default `clockFor(env)`. */
   clock?: Clock;
@@ -190,8 +181,27 @@ function stubFor(ns: Env["VENDOR_GUARD"], vendor: string) {
   return ns.get(memoized(guardIds, vendor, (name) => ns.idFromName(name)));
 }
 
-/** Per settings object (cached per vendor by config.ts): one config, not one per call. */
-const configs = new WeakMap<VendorSettings, GuardConfig>();
+/** What the isolate keeps per vendor settings object (see "Where the isolate's knowledge lives"). */
+interface VendorState {
+  config: GuardConfig;
+  local: VendorLocal;
+}
+
+/** Per settings object (cached per env and vendor by config.ts): one config and one lease, not one per call. */
+const states = new WeakMap<VendorSettings, VendorState>();
+
+function stateOf(settings: VendorSettings): VendorState {
+  return {
+    config: guardConfig(settings),
+    local: {
+      leaseUntil: 0,
+      held: { successes: 0, leased: 0 },
+      reportedAt: Number.NEGATIVE_INFINITY,
+      streak: false,
+      failing: new Set(),
+    },
+  };
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
   let cancel: (() => void) | undefined;
@@ -215,7 +225,7 @@ export function guardClient(
   options: GuardClientOptions = {},
 ): GuardClient {
   const vendor = settings.vendor;
-  const config = memoized(configs, settings, guardConfig);
+  const { config, local } = memoized(states, settings, stateOf);
   const ns: Env["VENDOR_GUARD"] | undefined = env.VENDOR_GUARD;
   // Made on first use: a leased call with a held success never talks to the object.
   let stub: ReturnType<typeof stubFor> | undefined;
@@ -263,7 +273,6 @@ export function guardClient(
   return {
     async admit(req) {
       if (ns === undefined) return { allowed: true, waitMs: 0 };
-      const local = localOf(vendor);
       if (req.report) noteCaller(local, caller, req.report);
       const failing = caller !== undefined && local.failing.has(caller);
       if (leaseAllowed && !req.report && !failing && local.leaseUntil > now()) {
@@ -304,9 +313,8 @@ export function guardClient(
       // Nothing reached the upstream: only a probe slot to give back, nothing to count.
       if (outcome.kind === "not_sent") {
         if (outcome.probeId === undefined) return undefined;
-        return report(tagged(outcome, false), undefined, localOf(vendor));
+        return report(tagged(outcome, false), undefined, local);
       }
-      const local = localOf(vendor);
       noteCaller(local, caller, outcome);
       const t = now();
       const failed = FAILURE_KINDS.has(outcome.kind);

@@ -49,7 +49,10 @@ function countingEnv() {
  */
 function vendorUnderTest(resilience: VendorResilienceConfig = {}) {
   const vendor = unique("lease");
-  const settings = vendorSettings(loadSettings({}), bareBundle(vendor, { resilience }));
+  const bundle = bareBundle(vendor, { resilience });
+  // Settings as the gateway caches them, per env and vendor (`{}`: an env of its own).
+  const settingsOfNewEnv = () => vendorSettings(loadSettings({}), bundle);
+  let settings = settingsOfNewEnv();
   const counting = countingEnv();
   const clock = manualClock();
   async function call(mode: string) {
@@ -70,7 +73,11 @@ function vendorUnderTest(resilience: VendorResilienceConfig = {}) {
     return result;
   }
   const snapshot = () => guardClient(env, settings, { clock }).snapshot();
-  return { call, calls: counting.calls, clock, snapshot };
+  /** The vendor's calls from now on come through another env. */
+  const newEnv = () => {
+    settings = settingsOfNewEnv();
+  };
+  return { call, calls: counting.calls, clock, snapshot, newEnv };
 }
 
 describe("isolate admission lease", () => {
@@ -87,6 +94,18 @@ describe("isolate admission lease", () => {
     await v.call("ok");
     expect(v.calls).toEqual({ admit: 1, record: 2 });
     expect((await v.snapshot()).counters).toMatchObject({ admitted: 5, successes: 5 });
+  });
+
+  it("the lease belongs to the env it was granted in: another env's first call asks the guard", async () => {
+    const v = vendorUnderTest();
+    await v.call("ok");
+    await v.call("ok");
+    expect(v.calls).toEqual({ admit: 1, record: 1 });
+    v.newEnv();
+    await v.call("ok");
+    expect(v.calls).toEqual({ admit: 2, record: 2 });
+    await v.call("ok");
+    expect(v.calls).toEqual({ admit: 2, record: 2 });
   });
 
   it("a failure is reported at once, after the successes held before it", async () => {

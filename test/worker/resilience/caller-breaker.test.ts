@@ -7,24 +7,26 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env as baseEnv } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { endAdmissionLeases } from "../../../src/resilience/guard-client.ts";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
 import { withManualClocks } from "../../support/clocks.ts";
 import { authEnv, gatewayFetch, mcp, mcpResult, type TestEnv, tokensFor } from "../auth/helpers.ts";
 import { upstreamAttempts as attempts } from "./support.ts";
 
+let baseTestEnv: TestEnv;
 let env: TestEnv;
 let alice: string;
 let bob: string;
 beforeAll(async () => {
   // A manual clock per request: the fixture's 0.3 s UPSTREAM_TIMEOUT cannot fire on a busy machine.
-  env = withManualClocks(await authEnv()).env;
-  alice = (await tokensFor(env, "alice")).access_token;
-  bob = (await tokensFor(env, "bob")).access_token;
+  baseTestEnv = withManualClocks(await authEnv()).env;
+  alice = (await tokensFor(baseTestEnv, "alice")).access_token;
+  bob = (await tokensFor(baseTestEnv, "bob")).access_token;
 });
 
 beforeEach(async () => {
-  endAdmissionLeases();
+  // An env of its own per test: no admission lease or held success of an earlier test carries over
+  // (guard-client.ts keeps them per env and vendor).
+  env = { ...baseTestEnv };
   const stub = baseEnv.VENDOR_GUARD.get(baseEnv.VENDOR_GUARD.idFromName("faulty"));
   await runInDurableObject(stub, (instance: VendorGuard) => {
     instance.now = () => Date.now();

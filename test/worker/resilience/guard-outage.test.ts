@@ -8,15 +8,11 @@
  * waits on real time.
  */
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
-import { ADMISSION_TIMEOUT_MS, endAdmissionLeases } from "../../../src/resilience/guard-client.ts";
+import { describe, expect, it } from "vitest";
+import { ADMISSION_TIMEOUT_MS } from "../../../src/resilience/guard-client.ts";
 import { type ManualClock, manualClock } from "../../support/clocks.ts";
 import { legacyRequest, readJsonRpc } from "../mcp/helpers.ts";
 import { upstreamAttempts as attempts, startRequest, toolsCallInit, until } from "./support.ts";
-
-beforeEach(() => {
-  endAdmissionLeases();
-});
 
 type Outage = "namespace throws" | "calls reject" | "never answers";
 
@@ -46,6 +42,7 @@ function brokenGuard(outage: Outage) {
   return { binding, calls };
 }
 
+/** An env of its own per test, so no admission lease of an earlier test carries over (guard-client.ts keeps them per env). */
 function gatewayEnv(outage: Outage, clock: ManualClock) {
   const guard = brokenGuard(outage);
   return {

@@ -11,7 +11,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
-import { endAdmissionLeases, guardClient } from "../../../src/resilience/guard-client.ts";
+import { guardClient } from "../../../src/resilience/guard-client.ts";
 import { refusalsApart, resilientFetch } from "../../../src/resilience/retry.ts";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
 import {
@@ -28,8 +28,15 @@ import { upstreamAttempts as attempts, startRequest, toolsCallInit } from "./sup
 const upstream = inject("faultUpstreamUrl");
 const faultyGuard = () => env.VENDOR_GUARD.get(env.VENDOR_GUARD.idFromName("faulty"));
 
+/**
+ * The gateway's env for this test: a manual clock per request (the fixture's 0.3 s UPSTREAM_TIMEOUT
+ * cannot fire on a busy machine), and an env of its own, so no admission lease or held success of
+ * an earlier test carries over (guard-client.ts keeps them per env and vendor).
+ */
+let testEnv: Env;
+
 beforeEach(async () => {
-  endAdmissionLeases();
+  testEnv = withManualClocks(env).env;
   await runInDurableObject(faultyGuard(), (instance: VendorGuard) => {
     instance.now = () => Date.now();
     instance.reset();
@@ -38,9 +45,6 @@ beforeEach(async () => {
 
 let n = 0;
 const freshKey = () => `unsendable-${++n}-${crypto.randomUUID().slice(0, 8)}`;
-
-/** A manual clock per request: the fixture's 0.3 s UPSTREAM_TIMEOUT cannot fire on a busy machine. */
-const { env: testEnv } = withManualClocks(env);
 
 async function toolsCall(tool: string, args: Record<string, unknown>): Promise<JsonRpcResponse> {
   const { response, done } = startRequest(testEnv, "/v1/faulty/mcp", toolsCallInit(tool, args));
