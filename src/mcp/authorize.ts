@@ -1,15 +1,16 @@
 /**
  * What the caller may do with one MCP message, decided once in the MCP layer, where the body
  * is parsed and tool names resolve: the caller's vendor availability is loaded for messages
- * that look at vendors, and a tool that changes data needs `mcp:write` (an operation whose HTTP
- * method is in `READ_ONLY_METHODS`, src/bundle/http-methods.ts, needs only `mcp:read`).
+ * that look at vendors, and a tool that changes data needs `mcp:write` (a tool its vendor's kind
+ * calls read-only, `ToolEffects` in src/vendors/kind.ts, needs only `mcp:read`; for an OpenAPI
+ * operation that is an RFC 9110 safe method, src/bundle/http-methods.ts).
  *
  * @module
  */
 import { type Caller, SCOPE_WRITE, WRITE_SCOPE_DESCRIPTION } from "../auth/caller.ts";
-import { READ_ONLY_METHODS } from "../bundle/http-methods.ts";
-import type { HttpMethod } from "../bundle/types.ts";
+import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { GatewayError } from "../errors.ts";
+import { toolEffects } from "../vendors/registry.ts";
 import { findTool, type McpEndpoint } from "./catalog.ts";
 
 /** Messages that never look at vendors: no credential lookups for the handshake. */
@@ -20,9 +21,9 @@ const VENDOR_FREE_METHODS: ReadonlySet<string> = new Set([
   "server/discover",
 ]);
 
-/** The caller may run an operation with this HTTP method (anyone may when client auth is off). */
-export function mayCall(caller: Caller | undefined, method: HttpMethod): boolean {
-  return caller === undefined || READ_ONLY_METHODS.has(method) || caller.scopes.includes(SCOPE_WRITE);
+/** The caller may run a tool of `bundle` (anyone may when client auth is off; reads need no `mcp:write`). */
+export function mayCall(caller: Caller | undefined, bundle: VendorBundle, tool: ToolRecipe): boolean {
+  return caller === undefined || caller.scopes.includes(SCOPE_WRITE) || toolEffects(bundle, tool).readOnly;
 }
 
 /** A JSON-RPC message that passed the endpoint's shape checks (`tools/call` params carry a string `name`). */
@@ -51,7 +52,7 @@ export async function authorizeMessage(
   // A token with `mcp:write` may call anything it sees: no lookup on the common path.
   if (tool === undefined || caller.scopes.includes(SCOPE_WRITE)) return undefined;
   const resolved = findTool(endpoint, caller, tool);
-  if (resolved === undefined || mayCall(caller, resolved.recipe.method)) return undefined;
+  if (resolved === undefined || mayCall(caller, resolved.bundle, resolved.recipe)) return undefined;
   if (caller.writeScopeChallenge !== undefined) return caller.writeScopeChallenge();
   throw new GatewayError("forbidden", WRITE_SCOPE_DESCRIPTION);
 }

@@ -10,10 +10,9 @@
  */
 import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { Caller, McpEndpoint } from "../auth/caller.ts";
-import { IDEMPOTENT_METHODS, READ_ONLY_METHODS } from "../bundle/http-methods.ts";
 import { allBundles, getBundle } from "../bundle/registry.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
-import { toolsByName, toolsOf } from "../vendors/registry.ts";
+import { toolEffects, toolsByName, toolsOf } from "../vendors/registry.ts";
 import { type DiscoveryToolKind, discoveryKind, discoveryTools } from "./discovery.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 
@@ -39,20 +38,21 @@ interface VendorCatalog {
   byName: ReadonlyMap<string, ToolRecipe>;
 }
 
-/** MCP tool annotations derived from the HTTP method (hints for clients, never trusted for security). */
-function annotationsFor(recipe: ToolRecipe): ToolAnnotations {
+/** MCP tool annotations from what the vendor's kind says the tool does (hints for clients). */
+function annotationsFor(bundle: VendorBundle, recipe: ToolRecipe): ToolAnnotations {
+  const effects = toolEffects(bundle, recipe);
   return {
     ...(recipe.title === undefined ? {} : { title: recipe.title }),
-    readOnlyHint: READ_ONLY_METHODS.has(recipe.method),
-    destructiveHint: recipe.method === "DELETE",
-    idempotentHint: IDEMPOTENT_METHODS.has(recipe.method),
+    readOnlyHint: effects.readOnly,
+    destructiveHint: effects.destructive,
+    idempotentHint: effects.idempotent,
     // Every tool calls an external API.
     openWorldHint: true,
   };
 }
 
 /** The `tools/list` entry of a recipe under the given name. */
-function listedTool(recipe: ToolRecipe, name: string): Tool {
+function listedTool(bundle: VendorBundle, recipe: ToolRecipe, name: string): Tool {
   return {
     name,
     ...(recipe.title === undefined ? {} : { title: recipe.title }),
@@ -61,7 +61,7 @@ function listedTool(recipe: ToolRecipe, name: string): Tool {
     ...(recipe.outputSchema === undefined
       ? {}
       : { outputSchema: recipe.outputSchema as Tool["outputSchema"] }),
-    annotations: annotationsFor(recipe),
+    annotations: annotationsFor(bundle, recipe),
   };
 }
 
@@ -87,8 +87,8 @@ function vendorCatalog(bundle: VendorBundle, options: CatalogOptions): VendorCat
   const byName = toolsByName(bundle);
   if (!discovery) {
     for (const recipe of toolsOf(bundle)) {
-      unprefixed.push(listedTool(recipe, recipe.name));
-      prefixed.push(listedTool(recipe, `${bundle.vendor}${UNIFIED_NAME_SEPARATOR}${recipe.name}`));
+      unprefixed.push(listedTool(bundle, recipe, recipe.name));
+      prefixed.push(listedTool(bundle, recipe, `${bundle.vendor}${UNIFIED_NAME_SEPARATOR}${recipe.name}`));
     }
   } else {
     unprefixed.push(...discoveryTools(bundle, ""));

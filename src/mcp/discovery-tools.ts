@@ -7,10 +7,9 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import * as v from "valibot";
 import { type Caller, SCOPE_WRITE } from "../auth/caller.ts";
-import { READ_ONLY_METHODS } from "../bundle/http-methods.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { ToolFailure } from "../tool-error.ts";
-import { toolsByName } from "../vendors/registry.ts";
+import { toolEffects, toolsByName } from "../vendors/registry.ts";
 import { mayCall } from "./authorize.ts";
 import { type DiscoveryToolKind, MAX_DESCRIBE_TOOLS } from "./discovery.ts";
 import { MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, searchTools } from "./discovery-search.ts";
@@ -98,7 +97,7 @@ function unknownOperation(ctx: DiscoveryContext, kind: DiscoveryToolKind, name: 
   });
 }
 
-function describeRecipe(recipe: ToolRecipe): Record<string, unknown> {
+function describeRecipe(bundle: VendorBundle, recipe: ToolRecipe): Record<string, unknown> {
   return {
     name: recipe.name,
     ...(recipe.title === undefined ? {} : { title: recipe.title }),
@@ -107,7 +106,7 @@ function describeRecipe(recipe: ToolRecipe): Record<string, unknown> {
     description: recipe.description,
     inputSchema: recipe.inputSchema,
     ...(recipe.outputSchema === undefined ? {} : { outputSchema: recipe.outputSchema }),
-    readOnly: READ_ONLY_METHODS.has(recipe.method),
+    readOnly: toolEffects(bundle, recipe).readOnly,
     ...(recipe.deprecated ? { deprecated: true } : {}),
   };
 }
@@ -152,7 +151,7 @@ export async function callDiscoveryTool(
     for (const name of parsed.output.names) {
       const recipe = resolveOperation(ctx, name);
       if (recipe === undefined) unknown.push(name);
-      else tools.push(describeRecipe(recipe));
+      else tools.push(describeRecipe(ctx.bundle, recipe));
     }
     if (tools.length === 0) return unknownOperation(ctx, kind, unknown[0] ?? "");
     return jsonResult({ tools, ...(unknown.length > 0 ? { unknown } : {}) });
@@ -162,7 +161,7 @@ export async function callDiscoveryTool(
   const recipe = resolveOperation(ctx, parsed.output.name);
   if (recipe === undefined) return unknownOperation(ctx, kind, parsed.output.name);
   // The endpoint checks scopes against the MCP tool name (authorize.ts); here the real operation is known.
-  if (!mayCall(ctx.caller, recipe.method)) {
+  if (!mayCall(ctx.caller, ctx.bundle, recipe)) {
     return failureResult(
       {
         code: "insufficient_scope",

@@ -1,11 +1,13 @@
 /**
  * The OpenAPI vendor kind: tools are the compiled recipes of the vendor's bundle, a call is
- * an HTTP request built from its recipe (src/upstream/execute.ts), and health is one call of
+ * an HTTP request built from its recipe (src/upstream/execute.ts), what a call does follows
+ * from its HTTP method (src/bundle/http-methods.ts), and health is one call of
  * the `healthTool` the operator names in `vendor.json`.
  *
  * @module
  */
 import { envCredentialSource } from "../auth/upstream-credentials.ts";
+import { IDEMPOTENT_METHODS, READ_ONLY_METHODS } from "../bundle/http-methods.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
@@ -42,9 +44,19 @@ async function probe(
     : { tool: toolName, ok: false, error: outcome.failure.code };
 }
 
+/** What the HTTP method says (RFC 9110 safe and idempotent methods; DELETE destroys). */
+function effects(tool: ToolRecipe) {
+  return {
+    readOnly: READ_ONLY_METHODS.has(tool.method),
+    destructive: tool.method === "DELETE",
+    idempotent: IDEMPOTENT_METHODS.has(tool.method),
+  };
+}
+
 /** The OpenAPI kind (checked against the seam in src/vendors/registry.ts). */
 export const openApiKind = {
   tools: (bundle: VendorBundle): readonly ToolRecipe[] => bundle.tools,
+  effects,
   callTool: executeToolCall,
   probe,
 };

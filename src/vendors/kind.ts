@@ -51,10 +51,25 @@ export interface VendorProbe {
   error?: ToolFailure["code"] | "health_tool_not_found";
 }
 
+/**
+ * What calling a tool does, as its kind knows it (never as a client claims it): the MCP
+ * annotations say it, and a tool that is not `readOnly` needs the `mcp:write` scope.
+ */
+export interface ToolEffects {
+  /** Changes nothing upstream. */
+  readOnly: boolean;
+  /** May destroy data. */
+  destructive: boolean;
+  /** Repeating the call has the effect of making it once. */
+  idempotent: boolean;
+}
+
 /** A kind of vendor. */
 export interface VendorKind {
   /** The vendor's tools, in listing order (shared: do not mutate). */
   tools(bundle: VendorBundle): readonly ToolRecipe[];
+  /** What calling `tool` does (annotations, the write-scope rule). */
+  effects(tool: ToolRecipe): ToolEffects;
   /** Runs one call within `call.deadline`. Never throws. */
   callTool(call: VendorToolCall): Promise<ToolOutcome>;
   /**

@@ -8,7 +8,7 @@
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
 import { openApiKind } from "../upstream/kind.ts";
-import type { VendorKind } from "./kind.ts";
+import type { ToolEffects, VendorKind } from "./kind.ts";
 
 const OPENAPI: VendorKind = openApiKind;
 
@@ -20,6 +20,11 @@ export function vendorKindOf(_bundle: VendorBundle): VendorKind {
 /** The vendor's tools in listing order (shared: do not mutate). */
 export function toolsOf(bundle: VendorBundle): readonly ToolRecipe[] {
   return vendorKindOf(bundle).tools(bundle);
+}
+
+/** What calling one of the vendor's tools does (annotations, the write-scope rule). */
+export function toolEffects(bundle: VendorBundle, tool: ToolRecipe): ToolEffects {
+  return vendorKindOf(bundle).effects(tool);
 }
 
 const toolMaps = new WeakMap<VendorBundle, Map<string, ToolRecipe>>();
