@@ -1,7 +1,7 @@
 /**
  * A body over the MCP endpoint's limit gets its JSON 413 at the client over a real socket
  * (issue #11 item 18): workerd closes a connection whose request body is unread, so without the
- * bounded drain of src/mcp/endpoint.ts Node's fetch, still sending, often saw a connection reset
+ * bounded drain of src/mcp/transport-checks.ts Node's fetch, still sending, often saw a connection reset
  * instead of the answer. Through `wrangler dev`, as `npm start` runs the gateway.
  */
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
