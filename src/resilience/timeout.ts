@@ -30,15 +30,13 @@ export interface Deadline {
 export function deadlineAfter(ms: number, parent?: AbortSignal, clock: Clock = realClock): Deadline {
   const controller = new AbortController();
   let timedOut = false;
-  let rejectAborted: (reason: unknown) => void = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    rejectAborted = reject;
-  });
-  aborted.catch(() => {});
+  // Made on first read: an attempt's deadline only needs its signal, and a promise per attempt is CPU.
+  let aborted: Promise<never> | undefined;
+  let rejectAborted: ((reason: unknown) => void) | undefined;
   const abort = (reason: unknown) => {
     if (controller.signal.aborted) return;
     controller.abort(reason);
-    rejectAborted(reason);
+    rejectAborted?.(reason);
   };
   const onParentAbort = () => abort(parent?.reason);
   const cancelTimer = clock.timer(ms, () => {
@@ -53,7 +51,18 @@ export function deadlineAfter(ms: number, parent?: AbortSignal, clock: Clock = r
     get timedOut() {
       return timedOut;
     },
-    aborted,
+    get aborted() {
+      if (aborted === undefined) {
+        const signal = controller.signal;
+        aborted = signal.aborted
+          ? Promise.reject(signal.reason)
+          : new Promise<never>((_, reject) => {
+              rejectAborted = reject;
+            });
+        aborted.catch(() => {});
+      }
+      return aborted;
+    },
     clear() {
       cancelTimer();
       parent?.removeEventListener("abort", onParentAbort);
