@@ -28,44 +28,64 @@ export interface Deadline {
 
 /** A {@link Deadline} of `ms` milliseconds (on `clock`) that also follows `parent`. */
 export function deadlineAfter(ms: number, parent?: AbortSignal, clock: Clock = realClock): Deadline {
-  const controller = new AbortController();
-  let timedOut = false;
-  // Made on first read: an attempt's deadline only needs its signal, and a promise per attempt is CPU.
-  let aborted: Promise<never> | undefined;
-  let rejectAborted: ((reason: unknown) => void) | undefined;
-  const abort = (reason: unknown) => {
-    if (controller.signal.aborted) return;
-    controller.abort(reason);
-    rejectAborted?.(reason);
+  return new TimerDeadline(ms, parent, clock);
+}
+
+/**
+ * A class, not an object literal: accessors in a literal are defined anew on every object,
+ * and a tool call makes two deadlines (its own and its attempt's).
+ */
+class TimerDeadline implements Deadline {
+  readonly #controller = new AbortController();
+  readonly #parent: AbortSignal | undefined;
+  readonly #cancelTimer: () => void;
+  #timedOut = false;
+  // Made on first read: an attempt's deadline only needs its signal.
+  #aborted: Promise<never> | undefined;
+  #rejectAborted: ((reason: unknown) => void) | undefined;
+  readonly #onParentAbort = (): void => this.#abort(this.#parent?.reason);
+
+  constructor(ms: number, parent: AbortSignal | undefined, clock: Clock) {
+    this.#parent = parent;
+    this.#cancelTimer = clock.timer(ms, () => {
+      this.#timedOut = true;
+      parent?.removeEventListener("abort", this.#onParentAbort);
+      this.#abort(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
+    });
+    if (parent?.aborted) this.#onParentAbort();
+    else parent?.addEventListener("abort", this.#onParentAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
+  get aborted(): Promise<never> {
+    if (this.#aborted === undefined) {
+      const signal = this.#controller.signal;
+      this.#aborted = signal.aborted
+        ? Promise.reject(signal.reason)
+        : new Promise<never>((_, reject) => {
+            this.#rejectAborted = reject;
+          });
+      this.#aborted.catch(() => {});
+    }
+    return this.#aborted;
+  }
+
+  /** An own function, so it can be handed on unbound (retry.ts passes it as `release`). */
+  readonly clear = (): void => {
+    this.#cancelTimer();
+    this.#parent?.removeEventListener("abort", this.#onParentAbort);
   };
-  const onParentAbort = () => abort(parent?.reason);
-  const cancelTimer = clock.timer(ms, () => {
-    timedOut = true;
-    parent?.removeEventListener("abort", onParentAbort);
-    abort(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
-  });
-  if (parent?.aborted) onParentAbort();
-  else parent?.addEventListener("abort", onParentAbort, { once: true });
-  return {
-    signal: controller.signal,
-    get timedOut() {
-      return timedOut;
-    },
-    get aborted() {
-      if (aborted === undefined) {
-        const signal = controller.signal;
-        aborted = signal.aborted
-          ? Promise.reject(signal.reason)
-          : new Promise<never>((_, reject) => {
-              rejectAborted = reject;
-            });
-        aborted.catch(() => {});
-      }
-      return aborted;
-    },
-    clear() {
-      cancelTimer();
-      parent?.removeEventListener("abort", onParentAbort);
-    },
-  };
+
+  #abort(reason: unknown): void {
+    if (this.#controller.signal.aborted) return;
+    this.#controller.abort(reason);
+    this.#rejectAborted?.(reason);
+  }
 }
