@@ -651,8 +651,14 @@ function resolveVendor(settings: GatewaySettings, bundle: VendorBundle): VendorS
  * every other character `_` (`my-api` → `MY_API`, so `MY_API_BASE_URL`).
  */
 export function vendorEnvPrefix(vendor: string): string {
-  return vendor.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+  if (envPrefixes.size >= MAX_ENV_PREFIXES && !envPrefixes.has(vendor)) envPrefixes.clear();
+  return memoized(envPrefixes, vendor, (name) => name.toUpperCase().replace(/[^A-Z0-9]/g, "_"));
 }
+
+/** Per isolate, by vendor: a tool call reads several of its vendor's variables. */
+const envPrefixes = new Map<string, string>();
+/** Prefixes remembered per isolate (callers pass bundled vendors); past it the map starts over. */
+const MAX_ENV_PREFIXES = 1_000;
 
 /**
  * Every vendor-named variable, by suffix (`<VENDOR>_<SUFFIX>`): the base URL

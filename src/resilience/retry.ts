@@ -351,19 +351,24 @@ class RequestNotSent extends Error {
 }
 
 /**
- * `fetchImpl` that builds its `Request` first, so what the runtime refuses locally
- * surfaces as {@link RequestNotSent} instead of looking like a network failure.
- * `fetch` builds the same `Request` itself, so this costs nothing extra.
+ * `fetchImpl` whose failures for requests the runtime refuses to build locally surface as
+ * {@link RequestNotSent} instead of looking like network failures. The request is built a
+ * second time only after `fetchImpl` failed: a refusal repeats itself (the body is bytes or
+ * text, never a consumed stream), a network failure does not. Building it before every send
+ * instead cost a second `Request` per attempt, since `fetch` builds its own.
  */
 export function refusalsApart(fetchImpl: typeof fetch): typeof fetch {
-  return (input, init) => {
-    let request: Request;
+  return async (input, init) => {
     try {
-      request = new Request(input, init);
+      return await fetchImpl(input, init);
     } catch (error) {
-      return Promise.reject(new RequestNotSent(error));
+      try {
+        new Request(input, init);
+      } catch (refusal) {
+        throw new RequestNotSent(refusal);
+      }
+      throw error;
     }
-    return fetchImpl(request);
   };
 }
 

@@ -43,6 +43,29 @@ describe("deadlineAfter", () => {
     expect(released.signal.aborted).toBe(false);
   });
 
+  it("follows a parent deadline (the call's, for an attempt's) with its reason, and stops once cleared", async () => {
+    const call = deadlineAfter(5_000);
+    const attempt = deadlineAfter(1_000, call.signal);
+    const released = deadlineAfter(1_000, call.signal);
+    const late = deadlineAfter(9_000, call.signal);
+    released.clear();
+    vi.advanceTimersByTime(1_000);
+    // The attempt's own timeout says nothing to the call.
+    expect(attempt.timedOut).toBe(true);
+    expect(call.signal.aborted).toBe(false);
+    expect(released.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(4_000);
+    expect(call.timedOut).toBe(true);
+    expect(late.signal.aborted).toBe(true);
+    expect(late.timedOut).toBe(false);
+    expect(late.signal.reason).toBe(call.signal.reason);
+    await expect(late.aborted).rejects.toMatchObject({ name: "TimeoutError" });
+    expect(released.signal.aborted).toBe(false);
+    late.clear();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(deadlineAfter(1_000, call.signal).signal.reason).toBe(call.signal.reason);
+  });
+
   it("starts aborted under a parent that already aborted", () => {
     const parent = new AbortController();
     parent.abort(new Error("gone"));
