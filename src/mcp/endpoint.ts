@@ -192,11 +192,19 @@ async function dispatch(
   const onerror = (error: Error) =>
     log({ event: "mcp_transport_error", requestId: scope.requestId, error: errorText(error) });
   const options = { parsedBody: body };
+  // The hot case decided without the SDK's classifier (zod schemas on every call): see plainLegacyCall.
+  if (mode === "json") {
+    const plain = plainLegacyCall(request, body);
+    if (plain !== undefined) return serveDirect(plain, scope);
+  }
   // Classified on the client's own request: only its MCP headers and the body matter.
   if (await isLegacyRequest(request, body)) {
     if (mode === "json") {
-      const fast = await serveDirect(body, scope);
-      if (fast !== undefined) return fast;
+      const message = body as { id?: JsonRpcId; method?: unknown; params?: Record<string, unknown> };
+      // What the SDK classified legacy and the check above left to it (a header with whitespace, …).
+      if (message.id !== undefined && isPlainDirectCall(message.method, message.params)) {
+        return serveDirect(message as DirectCall, scope);
+      }
     }
     if (mode === "sse") {
       return legacyStatelessFallback(factory, onerror, { maxRequestBodySize: MAX_MCP_REQUEST_BODY_BYTES })(
@@ -216,6 +224,48 @@ async function dispatch(
   return handler.fetch(sdkRequest(request), options);
 }
 
+/** A message {@link serveDirect} answers: a plain 2025-era `tools/call` or `tools/list` request. */
+interface DirectCall {
+  id: JsonRpcId;
+  method: "tools/call" | "tools/list";
+  params?: Record<string, unknown>;
+}
+
+/** The SDK's first revision with the per-request `_meta` envelope (`isModernProtocolVersion`). */
+const FIRST_MODERN_PROTOCOL_VERSION = "2026-07-28";
+
+/** `MCP-Protocol-Version` values that name a 2025 revision exactly (no whitespace for the SDK to strip). */
+const LEGACY_PROTOCOL_VERSIONS: ReadonlySet<string> = new Set(
+  SUPPORTED_PROTOCOL_VERSIONS.filter((version) => version < FIRST_MODERN_PROTOCOL_VERSION),
+);
+
+/**
+ * The message when it is certainly one the SDK's `isLegacyRequest` classifies legacy and
+ * {@link serveDirect} answers; `undefined` when in any doubt (the SDK then classifies it as before).
+ * Certain because each of the SDK's rules (`classifyInboundRequest`) is settled here on the message
+ * `checkMessage` already accepted (a POST, one object, `jsonrpc: "2.0"`):
+ * - it is a JSON-RPC request by the SDK's strict schema: no keys but `jsonrpc`, `id`, `method`,
+ *   `params`, and an id that is a string or a safe integer (zod's `int()`);
+ * - its method is not `initialize` and its params carry no `_meta` (so no envelope claim), by
+ *   {@link isPlainDirectCall};
+ * - `MCP-Protocol-Version` is absent or exactly a 2025 revision, so it does not name a modern one
+ *   (the only header that decides a claim-less request's era; `Mcp-Method`/`Mcp-Name` are
+ *   cross-checked against a claim only).
+ * A 2026-07-28 message carries its claim in `params._meta` and that header: it never passes.
+ */
+function plainLegacyCall(request: Request, body: unknown): DirectCall | undefined {
+  const message = body as { id?: unknown; method?: unknown; params?: Record<string, unknown> };
+  for (const key in message) {
+    if (key !== "jsonrpc" && key !== "id" && key !== "method" && key !== "params") return undefined;
+  }
+  const { id } = message;
+  if (typeof id !== "string" && !Number.isSafeInteger(id)) return undefined;
+  if (!isPlainDirectCall(message.method, message.params)) return undefined;
+  const version = request.headers.get("mcp-protocol-version");
+  if (version !== null && !LEGACY_PROTOCOL_VERSIONS.has(version)) return undefined;
+  return message as DirectCall;
+}
+
 /** Listing entries serialized once per isolate: a `tools/list` page is a join of cached strings. */
 const serializedTools = new WeakMap<object, string>();
 
@@ -223,11 +273,9 @@ const serializedTools = new WeakMap<object, string>();
  * The hot methods without an SDK server: a 2025-era `tools/call` or `tools/list` answered as
  * one JSON body runs the same handlers the SDK server registers (`toolsCall`, `toolsList`),
  * minus the per-request server, transport and schema round trips (~0.1 ms of CPU per call;
- * GitHub's whole tool list 25 → 12 ms). `undefined`: not such a message, the SDK serves it.
+ * GitHub's whole tool list 25 → 12 ms).
  */
-async function serveDirect(body: unknown, scope: McpRequestScope): Promise<Response | undefined> {
-  const message = body as { id?: JsonRpcId; method?: string; params?: Record<string, unknown> };
-  if (message.id === undefined || !isPlainDirectCall(message.method, message.params)) return undefined;
+async function serveDirect(message: DirectCall, scope: McpRequestScope): Promise<Response> {
   const headers = { "content-type": "application/json" };
   try {
     if (message.method === "tools/call") {
