@@ -174,7 +174,7 @@ async function servePost(request: Request, scope: McpRequestScope): Promise<Resp
       { supported: SUPPORTED_PROTOCOL_VERSIONS, requested: version },
     );
   }
-  return dispatch(request, body, mode, scope);
+  return dispatch(request, body, version, mode, scope);
 }
 
 /**
@@ -185,6 +185,7 @@ async function servePost(request: Request, scope: McpRequestScope): Promise<Resp
 async function dispatch(
   request: Request,
   body: unknown,
+  version: string | null,
   mode: ResponseMode,
   scope: McpRequestScope,
 ): Promise<Response> {
@@ -194,7 +195,7 @@ async function dispatch(
   const options = { parsedBody: body };
   // The hot case decided without the SDK's classifier (zod schemas on every call): see plainLegacyCall.
   if (mode === "json") {
-    const plain = plainLegacyCall(request, body);
+    const plain = plainLegacyCall(version, body);
     if (plain !== undefined) return serveDirect(plain, scope);
   }
   // Classified on the client's own request: only its MCP headers and the body matter.
@@ -248,12 +249,13 @@ const LEGACY_PROTOCOL_VERSIONS: ReadonlySet<string> = new Set(
  *   `params`, and an id that is a string or a safe integer (zod's `int()`);
  * - its method is not `initialize` and its params carry no `_meta` (so no envelope claim), by
  *   {@link isPlainDirectCall};
- * - `MCP-Protocol-Version` is absent or exactly a 2025 revision, so it does not name a modern one
+ * - `version`, the request's `MCP-Protocol-Version` as sent, is absent or exactly a 2025 revision, so
+ *   it does not name a modern one
  *   (the only header that decides a claim-less request's era; `Mcp-Method`/`Mcp-Name` are
  *   cross-checked against a claim only).
  * A 2026-07-28 message carries its claim in `params._meta` and that header: it never passes.
  */
-function plainLegacyCall(request: Request, body: unknown): DirectCall | undefined {
+function plainLegacyCall(version: string | null, body: unknown): DirectCall | undefined {
   const message = body as { id?: unknown; method?: unknown; params?: Record<string, unknown> };
   for (const key in message) {
     if (key !== "jsonrpc" && key !== "id" && key !== "method" && key !== "params") return undefined;
@@ -261,7 +263,6 @@ function plainLegacyCall(request: Request, body: unknown): DirectCall | undefine
   const { id } = message;
   if (typeof id !== "string" && !Number.isSafeInteger(id)) return undefined;
   if (!isPlainDirectCall(message.method, message.params)) return undefined;
-  const version = request.headers.get("mcp-protocol-version");
   if (version !== null && !LEGACY_PROTOCOL_VERSIONS.has(version)) return undefined;
   return message as DirectCall;
 }

@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { GatewayError, lastResortResponse } from "../../src/errors.ts";
+import { authEnv } from "./auth/helpers.ts";
 
 const BASE = "http://gateway.test";
 
@@ -104,5 +105,19 @@ describe("JSON errors on every route", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const res = lastResortResponse(new Error("escaped"));
     await expectJsonError(res, 500, "internal_error");
+  });
+});
+
+describe("the app's own check of the caller on /v1/ (behind the OAuth resource server)", () => {
+  it("answers a request without an authenticated caller with a JSON 401, CORS headers included", async () => {
+    const authOn = await authEnv();
+    const res = await createApp().fetch(
+      new Request(`${BASE}/v1/mcp`, { method: "POST", headers: { origin: "https://allowed.example" } }),
+      authOn,
+      createExecutionContext(),
+    );
+    await expectJsonError(res, 401, "unauthorized");
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://allowed.example");
+    expect(res.headers.get("vary")).toBe("Origin");
   });
 });
