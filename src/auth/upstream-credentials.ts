@@ -14,6 +14,7 @@
  */
 import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
 import { type EnvVars, envString, type VendorVariable, vendorVarName } from "../config.ts";
+import { memoized } from "../memo.ts";
 
 /**
  * A credential ready to attach; the scheme decides where it goes. `related`: secrets held with
@@ -33,15 +34,22 @@ export interface CredentialSource {
 export type SecretRole = "apiKey" | "token" | "username" | "password";
 
 /** The env names holding each credential role for a vendor. */
-export function secretNames(bundle: VendorBundle): Record<SecretRole, string> {
+export function secretNames(bundle: VendorBundle): Readonly<Record<SecretRole, string>> {
+  // Once per bundle and isolate: every tool call's credential source reads them.
+  return memoized(secretNamesByBundle, bundle, namesOf);
+}
+
+const secretNamesByBundle = new WeakMap<VendorBundle, Readonly<Record<SecretRole, string>>>();
+
+function namesOf(bundle: VendorBundle): Readonly<Record<SecretRole, string>> {
   const configured = bundle.auth?.secrets ?? {};
   const named = (suffix: VendorVariable) => vendorVarName(bundle.vendor, suffix);
-  return {
+  return Object.freeze({
     apiKey: configured.apiKey ?? named("API_KEY"),
     token: configured.token ?? named("TOKEN"),
     username: configured.username ?? named("USERNAME"),
     password: configured.password ?? named("PASSWORD"),
-  };
+  });
 }
 
 /** The secret names that would satisfy `scheme`, for "set X" hints (names only, never values). */
