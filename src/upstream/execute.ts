@@ -19,12 +19,7 @@ import type { VendorSettings } from "../config.ts";
 import { log } from "../log.ts";
 import { redactUrlQueries } from "../redact-urls.ts";
 import { SecretScrubber } from "../redaction/scrub.ts";
-import {
-  type BodyFailure,
-  refusalsApart,
-  resilientFetch,
-  type UpstreamFailure,
-} from "../resilience/retry.ts";
+import { type BodyFailure, resilientFetch, type UpstreamFailure } from "../resilience/retry.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
 import { validate } from "../schema/validate.ts";
 import { failed, invalidArguments, ToolError, type ToolFailure, type ToolOutcome } from "../tool-error.ts";
@@ -206,12 +201,10 @@ async function sendAndRead(
         // A runtime error's text becomes the breaker's last error (/health/vendors) and the result.
         send: (attempt) =>
           sendUpstream(withGatewayHeaders(req, attempt.headers), {
-            // What the runtime refuses to build is not a network failure (retry.ts).
-            fetch: refusalsApart(ctx.fetch ?? fetch),
+            fetch: ctx.fetch ?? fetch,
             signal: attempt.signal,
             base,
-          }).catch((err: unknown) => {
-            throw scrubError(err, secrets);
+            onError: (err) => scrubError(err, secrets),
           }),
       }),
       deadline.aborted,
