@@ -145,7 +145,13 @@ async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promi
     const { req, base } = await prepareToolRequest(ctx, secrets);
     const remaining = ctx.deadline - clock.now();
     if (remaining <= 0) return timeoutResult();
-    const callDeadline = deadlineAfter(remaining, undefined, clock);
+    // Wakes first when a first attempt's UPSTREAM_TIMEOUT could end: attempts ride its timer.
+    const callDeadline = deadlineAfter(
+      remaining,
+      undefined,
+      clock,
+      ctx.settings.upstreamTimeoutSeconds * 1000,
+    );
     try {
       return await sendAndRead(ctx, clock, req, base, secrets, callDeadline, timeoutResult);
     } finally {
