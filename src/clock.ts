@@ -19,6 +19,12 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** Calls `fire` once `ms` have passed, unless the returned cancel function runs first. */
   timer(ms: number, fire: () => void): () => void;
+  /**
+   * `true` when a timer of `ms` fires once `now()` has moved `ms` on, so one timer can stand
+   * for several due times compared through `now()` (src/resilience/timeout.ts). Unset for a
+   * clock whose `now()` moves apart from its timers (a test clock whose sleeps skip time).
+   */
+  readonly timersFollowNow?: boolean;
 }
 
 /** `sleep` built on a clock's `timer`, so every clock waits the same way. */
@@ -50,6 +56,7 @@ export const realClock: Clock = {
   now: () => Date.now(),
   sleep: sleepOn(realTimer),
   timer: realTimer,
+  timersFollowNow: true,
 };
 
 function isClock(value: unknown): value is Clock {

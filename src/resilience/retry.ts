@@ -351,25 +351,21 @@ class RequestNotSent extends Error {
 }
 
 /**
- * `fetchImpl` whose failures for requests the runtime refuses to build locally surface as
- * {@link RequestNotSent} instead of looking like network failures. The request is built a
- * second time only after `fetchImpl` failed: a refusal repeats itself (the body is bytes or
- * text, never a consumed stream), a network failure does not. Building it before every send
- * instead cost a second `Request` per attempt, since `fetch` builds its own.
+ * What a failed `fetch(input, init)` threw, as {@link RequestNotSent} when the runtime refuses
+ * to build that request locally, so it does not look like a network failure. The request is
+ * built a second time only after the fetch failed: a refusal repeats itself (the body is bytes
+ * or text, never a consumed stream), a network failure does not. Building it before every send
+ * instead cost a second `Request` per attempt, since `fetch` builds its own. The send step
+ * (src/upstream/send.ts) calls it in its own `catch`: a wrapper around `fetch` cost an async
+ * frame and a promise per attempt.
  */
-export function refusalsApart(fetchImpl: typeof fetch): typeof fetch {
-  return async (input, init) => {
-    try {
-      return await fetchImpl(input, init);
-    } catch (error) {
-      try {
-        new Request(input, init);
-      } catch (refusal) {
-        throw new RequestNotSent(refusal);
-      }
-      throw error;
-    }
-  };
+export function refusalOr(error: unknown, input: string, init: RequestInit): unknown {
+  try {
+    new Request(input, init);
+  } catch (refusal) {
+    return new RequestNotSent(refusal);
+  }
+  return error;
 }
 
 /** fetch rejects with a TypeError or a workerd `Error` flagged `retryable`/`remote` for network trouble. */

@@ -19,12 +19,7 @@ import type { VendorSettings } from "../config.ts";
 import { log } from "../log.ts";
 import { redactUrlQueries } from "../redact-urls.ts";
 import { SecretScrubber } from "../redaction/scrub.ts";
-import {
-  type BodyFailure,
-  refusalsApart,
-  resilientFetch,
-  type UpstreamFailure,
-} from "../resilience/retry.ts";
+import { type BodyFailure, resilientFetch, type UpstreamFailure } from "../resilience/retry.ts";
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
 import { validate } from "../schema/validate.ts";
 import { failed, invalidArguments, ToolError, type ToolFailure, type ToolOutcome } from "../tool-error.ts";
@@ -150,7 +145,13 @@ async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promi
     const { req, base } = await prepareToolRequest(ctx, secrets);
     const remaining = ctx.deadline - clock.now();
     if (remaining <= 0) return timeoutResult();
-    const callDeadline = deadlineAfter(remaining, undefined, clock);
+    // Wakes first when a first attempt's UPSTREAM_TIMEOUT could end: attempts ride its timer.
+    const callDeadline = deadlineAfter(
+      remaining,
+      undefined,
+      clock,
+      ctx.settings.upstreamTimeoutSeconds * 1000,
+    );
     try {
       return await sendAndRead(ctx, clock, req, base, secrets, callDeadline, timeoutResult);
     } finally {
@@ -206,12 +207,10 @@ async function sendAndRead(
         // A runtime error's text becomes the breaker's last error (/health/vendors) and the result.
         send: (attempt) =>
           sendUpstream(withGatewayHeaders(req, attempt.headers), {
-            // What the runtime refuses to build is not a network failure (retry.ts).
-            fetch: refusalsApart(ctx.fetch ?? fetch),
+            fetch: ctx.fetch ?? fetch,
             signal: attempt.signal,
             base,
-          }).catch((err: unknown) => {
-            throw scrubError(err, secrets);
+            onError: (err) => scrubError(err, secrets),
           }),
       }),
       deadline.aborted,

@@ -14,6 +14,7 @@
  * @module
  */
 import { isUnderBase } from "../base-url.ts";
+import { refusalOr } from "../resilience/retry.ts";
 import type { PreparedRequest } from "./request.ts";
 
 /** Redirects followed per attempt before giving up (browsers allow 20; APIs need one or two). */
@@ -27,12 +28,18 @@ export interface SendOptions {
   signal: AbortSignal;
   /** The vendor's base URL: redirects are followed only below it. */
   base: URL;
+  /** Rewrites what a failed fetch threw before it is rethrown (the executor scrubs credentials from its text). */
+  onError?: (error: unknown) => unknown;
 }
 
-/** Sends `req`, following at most `MAX_REDIRECTS` redirects that stay under `base`. */
+/**
+ * Sends `req`, following at most `MAX_REDIRECTS` redirects that stay under `base`. A request the
+ * runtime refuses to build rejects with the resilience layer's `RequestNotSent` (`refusalOr`),
+ * not as a network failure.
+ */
 export async function sendUpstream(
   req: PreparedRequest,
-  { fetch: fetchImpl, signal, base }: SendOptions,
+  { fetch: fetchImpl, signal, base, onError }: SendOptions,
 ): Promise<Response> {
   let url = req.url;
   let method: string = req.method;
@@ -40,7 +47,14 @@ export async function sendUpstream(
   // Copied only when a redirect rewrites it: the prepared request is re-sent on retries.
   let headers = req.headers;
   for (let hop = 0; ; hop++) {
-    const response = await fetchImpl(url.href, { method, headers, body, redirect: "manual", signal });
+    const init: RequestInit = { method, headers, body, redirect: "manual", signal };
+    let response: Response;
+    try {
+      response = await fetchImpl(url.href, init);
+    } catch (error) {
+      const thrown = refusalOr(error, url.href, init);
+      throw onError === undefined ? thrown : onError(thrown);
+    }
     if (!REDIRECT_STATUSES.has(response.status)) return response;
     const location = response.headers.get("Location");
     if (location === null || hop >= MAX_REDIRECTS) return response;

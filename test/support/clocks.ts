@@ -65,6 +65,7 @@ export function manualClock(start = Date.UTC(2026, 0, 1)): ManualClock {
   return {
     sleeps,
     now: () => t,
+    timersFollowNow: true,
     advance,
     pendingTimers: () => timers.size,
     timer(ms, fire) {

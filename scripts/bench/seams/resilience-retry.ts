@@ -3,7 +3,7 @@
  * response at once, without the vendor guard, retries, attempt timeout or a send. What
  * runs: the tool executor around it (settings, deadline, credentials, arguments, request,
  * upstream auth, then response reading, validation, sanitization, the result). The rest of
- * the module (`refusalsApart`, …) stays the real one.
+ * the module (`refusalOr`, …) stays the real one.
  */
 import type * as real from "../../../src/resilience/retry.ts";
 import { recordedUpstreamResponse } from "./recorded.ts";

@@ -66,6 +66,48 @@ describe("deadlineAfter", () => {
     expect(deadlineAfter(1_000, call.signal).signal.reason).toBe(call.signal.reason);
   });
 
+  it("lets an attempt ride its call's timer: one timer, each deadline still ends at its own time", async () => {
+    // The call wakes first after 1 s (a first attempt's bound) and ends after 5 s.
+    const call = deadlineAfter(5_000, undefined, undefined, 1_000);
+    vi.advanceTimersByTime(200);
+    const attempt = deadlineAfter(1_000, call.signal);
+    expect(vi.getTimerCount()).toBe(1);
+    // The wake-up at 1 s finds the attempt not due yet and sleeps until it is.
+    vi.advanceTimersByTime(999);
+    expect(attempt.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(attempt.timedOut).toBe(true);
+    await expect(attempt.aborted).rejects.toMatchObject({ name: "TimeoutError" });
+    expect(call.signal.aborted).toBe(false);
+    // A second attempt due after the call's end rides it and ends with the call's reason.
+    const late = deadlineAfter(9_000, call.signal);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(3_799);
+    expect(call.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(call.timedOut).toBe(true);
+    expect(late.timedOut).toBe(false);
+    expect(late.signal.reason).toBe(call.signal.reason);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("gives a riding attempt its own timer when the call's deadline is cleared first", () => {
+    const call = deadlineAfter(5_000, undefined, undefined, 1_000);
+    const attempt = deadlineAfter(2_000, call.signal);
+    const released = deadlineAfter(2_000, call.signal);
+    released.clear();
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(500);
+    call.clear();
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(1_499);
+    expect(attempt.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(attempt.timedOut).toBe(true);
+    expect(released.signal.aborted).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it("starts aborted under a parent that already aborted", () => {
     const parent = new AbortController();
     parent.abort(new Error("gone"));

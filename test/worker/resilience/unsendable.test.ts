@@ -12,7 +12,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import { loadSettings, vendorSettings } from "../../../src/config.ts";
 import { guardClient } from "../../../src/resilience/guard-client.ts";
-import { refusalsApart, resilientFetch } from "../../../src/resilience/retry.ts";
+import { resilientFetch } from "../../../src/resilience/retry.ts";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
 import {
   MAX_HEADER_LINE_BYTES,
@@ -127,7 +127,7 @@ describe("requests the runtime refuses to build", () => {
         sends += 1;
         return sendUpstream(
           { method: "GET", url: new URL(`${upstream}/faults/${key}/ok`), headers: new Headers(), body: "x" },
-          { fetch: refusalsApart(fetch), signal, base: new URL(upstream) },
+          { fetch, signal, base: new URL(upstream) },
         );
       },
     });
