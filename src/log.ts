@@ -56,7 +56,7 @@ interface EventFields {
     summary: string;
   };
   /** The vendor guard (Durable Object) failed or did not answer; the call went ahead without it. */
-  guard_unavailable: { vendor: string; op: string; error: string };
+  guard_unavailable: { requestId?: string | undefined; vendor: string; op: string; error: string };
   /** A setting of the Python generator this gateway does not read; once per isolate. */
   ignored_setting: { setting: string; message: string };
   /** A client-credentials token could not be cached in KV; the next call fetches one again. */

@@ -149,6 +149,8 @@ export interface GuardClientOptions {
   clock?: Clock;
   /** The authenticated user making the call; absent when client auth is off (or the gateway calls). */
   caller?: string;
+  /** The MCP request the call serves, for the `guard_unavailable` log line; absent for a probe. */
+  requestId?: string;
 }
 
 /** What the retry loop needs from the guard (a seam for tests). */
@@ -211,8 +213,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<
   return Promise.race([promise, timeout]).finally(() => cancel?.());
 }
 
-function logGuardFailure(vendor: string, op: string, error: unknown): void {
-  log({ event: "guard_unavailable", vendor, op, error: errorText(error) });
+function logGuardFailure(vendor: string, op: string, error: unknown, requestId: string | undefined): void {
+  log({ event: "guard_unavailable", requestId, vendor, op, error: errorText(error) });
 }
 
 /**
@@ -267,7 +269,7 @@ export function guardClient(
       if (state !== "closed" || !leaseAllowed) local.leaseUntil = 0;
       else if (local.leaseUntil > now()) local.leaseUntil = now() + ADMISSION_LEASE_MS;
     } catch (error) {
-      logGuardFailure(vendor, "record", error);
+      logGuardFailure(vendor, "record", error, options.requestId);
     }
   };
   return {
@@ -297,7 +299,7 @@ export function guardClient(
           clock,
         );
       } catch (error) {
-        logGuardFailure(vendor, "admit", error);
+        logGuardFailure(vendor, "admit", error, options.requestId);
         return { allowed: true, waitMs: 0 };
       }
       // The caller's own breaker says nothing about the vendor's: the lease stays as it is.
@@ -336,7 +338,7 @@ export function guardClient(
       try {
         await withTimeout(stubOf().recordDrift(tool) as Promise<void>, ADMISSION_TIMEOUT_MS, clock);
       } catch (error) {
-        logGuardFailure(vendor, "recordDrift", error);
+        logGuardFailure(vendor, "recordDrift", error, options.requestId);
       }
     },
     async snapshot() {

@@ -133,6 +133,8 @@ export interface ResilientFetchOptions<R extends AttemptResponse> {
   signal?: AbortSignal;
   /** The authenticated user (for per-caller breakers); absent when client auth is off. */
   caller?: string;
+  /** The MCP request the call serves, for log lines; absent for a probe. */
+  requestId?: string;
   clock?: Clock;
   random?: () => number;
   guard?: GuardClient;
@@ -152,7 +154,11 @@ export async function resilientFetch<R extends AttemptResponse>(
   const random = opts.random ?? Math.random;
   const guard =
     opts.guard ??
-    guardClient(opts.env, settings, { clock, ...(opts.caller === undefined ? {} : { caller: opts.caller }) });
+    guardClient(opts.env, settings, {
+      clock,
+      ...(opts.caller === undefined ? {} : { caller: opts.caller }),
+      ...(opts.requestId === undefined ? {} : { requestId: opts.requestId }),
+    });
   const vendor = settings.vendor;
   const idempotent = IDEMPOTENT_METHODS.has(tool.method) || Boolean(tool.idempotencyKeyHeader);
   const headers: Record<string, string> = tool.idempotencyKeyHeader

@@ -203,6 +203,7 @@ async function sendAndRead(
         signal: deadline.signal,
         clock,
         ...(ctx.caller === undefined ? {} : { caller: ctx.caller }),
+        ...(ctx.requestId === undefined ? {} : { requestId: ctx.requestId }),
         deferOutcome: true,
         // A runtime error's text becomes the breaker's last error (/health/vendors) and the result.
         send: (attempt) =>

@@ -43,7 +43,13 @@ function recordDrift(ctx: ResponsePolicyContext, status: number, summary: string
     status,
     summary,
   });
-  ctx.waitUntil(guardClient(ctx.env, ctx.settings).recordDrift(ctx.tool.name));
+  ctx.waitUntil(
+    guardClient(
+      ctx.env,
+      ctx.settings,
+      ctx.requestId === undefined ? {} : { requestId: ctx.requestId },
+    ).recordDrift(ctx.tool.name),
+  );
 }
 
 /** Validates (2xx only) and sanitizes a parsed upstream JSON body. */

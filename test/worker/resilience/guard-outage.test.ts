@@ -8,7 +8,7 @@
  * waits on real time.
  */
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ADMISSION_TIMEOUT_MS } from "../../../src/resilience/guard-client.ts";
 import { type ManualClock, manualClock } from "../../support/clocks.ts";
 import { legacyRequest, readJsonRpc } from "../mcp/helpers.ts";
@@ -86,6 +86,38 @@ describe.each<Outage>(["namespace throws", "calls reject", "never answers"])(
         clock.advance(ADMISSION_TIMEOUT_MS);
       }
       await done;
+    });
+
+    it("logs the outage as guard_unavailable with the request's id", async () => {
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+      try {
+        const clock = manualClock();
+        const g = gatewayEnv(outage, clock);
+        const key = `outage-log-${crypto.randomUUID()}`;
+        const requestId = `req-outage-${crypto.randomUUID()}`;
+        const init = toolsCallInit("getFault", { key, mode: "ok" });
+        const { response, done } = startRequest(g.env, "/v1/faulty/mcp", {
+          ...init,
+          headers: { ...(init.headers as Record<string, string>), "x-request-id": requestId },
+        });
+        if (outage === "never answers") {
+          await until(() => g.calls.includes("admit"));
+          clock.advance(ADMISSION_TIMEOUT_MS);
+        }
+        expect((await response).status).toBe(200);
+        if (outage === "never answers") {
+          await until(() => g.calls.includes("record"));
+          clock.advance(ADMISSION_TIMEOUT_MS);
+        }
+        await done;
+        const lines = warn.mock.calls
+          .map(([line]) => JSON.parse(String(line)) as Record<string, unknown>)
+          .filter((line) => line.event === "guard_unavailable");
+        expect(lines.length).toBeGreaterThan(0);
+        for (const line of lines) expect(line).toMatchObject({ requestId, vendor: "faulty" });
+      } finally {
+        warn.mockRestore();
+      }
     });
 
     it("/health/vendors answers JSON 200 with every vendor unknown, never a 500 or HTML", async () => {
