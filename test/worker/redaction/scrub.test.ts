@@ -45,6 +45,27 @@ describe("SecretScrubber", () => {
     expect(scrubberOf("a b/c").scrubCut("x a%20b%2")).toBe("x ");
   });
 
+  it("scrubValue scrubs every string and key of a failure's values, keeps the rest, and copies only what changed", () => {
+    const s = scrubberOf("k3y-value");
+    const untouched = { n: 1, list: ["a", { b: true }] };
+    const value = {
+      message: "bad key k3y-value",
+      details: { "k3y-value": ["echo: k3y-value", 2, null], untouched },
+      // A key named like the prototype must stay data, never become the object's prototype.
+      ["__proto__" as string]: "k3y-value",
+    };
+    Object.defineProperty(value, "__proto__", { value: "k3y-value", enumerable: true });
+    const out = s.scrubValue(value) as Record<string, unknown>;
+    expect(out.message).toBe("bad key [REDACTED]");
+    expect(out.details).toEqual({ "[REDACTED]": ["echo: [REDACTED]", 2, null], untouched });
+    expect((out.details as { untouched: unknown }).untouched).toBe(untouched);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(out, "__proto__")?.value).toBe("[REDACTED]");
+    expect(JSON.stringify(out)).not.toContain("k3y-value");
+    expect(s.scrubValue(untouched)).toBe(untouched);
+    expect(new SecretScrubber().scrubValue(value)).toBe(value);
+  });
+
   it("finds a secret's UTF-8 bytes in a binary string", () => {
     const bytes = [0, ...new TextEncoder().encode("pä55"), 255];
     expect(scrubberOf("pä55").inBinaryString(String.fromCharCode(...bytes))).toBe(true);
