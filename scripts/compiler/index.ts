@@ -22,6 +22,7 @@ import { BUNDLE_FORMAT_VERSION, type VendorBundle } from "../../src/bundle/types
 // The Worker's own rule, so the "set <VENDOR>_BASE_URL" hint names the variable it reads.
 import { vendorEnvPrefix } from "../../src/config.ts";
 import { swaggerToOpenApi } from "./convert.ts";
+import { applyToolOverrides } from "./curate.ts";
 import { CompilerError, type SpecProblem, SpecValidationError, VendorConfigError } from "./errors.ts";
 import { dropBroken, repairSpec } from "./lenient.ts";
 import { formatFromName, parseDocumentText, readTextFile } from "./load.ts";
@@ -302,6 +303,10 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
 
   if (built.tools.length === 0) {
     warn({ message: "no tools: every operation was skipped or filtered out (see skipped)" });
+  }
+
+  if (config.tools !== undefined) {
+    applyToolOverrides(built.tools, config.tools, maxToolNameChars(vendor), input.configFile);
   }
 
   let healthTool: string | undefined;

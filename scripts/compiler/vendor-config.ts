@@ -17,6 +17,8 @@ import {
 } from "../../src/config.ts";
 import { VendorConfigError, type VendorConfigIssue } from "./errors.ts";
 import { findJsonSyntaxError, offsetToPosition } from "./load.ts";
+import { TOOL_NAME_MAX_CHARS } from "./naming.ts";
+import { TOOL_DESCRIPTION_MAX_CHARS, TOOL_TITLE_MAX_CHARS } from "./operations.ts";
 
 /** Vendor folder names: they become URL segments, env var prefixes and tool-name prefixes. */
 export const VENDOR_NAME_PATTERN = /^[a-z0-9-]+$/;
@@ -68,6 +70,21 @@ export interface VendorConfig {
     /** Largest tool input schema kept (after sharing repeated subschemas); bigger operations are skipped. */
     inputSchemaMaxBytes?: number;
   };
+  /** Curated tools, by generated tool name or operationId (checked against the spec in `curate.ts`). */
+  tools?: Record<string, ToolOverride>;
+}
+
+/** The operator's rewrite of one tool (FastMCP tool transformations, Cloudflare portal aliases). */
+export interface ToolOverride {
+  /** The tool's new name: same characters and length limit as generated names. */
+  name?: string;
+  title?: string;
+  description?: string;
+  /**
+   * Arguments hidden behind fixed values: gone from the listed input schema, sent with these
+   * values on every call. A client that sends one itself is refused (`invalid_arguments`).
+   */
+  fixed?: Record<string, unknown>;
 }
 
 const CONFIG_KEYS = [
@@ -84,6 +101,7 @@ const CONFIG_KEYS = [
   "allowRemoteRefs",
   "lenient",
   "limits",
+  "tools",
 ] as const;
 
 /** A strict object (valibot lets arrays through `strictObject`, so they are refused first). */
@@ -262,6 +280,37 @@ const allowRemoteRefsSchema = v.lazy((input) =>
     : v.boolean("expected true, false or an array of allowed URL prefixes / folders"),
 );
 
+/** Tool names as MCP clients accept them; the per-vendor length limit is checked with the spec. */
+const TOOL_NAME = /^[A-Za-z0-9_-]+$/;
+
+const TOOLS_EXPECTED = "expected an object: tool name or operationId → override";
+
+const toolOverrideSchema = v.pipe(
+  strict(
+    {
+      name: v.optional(
+        v.pipe(
+          text(TOOL_NAME_MAX_CHARS),
+          v.regex(TOOL_NAME, "expected a tool name of letters, digits, _ and -"),
+        ),
+      ),
+      title: v.optional(text(TOOL_TITLE_MAX_CHARS)),
+      description: v.optional(text(TOOL_DESCRIPTION_MAX_CHARS)),
+      fixed: v.optional(
+        v.pipe(
+          v.record(v.string(), v.unknown(), "expected an object: argument → fixed value"),
+          v.check((fixed) => Object.keys(fixed).length > 0, "expected at least one fixed argument"),
+        ),
+      ),
+    },
+    "a tool override",
+  ),
+  v.check(
+    (o) => Object.keys(o).length > 0,
+    "an empty override changes nothing; give name, title, description or fixed",
+  ),
+);
+
 const vendorConfigSchema = strict(
   {
     $schema: v.optional(v.string("expected a string")),
@@ -278,6 +327,13 @@ const vendorConfigSchema = strict(
     lenient: v.optional(v.boolean("expected true (repair or skip invalid parts) or false (strict)")),
     limits: v.optional(
       strict({ inputSchemaMaxBytes: v.optional(ranged(INPUT_SCHEMA_BYTES_RANGE)) }, "limits"),
+    ),
+    tools: v.optional(
+      v.lazy((input) =>
+        Array.isArray(input)
+          ? v.custom<never>(() => false, TOOLS_EXPECTED)
+          : v.record(text(500), toolOverrideSchema, TOOLS_EXPECTED),
+      ),
     ),
   } satisfies Record<(typeof CONFIG_KEYS)[number], unknown>,
   "vendor.json",

@@ -166,6 +166,12 @@ export interface ToolRecipe {
    * gateway fills it when the caller does not.
    */
   idempotencyKeyHeader?: string;
+  /**
+   * Arguments the operator fixed in vendor.json (`tools.<tool>.fixed`): absent from `inputSchema`
+   * (so a client sending one is refused as an unknown argument), checked against their schemas at
+   * compile time, and merged into the validated arguments before the request is built.
+   */
+  fixed?: Record<string, unknown>;
 }
 
 /** Operator settings for upstream auth, from `specs/<vendor>/vendor.json`. */

@@ -75,9 +75,13 @@ async function prepareToolRequest(
   });
   if (!outcome.valid) throw new ToolError("invalid_arguments", "Invalid arguments", outcome.issues);
   const base = resolveBaseUrl(ctx.env, ctx.bundle, ctx.tool);
+  // Fixed arguments are not in the listed schema, so `strictRoot` has refused a client that sent
+  // one; they were checked against their own schemas when the bundle was compiled.
+  const fixed = ctx.tool.fixed;
+  const valid = outcome.value as Record<string, unknown>;
   const req = buildRequest(
     ctx.tool,
-    outcome.value as Record<string, unknown>,
+    fixed === undefined ? valid : { ...valid, ...fixed },
     base,
     credentialParams(ctx.tool, ctx.bundle),
   );

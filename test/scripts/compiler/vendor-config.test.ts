@@ -61,7 +61,7 @@ describe("vendor.json validation", () => {
   it("an unknown key names the file, the key and the allowed keys", () => {
     const error = configError({ displayName: "Acme", baseURL: "https://x" });
     expect(error.message).toBe(
-      "Invalid vendor configuration: specs/acme/vendor.json\n  - baseURL: unknown key; allowed keys in vendor.json: $schema, displayName, description, baseUrl, auth, include, exclude, resilience, toolMode, healthTool, allowRemoteRefs, lenient, limits",
+      "Invalid vendor configuration: specs/acme/vendor.json\n  - baseURL: unknown key; allowed keys in vendor.json: $schema, displayName, description, baseUrl, auth, include, exclude, resilience, toolMode, healthTool, allowRemoteRefs, lenient, limits, tools",
     );
     expect(configError({ resilience: { maxRetriez: 2 } }).issues).toEqual([
       {

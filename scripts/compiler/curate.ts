@@ -1,0 +1,124 @@
+/**
+ * vendor.json `tools`: the operator's curation of the generated tools (rename, new title or
+ * description, arguments hidden behind fixed values), checked against the tools the spec gave.
+ * Every override that names no tool, a clashing or too long name, a fixed argument the tool does
+ * not have, or a fixed value its schema refuses fails the vendor with the key that is wrong.
+ *
+ * @module
+ */
+import type { JsonSchema, ToolRecipe } from "../../src/bundle/types.ts";
+import { validate } from "../../src/schema/validate.ts";
+import { VendorConfigError, type VendorConfigIssue } from "./errors.ts";
+import { isObject } from "./pointer.ts";
+import type { ToolOverride } from "./vendor-config.ts";
+
+/**
+ * Applies `overrides` to `tools` in place. Keys name a generated tool name, else an operationId
+ * (as `healthTool` does). Throws a `VendorConfigError` naming `configFile` and every bad key.
+ */
+export function applyToolOverrides(
+  tools: ToolRecipe[],
+  overrides: Readonly<Record<string, ToolOverride>>,
+  maxNameChars: number,
+  configFile: string,
+): void {
+  const issues: VendorConfigIssue[] = [];
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const claimed = new Map<ToolRecipe, string>();
+  const curated: [ToolRecipe, ToolOverride, string][] = [];
+  for (const [key, override] of Object.entries(overrides)) {
+    const tool = byName.get(key) ?? tools.find((t) => t.operationId === key);
+    if (tool === undefined) {
+      issues.push({
+        key: `tools.${key}`,
+        message: `no tool or operationId "${key}" (after include/exclude)`,
+      });
+      continue;
+    }
+    const earlier = claimed.get(tool);
+    if (earlier !== undefined) {
+      issues.push({ key: `tools.${key}`, message: `names the same tool as tools.${earlier}; merge them` });
+      continue;
+    }
+    claimed.set(tool, key);
+    curated.push([tool, override, key]);
+  }
+
+  const finalNames = new Map<string, string>();
+  for (const tool of tools) finalNames.set(tool.name, tool.name);
+  for (const [tool, override] of curated)
+    if (override.name !== undefined) finalNames.set(tool.name, override.name);
+  const holders = new Map<string, string[]>();
+  for (const [from, to] of finalNames) holders.set(to, [...(holders.get(to) ?? []), from]);
+
+  for (const [tool, override, key] of curated) {
+    if (override.name !== undefined) {
+      if (override.name.length > maxNameChars) {
+        issues.push({
+          key: `tools.${key}.name`,
+          message: `"${override.name}" is ${override.name.length} characters; the limit for this vendor is ${maxNameChars} so the prefixed name fits 64`,
+        });
+      }
+      const others = (holders.get(override.name) ?? []).filter((n) => n !== tool.name);
+      if (others.length > 0) {
+        issues.push({
+          key: `tools.${key}.name`,
+          message: `"${override.name}" is already the name of tool ${others.map((o) => JSON.stringify(o)).join(", ")}`,
+        });
+      }
+    }
+    if (override.fixed !== undefined) issues.push(...fixedProblems(tool, override.fixed, key));
+  }
+  if (issues.length > 0) throw new VendorConfigError(configFile, issues);
+
+  for (const [tool, override] of curated) {
+    if (override.name !== undefined) tool.name = override.name;
+    if (override.title !== undefined) tool.title = override.title;
+    if (override.description !== undefined) tool.description = override.description;
+    if (override.fixed !== undefined) hideFixed(tool, override.fixed);
+  }
+}
+
+function fixedProblems(tool: ToolRecipe, fixed: Record<string, unknown>, key: string): VendorConfigIssue[] {
+  const issues: VendorConfigIssue[] = [];
+  const properties = isObject(tool.inputSchema.properties) ? tool.inputSchema.properties : {};
+  for (const [arg, value] of Object.entries(fixed)) {
+    const where = `tools.${key}.fixed.${arg}`;
+    if (!Object.hasOwn(properties, arg)) {
+      const known = Object.keys(properties);
+      issues.push({
+        key: where,
+        message: `tool "${tool.name}" has no argument "${arg}"; ${known.length > 0 ? `expected one of ${known.join(", ")}` : "it takes none"}`,
+      });
+      continue;
+    }
+    // The argument's own schema, with the tool's local $defs its $refs may point into.
+    const schema: JsonSchema = {
+      type: "object",
+      properties: { [arg]: properties[arg] },
+      required: [arg],
+      ...(tool.inputSchema.$defs !== undefined ? { $defs: tool.inputSchema.$defs } : {}),
+    };
+    const outcome = validate(schema, { [arg]: value }, { exactIntegers: true });
+    if (!outcome.valid) {
+      const detail = outcome.issues.map((i) => `${i.pointer || "/"}: ${i.message}`).join("; ");
+      issues.push({ key: where, message: `the fixed value does not fit the argument's schema (${detail})` });
+    }
+  }
+  return issues;
+}
+
+/** Drops the fixed arguments from the listed schema (and `required`); the executor adds them back. */
+function hideFixed(tool: ToolRecipe, fixed: Record<string, unknown>): void {
+  const schema = tool.inputSchema;
+  const properties = { ...(schema.properties as Record<string, unknown>) };
+  for (const arg of Object.keys(fixed)) delete properties[arg];
+  const next: JsonSchema = { ...schema, properties };
+  if (Array.isArray(schema.required)) {
+    const required = schema.required.filter((r) => !Object.hasOwn(fixed, r as string));
+    if (required.length > 0) next.required = required;
+    else delete next.required;
+  }
+  tool.inputSchema = next;
+  tool.fixed = fixed;
+}
