@@ -9,19 +9,22 @@
 import type { JsonSchema, ToolRecipe } from "../../src/bundle/types.ts";
 import { validate } from "../../src/schema/validate.ts";
 import { VendorConfigError, type VendorConfigIssue } from "./errors.ts";
+import type { RenamedTool } from "./operations.ts";
 import { isObject } from "./pointer.ts";
 import type { ToolOverride } from "./vendor-config.ts";
 
 /**
- * Applies `overrides` to `tools` in place. Keys name a generated tool name, else an operationId
- * (as `healthTool` does). Throws a `VendorConfigError` naming `configFile` and every bad key.
+ * Applies `overrides` to `built.tools` in place, and records renames in `built.renamed` (the
+ * compile summary). Keys name a generated tool name, else an operationId (as `healthTool`
+ * does). Throws a `VendorConfigError` naming `configFile` and every bad key.
  */
 export function applyToolOverrides(
-  tools: ToolRecipe[],
+  built: { tools: ToolRecipe[]; renamed: RenamedTool[] },
   overrides: Readonly<Record<string, ToolOverride>>,
   maxNameChars: number,
   configFile: string,
 ): void {
+  const { tools, renamed } = built;
   const issues: VendorConfigIssue[] = [];
   const byName = new Map(tools.map((t) => [t.name, t]));
   const claimed = new Map<ToolRecipe, string>();
@@ -72,7 +75,17 @@ export function applyToolOverrides(
   if (issues.length > 0) throw new VendorConfigError(configFile, issues);
 
   for (const [tool, override] of curated) {
-    if (override.name !== undefined) tool.name = override.name;
+    if (override.name !== undefined && override.name !== tool.name) {
+      const entry = renamed.find((r) => r.name === tool.name);
+      if (entry) {
+        entry.name = override.name;
+        entry.reasons.push("vendor.json");
+      } else {
+        const from = tool.operationId ?? `${tool.method} ${tool.path}`;
+        renamed.push({ name: override.name, from, reasons: ["vendor.json"] });
+      }
+      tool.name = override.name;
+    }
     if (override.title !== undefined) tool.title = override.title;
     if (override.description !== undefined) tool.description = override.description;
     if (override.fixed !== undefined) hideFixed(tool, override.fixed);

@@ -306,7 +306,7 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
   }
 
   if (config.tools !== undefined) {
-    applyToolOverrides(built.tools, config.tools, maxToolNameChars(vendor), input.configFile);
+    applyToolOverrides(built, config.tools, maxToolNameChars(vendor), input.configFile);
   }
 
   let healthTool: string | undefined;

@@ -35,7 +35,8 @@ export function sanitizeToolName(raw: string): string {
     .replace(/^[_-]+|[_-]+$/g, "");
 }
 
-export type RenameReason = "sanitized" | "shortened" | "duplicate";
+/** `vendor.json`: the operator renamed it (`tools.<key>.name`). */
+export type RenameReason = "sanitized" | "shortened" | "duplicate" | "vendor.json";
 
 export interface NamedOperation {
   operationId?: string;

@@ -15,6 +15,7 @@ export const UPSTREAM_FIXTURE_VENDORS = [
   "up-edge",
   "up-secrets",
   "up-patterns",
+  "up-curate",
 ] as const;
 
 /** Secret values the auth fixture vendor reads; tests compare against these. */

@@ -40,7 +40,7 @@ async function configError(tools: unknown): Promise<VendorConfigError> {
 
 describe("vendor.json tools: curating generated tools", () => {
   it("renames a tool, rewrites title and description, and hides fixed arguments from its schema", async () => {
-    const { bundle } = await compileVendor(
+    const { bundle, summary } = await compileVendor(
       await vendor({
         // Keyed by operationId (the generated name is issues_list-for-repo).
         "issues/list-for-repo": {
@@ -53,6 +53,9 @@ describe("vendor.json tools: curating generated tools", () => {
       }),
     );
     expect(bundle.tools.map((t) => t.name)).toEqual(["list_our_issues", "health"]);
+    expect(summary.renamed).toEqual([
+      { name: "list_our_issues", from: "issues/list-for-repo", reasons: ["sanitized", "vendor.json"] },
+    ]);
     const tool = toolNamed(bundle, "list_our_issues");
     expect(tool.title).toBe("Our issues");
     expect(tool.description).toBe("Issues of the acme/site repository.");

@@ -21,6 +21,7 @@ export const upAuth = fixtureVendor("up-auth");
 export const upResponses = fixtureVendor("up-responses");
 export const upOutput = fixtureVendor("up-output");
 export const upPatterns = fixtureVendor("up-patterns");
+export const upCurate = fixtureVendor("up-curate");
 
 export function toolOf(vendor: VendorBundle, name: string): ToolRecipe {
   const found = vendor.tools.find((t) => t.name === name);
