@@ -6,8 +6,10 @@
  *
  * @module
  */
-import type { JsonSchema, ToolRecipe } from "../../src/bundle/types.ts";
+import type { JsonSchema, ToolRecipe, VendorBundle } from "../../src/bundle/types.ts";
 import { validate } from "../../src/schema/validate.ts";
+import { credentialParams } from "../../src/upstream/auth.ts";
+import { encodeStrict } from "../../src/upstream/serialize.ts";
 import { VendorConfigError, type VendorConfigIssue } from "./errors.ts";
 import type { RenamedTool } from "./operations.ts";
 import { isObject } from "./pointer.ts";
@@ -20,6 +22,8 @@ import type { ToolOverride } from "./vendor-config.ts";
  */
 export function applyToolOverrides(
   built: { tools: ToolRecipe[]; renamed: RenamedTool[] },
+  /** What decides which parameters carry the vendor's credential (as the Worker reads it). */
+  auth: Pick<VendorBundle, "securitySchemes" | "auth">,
   overrides: Readonly<Record<string, ToolOverride>>,
   maxNameChars: number,
   configFile: string,
@@ -70,7 +74,7 @@ export function applyToolOverrides(
         });
       }
     }
-    if (override.fixed !== undefined) issues.push(...fixedProblems(tool, override.fixed, key));
+    if (override.fixed !== undefined) issues.push(...fixedProblems(tool, auth, override.fixed, key));
   }
   if (issues.length > 0) throw new VendorConfigError(configFile, issues);
 
@@ -92,11 +96,33 @@ export function applyToolOverrides(
   }
 }
 
-function fixedProblems(tool: ToolRecipe, fixed: Record<string, unknown>, key: string): VendorConfigIssue[] {
+function fixedProblems(
+  tool: ToolRecipe,
+  auth: Pick<VendorBundle, "securitySchemes" | "auth">,
+  fixed: Record<string, unknown>,
+  key: string,
+): VendorConfigIssue[] {
   const issues: VendorConfigIssue[] = [];
   const properties = isObject(tool.inputSchema.properties) ? tool.inputSchema.properties : {};
+  const reserved = credentialParams(tool, auth as VendorBundle);
   for (const [arg, value] of Object.entries(fixed)) {
     const where = `tools.${key}.fixed.${arg}`;
+    const param = tool.params.find((p) => p.key === arg);
+    if (param?.in === "header" && param.name.toLowerCase() === tool.idempotencyKeyHeader?.toLowerCase()) {
+      issues.push({
+        key: where,
+        message: `"${arg}" is the idempotency key the gateway fills with a fresh value per call; a fixed one would make every call look like a retry of the first`,
+      });
+      continue;
+    }
+    const wire = param?.in === "query" ? encodeStrict(param.name) : param?.name;
+    if (param !== undefined && param.in !== "path" && reserved[param.in].has(wire!.toLowerCase())) {
+      issues.push({
+        key: where,
+        message: `"${arg}" carries the vendor's API key; credentials belong in auth.secrets, never in vendor.json`,
+      });
+      continue;
+    }
     if (!Object.hasOwn(properties, arg)) {
       const known = Object.keys(properties);
       issues.push({

@@ -306,7 +306,13 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
   }
 
   if (config.tools !== undefined) {
-    applyToolOverrides(built, config.tools, maxToolNameChars(vendor), input.configFile);
+    applyToolOverrides(
+      built,
+      { securitySchemes, ...(config.auth ? { auth: config.auth } : {}) },
+      config.tools,
+      maxToolNameChars(vendor),
+      input.configFile,
+    );
   }
 
   let healthTool: string | undefined;

@@ -137,6 +137,49 @@ describe("vendor.json tools: curating generated tools", () => {
     ]);
   });
 
+  it("refuses fixing the gateway's idempotency key or the argument that carries the vendor's API key", async () => {
+    const dir = join(await tempDir(), "keys");
+    await writeFiles(dir, {
+      "openapi.json": openapi(
+        {
+          "/charges": {
+            post: {
+              operationId: "createCharge",
+              parameters: [
+                { name: "Idempotency-Key", in: "header", schema: { type: "string" } },
+                { name: "api_key", in: "query", schema: { type: "string" } },
+                { name: "amount", in: "query", schema: { type: "integer" } },
+              ],
+              responses: OK_RESPONSE,
+            },
+          },
+        },
+        {
+          components: { securitySchemes: { Key: { type: "apiKey", in: "query", name: "api_key" } } },
+          security: [{ Key: [] }],
+        },
+      ),
+      "vendor.json": {
+        baseUrl: "https://api.acme.example",
+        tools: { createCharge: { fixed: { Idempotency_Key: "k1", api_key: "sk_live", amount: 5 } } },
+      },
+    });
+    const error = (await compileVendor(dir).catch((e: unknown) => e)) as VendorConfigError;
+    expect(error).toBeInstanceOf(VendorConfigError);
+    expect(error.issues).toEqual([
+      {
+        key: "tools.createCharge.fixed.Idempotency_Key",
+        message:
+          '"Idempotency_Key" is the idempotency key the gateway fills with a fresh value per call; a fixed one would make every call look like a retry of the first',
+      },
+      {
+        key: "tools.createCharge.fixed.api_key",
+        message:
+          '"api_key" carries the vendor\'s API key; credentials belong in auth.secrets, never in vendor.json',
+      },
+    ]);
+  });
+
   it("vendor.json shape: names, bounded title and description, no empty or unknown fields", () => {
     const bad = (tools: unknown) => {
       try {
