@@ -123,14 +123,33 @@ export interface ResponseRecipe {
   schema?: JsonSchema;
 }
 
-/** Everything needed to list a tool and turn its arguments into one upstream HTTP request. */
-export interface ToolRecipe {
+/**
+ * What every vendor kind lists for one tool: the part the MCP layer (listing, discovery,
+ * allowlists, scopes) reads. Each kind extends it with what it needs to run the call.
+ */
+export interface ToolDefinition {
   /** Unprefixed tool name, unique within the vendor, `[A-Za-z0-9_-]{1,64}`. */
   name: string;
-  /** The operationId in the spec, when there is one. */
+  /** The operationId in the spec, when there is one (OpenAPI kind). */
   operationId?: string;
   title?: string;
   description: string;
+  /** JSON Schema of the arguments (type object). */
+  inputSchema: JsonSchema;
+  /** JSON Schema of `structuredContent`, when the tool declares one. */
+  outputSchema?: JsonSchema;
+  tags: string[];
+  deprecated?: boolean;
+  /**
+   * Arguments the operator fixed in vendor.json (`tools.<tool>.fixed`): absent from `inputSchema`
+   * (so a client sending one is refused as an unknown argument), checked against their schemas at
+   * compile time, and merged into the validated arguments before the call is made.
+   */
+  fixed?: Record<string, unknown>;
+}
+
+/** Everything needed to list a tool and turn its arguments into one upstream HTTP request. */
+export interface ToolRecipe extends ToolDefinition {
   method: HttpMethod;
   /** Path template from the spec, e.g. `/repos/{owner}/{repo}`. */
   path: string;
@@ -158,20 +177,12 @@ export interface ToolRecipe {
   outputSchema?: JsonSchema;
   /** Responses by status code (`"200"`, `"4XX"`, `"default"`). */
   responses: Record<string, ResponseRecipe>;
-  tags: string[];
-  deprecated?: boolean;
   /**
    * Header to set with a fresh key when retrying non-idempotent calls (the operation declares
    * it, e.g. `Idempotency-Key`). The parameter stays in `params` as an optional argument: the
    * gateway fills it when the caller does not.
    */
   idempotencyKeyHeader?: string;
-  /**
-   * Arguments the operator fixed in vendor.json (`tools.<tool>.fixed`): absent from `inputSchema`
-   * (so a client sending one is refused as an unknown argument), checked against their schemas at
-   * compile time, and merged into the validated arguments before the request is built.
-   */
-  fixed?: Record<string, unknown>;
 }
 
 /** Operator settings for upstream auth, from `specs/<vendor>/vendor.json`. */
@@ -200,8 +211,61 @@ export interface VendorResilienceConfig {
   sanitizationLevel?: "DISABLED" | "LOW" | "MEDIUM" | "HIGH";
 }
 
+/** MCP tool annotations as an upstream server declared them: untrusted hints. */
+export interface McpToolAnnotations {
+  title?: string;
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+/** One tool of an upstream MCP server, as the gateway lists and calls it. */
+export interface McpToolRecipe extends ToolDefinition {
+  /** The tool's name on the upstream server (a vendor.json rename keeps calls going to it). */
+  upstreamName: string;
+  annotations?: McpToolAnnotations;
+  /**
+   * sha256 (hex) of the definition as the upstream sent it (name, title, description, schemas,
+   * annotations), before any curation: what rug-pull detection compares.
+   */
+  definitionHash: string;
+  /** The upstream's `_meta` for the tool (MCP Apps `ui` resource links), passed through. */
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * What happens to a tool whose definition changed after the gateway first saw it:
+ * `serve` it as it is now, serve it with a `warn`ing in its description, or `withhold` it
+ * until the operator approves the new definition.
+ */
+export type DefinitionChangePolicy = "serve" | "warn" | "withhold";
+
+/** vendor.json `mcp`: the vendor is an upstream MCP server (streamable HTTP). */
+export interface McpVendorConfig {
+  /** The server's MCP endpoint. `<VENDOR>_MCP_URL` overrides it at run time. */
+  url: string;
+  /** Default `warn`. */
+  onDefinitionChange?: DefinitionChangePolicy;
+  /** How long a fetched tool list is served before it is fetched again (default 300). */
+  toolListTtlSeconds?: number;
+  /** The upstream lists different tools per user: lists are cached per credential owner. */
+  toolListPerUser?: boolean;
+  /** Longer tool descriptions are cut to this many characters (default 2,000). */
+  maxDescriptionChars?: number;
+}
+
 export interface VendorBundle {
   formatVersion: typeof BUNDLE_FORMAT_VERSION;
+  /** Which vendor kind serves the bundle; absent means `openapi`. */
+  kind?: "openapi" | "mcp";
+  /** `kind: "mcp"`: the upstream MCP server. */
+  mcp?: McpVendorConfig;
+  /**
+   * `kind: "mcp"`: the tool list, when the operator snapshotted it at compile time
+   * (`npm run compile -- --snapshot`) or the gateway fetched it; `tools` stays empty.
+   */
+  mcpTools?: McpToolRecipe[];
   /** Vendor name: `[a-z0-9-]+`, the folder name under `specs/`. */
   vendor: string;
   displayName: string;
