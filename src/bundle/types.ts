@@ -253,6 +253,20 @@ export interface McpVendorConfig {
   toolListPerUser?: boolean;
   /** Longer tool descriptions are cut to this many characters (default 2,000). */
   maxDescriptionChars?: number;
+  /**
+   * vendor.json `tools`, applied to the upstream's list when it is fetched (its names are the
+   * upstream's tool names): rename, retitle, redescribe, fix arguments.
+   */
+  toolOverrides?: Record<string, McpToolOverride>;
+}
+
+/** One vendor.json `tools` entry for an MCP vendor. */
+export interface McpToolOverride {
+  name?: string;
+  title?: string;
+  description?: string;
+  /** Arguments removed from the listed schema and sent with these values. */
+  fixed?: Record<string, unknown>;
 }
 
 export interface VendorBundle {
