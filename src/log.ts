@@ -71,6 +71,8 @@ interface EventFields {
   refresh_token_reuse: { grantId: string };
   /** `GATEWAY_AUTH=none`: client authentication is off; once per isolate. */
   client_auth_off: { message: string };
+  /** An upstream MCP server's tool list could not be fetched; the last known list is served. */
+  mcp_tool_list_failed: { requestId: string; vendor: string; error: string };
   /** The MCP SDK's transport reported an error. */
   mcp_transport_error: { requestId: string; error: string };
   /** The MCP SDK rejected a request (a client mistake, not a gateway fault). */
@@ -98,6 +100,7 @@ export const LOG_LEVELS: { readonly [K in LogEventName]: LogLevel } = {
   oauth_error: "warn",
   refresh_token_reuse: "warn",
   client_auth_off: "warn",
+  mcp_tool_list_failed: "warn",
   mcp_transport_error: "warn",
   mcp_protocol_error: "warn",
 };

@@ -94,4 +94,11 @@ export interface McpConnection {
     | undefined;
 }
 
-export declare function mcpConnection(options: McpConnectionOptions): McpConnection;
+/** Interim stub until the client lands: every request fails as a network error would. */
+export function mcpConnection(_options: McpConnectionOptions): McpConnection {
+  return {
+    request: () => Promise.reject(new TypeError("upstream MCP client not built yet")),
+    protocolVersion: () => undefined,
+    server: () => undefined,
+  };
+}

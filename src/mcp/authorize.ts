@@ -8,10 +8,11 @@
  * @module
  */
 import { type Caller, SCOPE_WRITE, WRITE_SCOPE_DESCRIPTION } from "../auth/caller.ts";
-import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import { GatewayError } from "../errors.ts";
 import { toolEffects } from "../vendors/registry.ts";
-import { findTool, type McpEndpoint } from "./catalog.ts";
+import { COMPILED_VENDORS, hasDynamicVendors, resolveVendors } from "../vendors/view.ts";
+import { findTool, type McpEndpoint, unifiedVendorOf } from "./catalog.ts";
 
 /** Messages that never look at vendors: no credential lookups for the handshake. */
 const VENDOR_FREE_METHODS: ReadonlySet<string> = new Set([
@@ -22,7 +23,7 @@ const VENDOR_FREE_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /** The caller may run a tool of `bundle` (anyone may when client auth is off; reads need no `mcp:write`). */
-export function mayCall(caller: Caller | undefined, bundle: VendorBundle, tool: ToolRecipe): boolean {
+export function mayCall(caller: Caller | undefined, bundle: VendorBundle, tool: ToolDefinition): boolean {
   return caller === undefined || caller.scopes.includes(SCOPE_WRITE) || toolEffects(bundle, tool).readOnly;
 }
 
@@ -39,20 +40,52 @@ export interface CheckedMessage {
  * in the arguments; discovery-tools.ts applies the same rule ({@link mayCall}) once it resolves it.
  */
 export async function authorizeMessage(
-  endpoint: McpEndpoint,
+  scope: AuthorizeScope,
   caller: Caller,
   message: CheckedMessage,
 ): Promise<Response | undefined> {
+  const { endpoint } = scope;
   const { method } = message;
   const tool = method === "tools/call" ? (message.params as { name: string }).name : undefined;
   await caller.prepare?.({
     needsVendors: method === undefined || !VENDOR_FREE_METHODS.has(method),
-    ...(tool === undefined ? {} : { toolVendor: () => findTool(endpoint, undefined, tool)?.bundle.vendor }),
+    ...(tool === undefined ? {} : { toolVendor: () => toolVendorOf(endpoint, tool) }),
   });
   // A token with `mcp:write` may call anything it sees: no lookup on the common path.
   if (tool === undefined || caller.scopes.includes(SCOPE_WRITE)) return undefined;
-  const resolved = findTool(endpoint, caller, tool);
+  const vendor = toolVendorOf(endpoint, tool);
+  // An upstream MCP server's tools (and what they do) are known once its list is resolved.
+  const view =
+    vendor !== undefined && hasDynamicVendors()
+      ? await resolveVendors({
+          env: scope.env,
+          caller,
+          waitUntil: scope.waitUntil,
+          requestId: scope.requestId,
+          vendor,
+        })
+      : COMPILED_VENDORS;
+  const resolved = findTool(endpoint, caller, tool, view);
   if (resolved === undefined || mayCall(caller, resolved.bundle, resolved.recipe)) return undefined;
   if (caller.writeScopeChallenge !== undefined) return caller.writeScopeChallenge();
   throw new GatewayError("forbidden", WRITE_SCOPE_DESCRIPTION);
+}
+
+/** What {@link authorizeMessage} needs of the request. */
+export interface AuthorizeScope {
+  endpoint: McpEndpoint;
+  env: Env;
+  waitUntil: (promise: Promise<unknown>) => void;
+  requestId: string;
+}
+
+/**
+ * The vendor a `tools/call` names: a compiled tool's vendor, or the vendor of an upstream MCP
+ * server (whose tools are only known upstream); `undefined` for anything else.
+ */
+function toolVendorOf(endpoint: McpEndpoint, tool: string): string | undefined {
+  const compiled = findTool(endpoint, undefined, tool, COMPILED_VENDORS);
+  if (compiled !== undefined) return compiled.bundle.vendor;
+  const vendor = endpoint.kind === "vendor" ? endpoint.vendor : unifiedVendorOf(tool);
+  return vendor !== undefined && COMPILED_VENDORS.get(vendor)?.kind === "mcp" ? vendor : undefined;
 }

@@ -10,9 +10,9 @@
  */
 import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { Caller, McpEndpoint } from "../auth/caller.ts";
-import { allBundles, getBundle } from "../bundle/registry.ts";
-import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import { toolEffects, toolsByName, toolsOf } from "../vendors/registry.ts";
+import type { VendorView } from "../vendors/view.ts";
 import { type DiscoveryToolKind, discoveryKind, discoveryTools } from "./discovery.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 
@@ -21,10 +21,16 @@ export type { McpEndpoint };
 /** Separates the vendor from the tool in unified names; vendor names (`[a-z0-9-]+`) never contain it. */
 const UNIFIED_NAME_SEPARATOR = "_";
 
+/** The vendor a `/v1/mcp` tool name starts with; `undefined` when it has no vendor prefix. */
+export function unifiedVendorOf(name: string): string | undefined {
+  const separator = name.indexOf(UNIFIED_NAME_SEPARATOR);
+  return separator > 0 ? name.slice(0, separator) : undefined;
+}
+
 /** A tool name resolved to what executes it. */
 export interface ResolvedTool {
   bundle: VendorBundle;
-  recipe: ToolRecipe;
+  recipe: ToolDefinition;
 }
 
 interface VendorCatalog {
@@ -35,11 +41,11 @@ interface VendorCatalog {
   unprefixed: Tool[];
   /** Listing entries with `<vendor>_` names (`/v1/mcp`). */
   prefixed: Tool[];
-  byName: ReadonlyMap<string, ToolRecipe>;
+  byName: ReadonlyMap<string, ToolDefinition>;
 }
 
 /** MCP tool annotations from what the vendor's kind says the tool does (hints for clients). */
-function annotationsFor(bundle: VendorBundle, recipe: ToolRecipe): ToolAnnotations {
+function annotationsFor(bundle: VendorBundle, recipe: ToolDefinition): ToolAnnotations {
   const effects = toolEffects(bundle, recipe);
   return {
     ...(recipe.title === undefined ? {} : { title: recipe.title }),
@@ -52,7 +58,7 @@ function annotationsFor(bundle: VendorBundle, recipe: ToolRecipe): ToolAnnotatio
 }
 
 /** The `tools/list` entry of a recipe under the given name. */
-function listedTool(bundle: VendorBundle, recipe: ToolRecipe, name: string): Tool {
+function listedTool(bundle: VendorBundle, recipe: ToolDefinition, name: string): Tool {
   return {
     name,
     ...(recipe.title === undefined ? {} : { title: recipe.title }),
@@ -73,14 +79,29 @@ export interface CatalogOptions {
 
 const DEFAULT_CATALOG_OPTIONS: CatalogOptions = { discoveryThreshold: DEFAULT_DISCOVERY_TOOL_THRESHOLD };
 
-/** Keyed by vendor and mode: the mode depends on the threshold, which comes from the environment. */
-const vendorCatalogs = new Map<string, VendorCatalog>();
-const unifiedCatalogs = new Map<number, { tools: Tool[]; vendors: VendorCatalog[] }>();
+/**
+ * Keyed by bundle and mode: the mode depends on the threshold, which comes from the environment.
+ * By bundle object, not vendor name: an upstream MCP server's bundle is a new object whenever its
+ * tool list changed, and the old one's entries go with it.
+ */
+const vendorCatalogs = new WeakMap<VendorBundle, { tools?: VendorCatalog; discovery?: VendorCatalog }>();
+
+interface UnifiedCatalog {
+  tools: Tool[];
+  vendors: VendorCatalog[];
+}
+
+/** The last unified catalog per threshold, with the bundles it was built from. */
+const unifiedCatalogs = new Map<number, UnifiedCatalog>();
 
 function vendorCatalog(bundle: VendorBundle, options: CatalogOptions): VendorCatalog {
   const discovery = usesDiscovery(bundle, options.discoveryThreshold);
-  const key = `${bundle.vendor}|${discovery ? "discovery" : "tools"}`;
-  const cached = vendorCatalogs.get(key);
+  let byMode = vendorCatalogs.get(bundle);
+  if (byMode === undefined) {
+    byMode = {};
+    vendorCatalogs.set(bundle, byMode);
+  }
+  const cached = discovery ? byMode.discovery : byMode.tools;
   if (cached !== undefined) return cached;
   const unprefixed: Tool[] = [];
   const prefixed: Tool[] = [];
@@ -95,17 +116,25 @@ function vendorCatalog(bundle: VendorBundle, options: CatalogOptions): VendorCat
     prefixed.push(...discoveryTools(bundle, `${bundle.vendor}${UNIFIED_NAME_SEPARATOR}`));
   }
   const catalog = { bundle, discovery, unprefixed, prefixed, byName };
-  vendorCatalogs.set(key, catalog);
+  if (discovery) byMode.discovery = catalog;
+  else byMode.tools = catalog;
   return catalog;
 }
 
-function unified(options: CatalogOptions): { tools: Tool[]; vendors: VendorCatalog[] } {
+function unified(view: VendorView, options: CatalogOptions): UnifiedCatalog {
+  const bundles = view.all();
   const cached = unifiedCatalogs.get(options.discoveryThreshold);
-  if (cached !== undefined) return cached;
-  const vendors = allBundles().map((bundle) => vendorCatalog(bundle, options));
+  if (cached !== undefined && sameBundles(cached.vendors, bundles)) return cached;
+  const vendors = bundles.map((bundle) => vendorCatalog(bundle, options));
   const catalog = { tools: vendors.flatMap((vendor) => vendor.prefixed), vendors };
   unifiedCatalogs.set(options.discoveryThreshold, catalog);
   return catalog;
+}
+
+function sameBundles(vendors: readonly VendorCatalog[], bundles: readonly VendorBundle[]): boolean {
+  if (vendors.length !== bundles.length) return false;
+  for (let i = 0; i < bundles.length; i++) if (vendors[i]?.bundle !== bundles[i]) return false;
+  return true;
 }
 
 /**
@@ -135,15 +164,16 @@ function filterForCaller(catalog: VendorCatalog, tools: Tool[], caller: Caller |
 export function listTools(
   endpoint: McpEndpoint,
   caller: Caller | undefined,
+  view: VendorView,
   options: CatalogOptions = DEFAULT_CATALOG_OPTIONS,
 ): readonly Tool[] {
   if (endpoint.kind === "vendor") {
-    const bundle = getBundle(endpoint.vendor);
+    const bundle = view.get(endpoint.vendor);
     if (bundle === undefined) return [];
     const catalog = vendorCatalog(bundle, options);
     return filterForCaller(catalog, catalog.unprefixed, caller);
   }
-  const all = unified(options);
+  const all = unified(view, options);
   if (caller === undefined) return all.tools;
   const tools: Tool[] = [];
   for (const catalog of all.vendors) {
@@ -158,6 +188,7 @@ export function findTool(
   endpoint: McpEndpoint,
   caller: Caller | undefined,
   name: string,
+  view: VendorView,
 ): ResolvedTool | undefined {
   let vendor: string;
   let toolName: string;
@@ -171,7 +202,7 @@ export function findTool(
     toolName = name.slice(separator + 1);
     if (!callerSeesVendor(caller, vendor)) return undefined;
   }
-  const bundle = getBundle(vendor);
+  const bundle = view.get(vendor);
   if (bundle === undefined) return undefined;
   const recipe = toolsByName(bundle).get(toolName);
   if (recipe === undefined || !callerSeesTool(caller, vendor, toolName)) return undefined;
@@ -194,6 +225,7 @@ export function findDiscoveryTool(
   endpoint: McpEndpoint,
   caller: Caller | undefined,
   name: string,
+  view: VendorView,
   options: CatalogOptions = DEFAULT_CATALOG_OPTIONS,
 ): ResolvedDiscoveryTool | undefined {
   let vendor: string;
@@ -209,7 +241,7 @@ export function findDiscoveryTool(
   }
   const kind = discoveryKind(name, prefix);
   if (kind === undefined) return undefined;
-  const bundle = getBundle(vendor);
+  const bundle = view.get(vendor);
   if (bundle === undefined || !usesDiscovery(bundle, options.discoveryThreshold)) return undefined;
   return { bundle, kind, prefix };
 }
@@ -220,22 +252,31 @@ export function findDiscoveryTool(
  */
 export function listingFingerprint(
   endpoint: McpEndpoint,
+  view: VendorView,
   options: CatalogOptions = DEFAULT_CATALOG_OPTIONS,
 ): string {
   // The threshold is part of the key: it decides which vendors list discovery tools.
   const key = `${endpoint.kind === "vendor" ? endpoint.vendor : "*"}|${options.discoveryThreshold}`;
+  const bundles = endpoint.kind === "vendor" ? [view.get(endpoint.vendor)] : view.all();
   const cached = fingerprints.get(key);
-  if (cached !== undefined) return cached;
-  const hashes =
-    endpoint.kind === "vendor"
-      ? [getBundle(endpoint.vendor)?.contentHash ?? ""]
-      : unified(options).vendors.map((catalog) => catalog.bundle.contentHash);
+  if (
+    cached !== undefined &&
+    cached.bundles.length === bundles.length &&
+    cached.bundles.every((b, i) => b === bundles[i])
+  ) {
+    return cached.fingerprint;
+  }
+  const hashes = bundles.map((bundle) => bundle?.contentHash ?? "");
   const fingerprint = fnv1a(`${key}|${hashes.join(",")}`);
-  fingerprints.set(key, fingerprint);
+  fingerprints.set(key, { bundles, fingerprint });
   return fingerprint;
 }
 
-const fingerprints = new Map<string, string>();
+/** The last fingerprint per endpoint and threshold, with the bundles it hashed. */
+const fingerprints = new Map<
+  string,
+  { bundles: readonly (VendorBundle | undefined)[]; fingerprint: string }
+>();
 
 /** FNV-1a 32-bit, hex: a cheap, stable fingerprint (not a security boundary). */
 function fnv1a(text: string): string {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { HttpMethod, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { HttpMethod, ToolDefinition, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
 import { toolsOf } from "../vendors/registry.ts";
 
@@ -124,7 +124,7 @@ const stems = new Map<string, string>();
 const MAX_CACHED_STEMS = 50_000;
 
 interface IndexedTool {
-  recipe: ToolRecipe;
+  recipe: ToolDefinition;
   /** Token → BM25F pseudo-frequency (field-weighted, each field length-normalised). */
   terms: Map<string, number>;
   /** Distinct words of the name and summary, for the coverage bonus. */
@@ -141,24 +141,37 @@ interface SearchIndex {
 
 const indexes = new WeakMap<VendorBundle, SearchIndex>();
 
-function summaryOf(recipe: ToolRecipe): string {
+function summaryOf(recipe: ToolDefinition): string {
   const title = recipe.title?.trim();
   if (title) return title.length > SUMMARY_CHARS ? `${title.slice(0, SUMMARY_CHARS - 1)}…` : title;
   const first = recipe.description.split(/\n\s*\n|(?<=\.)\s/)[0]?.trim() ?? "";
   return first.length > SUMMARY_CHARS ? `${first.slice(0, SUMMARY_CHARS - 1)}…` : first;
 }
 
-function fieldTokens(recipe: ToolRecipe): Record<Field, string[]> {
+/** The HTTP operation behind a tool, when its kind has one (OpenAPI). */
+export function httpOperation(recipe: ToolDefinition): ToolRecipe | undefined {
+  return "method" in recipe && "path" in recipe ? (recipe as ToolRecipe) : undefined;
+}
+
+/** Argument names: the recipe's parameters, else the input schema's top-level properties. */
+function argumentKeys(recipe: ToolDefinition, http: ToolRecipe | undefined): string[] {
+  if (http !== undefined) return http.params.map((p) => p.key);
+  const properties = recipe.inputSchema["properties"];
+  return properties !== null && typeof properties === "object" ? Object.keys(properties) : [];
+}
+
+function fieldTokens(recipe: ToolDefinition): Record<Field, string[]> {
   // The name is usually the sanitized operationId: count its words once.
   const name = [...new Set([...tokenize(recipe.name), ...tokenize(recipe.operationId ?? "")])];
+  const http = httpOperation(recipe);
   return {
     name,
     title: tokenize(recipe.title ?? ""),
     tags: tokenize(recipe.tags.join(" ")),
-    path: tokenize(recipe.path.replace(/\{[^{}]*\}/g, " ")),
+    path: http === undefined ? [] : tokenize(http.path.replace(/\{[^{}]*\}/g, " ")),
     description: tokenize(recipe.description.slice(0, INDEXED_DESCRIPTION_CHARS)),
-    params: tokenize(recipe.params.map((p) => p.key).join(" ")),
-    method: tokenize(METHOD_WORDS[recipe.method]),
+    params: tokenize(argumentKeys(recipe, http).join(" ")),
+    method: http === undefined ? [] : tokenize(METHOD_WORDS[http.method]),
   };
 }
 
@@ -200,8 +213,9 @@ function searchIndex(bundle: VendorBundle): SearchIndex {
 /** One search result. */
 export interface SearchHit {
   name: string;
-  method: HttpMethod;
-  path: string;
+  /** OpenAPI operations only. */
+  method?: HttpMethod;
+  path?: string;
   summary: string;
   tags: string[];
   deprecated?: true;
@@ -264,12 +278,17 @@ export function searchTools(
   scored.sort((a, b) => b.score - a.score || a.order - b.order);
   const hits = scored.slice(0, limit).map(({ tool, score }) => ({
     name: tool.recipe.name,
-    method: tool.recipe.method,
-    path: tool.recipe.path,
+    ...httpFields(tool.recipe),
     summary: tool.summary,
     tags: tool.recipe.tags,
     ...(tool.recipe.deprecated ? { deprecated: true as const } : {}),
     score: Math.round(score * 100) / 100,
   }));
   return { hits, matched: scored.length };
+}
+
+/** `method` and `path` of an HTTP operation; nothing for tools of other kinds. */
+export function httpFields(recipe: ToolDefinition): { method?: HttpMethod; path?: string } {
+  const http = httpOperation(recipe);
+  return http === undefined ? {} : { method: http.method, path: http.path };
 }

@@ -7,12 +7,12 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import * as v from "valibot";
 import { type Caller, SCOPE_WRITE } from "../auth/caller.ts";
-import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import type { ToolFailure } from "../tool-error.ts";
 import { toolEffects, toolsByName } from "../vendors/registry.ts";
 import { mayCall } from "./authorize.ts";
 import { type DiscoveryToolKind, MAX_DESCRIBE_TOOLS } from "./discovery.ts";
-import { MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, searchTools } from "./discovery-search.ts";
+import { httpFields, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, searchTools } from "./discovery-search.ts";
 import { failureResult } from "./tool-result.ts";
 
 /** What a discovery tool call needs from the MCP request. */
@@ -22,7 +22,7 @@ export interface DiscoveryContext {
   /** The tool name prefix on this endpoint (`""` or `<vendor>_`), for hints in answers. */
   prefix: string;
   /** Runs an operation through the normal execution path (validation, auth, resilience, upstream). */
-  run: (recipe: ToolRecipe, args: unknown) => Promise<CallToolResult>;
+  run: (recipe: ToolDefinition, args: unknown) => Promise<CallToolResult>;
 }
 
 const SearchArgs = v.strictObject({
@@ -70,7 +70,7 @@ function visibleTo(ctx: DiscoveryContext): ((tool: string) => boolean) | undefin
 }
 
 /** The operation `name` names (unprefixed, or with this endpoint's prefix), if the caller may use it. */
-function resolveOperation(ctx: DiscoveryContext, name: string): ToolRecipe | undefined {
+function resolveOperation(ctx: DiscoveryContext, name: string): ToolDefinition | undefined {
   // Not the search index: `describe` and `call` must not wait for it.
   const byName = toolsByName(ctx.bundle);
   const vendorPrefix = `${ctx.bundle.vendor}_`;
@@ -97,12 +97,11 @@ function unknownOperation(ctx: DiscoveryContext, kind: DiscoveryToolKind, name: 
   });
 }
 
-function describeRecipe(bundle: VendorBundle, recipe: ToolRecipe): Record<string, unknown> {
+function describeRecipe(bundle: VendorBundle, recipe: ToolDefinition): Record<string, unknown> {
   return {
     name: recipe.name,
     ...(recipe.title === undefined ? {} : { title: recipe.title }),
-    method: recipe.method,
-    path: recipe.path,
+    ...httpFields(recipe),
     description: recipe.description,
     inputSchema: recipe.inputSchema,
     ...(recipe.outputSchema === undefined ? {} : { outputSchema: recipe.outputSchema }),

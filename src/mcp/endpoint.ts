@@ -160,7 +160,7 @@ async function servePost(request: Request, scope: McpRequestScope): Promise<Resp
   if (rejected !== undefined) return rejected;
   if (scope.caller !== undefined) {
     // Scopes and vendor availability are settled here, once, on the message as parsed (authorize.ts).
-    const refused = await authorizeMessage(scope.endpoint, scope.caller, body as CheckedMessage);
+    const refused = await authorizeMessage(scope, scope.caller, body as CheckedMessage);
     if (refused !== undefined) return refused;
   }
 

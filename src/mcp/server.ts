@@ -25,6 +25,7 @@ import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts"
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import { toolsOf } from "../vendors/registry.ts";
+import { hasDynamicVendors, resolveVendors, type VendorView } from "../vendors/view.ts";
 import { callTool } from "./call-tool.ts";
 import {
   type CatalogOptions,
@@ -33,6 +34,7 @@ import {
   listingFingerprint,
   listTools,
   type McpEndpoint,
+  unifiedVendorOf,
 } from "./catalog.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 import { callDiscoveryTool } from "./discovery-tools.ts";
@@ -74,11 +76,12 @@ export function toolsList(
   scope: McpRequestScope,
   params: { cursor?: string } | undefined,
 ): Promise<ListToolsResult> {
-  return guard(scope, () => {
+  return guard(scope, async () => {
     const options = catalogOptions(scope);
-    const listed = listTools(scope.endpoint, scope.caller, options);
+    const view = await vendorView(scope);
+    const listed = listTools(scope.endpoint, scope.caller, view, options);
     const tools = withGatewayStatus(scope) ? [gatewayStatusTool, ...listed] : listed;
-    const page = paginate(tools, params?.cursor, listingFingerprint(scope.endpoint, options));
+    const page = paginate(tools, params?.cursor, listingFingerprint(scope.endpoint, view, options));
     const result: ListToolsResult = { tools: page.items };
     if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
     return result;
@@ -95,7 +98,8 @@ export function toolsCall(
     if (name === GATEWAY_STATUS_TOOL_NAME && scope.caller !== undefined && withGatewayStatus(scope)) {
       return gatewayStatusResult(scope.caller);
     }
-    const discovery = findDiscoveryTool(scope.endpoint, scope.caller, name, catalogOptions(scope));
+    const view = await vendorView(scope, name);
+    const discovery = findDiscoveryTool(scope.endpoint, scope.caller, name, view, catalogOptions(scope));
     if (discovery !== undefined) {
       const { bundle } = discovery;
       return callDiscoveryTool(
@@ -109,9 +113,33 @@ export function toolsCall(
         params.arguments,
       );
     }
-    const resolved = findTool(scope.endpoint, scope.caller, name);
+    let resolved = findTool(scope.endpoint, scope.caller, name, view);
+    // An upstream MCP server may have added the tool since its list was cached: ask once more.
+    if (resolved === undefined && hasDynamicVendors()) {
+      resolved = findTool(scope.endpoint, scope.caller, name, await vendorView(scope, name, true));
+    }
     if (resolved === undefined) throw invalidParams(`Unknown tool: ${name}`, { name });
     return callTool(scope, resolved, params.arguments);
+  });
+}
+
+/**
+ * The vendors this request may touch, as its caller sees them. A `tools/call` on `/v1/mcp`
+ * resolves only the vendor its prefixed name names.
+ */
+function vendorView(scope: McpRequestScope, toolName?: string, refresh?: boolean): Promise<VendorView> {
+  const { endpoint } = scope;
+  let vendor: string | undefined;
+  if (endpoint.kind === "vendor") vendor = endpoint.vendor;
+  // A name without a vendor prefix resolves nothing: every lookup misses.
+  else if (toolName !== undefined) vendor = unifiedVendorOf(toolName) ?? "";
+  return resolveVendors({
+    env: scope.env,
+    caller: scope.caller,
+    waitUntil: scope.waitUntil,
+    requestId: scope.requestId,
+    ...(vendor === undefined ? {} : { vendor }),
+    ...(refresh === undefined ? {} : { refresh }),
   });
 }
 

@@ -36,7 +36,7 @@
  * @module
  */
 import { IDEMPOTENT_METHODS } from "../bundle/http-methods.ts";
-import type { ToolRecipe } from "../bundle/types.ts";
+import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { redactUrlQueries } from "../redact-urls.ts";
@@ -116,7 +116,12 @@ export interface ResilientFetchOptions<R extends AttemptResponse> {
   /** Bindings (`VENDOR_GUARD`) and test switches. */
   env: Env;
   settings: VendorSettings;
-  tool: Pick<ToolRecipe, "name" | "method" | "idempotencyKeyHeader">;
+  /**
+   * What retries may assume about the call: an HTTP method's idempotency (RFC 9110), or the
+   * kind's own word (`idempotent`, e.g. an MCP tool's read-only or idempotent annotation).
+   */
+  tool: Pick<ToolRecipe, "name" | "idempotencyKeyHeader"> &
+    ({ method: HttpMethod } | { idempotent: boolean });
   /** Epoch ms (on `clock`) when the whole call must be over. */
   deadline: number;
   waitUntil: (promise: Promise<unknown>) => void;
@@ -160,7 +165,9 @@ export async function resilientFetch<R extends AttemptResponse>(
       ...(opts.requestId === undefined ? {} : { requestId: opts.requestId }),
     });
   const vendor = settings.vendor;
-  const idempotent = IDEMPOTENT_METHODS.has(tool.method) || Boolean(tool.idempotencyKeyHeader);
+  const idempotent =
+    ("method" in tool ? IDEMPOTENT_METHODS.has(tool.method) : tool.idempotent) ||
+    Boolean(tool.idempotencyKeyHeader);
   const headers: Record<string, string> = tool.idempotencyKeyHeader
     ? { [tool.idempotencyKeyHeader]: crypto.randomUUID() }
     : {};

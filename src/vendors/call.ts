@@ -8,7 +8,7 @@
  */
 import type { Caller } from "../auth/caller.ts";
 import { credentialSourceFor, withCredentialFeedback } from "../auth/credential-source.ts";
-import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
 import type { ToolOutcome } from "../tool-error.ts";
@@ -17,7 +17,7 @@ import { vendorKindOf } from "./registry.ts";
 export interface ToolCallRequest {
   env: Env;
   bundle: VendorBundle;
-  tool: ToolRecipe;
+  tool: ToolDefinition;
   /** Raw MCP `arguments`, untrusted. */
   args: unknown;
   /** `undefined`: client auth is off; only the organisation's credentials are used. */
@@ -43,7 +43,7 @@ export async function callVendorTool(request: ToolCallRequest): Promise<ToolOutc
     deadline: clock.now() + settings.toolExecutionTimeoutSeconds * 1000,
     clock,
     // The vendor guard keeps one caller's failures from opening the breaker for everyone.
-    ...(caller === undefined ? {} : { caller: caller.userId }),
+    ...(caller === undefined ? {} : { caller: caller.userId, callerInfo: caller }),
     requestId: request.requestId,
     credentials,
     waitUntil: request.waitUntil,

@@ -12,19 +12,20 @@
  *
  * @module
  */
+import type { Caller } from "../auth/caller.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
-import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import type { ToolFailure, ToolOutcome } from "../tool-error.ts";
 
-/** One tool call as the seam hands it to a kind. */
-export interface VendorToolCall {
+/** One tool call as the seam hands it to a kind (`T`: the kind's tool type). */
+export interface VendorToolCall<T extends ToolDefinition = ToolDefinition> {
   /** Bindings, vars and secrets. */
   env: Env;
   bundle: VendorBundle;
   /** The tool, as the kind listed it. */
-  tool: ToolRecipe;
+  tool: T;
   /** Raw MCP `arguments`, untrusted: the kind validates them. */
   args: unknown;
   /** Epoch ms on `clock`: the `TOOL_EXECUTION_TIMEOUT` bound for the whole call. */
@@ -37,6 +38,8 @@ export interface VendorToolCall {
   requestId?: string;
   /** Where upstream credentials come from (the caller's, their team's, the organisation's). */
   credentials: CredentialSource;
+  /** The authenticated caller as the auth layer validated it; absent when client auth is off or for a probe. */
+  callerInfo?: Caller;
   waitUntil: (promise: Promise<unknown>) => void;
   /** The vendor's resolved settings (`vendorSettings(loadSettings(env), bundle)`). */
   settings: VendorSettings;
@@ -64,14 +67,35 @@ export interface ToolEffects {
   idempotent: boolean;
 }
 
-/** A kind of vendor. */
-export interface VendorKind {
+/** What a kind needs to resolve the vendor as one caller sees it right now. */
+export interface VendorResolveContext {
+  env: Env;
+  /** The compiled bundle. */
+  bundle: VendorBundle;
+  /** `undefined`: client auth is off. */
+  caller: Caller | undefined;
+  waitUntil: (promise: Promise<unknown>) => void;
+  /** The MCP request's id, for log lines. */
+  requestId: string;
+  /** A call named a tool the cached list lacks: ask the upstream again (the kind rate-limits it). */
+  refresh?: boolean;
+}
+
+/** A kind of vendor. `T`: the tool type it lists (the MCP layer reads only {@link ToolDefinition}). */
+export interface VendorKind<T extends ToolDefinition = ToolDefinition> {
   /** The vendor's tools, in listing order (shared: do not mutate). */
-  tools(bundle: VendorBundle): readonly ToolRecipe[];
+  tools(bundle: VendorBundle): readonly T[];
   /** What calling `tool` does (annotations, the write-scope rule). */
-  effects(tool: ToolRecipe): ToolEffects;
+  effects(tool: T): ToolEffects;
+  /**
+   * Kinds whose tool list lives upstream: the bundle as this caller sees it now (the list
+   * fetched or cached, curated and reviewed), the same object while nothing changed. Never
+   * throws: when the upstream cannot be asked, the last known list (or none) is served.
+   * Absent: the compiled bundle is the vendor.
+   */
+  resolve?(context: VendorResolveContext): Promise<VendorBundle>;
   /** Runs one call within `call.deadline`. Never throws. */
-  callTool(call: VendorToolCall): Promise<ToolOutcome>;
+  callTool(call: VendorToolCall<T>): Promise<ToolOutcome>;
   /**
    * Checks the vendor's health through the same guard as user calls (so outcomes feed
    * `/health/vendors`), with no retries and at most `timeoutSeconds`; `undefined` when the

@@ -11,6 +11,7 @@ import { discoveryThreshold } from "../../../src/config.ts";
 import { GatewayError } from "../../../src/errors.ts";
 import { findDiscoveryTool, listTools } from "../../../src/mcp/catalog.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "../../../src/mcp/discovery-mode.ts";
+import { COMPILED_VENDORS } from "../../../src/vendors/view.ts";
 import { fixture, listAll, VENDOR_PATH } from "./discovery-helpers.ts";
 import { call, legacyRequest } from "./helpers.ts";
 
@@ -56,14 +57,20 @@ describe("when a vendor is in discovery mode", () => {
     expect(usesDiscovery(fixture(), 1_000_000)).toBe(true);
 
     const small = { discoveryThreshold: alpha.tools.length - 1 };
-    expect(listTools({ kind: "vendor", vendor: "mcp-alpha" }, undefined, small).map((t) => t.name)).toEqual([
-      "search",
-      "describe",
-      "call",
-    ]);
-    expect(findDiscoveryTool({ kind: "unified" }, undefined, "mcp-alpha_search", small)?.kind).toBe("search");
-    expect(findDiscoveryTool({ kind: "unified" }, undefined, "mcp-alpha_search")).toBeUndefined();
-    expect(listTools({ kind: "vendor", vendor: "mcp-alpha" }, undefined).length).toBe(alpha.tools.length);
+    expect(
+      listTools({ kind: "vendor", vendor: "mcp-alpha" }, undefined, COMPILED_VENDORS, small).map(
+        (t) => t.name,
+      ),
+    ).toEqual(["search", "describe", "call"]);
+    expect(
+      findDiscoveryTool({ kind: "unified" }, undefined, "mcp-alpha_search", COMPILED_VENDORS, small)?.kind,
+    ).toBe("search");
+    expect(
+      findDiscoveryTool({ kind: "unified" }, undefined, "mcp-alpha_search", COMPILED_VENDORS),
+    ).toBeUndefined();
+    expect(listTools({ kind: "vendor", vendor: "mcp-alpha" }, undefined, COMPILED_VENDORS).length).toBe(
+      alpha.tools.length,
+    );
   });
 
   it("reads DISCOVERY_TOOL_THRESHOLD once per env and rejects a bad value as a configuration error", () => {

@@ -3,6 +3,7 @@ import type { Caller } from "../../../src/auth/caller.ts";
 import { vendorNames } from "../../../src/bundle/registry.ts";
 import { findTool, listTools } from "../../../src/mcp/catalog.ts";
 import { TOOLS_LIST_PAGE_SIZE } from "../../../src/mcp/pagination.ts";
+import { COMPILED_VENDORS } from "../../../src/vendors/view.ts";
 import { call, type JsonRpcResponse, legacyRequest, modernRequest } from "./helpers.ts";
 
 interface ListedTool {
@@ -215,7 +216,7 @@ describe("caller filtering seam", () => {
   });
 
   it("lists everything when auth is off", () => {
-    const names = listTools({ kind: "unified" }, undefined).map((tool) => tool.name);
+    const names = listTools({ kind: "unified" }, undefined, COMPILED_VENDORS).map((tool) => tool.name);
     expect(names).toContain("mcp-alpha_getItem");
     expect(names).toContain("mcp-bulk_getThing001");
   });
@@ -223,25 +224,29 @@ describe("caller filtering seam", () => {
   it("lists and resolves only the vendors and tools the caller may use", () => {
     const alice = caller({ "mcp-alpha": ["getItem", "listItems"] });
     const names = (tools: readonly { name: string }[]) => tools.map((tool) => tool.name).sort();
-    expect(names(listTools({ kind: "unified" }, alice))).toEqual([
+    expect(names(listTools({ kind: "unified" }, alice, COMPILED_VENDORS))).toEqual([
       "mcp-alpha_getItem",
       "mcp-alpha_listItems",
     ]);
-    expect(names(listTools({ kind: "vendor", vendor: "mcp-alpha" }, alice))).toEqual([
+    expect(names(listTools({ kind: "vendor", vendor: "mcp-alpha" }, alice, COMPILED_VENDORS))).toEqual([
       "getItem",
       "listItems",
     ]);
-    expect(findTool({ kind: "unified" }, alice, "mcp-alpha_getItem")?.recipe.name).toBe("getItem");
-    expect(findTool({ kind: "unified" }, alice, "mcp-alpha_deleteItem")).toBeUndefined();
-    expect(findTool({ kind: "unified" }, alice, "mcp-bulk_getThing001")).toBeUndefined();
-    expect(findTool({ kind: "vendor", vendor: "mcp-alpha" }, alice, "deleteItem")).toBeUndefined();
+    expect(findTool({ kind: "unified" }, alice, "mcp-alpha_getItem", COMPILED_VENDORS)?.recipe.name).toBe(
+      "getItem",
+    );
+    expect(findTool({ kind: "unified" }, alice, "mcp-alpha_deleteItem", COMPILED_VENDORS)).toBeUndefined();
+    expect(findTool({ kind: "unified" }, alice, "mcp-bulk_getThing001", COMPILED_VENDORS)).toBeUndefined();
+    expect(
+      findTool({ kind: "vendor", vendor: "mcp-alpha" }, alice, "deleteItem", COMPILED_VENDORS),
+    ).toBeUndefined();
   });
 
   it("hides vendors the caller has no usable credentials for from the unified list", () => {
     const bob = caller({ "mcp-alpha": "all", "mcp-bulk": "all" }, ["mcp-bulk"]);
-    const names = listTools({ kind: "unified" }, bob).map((tool) => tool.name);
+    const names = listTools({ kind: "unified" }, bob, COMPILED_VENDORS).map((tool) => tool.name);
     expect(names.some((name) => name.startsWith("mcp-alpha_"))).toBe(false);
     expect(names).toContain("mcp-bulk_getThing130");
-    expect(findTool({ kind: "unified" }, bob, "mcp-alpha_getItem")).toBeUndefined();
+    expect(findTool({ kind: "unified" }, bob, "mcp-alpha_getItem", COMPILED_VENDORS)).toBeUndefined();
   });
 });

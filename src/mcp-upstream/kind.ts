@@ -1,0 +1,153 @@
+/**
+ * The upstream-MCP-server vendor kind: the vendor's tools are the upstream's own (fetched,
+ * curated, reviewed and cached: tool-list.ts), a call is a `tools/call` through the vendor
+ * guard (call.ts), what a call does comes from the tool's annotations, and health is a `ping`
+ * or the operator's `healthTool`.
+ *
+ * @module
+ */
+import type { Caller } from "../auth/caller.ts";
+import { credentialSourceFor } from "../auth/credential-source.ts";
+import { envCredentialSource } from "../auth/upstream-credentials.ts";
+import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { clockFor } from "../clock.ts";
+import { loadSettings, vendorSettings } from "../config.ts";
+import { errorText, log } from "../log.ts";
+import { resilientFetch } from "../resilience/retry.ts";
+import { deadlineAfter } from "../resilience/timeout.ts";
+import { bearerAuthorizer } from "./authorizer.ts";
+import { callMcpTool, effectsOf, type McpToolCall } from "./call.ts";
+import { mcpConnection } from "./connection.ts";
+import { curateTools } from "./curate-interim.ts";
+import { mcpUrlOf, sessionKeyOf, sessionOwner } from "./target.ts";
+import { resolveToolList } from "./tool-list.ts";
+
+const NO_TOOLS: readonly McpToolRecipe[] = [];
+
+/** What resolving the vendor for one caller needs (the seam's `VendorResolveContext`). */
+interface ResolveContext {
+  env: Env;
+  bundle: VendorBundle;
+  caller: Caller | undefined;
+  waitUntil: (promise: Promise<unknown>) => void;
+  requestId: string;
+  refresh?: boolean;
+}
+
+/** The vendor as this caller sees it: the tool list fetched or cached. Never throws. */
+async function resolve(context: ResolveContext): Promise<VendorBundle> {
+  const { env, bundle, caller } = context;
+  let url: URL;
+  try {
+    url = mcpUrlOf(env, bundle);
+  } catch (error) {
+    log({
+      event: "mcp_tool_list_failed",
+      requestId: context.requestId,
+      vendor: bundle.vendor,
+      error: errorText(error),
+    });
+    return bundle;
+  }
+  const credentials = credentialSourceFor(env, bundle, caller);
+  return resolveToolList({
+    env,
+    bundle,
+    caller,
+    credentials,
+    waitUntil: context.waitUntil,
+    requestId: context.requestId,
+    ...(context.refresh === undefined ? {} : { refresh: context.refresh }),
+    connection: () =>
+      mcpConnection({
+        url,
+        sessionKey: sessionKeyOf(bundle.vendor, url, sessionOwner(caller)),
+        authorizer: bearerAuthorizer(credentials),
+      }),
+    review: (raw) => curateTools(bundle, raw),
+  });
+}
+
+/** Owner of the health probe's upstream session: never a user's. */
+const PROBE_OWNER = "health-probe";
+
+/** A health check: the `healthTool` with no arguments, else `ping`; shared credentials, no retries. */
+async function probe(
+  env: Env,
+  bundle: VendorBundle,
+  timeoutSeconds: number,
+  waitUntil: (p: Promise<unknown>) => void,
+) {
+  const base = vendorSettings(loadSettings(env), bundle);
+  const timeout = Math.min(base.toolExecutionTimeoutSeconds, timeoutSeconds);
+  const settings = { ...base, maxRetries: 0, toolExecutionTimeoutSeconds: timeout };
+  const clock = clockFor(env);
+  const credentials = envCredentialSource(env, bundle);
+  const toolName = bundle.healthTool;
+  if (toolName) {
+    const resolved = await resolve({ env, bundle, caller: undefined, waitUntil, requestId: PROBE_OWNER });
+    const tool = resolved.mcpTools?.find((t) => t.name === toolName);
+    if (!tool) return { tool: toolName, ok: false, error: "health_tool_not_found" as const };
+    const outcome = await callMcpTool({
+      env,
+      bundle: resolved,
+      tool,
+      args: {},
+      deadline: clock.now() + timeout * 1000,
+      clock,
+      credentials,
+      waitUntil,
+      settings,
+    });
+    return outcome.ok && outcome.result.isError !== true
+      ? { tool: toolName, ok: true }
+      : { tool: toolName, ok: false, error: outcome.ok ? ("upstream_error" as const) : outcome.failure.code };
+  }
+  let url: URL;
+  try {
+    url = mcpUrlOf(env, bundle);
+  } catch {
+    return { tool: "ping", ok: false, error: "configuration_error" as const };
+  }
+  const connection = mcpConnection({
+    url,
+    sessionKey: sessionKeyOf(bundle.vendor, url, PROBE_OWNER),
+    authorizer: bearerAuthorizer(credentials),
+  });
+  const deadline = deadlineAfter(timeout * 1000, undefined, clock);
+  try {
+    const result = await resilientFetch({
+      env,
+      settings,
+      tool: { name: "ping", idempotent: true },
+      deadline: clock.now() + timeout * 1000,
+      waitUntil,
+      signal: deadline.signal,
+      clock,
+      discard: () => {},
+      send: async (attempt) => {
+        const exchange = await connection.request("ping", undefined, { signal: attempt.signal });
+        return exchange.kind === "http"
+          ? { status: exchange.status, headers: exchange.headers }
+          : { status: 200, headers: new Headers() };
+      },
+    });
+    if (result.kind === "failure") return { tool: "ping", ok: false, error: result.failure.code };
+    result.settle();
+    const ok = result.response.status < 400;
+    return ok ? { tool: "ping", ok: true } : { tool: "ping", ok: false, error: "upstream_error" as const };
+  } catch {
+    return { tool: "ping", ok: false, error: "upstream_timeout" as const };
+  } finally {
+    deadline.clear();
+  }
+}
+
+/** The upstream-MCP-server kind (checked against the seam in src/vendors/registry.ts). */
+export const mcpServerKind = {
+  tools: (bundle: VendorBundle): readonly McpToolRecipe[] => bundle.mcpTools ?? NO_TOOLS,
+  effects: effectsOf,
+  callTool: (call: McpToolCall) => callMcpTool(call),
+  probe,
+  resolve,
+};

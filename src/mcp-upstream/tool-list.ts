@@ -1,0 +1,194 @@
+/**
+ * An upstream MCP server's tool list as the gateway serves it: fetched with `tools/list`,
+ * curated (vendor.json `tools`), reviewed against the definitions first seen, and cached per
+ * isolate for `mcp.toolListTtlSeconds` — per caller when the upstream lists tools per user.
+ * A list that cannot be fetched never fails a request: the last one known (or the compiled
+ * snapshot, or none) is served and the failure is logged.
+ *
+ * @module
+ */
+import type { Caller } from "../auth/caller.ts";
+import type { CredentialSource } from "../auth/upstream-credentials.ts";
+import type { JsonSchema, McpToolAnnotations, McpToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { type Clock, clockFor } from "../clock.ts";
+import { errorText, log } from "../log.ts";
+import { boundedCache } from "../memo.ts";
+import { deadlineAfter } from "../resilience/timeout.ts";
+import type { McpConnection } from "./connection.ts";
+
+/** Default `mcp.toolListTtlSeconds`: a changed upstream list shows within five minutes. */
+export const DEFAULT_TOOL_LIST_TTL_SECONDS = 300;
+/** A forced refresh (a call named a tool the list lacks) at most this often per list: clients cannot make the gateway hammer the upstream. */
+export const FORCED_REFRESH_INTERVAL_MS = 10_000;
+/** One `tools/list` fetch (all pages) may take this long before the last known list is served. */
+export const TOOL_LIST_TIMEOUT_MS = 10_000;
+/** Pages of `tools/list` followed: a hostile cursor loop ends here. */
+export const MAX_TOOL_LIST_PAGES = 20;
+/** Tools kept from one upstream (thousands of tools belong in discovery mode, not in one list). */
+export const MAX_UPSTREAM_TOOLS = 2_000;
+/** Default `mcp.maxDescriptionChars`: descriptions are instructions to the model, keep them short. */
+export const DEFAULT_MAX_DESCRIPTION_CHARS = 2_000;
+/** Cached lists per isolate (per-user lists: one per active user and vendor). */
+const MAX_CACHED_LISTS = 1_000;
+
+/** What fetching a list needs: a connection for the owner, and the clock. */
+export interface ToolListRequest {
+  env: Env;
+  bundle: VendorBundle;
+  caller: Caller | undefined;
+  credentials: CredentialSource;
+  connection: () => McpConnection;
+  waitUntil: (promise: Promise<unknown>) => void;
+  requestId: string;
+  /** A call named a tool the cached list lacks: fetch again (rate-limited). */
+  refresh?: boolean;
+  /** Curate and review a fetched list (vendor.json overrides, rug-pull policy). */
+  review: (tools: RawTool[]) => Promise<McpToolRecipe[]>;
+}
+
+interface CachedList {
+  bundle: VendorBundle;
+  fetchedAt: number;
+  /** Fingerprint of the reviewed list: an unchanged list keeps its bundle object. */
+  fingerprint: string;
+  pending?: Promise<VendorBundle>;
+}
+
+const lists = boundedCache<string, CachedList>(MAX_CACHED_LISTS);
+
+/** Whose list a request reads: the caller's own when the upstream lists tools per user. */
+function listKey(bundle: VendorBundle, caller: Caller | undefined): string {
+  return bundle.mcp?.toolListPerUser && caller !== undefined
+    ? `${bundle.vendor}|user:${caller.userId}`
+    : `${bundle.vendor}|*`;
+}
+
+/** The vendor's bundle with the tool list this caller sees now. Never throws. */
+export async function resolveToolList(request: ToolListRequest): Promise<VendorBundle> {
+  const { bundle } = request;
+  // A compiled snapshot is a fixed catalogue: the upstream's list is never fetched.
+  if (bundle.mcpTools !== undefined) return bundle;
+  const clock = clockFor(request.env);
+  const key = listKey(bundle, request.caller);
+  const cached = lists.get(key);
+  const ttlMs = (bundle.mcp?.toolListTtlSeconds ?? DEFAULT_TOOL_LIST_TTL_SECONDS) * 1000;
+  const age = cached === undefined ? Number.POSITIVE_INFINITY : clock.now() - cached.fetchedAt;
+  const wanted = request.refresh === true ? age >= FORCED_REFRESH_INTERVAL_MS : age >= ttlMs;
+  if (cached !== undefined && !wanted) return cached.bundle;
+  if (cached?.pending !== undefined) return cached.pending;
+  const entry: CachedList = cached ?? { bundle: { ...bundle, mcpTools: [] }, fetchedAt: 0, fingerprint: "" };
+  const pending = refreshList(request, entry, clock).finally(() => {
+    delete entry.pending;
+  });
+  entry.pending = pending;
+  lists.set(key, entry);
+  return pending;
+}
+
+async function refreshList(request: ToolListRequest, entry: CachedList, clock: Clock): Promise<VendorBundle> {
+  const { bundle } = request;
+  try {
+    const raw = await fetchTools(request.connection(), clock);
+    const tools = await request.review(raw);
+    const fingerprint = `${bundle.contentHash}|${tools.map((t) => `${t.name}:${t.definitionHash}:${t.description.length}`).join(",")}`;
+    entry.fetchedAt = clock.now();
+    if (fingerprint !== entry.fingerprint) {
+      entry.fingerprint = fingerprint;
+      entry.bundle = { ...bundle, mcpTools: tools, contentHash: await sha256Hex(fingerprint) };
+    }
+  } catch (error) {
+    // Served stale (or empty) until the next attempt; a dead upstream is retried once per TTL.
+    entry.fetchedAt = clock.now();
+    log({
+      event: "mcp_tool_list_failed",
+      requestId: request.requestId,
+      vendor: bundle.vendor,
+      error: errorText(error),
+    });
+  }
+  return entry.bundle;
+}
+
+/** Every page of the upstream's `tools/list`, bounded in pages, tools and time. */
+async function fetchTools(connection: McpConnection, clock: Clock): Promise<RawTool[]> {
+  const timeout = deadlineAfter(TOOL_LIST_TIMEOUT_MS, undefined, clock);
+  try {
+    return await fetchPages(connection, timeout.signal);
+  } finally {
+    timeout.clear();
+  }
+}
+
+async function fetchPages(connection: McpConnection, signal: AbortSignal): Promise<RawTool[]> {
+  const tools: RawTool[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_TOOL_LIST_PAGES; page++) {
+    const exchange = await connection.request("tools/list", cursor === undefined ? {} : { cursor }, {
+      signal,
+    });
+    if (exchange.kind === "error")
+      throw new Error(`tools/list failed: ${exchange.error.code} ${exchange.error.message}`);
+    if (exchange.kind === "http") throw new Error(`tools/list answered HTTP ${exchange.status}`);
+    const listed = exchange.result["tools"];
+    if (!Array.isArray(listed)) throw new Error("tools/list answered without a tools array");
+    for (const tool of listed) {
+      if (tools.length >= MAX_UPSTREAM_TOOLS) return tools;
+      const parsed = rawTool(tool);
+      if (parsed !== undefined) tools.push(parsed);
+    }
+    const next = exchange.result["nextCursor"];
+    if (typeof next !== "string" || next === "") return tools;
+    cursor = next;
+  }
+  return tools;
+}
+
+/** A tool as the upstream listed it, shape-checked (everything in it is untrusted). */
+export interface RawTool {
+  name: string;
+  title?: string;
+  description: string;
+  inputSchema: JsonSchema;
+  outputSchema?: JsonSchema;
+  annotations?: McpToolAnnotations;
+  meta?: Record<string, unknown>;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Upstream names the gateway can route: MCP's `[A-Za-z0-9_.-]{1,128}`. */
+const UPSTREAM_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+function rawTool(value: unknown): RawTool | undefined {
+  if (!isObject(value)) return undefined;
+  const { name, title, description, inputSchema, outputSchema, annotations, _meta } = value;
+  if (typeof name !== "string" || !UPSTREAM_NAME.test(name)) return undefined;
+  if (!isObject(inputSchema) || inputSchema["type"] !== "object") return undefined;
+  const tool: RawTool = {
+    name,
+    description: typeof description === "string" ? description : "",
+    inputSchema,
+  };
+  if (typeof title === "string") tool.title = title;
+  if (isObject(outputSchema) && outputSchema["type"] === "object") tool.outputSchema = outputSchema;
+  if (isObject(annotations)) tool.annotations = hints(annotations);
+  if (isObject(_meta)) tool.meta = _meta;
+  return tool;
+}
+
+function hints(annotations: Record<string, unknown>): McpToolAnnotations {
+  const out: McpToolAnnotations = {};
+  if (typeof annotations["title"] === "string") out.title = annotations["title"];
+  for (const key of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const) {
+    if (typeof annotations[key] === "boolean") out[key] = annotations[key];
+  }
+  return out;
+}
+
+/** sha256 of `text`, hex. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
