@@ -15,9 +15,9 @@ import type { Caller } from "../auth/caller.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
-import type { VendorSettings } from "../config.ts";
+import type { SanitizationLevel, VendorSettings } from "../config.ts";
 import { errorText, log } from "../log.ts";
-import { sanitize } from "../redaction/sanitize.ts";
+import { sanitize, sanitizeJsonText } from "../redaction/sanitize.ts";
 import { SecretScrubber } from "../redaction/scrub.ts";
 import { resilientFetch, type UpstreamFailure } from "../resilience/retry.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
@@ -26,6 +26,10 @@ import { failed, invalidArguments, succeeded, ToolError, type ToolOutcome } from
 import { bearerAuthorizer } from "./authorizer.ts";
 import { type McpConnection, type McpExchange, mcpConnection } from "./connection.ts";
 import { mcpUrlOf, sessionKeyOf, sessionOwner } from "./target.ts";
+import { forgetToolList } from "./tool-list.ts";
+
+/** JSON-RPC "invalid params": what MCP servers answer for an unknown tool. */
+const JSONRPC_INVALID_PARAMS = -32602;
 
 /** What the kind's `callTool` is handed (the seam's `VendorToolCall`, typed here without importing it). */
 export interface McpToolCall {
@@ -157,9 +161,11 @@ function answer(call: McpToolCall, exchange: McpExchange): ToolOutcome {
   const vendor = call.bundle.vendor;
   switch (exchange.kind) {
     case "result":
-      return succeeded(safeResult(exchange.result, call));
+      return checkedStructure(call, safeResult(exchange.result, call));
     case "error": {
       const { code, message, data } = exchange.error;
+      // The upstream no longer has the tool: the next listing asks it again.
+      if (code === JSONRPC_INVALID_PARAMS) forgetToolList(call.bundle, call.callerInfo);
       return failed(
         "upstream_error",
         `${vendor} refused the call: ${String(message).slice(0, MAX_ERROR_BODY_CHARS)}`,
@@ -203,7 +209,7 @@ function safeResult(raw: Record<string, unknown>, call: McpToolCall): CallToolRe
       dropped++;
       continue;
     }
-    const clean = sanitize(item as CallToolResult["content"][number], level);
+    const clean = sanitizedItem(item as CallToolResult["content"][number], level);
     const size = JSON.stringify(clean).length;
     if (size <= budget) {
       content.push(clean);
@@ -234,6 +240,45 @@ function safeResult(raw: Record<string, unknown>, call: McpToolCall): CallToolRe
   }
   if (raw["isError"] === true) result.isError = true;
   return result;
+}
+
+/** A content item with sensitive keys redacted, in JSON text too (`SANITIZATION_LEVEL`). */
+function sanitizedItem(item: CallToolResult["content"][number], level: SanitizationLevel) {
+  if (item.type !== "text") return sanitize(item, level);
+  const text = sanitizeJsonText(item.text, level);
+  return text === item.text ? item : { ...item, text };
+}
+
+/** How many schema mismatches a failure or log line quotes. */
+const MAX_REPORTED_MISMATCHES = 5;
+
+/**
+ * `RESPONSE_VALIDATION_MODE` for MCP tools: `structuredContent` against the listed `outputSchema`
+ * (clients refuse a result that breaks it). `warn` logs the drift; `strict` fails the call.
+ */
+function checkedStructure(call: McpToolCall, result: CallToolResult): ToolOutcome {
+  const schema = call.tool.outputSchema;
+  const mode = call.settings.responseValidationMode;
+  if (mode === "off" || schema === undefined || result.isError === true) return succeeded(result);
+  const check = validate(schema, result.structuredContent ?? null, { maxIssues: MAX_REPORTED_MISMATCHES });
+  if (check.valid) return succeeded(result);
+  const mismatches = check.issues.map((issue) => `at ${issue.pointer || "(root)"}: ${issue.message}`);
+  if (mode === "strict") {
+    return failed(
+      "response_schema_mismatch",
+      `${call.bundle.vendor}'s ${call.tool.name} answered with structured content that breaks its output schema.`,
+      { extra: { mismatches } },
+    );
+  }
+  log({
+    event: "response_drift",
+    requestId: call.requestId,
+    vendor: call.bundle.vendor,
+    tool: call.tool.name,
+    status: 200,
+    summary: mismatches.join("; "),
+  });
+  return succeeded(result);
 }
 
 function scrubbed(outcome: ToolOutcome, secrets: SecretScrubber): ToolOutcome {

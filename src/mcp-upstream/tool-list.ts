@@ -57,10 +57,16 @@ interface CachedList {
 const lists = boundedCache<string, CachedList>(MAX_CACHED_LISTS);
 
 /** Whose list a request reads: the caller's own when the upstream lists tools per user. */
-function listKey(bundle: VendorBundle, caller: Caller | undefined): string {
+function listKey(bundle: VendorBundle, caller: Pick<Caller, "userId"> | undefined): string {
   return bundle.mcp?.toolListPerUser && caller !== undefined
     ? `${bundle.vendor}|user:${caller.userId}`
     : `${bundle.vendor}|*`;
+}
+
+/** Marks the caller's cached list stale: the next resolve fetches it again. */
+export function forgetToolList(bundle: VendorBundle, caller: Pick<Caller, "userId"> | undefined): void {
+  const cached = lists.get(listKey(bundle, caller));
+  if (cached !== undefined) cached.fetchedAt = Number.NEGATIVE_INFINITY;
 }
 
 /** The vendor's bundle with the tool list this caller sees now. Never throws. */
