@@ -54,6 +54,9 @@ export default defineConfig({
             "./test/support/fault-upstream.setup.ts",
             "./test/support/upstream-server.ts",
             "./test/support/auth-servers.ts",
+            "./test/support/mcp-upstream-server.ts",
+            // Upstream MCP servers for the MCP vendor kind (test/support/mcp-servers/).
+            "./test/support/mcp-servers/setup.ts",
           ],
         },
       },
