@@ -47,6 +47,8 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          // The mixed deployment's tests serve another registry: the `e2e` project below.
+          exclude: ["test/e2e/mcp-vendors/**"],
           // The Worker's modules load before the first test, not inside its timeout; every
           // request gets a virtual clock, so backoff and token waits are skipped (src/clock.ts).
           setupFiles: ["./test/support/load-worker.setup.ts", "./test/support/virtual-clock.setup.ts"],
@@ -58,6 +60,49 @@ export default defineConfig({
             // Upstream MCP servers for the MCP vendor kind (test/support/mcp-servers/).
             "./test/support/mcp-servers/setup.ts",
           ],
+        },
+      },
+      {
+        // A deployment as operators run it: the demo OpenAPI vendor beside MCP vendors, each in
+        // front of a real local MCP server (test/support/e2e-deployment.ts). Its own registry
+        // (compiled by the globalSetup into test/generated-e2e/), so the fixture vendors of the
+        // workers project never see these upstreams.
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const deployment = inject("e2eDeployment");
+            return {
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  GATEWAY_ENV: "test",
+                  GATEWAY_AUTH: "none",
+                  // Lower than the default 5, to show an MCP vendor's breaker follows the setting.
+                  CIRCUIT_BREAKER_FAILURE_THRESHOLD: "3",
+                  DEMO_BASE_URL: deployment.demo,
+                  STATELESS_MCP_URL: deployment.stateless.url,
+                  RESTARTING_MCP_URL: deployment.restarting.url,
+                  FLAKY_MCP_URL: deployment.flaky.url,
+                  ...(deployment.everything === undefined
+                    ? {}
+                    : {
+                        EVERYTHING_MCP_URL: deployment.everything.url,
+                        EVERYTHING_SEARCH_MCP_URL: deployment.everything.url,
+                      }),
+                },
+              },
+            };
+          }),
+        ],
+        resolve: {
+          alias: { "#bundles": fileURLToPath(new URL("./test/generated-e2e/index.ts", import.meta.url)) },
+        },
+        test: {
+          name: "e2e",
+          include: ["test/e2e/mcp-vendors/**/*.test.ts"],
+          // One file at a time: the files share the upstream servers, whose faults a test switches.
+          fileParallelism: false,
+          setupFiles: ["./test/support/load-worker.setup.ts", "./test/support/virtual-clock.setup.ts"],
+          globalSetup: ["./test/support/e2e-deployment.setup.ts"],
         },
       },
     ],

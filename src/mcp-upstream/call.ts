@@ -299,5 +299,7 @@ export function effectsOf(tool: McpToolRecipe) {
     readOnly,
     destructive: !readOnly && hints.destructiveHint !== false,
     idempotent: readOnly || hints.idempotentHint === true,
+    // The spec's default for an absent hint is true.
+    openWorld: hints.openWorldHint !== false,
   };
 }

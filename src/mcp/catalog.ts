@@ -52,8 +52,8 @@ function annotationsFor(bundle: VendorBundle, recipe: ToolDefinition): ToolAnnot
     readOnlyHint: effects.readOnly,
     destructiveHint: effects.destructive,
     idempotentHint: effects.idempotent,
-    // Every tool calls an external API.
-    openWorldHint: true,
+    // An API call reaches an external system; an upstream MCP tool's own hint says whether it does.
+    openWorldHint: effects.openWorld ?? true,
   };
 }
 

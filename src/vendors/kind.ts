@@ -65,6 +65,11 @@ export interface ToolEffects {
   destructive: boolean;
   /** Repeating the call has the effect of making it once. */
   idempotent: boolean;
+  /**
+   * Reaches entities beyond the tool's own (the MCP `openWorldHint`). Absent: yes, as an
+   * API call does; an upstream MCP server's tool says it itself.
+   */
+  openWorld?: boolean;
 }
 
 /** What a kind needs to resolve the vendor as one caller sees it right now. */

@@ -4,15 +4,14 @@
  * Desktop launches, and the MCP Inspector CLI. The upstream is the echoing test server,
  * so a tool call proves the request that reached the API, not just an answer.
  */
-import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileAll } from "../../scripts/compiler/index.ts";
-import { type DevGateway, freePort, ROOT, startDevGateway } from "../../scripts/lib/dev-server.ts";
+import { type DevGateway, ROOT, startDevGateway } from "../../scripts/lib/dev-server.ts";
 import { startUpstream } from "../support/upstream-server.ts";
-import { INSPECTOR, isolatedEnv, MCP_REMOTE, StdioSession } from "./support/client-tools.ts";
+import { runInspector, startMcpRemote } from "./support/client-tools.ts";
 
 /** One answer through a client process: it connects, then relays one HTTP exchange. */
 const ANSWER_TIMEOUT_MS = 30_000;
@@ -48,13 +47,7 @@ function echoedRequest(result: unknown): { method: string; path: string; headers
 describe("mcp-remote (the stdio bridge Claude Desktop runs)", () => {
   it("relays initialize, tools/list and tools/call to /v1/mcp", async () => {
     const url = `${(gateway as DevGateway).origin}/v1/mcp`;
-    // The second argument is mcp-remote's OAuth callback port: a free one, never its fixed default.
-    const child = spawn(process.execPath, [MCP_REMOTE, url, String(await freePort())], {
-      cwd: ROOT,
-      env: isolatedEnv(work),
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const session = new StdioSession(child, ANSWER_TIMEOUT_MS);
+    const session = await startMcpRemote(url, work, ANSWER_TIMEOUT_MS);
     try {
       const init = await session.request(1, "initialize", {
         protocolVersion: "2025-06-18",
@@ -88,30 +81,8 @@ describe("mcp-remote (the stdio bridge Claude Desktop runs)", () => {
 });
 
 /** Runs the Inspector CLI once; resolves with its exit code and output. */
-function inspector(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [INSPECTOR, "--cli", ...args], {
-      cwd: ROOT,
-      env: isolatedEnv(work),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`inspector ${args.join(" ")}: no exit within ${ANSWER_TIMEOUT_MS} ms\n${stderr}`));
-    }, ANSWER_TIMEOUT_MS);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function inspector(args: string[]) {
+  return runInspector(args, work, ANSWER_TIMEOUT_MS);
 }
 
 /** The Inspector CLI's `tools/call` over streamable HTTP with one `--tool-arg` (`key=value`). */

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { ROOT } from "../../../scripts/lib/dev-server.ts";
+import { freePort, ROOT } from "../../../scripts/lib/dev-server.ts";
 
 export const MCP_REMOTE = join(ROOT, "node_modules", "mcp-remote", "dist", "proxy.js");
 export const INSPECTOR = join(
@@ -88,4 +88,50 @@ export class StdioSession {
       this.child.kill("SIGTERM");
     });
   }
+}
+
+/** Starts mcp-remote (the stdio bridge Claude Desktop launches) against `url`, home directory under `work`. */
+export async function startMcpRemote(
+  url: string,
+  work: string,
+  answerTimeoutMs: number,
+): Promise<StdioSession> {
+  // The second argument is mcp-remote's OAuth callback port: a free one, never its fixed default.
+  const child = spawn(process.execPath, [MCP_REMOTE, url, String(await freePort())], {
+    cwd: ROOT,
+    env: isolatedEnv(work),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  return new StdioSession(child, answerTimeoutMs);
+}
+
+/** Runs the Inspector CLI once (`--cli …args`); resolves with its exit code and output. */
+export function runInspector(
+  args: string[],
+  work: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [INSPECTOR, "--cli", ...args], {
+      cwd: ROOT,
+      env: isolatedEnv(work),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`inspector ${args.join(" ")}: no exit within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
