@@ -98,7 +98,7 @@ export interface BreakdownRow {
   cpuMsPerCall?: number;
 }
 
-function startHost(
+export function startHost(
   config: HostConfig,
 ): Promise<Child<{ url: string; workerdPid?: number; readyMs: number }>> {
   return spawnPinned(SERVER_CORE, process.execPath, [
@@ -125,9 +125,10 @@ function cpuOf(pids: number[]): number | undefined {
   return total;
 }
 
-async function measure(
-  target: TargetResult,
-  opts: PerCallOptions,
+/** Warm-up at the top concurrency, then one run per concurrency with the CPU each process spent per call. */
+export async function measure(
+  target: { id: string; runs: MeasuredRun[] },
+  opts: Pick<PerCallOptions, "connections" | "durationSeconds" | "warmupSeconds" | "log">,
   pids: { server: number[]; upstream: number },
   run: (connections: number, seconds: number) => Promise<LoadResult>,
 ): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { BigApiResult } from "./big-api.ts";
 import type { DurableObjectResult } from "./durable-objects.ts";
+import type { McpUpstreamResult } from "./mcp-upstream.ts";
 import type { PerCallResult } from "./per-call.ts";
 import { RATE_TOLERANCE, type RateLimitResult } from "./rate-limit.ts";
 
@@ -19,6 +20,7 @@ export interface Results {
   machine: Record<string, unknown>;
   settings: Record<string, unknown>;
   perCall?: PerCallResult;
+  mcpUpstream?: McpUpstreamResult;
   bigApi?: BigApiResult;
   durableObjects?: DurableObjectResult;
   rateLimit?: RateLimitResult;
@@ -296,6 +298,7 @@ export function formatReport(results: Results): string {
       );
     }
   }
+  if (results.mcpUpstream) lines.push(...mcpUpstreamReport(results.mcpUpstream));
   const rl = results.rateLimit;
   if (rl) {
     lines.push(
@@ -315,4 +318,56 @@ export function formatReport(results: Results): string {
       lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? "—" : t.met ? "yes" : "**no**"} |`);
   }
   return lines.join("\n");
+}
+
+/** The `mcp-upstream` section: each MCP server called directly, through a bare relay and through the gateway. */
+function mcpUpstreamReport(result: McpUpstreamResult): string[] {
+  const conns = [...new Set(result.targets.flatMap((t) => t.runs.map((r) => r.connections)))].sort(
+    (a, b) => a - b,
+  );
+  const lines = [
+    "",
+    "### Fronting an upstream MCP server (`tools/call` of `add`, structured result)",
+    "",
+    `| Target | ${conns.map((c) => `c=${c} calls/s | c=${c} p50 ms | c=${c} p99 ms`).join(" | ")} | workerd CPU ms/call | MCP server CPU ms/call |`,
+    `|---|${conns.map(() => "--:|--:|--:").join("|")}|--:|--:|`,
+  ];
+  for (const t of result.targets) {
+    if (t.skipped) {
+      lines.push(`| ${t.label} | ${conns.map(() => "— | — | —").join(" | ")} | — | — |`);
+      continue;
+    }
+    const cells = conns.map((c) => {
+      const r = t.runs.find((x) => x.connections === c);
+      return r ? `${f(r.throughput)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)}` : "— | — | —";
+    });
+    const top = t.runs.find((x) => x.connections === conns[conns.length - 1]);
+    lines.push(
+      `| ${t.label} | ${cells.join(" | ")} | ${f(top?.serverCpuMsPerCall, 3)} | ${f(top?.upstreamCpuMsPerCall, 3)} |`,
+    );
+  }
+  const bad = result.targets.flatMap((t) =>
+    t.runs
+      .filter((r) => r.errors + r.non2xx + r.mismatches + r.timeouts > 0)
+      .map(
+        (r) =>
+          `${t.id} c=${r.connections}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.mismatches} wrong answers`,
+      ),
+  );
+  if (bad.length > 0) lines.push("", `Failed calls: ${bad.join("; ")}`);
+  for (const t of result.targets.filter((x) => x.skipped))
+    lines.push("", `${t.label}: not measured — ${t.skipped}`);
+  if (result.added.length > 0) {
+    lines.push(
+      "",
+      "| What the gateway adds | p50 ms | throughput vs direct | gateway CPU ms/call |",
+      "|---|--:|--:|--:|",
+    );
+    for (const a of result.added) {
+      lines.push(
+        `| ${a.server} server, c=${a.connections} | +${f(a.p50Ms, 2)} | ${f(a.throughputRatio * 100)}% | ${f(a.cpuMsPerCall, 3)} |`,
+      );
+    }
+  }
+  return lines;
 }
