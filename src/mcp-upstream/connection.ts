@@ -188,6 +188,8 @@ export const MAX_SSE_RECONNECTS = 2;
 const DEFAULT_SSE_RETRY_MS = 1000;
 /** Longest `retry:` honoured: the request's signal bounds the wait anyway. */
 const MAX_SSE_RETRY_MS = 60_000;
+/** An evicted session's `DELETE` is a courtesy: it gets this long, in the background. */
+const SESSION_DELETE_TIMEOUT_MS = 5000;
 /** Server-to-client requests answered on one request's streams: a hostile upstream cannot keep us posting. */
 export const MAX_SERVER_REQUESTS_PER_CALL = 16;
 /** Longest `Mcp-Session-Id` accepted (the spec allows visible ASCII only; real ids are UUIDs or tokens). */
@@ -305,6 +307,8 @@ type Established = { ok: true; session: Negotiated } | { ok: false; exchange: Mc
 
 interface StoreEntry {
   ready: Promise<Established>;
+  /** The signal of the request that started the initialisation. */
+  signal: AbortSignal;
   /** Set once `ready` settled with a session. */
   session?: Negotiated;
   /** Best-effort `DELETE` of the upstream session when the entry is evicted. */
@@ -332,6 +336,41 @@ function admit(key: string, entry: StoreEntry): void {
 /** Drops `key`'s entry if it is still the one holding `session` (concurrent droppers drop once). */
 function forget(key: string, session: Negotiated): void {
   if (sessions.get(key)?.session === session) sessions.delete(key);
+}
+
+/**
+ * Upstream URLs that fell back to `initialize`: later sessions with them skip the
+ * `server/discover` probe (a 2025 server costs one round trip less per new credential owner).
+ * An upstream upgraded meanwhile is still served, in its 2025 era, until the isolate goes.
+ */
+const legacyUpstreams = new Set<string>();
+
+function rememberLegacy(href: string): void {
+  legacyUpstreams.delete(href);
+  if (legacyUpstreams.size >= MAX_UPSTREAM_SESSIONS) {
+    const oldest = legacyUpstreams.values().next().value;
+    if (oldest !== undefined) legacyUpstreams.delete(oldest);
+  }
+  legacyUpstreams.add(href);
+}
+
+/** `promise`, or the signal's reason once it aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** How many sessions the isolate keeps (tests). */
@@ -868,14 +907,23 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
   }
 
   async function establish(signal: AbortSignal): Promise<Established> {
-    const modern = await discover(signal);
-    if (modern !== undefined) return modern;
-    return initialize(signal);
+    if (!legacyUpstreams.has(url.href)) {
+      const modern = await discover(signal);
+      if (modern !== undefined) return modern;
+    }
+    const established = await initialize(signal);
+    if (established.ok) rememberLegacy(url.href);
+    return established;
   }
 
   function closeSession(session: Negotiated): void {
     if (session.sessionId === undefined) return;
-    const done = send("DELETE", sessionHeaders(session), undefined, AbortSignal.timeout(5000))
+    const done = send(
+      "DELETE",
+      sessionHeaders(session),
+      undefined,
+      AbortSignal.timeout(SESSION_DELETE_TIMEOUT_MS),
+    )
       .then(discard)
       .catch(() => {});
     options.waitUntil?.(done);
@@ -886,7 +934,7 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
     for (let tries = 0; ; tries++) {
       let entry = sessions.get(key);
       if (entry === undefined) {
-        const fresh: StoreEntry = { ready: establish(signal), close: closeSession };
+        const fresh: StoreEntry = { ready: establish(signal), signal, close: closeSession };
         entry = fresh;
         admit(key, fresh);
         fresh.ready.then(
@@ -902,13 +950,14 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
         touch(key, entry);
       }
       try {
-        const established = await entry.ready;
+        // A request that joined another's initialisation still ends when its own signal does.
+        const established = await untilAborted(entry.ready, signal);
         if (established.ok) known = established.session;
         return established;
       } catch (error) {
-        // Another request's initialisation was aborted: ours may still go ahead, once.
-        if (signal.aborted || tries > 0 || !(error instanceof Error && error.name === "AbortError"))
-          throw error;
+        // The initialisation ended because the request that started it was cancelled: ours
+        // may still go ahead, once.
+        if (signal.aborted || tries > 0 || entry.signal === signal || !entry.signal.aborted) throw error;
       }
     }
   }

@@ -5,11 +5,13 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import {
+  MAX_UPSTREAM_SESSIONS,
   type McpAuthorizer,
   type McpConnectionOptions,
   type McpExchange,
   McpResponseError,
   mcpConnection,
+  upstreamSessionCount,
 } from "../../../src/mcp-upstream/connection.ts";
 
 const ORIGIN = inject("mcpUpstreamOrigin");
@@ -81,7 +83,8 @@ describe("revision negotiation", () => {
 
   it("falls back to initialize with a 2025 server, keeps its session id and sends the revision header", async () => {
     const run = runId();
-    const connection = connect("/stateful-json", run);
+    // A URL of its own: no earlier test told this isolate the upstream is a 2025 one.
+    const connection = connect(`/stateful-json?fresh=${run}`, run);
     const first = resultText(await echo(connection));
     const second = resultText(await echo(connection));
     const headers = first.headers as Record<string, string | null>;
@@ -124,6 +127,47 @@ describe("revision negotiation", () => {
 });
 
 describe("sessions", () => {
+  it("skips the server/discover probe for another owner's session with a known 2025 upstream", async () => {
+    const url = `/stateless?fresh=${runId()}`;
+    const first = runId();
+    const second = runId();
+    resultText(await echo(connect(url, first)));
+    resultText(await echo(connect(url, second)));
+    expect((await requestsOf(first)).map((r) => r.rpcMethod)).toContain("server/discover");
+    expect((await requestsOf(second)).map((r) => r.rpcMethod)).toEqual([
+      "initialize",
+      "notifications/initialized",
+      "tools/call",
+    ]);
+  });
+
+  it("evicts the least recently used session past MAX_UPSTREAM_SESSIONS and DELETEs it upstream", async () => {
+    const run = runId();
+    const background: Promise<unknown>[] = [];
+    const waitUntil = (promise: Promise<unknown>) => {
+      background.push(promise);
+    };
+    const oldest = connect("/stateful-json", run, { waitUntil });
+    const sessionId = (resultText(await echo(oldest)).headers as Record<string, string>)["mcp-session-id"];
+    const filler = runId();
+    for (let i = 0; i < MAX_UPSTREAM_SESSIONS; i++) {
+      const connection = mcpConnection({
+        url: new URL(`${ORIGIN}/stateless`),
+        sessionKey: `test:fill:${filler}:${i}`,
+        authorizer: marker(filler),
+        waitUntil,
+      });
+      expect((await connection.request("ping", undefined, { signal: signal() })).kind).toBe("result");
+    }
+    await Promise.all(background);
+    expect(upstreamSessionCount()).toBe(MAX_UPSTREAM_SESSIONS);
+    const deleted = (await requestsOf(run)).filter((r) => r.method === "DELETE");
+    expect(deleted.map((r) => r.headers["mcp-session-id"])).toEqual([sessionId]);
+    // The evicted owner's next call starts a new session, unseen.
+    const again = resultText(await echo(oldest)).headers as Record<string, string>;
+    expect(again["mcp-session-id"]).not.toBe(sessionId);
+  });
+
   it("shares one initialisation between concurrent first requests for a key", async () => {
     const run = runId();
     const connection = connect("/stateful-json", run);
@@ -134,6 +178,33 @@ describe("sessions", () => {
     expect(
       new Set(sent.filter((r) => r.rpcMethod === "tools/call").map((r) => r.headers["mcp-session-id"])).size,
     ).toBe(1);
+  });
+
+  it("lets a request that joined another's initialisation end on its own signal, or go on when the starter is cancelled", async () => {
+    const run = runId();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = true;
+    const connection = connect("/stateful-json", run, {
+      fetch: async (input, init) => {
+        if (held && typeof init?.body === "string" && init.body.includes('"initialize"')) await gate;
+        return fetch(input, init);
+      },
+    });
+    const starter = new AbortController();
+    const impatient = new AbortController();
+    const started = connection.request("ping", undefined, { signal: starter.signal });
+    const joined = connection.request("ping", undefined, { signal: impatient.signal });
+    const patient = connection.request("ping", undefined, { signal: signal() });
+    impatient.abort();
+    await expect(joined).rejects.toMatchObject({ name: "AbortError" });
+    starter.abort();
+    held = false;
+    release();
+    await expect(started).rejects.toMatchObject({ name: "AbortError" });
+    expect((await patient).kind).toBe("result");
   });
 
   it("initialises again and resends once when the upstream forgot the session (404)", async () => {
