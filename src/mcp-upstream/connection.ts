@@ -188,8 +188,8 @@ export const MAX_SSE_RECONNECTS = 2;
 const DEFAULT_SSE_RETRY_MS = 1000;
 /** Longest `retry:` honoured: the request's signal bounds the wait anyway. */
 const MAX_SSE_RETRY_MS = 60_000;
-/** An evicted session's `DELETE` is a courtesy: it gets this long, in the background. */
-const SESSION_DELETE_TIMEOUT_MS = 5000;
+/** An evicted session's `DELETE` and a `notifications/cancelled` are courtesies: they get this long, in the background. */
+const BACKGROUND_REQUEST_TIMEOUT_MS = 5000;
 /** Server-to-client requests answered on one request's streams: a hostile upstream cannot keep us posting. */
 export const MAX_SERVER_REQUESTS_PER_CALL = 16;
 /** Longest `Mcp-Session-Id` accepted (the spec allows visible ASCII only; real ids are UUIDs or tokens). */
@@ -755,13 +755,37 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
       method,
       ...(sentParams === undefined ? {} : { params: sentParams }),
     });
-    const response = await send(
+    try {
+      const response = await send(
+        "POST",
+        { "content-type": "application/json", accept: ACCEPT, ...sessionHeaders(session), ...extraHeaders },
+        body,
+        request.signal,
+      );
+      return await readAnswer(response, id, session, request, progressToken);
+    } catch (error) {
+      // 2025 revisions: tell the upstream to stop working on it (never for `initialize`).
+      // 2026-07-28 has no such notification: the closed stream is the cancellation.
+      if (request.signal.aborted && session?.era === "legacy") cancelInBackground(id, session);
+      throw error;
+    }
+  }
+
+  function cancelInBackground(id: number, session: Negotiated): void {
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: id, reason: "The gateway's caller cancelled the request" },
+    });
+    const done = send(
       "POST",
-      { "content-type": "application/json", accept: ACCEPT, ...sessionHeaders(session), ...extraHeaders },
+      { "content-type": "application/json", accept: ACCEPT, ...sessionHeaders(session) },
       body,
-      request.signal,
-    );
-    return readAnswer(response, id, session, request, progressToken);
+      AbortSignal.timeout(BACKGROUND_REQUEST_TIMEOUT_MS),
+    )
+      .then(discard)
+      .catch(() => {});
+    options.waitUntil?.(done);
   }
 
   async function notify(
@@ -922,7 +946,7 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
       "DELETE",
       sessionHeaders(session),
       undefined,
-      AbortSignal.timeout(SESSION_DELETE_TIMEOUT_MS),
+      AbortSignal.timeout(BACKGROUND_REQUEST_TIMEOUT_MS),
     )
       .then(discard)
       .catch(() => {});
