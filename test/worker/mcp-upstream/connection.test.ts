@@ -13,6 +13,8 @@ import {
   mcpConnection,
   upstreamSessionCount,
 } from "../../../src/mcp-upstream/connection.ts";
+import { virtualClock } from "../../support/clocks.ts";
+import { SSE_RETRY_MS } from "../../support/mcp-upstream-constants.ts";
 
 const ORIGIN = inject("mcpUpstreamOrigin");
 const SMALL_BUDGET_BYTES = 64 * 1024;
@@ -261,6 +263,24 @@ describe("streams", () => {
       { progressToken: token, progress: 1, total: 2 },
       { progressToken: token, progress: 2, total: 2 },
     ]);
+  });
+
+  it("resumes an SSE stream the upstream closed before the answer: GET with Last-Event-ID after its retry:", async () => {
+    const run = runId();
+    const clock = virtualClock();
+    const connection = connect("/stateful-sse", run, { clock });
+    const progress: unknown[] = [];
+    const exchange = await connection.request(
+      "tools/call",
+      { name: "resume", arguments: {} },
+      { signal: signal(), onProgress: (params) => progress.push(params.progress) },
+    );
+    expect(resultText(exchange)).toEqual({ resumed: true, closable: true });
+    expect(progress).toEqual([1, 2]);
+    expect(clock.sleeps).toEqual([SSE_RETRY_MS]);
+    const resumed = (await requestsOf(run)).filter((r) => r.method === "GET");
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0]?.headers["last-event-id"]).toBeTruthy();
   });
 
   it("answers a server-to-client request with -32601 by default, posted back to the upstream", async () => {
