@@ -52,6 +52,7 @@
  */
 import * as v from "valibot";
 import { type Clock, realClock } from "../clock.ts";
+import { refusalOr } from "../request-refusal.ts";
 
 /** A JSON-RPC error object as the upstream sent it. */
 export interface RpcError {
@@ -393,6 +394,12 @@ interface SseEvent {
 class SseParser {
   lastEventId: string | undefined;
   retryMs: number | undefined;
+
+  constructor(resumed?: SseParser) {
+    this.lastEventId = resumed?.lastEventId;
+    this.retryMs = resumed?.retryMs;
+  }
+
   private line = "";
   private afterCr = false;
   private data: string[] = [];
@@ -569,11 +576,18 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
   ): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       const credential = (await options.authorizer?.headers(signal)) ?? {};
-      const all = new Headers();
-      for (const [name, value] of Object.entries(credential)) all.set(name, value);
-      // Protocol headers win over anything the authorizer named alike.
-      for (const [name, value] of Object.entries(headers)) all.set(name, value);
-      const response = await doFetch(url, { method, headers: all, body, signal, redirect: "manual" });
+      const all: Record<string, string> = {};
+      for (const [name, value] of Object.entries(credential)) all[name.toLowerCase()] = value;
+      // Protocol headers (lower-case names) win over anything the authorizer named alike.
+      Object.assign(all, headers);
+      const init: RequestInit = { method, headers: all, body, signal, redirect: "manual" };
+      let response: Response;
+      try {
+        response = await doFetch(url, init);
+      } catch (error) {
+        // A header value the runtime refuses is not a network failure (nothing was sent).
+        throw refusalOr(error, url.href, init);
+      }
       const challenge = response.headers.get("www-authenticate");
       const refused = response.status === 401 || (response.status === 403 && isInsufficientScope(challenge));
       if (!refused || attempt > 0 || options.authorizer === undefined) return response;
@@ -636,8 +650,11 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
     }
     const state = { serverRequests: 0 };
     let stream: Response = response;
+    let previous: SseParser | undefined;
     for (let reconnects = 0; ; reconnects++) {
-      const parser = new SseParser();
+      // The last event id and `retry:` carry over to a resumed stream that sends none.
+      const parser = new SseParser(previous);
+      previous = parser;
       const exchange = await readStream(stream, parser, id, session, request, progressToken, budget, state);
       if (exchange !== undefined) return { kind: "exchange", exchange, headers: response.headers };
       if (parser.lastEventId === undefined || reconnects >= MAX_SSE_RECONNECTS) {

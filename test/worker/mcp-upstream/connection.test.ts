@@ -415,6 +415,19 @@ describe("failures", () => {
     expect(exchange.kind === "http" && exchange.body.length).toBeLessThanOrEqual(4096);
   });
 
+  it("tells a header value the runtime refuses (nothing sent) from a network failure", async () => {
+    const connection = mcpConnection({
+      url: new URL(`${ORIGIN}/stateless`),
+      sessionKey: `test:refused-header:${runId()}`,
+      authorizer: {
+        headers: async () => ({ authorization: "Bearer a\nb" }),
+        challenged: async () => false,
+        secrets: () => [],
+      },
+    });
+    await expect(echo(connection)).rejects.toMatchObject({ name: "RequestNotSent" });
+  });
+
   it("throws a network error for an upstream that is not there", async () => {
     const connection = mcpConnection({
       url: new URL("http://127.0.0.1:1/mcp"),
