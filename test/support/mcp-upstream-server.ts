@@ -4,8 +4,9 @@
  * 127.0.0.1 port:
  *
  * - `/modern` — `createMcpHandler`: 2026-07-28 (`server/discover`) and stateless 2025 fallback
- * - `/stateful-json`, `/stateful-sse` — 2025 sessions (`Mcp-Session-Id`), JSON or SSE answers;
- *   `POST <path>/forget` makes the server forget every session (it then answers 404)
+ * - `/stateful-json`, `/stateful-sse` — 2025 sessions (`Mcp-Session-Id`), JSON or SSE answers
+ *   (SSE resumable: event ids, `retry:` {@link SSE_RETRY_MS}); `POST <path>/forget` makes the
+ *   server forget every session (it then answers 404)
  * - `/stateless` — 2025, no sessions
  * - `/old` — 2025, speaks only 2025-03-26 (counter-offers it)
  * - `/auth/<path>` — `<path>` behind a bearer check: `Bearer good` passes, anything else gets
@@ -17,7 +18,8 @@
  * Tools (SDK servers): `echo` (returns its arguments and the MCP headers the request carried),
  * `progress` (two `notifications/progress`, then a result), `ask` (sends
  * `sampling/createMessage` to the client and reports how that went), `wait` (answers only when
- * the request is cancelled).
+ * the request is cancelled), `resume` (progress, closes its SSE stream, more progress and the
+ * result, which the client gets by resuming the stream).
  *
  * `GET /__requests?path=<prefix>` lists recorded requests (method, path, headers, JSON-RPC
  * method) whose path starts with the prefix.
@@ -26,12 +28,15 @@ import { createServer, type IncomingMessage } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import {
   createMcpHandler,
+  type EventStore,
+  type JSONRPCMessage,
   Server,
   type ServerContext,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import type { TestProject } from "vitest/node";
 import { listenOnLoopback } from "./local-http.ts";
+import { SSE_RETRY_MS } from "./mcp-upstream-constants.ts";
 
 /** What a hostile route sends for `tools/call`: well over any `maxResponseBytes` a test sets. */
 export const HOSTILE_BYTES = 4 * 1024 * 1024;
@@ -54,7 +59,33 @@ const TOOLS = [
   { name: "progress", description: "Reports progress twice", inputSchema: { type: "object" } },
   { name: "ask", description: "Asks the client for sampling", inputSchema: { type: "object" } },
   { name: "wait", description: "Answers when cancelled", inputSchema: { type: "object" } },
+  {
+    name: "resume",
+    description: "Closes its SSE stream, then answers on the resumed one",
+    inputSchema: { type: "object" },
+  },
 ] as const;
+
+/** The SDK's resumability seam, in memory: every event of every stream, replayable after an id. */
+function memoryEventStore(): EventStore {
+  const events: { id: string; streamId: string; message: JSONRPCMessage }[] = [];
+  let next = 0;
+  return {
+    storeEvent: async (streamId, message) => {
+      const id = `${streamId}:${++next}`;
+      events.push({ id, streamId, message });
+      return id;
+    },
+    replayEventsAfter: async (lastEventId, { send }) => {
+      const at = events.findIndex((event) => event.id === lastEventId);
+      const streamId = events[at]?.streamId ?? "";
+      for (const event of events.slice(at + 1)) {
+        if (event.streamId === streamId) await send(event.id, event.message);
+      }
+      return streamId;
+    },
+  };
+}
 
 function text(value: unknown) {
   return { content: [{ type: "text" as const, text: JSON.stringify(value) }] };
@@ -96,6 +127,19 @@ async function callTool(name: string, args: Record<string, unknown>, ctx: Server
       } catch (error) {
         return text({ refused: (error as { code?: unknown }).code ?? String(error) });
       }
+    case "resume": {
+      const token = ctx.mcpReq._meta?.progressToken;
+      await ctx.mcpReq.notify({
+        method: "notifications/progress",
+        params: { progressToken: token ?? 0, progress: 1 },
+      });
+      ctx.http?.closeSSE?.();
+      await ctx.mcpReq.notify({
+        method: "notifications/progress",
+        params: { progressToken: token ?? 0, progress: 2 },
+      });
+      return text({ resumed: true, closable: ctx.http?.closeSSE !== undefined });
+    }
     case "wait":
       await new Promise<void>((resolve) => {
         ctx.mcpReq.signal.addEventListener("abort", () => resolve(), { once: true });
@@ -129,7 +173,7 @@ function mcpServer(options: { versions?: string[] } = {}): Server {
 }
 
 /** A 2025 endpoint with sessions, as the SDK's examples wire one. */
-function statefulEndpoint(enableJsonResponse: boolean) {
+function statefulEndpoint(enableJsonResponse: boolean, eventStore?: EventStore) {
   const transports = new Map<string, WebStandardStreamableHTTPServerTransport>();
   const handle = async (request: Request): Promise<Response> => {
     const sessionId = request.headers.get("mcp-session-id");
@@ -163,6 +207,7 @@ function statefulEndpoint(enableJsonResponse: boolean) {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       enableJsonResponse,
+      ...(eventStore === undefined ? {} : { eventStore, retryInterval: SSE_RETRY_MS }),
       onsessioninitialized: (id) => {
         transports.set(id, transport);
       },
@@ -287,7 +332,7 @@ async function record(request: Request, path: string): Promise<void> {
 export async function startMcpUpstream() {
   const modern = createMcpHandler(() => mcpServer(), { legacy: "stateless", responseMode: "auto" });
   const json = statefulEndpoint(true);
-  const sse = statefulEndpoint(false);
+  const sse = statefulEndpoint(false, memoryEventStore());
   const routes: Record<string, (request: Request) => Promise<Response>> = {
     "/modern": (request) => modern.fetch(request),
     "/stateful-json": json.handle,

@@ -5,12 +5,16 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import {
+  MAX_UPSTREAM_SESSIONS,
   type McpAuthorizer,
   type McpConnectionOptions,
   type McpExchange,
   McpResponseError,
   mcpConnection,
+  upstreamSessionCount,
 } from "../../../src/mcp-upstream/connection.ts";
+import { virtualClock } from "../../support/clocks.ts";
+import { SSE_RETRY_MS } from "../../support/mcp-upstream-constants.ts";
 
 const ORIGIN = inject("mcpUpstreamOrigin");
 const SMALL_BUDGET_BYTES = 64 * 1024;
@@ -81,7 +85,8 @@ describe("revision negotiation", () => {
 
   it("falls back to initialize with a 2025 server, keeps its session id and sends the revision header", async () => {
     const run = runId();
-    const connection = connect("/stateful-json", run);
+    // A URL of its own: no earlier test told this isolate the upstream is a 2025 one.
+    const connection = connect(`/stateful-json?fresh=${run}`, run);
     const first = resultText(await echo(connection));
     const second = resultText(await echo(connection));
     const headers = first.headers as Record<string, string | null>;
@@ -124,6 +129,53 @@ describe("revision negotiation", () => {
 });
 
 describe("sessions", () => {
+  it("skips the server/discover probe for another owner's session with a known 2025 upstream", async () => {
+    const url = `/stateless?fresh=${runId()}`;
+    const first = runId();
+    const second = runId();
+    resultText(await echo(connect(url, first)));
+    resultText(await echo(connect(url, second)));
+    expect((await requestsOf(first)).map((r) => r.rpcMethod)).toContain("server/discover");
+    expect((await requestsOf(second)).map((r) => r.rpcMethod)).toEqual([
+      "initialize",
+      "notifications/initialized",
+      "tools/call",
+    ]);
+  });
+
+  it("evicts the least recently used session past MAX_UPSTREAM_SESSIONS and DELETEs it upstream", async () => {
+    const run = runId();
+    const background: Promise<unknown>[] = [];
+    const waitUntil = (promise: Promise<unknown>) => {
+      background.push(promise);
+    };
+    const oldest = connect("/stateful-json", run, { waitUntil });
+    const sessionId = (resultText(await echo(oldest)).headers as Record<string, string>)["mcp-session-id"];
+    const filler = runId();
+    // Six at a time: what workerd lets one invocation have open.
+    for (let batch = 0; batch < MAX_UPSTREAM_SESSIONS; batch += 6) {
+      const keys = Array.from({ length: Math.min(6, MAX_UPSTREAM_SESSIONS - batch) }, (_, i) => batch + i);
+      const answers = await Promise.all(
+        keys.map((i) =>
+          mcpConnection({
+            url: new URL(`${ORIGIN}/stateless`),
+            sessionKey: `test:fill:${filler}:${i}`,
+            authorizer: marker(filler),
+            waitUntil,
+          }).request("ping", undefined, { signal: signal() }),
+        ),
+      );
+      expect(answers.every((answer) => answer.kind === "result")).toBe(true);
+    }
+    await Promise.all(background);
+    expect(upstreamSessionCount()).toBe(MAX_UPSTREAM_SESSIONS);
+    const deleted = (await requestsOf(run)).filter((r) => r.method === "DELETE");
+    expect(deleted.map((r) => r.headers["mcp-session-id"])).toEqual([sessionId]);
+    // The evicted owner's next call starts a new session, unseen.
+    const again = resultText(await echo(oldest)).headers as Record<string, string>;
+    expect(again["mcp-session-id"]).not.toBe(sessionId);
+  }, 30_000);
+
   it("shares one initialisation between concurrent first requests for a key", async () => {
     const run = runId();
     const connection = connect("/stateful-json", run);
@@ -134,6 +186,33 @@ describe("sessions", () => {
     expect(
       new Set(sent.filter((r) => r.rpcMethod === "tools/call").map((r) => r.headers["mcp-session-id"])).size,
     ).toBe(1);
+  });
+
+  it("lets a request that joined another's initialisation end on its own signal, or go on when the starter is cancelled", async () => {
+    const run = runId();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = true;
+    const connection = connect("/stateful-json", run, {
+      fetch: async (input, init) => {
+        if (held && typeof init?.body === "string" && init.body.includes('"initialize"')) await gate;
+        return fetch(input, init);
+      },
+    });
+    const starter = new AbortController();
+    const impatient = new AbortController();
+    const started = connection.request("ping", undefined, { signal: starter.signal });
+    const joined = connection.request("ping", undefined, { signal: impatient.signal });
+    const patient = connection.request("ping", undefined, { signal: signal() });
+    impatient.abort();
+    await expect(joined).rejects.toMatchObject({ name: "AbortError" });
+    starter.abort();
+    held = false;
+    release();
+    await expect(started).rejects.toMatchObject({ name: "AbortError" });
+    expect((await patient).kind).toBe("result");
   });
 
   it("initialises again and resends once when the upstream forgot the session (404)", async () => {
@@ -186,6 +265,24 @@ describe("streams", () => {
     ]);
   });
 
+  it("resumes an SSE stream the upstream closed before the answer: GET with Last-Event-ID after its retry:", async () => {
+    const run = runId();
+    const clock = virtualClock();
+    const connection = connect("/stateful-sse", run, { clock });
+    const progress: unknown[] = [];
+    const exchange = await connection.request(
+      "tools/call",
+      { name: "resume", arguments: {} },
+      { signal: signal(), onProgress: (params) => progress.push(params.progress) },
+    );
+    expect(resultText(exchange)).toEqual({ resumed: true, closable: true });
+    expect(progress).toEqual([1, 2]);
+    expect(clock.sleeps).toEqual([SSE_RETRY_MS]);
+    const resumed = (await requestsOf(run)).filter((r) => r.method === "GET");
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0]?.headers["last-event-id"]).toBeTruthy();
+  });
+
   it("answers a server-to-client request with -32601 by default, posted back to the upstream", async () => {
     const run = runId();
     const connection = connect("/stateful-sse", run);
@@ -228,9 +325,10 @@ describe("streams", () => {
     },
   );
 
-  it("throws the abort when the caller cancels a request in flight", async () => {
+  it("throws the abort when the caller cancels a request in flight, and tells the upstream", async () => {
     const run = runId();
-    const connection = connect("/stateful-sse", run);
+    const background: Promise<unknown>[] = [];
+    const connection = connect("/stateful-sse", run, { waitUntil: (promise) => background.push(promise) });
     const controller = new AbortController();
     const pending = connection.request(
       "tools/call",
@@ -243,6 +341,9 @@ describe("streams", () => {
     }
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: "AbortError" });
+    // A 2025 upstream is told to stop working on it.
+    await Promise.all(background);
+    expect((await requestsOf(run)).map((r) => r.rpcMethod)).toContain("notifications/cancelled");
   });
 });
 
@@ -312,6 +413,19 @@ describe("failures", () => {
     const exchange = await echo(connection);
     expect(exchange).toMatchObject({ kind: "http", status: 404 });
     expect(exchange.kind === "http" && exchange.body.length).toBeLessThanOrEqual(4096);
+  });
+
+  it("tells a header value the runtime refuses (nothing sent) from a network failure", async () => {
+    const connection = mcpConnection({
+      url: new URL(`${ORIGIN}/stateless`),
+      sessionKey: `test:refused-header:${runId()}`,
+      authorizer: {
+        headers: async () => ({ authorization: "Bearer a\nb" }),
+        challenged: async () => false,
+        secrets: () => [],
+      },
+    });
+    await expect(echo(connection)).rejects.toMatchObject({ name: "RequestNotSent" });
   });
 
   it("throws a network error for an upstream that is not there", async () => {
