@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -261,7 +261,7 @@ describe("an MCP vendor without a snapshot", () => {
   });
 });
 
-/** A real MCP server (v1 SDK, stateful streamable HTTP) whose tools/list pages are `pages`. */
+/** A real MCP server (v1 SDK `McpServer`, stateful streamable HTTP) whose tools/list pages are `pages`. */
 class UpstreamMcp {
   pages: unknown[][] = [[]];
   authorizations: (string | undefined)[] = [];
@@ -284,8 +284,13 @@ class UpstreamMcp {
             sessions.set(id, fresh);
           },
         });
-        const mcp = new Server({ name: "upstream-test", version: "3.1.4" }, { capabilities: { tools: {} } });
-        mcp.setRequestHandler(ListToolsRequestSchema, (request) => {
+        const mcp = new McpServer(
+          { name: "upstream-test", version: "3.1.4" },
+          { capabilities: { tools: {} } },
+        );
+        // The raw handler: tools exactly as the test gives them (members the SDK's tool schema
+        // does not know included) and pages with cursors, which registerTool does not offer.
+        mcp.server.setRequestHandler(ListToolsRequestSchema, (request) => {
           const page = Number(request.params?.cursor ?? "0");
           return {
             tools: this.pages[page] as never,
