@@ -161,31 +161,48 @@ const ranged = (rule: NumberRule) => {
 const picklist = <const T extends readonly string[]>(options: T) =>
   v.picklist(options, `expected one of ${options.map((o) => JSON.stringify(o)).join(", ")}`);
 
-const httpUrl = v.pipe(
-  v.string("expected an absolute http(s) URL"),
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    let url: URL;
-    try {
-      url = new URL(dataset.value);
-    } catch {
-      addIssue({ message: "expected an absolute http(s) URL" });
-      return NEVER;
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      addIssue({ message: `expected an http(s) URL, not ${url.protocol}` });
-      return NEVER;
-    }
-    if (url.username || url.password) {
-      addIssue({ message: "credentials do not belong in the URL; name them in auth.secrets" });
-      return NEVER;
-    }
-    if (url.search || url.hash) {
-      addIssue({ message: "expected a URL without query string or fragment" });
-      return NEVER;
-    }
-    return url.href.replace(/\/+$/, "");
-  }),
-);
+/**
+ * An absolute http(s) URL with nothing in it that is a secret. `mcp`: an MCP endpoint, kept as
+ * written (a trailing slash can matter to the server), plain http only to a loopback host (the
+ * gateway sends the vendor's credentials there); otherwise a base URL without trailing slash.
+ */
+const httpUrl = (mcp: boolean) => {
+  const expected = mcp ? "expected the server's absolute https URL" : "expected an absolute http(s) URL";
+  return v.pipe(
+    v.string(expected),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      let url: URL;
+      try {
+        url = new URL(dataset.value);
+      } catch {
+        addIssue({ message: expected });
+        return NEVER;
+      }
+      if (url.protocol !== "http:" && url.protocol !== "https:") {
+        addIssue({ message: `expected an ${mcp ? "https" : "http(s)"} URL, not ${url.protocol}` });
+        return NEVER;
+      }
+      if (url.username || url.password) {
+        addIssue({ message: "credentials do not belong in the URL; name them in auth.secrets" });
+        return NEVER;
+      }
+      if (url.search || url.hash) {
+        addIssue({
+          message: `expected a URL without query string or fragment${mcp ? " (a key in the query would be a credential in the bundle; name it in auth.secrets)" : ""}`,
+        });
+        return NEVER;
+      }
+      if (mcp && url.protocol === "http:" && !plainHttpAllowedHost(url.hostname)) {
+        addIssue({
+          message:
+            "plain http is allowed only to localhost or 127.0.0.1: the gateway sends the vendor's credentials there; use https",
+        });
+        return NEVER;
+      }
+      return mcp ? url.href : url.href.replace(/\/+$/, "");
+    }),
+  );
+};
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -345,43 +362,6 @@ const toolOverrideSchema = v.pipe(
 export const SSE_TRANSPORT_REFUSED =
   'the legacy HTTP+SSE transport (MCP 2024-11-05) does not fit the gateway\'s stateless design: every answer comes back on a long-lived GET stream per session that a Worker cannot hold open between calls. Point "url" at the server\'s streamable HTTP endpoint (usually /mcp rather than /sse; servers that still offer SSE almost always offer it too) and drop "transport"';
 
-/** The MCP endpoint: absolute http(s) (plain http only to a loopback host), nothing in it that is a secret. */
-const mcpUrl = v.pipe(
-  v.string("expected the server's absolute https URL"),
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    let url: URL;
-    try {
-      url = new URL(dataset.value);
-    } catch {
-      addIssue({ message: "expected the server's absolute https URL" });
-      return NEVER;
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      addIssue({ message: `expected an https URL, not ${url.protocol}` });
-      return NEVER;
-    }
-    if (url.username || url.password) {
-      addIssue({ message: "credentials do not belong in the URL; name them in auth.secrets" });
-      return NEVER;
-    }
-    if (url.search || url.hash) {
-      addIssue({
-        message:
-          "expected a URL without query string or fragment (a key in the query would be a credential in the bundle; name it in auth.secrets)",
-      });
-      return NEVER;
-    }
-    if (url.protocol === "http:" && !plainHttpAllowedHost(url.hostname)) {
-      addIssue({
-        message:
-          "plain http is allowed only to localhost or 127.0.0.1: the gateway sends the vendor's credentials there; use https",
-      });
-      return NEVER;
-    }
-    return url.href;
-  }),
-);
-
 /**
  * `mcp.toolListTtlSeconds`: 0 fetches the list for every listing; a day at most, so a changed
  * upstream list (and a changed definition) shows within a day whatever the operator wrote.
@@ -392,7 +372,7 @@ export const MAX_DESCRIPTION_CHARS_RANGE: NumberRule = { integer: true, min: 16,
 
 const mcpSchema = strict(
   {
-    url: mcpUrl,
+    url: httpUrl(true),
     transport: v.optional(
       v.pipe(
         v.string('expected "streamable-http"'),
@@ -413,7 +393,7 @@ const vendorConfigSchema = strict(
     $schema: v.optional(v.string("expected a string")),
     displayName: v.optional(text(100)),
     description: v.optional(text(2000)),
-    baseUrl: v.optional(httpUrl),
+    baseUrl: v.optional(httpUrl(false)),
     auth: v.optional(authSchema),
     include: v.optional(selectorsSchema),
     exclude: v.optional(selectorsSchema),

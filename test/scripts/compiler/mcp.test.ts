@@ -3,11 +3,13 @@
  * work is refused with the key and the fix, and `--snapshot` fetches a real local MCP server's
  * tool list (the v1 SDK server over streamable HTTP, stateful) into `mcp-tools.json`.
  */
+import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { promisify } from "node:util";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +26,7 @@ import {
 import { SSE_TRANSPORT_REFUSED } from "../../../scripts/compiler/vendor-config.ts";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
 import { type LoopbackServer, listenOnLoopback } from "../../support/local-http.ts";
-import { OK_RESPONSE, openapi, tempDir, writeFiles } from "./helpers.ts";
+import { COMPILE_CLI, OK_RESPONSE, openapi, REPO_ROOT, tempDir, writeFiles } from "./helpers.ts";
 
 const URL_OK = "https://mcp.acme.example/mcp";
 
@@ -243,6 +245,15 @@ describe("an MCP vendor without a snapshot", () => {
     ]);
   });
 
+  it("the README's example compiles", async () => {
+    const readme = await readFile(join(REPO_ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("### An upstream MCP server as a vendor"));
+    const example = JSON.parse(section.slice(section.indexOf("```json") + 7, section.indexOf("```\n")));
+    const { bundle } = await compileVendor(await mcpVendor(example));
+    expect(bundle.mcp).toMatchObject({ url: "https://mcp.acme.example/mcp", include: ["search_*", "get_*"] });
+    expect(bundle.healthTool).toBe("search");
+  });
+
   it("a folder with neither a spec nor mcp says both ways out", async () => {
     const error = await failure({ displayName: "x" });
     expect(error.code).toBe("spec_missing");
@@ -250,7 +261,7 @@ describe("an MCP vendor without a snapshot", () => {
   });
 });
 
-/** A real MCP server (v1 SDK, stateful streamable HTTP) whose tools/list pages are `pages`. */
+/** A real MCP server (v1 SDK `McpServer`, stateful streamable HTTP) whose tools/list pages are `pages`. */
 class UpstreamMcp {
   pages: unknown[][] = [[]];
   authorizations: (string | undefined)[] = [];
@@ -273,8 +284,13 @@ class UpstreamMcp {
             sessions.set(id, fresh);
           },
         });
-        const mcp = new Server({ name: "upstream-test", version: "3.1.4" }, { capabilities: { tools: {} } });
-        mcp.setRequestHandler(ListToolsRequestSchema, (request) => {
+        const mcp = new McpServer(
+          { name: "upstream-test", version: "3.1.4" },
+          { capabilities: { tools: {} } },
+        );
+        // The raw handler: tools exactly as the test gives them (members the SDK's tool schema
+        // does not know included) and pages with cursors, which registerTool does not offer.
+        mcp.server.setRequestHandler(ListToolsRequestSchema, (request) => {
           const page = Number(request.params?.cursor ?? "0");
           return {
             tools: this.pages[page] as never,
@@ -503,6 +519,22 @@ describe("--snapshot: a fixed catalogue from a live MCP server", () => {
     expect(failure.error.message).toContain(`docs: cannot snapshot the tool list: ${dead.origin}/mcp`);
     expect(failure.error.message).not.toContain("tok-123456");
     await expect(readFile(join(out, "summary.json"), "utf8")).rejects.toThrow(/ENOENT/);
+  });
+
+  it("npm run compile -- --snapshot <vendor> from the command line", async () => {
+    upstream.pages = [[DELETE]];
+    const { specs, out } = await specsWith({ mcp: { url: "https://docs.example/mcp" } });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [COMPILE_CLI, "--specs", specs, "--out", out, "--snapshot", "docs"],
+      { cwd: REPO_ROOT, env: { ...process.env, DOCS_MCP_URL: upstream.url } },
+    );
+    expect(stdout).toContain(`snapshot: wrote ${specs}/docs/${MCP_SNAPSHOT_FILE}`);
+    expect(stdout).toMatch(
+      /docs: MCP server https:\/\/docs\.example\/mcp in [\d.]+ s — 1 tools from 1 in mcp-tools\.json/,
+    );
+    const file = JSON.parse(await readFile(join(specs, "docs", MCP_SNAPSHOT_FILE), "utf8"));
+    expect(file.tools).toEqual([DELETE]);
   });
 
   it("refuses --snapshot for a vendor that is not an MCP vendor or does not exist", async () => {
