@@ -3,7 +3,8 @@
  * behave as their documentation says, checked with the v1 SDK client: what they list and
  * answer, that a restart forgets sessions (404), that the fail and hang switches work and are
  * undone, that the OAuth server refuses without a token and accepts after the whole flow.
- * Nothing here waits on time: slow and hanging calls are released by the test.
+ * Nothing here waits on time: slow and hanging calls are released by the test. Also the demo
+ * MCP upstream `npm start` runs (demo/mcp-upstream).
  */
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -12,6 +13,7 @@ import {
   StreamableHTTPError,
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type DemoMcpServer, startDemoMcpServer } from "../../demo/mcp-upstream/server.ts";
 import { MAX_COUNT, MCP_APP_MIME_TYPE, WIDGET_URI } from "../support/mcp-servers/catalog.ts";
 import { everythingEntry, startEverythingServer } from "../support/mcp-servers/everything-server.ts";
 import { FAILURE_HTML } from "../support/mcp-servers/http-host.ts";
@@ -373,5 +375,49 @@ describe.skipIf(everythingEntry() === undefined)("server-everything (streamable 
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe("demo MCP upstream (npm start)", () => {
+  let demo: DemoMcpServer;
+  beforeAll(async () => {
+    demo = await startDemoMcpServer(0);
+  });
+  afterAll(() => demo.stop());
+
+  it("lists its tools and answers them, refusing bad input", async () => {
+    const { client, transport } = await connect(demo.url);
+    expect(transport.sessionId).toBeUndefined();
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      "convert_temperature",
+      "current_time",
+      "random_uuid",
+      "word_count",
+    ]);
+    expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
+    const words = await client.callTool({ name: "word_count", arguments: { text: "one two\nthree" } });
+    expect(words.structuredContent).toEqual({ words: 3, characters: 13, lines: 2 });
+    const boiling = await client.callTool({
+      name: "convert_temperature",
+      arguments: { value: 100, from: "celsius", to: "fahrenheit" },
+    });
+    expect(boiling.structuredContent).toEqual({ value: 212, unit: "fahrenheit" });
+    const zone = await client.callTool({ name: "current_time", arguments: { timeZone: "Nowhere/Else" } });
+    expect(zone).toMatchObject({ isError: true, content: [{ text: "Unknown time zone: Nowhere/Else" }] });
+    const time = await client.callTool({ name: "current_time", arguments: { timeZone: "Europe/Paris" } });
+    expect(time.structuredContent).toMatchObject({ timeZone: "Europe/Paris" });
+    await expect(
+      client.callTool({
+        name: "convert_temperature",
+        arguments: { value: 1, from: "celsius", to: "rankine" },
+      }),
+    ).rejects.toThrow(/from and to must be one of/);
+  });
+
+  it("answers 404 JSON off its MCP path", async () => {
+    const res = await fetch(demo.url.replace(/\/mcp$/, "/other"));
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: "not_found" });
   });
 });
