@@ -4,6 +4,7 @@
  */
 import type { BigApiResult } from "./big-api.ts";
 import type { DurableObjectResult } from "./durable-objects.ts";
+import type { McpUpstreamResult } from "./mcp-upstream.ts";
 import type { PerCallResult } from "./per-call.ts";
 import { RATE_TOLERANCE, type RateLimitResult } from "./rate-limit.ts";
 
@@ -22,6 +23,7 @@ export interface Results {
   bigApi?: BigApiResult;
   durableObjects?: DurableObjectResult;
   rateLimit?: RateLimitResult;
+  mcpUpstream?: McpUpstreamResult;
   targets?: Targets;
 }
 
@@ -309,10 +311,54 @@ export function formatReport(results: Results): string {
       `| ${f(rl.requestsPerSecond)}/s | ${f(rl.measuredPerSecond, 2)}/s | ${rl.worstExcess > 0 ? "+" : ""}${f(rl.worstExcess, 2)} | ${rl.lost} | ${rl.duplicated} | ${rl.failedCalls} | ${f(rl.seconds, 1)} |`,
     );
   }
+  if (results.mcpUpstream) lines.push(...formatMcpUpstream(results.mcpUpstream));
   if (results.targets && results.targets.length > 0) {
     lines.push("", "### Targets", "", "| Target | Measured | Met |", "|---|--:|:-:|");
     for (const t of results.targets)
       lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? "—" : t.met ? "yes" : "**no**"} |`);
   }
   return lines.join("\n");
+}
+
+/** The mcp-upstream section's tables (scripts/bench/mcp-upstream.ts). */
+function formatMcpUpstream(result: McpUpstreamResult): string[] {
+  const conns = [...new Set(result.targets.flatMap((t) => t.runs.map((r) => r.connections)))].sort(
+    (a, b) => a - b,
+  );
+  const lines = ["", "### One MCP tool call: the upstream MCP server directly, and through the gateway", ""];
+  lines.push(
+    `| Target | ${conns.map((c) => `c=${c} calls/s | c=${c} p50 ms | c=${c} p99 ms`).join(" | ")} | server CPU ms/call | MCP server CPU ms/call |`,
+    `|---|${conns.map(() => "--:|--:|--:").join("|")}|--:|--:|`,
+  );
+  for (const t of result.targets) {
+    const top = t.runs.find((r) => r.connections === conns[conns.length - 1]);
+    const cells = conns.map((c) => {
+      const r = t.runs.find((x) => x.connections === c);
+      return r ? `${f(r.throughput)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)}` : "— | — | —";
+    });
+    const gatewayCpu = t.id === "mcp-direct" ? undefined : top?.serverCpuMsPerCall;
+    lines.push(
+      `| ${t.label} | ${cells.join(" | ")} | ${f(gatewayCpu, 3)} | ${f(top?.upstreamCpuMsPerCall, 3)} |`,
+    );
+  }
+  const bad = result.targets.flatMap((t) =>
+    t.runs
+      .filter((r) => r.errors + r.non2xx + r.mismatches + r.timeouts > 0)
+      .map(
+        (r) =>
+          `${t.id} c=${r.connections}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.mismatches} wrong answers, ${r.timeouts} timeouts`,
+      ),
+  );
+  if (bad.length > 0) lines.push("", `Failed calls: ${bad.join("; ")}`);
+  for (const t of result.targets.filter((x) => x.skipped))
+    lines.push("", `${t.label}: not measured — ${t.skipped}`);
+  if (result.ratios.some((r) => r.gatewayVsDirect !== undefined)) {
+    lines.push("", `| Ratio | ${result.ratios.map((r) => `c=${r.connections}`).join(" | ")} |`);
+    lines.push(`|---|${result.ratios.map(() => "--:").join("|")}|`);
+    lines.push(
+      `| gateway / direct throughput | ${result.ratios.map((r) => (r.gatewayVsDirect === undefined ? "—" : `${f(r.gatewayVsDirect * 100)}%`)).join(" | ")} |`,
+      `| gateway p50 − direct p50 | ${result.ratios.map((r) => (r.addedP50Ms === undefined ? "—" : `${f(r.addedP50Ms, 2)} ms`)).join(" | ")} |`,
+    );
+  }
+  return lines;
 }
