@@ -6,12 +6,17 @@
  * Nothing here waits on time: slow and hanging calls are released by the test. Also the demo
  * MCP upstream `npm start` runs (demo/mcp-upstream).
  */
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from "@modelcontextprotocol/client";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type DemoMcpServer, startDemoMcpServer } from "../../demo/mcp-upstream/server.ts";
 import { MAX_COUNT, MCP_APP_MIME_TYPE, WIDGET_URI } from "../support/mcp-servers/catalog.ts";
@@ -33,11 +38,27 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
 });
 
+/** A client that answers elicitation with "yes" and sampling with "42" (when `answers`). */
 async function connect(
   url: string,
   options: ConstructorParameters<typeof StreamableHTTPClientTransport>[1] = {},
+  answers = false,
 ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const client = new Client({ name: "mcp-servers-test", version: "1.0.0" });
+  const client = new Client(
+    { name: "mcp-servers-test", version: "1.0.0" },
+    answers ? { capabilities: { elicitation: { form: {} }, sampling: {} } } : {},
+  );
+  if (answers) {
+    client.setRequestHandler(ElicitRequestSchema, async () => ({
+      action: "accept",
+      content: { confirm: true },
+    }));
+    client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+      role: "assistant",
+      model: "test-model",
+      content: { type: "text", text: "42" },
+    }));
+  }
   const transport = new StreamableHTTPClientTransport(new URL(url), options);
   clients.push(client);
   await client.connect(transport);
@@ -144,6 +165,44 @@ describe("stateless SDK server", () => {
     expect(text).toContain('"text":"hi"');
   });
 
+  it("asks 2026-07-28 clients for input with an InputRequiredResult, and tells 2025 clients it cannot", async () => {
+    const modern = new ModernClient(
+      { name: "mcp-servers-test", version: "1.0.0" },
+      {
+        capabilities: { elicitation: { form: {} }, sampling: {} },
+        versionNegotiation: { mode: { pin: "2026-07-28" } },
+      },
+    );
+    const asked: string[] = [];
+    modern.setRequestHandler("elicitation/create", async (request) => {
+      asked.push(request.params.message);
+      return { action: "accept", content: { confirm: true } };
+    });
+    modern.setRequestHandler("sampling/createMessage", async () => ({
+      role: "assistant",
+      model: "test-model",
+      content: { type: "text", text: "42" },
+    }));
+    await modern.connect(new ModernTransport(new URL(server.url)));
+    try {
+      expect(modern.getNegotiatedProtocolVersion()).toBe("2026-07-28");
+      const confirmed = await modern.callTool({ name: "confirm", arguments: { action: "deploy" } });
+      expect(confirmed.content).toEqual([{ type: "text", text: "confirmed deploy" }]);
+      expect(asked).toEqual(["Confirm: deploy?"]);
+      const answered = await modern.callTool({ name: "ask_model", arguments: { question: "6 × 7?" } });
+      expect(answered.content).toEqual([{ type: "text", text: "42" }]);
+    } finally {
+      await modern.close();
+    }
+
+    const { client } = await connect(server.url, {}, true);
+    const refused = await client.callTool({ name: "confirm", arguments: { action: "deploy" } });
+    expect(refused).toMatchObject({
+      isError: true,
+      content: [{ text: expect.stringMatching(/no sessions/) }],
+    });
+  });
+
   it("reports the headers it received", async () => {
     const { client } = await connect(server.url, {
       requestInit: { headers: { "x-upstream-key": "k-1", authorization: "Bearer upstream" } },
@@ -184,6 +243,22 @@ describe("stateful SDK server", () => {
     const { client: again } = await connect(server.url);
     expect(await count(again)).toEqual({ count: 1 });
     expect(server.initializeCount()).toBe(before + 1);
+  });
+
+  it("sends elicitation and sampling requests to a 2025 client that declared them, and says so to one that did not", async () => {
+    const { client } = await connect(server.url, {}, true);
+    expect((await client.callTool({ name: "confirm", arguments: { action: "ship" } })).content).toEqual([
+      { type: "text", text: "confirmed ship" },
+    ]);
+    expect((await client.callTool({ name: "ask_model", arguments: { question: "?" } })).content).toEqual([
+      { type: "text", text: "42" },
+    ]);
+    const { client: plain } = await connect(server.url);
+    const refused = await plain.callTool({ name: "confirm", arguments: { action: "ship" } });
+    expect(refused).toMatchObject({
+      isError: true,
+      content: [{ text: expect.stringMatching(/Could not ask/) }],
+    });
   });
 
   it("refuses a request without a session that is not initialize", async () => {
