@@ -107,14 +107,13 @@ async function section<T>(name: Section, run: () => Promise<T>): Promise<T | und
   }
 }
 
+/** The load every measured target gets (per-call and mcp-upstream). */
+const load = { connections, durationSeconds, warmupSeconds: values.quick ? 1 : 3, log };
 results.perCall = await section("per-call", () =>
   runPerCall({
     root: ROOT,
     tmpDir: TMP,
-    connections,
-    durationSeconds,
-    warmupSeconds: values.quick ? 1 : 3,
-    log,
+    ...load,
     ...(values.targets === undefined ? {} : { targets: parseTargets(values.targets) }),
   }),
 );
@@ -128,14 +127,7 @@ results.rateLimit = await section("rate-limit", () =>
   runRateLimit({ root: ROOT, tmpDir: TMP, ...RATE_LIMIT_RUN, log }),
 );
 results.mcpUpstream = await section("mcp-upstream", () =>
-  runMcpUpstream({
-    root: ROOT,
-    tmpDir: TMP,
-    connections,
-    durationSeconds,
-    warmupSeconds: values.quick ? 1 : 3,
-    log,
-  }),
+  runMcpUpstream({ root: ROOT, tmpDir: TMP, ...load }),
 );
 results.targets = targetsMet(results);
 

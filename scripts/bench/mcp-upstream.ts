@@ -87,6 +87,18 @@ async function gatewayToolName(url: string, headers: Record<string, string>): Pr
   return name;
 }
 
+/** What the compiler printed about a refused vendor, on one line. */
+function compilerReason(error: unknown): string {
+  const stderr = (error as { stderr?: unknown }).stderr;
+  const text = typeof stderr === "string" && stderr.trim() !== "" ? stderr : String(error);
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join(" ")
+    .slice(0, 300);
+}
+
 function startWorkerHost(config: HostConfig): Promise<Child<{ url: string; workerdPid?: number }>> {
   return spawnPinned(SERVER_CORE, process.execPath, [
     join(import.meta.dirname, "worker-host.ts"),
@@ -99,6 +111,11 @@ export async function runMcpUpstream(opts: McpUpstreamOptions): Promise<McpUpstr
   const wanted = (id: McpUpstreamTargetId) => opts.targets === undefined || opts.targets.includes(id);
   const targets: McpUpstreamTarget[] = [];
   const headers = { ...MCP_HEADERS, "mcp-protocol-version": PROTOCOL_VERSION };
+  const newTarget = (id: McpUpstreamTargetId, protocol: string): McpUpstreamTarget => {
+    const target = { id, label: MCP_UPSTREAM_TARGET_LABELS[id], protocol, runs: [] };
+    targets.push(target);
+    return target;
+  };
 
   log("mcp-upstream: starting the stateless MCP server (test/support/mcp-servers/run.ts)…");
   const server = await spawnPinned<{ url: string }>(SERVER_CORE, process.execPath, [
@@ -115,13 +132,10 @@ export async function runMcpUpstream(opts: McpUpstreamOptions): Promise<McpUpstr
   });
   try {
     if (wanted("mcp-direct")) {
-      const target: McpUpstreamTarget = {
-        id: "mcp-direct",
-        label: MCP_UPSTREAM_TARGET_LABELS["mcp-direct"],
-        protocol: "MCP tools/call POST (stateless, answered as SSE by the SDK's stateless fallback)",
-        runs: [],
-      };
-      targets.push(target);
+      const target = newTarget(
+        "mcp-direct",
+        "MCP tools/call POST (stateless, answered as SSE by the SDK's stateless fallback)",
+      );
       log("mcp-upstream: (m1) direct");
       await guarded(target, log, async () => {
         await preflight(server.ready.url, headers);
@@ -132,13 +146,7 @@ export async function runMcpUpstream(opts: McpUpstreamOptions): Promise<McpUpstr
     }
 
     if (wanted("mcp-gateway")) {
-      const target: McpUpstreamTarget = {
-        id: "mcp-gateway",
-        label: MCP_UPSTREAM_TARGET_LABELS["mcp-gateway"],
-        protocol: "MCP tools/call POST to /v1/benchmcp/mcp (stateless JSON)",
-        runs: [],
-      };
-      targets.push(target);
+      const target = newTarget("mcp-gateway", `MCP tools/call POST to ${GATEWAY_MCP_VENDOR_PATH}`);
       log("mcp-upstream: (m2) through the gateway (compile, wrangler deploy --dry-run)…");
       await guarded(target, log, async () => {
         const specDir = join(tmpDir, "spec-mcp");
@@ -147,7 +155,11 @@ export async function runMcpUpstream(opts: McpUpstreamOptions): Promise<McpUpstr
           join(specDir, BENCH_MCP_VENDOR, "vendor.json"),
           `${JSON.stringify({ displayName: "Bench MCP", mcp: { url: server.ready.url } }, null, 2)}\n`,
         );
-        const compiled = await compileSpecs(root, specDir, join(tmpDir, "generated-bench-mcp"));
+        const compiled = await compileSpecs(root, specDir, join(tmpDir, "generated-bench-mcp")).catch(
+          (error: unknown) => {
+            throw new Error(`the compiler refused the MCP vendor: ${compilerReason(error)}`);
+          },
+        );
         const build = await buildWorker(root, compiled.indexPath, join(tmpDir, "build-bench-mcp"));
         const host = await startWorkerHost(gatewayHostConfig(root, build.scriptPath, {}));
         try {
