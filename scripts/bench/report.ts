@@ -5,7 +5,7 @@
 import type { BigApiResult } from "./big-api.ts";
 import type { DurableObjectResult } from "./durable-objects.ts";
 import type { McpUpstreamResult } from "./mcp-upstream.ts";
-import type { PerCallResult } from "./per-call.ts";
+import type { MeasuredRun, PerCallResult } from "./per-call.ts";
 import { RATE_TOLERANCE, type RateLimitResult } from "./rate-limit.ts";
 
 export interface TargetVerdict {
@@ -20,10 +20,10 @@ export interface Results {
   machine: Record<string, unknown>;
   settings: Record<string, unknown>;
   perCall?: PerCallResult;
-  mcpUpstream?: McpUpstreamResult;
   bigApi?: BigApiResult;
   durableObjects?: DurableObjectResult;
   rateLimit?: RateLimitResult;
+  mcpUpstream?: McpUpstreamResult;
   targets?: Targets;
 }
 
@@ -32,6 +32,45 @@ const f = (n: number | null | undefined, digits = 0) =>
   n === undefined || n === null || Number.isNaN(n)
     ? "—"
     : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** What the load tables show of any measured target (per-call's and mcp-upstream's alike). */
+interface LoadedTarget {
+  id: string;
+  label: string;
+  runs: MeasuredRun[];
+  skipped?: string;
+}
+
+/** The concurrencies measured, ascending. */
+function concurrenciesOf(targets: LoadedTarget[]): number[] {
+  return [...new Set(targets.flatMap((t) => t.runs.map((r) => r.connections)))].sort((a, b) => a - b);
+}
+
+/** calls/s, p50 and p99 at each concurrency, as table cells. */
+function loadCells(target: LoadedTarget, conns: number[]): string {
+  return conns
+    .map((c) => {
+      const r = target.runs.find((x) => x.connections === c);
+      return r ? `${f(r.throughput)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)}` : "— | — | —";
+    })
+    .join(" | ");
+}
+
+/** The lines under a load table: failed calls, and targets not measured and why. */
+function failureLines(targets: LoadedTarget[]): string[] {
+  const lines: string[] = [];
+  const bad = targets.flatMap((t) =>
+    t.runs
+      .filter((r) => r.errors + r.non2xx + r.mismatches + r.timeouts > 0)
+      .map(
+        (r) =>
+          `${t.id} c=${r.connections}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.mismatches} wrong answers, ${r.timeouts} timeouts`,
+      ),
+  );
+  if (bad.length > 0) lines.push("", `Failed calls: ${bad.join("; ")}`);
+  for (const t of targets.filter((x) => x.skipped)) lines.push("", `${t.label}: not measured — ${t.skipped}`);
+  return lines;
+}
 
 /** The gateway's startup phase: script evaluation CPU as `wrangler check startup` profiles it. */
 export function gatewayStartupMs(big: BigApiResult): number {
@@ -121,9 +160,7 @@ export function formatReport(results: Results): string {
   );
   const perCall = results.perCall;
   if (perCall) {
-    const conns = [...new Set(perCall.targets.flatMap((t) => t.runs.map((r) => r.connections)))].sort(
-      (a, b) => a - b,
-    );
+    const conns = concurrenciesOf(perCall.targets);
     lines.push("", "### One tool call (GET with path + query parameters, small JSON answer)", "");
     lines.push(
       `| Target | ${conns.map((c) => `c=${c} calls/s | c=${c} p50 ms | c=${c} p99 ms`).join(" | ")} | server CPU ms/call |`,
@@ -134,26 +171,12 @@ export function formatReport(results: Results): string {
         lines.push(`| ${t.label} | ${conns.map(() => "— | — | —").join(" | ")} | — |`);
         continue;
       }
-      const cells = conns.map((c) => {
-        const r = t.runs.find((x) => x.connections === c);
-        return r ? `${f(r.throughput)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)}` : "— | — | —";
-      });
       // CPU per call at the highest concurrency: the server process only (upstream excluded; for (a) it is the upstream).
       const top = t.runs.find((x) => x.connections === conns[conns.length - 1]);
       const cpu = t.id === "direct" ? top?.upstreamCpuMsPerCall : top?.serverCpuMsPerCall;
-      lines.push(`| ${t.label} | ${cells.join(" | ")} | ${f(cpu, 3)} |`);
+      lines.push(`| ${t.label} | ${loadCells(t, conns)} | ${f(cpu, 3)} |`);
     }
-    const bad = perCall.targets.flatMap((t) =>
-      t.runs
-        .filter((r) => r.errors + r.non2xx + r.mismatches + r.timeouts > 0)
-        .map(
-          (r) =>
-            `${t.id} c=${r.connections}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.mismatches} wrong answers, ${r.timeouts} timeouts`,
-        ),
-    );
-    if (bad.length > 0) lines.push("", `Failed calls: ${bad.join("; ")}`);
-    for (const t of perCall.targets.filter((x) => x.skipped))
-      lines.push("", `${t.label}: not measured — ${t.skipped}`);
+    lines.push(...failureLines(perCall.targets));
     lines.push("", `| Ratio | ${perCall.ratios.map((r) => `c=${r.connections}`).join(" | ")} |`);
     lines.push(`|---|${perCall.ratios.map(() => "--:").join("|")}|`);
     lines.push(
@@ -298,7 +321,6 @@ export function formatReport(results: Results): string {
       );
     }
   }
-  if (results.mcpUpstream) lines.push(...mcpUpstreamReport(results.mcpUpstream));
   const rl = results.rateLimit;
   if (rl) {
     lines.push(
@@ -312,6 +334,7 @@ export function formatReport(results: Results): string {
       `| ${f(rl.requestsPerSecond)}/s | ${f(rl.measuredPerSecond, 2)}/s | ${rl.worstExcess > 0 ? "+" : ""}${f(rl.worstExcess, 2)} | ${rl.lost} | ${rl.duplicated} | ${rl.failedCalls} | ${f(rl.seconds, 1)} |`,
     );
   }
+  if (results.mcpUpstream) lines.push(...formatMcpUpstream(results.mcpUpstream));
   if (results.targets && results.targets.length > 0) {
     lines.push("", "### Targets", "", "| Target | Measured | Met |", "|---|--:|:-:|");
     for (const t of results.targets)
@@ -320,52 +343,31 @@ export function formatReport(results: Results): string {
   return lines.join("\n");
 }
 
-/** The `mcp-upstream` section: each MCP server called directly, through a bare relay and through the gateway. */
-function mcpUpstreamReport(result: McpUpstreamResult): string[] {
-  const conns = [...new Set(result.targets.flatMap((t) => t.runs.map((r) => r.connections)))].sort(
-    (a, b) => a - b,
-  );
-  const lines = [
-    "",
-    "### Fronting an upstream MCP server (`tools/call` of `add`, structured result)",
-    "",
+/** The mcp-upstream section's tables (scripts/bench/mcp-upstream.ts). */
+function formatMcpUpstream(result: McpUpstreamResult): string[] {
+  const conns = concurrenciesOf(result.targets);
+  const lines = ["", "### One MCP tool call: the upstream MCP server directly, and through the gateway", ""];
+  lines.push(
     `| Target | ${conns.map((c) => `c=${c} calls/s | c=${c} p50 ms | c=${c} p99 ms`).join(" | ")} | workerd CPU ms/call | MCP server CPU ms/call |`,
     `|---|${conns.map(() => "--:|--:|--:").join("|")}|--:|--:|`,
-  ];
+  );
   for (const t of result.targets) {
-    if (t.skipped) {
-      lines.push(`| ${t.label} | ${conns.map(() => "— | — | —").join(" | ")} | — | — |`);
-      continue;
-    }
-    const cells = conns.map((c) => {
-      const r = t.runs.find((x) => x.connections === c);
-      return r ? `${f(r.throughput)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)}` : "— | — | —";
-    });
-    const top = t.runs.find((x) => x.connections === conns[conns.length - 1]);
+    const top = t.runs.find((r) => r.connections === conns[conns.length - 1]);
     lines.push(
-      `| ${t.label} | ${cells.join(" | ")} | ${f(top?.serverCpuMsPerCall, 3)} | ${f(top?.upstreamCpuMsPerCall, 3)} |`,
+      `| ${t.label} | ${loadCells(t, conns)} | ${f(top?.serverCpuMsPerCall, 3)} | ${f(top?.upstreamCpuMsPerCall, 3)} |`,
     );
   }
-  const bad = result.targets.flatMap((t) =>
-    t.runs
-      .filter((r) => r.errors + r.non2xx + r.mismatches + r.timeouts > 0)
-      .map(
-        (r) =>
-          `${t.id} c=${r.connections}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.mismatches} wrong answers`,
-      ),
-  );
-  if (bad.length > 0) lines.push("", `Failed calls: ${bad.join("; ")}`);
-  for (const t of result.targets.filter((x) => x.skipped))
-    lines.push("", `${t.label}: not measured — ${t.skipped}`);
-  if (result.added.length > 0) {
+  lines.push(...failureLines(result.targets));
+  const measured = result.ratios.filter((r) => r.gatewayVsDirect !== undefined);
+  if (measured.length > 0) {
     lines.push(
       "",
-      "| What the gateway adds | p50 ms | throughput vs direct | gateway CPU ms/call |",
-      "|---|--:|--:|--:|",
+      "| What the gateway adds | gateway / direct throughput | gateway p50 − direct p50 |",
+      "|---|--:|--:|",
     );
-    for (const a of result.added) {
+    for (const r of measured) {
       lines.push(
-        `| ${a.server} server, c=${a.connections} | +${f(a.p50Ms, 2)} | ${f(a.throughputRatio * 100)}% | ${f(a.cpuMsPerCall, 3)} |`,
+        `| ${r.server ?? "stateless"} server, c=${r.connections} | ${f((r.gatewayVsDirect ?? 0) * 100)}% | ${r.addedP50Ms === undefined ? "—" : `${f(r.addedP50Ms, 2)} ms`} |`,
       );
     }
   }

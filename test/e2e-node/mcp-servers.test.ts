@@ -3,15 +3,22 @@
  * behave as their documentation says, checked with the v1 SDK client: what they list and
  * answer, that a restart forgets sessions (404), that the fail and hang switches work and are
  * undone, that the OAuth server refuses without a token and accepts after the whole flow.
- * Nothing here waits on time: slow and hanging calls are released by the test.
+ * Nothing here waits on time: slow and hanging calls are released by the test. Also the demo
+ * MCP upstream `npm start` runs (demo/mcp-upstream).
  */
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from "@modelcontextprotocol/client";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type DemoMcpServer, startDemoMcpServer } from "../../demo/mcp-upstream/server.ts";
 import { MAX_COUNT, MCP_APP_MIME_TYPE, WIDGET_URI } from "../support/mcp-servers/catalog.ts";
 import { everythingEntry, startEverythingServer } from "../support/mcp-servers/everything-server.ts";
 import { FAILURE_HTML } from "../support/mcp-servers/http-host.ts";
@@ -31,11 +38,27 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
 });
 
+/** A client that answers elicitation with "yes" and sampling with "42" (when `answers`). */
 async function connect(
   url: string,
   options: ConstructorParameters<typeof StreamableHTTPClientTransport>[1] = {},
+  answers = false,
 ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const client = new Client({ name: "mcp-servers-test", version: "1.0.0" });
+  const client = new Client(
+    { name: "mcp-servers-test", version: "1.0.0" },
+    answers ? { capabilities: { elicitation: { form: {} }, sampling: {} } } : {},
+  );
+  if (answers) {
+    client.setRequestHandler(ElicitRequestSchema, async () => ({
+      action: "accept",
+      content: { confirm: true },
+    }));
+    client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+      role: "assistant",
+      model: "test-model",
+      content: { type: "text", text: "42" },
+    }));
+  }
   const transport = new StreamableHTTPClientTransport(new URL(url), options);
   clients.push(client);
   await client.connect(transport);
@@ -142,6 +165,44 @@ describe("stateless SDK server", () => {
     expect(text).toContain('"text":"hi"');
   });
 
+  it("asks 2026-07-28 clients for input with an InputRequiredResult, and tells 2025 clients it cannot", async () => {
+    const modern = new ModernClient(
+      { name: "mcp-servers-test", version: "1.0.0" },
+      {
+        capabilities: { elicitation: { form: {} }, sampling: {} },
+        versionNegotiation: { mode: { pin: "2026-07-28" } },
+      },
+    );
+    const asked: string[] = [];
+    modern.setRequestHandler("elicitation/create", async (request) => {
+      asked.push(request.params.message);
+      return { action: "accept", content: { confirm: true } };
+    });
+    modern.setRequestHandler("sampling/createMessage", async () => ({
+      role: "assistant",
+      model: "test-model",
+      content: { type: "text", text: "42" },
+    }));
+    await modern.connect(new ModernTransport(new URL(server.url)));
+    try {
+      expect(modern.getNegotiatedProtocolVersion()).toBe("2026-07-28");
+      const confirmed = await modern.callTool({ name: "confirm", arguments: { action: "deploy" } });
+      expect(confirmed.content).toEqual([{ type: "text", text: "confirmed deploy" }]);
+      expect(asked).toEqual(["Confirm: deploy?"]);
+      const answered = await modern.callTool({ name: "ask_model", arguments: { question: "6 × 7?" } });
+      expect(answered.content).toEqual([{ type: "text", text: "42" }]);
+    } finally {
+      await modern.close();
+    }
+
+    const { client } = await connect(server.url, {}, true);
+    const refused = await client.callTool({ name: "confirm", arguments: { action: "deploy" } });
+    expect(refused).toMatchObject({
+      isError: true,
+      content: [{ text: expect.stringMatching(/no sessions/) }],
+    });
+  });
+
   it("reports the headers it received", async () => {
     const { client } = await connect(server.url, {
       requestInit: { headers: { "x-upstream-key": "k-1", authorization: "Bearer upstream" } },
@@ -182,6 +243,22 @@ describe("stateful SDK server", () => {
     const { client: again } = await connect(server.url);
     expect(await count(again)).toEqual({ count: 1 });
     expect(server.initializeCount()).toBe(before + 1);
+  });
+
+  it("sends elicitation and sampling requests to a 2025 client that declared them, and says so to one that did not", async () => {
+    const { client } = await connect(server.url, {}, true);
+    expect((await client.callTool({ name: "confirm", arguments: { action: "ship" } })).content).toEqual([
+      { type: "text", text: "confirmed ship" },
+    ]);
+    expect((await client.callTool({ name: "ask_model", arguments: { question: "?" } })).content).toEqual([
+      { type: "text", text: "42" },
+    ]);
+    const { client: plain } = await connect(server.url);
+    const refused = await plain.callTool({ name: "confirm", arguments: { action: "ship" } });
+    expect(refused).toMatchObject({
+      isError: true,
+      content: [{ text: expect.stringMatching(/Could not ask/) }],
+    });
   });
 
   it("refuses a request without a session that is not initialize", async () => {
@@ -373,5 +450,49 @@ describe.skipIf(everythingEntry() === undefined)("server-everything (streamable 
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe("demo MCP upstream (npm start)", () => {
+  let demo: DemoMcpServer;
+  beforeAll(async () => {
+    demo = await startDemoMcpServer(0);
+  });
+  afterAll(() => demo.stop());
+
+  it("lists its tools and answers them, refusing bad input", async () => {
+    const { client, transport } = await connect(demo.url);
+    expect(transport.sessionId).toBeUndefined();
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      "convert_temperature",
+      "current_time",
+      "random_uuid",
+      "word_count",
+    ]);
+    expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
+    const words = await client.callTool({ name: "word_count", arguments: { text: "one two\nthree" } });
+    expect(words.structuredContent).toEqual({ words: 3, characters: 13, lines: 2 });
+    const boiling = await client.callTool({
+      name: "convert_temperature",
+      arguments: { value: 100, from: "celsius", to: "fahrenheit" },
+    });
+    expect(boiling.structuredContent).toEqual({ value: 212, unit: "fahrenheit" });
+    const zone = await client.callTool({ name: "current_time", arguments: { timeZone: "Nowhere/Else" } });
+    expect(zone).toMatchObject({ isError: true, content: [{ text: "Unknown time zone: Nowhere/Else" }] });
+    const time = await client.callTool({ name: "current_time", arguments: { timeZone: "Europe/Paris" } });
+    expect(time.structuredContent).toMatchObject({ timeZone: "Europe/Paris" });
+    await expect(
+      client.callTool({
+        name: "convert_temperature",
+        arguments: { value: 1, from: "celsius", to: "rankine" },
+      }),
+    ).rejects.toThrow(/from and to must be one of/);
+  });
+
+  it("answers 404 JSON off its MCP path", async () => {
+    const res = await fetch(demo.url.replace(/\/mcp$/, "/other"));
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: "not_found" });
   });
 });

@@ -11,7 +11,15 @@
  * - `wait_for_release` {key} → answers once the test opens that gate (`Gates`), never on a timer;
  * - `show_widget` {text} → links the MCP Apps resource `ui://widget/echo.html` from its `_meta`;
  * - `echo_headers` → the request headers it received (authorization, cookie, mcp-*, x-*), so a
- *   test can prove what a gateway forwarded.
+ *   test can prove what a gateway forwarded;
+ * - `confirm` {action} → asks the user (elicitation) and answers `confirmed …` or `not confirmed …`;
+ * - `ask_model` {question} → asks the client's model (sampling) and answers with its reply.
+ *
+ * `confirm` and `ask_model` ask the way the request's revision does: a 2026-07-28 request gets an
+ * `InputRequiredResult` and the answer comes with the client's retry (`inputResponses`); a
+ * 2025-era request gets a server-to-client request (`elicitation/create`, `sampling/createMessage`)
+ * on a server that keeps sessions (`pushRequests`); elsewhere (a stateless 2025 server cannot
+ * receive the answer) and when the client refuses, the result is `isError` and says why.
  *
  * Resources: `test://readme` (markdown), `ui://widget/echo.html` (`text/html;profile=mcp-app`);
  * template `test://notes/{id}`. Prompt: `summarize` {text, style?}.
@@ -19,7 +27,11 @@
  * @module
  */
 import {
+  acceptedContent,
   type CallToolResult,
+  type CreateMessageResult,
+  type InputRequiredResult,
+  inputRequired,
   type ListToolsResult,
   ProtocolError,
   ProtocolErrorCode,
@@ -113,10 +125,94 @@ export const TEST_TOOLS: readonly Tool[] = [
     inputSchema: { type: "object", properties: {} },
     annotations: { readOnlyHint: true },
   },
+  {
+    name: "confirm",
+    description: "Asks the user to confirm an action (elicitation), then says what they chose.",
+    inputSchema: { type: "object", properties: { action: { type: "string" } }, required: ["action"] },
+  },
+  {
+    name: "ask_model",
+    description: "Asks the client's model a question (sampling) and returns its answer.",
+    inputSchema: { type: "object", properties: { question: { type: "string" } }, required: ["question"] },
+  },
 ];
+
+const CONFIRM_SCHEMA = {
+  type: "object" as const,
+  properties: { confirm: { type: "boolean" as const, title: "Confirm" } },
+  required: ["confirm"],
+};
+
+function toolError(message: string): CallToolResult {
+  return { content: [{ type: "text", text: message }], isError: true };
+}
+
+/** The text of a sampling answer (a `CreateMessageResult`, from either revision). */
+function sampledText(result: unknown): string | undefined {
+  const content = (result as Partial<CreateMessageResult> | undefined)?.content;
+  const block = Array.isArray(content) ? content[0] : content;
+  return block?.type === "text" ? block.text : undefined;
+}
+
+async function confirm(
+  action: string,
+  ctx: ServerContext,
+  context: CatalogContext,
+): Promise<CallToolResult | InputRequiredResult> {
+  const message = `Confirm: ${action}?`;
+  if (ctx.mcpReq.envelope !== undefined) {
+    const accepted = acceptedContent(ctx.mcpReq.inputResponses, "confirm");
+    if (accepted === undefined) {
+      return inputRequired({
+        inputRequests: { confirm: inputRequired.elicit({ message, requestedSchema: CONFIRM_SCHEMA }) },
+      });
+    }
+    return text(accepted.confirm === true ? `confirmed ${action}` : `not confirmed ${action}`);
+  }
+  if (context.pushRequests !== true) {
+    return toolError("This server keeps no sessions: it cannot ask a 2025-era client anything.");
+  }
+  try {
+    const answer = await ctx.mcpReq.elicitInput({ mode: "form", message, requestedSchema: CONFIRM_SCHEMA });
+    const yes = answer.action === "accept" && answer.content?.confirm === true;
+    return text(yes ? `confirmed ${action}` : `not confirmed ${action} (${answer.action})`);
+  } catch (error) {
+    return toolError(`Could not ask the user: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function askModel(
+  question: string,
+  ctx: ServerContext,
+  context: CatalogContext,
+): Promise<CallToolResult | InputRequiredResult> {
+  const params = {
+    messages: [{ role: "user" as const, content: { type: "text" as const, text: question } }],
+    maxTokens: 200,
+  };
+  if (ctx.mcpReq.envelope !== undefined) {
+    const answer = ctx.mcpReq.inputResponses?.answer;
+    if (answer === undefined) {
+      return inputRequired({ inputRequests: { answer: inputRequired.createMessage(params) } });
+    }
+    const reply = sampledText(answer);
+    return reply === undefined ? toolError("The model's answer had no text.") : text(reply);
+  }
+  if (context.pushRequests !== true) {
+    return toolError("This server keeps no sessions: it cannot ask a 2025-era client anything.");
+  }
+  try {
+    const reply = sampledText(await ctx.mcpReq.requestSampling(params));
+    return reply === undefined ? toolError("The model's answer had no text.") : text(reply);
+  } catch (error) {
+    return toolError(`Could not ask the model: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 export interface CatalogContext {
   gates: Gates;
+  /** The server keeps sessions, so a 2025-era request may send requests to the client. */
+  pushRequests?: boolean;
   /** More tools (a server's own), listed after the shared ones. */
   extraTools?: readonly Tool[];
   /** Answers a call to one of `extraTools`; `undefined` for a name it does not know. */
@@ -153,7 +249,7 @@ async function callTestTool(
   ctx: ServerContext,
   context: CatalogContext,
   progressToken: string | number | undefined,
-): Promise<CallToolResult | undefined> {
+): Promise<CallToolResult | InputRequiredResult | undefined> {
   switch (name) {
     case "echo":
       return text(stringArg(args, "text"));
@@ -198,6 +294,10 @@ async function callTestTool(
       });
       return { content: [{ type: "text", text: JSON.stringify(headers) }], structuredContent: { headers } };
     }
+    case "confirm":
+      return confirm(stringArg(args, "action"), ctx, context);
+    case "ask_model":
+      return askModel(stringArg(args, "question"), ctx, context);
     default:
       return context.callExtra?.(name, args, ctx);
   }

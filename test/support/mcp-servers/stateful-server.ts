@@ -56,6 +56,7 @@ export async function startStatefulServer(options: { port?: number } = {}): Prom
     const counts = { value: 0 };
     registerTestCatalog(server, {
       gates,
+      pushRequests: true,
       extraTools: [
         {
           name: "increment",
