@@ -80,6 +80,8 @@ export default defineConfig({
                   CIRCUIT_BREAKER_FAILURE_THRESHOLD: "3",
                   DEMO_BASE_URL: deployment.demo,
                   STATELESS_MCP_URL: deployment.stateless.url,
+                  // The organisation's bearer token for the stateless vendor (test/e2e/mcp-vendors/stateless.test.ts).
+                  STATELESS_TOKEN: "e2e-upstream-token-4d1f",
                   RESTARTING_MCP_URL: deployment.restarting.url,
                   FLAKY_MCP_URL: deployment.flaky.url,
                   ...(deployment.everything === undefined

@@ -52,17 +52,23 @@ describe("a stateless SDK server behind the gateway", () => {
     });
   });
 
-  it("never forwards the client's Authorization or cookies upstream", async () => {
+  it("sends the vendor's own token upstream, never the client's Authorization or cookies, and scrubs it from the answer", async () => {
     const { status, body } = await call(
       "/v1/stateless/mcp",
       legacyRequest("tools/call", { name: "echo_headers", arguments: {} }),
       { headers: { authorization: "Bearer client-token-e2e", cookie: "session=client-cookie-e2e" } },
     );
     expect(status).toBe(200);
-    const seen = (body.result as { structuredContent: { headers: Record<string, string> } }).structuredContent
-      .headers;
-    expect(seen.authorization).toBeUndefined();
-    expect(seen.cookie).toBeUndefined();
-    expect(JSON.stringify(body)).not.toContain("client-token-e2e");
+    const result = body.result as {
+      structuredContent?: { headers: Record<string, string> };
+      content: unknown;
+    };
+    const text = JSON.stringify(body);
+    expect(text).not.toContain("client-token-e2e");
+    expect(text).not.toContain("client-cookie-e2e");
+    // The upstream echoed the STATELESS_TOKEN it received; the client never sees the value.
+    expect(text).not.toContain("e2e-upstream-token-4d1f");
+    expect(result.structuredContent?.headers.authorization).toBe("Bearer [REDACTED]");
+    expect(result.structuredContent?.headers.cookie).toBeUndefined();
   });
 });
