@@ -13,6 +13,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
+import { resolveMcpUrl } from "../base-url.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
 import type { SanitizationLevel, VendorSettings } from "../config.ts";
@@ -25,7 +26,7 @@ import { validate } from "../schema/validate.ts";
 import { failed, invalidArguments, succeeded, ToolError, type ToolOutcome } from "../tool-error.ts";
 import { bearerAuthorizer } from "./authorizer.ts";
 import { type McpConnection, type McpExchange, mcpConnection } from "./connection.ts";
-import { mcpUrlOf, sessionKeyOf, sessionOwner } from "./target.ts";
+import { sessionKeyOf, sessionOwner } from "./target.ts";
 import { forgetToolList } from "./tool-list.ts";
 
 /** JSON-RPC "invalid params": what MCP servers answer for an unknown tool. */
@@ -65,7 +66,7 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
   try {
     const args = checkedArguments(tool, call.args);
     if (!args.ok) return args;
-    const url = mcpUrlOf(call.env, bundle);
+    const url = resolveMcpUrl(call.env, bundle);
     const authorizer = bearerAuthorizer(call.credentials);
     const connection = mcpConnection({
       url,
