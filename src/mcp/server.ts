@@ -93,7 +93,7 @@ export function toolsCall(
   return guard(scope, async (): Promise<CallToolResult> => {
     const { name } = params;
     if (name === GATEWAY_STATUS_TOOL_NAME && scope.caller !== undefined && withGatewayStatus(scope)) {
-      return gatewayStatusResult(scope.caller);
+      return gatewayStatusResult(scope.caller, scope.env);
     }
     const discovery = findDiscoveryTool(scope.endpoint, scope.caller, name, catalogOptions(scope));
     if (discovery !== undefined) {

@@ -16,7 +16,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["worker", "app"], // Worker entry and routes
   ["mcp", "health"], // the MCP layer; health reports vendors and guards beside it
   ["vendors"], // the vendor seam: which kind serves a vendor, one call through it
-  ["upstream"], // vendor kinds (the OpenAPI kind)
+  ["upstream", "mcp-upstream"], // vendor kinds (OpenAPI, upstream MCP servers)
   ["auth", "resilience"], // services
   [
     "schema",
