@@ -33,7 +33,7 @@ import { withGuardedKv } from "../auth/kv-guard.ts";
 import { getBundle } from "../bundle/registry.ts";
 import type { DefinitionChangePolicy, McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
-import { errorText as thrownText, log } from "../log.ts";
+import { log, errorText as thrownText } from "../log.ts";
 import { memoized } from "../memo.ts";
 import { toolDefinitionsKey } from "../storage/keys.ts";
 import { failed, type ToolFailure } from "../tool-error.ts";
