@@ -13,11 +13,9 @@
  * `DEFINITION_RECORD_REFRESH_SECONDS` (60 s) of KV showing the write (KV itself may take about a
  * minute to reach every location).
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   approveDefinitions,
@@ -27,9 +25,8 @@ import {
   serializeRecord,
 } from "../src/mcp-upstream/definition-record.ts";
 import { toolDefinitionsKey } from "../src/storage/keys.ts";
+import { KV_TARGET_OPTIONS, kvTarget, usageError, VENDOR, wrangler } from "./kv-cli.ts";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const VENDOR = /^[a-z0-9-]+$/;
 /** What `wrangler kv key get` prints (exit 0) for a key that is not there. */
 const NOT_FOUND = "Value not found";
 
@@ -37,20 +34,7 @@ const USAGE =
   "Usage: npm run approve-tools -- <vendor> [tool…] [--local [--persist-to DIR]] [--config FILE] [--dry-run]";
 
 function usage(message: string): never {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-function wrangler(args: string[]): string {
-  const result = spawnSync(join(ROOT, "node_modules", ".bin", "wrangler"), args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
-  });
-  if (result.status !== 0) {
-    throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${result.stderr || result.stdout}`);
-  }
-  return result.stdout;
+  return usageError(message, USAGE);
 }
 
 function short(hash: string): string {
@@ -60,13 +44,7 @@ function short(hash: string): string {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: {
-      local: { type: "boolean", default: false },
-      "persist-to": { type: "string" },
-      config: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
+    options: KV_TARGET_OPTIONS,
   });
   if (values.help) {
     console.log(USAGE);
@@ -76,9 +54,7 @@ async function main(): Promise<void> {
   if (vendor === undefined) usage("Name the vendor.");
   if (!VENDOR.test(vendor)) usage(`Not a vendor name: ${vendor}`);
 
-  const target = ["--binding", "OAUTH_KV", values.local ? "--local" : "--remote"];
-  if (values["persist-to"] !== undefined) target.push("--persist-to", values["persist-to"]);
-  if (values.config !== undefined) target.push("--config", values.config);
+  const target = kvTarget(values);
 
   const key = toolDefinitionsKey(vendor);
   const text = wrangler(["kv", "key", "get", key, "--text", ...target]).trim();

@@ -3,12 +3,12 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app.ts";
 import { vendorNames } from "../../../src/bundle/registry.ts";
-import type { McpToolRecipe } from "../../../src/bundle/types.ts";
+import type { McpToolRecipe, VendorBundle } from "../../../src/bundle/types.ts";
 import { collectVendorHealth, vendorStatus } from "../../../src/health/vendors.ts";
-import { reviewDefinitions } from "../../../src/mcp-upstream/definitions.ts";
 import type { GuardSnapshot } from "../../../src/resilience/vendor-guard.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
 import { manualClock } from "../../support/clocks.ts";
+import { mcpBundle, mcpTool, reviewAndWait } from "../../support/mcp-tools.ts";
 
 const BASE = "http://gateway.test";
 
@@ -95,29 +95,12 @@ describe("GET /health/vendors", () => {
 });
 
 describe("GET /health/vendors for upstream MCP vendors", () => {
-  const tool = (name: string, definitionHash: string): McpToolRecipe => ({
-    name,
-    upstreamName: name,
-    description: name,
-    inputSchema: { type: "object" },
-    tags: [],
-    definitionHash,
-  });
-  const mcpBundle = (vendor: string) =>
-    bareBundle(vendor, {
-      kind: "mcp",
-      mcp: { url: "http://127.0.0.1:9/mcp", onDefinitionChange: "withhold" },
-    });
-
+  const tool = mcpTool;
   it("reports changed definitions and withheld tools; OpenAPI vendors have no definitions field", async () => {
     const clock = manualClock(Date.UTC(2026, 11, 1));
-    const changed = mcpBundle("health-mcp-changed");
-    const quiet = mcpBundle("health-mcp-quiet");
-    const review = async (bundle: typeof changed, tools: McpToolRecipe[]) => {
-      const pending: Promise<unknown>[] = [];
-      await reviewDefinitions({ env, bundle, tools, clock, waitUntil: (p) => pending.push(p) });
-      await Promise.all(pending);
-    };
+    const changed = mcpBundle("health-mcp-changed", "withhold");
+    const quiet = mcpBundle("health-mcp-quiet", "withhold");
+    const review = (bundle: VendorBundle, tools: McpToolRecipe[]) => reviewAndWait(env, clock, bundle, tools);
     await review(changed, [tool("search", "a".repeat(64)), tool("send", "b".repeat(64))]);
     await review(quiet, [tool("search", "a".repeat(64))]);
     clock.advance(60_000);
@@ -148,7 +131,7 @@ describe("GET /health/vendors for upstream MCP vendors", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const body = await collectVendorHealth(
       { ...env, OAUTH_KV: { get: () => Promise.reject(new Error("KV down")) } as unknown as KVNamespace },
-      [mcpBundle("health-mcp-unknown")],
+      [mcpBundle("health-mcp-unknown", "withhold")],
     );
     warn.mockRestore();
     expect(body.vendors["health-mcp-unknown"]?.definitions).toBeNull();

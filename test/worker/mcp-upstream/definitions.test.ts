@@ -16,13 +16,11 @@ import {
 import {
   DEFINITION_RECORD_REFRESH_SECONDS,
   definitionStatus,
-  type ReviewedTools,
-  reviewDefinitions,
   withheldToolCall,
 } from "../../../src/mcp-upstream/definitions.ts";
 import { toolDefinitionsKey } from "../../../src/storage/keys.ts";
-import { bareBundle } from "../../support/bare-bundle.ts";
 import { type ManualClock, manualClock } from "../../support/clocks.ts";
+import { mcpBundle, mcpTool, reviewAndWait } from "../../support/mcp-tools.ts";
 
 const START = Date.UTC(2026, 11, 1, 9, 0, 0);
 const REFRESH_MS = DEFINITION_RECORD_REFRESH_SECONDS * 1000;
@@ -31,28 +29,7 @@ function hash(n: number): string {
   return n.toString(16).padStart(64, "0");
 }
 
-function tool(name: string, definitionHash: string, description = `Does ${name}.`): McpToolRecipe {
-  return {
-    name,
-    upstreamName: name,
-    description,
-    inputSchema: { type: "object" },
-    tags: [],
-    definitionHash,
-  };
-}
-
-function mcpBundle(
-  vendor: string,
-  policy?: DefinitionChangePolicy,
-  snapshot?: McpToolRecipe[],
-): VendorBundle {
-  return bareBundle(vendor, {
-    kind: "mcp",
-    mcp: { url: "http://127.0.0.1:9/mcp", ...(policy === undefined ? {} : { onDefinitionChange: policy }) },
-    ...(snapshot === undefined ? {} : { mcpTools: snapshot }),
-  });
-}
+const tool = mcpTool;
 
 /** The real namespace, counting reads and writes, failing every operation while `broken`. */
 class TestKv {
@@ -88,22 +65,8 @@ function setup(): { env: Env; kv: TestKv; clock: ManualClock } {
   };
 }
 
-/** Reviews `tools` and waits for the KV writes it started. */
-async function review(
-  s: { env: Env; clock: ManualClock },
-  bundle: VendorBundle,
-  tools: McpToolRecipe[],
-): Promise<ReviewedTools> {
-  const pending: Promise<unknown>[] = [];
-  const result = await reviewDefinitions({
-    env: s.env,
-    bundle,
-    tools,
-    clock: s.clock,
-    waitUntil: (p) => pending.push(p),
-  });
-  await Promise.all(pending);
-  return result;
+function review(s: { env: Env; clock: ManualClock }, bundle: VendorBundle, tools: McpToolRecipe[]) {
+  return reviewAndWait(s.env, s.clock, bundle, tools);
 }
 
 async function stored(vendor: string) {

@@ -7,23 +7,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { VendorAvailability } from "../../../src/auth/availability.ts";
 import type { Caller } from "../../../src/auth/caller.ts";
-import type { DefinitionChangePolicy, McpToolRecipe, VendorBundle } from "../../../src/bundle/types.ts";
+import type { McpToolRecipe, VendorBundle } from "../../../src/bundle/types.ts";
 import { gatewayStatusResult } from "../../../src/mcp/gateway-status.ts";
-import { reviewDefinitions } from "../../../src/mcp-upstream/definitions.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
 import { manualClock } from "../../support/clocks.ts";
+import { mcpBundle, mcpTool, reviewAndWait } from "../../support/mcp-tools.ts";
 
-const tool = (name: string, definitionHash: string): McpToolRecipe => ({
-  name,
-  upstreamName: name,
-  description: name,
-  inputSchema: { type: "object" },
-  tags: [],
-  definitionHash,
-});
-
-const mcpBundle = (vendor: string, onDefinitionChange: DefinitionChangePolicy): VendorBundle =>
-  bareBundle(vendor, { kind: "mcp", mcp: { url: "http://127.0.0.1:9/mcp", onDefinitionChange } });
+const tool = mcpTool;
 
 function callerWith(vendors: VendorAvailability[]): Caller {
   const availability = new Map(vendors.map((vendor) => [vendor.vendor, vendor]));
@@ -32,11 +22,7 @@ function callerWith(vendors: VendorAvailability[]): Caller {
 
 async function changeOneTool(bundle: VendorBundle): Promise<void> {
   const clock = manualClock(Date.UTC(2026, 11, 1));
-  const review = async (tools: McpToolRecipe[]) => {
-    const pending: Promise<unknown>[] = [];
-    await reviewDefinitions({ env, bundle, tools, clock, waitUntil: (p) => pending.push(p) });
-    await Promise.all(pending);
-  };
+  const review = (tools: McpToolRecipe[]) => reviewAndWait(env, clock, bundle, tools);
   await review([tool("search", "a".repeat(64)), tool("send", "b".repeat(64))]);
   clock.advance(86_400_000);
   const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
