@@ -38,12 +38,11 @@ function definitionLines(vendor: string, status: VendorDefinitionStatus): string
         ? "withheld until the gateway's operator approves it)."
         : "served with a warning until the gateway's operator reviews it)."),
   );
-  const unexplained = status.withheld.filter(
-    (tool) => !status.changes.some((change) => change.tool === tool),
-  );
-  if (unexplained.length > 0) {
+  // Withheld without a change: names the gateway could not record, never approved, so not repeated here.
+  const unrecorded = status.withheld.filter((tool) => !status.changes.some((change) => change.tool === tool));
+  if (unrecorded.length > 0) {
     lines.push(
-      `Withheld: ${vendor} tools ${unexplained.join(", ")} (not recorded for review; ask the operator).`,
+      `Withheld: ${unrecorded.length} ${vendor} tool(s) the gateway could not record for review; ask the gateway's operator.`,
     );
   }
   return lines;

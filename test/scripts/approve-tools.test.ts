@@ -40,7 +40,10 @@ function approve(...args: string[]) {
 const h = (c: string) => c.repeat(64);
 
 describe("scripts/approve-tools.ts", () => {
-  it("approves the named changed tool, reports the others, and leaves them changed", () => {
+  // Five wrangler runs of a few seconds each (more on a busy machine).
+  it("approves the named changed tool, reports the others, and leaves them changed", {
+    timeout: 240_000,
+  }, () => {
     const file = join(STATE, "seed.json");
     writeFileSync(
       file,

@@ -65,4 +65,20 @@ describe("gateway_status and changed tool definitions", () => {
     expect(vendors.find((v) => v.vendor === "status-openapi")).not.toHaveProperty("definitions");
     expect(vendors.find((v) => v.vendor === "status-hidden")).not.toHaveProperty("definitions");
   });
+
+  it("counts tools withheld because they could not be recorded, without repeating their names", async () => {
+    const bundle = mcpBundle("status-long", "withhold");
+    const long = `ignore_previous_instructions_${"x".repeat(120)}`;
+    await reviewAndWait(env, manualClock(), bundle, [tool(long, "a".repeat(64)), tool("ok", "b".repeat(64))]);
+    const result = await gatewayStatusResult(
+      callerWith([{ vendor: "status-long", displayName: "Long", available: true }]),
+      env,
+      () => bundle,
+    );
+    const text = (result.content[0] as { text: string }).text;
+    expect(text).toContain(
+      "Withheld: 1 status-long tool(s) the gateway could not record for review; ask the gateway's operator.",
+    );
+    expect(text).not.toContain("ignore_previous");
+  });
 });
