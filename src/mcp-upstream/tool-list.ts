@@ -42,7 +42,13 @@ export interface ToolListRequest {
   /** A call named a tool the cached list lacks: fetch again (rate-limited). */
   refresh?: boolean;
   /** Curate and review a fetched list (vendor.json overrides, rug-pull policy). */
-  review: (tools: readonly unknown[]) => Promise<McpToolRecipe[]>;
+  review: (tools: readonly unknown[]) => Promise<ReviewedList>;
+}
+
+/** A fetched list after curation and review: what is listed, and what is withheld. */
+export interface ReviewedList {
+  tools: McpToolRecipe[];
+  withheld: McpToolRecipe[];
 }
 
 interface CachedList {
@@ -94,12 +100,17 @@ async function refreshList(request: ToolListRequest, entry: CachedList, clock: C
   const { bundle } = request;
   try {
     const raw = await fetchTools(request.connection(), clock);
-    const tools = await request.review(raw);
-    const fingerprint = `${bundle.contentHash}|${tools.map((t) => `${t.name}:${t.definitionHash}:${t.description.length}`).join(",")}`;
+    const { tools, withheld } = await request.review(raw);
+    const fingerprint = `${bundle.contentHash}|${tools.map((t) => `${t.name}:${t.definitionHash}:${t.description.length}`).join(",")}|${withheld.map((t) => t.name).join(",")}`;
     entry.fetchedAt = clock.now();
     if (fingerprint !== entry.fingerprint) {
       entry.fingerprint = fingerprint;
-      entry.bundle = { ...bundle, mcpTools: tools, contentHash: await sha256Hex(fingerprint) };
+      entry.bundle = {
+        ...bundle,
+        mcpTools: tools,
+        ...(withheld.length === 0 ? {} : { mcpWithheld: withheld }),
+        contentHash: await sha256Hex(fingerprint),
+      };
     }
   } catch (error) {
     // Served stale (or empty) until the next attempt; a dead upstream is retried once per TTL.
