@@ -325,6 +325,37 @@ describe("streams", () => {
     },
   );
 
+  it("parses an SSE answer with CRLF lines and multi-line data, cut anywhere", async () => {
+    const run = runId();
+    const connection = connect("/hostile/split", run);
+    const progress: unknown[] = [];
+    const exchange = await connection.request(
+      "tools/call",
+      { name: "echo", arguments: {} },
+      { signal: signal(), onProgress: (params) => progress.push(params) },
+    );
+    expect(resultText(exchange)).toBe("café ✓");
+    // Progress for another token is not this request's.
+    expect(progress).toEqual([]);
+  });
+
+  it.each([
+    ["html", "malformed_response"],
+    ["wrong-id", "malformed_response"],
+    ["requests", "malformed_response"],
+  ])("refuses a hostile upstream's %s answer", async (mode, code) => {
+    const connection = connect(`/hostile/${mode}`, runId());
+    const failure = await echo(connection).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(McpResponseError);
+    expect((failure as McpResponseError).code).toBe(code);
+  });
+
+  it("does not follow a redirect: the 3xx comes back as an http exchange", async () => {
+    const run = runId();
+    const exchange = await echo(connect("/hostile/redirect", run));
+    expect(exchange).toMatchObject({ kind: "http", status: 307 });
+  });
+
   it("throws the abort when the caller cancels a request in flight, and tells the upstream", async () => {
     const run = runId();
     const background: Promise<unknown>[] = [];
