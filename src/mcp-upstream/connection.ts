@@ -81,7 +81,8 @@ export interface McpRequestOptions {
   onProgress?: (params: Record<string, unknown>) => void;
   /**
    * Server-to-client requests (sampling, elicitation, roots) arriving on this request's stream:
-   * the answer to send back. Default: JSON-RPC error -32601 (the gateway declares none of them).
+   * the answer to send back. Default: JSON-RPC error -32601 (the gateway declares none of them),
+   * except `ping`, which every MCP client answers with `{}`.
    */
   onServerRequest?: (method: string, params: unknown) => Promise<{ result: unknown } | { error: RpcError }>;
 }

@@ -105,6 +105,38 @@ describe("revision negotiation", () => {
     ]);
   });
 
+  it("negotiates again, once, when a 2026-07-28 upstream refuses the revision it agreed to (-32022)", async () => {
+    const run = runId();
+    let refusals = 0;
+    const connection = connect("/modern", run, {
+      fetch: async (input, init) => {
+        // The upstream was redeployed between discovery and the call: it refuses the first call.
+        if (refusals === 0 && typeof init?.body === "string" && init.body.includes('"tools/call"')) {
+          refusals++;
+          return Response.json(
+            {
+              jsonrpc: "2.0",
+              id: null,
+              error: {
+                code: -32022,
+                message: "Unsupported protocol version",
+                data: { supported: ["2026-07-28"] },
+              },
+            },
+            { status: 400 },
+          );
+        }
+        return fetch(input, init);
+      },
+    });
+    expect(resultText(await echo(connection)).arguments).toEqual({});
+    expect((await requestsOf(run)).map((r) => r.rpcMethod)).toEqual([
+      "server/discover",
+      "server/discover",
+      "tools/call",
+    ]);
+  });
+
   it("accepts a 2025-03-26 counter-offer and sends no MCP-Protocol-Version header then", async () => {
     const run = runId();
     const connection = connect("/old", run);
