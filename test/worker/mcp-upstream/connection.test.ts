@@ -137,6 +137,12 @@ describe("revision negotiation", () => {
     ]);
   });
 
+  it("hands back a 2026-07-28 upstream's 4xx with a JSON-RPC error body as that error", async () => {
+    const connection = connect("/modern", runId());
+    const exchange = await connection.request("no/such-method", {}, { signal: signal() });
+    expect(exchange).toMatchObject({ kind: "error", error: { code: -32601 } });
+  });
+
   it("accepts a 2025-03-26 counter-offer and sends no MCP-Protocol-Version header then", async () => {
     const run = runId();
     const connection = connect("/old", run);
