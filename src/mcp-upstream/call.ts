@@ -24,9 +24,8 @@ import { resilientFetch, type UpstreamFailure } from "../resilience/retry.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
 import { validate } from "../schema/validate.ts";
 import { failed, invalidArguments, succeeded, ToolError, type ToolOutcome } from "../tool-error.ts";
-import { bearerAuthorizer } from "./authorizer.ts";
-import { type McpConnection, type McpExchange, mcpConnection } from "./connection.ts";
-import { sessionKeyOf, sessionOwner } from "./target.ts";
+import type { McpConnection, McpExchange } from "./connection.ts";
+import { sessionOwner, upstreamConnection } from "./target.ts";
 import { forgetToolList } from "./tool-list.ts";
 
 /** JSON-RPC "invalid params": what MCP servers answer for an unknown tool. */
@@ -67,11 +66,13 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
     const args = checkedArguments(tool, call.args);
     if (!args.ok) return args;
     const url = resolveMcpUrl(call.env, bundle);
-    const authorizer = bearerAuthorizer(call.credentials);
-    const connection = mcpConnection({
+    const { connection, authorizer } = upstreamConnection({
+      vendor: bundle.vendor,
       url,
-      sessionKey: sessionKeyOf(bundle.vendor, url, sessionOwner(call.callerInfo)),
-      authorizer,
+      owner: sessionOwner(call.callerInfo),
+      credentials: call.credentials,
+      clock: call.clock,
+      waitUntil: call.waitUntil,
       ...(call.fetch === undefined ? {} : { fetch: call.fetch }),
     });
     const outcome = await send(call, connection, { name: tool.upstreamName, arguments: args.value });

@@ -17,12 +17,10 @@ import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import { resilientFetch } from "../resilience/retry.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
-import { bearerAuthorizer } from "./authorizer.ts";
 import { callMcpTool, effectsOf, type McpToolCall } from "./call.ts";
-import { mcpConnection } from "./connection.ts";
 import { curateMcpTools } from "./curate.ts";
 import { type ReviewedTools, reviewDefinitions, withheldToolCall } from "./definitions.ts";
-import { sessionKeyOf, sessionOwner } from "./target.ts";
+import { sessionOwner, upstreamConnection } from "./target.ts";
 import { type ReviewedList, resolveToolList } from "./tool-list.ts";
 
 const NO_TOOLS: readonly McpToolRecipe[] = [];
@@ -62,11 +60,14 @@ async function resolve(context: ResolveContext): Promise<VendorBundle> {
     requestId: context.requestId,
     ...(context.refresh === undefined ? {} : { refresh: context.refresh }),
     connection: () =>
-      mcpConnection({
+      upstreamConnection({
+        vendor: bundle.vendor,
         url,
-        sessionKey: sessionKeyOf(bundle.vendor, url, sessionOwner(caller)),
-        authorizer: bearerAuthorizer(credentials),
-      }),
+        owner: sessionOwner(caller),
+        credentials,
+        clock: clockFor(env),
+        waitUntil: context.waitUntil,
+      }).connection,
     review: (raw) => reviewed(env, bundle, raw, context.waitUntil),
   });
 }
@@ -164,10 +165,13 @@ async function probe(
   } catch {
     return { tool: "ping", ok: false, error: "configuration_error" as const };
   }
-  const connection = mcpConnection({
+  const { connection } = upstreamConnection({
+    vendor: bundle.vendor,
     url,
-    sessionKey: sessionKeyOf(bundle.vendor, url, PROBE_OWNER),
-    authorizer: bearerAuthorizer(credentials),
+    owner: PROBE_OWNER,
+    credentials,
+    clock,
+    waitUntil,
   });
   const deadline = deadlineAfter(timeout * 1000, undefined, clock);
   try {
