@@ -287,6 +287,13 @@ export interface VendorBundle {
    * (`npm run compile -- --snapshot`) or the gateway fetched it; `tools` stays empty.
    */
   mcpTools?: McpToolRecipe[];
+  /**
+   * `kind: "mcp"`, set by the gateway: tools whose changed definition the vendor's
+   * `onDefinitionChange: "withhold"` keeps out of listings until an operator approves it. Their
+   * description and schemas are the gateway's placeholder, never the upstream's; a call by name
+   * is refused with `tool_withheld`.
+   */
+  mcpWithheld?: McpToolRecipe[];
   /** Vendor name: `[a-z0-9-]+`, the folder name under `specs/`. */
   vendor: string;
   displayName: string;

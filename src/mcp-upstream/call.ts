@@ -13,6 +13,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
+import { resolveMcpUrl } from "../base-url.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
 import type { SanitizationLevel, VendorSettings } from "../config.ts";
@@ -23,9 +24,8 @@ import { resilientFetch, type UpstreamFailure } from "../resilience/retry.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
 import { validate } from "../schema/validate.ts";
 import { failed, invalidArguments, succeeded, ToolError, type ToolOutcome } from "../tool-error.ts";
-import { bearerAuthorizer } from "./authorizer.ts";
-import { type McpConnection, type McpExchange, mcpConnection } from "./connection.ts";
-import { mcpUrlOf, sessionKeyOf, sessionOwner } from "./target.ts";
+import type { McpConnection, McpExchange } from "./connection.ts";
+import { sessionOwner, upstreamConnection } from "./target.ts";
 import { forgetToolList } from "./tool-list.ts";
 
 /** JSON-RPC "invalid params": what MCP servers answer for an unknown tool. */
@@ -65,12 +65,14 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
   try {
     const args = checkedArguments(tool, call.args);
     if (!args.ok) return args;
-    const url = mcpUrlOf(call.env, bundle);
-    const authorizer = bearerAuthorizer(call.credentials);
-    const connection = mcpConnection({
+    const url = resolveMcpUrl(call.env, bundle);
+    const { connection, authorizer } = upstreamConnection({
+      vendor: bundle.vendor,
       url,
-      sessionKey: sessionKeyOf(bundle.vendor, url, sessionOwner(call.callerInfo)),
-      authorizer,
+      owner: sessionOwner(call.callerInfo),
+      credentials: call.credentials,
+      clock: call.clock,
+      waitUntil: call.waitUntil,
       ...(call.fetch === undefined ? {} : { fetch: call.fetch }),
     });
     const outcome = await send(call, connection, { name: tool.upstreamName, arguments: args.value });

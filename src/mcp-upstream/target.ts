@@ -1,56 +1,14 @@
 /**
- * Where an MCP vendor's requests go and whose session they use.
+ * The connection an MCP vendor's request uses: where it goes (`resolveMcpUrl` in
+ * src/base-url.ts), whose session it is, and the credential it carries.
  *
  * @module
  */
 import type { Caller } from "../auth/caller.ts";
-import type { VendorBundle } from "../bundle/types.ts";
-import { envString, plainHttpAllowedHost, vendorVarName } from "../config.ts";
-import { memoized } from "../memo.ts";
-import { ToolError } from "../tool-error.ts";
-
-const parsedUrls = new Map<string, URL>();
-
-/**
- * The vendor's MCP endpoint: `<VENDOR>_MCP_URL`, else vendor.json `mcp.url`. Absolute http(s)
- * without credentials, query or fragment; plain http only to a local host.
- *
- * @throws ToolError `configuration_error` when no usable URL is configured.
- */
-export function mcpUrlOf(env: Env, bundle: VendorBundle): URL {
-  const envName = vendorVarName(bundle.vendor, "MCP_URL");
-  const raw = envString(env, envName) ?? bundle.mcp?.url;
-  if (raw === undefined) {
-    throw new ToolError(
-      "configuration_error",
-      `No MCP URL is configured for vendor "${bundle.vendor}": set ${envName} or mcp.url in vendor.json`,
-    );
-  }
-  return memoized(parsedUrls, raw, () => checkedUrl(raw, bundle.vendor));
-}
-
-function checkedUrl(raw: string, vendor: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ToolError("configuration_error", `The MCP URL of vendor "${vendor}" is not an absolute URL`);
-  }
-  const plainOk = url.protocol === "http:" && plainHttpAllowedHost(url.hostname);
-  if (url.protocol !== "https:" && !plainOk) {
-    throw new ToolError(
-      "configuration_error",
-      `The MCP URL of vendor "${vendor}" must be https (plain http only to localhost)`,
-    );
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new ToolError(
-      "configuration_error",
-      `The MCP URL of vendor "${vendor}" must not contain credentials, a query or a fragment`,
-    );
-  }
-  return url;
-}
+import type { CredentialSource } from "../auth/upstream-credentials.ts";
+import type { Clock } from "../clock.ts";
+import { bearerAuthorizer } from "./authorizer.ts";
+import { type McpAuthorizer, type McpConnection, mcpConnection } from "./connection.ts";
 
 /**
  * Whose upstream session a request uses: one per caller (never shared between users or
@@ -61,6 +19,35 @@ export function sessionOwner(caller: Pick<Caller, "userId"> | undefined): string
 }
 
 /** The session store's key: vendor, endpoint and owner. */
-export function sessionKeyOf(vendor: string, url: URL, owner: string): string {
+function sessionKeyOf(vendor: string, url: URL, owner: string): string {
   return `${vendor}|${url.href}|${owner}`;
+}
+
+/** What one upstream connection needs. */
+export interface UpstreamTarget {
+  vendor: string;
+  url: URL;
+  /** {@link sessionOwner}, or a fixed owner such as the health probe's. */
+  owner: string;
+  credentials: CredentialSource;
+  clock: Clock;
+  waitUntil: (promise: Promise<unknown>) => void;
+  fetch?: typeof fetch;
+}
+
+/** The connection for `target`, and the authorizer whose secrets its answers are scrubbed of. */
+export function upstreamConnection(target: UpstreamTarget): {
+  connection: McpConnection;
+  authorizer: McpAuthorizer;
+} {
+  const authorizer = bearerAuthorizer(target.credentials);
+  const connection = mcpConnection({
+    url: target.url,
+    sessionKey: sessionKeyOf(target.vendor, target.url, target.owner),
+    authorizer,
+    clock: target.clock,
+    waitUntil: target.waitUntil,
+    ...(target.fetch === undefined ? {} : { fetch: target.fetch }),
+  });
+  return { connection, authorizer };
 }

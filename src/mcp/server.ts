@@ -25,7 +25,7 @@ import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts"
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import { toolsOf } from "../vendors/registry.ts";
-import { hasDynamicVendors, resolveVendors, type VendorView } from "../vendors/view.ts";
+import { COMPILED_VENDORS, hasDynamicVendors, resolveVendors, type VendorView } from "../vendors/view.ts";
 import { callTool } from "./call-tool.ts";
 import {
   type CatalogOptions,
@@ -78,7 +78,7 @@ export function toolsList(
 ): Promise<ListToolsResult> {
   return guard(scope, async () => {
     const options = catalogOptions(scope);
-    const view = await vendorView(scope);
+    const view = hasDynamicVendors() ? await vendorView(scope) : COMPILED_VENDORS;
     const listed = listTools(scope.endpoint, scope.caller, view, options);
     const tools = withGatewayStatus(scope) ? [gatewayStatusTool, ...listed] : listed;
     const page = paginate(tools, params?.cursor, listingFingerprint(scope.endpoint, view, options));
@@ -96,9 +96,10 @@ export function toolsCall(
   return guard(scope, async (): Promise<CallToolResult> => {
     const { name } = params;
     if (name === GATEWAY_STATUS_TOOL_NAME && scope.caller !== undefined && withGatewayStatus(scope)) {
-      return gatewayStatusResult(scope.caller);
+      return gatewayStatusResult(scope.caller, scope.env);
     }
-    const view = await vendorView(scope, name);
+    // OpenAPI-only deployments skip the await: their view is the compiled bundles.
+    const view = hasDynamicVendors() ? await vendorView(scope, name) : COMPILED_VENDORS;
     const discovery = findDiscoveryTool(scope.endpoint, scope.caller, name, view, catalogOptions(scope));
     if (discovery !== undefined) {
       const { bundle } = discovery;

@@ -21,6 +21,7 @@
  * | `cred:u:<sha256(user)>:<vendor>` | `StoredSecret`, AES-GCM; metadata `CredentialMeta` (`auth/credential-store.ts`) | none |
  * | `cred:t:<sha256(team)>:<vendor>` | the same for a team | none |
  * | `cctoken:<vendor>:<hash>` | `CachedToken` (`auth/vendor-oauth.ts`), AES-GCM | token lifetime − {@link TOKEN_REFRESH_SKEW_SECONDS} |
+ * | `tooldefs:<vendor>` | `DefinitionRecord` (`mcp-upstream/definition-record.ts`), JSON: an MCP vendor's approved tool definition hashes and changes, at most 1,000 tools | none |
  *
  * Durable Object storage (each object's synchronous SQLite KV):
  *
@@ -66,6 +67,7 @@ export const OIDC_STATE_PREFIX = "oidc-state:";
 export const VENDOR_STATE_PREFIX = "vstate:";
 const CREDENTIAL_PREFIX = "cred:";
 const CLIENT_TOKEN_PREFIX = "cctoken:";
+const TOOL_DEFINITIONS_PREFIX = "tooldefs:";
 /** workers-oauth-provider's grant records: the gateway reads them, only the library writes them. */
 const GRANT_PREFIX = "grant:";
 
@@ -100,6 +102,15 @@ export function credentialOwnerPrefix(kind: "user" | "team", ownerHash: string):
 /** `configHash`: SHA-256 hex of the vendor's token URL, client id and scopes; a new config misses the old entry. */
 export function clientTokenKey(vendor: string, configHash: string): string {
   return `${CLIENT_TOKEN_PREFIX}${vendor}:${configHash.slice(0, CLIENT_TOKEN_HASH_CHARS)}`;
+}
+
+/**
+ * An MCP vendor's record of approved tool definitions (rug-pull detection): written by the Worker
+ * when it sees a new or changed definition, and by `npm run approve-tools`. Kept until deleted:
+ * deleting it makes the next definitions seen the approved ones.
+ */
+export function toolDefinitionsKey(vendor: string): string {
+  return `${TOOL_DEFINITIONS_PREFIX}${vendor}`;
 }
 
 /** `VendorGuard`'s breaker state, caller breakers and probe leases. */
@@ -154,4 +165,5 @@ export const KV_KEYS: readonly { pattern: string; ttlSeconds: readonly number[] 
   { pattern: `${CREDENTIAL_PREFIX}u:<sha256(user)>:<vendor>`, ttlSeconds: [] },
   { pattern: `${CREDENTIAL_PREFIX}t:<sha256(team)>:<vendor>`, ttlSeconds: [] },
   { pattern: `${CLIENT_TOKEN_PREFIX}<vendor>:<hash>`, ttlSeconds: [TOKEN_REFRESH_SKEW_SECONDS] },
+  { pattern: `${TOOL_DEFINITIONS_PREFIX}<vendor>`, ttlSeconds: [] },
 ];
