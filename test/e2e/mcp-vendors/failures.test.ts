@@ -10,7 +10,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
 import { withManualClocks } from "../../support/clocks.ts";
-import { readJsonRpc } from "../../worker/mcp/helpers.ts";
+import { legacyRequest, readJsonRpc } from "../../worker/mcp/helpers.ts";
 import { startRequest, toolsCallInit, until } from "../../worker/resilience/support.ts";
 import { control } from "./helpers.ts";
 
@@ -42,6 +42,16 @@ async function callTool(
   const body = await readJsonRpc(res);
   expect(body.error).toBeUndefined();
   return body.result as unknown as ToolResult;
+}
+
+/** The POST of one 2025-era `tools/list`. */
+function listInit(): RequestInit {
+  const request = legacyRequest("tools/list", {});
+  return {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json", ...request.headers },
+    body: JSON.stringify(request.message),
+  };
 }
 
 /** The JSON error of an `isError` result; never an HTML page. */
@@ -108,12 +118,17 @@ describe("a failing upstream MCP server", () => {
     expect(sum.content[0]?.text).toBe(JSON.stringify({ sum: 2 }));
   });
 
-  it("a JSON-RPC listing on the failing vendor is still JSON", async () => {
+  it("listing and an unknown tool stay JSON-RPC answers: the last known list, -32602", async () => {
     await control(flaky.origin, "fail");
-    const res = await gateway("/v1/flaky/mcp", toolsCallInit("no_such_tool", {}));
-    expect(res.status).toBe(200);
-    const body = await readJsonRpc(res);
-    expect(JSON.stringify(body)).not.toMatch(/<html/i);
+    const list = await gateway("/v1/flaky/mcp", listInit());
+    expect(list.status).toBe(200);
+    const listed = await readJsonRpc(list);
+    expect((listed.result as { tools: Array<{ name: string }> }).tools.map((t) => t.name)).toContain("echo");
+
+    const unknown = await gateway("/v1/flaky/mcp", toolsCallInit("no_such_tool", {}));
+    expect(unknown.status).toBe(200);
+    const body = await readJsonRpc(unknown);
+    expect(body.error).toMatchObject({ code: -32602, message: "Unknown tool: no_such_tool" });
   });
 });
 
