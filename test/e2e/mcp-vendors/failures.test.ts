@@ -6,9 +6,16 @@
  * answering. A hang ends at the vendor's UPSTREAM_TIMEOUT (0.3 s) on the request's manual
  * clock: the test moves it once the upstream holds the request, so no real time is waited on.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { VendorGuard } from "../../../src/resilience/vendor-guard.ts";
+import worker from "../../../src/worker.ts";
 import { withManualClocks } from "../../support/clocks.ts";
 import { legacyRequest, readJsonRpc } from "../../worker/mcp/helpers.ts";
 import { startRequest, toolsCallInit, until } from "../../worker/resilience/support.ts";
@@ -129,6 +136,20 @@ describe("a failing upstream MCP server", () => {
     expect(unknown.status).toBe(200);
     const body = await readJsonRpc(unknown);
     expect(body.error).toMatchObject({ code: -32602, message: "Unknown tool: no_such_tool" });
+  });
+});
+
+describe("the health cron on an MCP vendor", () => {
+  it("pings the recovered server through the guard: failures below the threshold are cleared", async () => {
+    await control(flaky.origin, "fail");
+    for (let i = 0; i < 2; i++) await callTool("/v1/flaky/mcp", "echo", { text: "x" });
+    expect((await health()).flaky).toMatchObject({ status: "degraded", breaker: { consecutiveFailures: 2 } });
+
+    await control(flaky.origin, "heal");
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), testEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await health()).flaky).toMatchObject({ status: "up", breaker: { consecutiveFailures: 0 } });
   });
 });
 
