@@ -4,24 +4,24 @@
  * (test/support/mcp-servers/run.ts, each its own pinned process), at each concurrency, under the
  * same closed-loop load as the per-call section:
  *
- * - the stateless SDK server (no session): (m1) directly; (m1′) through a bare Worker that relays
- *   the POST unchanged (what workerd alone costs in front of an MCP server); (m2) through the
- *   gateway, built as it deploys with one MCP vendor (`"mcp": {"url": <the server>}`);
- * - the stateful SDK server (a session from `initialize`): (m3) directly, every call on one session
- *   from one handshake; (m4) through the gateway, which keeps its own upstream session.
+ * - the stateless SDK server (no session; it speaks 2026-07-28, which the gateway negotiates with
+ *   it, and answers 2025 clients through the SDK's stateless fallback): called directly by a 2025
+ *   client (m1) and a 2026-07-28 one (m1′); through a bare Worker that relays the POST unchanged
+ *   (m1″, what workerd alone costs in front of an MCP server); through the gateway, built as it
+ *   deploys with one MCP vendor (`"mcp": {"url": <the server>}`), by the same two clients (m2, m2′);
+ * - the stateful SDK server (a session from `initialize`; 2025 revisions only): directly, every
+ *   call on one session from one handshake (m3); through the gateway, which keeps its own upstream
+ *   session (m4).
  *
- * Every row of a server sends it the request the gateway itself sends it, so the rows differ only
- * by what sits in between: to the stateless server a 2026-07-28 `tools/call` (`_meta` envelope,
- * `Mcp-Method`/`Mcp-Name`; the gateway negotiates that revision with it), to the stateful one a
- * 2025 `tools/call` on a session (it does not speak 2026-07-28). Every answer is checked (the sum
- * must come back); a wrong one is counted and reported.
+ * A client compares like with like: the same request to the server, or to the gateway in front of
+ * it. Every answer is checked (the sum must come back); a wrong one is counted and reported.
  *
  * @module
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildWorker, compileSpecs, gatewayHostConfig, readWranglerSettings } from "./gateway.ts";
-import { type LoadRequest, runLoad } from "./load.ts";
+import { runLoad } from "./load.ts";
 import { initialize, MCP_HEADERS, PROTOCOL_VERSION, parseRpcBody } from "./mcp.ts";
 import { guarded, type LoadSettings, type MeasuredRun, measure } from "./per-call.ts";
 import { type Child, SERVER_CORE, spawnPinned } from "./proc.ts";
@@ -29,27 +29,69 @@ import type { HostConfig } from "./worker-host.ts";
 
 export type McpUpstreamTargetId =
   | "mcp-direct"
+  | "mcp-direct-2026"
   | "mcp-relay"
   | "mcp-gateway"
+  | "mcp-gateway-2026"
   | "mcp-stateful-direct"
   | "mcp-stateful-gateway";
 
-export const MCP_UPSTREAM_TARGET_LABELS: Record<McpUpstreamTargetId, string> = {
-  "mcp-direct": "(m1) stateless SDK server, called directly",
-  "mcp-relay": "(m1′) the same, through a bare Worker relaying the POST (workerd)",
-  "mcp-gateway": "(m2) the same, through mcp-edge-gateway (workerd)",
-  "mcp-stateful-direct": "(m3) stateful SDK server, called directly (one session)",
-  "mcp-stateful-gateway": "(m4) the same, through mcp-edge-gateway (workerd; its own upstream session)",
+/** A row: which server, through what, and the revision its client speaks. */
+interface RowSpec {
+  label: string;
+  server: "stateless" | "stateful";
+  via: "direct" | "relay" | "gateway";
+  revision: "2025" | "2026";
+}
+
+const ROWS: Record<McpUpstreamTargetId, RowSpec> = {
+  "mcp-direct": {
+    label: "(m1) stateless SDK server, called directly (2025 client: the SDK's stateless fallback)",
+    server: "stateless",
+    via: "direct",
+    revision: "2025",
+  },
+  "mcp-direct-2026": {
+    label: "(m1′) the same server, called directly (2026-07-28 client)",
+    server: "stateless",
+    via: "direct",
+    revision: "2026",
+  },
+  "mcp-relay": {
+    label: "(m1″) the same, 2026-07-28, through a bare Worker relaying the POST (workerd)",
+    server: "stateless",
+    via: "relay",
+    revision: "2026",
+  },
+  "mcp-gateway": {
+    label: "(m2) the same server through mcp-edge-gateway (workerd; 2025 client)",
+    server: "stateless",
+    via: "gateway",
+    revision: "2025",
+  },
+  "mcp-gateway-2026": {
+    label: "(m2′) the same server through mcp-edge-gateway (workerd; 2026-07-28 client)",
+    server: "stateless",
+    via: "gateway",
+    revision: "2026",
+  },
+  "mcp-stateful-direct": {
+    label: "(m3) stateful SDK server, called directly (2025 client, one session)",
+    server: "stateful",
+    via: "direct",
+    revision: "2025",
+  },
+  "mcp-stateful-gateway": {
+    label: "(m4) the same server through mcp-edge-gateway (workerd; 2025 client; its own upstream session)",
+    server: "stateful",
+    via: "gateway",
+    revision: "2025",
+  },
 };
 
-/** Which server a target calls, and which target calls it directly. */
-const SERVER_OF: Record<McpUpstreamTargetId, "stateless" | "stateful"> = {
-  "mcp-direct": "stateless",
-  "mcp-relay": "stateless",
-  "mcp-gateway": "stateless",
-  "mcp-stateful-direct": "stateful",
-  "mcp-stateful-gateway": "stateful",
-};
+export const MCP_UPSTREAM_TARGET_LABELS = Object.fromEntries(
+  Object.entries(ROWS).map(([id, row]) => [id, row.label]),
+) as Record<McpUpstreamTargetId, string>;
 
 /** The bench's MCP vendors: their folder names under the generated specs. */
 export const BENCH_MCP_VENDOR = "benchmcp";
@@ -76,7 +118,11 @@ export interface McpUpstreamResult {
    */
   ratios: Array<{
     server?: "stateless" | "stateful";
+    /** The revision the client speaks (absent in older results: 2025). */
+    revision?: "2025" | "2026-07-28";
     connections: number;
+    /** workerd's CPU per call through the gateway. */
+    gatewayCpuMsPerCall?: number;
     gatewayVsDirect?: number;
     addedP50Ms?: number;
   }>;
@@ -176,138 +222,110 @@ export async function runMcpUpstream(opts: McpUpstreamOptions): Promise<McpUpstr
   const { root, tmpDir, log } = opts;
   const wanted = (id: McpUpstreamTargetId) => opts.targets === undefined || opts.targets.includes(id);
   const targets: McpUpstreamTarget[] = [];
-  const newTarget = (id: McpUpstreamTargetId, protocol: string): McpUpstreamTarget => {
-    const target = { id, label: MCP_UPSTREAM_TARGET_LABELS[id], protocol, runs: [] };
-    targets.push(target);
-    log(`mcp-upstream: ${target.label}`);
-    return target;
-  };
-  const load = (url: string, headers: Record<string, string>, body: string): LoadRequest => ({
-    url,
-    method: "POST",
-    headers,
-    body,
-    // The SDK's session transport refuses an id it is still answering: one id per call.
-    uniqueIds: true,
-    check: mcpSumCheck,
-  });
-  const measureCalls = (
-    target: McpUpstreamTarget,
-    server: number[],
-    upstream: number,
-    request: LoadRequest,
-  ) => measure(target, opts, { server, upstream }, (c, s) => runLoad(request, c, s));
 
-  /** The gateway, built as it deploys, with `vendor` in front of `url`; resolves with its host. */
-  const gatewayFor = async (vendor: string, url: string) => {
+  /** A Worker host for `via` in front of `serverUrl` (the gateway built as it deploys, or the relay). */
+  const startFront = async (via: "relay" | "gateway", kind: "stateless" | "stateful", serverUrl: string) => {
+    if (via === "relay") {
+      const settings = readWranglerSettings(root);
+      const scriptPath = join(tmpDir, "mcp-relay-worker", "worker.js");
+      mkdirSync(join(tmpDir, "mcp-relay-worker"), { recursive: true });
+      writeFileSync(scriptPath, RELAY_WORKER_SOURCE);
+      const host = await startWorkerHost({
+        scriptPath,
+        compatibilityDate: settings.compatibilityDate,
+        compatibilityFlags: settings.compatibilityFlags,
+        bindings: { MCP_URL: serverUrl },
+      });
+      return { host, url: host.ready.url, tool: CALL.name };
+    }
+    const vendor = kind === "stateless" ? BENCH_MCP_VENDOR : BENCH_MCP_STATEFUL_VENDOR;
     const specDir = join(tmpDir, `spec-${vendor}`);
     mkdirSync(join(specDir, vendor), { recursive: true });
     writeFileSync(
       join(specDir, vendor, "vendor.json"),
-      `${JSON.stringify({ displayName: `Bench ${vendor}`, mcp: { url } }, null, 2)}\n`,
+      `${JSON.stringify({ displayName: `Bench ${vendor}`, mcp: { url: serverUrl } }, null, 2)}\n`,
     );
+    log("  compile, wrangler deploy --dry-run…");
     const compiled = await compileSpecs(root, specDir, join(tmpDir, `generated-${vendor}`)).catch(
       (error: unknown) => {
         throw new Error(`the compiler refused the MCP vendor: ${compilerReason(error)}`);
       },
     );
     const build = await buildWorker(root, compiled.indexPath, join(tmpDir, `build-${vendor}`));
-    return startWorkerHost(gatewayHostConfig(root, build.scriptPath, {}));
+    const host = await startWorkerHost(gatewayHostConfig(root, build.scriptPath, {}));
+    const url = `${host.ready.url}/v1/${vendor}/mcp`;
+    try {
+      return { host, url, tool: await gatewayToolName(url) };
+    } catch (error) {
+      await host.stop();
+      throw error;
+    }
   };
 
   for (const kind of ["stateless", "stateful"] as const) {
-    const ids = (Object.keys(SERVER_OF) as McpUpstreamTargetId[]).filter((id) => SERVER_OF[id] === kind);
-    if (!ids.some(wanted)) continue;
+    const ids = (Object.keys(ROWS) as McpUpstreamTargetId[]).filter(
+      (id) => ROWS[id].server === kind && wanted(id),
+    );
+    if (ids.length === 0) continue;
     log(`mcp-upstream: starting the ${kind} MCP server (test/support/mcp-servers/run.ts)…`);
     const server = await spawnPinned<{ url: string }>(SERVER_CORE, process.execPath, [
       join(root, "test", "support", "mcp-servers", "run.ts"),
       kind,
     ]);
     const serverPid = server.process.pid ?? 0;
-    const serverUrl = server.ready.url;
-    const modern = kind === "stateless";
     try {
-      if (kind === "stateless" && wanted("mcp-direct")) {
-        const target = newTarget("mcp-direct", "MCP tools/call POST, 2026-07-28 (no session)");
-        await guarded(target, log, async () => {
-          const headers = modernHeaders(CALL.name);
-          await preflight(serverUrl, headers, callBody(0, CALL.name, true));
-          await measureCalls(
-            target,
-            [],
-            serverPid,
-            load(serverUrl, headers, callBody("[<id>]", CALL.name, true)),
-          );
-        });
-      }
-
-      if (kind === "stateless" && wanted("mcp-relay")) {
-        const target = newTarget("mcp-relay", "the same POST, relayed by a Worker");
-        await guarded(target, log, async () => {
-          const settings = readWranglerSettings(root);
-          const scriptPath = join(tmpDir, "mcp-relay-worker", "worker.js");
-          mkdirSync(join(tmpDir, "mcp-relay-worker"), { recursive: true });
-          writeFileSync(scriptPath, RELAY_WORKER_SOURCE);
-          const host = await startWorkerHost({
-            scriptPath,
-            compatibilityDate: settings.compatibilityDate,
-            compatibilityFlags: settings.compatibilityFlags,
-            bindings: { MCP_URL: serverUrl },
-          });
+      for (const via of ["direct", "relay", "gateway"] as const) {
+        const rows = ids.filter((id) => ROWS[id].via === via);
+        if (rows.length === 0) continue;
+        const started = targets.length;
+        for (const id of rows)
+          targets.push({ id, label: ROWS[id].label, protocol: protocolOf(ROWS[id]), runs: [] });
+        const measured = targets.slice(started);
+        // One host per front, shared by its rows; a front that fails to start marks all of them.
+        let front: Awaited<ReturnType<typeof startFront>> | undefined;
+        if (via !== "direct") {
           try {
-            const headers = modernHeaders(CALL.name);
-            await preflight(host.ready.url, headers, callBody(0, CALL.name, true));
-            await measureCalls(
-              target,
-              pidsOf(host),
-              serverPid,
-              load(host.ready.url, headers, callBody("[<id>]", CALL.name, true)),
-            );
-          } finally {
-            await host.stop();
+            front = await startFront(via, kind, server.ready.url);
+          } catch (error) {
+            for (const target of measured) await guarded(target, log, () => Promise.reject(error));
+            continue;
           }
-        });
-      }
-
-      if (kind === "stateful" && wanted("mcp-stateful-direct")) {
-        const target = newTarget("mcp-stateful-direct", "MCP tools/call POST, 2025 revision, one session");
-        await guarded(target, log, async () => {
-          const headers = { ...MCP_HEADERS, ...(await initialize(serverUrl)) };
-          await preflight(serverUrl, headers, callBody(0, CALL.name, false));
-          await measureCalls(
-            target,
-            [],
-            serverPid,
-            load(serverUrl, headers, callBody("[<id>]", CALL.name, false)),
-          );
-        });
-      }
-
-      const gatewayId = kind === "stateless" ? "mcp-gateway" : "mcp-stateful-gateway";
-      if (wanted(gatewayId)) {
-        const vendor = kind === "stateless" ? BENCH_MCP_VENDOR : BENCH_MCP_STATEFUL_VENDOR;
-        const target = newTarget(
-          gatewayId,
-          `MCP tools/call POST to /v1/${vendor}/mcp, as the direct row sends it`,
-        );
-        log("  compile, wrangler deploy --dry-run…");
-        await guarded(target, log, async () => {
-          const host = await gatewayFor(vendor, serverUrl);
-          try {
-            const url = `${host.ready.url}/v1/${vendor}/mcp`;
-            const tool = await gatewayToolName(url);
-            const headers = modern ? modernHeaders(tool) : LEGACY_HEADERS;
-            await preflight(url, headers, callBody(0, tool, modern));
-            await measureCalls(
-              target,
-              pidsOf(host),
-              serverPid,
-              load(url, headers, callBody("[<id>]", tool, modern)),
-            );
-          } finally {
-            await host.stop();
+        }
+        try {
+          for (const target of measured) {
+            const row = ROWS[target.id];
+            log(`mcp-upstream: ${row.label}`);
+            await guarded(target, log, async () => {
+              const url = front?.url ?? server.ready.url;
+              const tool = front?.tool ?? CALL.name;
+              const modern = row.revision === "2026";
+              const headers = modern
+                ? modernHeaders(tool)
+                : kind === "stateful" && via === "direct"
+                  ? { ...MCP_HEADERS, ...(await initialize(url)) }
+                  : LEGACY_HEADERS;
+              await preflight(url, headers, callBody(0, tool, modern));
+              const pids = front === undefined ? [] : pidsOf(front.host);
+              await measure(target, opts, { server: pids, upstream: serverPid }, (c, sec) =>
+                runLoad(
+                  {
+                    url,
+                    method: "POST",
+                    headers,
+                    body: callBody("[<id>]", tool, modern),
+                    // The SDK's session transport refuses an id it is still answering: one id per call.
+                    uniqueIds: true,
+                    check: mcpSumCheck,
+                  },
+                  c,
+                  sec,
+                ),
+              );
+            });
           }
-        });
+        } finally {
+          await front?.host.stop();
+        }
       }
     } finally {
       await server.stop();
@@ -316,14 +334,20 @@ export async function runMcpUpstream(opts: McpUpstreamOptions): Promise<McpUpstr
   return { targets, ratios: ratiosOf(targets, opts.connections) };
 }
 
+function protocolOf(row: RowSpec): string {
+  const revision = row.revision === "2026" ? "2026-07-28 (per-request _meta, no session)" : "2025";
+  return `MCP tools/call POST, ${revision}${row.via === "direct" ? "" : `, through the ${row.via}`}`;
+}
+
 function ratiosOf(targets: McpUpstreamTarget[], connections: number[]): McpUpstreamResult["ratios"] {
   const run = (id: McpUpstreamTargetId, c: number) =>
     targets.find((t) => t.id === id && t.skipped === undefined)?.runs.find((r) => r.connections === c);
   const pairs = [
-    { server: "stateless", direct: "mcp-direct", gateway: "mcp-gateway" },
-    { server: "stateful", direct: "mcp-stateful-direct", gateway: "mcp-stateful-gateway" },
+    { server: "stateless", revision: "2025", direct: "mcp-direct", gateway: "mcp-gateway" },
+    { server: "stateless", revision: "2026-07-28", direct: "mcp-direct-2026", gateway: "mcp-gateway-2026" },
+    { server: "stateful", revision: "2025", direct: "mcp-stateful-direct", gateway: "mcp-stateful-gateway" },
   ] as const;
-  return pairs.flatMap(({ server, direct, gateway }) =>
+  return pairs.flatMap(({ server, revision, direct, gateway }) =>
     connections.flatMap((c) => {
       const d = run(direct, c);
       const g = run(gateway, c);
@@ -331,9 +355,11 @@ function ratiosOf(targets: McpUpstreamTarget[], connections: number[]): McpUpstr
       return [
         {
           server,
+          revision,
           connections: c,
           gatewayVsDirect: g.throughput / d.throughput,
           addedP50Ms: g.p50Ms - d.p50Ms,
+          ...(g.serverCpuMsPerCall === undefined ? {} : { gatewayCpuMsPerCall: g.serverCpuMsPerCall }),
         },
       ];
     }),

@@ -362,12 +362,12 @@ function formatMcpUpstream(result: McpUpstreamResult): string[] {
   if (measured.length > 0) {
     lines.push(
       "",
-      "| What the gateway adds | gateway / direct throughput | gateway p50 − direct p50 |",
-      "|---|--:|--:|",
+      "| What the gateway adds (same client, same call) | gateway / direct throughput | gateway p50 − direct p50 | gateway CPU ms/call |",
+      "|---|--:|--:|--:|",
     );
     for (const r of measured) {
       lines.push(
-        `| ${r.server ?? "stateless"} server, c=${r.connections} | ${f((r.gatewayVsDirect ?? 0) * 100)}% | ${r.addedP50Ms === undefined ? "—" : `${f(r.addedP50Ms, 2)} ms`} |`,
+        `| ${r.server ?? "stateless"} server, ${r.revision ?? "2025"} client, c=${r.connections} | ${f((r.gatewayVsDirect ?? 0) * 100)}% | ${r.addedP50Ms === undefined ? "—" : `${f(r.addedP50Ms, 2)} ms`} | ${f(r.gatewayCpuMsPerCall, 3)} |`,
       );
     }
   }
