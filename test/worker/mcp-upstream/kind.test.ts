@@ -53,7 +53,8 @@ describe("an upstream MCP server as a vendor", () => {
 
   it("lists annotations from what the tool declares, with the spec's cautious defaults", async () => {
     const { body } = await call("/v1/mcp-up/mcp", legacyRequest("tools/list"));
-    const echo = (body.result?.["tools"] as Array<Record<string, unknown>>).find((t) => t["name"] === "echo");
+    const tools = (body.result?.["tools"] ?? []) as Array<Record<string, unknown>>;
+    const echo = tools.find((t) => t["name"] === "echo");
     expect(echo?.["annotations"]).toMatchObject({
       readOnlyHint: false,
       destructiveHint: true,
