@@ -301,10 +301,36 @@ describe("stateful SDK server", () => {
     expect(server.hungCount).toBe(0);
   });
 
+  it("stalls: answers start as an event stream and no event follows until released", async () => {
+    server.stall();
+    // Unlike a hang, the answer's headers arrive: the client is left waiting on the body.
+    const res = await post(server.url, toolCall("echo", { text: "x" }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    let settled = false;
+    const body = res.text().then(
+      () => "ended",
+      () => "dropped",
+    );
+    void body.finally(() => {
+      settled = true;
+    });
+    await server.hungRequests(1);
+    expect(settled).toBe(false);
+    server.releaseHung();
+    expect(await body).toBe("dropped");
+  });
+
+  it("fails with the status asked for, and refuses one that is not an error status", async () => {
+    server.fail(502);
+    expect((await post(server.url, toolCall("echo", { text: "x" }))).status).toBe(502);
+    expect(() => server.fail(200)).toThrow(RangeError);
+  });
+
   it("switches faults and restarts over HTTP too (for tests inside workerd)", async () => {
     const control = (name: string) => fetch(`${server.origin}/_control/${name}`, { method: "POST" });
-    expect(await (await control("fail")).json()).toMatchObject({ mode: "fail" });
-    expect((await post(server.url, toolCall("echo", { text: "x" }))).status).toBe(500);
+    expect(await (await control("fail?status=503")).json()).toMatchObject({ mode: "fail" });
+    expect((await post(server.url, toolCall("echo", { text: "x" }))).status).toBe(503);
     expect(await (await control("heal")).json()).toMatchObject({ mode: "serve" });
 
     const { transport } = await connect(server.url);
