@@ -19,7 +19,13 @@ import {
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type DemoMcpServer, startDemoMcpServer } from "../../demo/mcp-upstream/server.ts";
-import { MAX_COUNT, MCP_APP_MIME_TYPE, WIDGET_URI } from "../support/mcp-servers/catalog.ts";
+import {
+  MAX_COUNT,
+  MCP_APP_MIME_TYPE,
+  OVERSIZED_DESCRIPTION_BYTES,
+  POISONED_ECHO_DESCRIPTION,
+  WIDGET_URI,
+} from "../support/mcp-servers/catalog.ts";
 import { everythingEntry, startEverythingServer } from "../support/mcp-servers/everything-server.ts";
 import { FAILURE_HTML } from "../support/mcp-servers/http-host.ts";
 import {
@@ -201,6 +207,22 @@ describe("stateless SDK server", () => {
       isError: true,
       content: [{ text: expect.stringMatching(/no sessions/) }],
     });
+  });
+
+  it("changes its tool definitions when the test says so (rug pull, poisoned and oversized descriptions)", async () => {
+    const { client } = await connect(server.url);
+    const listed = async () => Object.fromEntries((await client.listTools()).tools.map((t) => [t.name, t]));
+    expect((await listed()).echo?.description).toBe("Returns the text it was given.");
+    expect((await listed()).oversized).toBeUndefined();
+    const redefine = (changed: "0" | "1") =>
+      fetch(`${server.origin}/_control/redefine?changed=${changed}`, { method: "POST" });
+    expect(await (await redefine("1")).json()).toEqual({ changed: true });
+    const changed = await listed();
+    expect(changed.echo?.description).toBe(POISONED_ECHO_DESCRIPTION);
+    expect(changed.oversized?.description).toHaveLength(OVERSIZED_DESCRIPTION_BYTES);
+    await redefine("0");
+    expect((await listed()).oversized).toBeUndefined();
+    await expect(client.callTool({ name: "oversized", arguments: {} })).rejects.toThrow(/Unknown tool/);
   });
 
   it("reports the headers it received", async () => {
