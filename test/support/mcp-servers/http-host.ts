@@ -125,7 +125,9 @@ export async function hostFetchHandler(
     if (name === "restart") {
       // Answered first: the restart drops this connection too.
       res.writeHead(200, { "content-type": "application/json", connection: "close" });
-      res.end(JSON.stringify({ restarting: true }), () => void hosted.restart());
+      res.end(JSON.stringify({ restarting: true }), () => {
+        hosted.restart().catch((error: unknown) => console.error(`restart on port ${port} failed:`, error));
+      });
       return;
     }
     const route = builtIn[name];
