@@ -57,6 +57,8 @@ export default defineConfig({
             "./test/support/upstream-server.ts",
             "./test/support/auth-servers.ts",
             "./test/support/mcp-upstream-server.ts",
+            // Upstream MCP servers for the MCP vendor kind (test/support/mcp-servers/).
+            "./test/support/mcp-servers/setup.ts",
           ],
         },
       },
