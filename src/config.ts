@@ -668,6 +668,7 @@ const MAX_ENV_PREFIXES = 1_000;
  */
 const VENDOR_VARIABLES = [
   "BASE_URL",
+  "MCP_URL",
   "API_KEY",
   "TOKEN",
   "USERNAME",

@@ -1,0 +1,372 @@
+/**
+ * Upstream credentials for MCP vendors (src/auth/mcp-oauth.ts, src/auth/mcp-credentials.ts)
+ * against a real local protected MCP server and its authorization server
+ * (test/support/mcp-auth-server.ts): discovery variants, dynamic registration, client ID
+ * metadata documents, PKCE and `resource`, refresh with rotation, step-up, static
+ * credentials, and that nothing but the upstream credential goes upstream.
+ */
+import { describe, expect, inject, it } from "vitest";
+import { type CredentialOwner, getCredential } from "../../../src/auth/credential-store.ts";
+import { type CredentialCipher, credentialCipher } from "../../../src/auth/crypto.ts";
+import {
+  clientMetadataDocument,
+  finishMcpAuthorization,
+  mcpAuthorizerFor,
+  startMcpAuthorization,
+} from "../../../src/auth/mcp-credentials.ts";
+import {
+  discoverMcpAuthorization,
+  McpOAuthError,
+  parseBearerChallenge,
+} from "../../../src/auth/mcp-oauth.ts";
+import type { VendorBundle } from "../../../src/bundle/types.ts";
+import { bareBundle } from "../../support/bare-bundle.ts";
+import { authEnv, ORIGIN, type TestEnv } from "./helpers.ts";
+
+const upstream = () => inject("mcpAuthOrigin");
+const signal = () => AbortSignal.timeout(10_000);
+const SESSION = "session-hash-1";
+
+function mcpBundle(variant: string, auth: VendorBundle["auth"] = { mode: "user" }): VendorBundle {
+  return bareBundle(`mcp-${variant}`, { kind: "mcp", mcp: { url: `${upstream()}/${variant}/mcp` }, auth });
+}
+
+async function setup(variant: string, overrides: Record<string, string> = {}) {
+  const env = await authEnv(overrides);
+  const bundle = mcpBundle(variant);
+  const cipher = (await credentialCipher(env)) as CredentialCipher;
+  return { env, bundle, cipher, url: new URL(`${upstream()}/${variant}/mcp`) };
+}
+
+/** The "browser": follows the authorization server's redirect (it approves at once). */
+async function connect(
+  env: TestEnv,
+  bundle: VendorBundle,
+  cipher: CredentialCipher,
+  owner: CredentialOwner = { kind: "user", id: "alice" },
+): Promise<{ authorize: URL; owner: CredentialOwner }> {
+  const location = await startMcpAuthorization(env, bundle, cipher, owner, SESSION, owner.id, ORIGIN);
+  const approval = await fetch(location, { redirect: "manual" });
+  await approval.body?.cancel();
+  const callback = new URL(approval.headers.get("location") ?? "");
+  expect(`${callback.origin}${callback.pathname}`).toBe(`${ORIGIN}/oauth/vendors/${bundle.vendor}/callback`);
+  const stored = await finishMcpAuthorization(env, bundle, cipher, callback, SESSION, ORIGIN);
+  return { authorize: new URL(location), owner: stored };
+}
+
+interface OAuthSecret {
+  accessToken: string;
+  refreshToken: string;
+  mcp: { clientId: string; clientSecret: string };
+}
+
+/** The owner's stored OAuth secret (fails the test when there is none). */
+async function storedSecret(
+  env: TestEnv,
+  cipher: CredentialCipher,
+  id: string,
+  vendor: string,
+): Promise<OAuthSecret> {
+  const stored = await getCredential(env, cipher, { kind: "user", id }, vendor);
+  if (stored?.secret.type !== "oauth2") throw new Error("no OAuth credential stored");
+  return stored.secret as unknown as OAuthSecret;
+}
+
+async function call(url: URL, headers: Record<string, string>, method = "tools/list"): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: {} }),
+  });
+}
+
+async function upstreamRequests(): Promise<
+  { path: string; authorization?: string; form?: Record<string, string> }[]
+> {
+  return (await fetch(`${upstream()}/_requests`)).json();
+}
+
+describe("WWW-Authenticate", () => {
+  it("reads the Bearer challenge's parameters, quoted or not, and ignores other schemes", () => {
+    expect(
+      parseBearerChallenge(
+        'Basic realm="x", Bearer error="insufficient_scope", scope="a b", resource_metadata="https://r.example/.well-known/oauth-protected-resource"',
+      ),
+    ).toEqual({
+      error: "insufficient_scope",
+      scope: "a b",
+      resourceMetadata: "https://r.example/.well-known/oauth-protected-resource",
+    });
+    expect(parseBearerChallenge('bearer scope=read, error="x\\"y"')).toEqual({ scope: "read", error: 'x"y' });
+    expect(parseBearerChallenge('Basic realm="scope=evil"')).toBeUndefined();
+    expect(parseBearerChallenge(null)).toBeUndefined();
+    // Bounded: an oversized header is not parsed at all.
+    expect(parseBearerChallenge(`Bearer scope="${"a".repeat(5000)}"`)).toBeUndefined();
+  });
+});
+
+describe("discovery", () => {
+  it("follows resource_metadata to the PRM and RFC 8414 path insertion to the authorization server", async () => {
+    const url = new URL(`${upstream()}/dcr/mcp`);
+    const probe = await call(url, {});
+    expect(probe.status).toBe(401);
+    const found = await discoverMcpAuthorization(url, probe.headers.get("www-authenticate"), {
+      signal: signal(),
+    });
+    expect(found.resource).toBe(url.href);
+    expect(found.server.issuer).toBe(`${upstream()}/as/dcr`);
+    expect(found.server.registrationEndpoint).toBe(`${upstream()}/as/dcr/register`);
+    expect(found.scope).toBe("mcp:read");
+  });
+
+  it("without resource_metadata, finds the path-suffixed PRM, and OIDC discovery under the issuer's path", async () => {
+    const url = new URL(`${upstream()}/oidc/mcp`);
+    const found = await discoverMcpAuthorization(url, null, { signal: signal() });
+    expect(found.server.issuer).toBe(`${upstream()}/as/oidc`);
+    // No challenge: every scope the PRM lists.
+    expect(found.scope).toBe("mcp:read mcp:write");
+    const paths = (await upstreamRequests()).map((r) => r.path);
+    expect(paths).toContain("/.well-known/oauth-protected-resource/oidc/mcp");
+    expect(paths).toContain("/as/oidc/.well-known/openid-configuration");
+  });
+
+  it("refuses an authorization server without PKCE S256", async () => {
+    const error = await discoverMcpAuthorization(new URL(`${upstream()}/nopkce/mcp`), null, {
+      signal: signal(),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(McpOAuthError);
+    expect((error as McpOAuthError).code).toBe("pkce_unsupported");
+  });
+
+  it("refuses a PRM whose resource is another server's", async () => {
+    const error = await discoverMcpAuthorization(new URL(`${upstream()}/mismatch/mcp`), null, {
+      signal: signal(),
+    }).catch((e: unknown) => e);
+    expect((error as McpOAuthError).code).toBe("resource_mismatch");
+  });
+
+  it("does not follow a metadata redirect (to another scheme or anywhere)", async () => {
+    const found = await discoverMcpAuthorization(new URL(`${upstream()}/redirect/mcp`), null, {
+      signal: signal(),
+    });
+    // The 302 is no document and the root form has none: the 2025-03-26 layout (the MCP origin
+    // is the authorization server) applies, not the redirect's target or its issuer.
+    expect(found.server.issuer).toBe(upstream());
+    expect(found.server.tokenEndpoint).toBe(`${upstream()}/token`);
+  });
+
+  it("ignores a resource_metadata URL that is not https", async () => {
+    const url = new URL(`${upstream()}/dcr/mcp`);
+    const found = await discoverMcpAuthorization(url, 'Bearer resource_metadata="ftp://evil.example/prm"', {
+      signal: signal(),
+    });
+    expect(found.server.issuer).toBe(`${upstream()}/as/dcr`);
+  });
+});
+
+describe("connecting and calling", () => {
+  it("registers dynamically, authorizes with PKCE S256 and resource, and the token works upstream", async () => {
+    const { env, bundle, cipher, url } = await setup("dcr");
+    const { authorize } = await connect(env, bundle, cipher);
+    expect(authorize.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(authorize.searchParams.get("resource")).toBe(url.href);
+    expect(authorize.searchParams.get("scope")).toBe("mcp:read");
+    expect(authorize.searchParams.get("client_id")).toMatch(/^dcr-/);
+
+    const authorizer = mcpAuthorizerFor({ env, bundle, caller: { userId: "alice", origin: ORIGIN }, url });
+    const headers = await authorizer.headers(signal());
+    expect(Object.keys(headers)).toEqual(["Authorization"]);
+    const response = await call(url, headers);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { result: { sub: string } }).result.sub).toBe("user-1");
+
+    // Tokens are scrubbable, and nothing else (never the gateway's own client token) is sent.
+    const stored = await getCredential(env, cipher, { kind: "user", id: "alice" }, bundle.vendor);
+    expect(stored?.secret.type).toBe("oauth2");
+    const secret = stored?.secret as {
+      accessToken: string;
+      refreshToken: string;
+      mcp: { clientSecret: string };
+    };
+    expect(authorizer.secrets()).toEqual(
+      expect.arrayContaining([secret.accessToken, secret.refreshToken, secret.mcp.clientSecret]),
+    );
+
+    // A second user's connect reuses the registered client (cached, encrypted, in KV).
+    const again = await connect(env, bundle, cipher, { kind: "user", id: "bob" });
+    expect(again.authorize.searchParams.get("client_id")).toBe(authorize.searchParams.get("client_id"));
+  });
+
+  it("uses the gateway's client ID metadata document where the server supports it", async () => {
+    const { env, bundle, cipher, url } = await setup("cimd");
+    const { authorize } = await connect(env, bundle, cipher);
+    expect(authorize.searchParams.get("client_id")).toBe(`${ORIGIN}/oauth/client-metadata.json`);
+    const document = clientMetadataDocument(ORIGIN, [bundle.vendor]);
+    expect(document.client_id).toBe(`${ORIGIN}/oauth/client-metadata.json`);
+    expect(document.redirect_uris).toEqual([`${ORIGIN}/oauth/vendors/${bundle.vendor}/callback`]);
+    const authorizer = mcpAuthorizerFor({ env, bundle, caller: { userId: "alice" }, url });
+    expect((await call(url, await authorizer.headers(signal()))).status).toBe(200);
+  });
+
+  it("prefers a pre-registered client over registration", async () => {
+    const { env, bundle, cipher } = await setup("dcr", {
+      MCP_DCR_OAUTH2_CLIENT_ID: "pre-client",
+      MCP_DCR_OAUTH2_CLIENT_SECRET: "pre-secret",
+    });
+    const location = await startMcpAuthorization(
+      env,
+      bundle,
+      cipher,
+      { kind: "user", id: "alice" },
+      SESSION,
+      "alice",
+      ORIGIN,
+    );
+    expect(new URL(location).searchParams.get("client_id")).toBe("pre-client");
+  });
+
+  it("takes a state once, and only from the session that started it", async () => {
+    const { env, bundle, cipher } = await setup("dcr");
+    const location = await startMcpAuthorization(
+      env,
+      bundle,
+      cipher,
+      { kind: "user", id: "alice" },
+      SESSION,
+      "alice",
+      ORIGIN,
+    );
+    const approval = await fetch(location, { redirect: "manual" });
+    await approval.body?.cancel();
+    const callback = new URL(approval.headers.get("location") ?? "");
+    await expect(
+      finishMcpAuthorization(env, bundle, cipher, callback, "other-session", ORIGIN),
+    ).rejects.toMatchObject({
+      code: "session_mismatch",
+    });
+    await expect(
+      finishMcpAuthorization(env, bundle, cipher, callback, SESSION, ORIGIN),
+    ).rejects.toMatchObject({
+      code: "invalid_state",
+    });
+  });
+
+  it("refreshes on a 401, rotating the refresh token, and retries once", async () => {
+    const { env, bundle, cipher, url } = await setup("dcr");
+    await connect(env, bundle, cipher);
+    const caller = { userId: "alice", origin: ORIGIN };
+    const first = mcpAuthorizerFor({ env, bundle, caller, url });
+    const before = (await first.headers(signal())).Authorization?.slice(7) ?? "";
+    const oldRefresh = (await storedSecret(env, cipher, "alice", bundle.vendor)).refreshToken;
+    await fetch(`${upstream()}/_expire?token=${before}`, { method: "POST" });
+    const refused = await call(url, await first.headers(signal()));
+    expect(refused.status).toBe(401);
+    expect(await first.challenged(401, refused.headers.get("www-authenticate"), signal())).toBe(true);
+    const after = await first.headers(signal());
+    expect(after.Authorization).not.toBe(`Bearer ${before}`);
+    expect((await call(url, after)).status).toBe(200);
+    // Once per call: a second 401 gives up.
+    expect(await first.challenged(401, null, signal())).toBe(false);
+
+    const rotated = (await storedSecret(env, cipher, "alice", bundle.vendor)).refreshToken;
+    expect(rotated).not.toBe(oldRefresh);
+    const refreshRequest = (await upstreamRequests()).findLast((r) => r.form?.grant_type === "refresh_token");
+    expect(refreshRequest?.form?.resource).toBe(url.href);
+  });
+
+  it("a refused refresh marks the connection for reconnecting, with the credentials page in the hint", async () => {
+    const { env, bundle, cipher, url } = await setup("dcr");
+    await connect(env, bundle, cipher);
+    const owner = { kind: "user" as const, id: "alice" };
+    // Another party used the refresh token first: the server refuses it now.
+    const stored = await getCredential(env, cipher, owner, bundle.vendor);
+    const secret = stored?.secret as {
+      accessToken: string;
+      refreshToken: string;
+      mcp: { clientId: string; clientSecret: string };
+    };
+    const stolen = await fetch(`${upstream()}/as/dcr/token`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: `Basic ${btoa(`${secret.mcp.clientId}:${secret.mcp.clientSecret}`)}`,
+      },
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: secret.refreshToken,
+        resource: url.href,
+      }),
+    });
+    expect(stolen.status).toBe(200);
+    await fetch(`${upstream()}/_expire?token=${secret.accessToken}`, { method: "POST" });
+    const authorizer = mcpAuthorizerFor({ env, bundle, caller: { userId: "alice", origin: ORIGIN }, url });
+    await authorizer.headers(signal());
+    expect(await authorizer.challenged(401, null, signal())).toBe(false);
+    expect(authorizer.hint()).toContain(`${ORIGIN}/credentials`);
+    expect((await getCredential(env, cipher, owner, bundle.vendor))?.meta.status).toBe("needs_reauth");
+  });
+
+  it("steps up on 403 insufficient_scope: marks the credential, and the next connect asks for the wider scope", async () => {
+    const { env, bundle, cipher, url } = await setup("dcr");
+    await connect(env, bundle, cipher);
+    const authorizer = mcpAuthorizerFor({ env, bundle, caller: { userId: "alice", origin: ORIGIN }, url });
+    const refused = await call(url, await authorizer.headers(signal()), "tools/call");
+    expect(refused.status).toBe(403);
+    expect(await authorizer.challenged(403, refused.headers.get("www-authenticate"), signal())).toBe(false);
+    expect(authorizer.hint()).toMatch(
+      /needs more permissions \(mcp:read mcp:write\): reconnect at https:\/\/gw\.test\/credentials/,
+    );
+    const meta = (await getCredential(env, cipher, { kind: "user", id: "alice" }, bundle.vendor))?.meta;
+    expect(meta).toMatchObject({
+      status: "needs_reauth",
+      reason: "insufficient_scope",
+      wantScope: "mcp:read mcp:write",
+    });
+
+    const { authorize } = await connect(env, bundle, cipher);
+    expect(authorize.searchParams.get("scope")).toBe("mcp:read mcp:write");
+    const upgraded = mcpAuthorizerFor({ env, bundle, caller: { userId: "alice" }, url });
+    expect((await call(url, await upgraded.headers(signal()), "tools/call")).status).toBe(200);
+  });
+});
+
+describe("static credentials", () => {
+  it("sends <VENDOR>_TOKEN as a bearer token, or <VENDOR>_API_KEY in the configured header", async () => {
+    const env = await authEnv({ MCP_STATIC_TOKEN: "org-token-1", MCP_KEYED_API_KEY: "org-key-1" });
+    const url = new URL(`${upstream()}/dcr/mcp`);
+    const bearer = mcpAuthorizerFor({ env, bundle: mcpBundle("static", {}), caller: undefined, url });
+    expect(await bearer.headers(signal())).toEqual({ Authorization: "Bearer org-token-1" });
+    expect(bearer.secrets()).toEqual(["org-token-1"]);
+    const keyed = mcpAuthorizerFor({
+      env,
+      bundle: bareBundle("mcp-keyed", { kind: "mcp", mcp: { url: url.href }, auth: { header: "X-Api-Key" } }),
+      caller: undefined,
+      url,
+    });
+    expect(await keyed.headers(signal())).toEqual({ "X-Api-Key": "org-key-1" });
+  });
+
+  it("sends nothing for a vendor without auth, and in user mode never the organisation's secret", async () => {
+    const env = await authEnv({ MCP_OPEN_TOKEN: "org-token-2", MCP_PRIVATE_TOKEN: "org-token-3" });
+    const url = new URL(`${upstream()}/dcr/mcp`);
+    const open = mcpAuthorizerFor({
+      env,
+      bundle: bareBundle("mcp-open", { kind: "mcp", mcp: { url: url.href } }),
+      caller: { userId: "alice" },
+      url,
+    });
+    // No `auth`: the organisation's token is still the vendor's credential when set.
+    expect(await open.headers(signal())).toEqual({ Authorization: "Bearer org-token-2" });
+    const userOnly = mcpAuthorizerFor({
+      env,
+      bundle: mcpBundle("private", { mode: "user" }),
+      caller: { userId: "dave", origin: ORIGIN },
+      url,
+    });
+    expect(await userOnly.headers(signal())).toEqual({});
+    expect(userOnly.hint()).toBe(
+      `Connect your mcp-private account at ${ORIGIN}/credentials#vendor-mcp-private.`,
+    );
+    expect(await userOnly.challenged(401, 'Bearer scope="mcp:read"', signal())).toBe(false);
+  });
+});
