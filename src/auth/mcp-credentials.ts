@@ -558,8 +558,12 @@ export function mcpAuthorizerFor(options: McpAuthorizerOptions): UpstreamMcpAuth
         resolved = { kind: "oauth", owner: current.owner, stored: fresh };
         return true;
       }
-      const owner =
-        current.kind === "oauth" ? current.owner : current.kind === "static" ? current.owner : undefined;
+      if (status === 403) {
+        // A 403 without insufficient_scope refuses this request, not necessarily the credential.
+        hint = `${bundle.displayName} refused the request (HTTP 403).`;
+        return false;
+      }
+      const owner = current.kind === "none" ? undefined : current.owner;
       if (owner !== undefined) {
         await setCredentialStatus(env, owner, bundle.vendor, "invalid", `rejected_${status}`);
         const whose = owner.kind === "team" ? "your team's" : "your";

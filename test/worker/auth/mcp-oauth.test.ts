@@ -21,7 +21,8 @@ import {
 } from "../../../src/auth/mcp-oauth.ts";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
-import { authEnv, ORIGIN, type TestEnv } from "./helpers.ts";
+import { manualClock } from "../../support/clocks.ts";
+import { authEnv, gatewayFetch, ORIGIN, type TestEnv } from "./helpers.ts";
 
 const upstream = () => inject("mcpAuthOrigin");
 const signal = () => AbortSignal.timeout(10_000);
@@ -327,6 +328,55 @@ describe("connecting and calling", () => {
     expect(authorize.searchParams.get("scope")).toBe("mcp:read mcp:write");
     const upgraded = mcpAuthorizerFor({ env, bundle, caller: { userId: "alice" }, url });
     expect((await call(url, await upgraded.headers(signal()), "tools/call")).status).toBe(200);
+  });
+});
+
+describe("expiry and refusals", () => {
+  it("refreshes a token about to expire before sending it", async () => {
+    const clock = manualClock(Date.now());
+    const { env, bundle, cipher, url } = await setup("dcr");
+    const clocked = { ...env, GATEWAY_TEST_CLOCK: clock } as TestEnv;
+    await connect(clocked, bundle, cipher);
+    const caller = { userId: "alice" };
+    const before = await mcpAuthorizerFor({ env: clocked, bundle, caller, url }).headers(signal());
+    // The server said 3600 s; within the refresh skew of that the stored token is not sent.
+    clock.advance(3_590_000);
+    const after = await mcpAuthorizerFor({ env: clocked, bundle, caller, url }).headers(signal());
+    expect(after.Authorization).not.toBe(before.Authorization);
+    expect((await call(url, after)).status).toBe(200);
+  });
+
+  it("a 403 without insufficient_scope does not mark the credential; a 401 after the one refresh does", async () => {
+    const { env, bundle, cipher, url } = await setup("dcr");
+    await connect(env, bundle, cipher);
+    const owner = { kind: "user" as const, id: "alice" };
+    const authorizer = mcpAuthorizerFor({ env, bundle, caller: { userId: "alice", origin: ORIGIN }, url });
+    await authorizer.headers(signal());
+    expect(await authorizer.challenged(403, null, signal())).toBe(false);
+    expect((await getCredential(env, cipher, owner, bundle.vendor))?.meta.status).toBe("ok");
+    expect(await authorizer.challenged(401, null, signal())).toBe(true);
+    expect(await authorizer.challenged(401, null, signal())).toBe(false);
+    expect((await getCredential(env, cipher, owner, bundle.vendor))?.meta).toMatchObject({
+      status: "invalid",
+      reason: "rejected_401",
+    });
+    const hint = authorizer.hint() ?? "";
+    expect(hint).toContain("reconnect it at https://gw.test/credentials");
+    for (const secret of authorizer.secrets()) expect(hint).not.toContain(secret);
+  });
+});
+
+describe("the gateway's client ID metadata document", () => {
+  it("is served at a stable https URL on the gateway's origin, as JSON", async () => {
+    const env = await authEnv();
+    const response = await gatewayFetch(env, `${ORIGIN}/oauth/client-metadata.json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as Record<string, unknown>;
+    expect(document).toMatchObject({
+      client_id: `${ORIGIN}/oauth/client-metadata.json`,
+      token_endpoint_auth_method: "none",
+      grant_types: ["authorization_code", "refresh_token"],
+    });
   });
 });
 
