@@ -71,6 +71,13 @@ export interface StoredCredential {
   meta: CredentialMeta;
 }
 
+/** Whose credentials a caller may use, in order: their own, then their team's. */
+export function credentialOwners(caller: { userId: string; teamId?: string | undefined }): CredentialOwner[] {
+  const owners: CredentialOwner[] = [{ kind: "user", id: caller.userId }];
+  if (caller.teamId !== undefined) owners.push({ kind: "team", id: caller.teamId });
+  return owners;
+}
+
 async function ownerPrefix(owner: CredentialOwner): Promise<string> {
   return credentialOwnerPrefix(owner.kind, await hashId(owner.kind, owner.id));
 }

@@ -29,6 +29,7 @@ import {
 import { credentialsPageUrl } from "./availability.ts";
 import {
   type CredentialOwner,
+  credentialOwners,
   getCredential,
   type McpGrant,
   metaFor,
@@ -54,7 +55,7 @@ import {
   registerMcpClient,
   safeOAuthUrl,
 } from "./mcp-oauth.ts";
-import { putStateRecord, takeStateRecord } from "./state-record.ts";
+import { putStateRecord } from "./state-record.ts";
 import { secretNames } from "./upstream-credentials.ts";
 import {
   acceptsPersonalCredentials,
@@ -62,7 +63,12 @@ import {
   vendorAuth,
   vendorScopes,
 } from "./vendor-auth.ts";
-import { VendorOAuthError } from "./vendor-oauth.ts";
+import {
+  takeVendorState,
+  VendorOAuthError,
+  type VendorStateRecord,
+  vendorCallbackUrl,
+} from "./vendor-oauth.ts";
 
 /** Discovery, registration and token requests together: a hanging authorization server must not hang the call. */
 const OAUTH_REQUEST_TIMEOUT_MS = 10_000;
@@ -77,11 +83,6 @@ export function mcpUpstreamUrl(env: EnvVars, bundle: VendorBundle): URL | undefi
   return safeOAuthUrl(raw);
 }
 
-/** The gateway's OAuth callback for a vendor (the same route for OpenAPI and MCP vendors). */
-export function mcpCallbackUrl(origin: string, vendor: string): string {
-  return `${origin}/oauth/vendors/${encodeURIComponent(vendor)}/callback`;
-}
-
 /**
  * The gateway's client ID metadata document (draft-ietf-oauth-client-id-metadata-document),
  * served at {@link CLIENT_METADATA_PATH}: its URL is the client id authorization servers that
@@ -92,7 +93,7 @@ export function clientMetadataDocument(origin: string, vendors: readonly string[
     client_id: `${origin}${CLIENT_METADATA_PATH}`,
     client_name: CLIENT_NAME,
     client_uri: origin,
-    redirect_uris: vendors.map((vendor) => mcpCallbackUrl(origin, vendor)),
+    redirect_uris: vendors.map((vendor) => vendorCallbackUrl(origin, vendor)),
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     token_endpoint_auth_method: "none",
@@ -145,14 +146,8 @@ async function clientFor(
   return client;
 }
 
-/** What the state record keeps for an MCP vendor's flow: no secret (the state travels through the browser). */
-interface McpStateRecord {
-  vendor: string;
-  owner: CredentialOwner;
-  sessionHash: string;
-  verifier: string;
-  redirectUri: string;
-  startedBy: string;
+/** What the state record adds for an MCP vendor's flow: no secret (the state travels through the browser). */
+interface McpStateRecord extends VendorStateRecord {
   mcp: { server: McpAuthServer; resource: string; clientId: string; scope?: string };
 }
 
@@ -204,7 +199,7 @@ export async function startMcpAuthorization(
   const options = { fetch: fetchImpl, signal: deadline.signal };
   try {
     const discovery = await discoverMcpAuthorization(url, await probeChallenge(url, options), options);
-    const redirectUri = mcpCallbackUrl(origin, bundle.vendor);
+    const redirectUri = vendorCallbackUrl(origin, bundle.vendor);
     const client = await clientFor(env, bundle, cipher, discovery.server, redirectUri, origin, options);
     const previous = await getCredential(env, cipher, owner, bundle.vendor).catch(() => undefined);
     const scope = joinScopes(
@@ -257,22 +252,9 @@ export async function finishMcpAuthorization(
   origin: string,
   fetchImpl?: typeof fetch,
 ): Promise<CredentialOwner> {
-  const state = callbackUrl.searchParams.get("state");
-  if (state === null || state.length > 512)
-    throw new VendorOAuthError("invalid_state", "The callback has no state.");
-  const taken = await takeStateRecord<McpStateRecord>(env.OAUTH_KV, VENDOR_STATE_PREFIX, state);
-  if (taken === undefined) {
-    throw new VendorOAuthError(
-      "invalid_state",
-      "This authorization was already used or has expired. Start again.",
-    );
-  }
-  const record = taken.record;
-  if (record === undefined || record.vendor !== bundle.vendor || record.mcp === undefined) {
+  const { state, record } = await takeVendorState<McpStateRecord>(env, bundle, callbackUrl, sessionHash);
+  if (record.mcp === undefined) {
     throw new VendorOAuthError("invalid_state", "The callback's state does not belong to this vendor.");
-  }
-  if (record.sessionHash !== sessionHash) {
-    throw new VendorOAuthError("session_mismatch", "This authorization was started in another session.");
   }
   const clock = clockFor(env);
   const deadline = deadlineAfter(OAUTH_REQUEST_TIMEOUT_MS, undefined, clock);
@@ -391,9 +373,7 @@ export function mcpAuthorizerFor(options: McpAuthorizerOptions): UpstreamMcpAuth
     const cipherPromise = credentialCipher(env);
     if (cipherPromise === undefined) return undefined;
     const cipher = await cipherPromise;
-    const owners: CredentialOwner[] = [{ kind: "user", id: caller.userId }];
-    if (caller.teamId !== undefined) owners.push({ kind: "team", id: caller.teamId });
-    for (const owner of owners) {
+    for (const owner of credentialOwners(caller)) {
       const stored = await getCredential(env, cipher, owner, bundle.vendor);
       if (stored === undefined) continue;
       if (stored.meta.status !== "ok") {
