@@ -20,6 +20,8 @@ import {
   parseBearerChallenge,
 } from "../../../src/auth/mcp-oauth.ts";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
+import type { McpAuthorizer } from "../../../src/mcp-upstream/connection.ts";
+import { SecretScrubber } from "../../../src/redaction/scrub.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
 import { manualClock } from "../../support/clocks.ts";
 import { authEnv, gatewayFetch, ORIGIN, type TestEnv } from "./helpers.ts";
@@ -174,7 +176,13 @@ describe("connecting and calling", () => {
     expect(authorize.searchParams.get("scope")).toBe("mcp:read");
     expect(authorize.searchParams.get("client_id")).toMatch(/^dcr-/);
 
-    const authorizer = mcpAuthorizerFor({ env, bundle, caller: { userId: "alice", origin: ORIGIN }, url });
+    // What the MCP client (src/mcp-upstream/connection.ts) takes.
+    const authorizer: McpAuthorizer = mcpAuthorizerFor({
+      env,
+      bundle,
+      caller: { userId: "alice", origin: ORIGIN },
+      url,
+    });
     const headers = await authorizer.headers(signal());
     expect(Object.keys(headers)).toEqual(["Authorization"]);
     const response = await call(url, headers);
@@ -192,6 +200,17 @@ describe("connecting and calling", () => {
     expect(authorizer.secrets()).toEqual(
       expect.arrayContaining([secret.accessToken, secret.refreshToken, secret.mcp.clientSecret]),
     );
+
+    // Upstream saw only tokens its own authorization server issued (never the gateway's client
+    // token, which the authorizer is never given), and every one is scrubbable.
+    const seen = (await upstreamRequests()).filter((r) => r.path === "/dcr/mcp").map((r) => r.authorization);
+    for (const value of seen)
+      expect(value === undefined || /^Bearer at-[0-9a-f]{24}$/.test(value)).toBe(true);
+    const scrubber = new SecretScrubber();
+    for (const value of authorizer.secrets()) scrubber.add(value);
+    expect(
+      scrubber.scrub(`echo ${secret.accessToken} and ${encodeURIComponent(secret.refreshToken)}`),
+    ).not.toMatch(/at-|rt-/);
 
     // A second user's connect reuses the registered client (cached, encrypted, in KV).
     const again = await connect(env, bundle, cipher, { kind: "user", id: "bob" });
