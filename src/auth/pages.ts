@@ -242,6 +242,22 @@ function ownerForms(
   return forms.join("\n");
 }
 
+/**
+ * The step between "Connect" and an MCP vendor's authorization server: that server was
+ * discovered from the upstream (untrusted), so the user sees its host before going there, and
+ * the credentials page's `form-action` need not list servers nobody knew when it rendered.
+ */
+export function continueToAuthorizationPage(displayName: string, location: string): string {
+  const host = new URL(location).host;
+  return layout(
+    `Connect ${displayName}`,
+    `<h1>Connect ${escapeHtml(displayName)}</h1>
+<p>${escapeHtml(displayName)} signs you in at <strong>${escapeHtml(host)}</strong>. Continue there to connect your account.</p>
+<p><a class="button" href="${escapeHtml(location)}" data-action="continue" rel="noreferrer">Continue to ${escapeHtml(host)}</a>
+<a href="/credentials">Cancel</a></p>`,
+  );
+}
+
 function credentialCard(row: CredentialRow, options: CredentialsPageOptions): string {
   const a = row.availability;
   const state = a.available

@@ -20,6 +20,7 @@ import {
   type StoredSecret,
 } from "../credential-store.ts";
 import { credentialCipher } from "../crypto.ts";
+import { mcpUpstreamUrl } from "../mcp-credentials.ts";
 import { authorizationServerFor, canonicalOrigin } from "../oauth-server.ts";
 import { type ClientGrantRow, type CredentialRow, credentialsPage, pageHeaders } from "../pages.ts";
 import { checkCsrf } from "../session.ts";
@@ -94,7 +95,9 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
       team: team.get(bundle.vendor),
       sharedPresent: sharedCredentialPresent(env, bundle, info),
       allowed: vendorAvailability.reason !== "not_allowed",
-      canConnect: connectUrl !== undefined,
+      // MCP vendors find their authorization server when the user connects.
+      canConnect:
+        bundle.kind === "mcp" ? mcpUpstreamUrl(env, bundle) !== undefined : connectUrl !== undefined,
       personal: acceptsPersonalCredentials(info),
     });
     if (connectUrl !== undefined) connectTargets.push(connectUrl);

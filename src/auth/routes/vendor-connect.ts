@@ -17,6 +17,7 @@ import {
 } from "../mcp-credentials.ts";
 import { oauthError } from "../oauth-error.ts";
 import { canonicalOrigin } from "../oauth-server.ts";
+import { continueToAuthorizationPage, pageHeaders } from "../pages.ts";
 import { acceptsPersonalCredentials, vendorAuth } from "../vendor-auth.ts";
 import { finishVendorAuthorization, startVendorAuthorization, VendorOAuthError } from "../vendor-oauth.ts";
 import { credentialAction, credentialsUrl } from "./credentials.ts";
@@ -40,18 +41,28 @@ export function vendorConnectRoutes(app: Hono<{ Bindings: Env }>): void {
     }
     try {
       const origin = canonicalOrigin(config, c.req.raw);
-      const location =
-        bundle.kind === "mcp"
-          ? await startMcpAuthorization(
-              env,
-              bundle,
-              await cipher,
-              owner,
-              who.session.hash,
-              who.user.id,
-              origin,
-            )
-          : await startVendorAuthorization(env, bundle, owner, who.session.hash, who.user.id, origin);
+      if (bundle.kind === "mcp") {
+        const location = await startMcpAuthorization(
+          env,
+          bundle,
+          await cipher,
+          owner,
+          who.session.hash,
+          who.user.id,
+          origin,
+        );
+        return new Response(continueToAuthorizationPage(bundle.displayName, location), {
+          headers: pageHeaders(),
+        });
+      }
+      const location = await startVendorAuthorization(
+        env,
+        bundle,
+        owner,
+        who.session.hash,
+        who.user.id,
+        origin,
+      );
       return redirect(location);
     } catch (error) {
       if (error instanceof VendorOAuthError) return redirect(credentialsUrl(error.code, bundle.vendor));

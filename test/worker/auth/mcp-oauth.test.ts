@@ -19,6 +19,7 @@ import {
   McpOAuthError,
   parseBearerChallenge,
 } from "../../../src/auth/mcp-oauth.ts";
+import { continueToAuthorizationPage } from "../../../src/auth/pages.ts";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
 import type { McpAuthorizer } from "../../../src/mcp-upstream/connection.ts";
 import { SecretScrubber } from "../../../src/redaction/scrub.ts";
@@ -396,6 +397,19 @@ describe("the gateway's client ID metadata document", () => {
       token_endpoint_auth_method: "none",
       grant_types: ["authorization_code", "refresh_token"],
     });
+  });
+});
+
+describe("the step to the discovered authorization server", () => {
+  it("names the server's host and escapes what the upstream chose", () => {
+    const html = continueToAuthorizationPage(
+      'Acme <b>"x"</b>',
+      'https://as.example/authorize?state="><script>alert(1)</script>',
+    );
+    expect(html).toContain("<strong>as.example</strong>");
+    expect(html).not.toContain("<script>");
+    expect(html).not.toContain("<b>");
+    expect(html).toContain('href="https://as.example/authorize?state=&#34;&#62;&#60;script&#62;');
   });
 });
 
