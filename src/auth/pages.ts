@@ -168,6 +168,8 @@ export interface CredentialRow {
   allowed: boolean;
   /** OAuth connect possible (client configured). */
   canConnect: boolean;
+  /** An OAuth vendor that also takes a token the user pastes (MCP vendors). */
+  acceptsToken?: boolean;
   personal: boolean;
 }
 
@@ -223,10 +225,14 @@ function ownerForms(
         `<span class="muted">The operator has not configured an OAuth client for this vendor.</span>`,
       );
     }
-  } else if (row.kind === "apiKey" || row.kind === "bearer") {
-    const label = row.kind === "apiKey" ? "API key" : "Token";
+  }
+  if (row.kind === "apiKey" || row.kind === "bearer" || (row.kind === "oauth2-code" && row.acceptsToken)) {
+    const text =
+      row.kind === "oauth2-code"
+        ? `Or paste ${who} token`
+        : `${meta === undefined ? "Enter" : "Replace"} ${who} ${row.kind === "apiKey" ? "API key" : "Token"}`;
     forms.push(`<form method="post" action="/credentials/${vendor}/secret">${hidden}
-<label>${meta === undefined ? "Enter" : "Replace"} ${who} ${label} <input type="password" name="secret" autocomplete="off" required></label>
+<label>${text} <input type="password" name="secret" autocomplete="off" required></label>
 <button type="submit" data-action="save-${owner}">Save</button></form>`);
   } else if (row.kind === "basic") {
     forms.push(`<form method="post" action="/credentials/${vendor}/secret">${hidden}

@@ -96,6 +96,7 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
       sharedPresent: sharedCredentialPresent(env, bundle, info),
       allowed: vendorAvailability.reason !== "not_allowed",
       // MCP vendors find their authorization server when the user connects.
+      acceptsToken: bundle.kind === "mcp",
       canConnect:
         bundle.kind === "mcp" ? mcpUpstreamUrl(env, bundle) !== undefined : connectUrl !== undefined,
       personal: acceptsPersonalCredentials(info),
@@ -222,6 +223,16 @@ export function credentialsRoutes(app: Hono<{ Bindings: Env }>): void {
         secret = { type: "apiKey", value };
         break;
       case "bearer":
+        secret = { type: "bearer", token: value };
+        break;
+      case "oauth2-code":
+        // An MCP vendor takes a token the user got elsewhere as well as its OAuth connection.
+        if (bundle.kind !== "mcp") {
+          throw new GatewayError(
+            "bad_request",
+            `${bundle.displayName} is connected with OAuth, not a typed credential.`,
+          );
+        }
         secret = { type: "bearer", token: value };
         break;
       case "basic": {

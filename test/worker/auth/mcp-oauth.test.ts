@@ -6,7 +6,7 @@
  * credentials, and that nothing but the upstream credential goes upstream.
  */
 import { describe, expect, inject, it } from "vitest";
-import { type CredentialOwner, getCredential } from "../../../src/auth/credential-store.ts";
+import { type CredentialOwner, getCredential, putCredential } from "../../../src/auth/credential-store.ts";
 import { type CredentialCipher, credentialCipher } from "../../../src/auth/crypto.ts";
 import {
   clientMetadataDocument,
@@ -19,7 +19,7 @@ import {
   McpOAuthError,
   parseBearerChallenge,
 } from "../../../src/auth/mcp-oauth.ts";
-import { continueToAuthorizationPage } from "../../../src/auth/pages.ts";
+import { continueToAuthorizationPage, credentialsPage } from "../../../src/auth/pages.ts";
 import type { VendorBundle } from "../../../src/bundle/types.ts";
 import type { McpAuthorizer } from "../../../src/mcp-upstream/connection.ts";
 import { SecretScrubber } from "../../../src/redaction/scrub.ts";
@@ -413,6 +413,36 @@ describe("the step to the discovered authorization server", () => {
   });
 });
 
+describe("the credentials page row of an MCP vendor", () => {
+  it("offers Connect and, besides it, a token the user pastes", () => {
+    const html = credentialsPage({
+      userId: "alice",
+      userName: "Alice",
+      teamAdmin: false,
+      csrf: "c",
+      grants: [],
+      personalStorage: true,
+      rows: [
+        {
+          vendor: "mcp-dcr",
+          displayName: "MCP DCR",
+          kind: "oauth2-code",
+          mode: "user",
+          availability: { vendor: "mcp-dcr", displayName: "MCP DCR", available: false },
+          sharedPresent: false,
+          allowed: true,
+          canConnect: true,
+          acceptsToken: true,
+          personal: true,
+        },
+      ],
+    });
+    expect(html).toContain('action="/credentials/mcp-dcr/connect"');
+    expect(html).toContain('action="/credentials/mcp-dcr/secret"');
+    expect(html).toContain("Or paste your token");
+  });
+});
+
 describe("static credentials", () => {
   it("sends <VENDOR>_TOKEN as a bearer token, or <VENDOR>_API_KEY in the configured header", async () => {
     const env = await authEnv({ MCP_STATIC_TOKEN: "org-token-1", MCP_KEYED_API_KEY: "org-key-1" });
@@ -427,6 +457,30 @@ describe("static credentials", () => {
       url,
     });
     expect(await keyed.headers(signal())).toEqual({ "X-Api-Key": "org-key-1" });
+  });
+
+  it("a token the user (or their team) saved comes before the organisation's", async () => {
+    const env = await authEnv({ MCP_SAVED_TOKEN: "org-token-4" });
+    const cipher = (await credentialCipher(env)) as CredentialCipher;
+    const bundle = mcpBundle("saved", {});
+    const url = new URL(`${upstream()}/dcr/mcp`);
+    await putCredential(env, cipher, { kind: "team", id: "eng" }, bundle.vendor, {
+      type: "bearer",
+      token: "team-token",
+    });
+    const forBob = mcpAuthorizerFor({ env, bundle, caller: { userId: "bob", teamId: "eng" }, url });
+    expect(await forBob.headers(signal())).toEqual({ Authorization: "Bearer team-token" });
+    await putCredential(env, cipher, { kind: "user", id: "bob" }, bundle.vendor, {
+      type: "bearer",
+      token: "bob-token",
+    });
+    const again = mcpAuthorizerFor({ env, bundle, caller: { userId: "bob", teamId: "eng" }, url });
+    expect(await again.headers(signal())).toEqual({ Authorization: "Bearer bob-token" });
+    // The upstream refuses it: marked invalid, and the next call falls back to the team's.
+    expect(await again.challenged(401, null, signal())).toBe(false);
+    expect(again.hint()).toContain("rejected your credential (HTTP 401)");
+    const next = mcpAuthorizerFor({ env, bundle, caller: { userId: "bob", teamId: "eng" }, url });
+    expect(await next.headers(signal())).toEqual({ Authorization: "Bearer team-token" });
   });
 
   it("sends nothing for a vendor without auth, and in user mode never the organisation's secret", async () => {
