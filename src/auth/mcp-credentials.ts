@@ -41,12 +41,14 @@ import {
 import { type CredentialCipher, credentialCipher, sha256Hex } from "./crypto.ts";
 import {
   boundedFetch,
+  clientRefused,
   discoverMcpAuthorization,
   exchangeMcpCode,
   joinScopes,
   type McpAuthServer,
   type McpOAuthClient,
   McpOAuthError,
+  type McpOAuthErrorCode,
   type McpTokens,
   mcpAuthorizationUrl,
   parseBearerChallenge,
@@ -135,7 +137,7 @@ async function clientFor(
       clientName: CLIENT_NAME,
     });
   }
-  const key = mcpClientKey(bundle.vendor, await sha256Hex(`${server.issuer}|${redirectUri}`));
+  const key = await registrationKey(bundle, server, redirectUri);
   const sealed = await env.OAUTH_KV.get(key);
   const cached = sealed === null ? undefined : await cipher.decrypt<McpOAuthClient>(sealed, key);
   if (cached !== undefined) return cached;
@@ -144,6 +146,10 @@ async function clientFor(
     expirationTtl: MCP_CLIENT_REGISTRATION_TTL_SECONDS,
   });
   return client;
+}
+
+function registrationKey(bundle: VendorBundle, server: McpAuthServer, redirectUri: string): Promise<string> {
+  return sha256Hex(`${server.issuer}|${redirectUri}`).then((hash) => mcpClientKey(bundle.vendor, hash));
 }
 
 /** What the state record adds for an MCP vendor's flow: no secret (the state travels through the browser). */
@@ -170,10 +176,32 @@ async function probeChallenge(
   }
 }
 
+/** The credentials page's notice code for what went wrong while connecting. */
+const VENDOR_ERROR_CODES: Record<McpOAuthErrorCode, VendorOAuthError["code"]> = {
+  discovery_failed: "discovery_failed",
+  resource_mismatch: "discovery_failed",
+  pkce_unsupported: "discovery_failed",
+  registration_unavailable: "registration_unavailable",
+  registration_failed: "registration_unavailable",
+  authorization_denied: "authorization_denied",
+  invalid_callback: "invalid_state",
+  token_request_failed: "token_request_failed",
+};
+
 function asVendorError(error: unknown, bundle: VendorBundle): unknown {
-  if (!(error instanceof McpOAuthError)) return error;
-  const code = error.code === "authorization_denied" ? "authorization_denied" : "token_request_failed";
-  return new VendorOAuthError(code, `${bundle.displayName}: ${error.message}`, { cause: error });
+  if (error instanceof McpOAuthError) {
+    return new VendorOAuthError(VENDOR_ERROR_CODES[error.code], `${bundle.displayName}: ${error.message}`, {
+      cause: error,
+    });
+  }
+  if (error instanceof Error && error.name === "TimeoutError") {
+    return new VendorOAuthError(
+      "discovery_failed",
+      `${bundle.displayName}: the authorization server did not answer in time.`,
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 /**
@@ -274,7 +302,13 @@ export async function finishMcpAuthorization(
       callbackUrl.searchParams,
       { state, redirectUri: record.redirectUri, verifier: record.verifier, resource },
       options,
-    );
+    ).catch(async (error: unknown) => {
+      // The server forgot the client it registered: register again on the next connect.
+      if (client.source === "dynamic" && clientRefused(error)) {
+        await env.OAUTH_KV.delete(await registrationKey(bundle, server, record.redirectUri));
+      }
+      throw error;
+    });
     const grant: McpGrant = {
       issuer: server.issuer,
       authorizationEndpoint: server.authorizationEndpoint,

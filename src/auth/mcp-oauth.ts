@@ -645,6 +645,16 @@ export function refreshRefused(error: unknown): boolean {
   return cause instanceof oauth.ResponseBodyError && cause.status >= 400 && cause.status < 500;
 }
 
+/** The token endpoint refused the client itself (`invalid_client`): its registration is gone. */
+export function clientRefused(error: unknown): boolean {
+  const cause = error instanceof McpOAuthError ? error.cause : error;
+  if (cause instanceof oauth.ResponseBodyError) return cause.error === "invalid_client";
+  return (
+    cause instanceof oauth.AuthorizationResponseError &&
+    (cause.error === "invalid_client" || cause.error === "unauthorized_client")
+  );
+}
+
 /**
  * Checks the callback (state, `iss` when present, error) and exchanges the code (PKCE verifier,
  * `resource`).

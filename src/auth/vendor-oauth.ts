@@ -49,7 +49,11 @@ export class VendorOAuthError extends Error {
     | "session_mismatch"
     | "authorization_denied"
     | "token_request_failed"
-    | "refresh_rejected";
+    | "refresh_rejected"
+    /** MCP vendors: no usable authorization server (metadata missing, not https, no PKCE S256, wrong resource). */
+    | "discovery_failed"
+    /** MCP vendors: the authorization server lets the gateway neither register nor use a metadata document. */
+    | "registration_unavailable";
   constructor(code: VendorOAuthError["code"], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;

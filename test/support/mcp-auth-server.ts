@@ -16,6 +16,7 @@
  *   has no registration endpoint; the others register dynamically (client_secret_basic).
  *   `/as/<variant>/authorize` approves at once; `/as/<variant>/token` checks PKCE, the client,
  *   `resource`, and rotates refresh tokens (a used one is refused).
+ * - `POST /_forget_clients` forgets every registered client (as servers expire idle ones).
  * - `POST /_expire?token=` revokes an access token (the resource answers 401 as for an expired
  *   one); `GET /_requests` lists every request (path, authorization header, query, form).
  */
@@ -88,6 +89,10 @@ export async function startMcpAuthServer(): Promise<{ origin: string; close: () 
         ...(form === undefined ? {} : { form: Object.fromEntries(form) }),
       });
       if (path === "/_requests") return json(res, 200, requests);
+      if (path === "/_forget_clients") {
+        clients.clear();
+        return json(res, 200, { ok: true });
+      }
       if (path === "/_expire") {
         accessTokens.delete(url.searchParams.get("token") ?? "");
         return json(res, 200, { ok: true });

@@ -51,6 +51,14 @@ const NOTICES: Record<string, { kind: "ok" | "error"; text: string }> = {
     text: "The vendor refused to issue a token. Try again or ask the operator.",
   },
   not_configured: { kind: "error", text: "The vendor's OAuth client is not configured on this gateway." },
+  discovery_failed: {
+    kind: "error",
+    text: "The vendor's authorization server could not be found or is not safe to use (it needs https and PKCE). Ask the operator.",
+  },
+  registration_unavailable: {
+    kind: "error",
+    text: "The vendor's authorization server does not let the gateway register. The operator must configure a client id.",
+  },
 };
 
 function wantsJson(c: AuthContext): boolean {

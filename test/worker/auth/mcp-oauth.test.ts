@@ -218,6 +218,23 @@ describe("connecting and calling", () => {
     expect(again.authorize.searchParams.get("client_id")).toBe(authorize.searchParams.get("client_id"));
   });
 
+  it("registers again after the server forgot the registered client", async () => {
+    const { env, bundle, cipher } = await setup("dcr");
+    const owner = { kind: "user" as const, id: "erin" };
+    const location = await startMcpAuthorization(env, bundle, cipher, owner, SESSION, "erin", ORIGIN);
+    const approval = await fetch(location, { redirect: "manual" });
+    await approval.body?.cancel();
+    await fetch(`${upstream()}/_forget_clients`, { method: "POST" });
+    const callback = new URL(approval.headers.get("location") ?? "");
+    await expect(
+      finishMcpAuthorization(env, bundle, cipher, callback, SESSION, ORIGIN),
+    ).rejects.toMatchObject({
+      code: "token_request_failed",
+    });
+    const { authorize } = await connect(env, bundle, cipher, owner);
+    expect(authorize.searchParams.get("client_id")).not.toBe(new URL(location).searchParams.get("client_id"));
+  });
+
   it("uses the gateway's client ID metadata document where the server supports it", async () => {
     const { env, bundle, cipher, url } = await setup("cimd");
     const { authorize } = await connect(env, bundle, cipher);
