@@ -417,9 +417,13 @@ export function mcpAuthorizerFor(options: McpAuthorizerOptions): UpstreamMcpAuth
       const secret = stored.secret;
       if (secret.type === "oauth2") {
         const fresh = needsRefresh(secret, clockFor(env).now())
-          ? await refreshOnce(owner, stored, cipher, new AbortController().signal)
+          ? await refreshOnce(owner, stored, cipher)
           : stored;
-        if (fresh === undefined || fresh.meta.status !== "ok") continue;
+        if (fresh === undefined || fresh.meta.status !== "ok") {
+          // Another call's refresh (shared, below) said why; this one says where to fix it.
+          hint ??= `Your ${bundle.displayName} connection could not be renewed: reconnect ${where}.`;
+          continue;
+        }
         return { kind: "oauth", owner, stored: fresh };
       }
       const value =
@@ -436,16 +440,20 @@ export function mcpAuthorizerFor(options: McpAuthorizerOptions): UpstreamMcpAuth
     return value === undefined ? undefined : { kind: "static", headers: staticHeaders(value), secret: value };
   }
 
+  /**
+   * One refresh per owner and vendor at a time in this isolate: concurrent calls share it (a
+   * rotating server would refuse the second use of the refresh token). Bounded by its own
+   * deadline, not by any one call's signal, so one cancelled call does not fail the others.
+   */
   async function refreshOnce(
     owner: CredentialOwner,
     stored: StoredCredential,
     cipher: CredentialCipher,
-    signal: AbortSignal,
   ): Promise<StoredCredential | undefined> {
     const flight = `${owner.kind}:${owner.id}:${bundle.vendor}`;
     let pending = refreshes.get(flight);
     if (pending === undefined) {
-      pending = refresh(owner, stored, cipher, signal).finally(() => refreshes.delete(flight));
+      pending = refresh(owner, stored, cipher).finally(() => refreshes.delete(flight));
       refreshes.set(flight, pending);
     }
     return pending;
@@ -455,7 +463,6 @@ export function mcpAuthorizerFor(options: McpAuthorizerOptions): UpstreamMcpAuth
     owner: CredentialOwner,
     stored: StoredCredential,
     cipher: CredentialCipher,
-    signal: AbortSignal,
   ): Promise<StoredCredential | undefined> {
     const secret = stored.secret;
     if (secret.type !== "oauth2") return stored;
@@ -466,7 +473,7 @@ export function mcpAuthorizerFor(options: McpAuthorizerOptions): UpstreamMcpAuth
       return undefined;
     }
     const clock = clockFor(env);
-    const deadline = deadlineAfter(OAUTH_REQUEST_TIMEOUT_MS, signal, clock);
+    const deadline = deadlineAfter(OAUTH_REQUEST_TIMEOUT_MS, undefined, clock);
     try {
       const tokens = await refreshMcpTokens(
         {
@@ -543,7 +550,7 @@ export function mcpAuthorizerFor(options: McpAuthorizerOptions): UpstreamMcpAuth
       return remember(resolved);
     },
 
-    async challenged(status, wwwAuthenticate, signal) {
+    async challenged(status, wwwAuthenticate) {
       const current = resolved ?? { kind: "none" };
       const challenge = parseBearerChallenge(wwwAuthenticate);
       if (status === 403 && challenge?.error === "insufficient_scope") {
@@ -567,8 +574,11 @@ export function mcpAuthorizerFor(options: McpAuthorizerOptions): UpstreamMcpAuth
         retried = true;
         const cipherPromise = credentialCipher(env);
         if (cipherPromise === undefined) return false;
-        const fresh = await refreshOnce(current.owner, current.stored, await cipherPromise, signal);
-        if (fresh === undefined) return false;
+        const fresh = await refreshOnce(current.owner, current.stored, await cipherPromise);
+        if (fresh === undefined) {
+          hint ??= `Your ${bundle.displayName} connection could not be renewed: reconnect ${where}.`;
+          return false;
+        }
         resolved = { kind: "oauth", owner: current.owner, stored: fresh };
         return true;
       }

@@ -312,6 +312,24 @@ describe("connecting and calling", () => {
     expect(refreshRequest?.form?.resource).toBe(url.href);
   });
 
+  it("concurrent calls share one refresh: the rotating server sees the refresh token once", async () => {
+    const { env, bundle, cipher, url } = await setup("dcr");
+    await connect(env, bundle, cipher, { kind: "user", id: "frank" });
+    const caller = { userId: "frank" };
+    const a = mcpAuthorizerFor({ env, bundle, caller, url });
+    const b = mcpAuthorizerFor({ env, bundle, caller, url });
+    const token = (await a.headers(signal())).Authorization?.slice(7) ?? "";
+    await b.headers(signal());
+    const { refreshToken } = await storedSecret(env, cipher, "frank", bundle.vendor);
+    await fetch(`${upstream()}/_expire?token=${token}`, { method: "POST" });
+    expect(await Promise.all([a.challenged(401, null, signal()), b.challenged(401, null, signal())])).toEqual(
+      [true, true],
+    );
+    expect((await a.headers(signal())).Authorization).toBe((await b.headers(signal())).Authorization);
+    const uses = (await upstreamRequests()).filter((r) => r.form?.refresh_token === refreshToken);
+    expect(uses).toHaveLength(1);
+  });
+
   it("a refused refresh marks the connection for reconnecting, with the credentials page in the hint", async () => {
     const { env, bundle, cipher, url } = await setup("dcr");
     await connect(env, bundle, cipher);
