@@ -59,6 +59,7 @@ export default defineConfig({
             "./test/support/mcp-upstream-server.ts",
             // Upstream MCP servers for the MCP vendor kind (test/support/mcp-servers/).
             "./test/support/mcp-servers/setup.ts",
+            "./test/support/mcp-auth-server.ts",
           ],
         },
       },

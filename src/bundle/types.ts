@@ -195,6 +195,15 @@ export interface VendorAuthConfig {
   scopes?: string[];
   /** `shared`: one organisation credential from secrets; `user`: per-user credential in KV. */
   mode?: "shared" | "user";
+  /**
+   * MCP vendors: the credential goes in this header as is (`X-Api-Key`), from `<VENDOR>_API_KEY`
+   * or a key the user saved; no OAuth. Without it an MCP vendor with an `auth` entry takes a
+   * bearer token: the user's OAuth connection (discovered from the server, MCP authorization),
+   * else `<VENDOR>_TOKEN`. No `auth` entry: the server needs no credential.
+   */
+  header?: string;
+  /** MCP vendors: `false` when the server takes only static bearer tokens (no "Connect" button). */
+  oauth?: boolean;
 }
 
 /** Per-vendor overrides of the resilience settings (all optional; env defaults apply). */
