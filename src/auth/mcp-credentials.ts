@@ -15,6 +15,7 @@
  * @module
  */
 import * as oauth from "oauth4webapi";
+import { resolveMcpUrl } from "../base-url.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
 import { type EnvVars, envString, vendorEnvPrefix, vendorVarName } from "../config.ts";
@@ -55,7 +56,6 @@ import {
   refreshMcpTokens,
   refreshRefused,
   registerMcpClient,
-  safeOAuthUrl,
 } from "./mcp-oauth.ts";
 import { putStateRecord } from "./state-record.ts";
 import { secretNames } from "./upstream-credentials.ts";
@@ -79,10 +79,13 @@ export const CLIENT_METADATA_PATH = "/oauth/client-metadata.json";
 /** What the gateway calls itself to authorization servers. */
 const CLIENT_NAME = "mcp-edge-gateway";
 
-/** The upstream MCP endpoint: `<VENDOR>_MCP_URL`, else vendor.json `mcp.url`. */
+/** The upstream MCP endpoint (`<VENDOR>_MCP_URL`, else vendor.json `mcp.url`); `undefined` when unusable. */
 export function mcpUpstreamUrl(env: EnvVars, bundle: VendorBundle): URL | undefined {
-  const raw = envString(env, vendorVarName(bundle.vendor, "MCP_URL")) ?? bundle.mcp?.url;
-  return safeOAuthUrl(raw);
+  try {
+    return resolveMcpUrl(env, bundle);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

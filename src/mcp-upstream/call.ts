@@ -12,6 +12,7 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
+import type { UpstreamMcpAuthorizer } from "../auth/mcp-credentials.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import { resolveMcpUrl } from "../base-url.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
@@ -62,23 +63,27 @@ const NO_HEADERS = new Headers();
 export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
   const { bundle, tool } = call;
   const secrets = new SecretScrubber();
+  let authorizer: UpstreamMcpAuthorizer | undefined;
   try {
     const args = checkedArguments(tool, call.args);
     if (!args.ok) return args;
     const url = resolveMcpUrl(call.env, bundle);
-    const { connection, authorizer } = upstreamConnection({
-      vendor: bundle.vendor,
+    const upstream = upstreamConnection({
+      env: call.env,
+      bundle,
       url,
+      caller: call.callerInfo,
       owner: sessionOwner(call.callerInfo),
-      credentials: call.credentials,
       clock: call.clock,
       waitUntil: call.waitUntil,
       ...(call.fetch === undefined ? {} : { fetch: call.fetch }),
     });
-    const outcome = await send(call, connection, { name: tool.upstreamName, arguments: args.value });
+    authorizer = upstream.authorizer;
+    const outcome = await send(call, upstream.connection, { name: tool.upstreamName, arguments: args.value });
     for (const secret of authorizer.secrets()) secrets.add(secret);
-    return scrubbed(outcome, secrets);
+    return scrubbed(withCredentialHint(outcome, authorizer), secrets);
   } catch (error) {
+    for (const secret of authorizer?.secrets() ?? []) secrets.add(secret);
     if (error instanceof ToolError) return failed(error.code, secrets.scrub(error.message));
     const message = secrets.scrub(errorText(error));
     log({
@@ -91,6 +96,15 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
     });
     return failed("internal_error", `The gateway failed to call ${bundle.vendor}'s ${tool.name}.`);
   }
+}
+
+/** A refused credential's failure says how the user fixes it (the credentials page). */
+function withCredentialHint(outcome: ToolOutcome, authorizer: UpstreamMcpAuthorizer): ToolOutcome {
+  if (outcome.ok || (outcome.failure.status !== 401 && outcome.failure.status !== 403)) return outcome;
+  const hint = authorizer.hint();
+  return hint === undefined || outcome.failure.reconnect !== undefined
+    ? outcome
+    : { ok: false, failure: { ...outcome.failure, reconnect: hint } };
 }
 
 /** The arguments as validated against the listed schema, with the fixed ones merged in. */
