@@ -10,21 +10,28 @@
  *
  * @module
  */
-import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { errorText, log } from "../log.ts";
-import { sanitize } from "../redaction/sanitize.ts";
 import { SecretScrubber } from "../redaction/scrub.ts";
 import { resilientFetch, type UpstreamFailure } from "../resilience/retry.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
 import { validate } from "../schema/validate.ts";
-import { failed, invalidArguments, succeeded, ToolError, type ToolOutcome } from "../tool-error.ts";
+import {
+  failed,
+  invalidArguments,
+  succeeded,
+  ToolError,
+  type ToolFailure,
+  type ToolOutcome,
+} from "../tool-error.ts";
 import { bearerAuthorizer } from "./authorizer.ts";
-import { type McpConnection, type McpExchange, mcpConnection } from "./connection.ts";
+import { type McpConnection, type McpExchange, type McpRequestOptions, mcpConnection } from "./connection.ts";
+import { safeResult } from "./safe-content.ts";
+import { progressRelay, refuseServerRequest } from "./server-requests.ts";
 import { mcpUrlOf, sessionKeyOf, sessionOwner } from "./target.ts";
 
 /** What the kind's `callTool` is handed (the seam's `VendorToolCall`, typed here without importing it). */
@@ -43,6 +50,8 @@ export interface McpToolCall {
   settings: VendorSettings;
   /** Injectable for tests; default the global `fetch`. */
   fetch?: typeof fetch;
+  /** The client takes progress: the upstream's, shape-checked, without its token. */
+  onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
 /** An answered attempt as the retry loop sees it: a status and the exchange behind it. */
@@ -69,7 +78,11 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
       authorizer,
       ...(call.fetch === undefined ? {} : { fetch: call.fetch }),
     });
-    const outcome = await send(call, connection, { name: tool.upstreamName, arguments: args.value });
+    const scrub = (text: string) => {
+      for (const secret of authorizer.secrets()) secrets.add(secret);
+      return secrets.scrub(text);
+    };
+    const outcome = await send(call, connection, { name: tool.upstreamName, arguments: args.value }, scrub);
     for (const secret of authorizer.secrets()) secrets.add(secret);
     return scrubbed(outcome, secrets);
   } catch (error) {
@@ -100,26 +113,45 @@ function checkedArguments(
   return { ok: true, value: tool.fixed === undefined ? value : { ...value, ...tool.fixed } };
 }
 
-async function send(call: McpToolCall, connection: McpConnection, params: Record<string, unknown>) {
-  const { clock, tool, settings } = call;
-  const deadline = deadlineAfter(Math.max(1, call.deadline - clock.now()), undefined, clock);
+/** What sending one request through the vendor guard needs (a tool call, a resource or prompt request). */
+export type GuardedRequest = Pick<
+  McpToolCall,
+  "env" | "bundle" | "deadline" | "clock" | "caller" | "requestId" | "waitUntil" | "settings"
+>;
+
+/** The upstream's answer to one guarded request, or why there is none. */
+export type GuardedExchange = { ok: true; exchange: McpExchange } | { ok: false; failure: ToolFailure };
+
+/**
+ * Sends `method` through the vendor guard (breaker, token bucket, retries when `guard` says the
+ * request may be repeated) within `request.deadline`. Throws only what it did not foresee.
+ */
+export async function sendGuarded(
+  request: GuardedRequest,
+  connection: McpConnection,
+  method: string,
+  params: Record<string, unknown>,
+  guard: { name: string; idempotent: boolean },
+  options: Omit<McpRequestOptions, "signal"> = {},
+): Promise<GuardedExchange> {
+  const { clock, settings } = request;
+  const deadline = deadlineAfter(Math.max(1, request.deadline - clock.now()), undefined, clock);
   try {
-    const effects = effectsOf(tool);
     const result = await Promise.race([
       resilientFetch<AnsweredAttempt>({
-        env: call.env,
+        env: request.env,
         settings,
-        tool: { name: tool.name, idempotent: effects.readOnly || effects.idempotent },
-        deadline: call.deadline,
-        waitUntil: call.waitUntil,
+        tool: guard,
+        deadline: request.deadline,
+        waitUntil: request.waitUntil,
         signal: deadline.signal,
         clock,
-        ...(call.caller === undefined ? {} : { caller: call.caller }),
-        ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
+        ...(request.caller === undefined ? {} : { caller: request.caller }),
+        ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
         // The whole answer is read inside the attempt: nothing is left to release.
         discard: () => {},
         send: async (attempt) => {
-          const exchange = await connection.request("tools/call", params, { signal: attempt.signal });
+          const exchange = await connection.request(method, params, { ...options, signal: attempt.signal });
           return exchange.kind === "http"
             ? { status: exchange.status, headers: exchange.headers, exchange }
             : { status: 200, headers: NO_HEADERS, exchange };
@@ -129,12 +161,12 @@ async function send(call: McpToolCall, connection: McpConnection, params: Record
     ]);
     if (result.kind === "failure") return guardFailure(result.failure, result.attempts);
     result.settle();
-    return answer(call, result.response.exchange);
+    return { ok: true, exchange: result.response.exchange };
   } catch (error) {
     if (deadline.timedOut) {
       return failed(
         "upstream_timeout",
-        `${call.bundle.vendor} did not answer within the tool's ${settings.toolExecutionTimeoutSeconds} s limit.`,
+        `${request.bundle.vendor} did not answer within the ${settings.toolExecutionTimeoutSeconds} s limit.`,
       );
     }
     throw error;
@@ -143,7 +175,30 @@ async function send(call: McpToolCall, connection: McpConnection, params: Record
   }
 }
 
-function guardFailure(failure: UpstreamFailure, attempts: number): ToolOutcome {
+async function send(
+  call: McpToolCall,
+  connection: McpConnection,
+  params: Record<string, unknown>,
+  scrub: (text: string) => string,
+) {
+  const { tool } = call;
+  const effects = effectsOf(tool);
+  const progress = call.onProgress;
+  const sent = await sendGuarded(
+    call,
+    connection,
+    "tools/call",
+    params,
+    { name: tool.name, idempotent: effects.readOnly || effects.idempotent },
+    {
+      onServerRequest: refuseServerRequest(call.bundle.vendor, call.requestId),
+      ...(progress === undefined ? {} : { onProgress: progressRelay(progress, scrub) }),
+    },
+  );
+  return sent.ok ? answer(call, sent.exchange) : sent;
+}
+
+function guardFailure(failure: UpstreamFailure, attempts: number): { ok: false; failure: ToolFailure } {
   return failed(failure.code, failure.message, {
     ...(failure.status === undefined ? {} : { status: failure.status }),
     extra: { attempts, ...(failure.retryAt === undefined ? {} : { retryAt: failure.retryAt }) },
@@ -154,86 +209,33 @@ function guardFailure(failure: UpstreamFailure, attempts: number): ToolOutcome {
 const MAX_ERROR_BODY_CHARS = 500;
 
 function answer(call: McpToolCall, exchange: McpExchange): ToolOutcome {
-  const vendor = call.bundle.vendor;
-  switch (exchange.kind) {
-    case "result":
-      return succeeded(safeResult(exchange.result, call));
-    case "error": {
-      const { code, message, data } = exchange.error;
-      return failed(
-        "upstream_error",
-        `${vendor} refused the call: ${String(message).slice(0, MAX_ERROR_BODY_CHARS)}`,
-        {
-          extra: { rpcError: { code, message, ...(data === undefined ? {} : { data }) } },
-        },
-      );
-    }
-    case "http": {
-      const html = /^\s*</.test(exchange.body);
-      return failed("upstream_error", `${vendor} answered HTTP ${exchange.status}.`, {
-        status: exchange.status,
-        ...(html || exchange.body === ""
-          ? {}
-          : { extra: { details: exchange.body.slice(0, MAX_ERROR_BODY_CHARS) } }),
-      });
-    }
-  }
+  return exchange.kind === "result"
+    ? succeeded(safeResult(exchange.result, call.settings))
+    : exchangeFailure(call.bundle.vendor, exchange);
 }
 
-/** Content item types a result may carry (MCP 2025-11-25); anything else is dropped. */
-const CONTENT_TYPES: ReadonlySet<string> = new Set(["text", "image", "audio", "resource", "resource_link"]);
-
-/**
- * The upstream's result reduced to what MCP defines, sanitised at the vendor's level and
- * bounded by `MAX_RESPONSE_BYTES` (text items are cut with a notice; items past the budget
- * are replaced by one).
- */
-function safeResult(raw: Record<string, unknown>, call: McpToolCall): CallToolResult {
-  const level = call.settings.sanitizationLevel;
-  let budget = call.settings.maxResponseBytes;
-  const content: CallToolResult["content"] = [];
-  const items = Array.isArray(raw["content"]) ? raw["content"] : [];
-  let dropped = 0;
-  for (const item of items) {
-    if (
-      item === null ||
-      typeof item !== "object" ||
-      !CONTENT_TYPES.has(String((item as { type?: unknown }).type))
-    ) {
-      dropped++;
-      continue;
-    }
-    const clean = sanitize(item as CallToolResult["content"][number], level);
-    const size = JSON.stringify(clean).length;
-    if (size <= budget) {
-      content.push(clean);
-      budget -= size;
-      continue;
-    }
-    if (clean.type === "text" && budget > 0) {
-      content.push({
-        type: "text",
-        text: `${clean.text.slice(0, budget)}\n[truncated: the answer is larger than the gateway's ${call.settings.maxResponseBytes}-byte limit]`,
-      });
-      budget = 0;
-      continue;
-    }
-    dropped++;
+/** An upstream's JSON-RPC error or HTTP status as a failure (bounded quotes, no HTML). */
+export function exchangeFailure(
+  vendor: string,
+  exchange: Exclude<McpExchange, { kind: "result" }>,
+): { ok: false; failure: ToolFailure } {
+  if (exchange.kind === "error") {
+    const { code, message, data } = exchange.error;
+    return failed(
+      "upstream_error",
+      `${vendor} refused the call: ${String(message).slice(0, MAX_ERROR_BODY_CHARS)}`,
+      {
+        extra: { rpcError: { code, message, ...(data === undefined ? {} : { data }) } },
+      },
+    );
   }
-  if (dropped > 0)
-    content.push({
-      type: "text",
-      text: `[gateway: ${dropped} content item(s) left out: unknown type or over the size limit]`,
-    });
-  const result: CallToolResult = { content };
-  const structured = raw["structuredContent"];
-  if (structured !== null && typeof structured === "object" && !Array.isArray(structured)) {
-    const size = JSON.stringify(structured).length;
-    if (size <= call.settings.maxResponseBytes)
-      result.structuredContent = sanitize(structured as Record<string, unknown>, level);
-  }
-  if (raw["isError"] === true) result.isError = true;
-  return result;
+  const html = /^\s*</.test(exchange.body);
+  return failed("upstream_error", `${vendor} answered HTTP ${exchange.status}.`, {
+    status: exchange.status,
+    ...(html || exchange.body === ""
+      ? {}
+      : { extra: { details: exchange.body.slice(0, MAX_ERROR_BODY_CHARS) } }),
+  });
 }
 
 function scrubbed(outcome: ToolOutcome, secrets: SecretScrubber): ToolOutcome {

@@ -19,6 +19,7 @@ import { bearerAuthorizer } from "./authorizer.ts";
 import { callMcpTool, effectsOf, type McpToolCall } from "./call.ts";
 import { mcpConnection } from "./connection.ts";
 import { curateTools } from "./curate-interim.ts";
+import { type McpFeatureRequest, mcpFeatureRequest, mcpFeatures } from "./features.ts";
 import { mcpUrlOf, sessionKeyOf, sessionOwner } from "./target.ts";
 import { resolveToolList } from "./tool-list.ts";
 
@@ -150,4 +151,6 @@ export const mcpServerKind = {
   callTool: (call: McpToolCall) => callMcpTool(call),
   probe,
   resolve,
+  features: mcpFeatures,
+  request: (request: McpFeatureRequest) => mcpFeatureRequest(request),
 };

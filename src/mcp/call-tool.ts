@@ -5,8 +5,10 @@
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import { callVendorTool } from "../vendors/call.ts";
+import { callVendorTool, servesFeatures } from "../vendors/call.ts";
+import type { VendorProgress } from "../vendors/kind.ts";
 import type { ResolvedTool } from "./catalog.ts";
+import { unifiedContentUris } from "./resource-uris.ts";
 import type { McpRequestScope } from "./server.ts";
 import { outcomeResult } from "./tool-result.ts";
 
@@ -15,6 +17,7 @@ export async function callTool(
   scope: McpRequestScope,
   resolved: ResolvedTool,
   args: unknown,
+  onProgress?: (progress: VendorProgress) => void,
 ): Promise<CallToolResult> {
   const { bundle, recipe } = resolved;
   const outcome = await callVendorTool({
@@ -25,6 +28,12 @@ export async function callTool(
     caller: scope.caller,
     waitUntil: scope.waitUntil,
     requestId: scope.requestId,
+    ...(onProgress === undefined ? {} : { onProgress }),
   });
-  return outcomeResult(outcome, bundle.vendor, recipe.name);
+  const result = outcomeResult(outcome, bundle.vendor, recipe.name);
+  // A vendor's resources are namespaced on /v1/mcp: links to them in results follow (resource-uris.ts).
+  if (scope.endpoint.kind === "unified" && servesFeatures(bundle)) {
+    return { ...result, content: unifiedContentUris(bundle.vendor, result.content) };
+  }
+  return result;
 }
