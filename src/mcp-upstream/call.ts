@@ -31,7 +31,7 @@ import {
 import { bearerAuthorizer } from "./authorizer.ts";
 import { type McpConnection, type McpExchange, type McpRequestOptions, mcpConnection } from "./connection.ts";
 import { safeResult } from "./safe-content.ts";
-import { progressRelay, refuseServerRequest } from "./server-requests.ts";
+import { progressRelay, refuseServerRequest, SERVER_REQUEST_REFUSAL } from "./server-requests.ts";
 import { mcpUrlOf, sessionKeyOf, sessionOwner } from "./target.ts";
 
 /** What the kind's `callTool` is handed (the seam's `VendorToolCall`, typed here without importing it). */
@@ -209,9 +209,26 @@ function guardFailure(failure: UpstreamFailure, attempts: number): { ok: false; 
 const MAX_ERROR_BODY_CHARS = 500;
 
 function answer(call: McpToolCall, exchange: McpExchange): ToolOutcome {
-  return exchange.kind === "result"
-    ? succeeded(safeResult(exchange.result, call.settings))
-    : exchangeFailure(call.bundle.vendor, exchange);
+  if (exchange.kind !== "result") return exchangeFailure(call.bundle.vendor, exchange);
+  if (isInputRequired(exchange.result)) return inputRequiredFailure(call.bundle.vendor);
+  return succeeded(safeResult(exchange.result, call.settings));
+}
+
+/**
+ * A 2026-07-28 `InputRequiredResult` (multi round-trip: the server asks the client for input and
+ * expects the request again with `inputResponses`). The gateway declares no client capability
+ * that allows one, so it is never relayed (see server-requests.ts).
+ */
+export function isInputRequired(result: Record<string, unknown>): boolean {
+  return result["resultType"] === "input_required";
+}
+
+/** The failure for an upstream that asked for input the gateway cannot relay. */
+export function inputRequiredFailure(vendor: string): { ok: false; failure: ToolFailure } {
+  return failed(
+    "upstream_error",
+    `${vendor} asked for input from the user (multi round-trip request); ${SERVER_REQUEST_REFUSAL}.`,
+  );
 }
 
 /** An upstream's JSON-RPC error or HTTP status as a failure (bounded quotes, no HTML). */

@@ -21,7 +21,13 @@ import { SecretScrubber } from "../redaction/scrub.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
 import { failed, ToolError, type ToolFailure } from "../tool-error.ts";
 import { bearerAuthorizer } from "./authorizer.ts";
-import { exchangeFailure, type GuardedRequest, sendGuarded } from "./call.ts";
+import {
+  exchangeFailure,
+  type GuardedRequest,
+  inputRequiredFailure,
+  isInputRequired,
+  sendGuarded,
+} from "./call.ts";
 import { mcpConnection } from "./connection.ts";
 import { ContentBudget, type ContentLimits, isRecord } from "./safe-content.ts";
 import { refuseServerRequest } from "./server-requests.ts";
@@ -157,6 +163,7 @@ export async function mcpFeatureRequest(request: McpFeatureRequest): Promise<Mcp
     let outcome: McpFeatureOutcome;
     if (!sent.ok) outcome = sent;
     else if (sent.exchange.kind !== "result") outcome = exchangeFailure(bundle.vendor, sent.exchange);
+    else if (isInputRequired(sent.exchange.result)) outcome = inputRequiredFailure(bundle.vendor);
     else outcome = shaped(method, sent.exchange.result, request.settings, bundle);
     if (secrets.empty) return outcome;
     return outcome.ok
