@@ -1,7 +1,7 @@
 /**
  * `npm run compile`: compiles every vendor in `specs/` into `src/generated/`.
  *
- *   node scripts/compile.ts [--specs DIR] [--out DIR]
+ *   node scripts/compile.ts [--specs DIR] [--out DIR] [--snapshot VENDOR]...
  *   node scripts/compile.ts --check FILE
  *
  * Exit codes: 0 ok, 1 invalid spec or vendor configuration (nothing written), 2 bad usage.
@@ -21,7 +21,10 @@ import { formatBytes } from "./compiler/summary.ts";
 const USAGE = `Usage:
   node scripts/compile.ts [--specs DIR] [--out DIR]   compile every specs/<vendor>/ (defaults: specs, src/generated)
   node scripts/compile.ts --check FILE [--lenient]    validate one spec file and print what it holds
-                                                      (--lenient: as "lenient": true in vendor.json)`;
+                                                      (--lenient: as "lenient": true in vendor.json)
+  --snapshot VENDOR (repeatable)                      fetch an MCP vendor's tool list now and write it to
+                                                      specs/VENDOR/mcp-tools.json (a fixed catalogue; the
+                                                      compile fails and writes nothing if the fetch fails)`;
 
 /** Progress lines at most this often. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -101,7 +104,14 @@ function fail(error: unknown): never {
 }
 
 async function main(): Promise<void> {
-  let values: { specs?: string; out?: string; check?: string; lenient?: boolean; help?: boolean };
+  let values: {
+    specs?: string;
+    out?: string;
+    check?: string;
+    lenient?: boolean;
+    snapshot?: string[];
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       options: {
@@ -109,6 +119,7 @@ async function main(): Promise<void> {
         out: { type: "string" },
         check: { type: "string" },
         lenient: { type: "boolean" },
+        snapshot: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -129,8 +140,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (values.check !== undefined) {
-    if (values.specs !== undefined || values.out !== undefined) {
-      console.error(`--check takes no --specs/--out\n\n${USAGE}`);
+    if (values.specs !== undefined || values.out !== undefined || values.snapshot !== undefined) {
+      console.error(`--check takes no --specs/--out/--snapshot\n\n${USAGE}`);
       process.exit(2);
     }
     const started = performance.now();
@@ -168,6 +179,7 @@ async function main(): Promise<void> {
       specsDir,
       outDir,
       ...(threshold !== undefined ? { discoveryThreshold: threshold } : {}),
+      ...(values.snapshot !== undefined ? { snapshot: values.snapshot } : {}),
       onProgress: (event) => {
         if (event.phase === "read") vendorStart.set(event.vendor, performance.now());
         report(event);
@@ -176,6 +188,10 @@ async function main(): Promise<void> {
       },
     });
     if (result.missingSpecsDir) console.log(`${specsDir} does not exist: wrote an empty registry`);
+    for (const file of result.snapshots)
+      console.log(
+        `snapshot: wrote ${specsDir}/${file} (review and commit it: it is the vendor's tool catalogue)`,
+      );
     for (const { summary } of result.vendors)
       console.log(formatSummary(summary, vendorStart.get(summary.vendor)));
     const total = result.vendors.reduce((n, v) => n + v.summary.bundleBytes, 0);

@@ -1,12 +1,13 @@
 /**
  * Where a vendor's requests go. Scheme, host, port and the path prefix of every
  * upstream request come from here and nowhere else: tool arguments only ever
- * fill in path segments, query, headers and body below this URL.
+ * fill in path segments, query, headers and body below this URL. An MCP vendor's
+ * endpoint ({@link resolveMcpUrl}) is resolved and checked the same way.
  *
  * @module
  */
 import type { ToolRecipe, VendorBundle } from "./bundle/types.ts";
-import { type EnvVars, envString, vendorVarName } from "./config.ts";
+import { type EnvVars, envString, plainHttpAllowedHost, vendorVarName } from "./config.ts";
 import { memoized } from "./memo.ts";
 import { ToolError } from "./tool-error.ts";
 
@@ -31,33 +32,68 @@ export function resolveBaseUrl(env: EnvVars, bundle: VendorBundle, tool?: ToolRe
   const envName = vendorVarName(bundle.vendor, "BASE_URL");
   const fromEnv = envString(env, envName);
   const raw = fromEnv ?? bundle.baseUrl ?? tool?.serverUrl;
-  const cached = raw === undefined ? undefined : parsedBaseUrls.get(raw);
-  if (cached !== undefined) return cached;
-  const source = fromEnv ? envName : bundle.baseUrl ? "the bundle's baseUrl" : "the spec's server URL";
   if (raw === undefined) {
     throw new ToolError(
       "configuration_error",
       `No base URL is configured for vendor "${bundle.vendor}": set ${envName} or baseUrl in vendor.json`,
     );
   }
+  const source = fromEnv ? envName : bundle.baseUrl ? "the bundle's baseUrl" : "the spec's server URL";
+  return checkedUrl(raw, () => `The base URL from ${source}`, false);
+}
+
+/**
+ * An MCP vendor's endpoint: env `<VENDOR>_MCP_URL`, else vendor.json `mcp.url`. The checks of
+ * {@link resolveBaseUrl}, and plain http only to a loopback host (`plainHttpAllowedHost`): the
+ * gateway sends the vendor's credentials there.
+ *
+ * @throws ToolError `configuration_error` when the bundle is not an MCP vendor's or the URL is unusable.
+ */
+export function resolveMcpUrl(env: EnvVars, bundle: VendorBundle): URL {
+  const envName = vendorVarName(bundle.vendor, "MCP_URL");
+  const fromEnv = envString(env, envName);
+  const raw = fromEnv ?? bundle.mcp?.url;
+  if (raw === undefined) {
+    throw new ToolError(
+      "configuration_error",
+      `No MCP URL is configured for vendor "${bundle.vendor}": set ${envName} or mcp.url in vendor.json`,
+    );
+  }
+  return checkedUrl(raw, () => `The MCP URL from ${fromEnv ? envName : "vendor.json mcp.url"}`, true);
+}
+
+/** `raw` parsed and checked (cached by text); `what()` names it in errors. */
+function checkedUrl(raw: string, what: () => string, loopbackOnlyHttp: boolean): URL {
+  const cached = parsedBaseUrls.get(raw);
+  if (cached !== undefined && (!loopbackOnlyHttp || secureEnough(cached))) return cached;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ToolError("configuration_error", `The base URL from ${source} is not an absolute URL`);
+    throw new ToolError("configuration_error", `${what()} is not an absolute URL`);
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ToolError("configuration_error", `The base URL from ${source} must be http(s)`);
+    throw new ToolError("configuration_error", `${what()} must be http(s)`);
   }
   if (url.username || url.password || url.search || url.hash) {
     throw new ToolError(
       "configuration_error",
-      `The base URL from ${source} must not contain credentials, a query or a fragment`,
+      `${what()} must not contain credentials, a query or a fragment`,
+    );
+  }
+  if (loopbackOnlyHttp && !secureEnough(url)) {
+    throw new ToolError(
+      "configuration_error",
+      `${what()} must be https (plain http only to localhost or 127.0.0.1)`,
     );
   }
   if (parsedBaseUrls.size >= MAX_PARSED_BASE_URLS) parsedBaseUrls.clear();
   parsedBaseUrls.set(raw, url);
   return url;
+}
+
+function secureEnough(url: URL): boolean {
+  return url.protocol === "https:" || plainHttpAllowedHost(url.hostname);
 }
 
 function partsOf(base: URL): { origin: string; prefix: string } {

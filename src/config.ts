@@ -2,7 +2,7 @@
  * Every variable the Worker reads, in one place: its name, how it is parsed and what is
  * allowed, validated with valibot once per `env` object ({@link loadConfig}), plus the
  * Worker's env type (`Env`) and the per-vendor overrides from `vendor.json`
- * (`resilience`). Vendor-named variables (`<VENDOR>_BASE_URL`, `<VENDOR>_API_KEY`, …) are
+ * (`resilience`). Vendor-named variables (`<VENDOR>_BASE_URL`, `<VENDOR>_MCP_URL`, `<VENDOR>_API_KEY`, …) are
  * read by name through {@link envString}, the one rule for every string variable.
  *
  * A bad value never crashes the Worker: it becomes a {@link GatewayError} with
@@ -661,8 +661,8 @@ const envPrefixes = new Map<string, string>();
 const MAX_ENV_PREFIXES = 1_000;
 
 /**
- * Every vendor-named variable, by suffix (`<VENDOR>_<SUFFIX>`): the base URL
- * (src/base-url.ts), the shared upstream secrets unless vendor.json `auth.secrets` names others
+ * Every vendor-named variable, by suffix (`<VENDOR>_<SUFFIX>`): the base URL and an MCP vendor's
+ * endpoint (src/base-url.ts), the shared upstream secrets unless vendor.json `auth.secrets` names others
  * (src/auth/upstream-credentials.ts) and the vendor's OAuth 2.0 client (src/auth/vendor-auth.ts,
  * `OAUTH2_CLIENT_AUTH=post` for `client_secret_post`).
  */

@@ -7,6 +7,7 @@
  * @module
  */
 import type { JsonSchema, ToolRecipe, VendorBundle } from "../../src/bundle/types.ts";
+import { withoutFixed } from "../../src/mcp-upstream/curate.ts";
 import { validate } from "../../src/schema/validate.ts";
 import { credentialParams } from "../../src/upstream/auth.ts";
 import { encodeStrict } from "../../src/upstream/serialize.ts";
@@ -103,7 +104,6 @@ function fixedProblems(
   key: string,
 ): VendorConfigIssue[] {
   const issues: VendorConfigIssue[] = [];
-  const properties = isObject(tool.inputSchema.properties) ? tool.inputSchema.properties : {};
   const reserved = credentialParams(tool, auth as VendorBundle);
   for (const [arg, value] of Object.entries(fixed)) {
     const where = `tools.${key}.fixed.${arg}`;
@@ -123,41 +123,47 @@ function fixedProblems(
       });
       continue;
     }
-    if (!Object.hasOwn(properties, arg)) {
-      const known = Object.keys(properties);
-      issues.push({
-        key: where,
-        message: `tool "${tool.name}" has no argument "${arg}"; ${known.length > 0 ? `expected one of ${known.join(", ")}` : "it takes none"}`,
-      });
-      continue;
-    }
-    // The argument's own schema, with the tool's local $defs its $refs may point into.
-    const schema: JsonSchema = {
-      type: "object",
-      properties: { [arg]: properties[arg] },
-      required: [arg],
-      ...(tool.inputSchema.$defs !== undefined ? { $defs: tool.inputSchema.$defs } : {}),
-    };
-    const outcome = validate(schema, { [arg]: value }, { exactIntegers: true });
-    if (!outcome.valid) {
-      const detail = outcome.issues.map((i) => `${i.pointer || "/"}: ${i.message}`).join("; ");
-      issues.push({ key: where, message: `the fixed value does not fit the argument's schema (${detail})` });
-    }
+    const issue = fixedArgumentIssue(tool.inputSchema, tool.name, arg, value, where);
+    if (issue !== undefined) issues.push(issue);
   }
   return issues;
 }
 
+/**
+ * The problem with fixing argument `arg` of a tool to `value`, or `undefined`: the tool has no
+ * such argument, or the argument's schema (with the input schema's local `$defs`/`definitions`
+ * its `$ref`s may point into) refuses the value. Both vendor kinds check fixed values this way.
+ */
+export function fixedArgumentIssue(
+  inputSchema: JsonSchema,
+  toolName: string,
+  arg: string,
+  value: unknown,
+  where: string,
+): VendorConfigIssue | undefined {
+  const properties = isObject(inputSchema.properties) ? inputSchema.properties : {};
+  if (!Object.hasOwn(properties, arg)) {
+    const known = Object.keys(properties);
+    return {
+      key: where,
+      message: `tool "${toolName}" has no argument "${arg}"; ${known.length > 0 ? `expected one of ${known.join(", ")}` : "it takes none"}`,
+    };
+  }
+  const schema: JsonSchema = {
+    type: "object",
+    properties: { [arg]: properties[arg] },
+    required: [arg],
+    ...(inputSchema.$defs !== undefined ? { $defs: inputSchema.$defs } : {}),
+    ...(inputSchema.definitions !== undefined ? { definitions: inputSchema.definitions } : {}),
+  };
+  const outcome = validate(schema, { [arg]: value }, { exactIntegers: true });
+  if (outcome.valid) return undefined;
+  const detail = outcome.issues.map((i) => `${i.pointer || "/"}: ${i.message}`).join("; ");
+  return { key: where, message: `the fixed value does not fit the argument's schema (${detail})` };
+}
+
 /** Drops the fixed arguments from the listed schema (and `required`); the executor adds them back. */
 function hideFixed(tool: ToolRecipe, fixed: Record<string, unknown>): void {
-  const schema = tool.inputSchema;
-  const properties = { ...(schema.properties as Record<string, unknown>) };
-  for (const arg of Object.keys(fixed)) delete properties[arg];
-  const next: JsonSchema = { ...schema, properties };
-  if (Array.isArray(schema.required)) {
-    const required = schema.required.filter((r) => !Object.hasOwn(fixed, r as string));
-    if (required.length > 0) next.required = required;
-    else delete next.required;
-  }
-  tool.inputSchema = next;
+  tool.inputSchema = withoutFixed(tool.inputSchema, fixed);
   tool.fixed = fixed;
 }

@@ -13,7 +13,8 @@ export type CompilerErrorCode =
   | "spec_missing"
   | "spec_ambiguous"
   | "vendor_config_missing"
-  | "specs_dir_invalid";
+  | "specs_dir_invalid"
+  | "mcp_snapshot_failed";
 
 export class CompilerError extends Error {
   readonly code: CompilerErrorCode;

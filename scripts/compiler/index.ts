@@ -16,7 +16,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { readdir, stat } from "node:fs/promises";
+import { readdir, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { BUNDLE_FORMAT_VERSION, type VendorBundle } from "../../src/bundle/types.ts";
 // The Worker's own rule, so the "set <VENDOR>_BASE_URL" hint names the variable it reads.
@@ -26,6 +26,14 @@ import { applyToolOverrides } from "./curate.ts";
 import { CompilerError, type SpecProblem, SpecValidationError, VendorConfigError } from "./errors.ts";
 import { dropBroken, repairSpec } from "./lenient.ts";
 import { formatFromName, parseDocumentText, readTextFile } from "./load.ts";
+import {
+  buildMcpVendor,
+  fetchMcpSnapshot,
+  MCP_SNAPSHOT_FILE,
+  type McpSnapshot,
+  openApiSelectorIssues,
+  renderSnapshot,
+} from "./mcp.ts";
 import { maxToolNameChars } from "./naming.ts";
 import { buildTools, type CompileWarning, pickServer, type SkippedOperation } from "./operations.ts";
 import {
@@ -39,12 +47,18 @@ import { isObject } from "./pointer.ts";
 import { resolveRefs } from "./refs.ts";
 import { SchemaConverter } from "./schema.ts";
 import { convertSecuritySchemes } from "./security.ts";
-import { estimateToolsList, servedAs, type VendorSummary } from "./summary.ts";
+import { estimateToolsList, MCP_SPEC_FORMAT, servedAs, type VendorSummary } from "./summary.ts";
 import { checkAgainstSchemas, checkStructure, detectVersion, MORE_ERRORS_PREFIX } from "./validate.ts";
-import { parseVendorConfigText, type VendorConfig, vendorNameProblem } from "./vendor-config.ts";
+import {
+  type McpConfig,
+  parseVendorConfigText,
+  type VendorConfig,
+  vendorNameProblem,
+} from "./vendor-config.ts";
 
 export type { SpecProblem, VendorConfigIssue } from "./errors.ts";
 export { CompilerError, SpecValidationError, VendorConfigError } from "./errors.ts";
+export { MCP_SNAPSHOT_FILE, type McpSnapshot } from "./mcp.ts";
 export type { VendorSummary } from "./summary.ts";
 export { formatSummary, TOKEN_ESTIMATE_METHOD } from "./summary.ts";
 export type { VendorConfig } from "./vendor-config.ts";
@@ -75,6 +89,12 @@ export interface CompileOptions {
   discoveryThreshold?: number;
 }
 
+/** Options of one vendor folder's compile inside {@link compileAll}. */
+interface FolderOptions extends CompileOptions {
+  /** A tool-list snapshot just fetched for this (MCP) vendor, used instead of its file. */
+  freshSnapshot?: McpSnapshot;
+}
+
 export interface CompiledVendor {
   bundle: VendorBundle;
   summary: VendorSummary;
@@ -96,7 +116,7 @@ export async function compileVendor(
   return { bundle, summary };
 }
 
-async function compileVendorFolder(vendorDir: string, opts: CompileOptions): Promise<CompiledVendor> {
+async function compileVendorFolder(vendorDir: string, opts: FolderOptions): Promise<CompiledVendor> {
   const cwd = opts.cwd ?? process.cwd();
   const dir = resolve(vendorDir);
   const vendor = basename(dir);
@@ -113,12 +133,23 @@ async function compileVendorFolder(vendorDir: string, opts: CompileOptions): Pro
   }
   const config = parseVendorConfigText(await readTextFile(configPath), display(configPath, cwd));
   const specs = SPEC_FILE_NAMES.filter((name) => entries.has(name));
+  if (config.mcp !== undefined) {
+    if (specs.length > 0) {
+      throw new CompilerError(
+        "spec_ambiguous",
+        `${display(dir, cwd)}: vendor.json has "mcp" and the folder has ${specs.join(", ")}; a vendor is either an upstream MCP server or an OpenAPI API: remove one (or make the other its own vendor folder)`,
+      );
+    }
+    return compileMcpFolder(vendor, dir, { ...config, mcp: config.mcp }, display(configPath, cwd), cwd, opts);
+  }
   if (specs.length === 0) {
     throw new CompilerError(
       "spec_missing",
-      `${display(dir, cwd)}: no spec file; expected one of ${SPEC_FILE_NAMES.join(", ")}`,
+      `${display(dir, cwd)}: no spec file; expected one of ${SPEC_FILE_NAMES.join(", ")}, or "mcp": { "url": … } in vendor.json for an upstream MCP server`,
     );
   }
+  const selectorIssues = openApiSelectorIssues(config);
+  if (selectorIssues.length > 0) throw new VendorConfigError(display(configPath, cwd), selectorIssues);
   if (specs.length > 1) {
     throw new CompilerError(
       "spec_ambiguous",
@@ -135,6 +166,57 @@ async function compileVendorFolder(vendorDir: string, opts: CompileOptions): Pro
     discoveryThreshold: opts.discoveryThreshold,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
+}
+
+async function compileMcpFolder(
+  vendor: string,
+  dir: string,
+  config: VendorConfig & { mcp: McpConfig },
+  configFile: string,
+  cwd: string,
+  opts: FolderOptions,
+): Promise<CompiledVendor> {
+  opts.onProgress?.({ vendor, phase: "read" });
+  const built = await buildMcpVendor({
+    vendor,
+    vendorDir: dir,
+    config,
+    configFile,
+    snapshotFile: display(join(dir, MCP_SNAPSHOT_FILE), cwd),
+    ...(opts.freshSnapshot !== undefined ? { snapshot: opts.freshSnapshot } : {}),
+  });
+  const { bundle } = built;
+  bundle.contentHash = createHash("sha256").update(JSON.stringify(bundle)).digest("hex");
+  const json = JSON.stringify(bundle);
+  const mcpTools = bundle.mcpTools;
+  const summary: VendorSummary = {
+    vendor,
+    displayName: bundle.displayName,
+    specFile: built.snapshot !== undefined ? MCP_SNAPSHOT_FILE : VENDOR_CONFIG_FILE,
+    specFormat: MCP_SPEC_FORMAT,
+    specTitle: bundle.specTitle,
+    specVersion: bundle.specVersion,
+    contentHash: bundle.contentHash,
+    operations: built.snapshot?.tools.length ?? 0,
+    tools: mcpTools?.length ?? 0,
+    renamed: built.renamed,
+    skipped: built.skipped,
+    warnings: dedupeWarnings(built.warnings),
+    externalDocuments: [],
+    sharedSchemas: 0,
+    toolsList: estimateToolsList(bundle),
+    bundleBytes: Buffer.byteLength(json),
+    served: servedAs(bundle, opts.discoveryThreshold),
+    mcp: {
+      url: config.mcp.url,
+      tools: mcpTools?.length ?? "live",
+      ...(built.snapshot !== undefined
+        ? { snapshot: { file: MCP_SNAPSHOT_FILE, fetchedAt: built.snapshot.fetchedAt } }
+        : {}),
+    },
+  };
+  opts.onProgress?.({ vendor, phase: "done" });
+  return { bundle, summary, json };
 }
 
 interface SpecInput {
@@ -395,6 +477,13 @@ function dedupeWarnings(warnings: readonly CompileWarning[]): CompileWarning[] {
 export interface CompileAllOptions extends CompileOptions {
   specsDir: string;
   outDir: string;
+  /**
+   * MCP vendors whose tool list is fetched now (`--snapshot`) and written to their
+   * `mcp-tools.json` when the whole compile succeeds.
+   */
+  snapshot?: readonly string[];
+  /** Where `--snapshot` reads `<VENDOR>_MCP_URL` and `<VENDOR>_TOKEN` (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface CompileAllResult {
@@ -404,6 +493,8 @@ export interface CompileAllResult {
   removed: string[];
   /** `specsDir` did not exist: an empty registry was written. */
   missingSpecsDir: boolean;
+  /** Snapshot files written (`--snapshot`), relative to `specsDir`. */
+  snapshots: string[];
 }
 
 /** A vendor that failed; all of them are reported together and nothing is written. */
@@ -441,17 +532,42 @@ export async function compileAll(opts: CompileAllOptions): Promise<CompileAllRes
     missingSpecsDir = true;
   }
 
-  const vendors: CompiledVendor[] = [];
   const failures: { vendor: string; error: CompilerError }[] = [];
-  for (const name of names) {
+  const snapshots = new Map<string, McpSnapshot>();
+  for (const name of new Set(opts.snapshot ?? [])) {
     try {
-      vendors.push(await compileVendorFolder(join(specsDir, name), opts));
+      snapshots.set(name, await takeSnapshot(specsDir, name, names, cwd, opts.env ?? process.env));
     } catch (error) {
       if (error instanceof CompilerError) failures.push({ vendor: name, error });
       else throw error;
     }
   }
   if (failures.length > 0) throw new CompileFailedError(failures);
+
+  const vendors: CompiledVendor[] = [];
+  for (const name of names) {
+    try {
+      const { snapshot: _names, env: _env, ...folderOpts } = opts;
+      const freshSnapshot = snapshots.get(name);
+      vendors.push(
+        await compileVendorFolder(join(specsDir, name), {
+          ...folderOpts,
+          ...(freshSnapshot !== undefined ? { freshSnapshot } : {}),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof CompilerError) failures.push({ vendor: name, error });
+      else throw error;
+    }
+  }
+  if (failures.length > 0) throw new CompileFailedError(failures);
+
+  // Only a compile that succeeded keeps its snapshots: the files then match what was built.
+  const snapshotFiles: string[] = [];
+  for (const [name, snapshot] of snapshots) {
+    await writeFile(join(specsDir, name, MCP_SNAPSHOT_FILE), renderSnapshot(snapshot));
+    snapshotFiles.push(`${name}/${MCP_SNAPSHOT_FILE}`);
+  }
 
   const files = new Map<string, string>();
   for (const { bundle, json } of vendors) files.set(bundleFileName(bundle.vendor), renderBundleModule(json));
@@ -463,8 +579,39 @@ export async function compileAll(opts: CompileAllOptions): Promise<CompileAllRes
       opts.outDir,
     ),
   );
-  const { written, removed } = await writeGenerated(opts.outDir, files);
-  return { vendors, written, removed, missingSpecsDir };
+  const generated = await writeGenerated(opts.outDir, files);
+  return { vendors, ...generated, missingSpecsDir, snapshots: snapshotFiles };
+}
+
+/** `--snapshot <vendor>`: the vendor must be an MCP vendor folder in `specsDir`. */
+async function takeSnapshot(
+  specsDir: string,
+  vendor: string,
+  names: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<McpSnapshot> {
+  if (!names.includes(vendor)) {
+    throw new CompilerError(
+      "mcp_snapshot_failed",
+      `--snapshot ${vendor}: no vendor folder ${display(join(specsDir, vendor), cwd)}`,
+    );
+  }
+  const configPath = join(specsDir, vendor, VENDOR_CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readTextFile(configPath);
+  } catch {
+    throw new CompilerError("vendor_config_missing", `${display(configPath, cwd)} is missing`);
+  }
+  const config = parseVendorConfigText(text, display(configPath, cwd));
+  if (config.mcp === undefined) {
+    throw new CompilerError(
+      "mcp_snapshot_failed",
+      `--snapshot ${vendor}: ${display(configPath, cwd)} has no "mcp"; only an MCP vendor's tool list can be snapshotted`,
+    );
+  }
+  return fetchMcpSnapshot(vendor, { ...config, mcp: config.mcp }, env);
 }
 
 /**

@@ -10,9 +10,10 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { MCP_TOOL_NAME_MAX_CHARS, sanitizeToolName } from "../../src/mcp-upstream/curate.ts";
 
 /** Many MCP clients cut or reject tool names longer than 64 characters. */
-export const TOOL_NAME_MAX_CHARS = 64;
+export const TOOL_NAME_MAX_CHARS = MCP_TOOL_NAME_MAX_CHARS;
 /** Argument keys: identifier-safe, so clients that map arguments to identifiers cope (`filter[status]` → `filter_status`). */
 export const ARG_KEY_MAX_CHARS = 64;
 const HASH_CHARS = 8;
@@ -28,12 +29,8 @@ export function fitLength(name: string, max: number, original: string): string {
   return `${head}_${shortHash(original)}`;
 }
 
-export function sanitizeToolName(raw: string): string {
-  return raw
-    .replace(/[^A-Za-z0-9_-]+/g, "_")
-    .replace(/_{2,}/g, "_")
-    .replace(/^[_-]+|[_-]+$/g, "");
-}
+// One rule for both vendor kinds (the MCP kind sanitises upstream tool names in the Worker).
+export { sanitizeToolName };
 
 /** `vendor.json`: the operator renamed it (`tools.<key>.name`). */
 export type RenameReason = "sanitized" | "shortened" | "duplicate" | "vendor.json";

@@ -21,6 +21,17 @@ export interface ToolsListEstimate {
   unifiedTokens: number;
 }
 
+/** `specFormat` of an MCP vendor. */
+export const MCP_SPEC_FORMAT = "MCP server (streamable HTTP)";
+
+/** An MCP vendor: where it is and whether its tools are a compiled snapshot or fetched live. */
+export interface McpSummary {
+  url: string;
+  /** Tools in the bundle's snapshot, or `live`: the Worker fetches the list. */
+  tools: number | "live";
+  snapshot?: { file: string; fetchedAt: string };
+}
+
 export interface VendorSummary {
   vendor: string;
   displayName: string;
@@ -45,6 +56,8 @@ export interface VendorSummary {
   bundleBytes: number;
   /** How clients will see the vendor (README "Discovery mode"), and why. */
   served: ServedAs;
+  /** MCP vendors only. */
+  mcp?: McpSummary;
 }
 
 export interface ServedAs {
@@ -60,9 +73,19 @@ export function servedAs(
   bundle: VendorBundle,
   threshold: number = DEFAULT_DISCOVERY_TOOL_THRESHOLD,
 ): ServedAs {
-  const mode = usesDiscovery(bundle, threshold) ? "discovery" : "tools";
-  if (bundle.toolMode !== undefined) return { mode, reason: `vendor.json "toolMode": "${bundle.toolMode}"` };
-  const count = bundle.tools.length;
+  if (bundle.toolMode !== undefined) {
+    return { mode: bundle.toolMode, reason: `vendor.json "toolMode": "${bundle.toolMode}"` };
+  }
+  if (bundle.kind === "mcp" && bundle.mcpTools === undefined) {
+    return {
+      mode: "tools",
+      reason: `tools fetched live: discovery mode once the list is over DISCOVERY_TOOL_THRESHOLD ${fmt(threshold)}`,
+    };
+  }
+  const count = bundle.kind === "mcp" ? bundle.mcpTools!.length : bundle.tools.length;
+  // The Worker's rule; it counts an MCP vendor's tools from the list it serves.
+  const discovery = bundle.kind === "mcp" ? count > threshold : usesDiscovery(bundle, threshold);
+  const mode = discovery ? "discovery" : "tools";
   return mode === "discovery"
     ? {
         mode,
@@ -76,7 +99,8 @@ export function estimateTokens(bytes: number): number {
 }
 
 export function estimateToolsList(bundle: VendorBundle): ToolsListEstimate {
-  const entries = bundle.tools.map((tool) => ({
+  const tools = bundle.kind === "mcp" ? (bundle.mcpTools ?? []) : bundle.tools;
+  const entries = tools.map((tool) => ({
     name: tool.name,
     ...(tool.title !== undefined ? { title: tool.title } : {}),
     description: tool.description,
@@ -84,7 +108,7 @@ export function estimateToolsList(bundle: VendorBundle): ToolsListEstimate {
     ...(tool.outputSchema !== undefined ? { outputSchema: tool.outputSchema } : {}),
   }));
   const bytes = Buffer.byteLength(JSON.stringify({ tools: entries }));
-  const unifiedBytes = bytes + bundle.tools.length * (Buffer.byteLength(bundle.vendor) + 1);
+  const unifiedBytes = bytes + tools.length * (Buffer.byteLength(bundle.vendor) + 1);
   return { bytes, tokens: estimateTokens(bytes), unifiedBytes, unifiedTokens: estimateTokens(unifiedBytes) };
 }
 
@@ -101,9 +125,18 @@ export function formatBytes(bytes: number): string {
 export function formatSummary(summary: VendorSummary, durationMs?: number): string {
   const lines: string[] = [];
   const time = durationMs !== undefined ? ` in ${(durationMs / 1000).toFixed(2)} s` : "";
-  lines.push(
-    `${summary.vendor}: ${fmt(summary.tools)} tools from ${fmt(summary.operations)} operations${time} — ${summary.specTitle} ${summary.specVersion} (${summary.specFormat})`,
-  );
+  const mcp = summary.mcp;
+  if (mcp === undefined) {
+    lines.push(
+      `${summary.vendor}: ${fmt(summary.tools)} tools from ${fmt(summary.operations)} operations${time} — ${summary.specTitle} ${summary.specVersion} (${summary.specFormat})`,
+    );
+  } else if (mcp.snapshot === undefined) {
+    lines.push(`${summary.vendor}: MCP server ${mcp.url}${time} — tools fetched live at run time`);
+  } else {
+    lines.push(
+      `${summary.vendor}: MCP server ${mcp.url}${time} — ${fmt(summary.tools)} tools from ${fmt(summary.operations)} in ${mcp.snapshot.file} (fetched ${mcp.snapshot.fetchedAt})`,
+    );
+  }
   if (summary.renamed.length > 0) {
     const counts = new Map<string, number>();
     for (const r of summary.renamed)
@@ -135,9 +168,10 @@ export function formatSummary(summary: VendorSummary, durationMs?: number): stri
     lines.push(`  served in discovery mode (search / describe / call tools): ${summary.served.reason}`);
   }
   const t = summary.toolsList;
-  lines.push(
-    `  tools/list ≈ ${formatBytes(t.bytes)} ≈ ${fmt(t.tokens)} tokens (unified /v1/mcp: ${formatBytes(t.unifiedBytes)} ≈ ${fmt(t.unifiedTokens)} tokens; tokens = bytes/4)`,
-  );
+  if (mcp === undefined || mcp.snapshot !== undefined)
+    lines.push(
+      `  tools/list ≈ ${formatBytes(t.bytes)} ≈ ${fmt(t.tokens)} tokens (unified /v1/mcp: ${formatBytes(t.unifiedBytes)} ≈ ${fmt(t.unifiedTokens)} tokens; tokens = bytes/4)`,
+    );
   lines.push(
     `  bundle ${formatBytes(summary.bundleBytes)}, ${fmt(summary.sharedSchemas)} shared response schemas, hash ${summary.contentHash.slice(0, 12)}`,
   );

@@ -6,11 +6,17 @@
  * @module
  */
 import * as v from "valibot";
-import type { HttpMethod, VendorAuthConfig, VendorResilienceConfig } from "../../src/bundle/types.ts";
+import type {
+  DefinitionChangePolicy,
+  HttpMethod,
+  VendorAuthConfig,
+  VendorResilienceConfig,
+} from "../../src/bundle/types.ts";
 import {
   describeNumber,
   inRange,
   type NumberRule,
+  plainHttpAllowedHost,
   SANITIZATION_LEVELS,
   SETTING_RANGES,
   VALIDATION_MODES,
@@ -40,6 +46,20 @@ export interface OperationSelector {
   /** Path-template globs: `*` within one segment, `**` across segments (`/admin/**`). */
   paths?: string[];
   methods?: HttpMethod[];
+  /** MCP vendors only: upstream tool-name globs (`*` any run of characters, `?` one). */
+  names?: string[];
+}
+
+/** vendor.json `mcp`: the vendor is an upstream MCP server. */
+export interface McpConfig {
+  /** The streamable HTTP endpoint, as written (normalised by the URL parser, trailing slash kept). */
+  url: string;
+  /** Only `streamable-http` (the default); the legacy HTTP+SSE transport is refused. */
+  transport?: "streamable-http";
+  onDefinitionChange?: DefinitionChangePolicy;
+  toolListTtlSeconds?: number;
+  toolListPerUser?: boolean;
+  maxDescriptionChars?: number;
 }
 
 export interface VendorConfig {
@@ -70,8 +90,13 @@ export interface VendorConfig {
     /** Largest tool input schema kept (after sharing repeated subschemas); bigger operations are skipped. */
     inputSchemaMaxBytes?: number;
   };
-  /** Curated tools, by generated tool name or operationId (checked against the spec in `curate.ts`). */
+  /**
+   * Curated tools, by generated tool name or operationId (checked against the spec in `curate.ts`);
+   * for an MCP vendor by upstream tool name (checked against the snapshot in `mcp.ts`, if any).
+   */
   tools?: Record<string, ToolOverride>;
+  /** The vendor is an upstream MCP server, not an OpenAPI spec (`mcp.ts`). */
+  mcp?: McpConfig;
 }
 
 /** The operator's rewrite of one tool (FastMCP tool transformations, Cloudflare portal aliases). */
@@ -102,6 +127,7 @@ const CONFIG_KEYS = [
   "lenient",
   "limits",
   "tools",
+  "mcp",
 ] as const;
 
 /** A strict object (valibot lets arrays through `strictObject`, so they are refused first). */
@@ -135,31 +161,48 @@ const ranged = (rule: NumberRule) => {
 const picklist = <const T extends readonly string[]>(options: T) =>
   v.picklist(options, `expected one of ${options.map((o) => JSON.stringify(o)).join(", ")}`);
 
-const httpUrl = v.pipe(
-  v.string("expected an absolute http(s) URL"),
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    let url: URL;
-    try {
-      url = new URL(dataset.value);
-    } catch {
-      addIssue({ message: "expected an absolute http(s) URL" });
-      return NEVER;
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      addIssue({ message: `expected an http(s) URL, not ${url.protocol}` });
-      return NEVER;
-    }
-    if (url.username || url.password) {
-      addIssue({ message: "credentials do not belong in the URL; name them in auth.secrets" });
-      return NEVER;
-    }
-    if (url.search || url.hash) {
-      addIssue({ message: "expected a URL without query string or fragment" });
-      return NEVER;
-    }
-    return url.href.replace(/\/+$/, "");
-  }),
-);
+/**
+ * An absolute http(s) URL with nothing in it that is a secret. `mcp`: an MCP endpoint, kept as
+ * written (a trailing slash can matter to the server), plain http only to a loopback host (the
+ * gateway sends the vendor's credentials there); otherwise a base URL without trailing slash.
+ */
+const httpUrl = (mcp: boolean) => {
+  const expected = mcp ? "expected the server's absolute https URL" : "expected an absolute http(s) URL";
+  return v.pipe(
+    v.string(expected),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      let url: URL;
+      try {
+        url = new URL(dataset.value);
+      } catch {
+        addIssue({ message: expected });
+        return NEVER;
+      }
+      if (url.protocol !== "http:" && url.protocol !== "https:") {
+        addIssue({ message: `expected an ${mcp ? "https" : "http(s)"} URL, not ${url.protocol}` });
+        return NEVER;
+      }
+      if (url.username || url.password) {
+        addIssue({ message: "credentials do not belong in the URL; name them in auth.secrets" });
+        return NEVER;
+      }
+      if (url.search || url.hash) {
+        addIssue({
+          message: `expected a URL without query string or fragment${mcp ? " (a key in the query would be a credential in the bundle; name it in auth.secrets)" : ""}`,
+        });
+        return NEVER;
+      }
+      if (mcp && url.protocol === "http:" && !plainHttpAllowedHost(url.hostname)) {
+        addIssue({
+          message:
+            "plain http is allowed only to localhost or 127.0.0.1: the gateway sends the vendor's credentials there; use https",
+        });
+        return NEVER;
+      }
+      return mcp ? url.href : url.href.replace(/\/+$/, "");
+    }),
+  );
+};
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -217,12 +260,13 @@ const selectorSchema = v.pipe(
           v.minLength(1, "expected a non-empty array of HTTP methods"),
         ),
       ),
+      names: v.optional(globList("tool-name globs")),
     },
-    "an operation selector",
+    "a selector",
   ),
   v.check(
     (s) => Object.keys(s).length > 0,
-    "an empty selector matches nothing; give operationIds, tags, paths or methods",
+    "an empty selector matches nothing; give operationIds, tags, paths or methods (names for an MCP vendor)",
   ),
 );
 
@@ -311,12 +355,45 @@ const toolOverrideSchema = v.pipe(
   ),
 );
 
+/**
+ * Why the legacy transport is refused: its responses come back on one long-lived GET stream per
+ * session, opened before the first request, which the gateway cannot hold between two calls.
+ */
+export const SSE_TRANSPORT_REFUSED =
+  'the legacy HTTP+SSE transport (MCP 2024-11-05) does not fit the gateway\'s stateless design: every answer comes back on a long-lived GET stream per session that a Worker cannot hold open between calls. Point "url" at the server\'s streamable HTTP endpoint (usually /mcp rather than /sse; servers that still offer SSE almost always offer it too) and drop "transport"';
+
+/**
+ * `mcp.toolListTtlSeconds`: 0 fetches the list for every listing; a day at most, so a changed
+ * upstream list (and a changed definition) shows within a day whatever the operator wrote.
+ */
+export const TOOL_LIST_TTL_RANGE: NumberRule = { integer: true, min: 0, max: 86_400 };
+/** `mcp.maxDescriptionChars`: below 16 no description says anything; above 100,000 the limit limits nothing. */
+export const MAX_DESCRIPTION_CHARS_RANGE: NumberRule = { integer: true, min: 16, max: 100_000 };
+
+const mcpSchema = strict(
+  {
+    url: httpUrl(true),
+    transport: v.optional(
+      v.pipe(
+        v.string('expected "streamable-http"'),
+        v.check((t) => t.toLowerCase() !== "sse", SSE_TRANSPORT_REFUSED),
+        picklist(["streamable-http"] as const),
+      ),
+    ),
+    onDefinitionChange: v.optional(picklist(["serve", "warn", "withhold"] as const)),
+    toolListTtlSeconds: v.optional(ranged(TOOL_LIST_TTL_RANGE)),
+    toolListPerUser: v.optional(v.boolean("expected true or false")),
+    maxDescriptionChars: v.optional(ranged(MAX_DESCRIPTION_CHARS_RANGE)),
+  },
+  "mcp",
+);
+
 const vendorConfigSchema = strict(
   {
     $schema: v.optional(v.string("expected a string")),
     displayName: v.optional(text(100)),
     description: v.optional(text(2000)),
-    baseUrl: v.optional(httpUrl),
+    baseUrl: v.optional(httpUrl(false)),
     auth: v.optional(authSchema),
     include: v.optional(selectorsSchema),
     exclude: v.optional(selectorsSchema),
@@ -335,6 +412,7 @@ const vendorConfigSchema = strict(
           : v.record(text(500), toolOverrideSchema, TOOLS_EXPECTED),
       ),
     ),
+    mcp: v.optional(mcpSchema),
   } satisfies Record<(typeof CONFIG_KEYS)[number], unknown>,
   "vendor.json",
 );

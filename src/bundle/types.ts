@@ -256,6 +256,13 @@ export interface McpVendorConfig {
   /** Longer tool descriptions are cut to this many characters (default 2,000). */
   maxDescriptionChars?: number;
   /**
+   * vendor.json `include` (`names`): upstream tool-name globs (`*` any run of characters, `?` one);
+   * when set, a tool is listed only when one of them matches its upstream name.
+   */
+  include?: string[];
+  /** vendor.json `exclude` (`names`): upstream tool-name globs; a matching tool is not listed. */
+  exclude?: string[];
+  /**
    * vendor.json `tools`, applied to the upstream's list when it is fetched (its names are the
    * upstream's tool names): rename, retitle, redescribe, fix arguments.
    */

@@ -10,8 +10,11 @@
  *
  * @module
  */
+
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
+import { resolveMcpUrl } from "../base-url.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
@@ -32,7 +35,11 @@ import { bearerAuthorizer } from "./authorizer.ts";
 import { type McpConnection, type McpExchange, type McpRequestOptions, mcpConnection } from "./connection.ts";
 import { safeResult } from "./safe-content.ts";
 import { progressRelay, refuseServerRequest, SERVER_REQUEST_REFUSAL } from "./server-requests.ts";
-import { mcpUrlOf, sessionKeyOf, sessionOwner } from "./target.ts";
+import { sessionKeyOf, sessionOwner } from "./target.ts";
+import { forgetToolList } from "./tool-list.ts";
+
+/** JSON-RPC "invalid params": what MCP servers answer for an unknown tool. */
+const JSONRPC_INVALID_PARAMS = -32602;
 
 /** What the kind's `callTool` is handed (the seam's `VendorToolCall`, typed here without importing it). */
 export interface McpToolCall {
@@ -70,7 +77,7 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
   try {
     const args = checkedArguments(tool, call.args);
     if (!args.ok) return args;
-    const url = mcpUrlOf(call.env, bundle);
+    const url = resolveMcpUrl(call.env, bundle);
     const authorizer = bearerAuthorizer(call.credentials);
     const connection = mcpConnection({
       url,
@@ -209,9 +216,15 @@ function guardFailure(failure: UpstreamFailure, attempts: number): { ok: false; 
 const MAX_ERROR_BODY_CHARS = 500;
 
 function answer(call: McpToolCall, exchange: McpExchange): ToolOutcome {
-  if (exchange.kind !== "result") return exchangeFailure(call.bundle.vendor, exchange);
+  if (exchange.kind !== "result") {
+    // The upstream no longer has the tool: the next listing asks it again.
+    if (exchange.kind === "error" && exchange.error.code === JSONRPC_INVALID_PARAMS) {
+      forgetToolList(call.bundle, call.callerInfo);
+    }
+    return exchangeFailure(call.bundle.vendor, exchange);
+  }
   if (isInputRequired(exchange.result)) return inputRequiredFailure(call.bundle.vendor);
-  return succeeded(safeResult(exchange.result, call.settings));
+  return checkedStructure(call, safeResult(exchange.result, call.settings));
 }
 
 /**
@@ -253,6 +266,38 @@ export function exchangeFailure(
       ? {}
       : { extra: { details: exchange.body.slice(0, MAX_ERROR_BODY_CHARS) } }),
   });
+}
+
+/** How many schema mismatches a failure or log line quotes. */
+const MAX_REPORTED_MISMATCHES = 5;
+
+/**
+ * `RESPONSE_VALIDATION_MODE` for MCP tools: `structuredContent` against the listed `outputSchema`
+ * (clients refuse a result that breaks it). `warn` logs the drift; `strict` fails the call.
+ */
+function checkedStructure(call: McpToolCall, result: CallToolResult): ToolOutcome {
+  const schema = call.tool.outputSchema;
+  const mode = call.settings.responseValidationMode;
+  if (mode === "off" || schema === undefined || result.isError === true) return succeeded(result);
+  const check = validate(schema, result.structuredContent ?? null, { maxIssues: MAX_REPORTED_MISMATCHES });
+  if (check.valid) return succeeded(result);
+  const mismatches = check.issues.map((issue) => `at ${issue.pointer || "(root)"}: ${issue.message}`);
+  if (mode === "strict") {
+    return failed(
+      "response_schema_mismatch",
+      `${call.bundle.vendor}'s ${call.tool.name} answered with structured content that breaks its output schema.`,
+      { extra: { mismatches } },
+    );
+  }
+  log({
+    event: "response_drift",
+    requestId: call.requestId,
+    vendor: call.bundle.vendor,
+    tool: call.tool.name,
+    status: 200,
+    summary: mismatches.join("; "),
+  });
+  return succeeded(result);
 }
 
 function scrubbed(outcome: ToolOutcome, secrets: SecretScrubber): ToolOutcome {

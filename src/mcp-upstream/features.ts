@@ -13,6 +13,7 @@
  */
 import type { Caller } from "../auth/caller.ts";
 import { credentialSourceFor } from "../auth/credential-source.ts";
+import { resolveMcpUrl } from "../base-url.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
 import { errorText, log } from "../log.ts";
@@ -29,10 +30,10 @@ import {
   sendGuarded,
 } from "./call.ts";
 import { mcpConnection } from "./connection.ts";
+import { cutText, DEFAULT_MCP_DESCRIPTION_MAX_CHARS } from "./curate.ts";
 import { ContentBudget, type ContentLimits, isRecord } from "./safe-content.ts";
 import { refuseServerRequest } from "./server-requests.ts";
-import { mcpUrlOf, sessionKeyOf, sessionOwner } from "./target.ts";
-import { DEFAULT_MAX_DESCRIPTION_CHARS } from "./tool-list.ts";
+import { sessionKeyOf, sessionOwner } from "./target.ts";
 
 /** The seam's `VendorFeatures`, typed here without importing the seam. */
 export interface McpFeatures {
@@ -93,7 +94,7 @@ export async function mcpFeatures(context: FeatureContext): Promise<McpFeatures>
   const { env, bundle, caller } = context;
   let url: URL;
   try {
-    url = mcpUrlOf(env, bundle);
+    url = resolveMcpUrl(env, bundle);
   } catch {
     return {};
   }
@@ -142,7 +143,7 @@ export async function mcpFeatureRequest(request: McpFeatureRequest): Promise<Mcp
   const { bundle, method } = request;
   const secrets = new SecretScrubber();
   try {
-    const url = mcpUrlOf(request.env, bundle);
+    const url = resolveMcpUrl(request.env, bundle);
     const authorizer = bearerAuthorizer(request.credentials);
     const connection = mcpConnection({
       url,
@@ -190,7 +191,7 @@ function shaped(
   bundle: VendorBundle,
 ): McpFeatureOutcome {
   const budget = new ContentBudget(limits);
-  const maxDescription = bundle.mcp?.maxDescriptionChars ?? DEFAULT_MAX_DESCRIPTION_CHARS;
+  const maxDescription = bundle.mcp?.maxDescriptionChars ?? DEFAULT_MCP_DESCRIPTION_MAX_CHARS;
   const describe = (value: unknown) => text(value, maxDescription);
   switch (method) {
     case "resources/list":
@@ -212,8 +213,7 @@ function shaped(
 }
 
 function text(value: unknown, max: number): string | undefined {
-  if (typeof value !== "string") return undefined;
-  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
+  return typeof value === "string" ? cutText(value, max) : undefined;
 }
 
 /** A string no longer than `max` (kept whole or not at all: URIs and names must stay exact). */

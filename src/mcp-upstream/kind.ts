@@ -9,6 +9,7 @@
 import type { Caller } from "../auth/caller.ts";
 import { credentialSourceFor } from "../auth/credential-source.ts";
 import { envCredentialSource } from "../auth/upstream-credentials.ts";
+import { resolveMcpUrl } from "../base-url.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
@@ -18,9 +19,9 @@ import { deadlineAfter } from "../resilience/timeout.ts";
 import { bearerAuthorizer } from "./authorizer.ts";
 import { callMcpTool, effectsOf, type McpToolCall } from "./call.ts";
 import { mcpConnection } from "./connection.ts";
-import { curateTools } from "./curate-interim.ts";
+import { curateMcpTools } from "./curate.ts";
 import { type McpFeatureRequest, mcpFeatureRequest, mcpFeatures } from "./features.ts";
-import { mcpUrlOf, sessionKeyOf, sessionOwner } from "./target.ts";
+import { sessionKeyOf, sessionOwner } from "./target.ts";
 import { resolveToolList } from "./tool-list.ts";
 
 const NO_TOOLS: readonly McpToolRecipe[] = [];
@@ -40,7 +41,7 @@ async function resolve(context: ResolveContext): Promise<VendorBundle> {
   const { env, bundle, caller } = context;
   let url: URL;
   try {
-    url = mcpUrlOf(env, bundle);
+    url = resolveMcpUrl(env, bundle);
   } catch (error) {
     log({
       event: "mcp_tool_list_failed",
@@ -65,7 +66,10 @@ async function resolve(context: ResolveContext): Promise<VendorBundle> {
         sessionKey: sessionKeyOf(bundle.vendor, url, sessionOwner(caller)),
         authorizer: bearerAuthorizer(credentials),
       }),
-    review: (raw) => curateTools(bundle, raw),
+    review: (raw) =>
+      bundle.mcp === undefined
+        ? Promise.resolve([])
+        : curateMcpTools(bundle.mcp, raw, { vendor: bundle.vendor }),
   });
 }
 
@@ -106,7 +110,7 @@ async function probe(
   }
   let url: URL;
   try {
-    url = mcpUrlOf(env, bundle);
+    url = resolveMcpUrl(env, bundle);
   } catch {
     return { tool: "ping", ok: false, error: "configuration_error" as const };
   }

@@ -7,8 +7,8 @@
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import type { VendorSettings } from "../config.ts";
-import { sanitize } from "../redaction/sanitize.ts";
+import type { SanitizationLevel, VendorSettings } from "../config.ts";
+import { sanitize, sanitizeJsonText } from "../redaction/sanitize.ts";
 
 type ContentItem = CallToolResult["content"][number];
 
@@ -43,7 +43,7 @@ export class ContentBudget {
       this.#dropped++;
       return undefined;
     }
-    const clean = sanitize(raw as unknown as ContentItem, this.#limits.sanitizationLevel);
+    const clean = sanitizedItem(raw as unknown as ContentItem, this.#limits.sanitizationLevel);
     const size = JSON.stringify(clean).length;
     if (size <= this.#left) {
       this.#left -= size;
@@ -85,6 +85,13 @@ export class ContentBudget {
       text: `[gateway: ${this.#dropped} content item(s) left out: unknown type or over the size limit]`,
     };
   }
+}
+
+/** A content item with sensitive keys redacted, in JSON text too (`SANITIZATION_LEVEL`). */
+function sanitizedItem(item: ContentItem, level: SanitizationLevel): ContentItem {
+  if (item.type !== "text") return sanitize(item, level);
+  const text = sanitizeJsonText(item.text, level);
+  return text === item.text ? item : { ...item, text };
 }
 
 /** An upstream tool result reduced to what MCP defines, sanitised and bounded. */

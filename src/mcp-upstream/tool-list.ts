@@ -8,8 +8,9 @@
  * @module
  */
 import type { Caller } from "../auth/caller.ts";
+import { sha256Hex } from "../auth/crypto.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
-import type { JsonSchema, McpToolAnnotations, McpToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import { errorText, log } from "../log.ts";
 import { boundedCache } from "../memo.ts";
@@ -26,8 +27,6 @@ export const TOOL_LIST_TIMEOUT_MS = 10_000;
 export const MAX_TOOL_LIST_PAGES = 20;
 /** Tools kept from one upstream (thousands of tools belong in discovery mode, not in one list). */
 export const MAX_UPSTREAM_TOOLS = 2_000;
-/** Default `mcp.maxDescriptionChars`: descriptions are instructions to the model, keep them short. */
-export const DEFAULT_MAX_DESCRIPTION_CHARS = 2_000;
 /** Cached lists per isolate (per-user lists: one per active user and vendor). */
 const MAX_CACHED_LISTS = 1_000;
 
@@ -43,7 +42,7 @@ export interface ToolListRequest {
   /** A call named a tool the cached list lacks: fetch again (rate-limited). */
   refresh?: boolean;
   /** Curate and review a fetched list (vendor.json overrides, rug-pull policy). */
-  review: (tools: RawTool[]) => Promise<McpToolRecipe[]>;
+  review: (tools: readonly unknown[]) => Promise<McpToolRecipe[]>;
 }
 
 interface CachedList {
@@ -57,10 +56,16 @@ interface CachedList {
 const lists = boundedCache<string, CachedList>(MAX_CACHED_LISTS);
 
 /** Whose list a request reads: the caller's own when the upstream lists tools per user. */
-function listKey(bundle: VendorBundle, caller: Caller | undefined): string {
+function listKey(bundle: VendorBundle, caller: Pick<Caller, "userId"> | undefined): string {
   return bundle.mcp?.toolListPerUser && caller !== undefined
     ? `${bundle.vendor}|user:${caller.userId}`
     : `${bundle.vendor}|*`;
+}
+
+/** Marks the caller's cached list stale: the next resolve fetches it again. */
+export function forgetToolList(bundle: VendorBundle, caller: Pick<Caller, "userId"> | undefined): void {
+  const cached = lists.get(listKey(bundle, caller));
+  if (cached !== undefined) cached.fetchedAt = Number.NEGATIVE_INFINITY;
 }
 
 /** The vendor's bundle with the tool list this caller sees now. Never throws. */
@@ -110,7 +115,7 @@ async function refreshList(request: ToolListRequest, entry: CachedList, clock: C
 }
 
 /** Every page of the upstream's `tools/list`, bounded in pages, tools and time. */
-async function fetchTools(connection: McpConnection, clock: Clock): Promise<RawTool[]> {
+async function fetchTools(connection: McpConnection, clock: Clock): Promise<unknown[]> {
   const timeout = deadlineAfter(TOOL_LIST_TIMEOUT_MS, undefined, clock);
   try {
     return await fetchPages(connection, timeout.signal);
@@ -119,8 +124,9 @@ async function fetchTools(connection: McpConnection, clock: Clock): Promise<RawT
   }
 }
 
-async function fetchPages(connection: McpConnection, signal: AbortSignal): Promise<RawTool[]> {
-  const tools: RawTool[] = [];
+async function fetchPages(connection: McpConnection, signal: AbortSignal): Promise<unknown[]> {
+  // As the upstream sent them: curation shape-checks each one (curate.ts).
+  const tools: unknown[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < MAX_TOOL_LIST_PAGES; page++) {
     const exchange = await connection.request("tools/list", cursor === undefined ? {} : { cursor }, {
@@ -133,62 +139,11 @@ async function fetchPages(connection: McpConnection, signal: AbortSignal): Promi
     if (!Array.isArray(listed)) throw new Error("tools/list answered without a tools array");
     for (const tool of listed) {
       if (tools.length >= MAX_UPSTREAM_TOOLS) return tools;
-      const parsed = rawTool(tool);
-      if (parsed !== undefined) tools.push(parsed);
+      tools.push(tool);
     }
     const next = exchange.result["nextCursor"];
     if (typeof next !== "string" || next === "") return tools;
     cursor = next;
   }
   return tools;
-}
-
-/** A tool as the upstream listed it, shape-checked (everything in it is untrusted). */
-export interface RawTool {
-  name: string;
-  title?: string;
-  description: string;
-  inputSchema: JsonSchema;
-  outputSchema?: JsonSchema;
-  annotations?: McpToolAnnotations;
-  meta?: Record<string, unknown>;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-/** Upstream names the gateway can route: MCP's `[A-Za-z0-9_.-]{1,128}`. */
-const UPSTREAM_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
-
-function rawTool(value: unknown): RawTool | undefined {
-  if (!isObject(value)) return undefined;
-  const { name, title, description, inputSchema, outputSchema, annotations, _meta } = value;
-  if (typeof name !== "string" || !UPSTREAM_NAME.test(name)) return undefined;
-  if (!isObject(inputSchema) || inputSchema["type"] !== "object") return undefined;
-  const tool: RawTool = {
-    name,
-    description: typeof description === "string" ? description : "",
-    inputSchema,
-  };
-  if (typeof title === "string") tool.title = title;
-  if (isObject(outputSchema) && outputSchema["type"] === "object") tool.outputSchema = outputSchema;
-  if (isObject(annotations)) tool.annotations = hints(annotations);
-  if (isObject(_meta)) tool.meta = _meta;
-  return tool;
-}
-
-function hints(annotations: Record<string, unknown>): McpToolAnnotations {
-  const out: McpToolAnnotations = {};
-  if (typeof annotations["title"] === "string") out.title = annotations["title"];
-  for (const key of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const) {
-    if (typeof annotations[key] === "boolean") out[key] = annotations[key];
-  }
-  return out;
-}
-
-/** sha256 of `text`, hex. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

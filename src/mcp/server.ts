@@ -27,7 +27,7 @@ import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import type { VendorProgress } from "../vendors/kind.ts";
 import { toolsOf } from "../vendors/registry.ts";
-import { hasDynamicVendors, resolveVendors, type VendorView } from "../vendors/view.ts";
+import { COMPILED_VENDORS, hasDynamicVendors, resolveVendors, type VendorView } from "../vendors/view.ts";
 import { callTool } from "./call-tool.ts";
 import {
   type CatalogOptions,
@@ -108,7 +108,7 @@ export function toolsList(
 ): Promise<ListToolsResult> {
   return guard(scope, async () => {
     const options = catalogOptions(scope);
-    const view = await vendorView(scope);
+    const view = hasDynamicVendors() ? await vendorView(scope) : COMPILED_VENDORS;
     const listed = listTools(scope.endpoint, scope.caller, view, options);
     const tools = withGatewayStatus(scope) ? [gatewayStatusTool, ...listed] : listed;
     const page = paginate(tools, params?.cursor, listingFingerprint(scope.endpoint, view, options));
@@ -129,7 +129,8 @@ export function toolsCall(
     if (name === GATEWAY_STATUS_TOOL_NAME && scope.caller !== undefined && withGatewayStatus(scope)) {
       return gatewayStatusResult(scope.caller);
     }
-    const view = await vendorView(scope, name);
+    // OpenAPI-only deployments skip the await: their view is the compiled bundles.
+    const view = hasDynamicVendors() ? await vendorView(scope, name) : COMPILED_VENDORS;
     const discovery = findDiscoveryTool(scope.endpoint, scope.caller, name, view, catalogOptions(scope));
     if (discovery !== undefined) {
       const { bundle } = discovery;

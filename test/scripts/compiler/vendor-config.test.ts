@@ -61,7 +61,7 @@ describe("vendor.json validation", () => {
   it("an unknown key names the file, the key and the allowed keys", () => {
     const error = configError({ displayName: "Acme", baseURL: "https://x" });
     expect(error.message).toBe(
-      "Invalid vendor configuration: specs/acme/vendor.json\n  - baseURL: unknown key; allowed keys in vendor.json: $schema, displayName, description, baseUrl, auth, include, exclude, resilience, toolMode, healthTool, allowRemoteRefs, lenient, limits, tools",
+      "Invalid vendor configuration: specs/acme/vendor.json\n  - baseURL: unknown key; allowed keys in vendor.json: $schema, displayName, description, baseUrl, auth, include, exclude, resilience, toolMode, healthTool, allowRemoteRefs, lenient, limits, tools, mcp",
     );
     expect(configError({ resilience: { maxRetriez: 2 } }).issues).toEqual([
       {
@@ -103,7 +103,8 @@ describe("vendor.json validation", () => {
       },
       {
         key: "exclude",
-        message: "an empty selector matches nothing; give operationIds, tags, paths or methods; got {}",
+        message:
+          "an empty selector matches nothing; give operationIds, tags, paths or methods (names for an MCP vendor); got {}",
       },
       { key: "resilience.maxRetries", message: "expected an integer from 0 to 10; got 20" },
       {
