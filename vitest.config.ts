@@ -54,6 +54,7 @@ export default defineConfig({
             "./test/support/fault-upstream.setup.ts",
             "./test/support/upstream-server.ts",
             "./test/support/auth-servers.ts",
+            "./test/support/mcp-upstream-server.ts",
             // An upstream MCP server with resources, prompts, progress and client requests.
             "./test/support/mcp-feature-upstream.ts",
           ],

@@ -22,22 +22,17 @@ export const SCENARIOS = ["server-initialize", "ping", "tools-list", "dns-rebind
 const SCENARIO_TIMEOUT_MS = 60_000;
 const CONFORMANCE = join(ROOT, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js");
 
-/** Runs one scenario; resolves with its exit code and output. */
-function runScenario(
-  url: string,
-  scenario: string,
-  outDir: string,
-): Promise<{ code: number; output: string }> {
+/**
+ * Runs the conformance CLI with `args` (from the repository root, no colours); resolves with
+ * its exit code and output. Killed after {@link SCENARIO_TIMEOUT_MS}.
+ */
+export function runConformanceCli(args: readonly string[]): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [CONFORMANCE, "server", "--url", url, "--scenario", scenario, "--output-dir", outDir],
-      {
-        cwd: ROOT,
-        env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const child = spawn(process.execPath, [CONFORMANCE, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => {
       output += chunk.toString();
@@ -54,6 +49,15 @@ function runScenario(
       resolve({ code: code ?? 1, output });
     });
   });
+}
+
+/** Runs one server scenario against `url`. */
+function runScenario(
+  url: string,
+  scenario: string,
+  outDir: string,
+): Promise<{ code: number; output: string }> {
+  return runConformanceCli(["server", "--url", url, "--scenario", scenario, "--output-dir", outDir]);
 }
 
 export async function runConformance(scenarios: readonly string[] = SCENARIOS): Promise<boolean> {

@@ -52,6 +52,7 @@
  */
 import * as v from "valibot";
 import { type Clock, realClock } from "../clock.ts";
+import { refusalOr } from "../request-refusal.ts";
 
 /** A JSON-RPC error object as the upstream sent it. */
 export interface RpcError {
@@ -188,6 +189,8 @@ export const MAX_SSE_RECONNECTS = 2;
 const DEFAULT_SSE_RETRY_MS = 1000;
 /** Longest `retry:` honoured: the request's signal bounds the wait anyway. */
 const MAX_SSE_RETRY_MS = 60_000;
+/** An evicted session's `DELETE` and a `notifications/cancelled` are courtesies: they get this long, in the background. */
+const BACKGROUND_REQUEST_TIMEOUT_MS = 5000;
 /** Server-to-client requests answered on one request's streams: a hostile upstream cannot keep us posting. */
 export const MAX_SERVER_REQUESTS_PER_CALL = 16;
 /** Longest `Mcp-Session-Id` accepted (the spec allows visible ASCII only; real ids are UUIDs or tokens). */
@@ -305,6 +308,8 @@ type Established = { ok: true; session: Negotiated } | { ok: false; exchange: Mc
 
 interface StoreEntry {
   ready: Promise<Established>;
+  /** The signal of the request that started the initialisation. */
+  signal: AbortSignal;
   /** Set once `ready` settled with a session. */
   session?: Negotiated;
   /** Best-effort `DELETE` of the upstream session when the entry is evicted. */
@@ -334,6 +339,41 @@ function forget(key: string, session: Negotiated): void {
   if (sessions.get(key)?.session === session) sessions.delete(key);
 }
 
+/**
+ * Upstream URLs that fell back to `initialize`: later sessions with them skip the
+ * `server/discover` probe (a 2025 server costs one round trip less per new credential owner).
+ * An upstream upgraded meanwhile is still served, in its 2025 era, until the isolate goes.
+ */
+const legacyUpstreams = new Set<string>();
+
+function rememberLegacy(href: string): void {
+  legacyUpstreams.delete(href);
+  if (legacyUpstreams.size >= MAX_UPSTREAM_SESSIONS) {
+    const oldest = legacyUpstreams.values().next().value;
+    if (oldest !== undefined) legacyUpstreams.delete(oldest);
+  }
+  legacyUpstreams.add(href);
+}
+
+/** `promise`, or the signal's reason once it aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** How many sessions the isolate keeps (tests). */
 export function upstreamSessionCount(): number {
   return sessions.size;
@@ -354,6 +394,12 @@ interface SseEvent {
 class SseParser {
   lastEventId: string | undefined;
   retryMs: number | undefined;
+
+  constructor(resumed?: SseParser) {
+    this.lastEventId = resumed?.lastEventId;
+    this.retryMs = resumed?.retryMs;
+  }
+
   private line = "";
   private afterCr = false;
   private data: string[] = [];
@@ -530,11 +576,18 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
   ): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       const credential = (await options.authorizer?.headers(signal)) ?? {};
-      const all = new Headers();
-      for (const [name, value] of Object.entries(credential)) all.set(name, value);
-      // Protocol headers win over anything the authorizer named alike.
-      for (const [name, value] of Object.entries(headers)) all.set(name, value);
-      const response = await doFetch(url, { method, headers: all, body, signal, redirect: "manual" });
+      const all: Record<string, string> = {};
+      for (const [name, value] of Object.entries(credential)) all[name.toLowerCase()] = value;
+      // Protocol headers (lower-case names) win over anything the authorizer named alike.
+      Object.assign(all, headers);
+      const init: RequestInit = { method, headers: all, body, signal, redirect: "manual" };
+      let response: Response;
+      try {
+        response = await doFetch(url, init);
+      } catch (error) {
+        // A header value the runtime refuses is not a network failure (nothing was sent).
+        throw refusalOr(error, url.href, init);
+      }
       const challenge = response.headers.get("www-authenticate");
       const refused = response.status === 401 || (response.status === 403 && isInsufficientScope(challenge));
       if (!refused || attempt > 0 || options.authorizer === undefined) return response;
@@ -597,8 +650,11 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
     }
     const state = { serverRequests: 0 };
     let stream: Response = response;
+    let previous: SseParser | undefined;
     for (let reconnects = 0; ; reconnects++) {
-      const parser = new SseParser();
+      // The last event id and `retry:` carry over to a resumed stream that sends none.
+      const parser = new SseParser(previous);
+      previous = parser;
       const exchange = await readStream(stream, parser, id, session, request, progressToken, budget, state);
       if (exchange !== undefined) return { kind: "exchange", exchange, headers: response.headers };
       if (parser.lastEventId === undefined || reconnects >= MAX_SSE_RECONNECTS) {
@@ -716,13 +772,37 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
       method,
       ...(sentParams === undefined ? {} : { params: sentParams }),
     });
-    const response = await send(
+    try {
+      const response = await send(
+        "POST",
+        { "content-type": "application/json", accept: ACCEPT, ...sessionHeaders(session), ...extraHeaders },
+        body,
+        request.signal,
+      );
+      return await readAnswer(response, id, session, request, progressToken);
+    } catch (error) {
+      // 2025 revisions: tell the upstream to stop working on it (never for `initialize`).
+      // 2026-07-28 has no such notification: the closed stream is the cancellation.
+      if (request.signal.aborted && session?.era === "legacy") cancelInBackground(id, session);
+      throw error;
+    }
+  }
+
+  function cancelInBackground(id: number, session: Negotiated): void {
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: id, reason: "The gateway's caller cancelled the request" },
+    });
+    const done = send(
       "POST",
-      { "content-type": "application/json", accept: ACCEPT, ...sessionHeaders(session), ...extraHeaders },
+      { "content-type": "application/json", accept: ACCEPT, ...sessionHeaders(session) },
       body,
-      request.signal,
-    );
-    return readAnswer(response, id, session, request, progressToken);
+      AbortSignal.timeout(BACKGROUND_REQUEST_TIMEOUT_MS),
+    )
+      .then(discard)
+      .catch(() => {});
+    options.waitUntil?.(done);
   }
 
   async function notify(
@@ -868,14 +948,23 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
   }
 
   async function establish(signal: AbortSignal): Promise<Established> {
-    const modern = await discover(signal);
-    if (modern !== undefined) return modern;
-    return initialize(signal);
+    if (!legacyUpstreams.has(url.href)) {
+      const modern = await discover(signal);
+      if (modern !== undefined) return modern;
+    }
+    const established = await initialize(signal);
+    if (established.ok) rememberLegacy(url.href);
+    return established;
   }
 
   function closeSession(session: Negotiated): void {
     if (session.sessionId === undefined) return;
-    const done = send("DELETE", sessionHeaders(session), undefined, AbortSignal.timeout(5000))
+    const done = send(
+      "DELETE",
+      sessionHeaders(session),
+      undefined,
+      AbortSignal.timeout(BACKGROUND_REQUEST_TIMEOUT_MS),
+    )
       .then(discard)
       .catch(() => {});
     options.waitUntil?.(done);
@@ -886,7 +975,7 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
     for (let tries = 0; ; tries++) {
       let entry = sessions.get(key);
       if (entry === undefined) {
-        const fresh: StoreEntry = { ready: establish(signal), close: closeSession };
+        const fresh: StoreEntry = { ready: establish(signal), signal, close: closeSession };
         entry = fresh;
         admit(key, fresh);
         fresh.ready.then(
@@ -902,13 +991,14 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
         touch(key, entry);
       }
       try {
-        const established = await entry.ready;
+        // A request that joined another's initialisation still ends when its own signal does.
+        const established = await untilAborted(entry.ready, signal);
         if (established.ok) known = established.session;
         return established;
       } catch (error) {
-        // Another request's initialisation was aborted: ours may still go ahead, once.
-        if (signal.aborted || tries > 0 || !(error instanceof Error && error.name === "AbortError"))
-          throw error;
+        // The initialisation ended because the request that started it was cancelled: ours
+        // may still go ahead, once.
+        if (signal.aborted || tries > 0 || entry.signal === signal || !entry.signal.aborted) throw error;
       }
     }
   }

@@ -40,6 +40,10 @@ import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { redactUrlQueries } from "../redact-urls.ts";
+import { MAX_RUNTIME_ERROR_CHARS, RequestNotSent } from "../request-refusal.ts";
+
+export { refusalOr } from "../request-refusal.ts";
+
 import { type GuardClient, guardClient } from "./guard-client.ts";
 import { deadlineAfter } from "./timeout.ts";
 import type { AttemptOutcome, OutcomeKind } from "./vendor-guard.ts";
@@ -51,8 +55,6 @@ const NOT_CONNECTED_STATUSES: ReadonlySet<number> = new Set([521, 522, 523]);
 /** Upper bound of one backoff wait, whatever the factor and attempt. */
 const RETRY_BACKOFF_CAP_MS = 60_000;
 const RETRY_BACKOFF_BASE_MS = 1_000;
-/** Runtime error text kept in an outcome: it reaches health output and logs. */
-const MAX_RUNTIME_ERROR_CHARS = 200;
 
 /** What one attempt gets. */
 export interface AttemptInit {
@@ -347,38 +349,6 @@ async function runAttempt<R extends AttemptResponse>(
     response,
     release: timeout.clear,
   };
-}
-
-/**
- * The runtime refused to build an upstream request (an invalid header value, a URL
- * it cannot parse…): thrown by the send step before anything leaves the Worker.
- */
-class RequestNotSent extends Error {
-  constructor(cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super(
-      `The runtime refused to build the upstream request (${redactUrlQueries(reason, MAX_RUNTIME_ERROR_CHARS)})`,
-    );
-    this.name = "RequestNotSent";
-  }
-}
-
-/**
- * What a failed `fetch(input, init)` threw, as {@link RequestNotSent} when the runtime refuses
- * to build that request locally, so it does not look like a network failure. The request is
- * built a second time only after the fetch failed: a refusal repeats itself (the body is bytes
- * or text, never a consumed stream), a network failure does not. Building it before every send
- * instead cost a second `Request` per attempt, since `fetch` builds its own. The send step
- * (src/upstream/send.ts) calls it in its own `catch`: a wrapper around `fetch` cost an async
- * frame and a promise per attempt.
- */
-export function refusalOr(error: unknown, input: string, init: RequestInit): unknown {
-  try {
-    new Request(input, init);
-  } catch (refusal) {
-    return new RequestNotSent(refusal);
-  }
-  return error;
 }
 
 /** fetch rejects with a TypeError or a workerd `Error` flagged `retryable`/`remote` for network trouble. */

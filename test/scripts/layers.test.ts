@@ -31,6 +31,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "body-text",
     "base64",
     "redact-urls",
+    "request-refusal",
     "log",
     "clock",
     "env",
