@@ -41,6 +41,8 @@ export const FEATURE_FIXTURE = {
   noteUri: "note://notes/hello",
   noteText: "hello from the upstream",
   templateUri: "note://notes/{name}",
+  /** A resource larger than the smallest `MAX_RESPONSE_BYTES` (1024). */
+  bigUri: "note://big/blob",
   /** Progress notifications the `count` tool sends. */
   progressSteps: 3,
 } as const;
@@ -140,6 +142,8 @@ function featureServer(): Server {
     if (uri === FEATURE_FIXTURE.widgetUri) {
       return { contents: [{ uri, mimeType: UI_MIME, text: FEATURE_FIXTURE.widgetHtml }] };
     }
+    if (uri === FEATURE_FIXTURE.bigUri)
+      return { contents: [{ uri, mimeType: "text/plain", text: "x".repeat(3000) }] };
     if (uri === FEATURE_FIXTURE.noteUri) {
       return { contents: [{ uri, mimeType: "text/plain", text: FEATURE_FIXTURE.noteText }] };
     }
@@ -157,6 +161,16 @@ function featureServer(): Server {
     ],
   }));
   server.setRequestHandler(GetPromptRequestSchema, (request) => {
+    if (request.params.name === "leaky") {
+      // A secret in JSON text, then more text than the smallest MAX_RESPONSE_BYTES allows.
+      return {
+        messages: [
+          { role: "user", content: { type: "text", text: '{"password":"hunter2","ok":true}' } },
+          { role: "assistant", content: { type: "text", text: "y".repeat(3000) } },
+          { role: "user", content: { type: "text", text: "never reached" } },
+        ],
+      };
+    }
     if (request.params.name !== "greet") throw new Error(`Unknown prompt: ${request.params.name}`);
     const who = request.params.arguments?.["who"] ?? "nobody";
     return {

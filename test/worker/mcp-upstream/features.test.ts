@@ -2,6 +2,7 @@
  * Resources, prompts, progress and server-to-client requests of upstream MCP servers, through the
  * real Worker to a real SDK server (test/support/mcp-feature-upstream.ts) fronted as two vendors.
  */
+import { env as baseEnv } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { SERVER_REQUEST_REFUSAL } from "../../../src/mcp-upstream/server-requests.ts";
 import { FEATURE_FIXTURE } from "../../support/mcp-feature-upstream.ts";
@@ -24,7 +25,11 @@ interface RpcOptions {
   accept?: string;
   token?: string;
   env?: TestEnv;
+  /** Send as a 2026-07-28 request (per-request `_meta` envelope, `Mcp-Method` / `Mcp-Name`). */
+  modern?: { name?: string };
 }
+
+const MODERN = "2026-07-28";
 
 /** Every JSON-RPC message of the answer (one JSON body, or each SSE `data:` event). */
 async function exchange(
@@ -36,13 +41,26 @@ async function exchange(
   const headers: Record<string, string> = {
     "content-type": "application/json",
     accept: options.accept ?? ACCEPT_BOTH,
-    "mcp-protocol-version": LEGACY,
+    "mcp-protocol-version": options.modern === undefined ? LEGACY : MODERN,
   };
+  let sent = params;
+  if (options.modern !== undefined) {
+    headers["mcp-method"] = method;
+    if (options.modern.name !== undefined) headers["mcp-name"] = options.modern.name;
+    sent = {
+      ...params,
+      _meta: {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": { name: "feature-tests", version: "1.0.0" },
+      },
+    };
+  }
   if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`;
   const request = new Request(`https://gw.test${path}`, {
     method: "POST",
     headers,
-    body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
+    body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params: sent }),
   });
   const res = await featureFetch(request, options.env);
   const type = res.headers.get("content-type") ?? "";
@@ -146,6 +164,68 @@ describe("resources and prompts on /v1/<vendor>/mcp", () => {
     expect(answer.error?.code).toBe(-32602);
     expect(answer.error?.message).toContain("Resource not found: note://elsewhere/x y");
     expect(answer.error?.data).toMatchObject({ vendor: "mcp-feat", error: "upstream_error" });
+  });
+});
+
+describe("answers made safe", () => {
+  const strict = {
+    ...(baseEnv as TestEnv),
+    MAX_RESPONSE_BYTES: "1024",
+    SANITIZATION_LEVEL: "HIGH",
+  } as TestEnv;
+
+  it("refuses a resource larger than MAX_RESPONSE_BYTES whole", async () => {
+    const answer = await rpc(
+      "/v1/mcp-feat/mcp",
+      "resources/read",
+      { uri: FEATURE_FIXTURE.bigUri },
+      { env: strict },
+    );
+    expect(answer.error?.code).toBe(-32603);
+    expect(answer.error?.message).toContain("larger than the gateway's 1024-byte limit");
+    expect(answer.error?.data).toMatchObject({ vendor: "mcp-feat", error: "upstream_error" });
+  });
+
+  it("sanitises prompt messages and bounds them with one budget", async () => {
+    const prompt = await result<{ messages: { role: string; content: { text: string } }[] }>(
+      "/v1/mcp-feat/mcp",
+      "prompts/get",
+      { name: "leaky" },
+      { env: strict },
+    );
+    const texts = prompt.messages.map((m) => m.content.text);
+    expect(texts[0]).toBe('{"password":"[REDACTED]","ok":true}');
+    expect(texts[1]).toMatch(/^y+\n\[truncated: the answer is larger than the gateway's 1024-byte limit\]$/);
+    expect(texts[2]).toBe("[gateway: 1 content item(s) left out: unknown type or over the size limit]");
+    expect(JSON.stringify(prompt)).not.toContain("hunter2");
+    expect(JSON.stringify(prompt)).not.toContain("never reached");
+  });
+});
+
+describe("2026-07-28 clients", () => {
+  it("discover the features and read resources and prompts without a handshake", async () => {
+    const discovered = await result<{ capabilities: Record<string, unknown> }>(
+      "/v1/mcp",
+      "server/discover",
+      {},
+      { modern: {} },
+    );
+    expect(discovered.capabilities).toMatchObject({ tools: {}, resources: {}, prompts: {} });
+    const uri = `mcp-gw://mcp-feat/${FEATURE_FIXTURE.noteUri}`;
+    const read = await result<{ contents: { uri: string; text: string }[] }>(
+      "/v1/mcp",
+      "resources/read",
+      { uri },
+      { modern: { name: uri } },
+    );
+    expect(read.contents).toEqual([{ uri, mimeType: "text/plain", text: FEATURE_FIXTURE.noteText }]);
+    const prompt = await result<{ messages: { content: { text: string } }[] }>(
+      "/v1/mcp-feat/mcp",
+      "prompts/get",
+      { name: "greet", arguments: { who: "Lin" } },
+      { modern: { name: "greet" } },
+    );
+    expect(prompt.messages[0]?.content.text).toBe("Say hello to Lin.");
   });
 });
 
