@@ -33,6 +33,13 @@ import {
 } from "../tool-error.ts";
 import { bearerAuthorizer } from "./authorizer.ts";
 import { type McpConnection, type McpExchange, type McpRequestOptions, mcpConnection } from "./connection.ts";
+import {
+  type ClientInput,
+  relayedCapabilities,
+  relayedInputRequired,
+  retryParams,
+  type StateBinding,
+} from "./input-required.ts";
 import { safeResult } from "./safe-content.ts";
 import { progressRelay, refuseServerRequest, SERVER_REQUEST_REFUSAL } from "./server-requests.ts";
 import { sessionKeyOf, sessionOwner } from "./target.ts";
@@ -57,6 +64,8 @@ export interface McpToolCall {
   settings: VendorSettings;
   /** Injectable for tests; default the global `fetch`. */
   fetch?: typeof fetch;
+  /** A 2026-07-28 client's capabilities and multi round-trip retry fields (input-required.ts). */
+  input?: ClientInput;
   /** The client takes progress: the upstream's, shape-checked, without its token. */
   onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
@@ -89,7 +98,21 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
       for (const secret of authorizer.secrets()) secrets.add(secret);
       return secrets.scrub(text);
     };
-    const outcome = await send(call, connection, { name: tool.upstreamName, arguments: args.value }, scrub);
+    const binding: StateBinding = {
+      vendor: bundle.vendor,
+      tool: tool.name,
+      args: args.value,
+      owner: sessionOwner(call.callerInfo),
+    };
+    const retry = await retryParams(call.env, call.input, binding, call.clock);
+    if (retry === "invalid") {
+      return failed(
+        "invalid_arguments",
+        "The requestState of this retry is invalid, expired or belongs to another call: call the tool again without inputResponses and requestState. Nothing was sent upstream.",
+      );
+    }
+    const params = { name: tool.upstreamName, arguments: args.value, ...retry };
+    const outcome = await send(call, connection, params, scrub, binding);
     for (const secret of authorizer.secrets()) secrets.add(secret);
     return scrubbed(outcome, secrets);
   } catch (error) {
@@ -187,8 +210,10 @@ async function send(
   connection: McpConnection,
   params: Record<string, unknown>,
   scrub: (text: string) => string,
+  binding: StateBinding,
 ) {
   const { tool } = call;
+  const capabilities = relayedCapabilities(call.env, call.input);
   const effects = effectsOf(tool);
   const progress = call.onProgress;
   const sent = await sendGuarded(
@@ -200,9 +225,10 @@ async function send(
     {
       onServerRequest: refuseServerRequest(call.bundle.vendor, call.requestId),
       ...(progress === undefined ? {} : { onProgress: progressRelay(progress, scrub) }),
+      ...(capabilities === undefined ? {} : { clientCapabilities: capabilities }),
     },
   );
-  return sent.ok ? answer(call, sent.exchange) : sent;
+  return sent.ok ? answer(call, sent.exchange, binding) : sent;
 }
 
 function guardFailure(failure: UpstreamFailure, attempts: number): { ok: false; failure: ToolFailure } {
@@ -215,7 +241,7 @@ function guardFailure(failure: UpstreamFailure, attempts: number): { ok: false; 
 /** How much of an upstream's HTTP error body a failure quotes. */
 const MAX_ERROR_BODY_CHARS = 500;
 
-function answer(call: McpToolCall, exchange: McpExchange): ToolOutcome {
+async function answer(call: McpToolCall, exchange: McpExchange, binding: StateBinding): Promise<ToolOutcome> {
   if (exchange.kind !== "result") {
     // The upstream no longer has the tool: the next listing asks it again.
     if (exchange.kind === "error" && exchange.error.code === JSONRPC_INVALID_PARAMS) {
@@ -223,14 +249,19 @@ function answer(call: McpToolCall, exchange: McpExchange): ToolOutcome {
     }
     return exchangeFailure(call.bundle.vendor, exchange);
   }
-  if (isInputRequired(exchange.result)) return inputRequiredFailure(call.bundle.vendor);
+  if (isInputRequired(exchange.result)) {
+    const relayed = await relayedInputRequired(call.env, call.input, exchange.result, binding, call.clock);
+    // Handed to a 2026-07-28 client as the call's result (the SDK sends it as such): input-required.ts.
+    if (relayed !== undefined) return succeeded(relayed as unknown as CallToolResult);
+    return inputRequiredFailure(call.bundle.vendor);
+  }
   return checkedStructure(call, safeResult(exchange.result, call.settings));
 }
 
 /**
  * A 2026-07-28 `InputRequiredResult` (multi round-trip: the server asks the client for input and
- * expects the request again with `inputResponses`). The gateway declares no client capability
- * that allows one, so it is never relayed (see server-requests.ts).
+ * expects the request again with `inputResponses`): relayed to a 2026-07-28 client that can answer
+ * it (input-required.ts), refused otherwise.
  */
 export function isInputRequired(result: Record<string, unknown>): boolean {
   return result["resultType"] === "input_required";

@@ -6,18 +6,26 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { callVendorTool, servesFeatures } from "../vendors/call.ts";
-import type { VendorProgress } from "../vendors/kind.ts";
+import type { VendorClientInput, VendorProgress } from "../vendors/kind.ts";
 import type { ResolvedTool } from "./catalog.ts";
 import { unifiedContentUris } from "./resource-uris.ts";
 import type { McpRequestScope } from "./server.ts";
 import { outcomeResult } from "./tool-result.ts";
+
+/** What a client may add to a call beyond its arguments. */
+export interface ToolCallExtras {
+  /** Where the upstream's progress goes (the client took SSE and sent a progress token). */
+  onProgress?: (progress: VendorProgress) => void;
+  /** A 2026-07-28 client's capabilities and multi round-trip retry fields. */
+  input?: VendorClientInput;
+}
 
 /** Runs one tool call. Failures come back as `isError` results, never as throws. */
 export async function callTool(
   scope: McpRequestScope,
   resolved: ResolvedTool,
   args: unknown,
-  onProgress?: (progress: VendorProgress) => void,
+  extras: ToolCallExtras = {},
 ): Promise<CallToolResult> {
   const { bundle, recipe } = resolved;
   const outcome = await callVendorTool({
@@ -28,11 +36,13 @@ export async function callTool(
     caller: scope.caller,
     waitUntil: scope.waitUntil,
     requestId: scope.requestId,
-    ...(onProgress === undefined ? {} : { onProgress }),
+    ...(extras.onProgress === undefined ? {} : { onProgress: extras.onProgress }),
+    ...(extras.input === undefined ? {} : { input: extras.input }),
   });
   const result = outcomeResult(outcome, bundle.vendor, recipe.name);
   // A vendor's resources are namespaced on /v1/mcp: links to them in results follow (resource-uris.ts).
-  if (scope.endpoint.kind === "unified" && servesFeatures(bundle)) {
+  // (An InputRequiredResult, relayed to a 2026-07-28 client, has no content.)
+  if (scope.endpoint.kind === "unified" && servesFeatures(bundle) && Array.isArray(result.content)) {
     return { ...result, content: unifiedContentUris(bundle.vendor, result.content) };
   }
   return result;

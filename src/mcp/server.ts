@@ -25,10 +25,10 @@ import { discoveryThreshold } from "../config.ts";
 import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
-import type { VendorProgress } from "../vendors/kind.ts";
+import type { VendorClientInput, VendorProgress } from "../vendors/kind.ts";
 import { toolsOf } from "../vendors/registry.ts";
 import { COMPILED_VENDORS, hasDynamicVendors, resolveVendors, type VendorView } from "../vendors/view.ts";
-import { callTool } from "./call-tool.ts";
+import { callTool, type ToolCallExtras } from "./call-tool.ts";
 import {
   type CatalogOptions,
   findDiscoveryTool,
@@ -75,11 +75,36 @@ export function createGatewayServer(scope: McpRequestScope, features = NO_FEATUR
   server.onerror = (error) => logSdkError(scope.requestId, error);
 
   server.setRequestHandler("tools/list", (request) => toolsList(scope, request.params));
-  server.setRequestHandler("tools/call", (request, ctx) =>
-    toolsCall(scope, request.params, progressSink(scope, request.params._meta?.progressToken, ctx)),
-  );
+  server.setRequestHandler("tools/call", (request, ctx) => {
+    const onProgress = progressSink(scope, request.params._meta?.progressToken, ctx);
+    const input = clientInput(ctx);
+    return toolsCall(scope, request.params, {
+      ...(onProgress === undefined ? {} : { onProgress }),
+      ...(input === undefined ? {} : { input }),
+    });
+  });
   registerFeatureHandlers(server, scope, features, (run) => guard(scope, run));
   return server;
+}
+
+/** The envelope key of a 2026-07-28 request's client capabilities. */
+const CLIENT_CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities";
+
+/**
+ * What a 2026-07-28 client brings to a call (its capabilities, and on a multi round-trip retry
+ * `inputResponses` and `requestState`); `undefined` for a 2025-era request (no envelope).
+ */
+function clientInput(ctx: ServerContext): VendorClientInput | undefined {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const capabilities = envelope?.[CLIENT_CAPABILITIES_KEY];
+  if (capabilities === undefined || capabilities === null || typeof capabilities !== "object")
+    return undefined;
+  const state = ctx.mcpReq.requestState<unknown>();
+  return {
+    capabilities: capabilities as Record<string, unknown>,
+    ...(ctx.mcpReq.inputResponses === undefined ? {} : { responses: ctx.mcpReq.inputResponses }),
+    ...(typeof state === "string" ? { state } : {}),
+  };
 }
 
 /**
@@ -122,7 +147,7 @@ export function toolsList(
 export function toolsCall(
   scope: McpRequestScope,
   params: { name: string; arguments?: Record<string, unknown> },
-  onProgress?: (progress: VendorProgress) => void,
+  extras: ToolCallExtras = {},
 ): Promise<CallToolResult> {
   return guard(scope, async (): Promise<CallToolResult> => {
     const { name } = params;
@@ -151,7 +176,7 @@ export function toolsCall(
       resolved = findTool(scope.endpoint, scope.caller, name, await vendorView(scope, name, true));
     }
     if (resolved === undefined) throw invalidParams(`Unknown tool: ${name}`, { name });
-    return callTool(scope, resolved, params.arguments, onProgress);
+    return callTool(scope, resolved, params.arguments, extras);
   });
 }
 

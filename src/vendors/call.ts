@@ -13,6 +13,7 @@ import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
 import type { ToolOutcome } from "../tool-error.ts";
 import type {
+  VendorClientInput,
   VendorFeatureMethod,
   VendorFeatureOutcome,
   VendorFeatures,
@@ -34,6 +35,8 @@ export interface ToolCallRequest {
   requestId: string;
   /** The client takes progress for this call (see `VendorToolCall.onProgress`). */
   onProgress?: (progress: VendorProgress) => void;
+  /** A 2026-07-28 client's capabilities and retry fields (see `VendorToolCall.input`). */
+  input?: VendorClientInput;
 }
 
 /** What every request through the seam shares: the vendor, the caller, the request. */
@@ -68,6 +71,7 @@ export async function callVendorTool(request: ToolCallRequest): Promise<ToolOutc
     tool: request.tool,
     args: request.args,
     ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }),
+    ...(request.input === undefined ? {} : { input: request.input }),
   });
   // An upstream 401/403 marks the credential invalid; the failure says how to reconnect.
   return withCredentialFeedback(outcome, context.credentials);

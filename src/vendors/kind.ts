@@ -48,6 +48,15 @@ export interface VendorToolCall<T extends ToolDefinition = ToolDefinition> {
    * progress, as `{ progress, total?, message? }` (untrusted values, already shape-checked).
    */
   onProgress?: (progress: VendorProgress) => void;
+  /** A 2026-07-28 client: what it can answer, and on a retry its answers (multi round-trip requests). */
+  input?: VendorClientInput;
+}
+
+/** What a 2026-07-28 client brings to a call: its capabilities and, on a retry, `inputResponses` and `requestState` (untrusted). */
+export interface VendorClientInput {
+  capabilities: Record<string, unknown>;
+  responses?: Record<string, unknown>;
+  state?: string;
 }
 
 /** One progress report of a running call, without the token (the MCP edge puts the client's on it). */
@@ -111,7 +120,7 @@ export type VendorFeatureMethod =
  * One request for a resource or prompt through the seam: the call's context (deadline, clock,
  * credentials, settings) as a tool call has it, minus the tool.
  */
-export type VendorFeatureRequest = Omit<VendorToolCall, "tool" | "args" | "onProgress"> & {
+export type VendorFeatureRequest = Omit<VendorToolCall, "tool" | "args" | "onProgress" | "input"> & {
   method: VendorFeatureMethod;
   /** The MCP params as the vendor names things (unprefixed names, the upstream's URIs); untrusted. */
   params: Record<string, unknown>;

@@ -5,12 +5,17 @@
  * reports progress, and tools that send the client requests a stateless gateway must refuse
  * (sampling, elicitation, roots) and say what came back.
  *
+ * `/modern` is a 2026-07-28 server (the v2 SDK's `createMcpHandler`) whose `ask_name` tool asks
+ * for the user's name as a multi round-trip request (an `InputRequiredResult` with an elicitation
+ * and its own `requestState`), and answers once the retry brings both back.
+ *
  * Provides `mcpFeatureUpstreamUrl` (its `/mcp` endpoint).
  *
  * @module
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
+import { getRequestListener } from "@hono/node-server";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import {
@@ -25,12 +30,19 @@ import {
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import {
+  createMcpHandler,
+  inputRequired,
+  Server as ModernServer,
+  type ServerContext,
+} from "@modelcontextprotocol/server";
 import type { TestProject } from "vitest/node";
 import { listenOnLoopback } from "./local-http.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     mcpFeatureUpstreamUrl: string;
+    mcpModernUpstreamUrl: string;
   }
 }
 
@@ -43,6 +55,8 @@ export const FEATURE_FIXTURE = {
   templateUri: "note://notes/{name}",
   /** A resource larger than the smallest `MAX_RESPONSE_BYTES` (1024). */
   bigUri: "note://big/blob",
+  /** The `requestState` the modern server's `ask_name` mints and checks on the retry. */
+  upstreamState: "upstream-state-7",
   /** Progress notifications the `count` tool sends. */
   progressSteps: 3,
 } as const;
@@ -181,9 +195,58 @@ function featureServer(): Server {
   return server;
 }
 
+/** The 2026-07-28 server: `ask_name` asks for a name through a multi round-trip request. */
+function modernServer(): ModernServer {
+  const server = new ModernServer(
+    { name: "modern-upstream", version: "1.0.0" },
+    { capabilities: { tools: {} } },
+  );
+  server.setRequestHandler("tools/list", () => ({
+    tools: [
+      {
+        name: "ask_name",
+        description: "Asks the user for their name, then greets them.",
+        inputSchema: { type: "object", properties: { greeting: { type: "string" } } },
+        annotations: { readOnlyHint: true },
+      },
+    ],
+  }));
+  server.setRequestHandler("tools/call", (request, context) => {
+    const ctx = context as ServerContext;
+    const answer = ctx.mcpReq.inputResponses?.["name"] as
+      | { action?: string; content?: { name?: unknown } }
+      | undefined;
+    if (answer === undefined) {
+      return inputRequired({
+        inputRequests: {
+          name: inputRequired.elicit({
+            message: "What is your name?",
+            requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+          }),
+        },
+        requestState: FEATURE_FIXTURE.upstreamState,
+      });
+    }
+    const state = ctx.mcpReq.requestState<string>();
+    const greeting = (request.params.arguments as { greeting?: string } | undefined)?.greeting ?? "Hello";
+    return {
+      content: [
+        { type: "text", text: `${greeting}, ${String(answer.content?.name)} (state: ${String(state)})` },
+      ],
+    };
+  });
+  return server;
+}
+
 export async function startFeatureUpstream() {
+  const modern = createMcpHandler(() => modernServer(), { legacy: "stateless", responseMode: "auto" });
+  const modernListener = getRequestListener((request) => modern.fetch(request));
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const http = createServer((req, res) => {
+    if (req.url?.startsWith("/modern") === true) {
+      void modernListener(req, res);
+      return;
+    }
     void (async () => {
       const sessionId = req.headers["mcp-session-id"];
       let transport = typeof sessionId === "string" ? transports.get(sessionId) : undefined;
@@ -207,11 +270,12 @@ export async function startFeatureUpstream() {
     });
   });
   const loopback = await listenOnLoopback(http);
-  return { url: `${loopback.origin}/mcp`, close: loopback.close };
+  return { url: `${loopback.origin}/mcp`, modernUrl: `${loopback.origin}/modern`, close: loopback.close };
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const upstream = await startFeatureUpstream();
   project.provide("mcpFeatureUpstreamUrl", upstream.url);
+  project.provide("mcpModernUpstreamUrl", upstream.modernUrl);
   return upstream.close;
 }

@@ -11,14 +11,17 @@ import { inject, vi } from "vitest";
 import type { BundleEntry, VendorBundle } from "../../../src/bundle/types.ts";
 import { bareBundle } from "../../support/bare-bundle.ts";
 
-/** Two MCP vendors in front of the same upstream, so namespacing tells them apart. */
-export const FEATURE_VENDORS = ["mcp-feat", "mcp-feat-two"] as const;
+/**
+ * Two MCP vendors in front of the same 2025 upstream, so namespacing tells them apart, and one in
+ * front of its 2026-07-28 endpoint.
+ */
+export const FEATURE_VENDORS = ["mcp-feat", "mcp-feat-two", "mcp-modern"] as const;
 
 function mcpBundle(vendor: string): VendorBundle {
   return bareBundle(vendor, {
     kind: "mcp",
     contentHash: `hash-${vendor}`,
-    mcp: { url: inject("mcpFeatureUpstreamUrl") },
+    mcp: { url: inject(vendor === "mcp-modern" ? "mcpModernUpstreamUrl" : "mcpFeatureUpstreamUrl") },
   });
 }
 

@@ -26,7 +26,7 @@ interface RpcOptions {
   token?: string;
   env?: TestEnv;
   /** Send as a 2026-07-28 request (per-request `_meta` envelope, `Mcp-Method` / `Mcp-Name`). */
-  modern?: { name?: string };
+  modern?: { name?: string; capabilities?: Record<string, unknown> };
 }
 
 const MODERN = "2026-07-28";
@@ -51,7 +51,7 @@ async function exchange(
       ...params,
       _meta: {
         "io.modelcontextprotocol/protocolVersion": MODERN,
-        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientCapabilities": options.modern.capabilities ?? {},
         "io.modelcontextprotocol/clientInfo": { name: "feature-tests", version: "1.0.0" },
       },
     };
@@ -383,6 +383,70 @@ describe("requests from the upstream to the client", () => {
       expect(text).toContain(SERVER_REQUEST_REFUSAL);
     },
   );
+});
+
+describe("multi round-trip requests (2026-07-28 on both sides)", () => {
+  const keyed = { ...(baseEnv as TestEnv), CREDENTIALS_ENCRYPTION_KEY: "k".repeat(40) } as TestEnv;
+  const ELICITING = { name: "ask_name", capabilities: { elicitation: {} } };
+  type Answer = {
+    resultType?: string;
+    inputRequests?: Record<string, { method: string; params: Record<string, unknown> }>;
+    requestState?: string;
+    content?: { type: string; text: string }[];
+    isError?: boolean;
+  };
+  const call = (params: Record<string, unknown>, modern: RpcOptions["modern"] = ELICITING, env = keyed) =>
+    result<Answer>("/v1/mcp-modern/mcp", "tools/call", { name: "ask_name", ...params }, { env, modern });
+
+  it("relays the upstream's elicitation with its state sealed, and the retry completes the call", async () => {
+    const first = await call({ arguments: { greeting: "Hi" } });
+    expect(first.resultType).toBe("input_required");
+    expect(first.inputRequests?.["name"]?.method).toBe("elicitation/create");
+    expect(first.inputRequests?.["name"]?.params["message"]).toBe("What is your name?");
+    const state = first.requestState ?? "";
+    expect(state).not.toContain(FEATURE_FIXTURE.upstreamState);
+    expect(atob(state.split(".")[1]?.replaceAll("-", "+").replaceAll("_", "/") ?? "")).not.toContain(
+      "upstream-state",
+    );
+
+    const responses = { name: { action: "accept", content: { name: "Ada" } } };
+    const done = await call({
+      arguments: { greeting: "Hi" },
+      inputResponses: responses,
+      requestState: state,
+    });
+    expect(done.content).toEqual([
+      { type: "text", text: `Hi, Ada (state: ${FEATURE_FIXTURE.upstreamState})` },
+    ]);
+
+    // Bound to the call: other arguments, a changed state, or another vendor's tool do not open it.
+    for (const retry of [
+      { arguments: { greeting: "Yo" }, inputResponses: responses, requestState: state },
+      { arguments: { greeting: "Hi" }, inputResponses: responses, requestState: `${state.slice(0, -2)}AA` },
+      { arguments: { greeting: "Hi" }, inputResponses: responses },
+    ]) {
+      const refused = await call(retry);
+      expect(refused.isError, JSON.stringify(retry)).toBe(true);
+      expect(refused.content?.[0]?.text).toContain('"error":"invalid_arguments"');
+      expect(refused.content?.[0]?.text).toContain("requestState");
+    }
+  });
+
+  it("declares no elicitation upstream when it cannot relay it: no client capability, a 2025 client, no sealing key", async () => {
+    for (const [label, answer] of [
+      ["no capability", await call({ arguments: {} }, { name: "ask_name" })],
+      ["no key", await call({ arguments: {} }, ELICITING, baseEnv as TestEnv)],
+      [
+        "2025 client",
+        await result<Answer>("/v1/mcp-modern/mcp", "tools/call", { name: "ask_name", arguments: {} }),
+      ],
+    ] as const) {
+      expect(answer.resultType, label).not.toBe("input_required");
+      expect(answer.isError, label).toBe(true);
+      // The gateway declared no elicitation upstream, so the upstream itself refused to ask.
+      expect(answer.content?.[0]?.text, label).toContain("do not declare the required capability");
+    }
+  });
 });
 
 describe("visibility", () => {
