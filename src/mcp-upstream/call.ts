@@ -250,7 +250,14 @@ async function answer(call: McpToolCall, exchange: McpExchange, binding: StateBi
     return exchangeFailure(call.bundle.vendor, exchange);
   }
   if (isInputRequired(exchange.result)) {
-    const relayed = await relayedInputRequired(call.env, call.input, exchange.result, binding, call.clock);
+    const relayed = await relayedInputRequired(
+      call.env,
+      call.input,
+      exchange.result,
+      binding,
+      call.clock,
+      call.settings.maxResponseBytes,
+    );
     // Handed to a 2026-07-28 client as the call's result (the SDK sends it as such): input-required.ts.
     if (relayed !== undefined) return succeeded(relayed as unknown as CallToolResult);
     return inputRequiredFailure(call.bundle.vendor);

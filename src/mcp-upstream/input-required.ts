@@ -109,7 +109,8 @@ export async function retryParams(
 
 /**
  * The `InputRequiredResult` the client gets for the upstream's, or `undefined` when it cannot be
- * relayed (no key, a 2025-era client, an input request the client did not declare, a state too big).
+ * relayed (no key, a 2025-era client, an input request the client did not declare, a state too
+ * big, or more than `maxBytes` (`MAX_RESPONSE_BYTES`) in all).
  */
 export async function relayedInputRequired(
   env: Env,
@@ -117,6 +118,7 @@ export async function relayedInputRequired(
   raw: Record<string, unknown>,
   binding: StateBinding,
   clock: Clock,
+  maxBytes: number,
 ): Promise<Record<string, unknown> | undefined> {
   const capabilities = relayedCapabilities(env, input);
   const secret = envString(env, STATE_SECRET);
@@ -151,9 +153,13 @@ export async function relayedInputRequired(
     ...(typeof upstream === "string" ? { upstream } : {}),
     exp: Math.floor(clock.now() / 1000) + REQUEST_STATE_TTL_SECONDS,
   };
-  return {
+  const requestState = await sealFor(secret, STATE_PURPOSE, sealed, await aad(binding));
+  // The retry must be accepted: a state the gateway would refuse back is not handed out.
+  if (requestState.length > MAX_REQUEST_STATE_CHARS) return undefined;
+  const result = {
     resultType: "input_required",
     ...(Object.keys(relayed).length === 0 ? {} : { inputRequests: relayed }),
-    requestState: await sealFor(secret, STATE_PURPOSE, sealed, await aad(binding)),
+    requestState,
   };
+  return JSON.stringify(result).length <= maxBytes ? result : undefined;
 }
