@@ -202,7 +202,7 @@ async function dispatch(
   // Off the fast path: what upstream MCP servers add (resources, prompts) is looked up only for the
   // methods that need it, and progress only flows on a stream.
   const method = (body as { method?: unknown }).method;
-  const features = needsFeatures(method) ? await featureVendors(scope, method) : NO_FEATURE_VENDORS;
+  const features = needsFeatures(method) ? await featureVendors(scope) : NO_FEATURE_VENDORS;
   const served: McpRequestScope = mode === "sse" ? { ...scope, streaming: true } : scope;
   const factory = () => createGatewayServer(served, features);
   // Classified on the client's own request: only its MCP headers and the body matter.

@@ -12,7 +12,8 @@
  * The capabilities follow the vendors: `resources` / `prompts` are declared only when a vendor the
  * caller's team may use declares them upstream (team allowlists, not credentials: a user who
  * connects a vendor later in the session gets its resources without a new handshake). A vendor
- * the caller cannot use now is invisible: not listed, and its URIs and prompt names are unknown.
+ * the caller cannot use now is invisible: not listed (an empty list on its own endpoint), and its
+ * URIs and prompt names are unknown.
  *
  * @module
  */
@@ -62,24 +63,22 @@ export function needsFeatures(method: unknown): boolean {
   return FEATURE_AWARE_METHODS.has(method) && hasDynamicVendors();
 }
 
-/** The vendor may be shown to this caller on this endpoint at the handshake (team allowlist). */
+/** The caller's team may use the vendor (the allowlist; credentials aside). */
 function teamMayUse(caller: Caller | undefined, vendor: string): boolean {
   return caller === undefined || caller.vendorAllowed(vendor);
 }
 
 /**
- * The vendors whose resources and prompts this request may see. At the handshake the team
- * allowlist decides (credentials may be connected later); for a resources or prompts request,
- * whether the caller can use the vendor now ({@link callerSeesVendor}).
+ * The vendors whose resources and prompts this request's server declares: those the caller's
+ * team may use (credentials may be connected later in the session, and a capability must not
+ * come and go between the handshake and the next request). Whether the caller can use a vendor
+ * now is checked when it is asked ({@link visible}).
  */
-export async function featureVendors(scope: McpRequestScope, method: unknown): Promise<FeatureVendors> {
+export async function featureVendors(scope: McpRequestScope): Promise<FeatureVendors> {
   if (!hasDynamicVendors()) return NO_FEATURE_VENDORS;
   const { endpoint, caller } = scope;
-  const handshake = method === "initialize" || method === "server/discover";
   const candidates = (endpoint.kind === "vendor" ? [getBundle(endpoint.vendor)] : allBundles()).filter(
-    (bundle): bundle is VendorBundle =>
-      bundle !== undefined &&
-      (handshake ? teamMayUse(caller, bundle.vendor) : callerSeesVendor(caller, bundle.vendor)),
+    (bundle): bundle is VendorBundle => bundle !== undefined && teamMayUse(caller, bundle.vendor),
   );
   const found = await Promise.all(
     candidates.map(async (bundle) => ({
@@ -168,6 +167,11 @@ export function registerFeatureHandlers(
   }
 }
 
+/** The vendors the caller can use now, of those declared. */
+function visible(scope: McpRequestScope, vendors: readonly string[]): string[] {
+  return vendors.filter((vendor) => callerSeesVendor(scope.caller, vendor));
+}
+
 function withUnifiedUri(vendor: string, item: Record<string, unknown>, key: "uri" | "uriTemplate") {
   return { ...item, [key]: unifiedResourceUri(vendor, String(item[key])) };
 }
@@ -252,14 +256,16 @@ function decodeCursor(text: string, vendors: readonly string[]): UnifiedCursor {
  */
 async function listing(
   scope: McpRequestScope,
-  vendors: readonly string[],
+  declared: readonly string[],
   method: "resources/list" | "resources/templates/list" | "prompts/list",
   key: string,
   cursor: string | undefined,
   unify: (vendor: string, item: Record<string, unknown>) => Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
   const { endpoint } = scope;
+  const vendors = visible(scope, declared);
   if (endpoint.kind === "vendor") {
+    if (!vendors.includes(endpoint.vendor)) return { [key]: [] };
     return ask(scope, endpoint.vendor, method, cursor === undefined ? {} : { cursor });
   }
   const start = cursor === undefined ? { vendor: vendors[0] ?? "" } : decodeCursor(cursor, vendors);
@@ -297,10 +303,13 @@ async function listing(
   return { [key]: [] };
 }
 
-async function readResource(scope: McpRequestScope, vendors: readonly string[], uri: string) {
+async function readResource(scope: McpRequestScope, declared: readonly string[], uri: string) {
   const { endpoint } = scope;
-  if (endpoint.kind === "vendor") return ask(scope, endpoint.vendor, "resources/read", { uri });
-  const target = upstreamResourceUri(uri);
+  const vendors = visible(scope, declared);
+  if (endpoint.kind === "vendor" && vendors.includes(endpoint.vendor)) {
+    return ask(scope, endpoint.vendor, "resources/read", { uri });
+  }
+  const target = endpoint.kind === "vendor" ? undefined : upstreamResourceUri(uri);
   if (target === undefined || !vendors.includes(target.vendor)) {
     // -32602, as MCP 2025-11-25 answers an unknown resource (the SDK maps the older -32002 to it too).
     throw invalidParams("Resource not found", { uri: uri.slice(0, 200) });
@@ -314,11 +323,12 @@ async function readResource(scope: McpRequestScope, vendors: readonly string[], 
 
 async function getPrompt(
   scope: McpRequestScope,
-  vendors: readonly string[],
+  declared: readonly string[],
   name: string,
   args: Record<string, string> | undefined,
 ) {
   const { endpoint } = scope;
+  const vendors = visible(scope, declared);
   let vendor: string | undefined;
   let upstreamName = name;
   if (endpoint.kind === "vendor") {
