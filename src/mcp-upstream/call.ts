@@ -99,8 +99,9 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
       return secrets.scrub(text);
     };
     const binding: StateBinding = {
+      method: "tools/call",
       vendor: bundle.vendor,
-      tool: tool.name,
+      target: tool.upstreamName,
       args: args.value,
       owner: sessionOwner(call.callerInfo),
     };

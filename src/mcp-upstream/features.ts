@@ -31,6 +31,13 @@ import {
 } from "./call.ts";
 import { mcpConnection } from "./connection.ts";
 import { cutText, DEFAULT_MCP_DESCRIPTION_MAX_CHARS } from "./curate.ts";
+import {
+  type ClientInput,
+  relayedCapabilities,
+  relayedInputRequired,
+  retryParams,
+  type StateBinding,
+} from "./input-required.ts";
 import { ContentBudget, type ContentLimits, isRecord } from "./safe-content.ts";
 import { refuseServerRequest } from "./server-requests.ts";
 import { sessionKeyOf, sessionOwner } from "./target.ts";
@@ -53,6 +60,8 @@ export type McpFeatureMethod =
 export interface McpFeatureRequest extends GuardedRequest {
   method: McpFeatureMethod;
   params: Record<string, unknown>;
+  /** A 2026-07-28 client: multi round-trip input for `prompts/get` and `resources/read` (input-required.ts). */
+  input?: ClientInput;
   callerInfo?: Caller;
   credentials: Parameters<typeof bearerAuthorizer>[0];
 }
@@ -151,21 +160,48 @@ export async function mcpFeatureRequest(request: McpFeatureRequest): Promise<Mcp
       authorizer,
       waitUntil: request.waitUntil,
     });
+    const binding = stateBinding(request);
+    const retry =
+      binding === undefined
+        ? undefined
+        : await retryParams(request.env, request.input, binding, request.clock);
+    if (retry === "invalid") {
+      return failed(
+        "invalid_arguments",
+        `The requestState of this retry is invalid, expired or belongs to another request: send ${method} again without inputResponses and requestState. Nothing was sent upstream.`,
+      );
+    }
+    const capabilities = binding === undefined ? undefined : relayedCapabilities(request.env, request.input);
     const sent = await sendGuarded(
       request,
       connection,
       method,
-      request.params,
+      { ...request.params, ...retry },
       // Listing and reading change nothing upstream: retried like a read-only tool.
       { name: method, idempotent: true },
-      { onServerRequest: refuseServerRequest(bundle.vendor, request.requestId) },
+      {
+        onServerRequest: refuseServerRequest(bundle.vendor, request.requestId),
+        ...(capabilities === undefined ? {} : { clientCapabilities: capabilities }),
+      },
     );
     for (const secret of authorizer.secrets()) secrets.add(secret);
     let outcome: McpFeatureOutcome;
     if (!sent.ok) outcome = sent;
     else if (sent.exchange.kind !== "result") outcome = exchangeFailure(bundle.vendor, sent.exchange);
-    else if (isInputRequired(sent.exchange.result)) outcome = inputRequiredFailure(bundle.vendor);
-    else outcome = shaped(method, sent.exchange.result, request.settings, bundle);
+    else if (isInputRequired(sent.exchange.result)) {
+      const relayed =
+        binding === undefined
+          ? undefined
+          : await relayedInputRequired(
+              request.env,
+              request.input,
+              sent.exchange.result,
+              binding,
+              request.clock,
+              request.settings.maxResponseBytes,
+            );
+      outcome = relayed === undefined ? inputRequiredFailure(bundle.vendor) : { ok: true, result: relayed };
+    } else outcome = shaped(method, sent.exchange.result, request.settings, bundle);
     if (secrets.empty) return outcome;
     return outcome.ok
       ? { ok: true, result: secrets.scrubValue(outcome.result) }
@@ -181,6 +217,19 @@ export async function mcpFeatureRequest(request: McpFeatureRequest): Promise<Mcp
     });
     return failed("internal_error", `The gateway failed to send ${method} to ${bundle.vendor}.`);
   }
+}
+
+/** The methods that may take several rounds (2026-07-28), bound to what they name; `undefined` for the rest. */
+function stateBinding(request: McpFeatureRequest): StateBinding | undefined {
+  const { method, params, bundle } = request;
+  const owner = sessionOwner(request.callerInfo);
+  if (method === "prompts/get" && typeof params["name"] === "string") {
+    return { method, vendor: bundle.vendor, target: params["name"], args: params["arguments"] ?? {}, owner };
+  }
+  if (method === "resources/read" && typeof params["uri"] === "string") {
+    return { method, vendor: bundle.vendor, target: params["uri"], args: {}, owner };
+  }
+  return undefined;
 }
 
 /** The upstream's result for `method`, reduced to what MCP defines and bounded. */

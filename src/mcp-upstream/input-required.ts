@@ -1,5 +1,6 @@
 /**
- * Multi round-trip requests (MCP 2026-07-28, SEP-2322) through the gateway, for `tools/call`:
+ * Multi round-trip requests (MCP 2026-07-28, SEP-2322) through the gateway, for `tools/call`,
+ * `prompts/get` and `resources/read`:
  * an upstream that needs the user's input answers with an `InputRequiredResult`
  * (`resultType: "input_required"`, `inputRequests`, an opaque `requestState`), and the client
  * sends the same request again with `inputResponses` and that `requestState`. No session is
@@ -10,7 +11,7 @@
  * - the upstream's input requests are relayed only if they are elicitations the client declared;
  * - the upstream's `requestState` never reaches the client as it is: the gateway seals it
  *   (AES-256-GCM under a key derived from `CREDENTIALS_ENCRYPTION_KEY` for this purpose only),
- *   bound to the method, vendor, tool, a hash of the arguments and the caller, with an expiry
+ *   bound to the method, vendor, tool (prompt, resource), a hash of the arguments and the caller, with an expiry
  *   ({@link REQUEST_STATE_TTL_SECONDS}); a retry whose state does not open under the same binding is
  *   refused before anything is sent upstream.
  *
@@ -55,17 +56,20 @@ interface SealedState {
   exp: number;
 }
 
-/** What a call must match for its state to open: method, vendor, tool, arguments, caller. */
+/** What a request must match for its state to open: method, vendor, target, arguments, caller. */
 export interface StateBinding {
+  method: "tools/call" | "prompts/get" | "resources/read";
   vendor: string;
-  tool: string;
+  /** The tool or prompt name, or the resource URI, as the upstream knows it. */
+  target: string;
   args: unknown;
   owner: string;
 }
 
 async function aad(binding: StateBinding): Promise<string> {
-  const args = await sha256Hex(canonicalJson(binding.args));
-  return `tools/call|${binding.vendor}|${binding.tool}|${args}|${binding.owner}`;
+  const args = await sha256Hex(canonicalJson(binding.args ?? null));
+  const target = await sha256Hex(binding.target);
+  return `${binding.method}|${binding.vendor}|${target}|${args}|${binding.owner}`;
 }
 
 /** The capabilities declared upstream for this request: the client's elicitation, if any. */

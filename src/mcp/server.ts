@@ -25,7 +25,7 @@ import { discoveryThreshold } from "../config.ts";
 import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
-import type { VendorClientInput, VendorProgress } from "../vendors/kind.ts";
+import type { VendorProgress } from "../vendors/kind.ts";
 import { toolsOf } from "../vendors/registry.ts";
 import { COMPILED_VENDORS, hasDynamicVendors, resolveVendors, type VendorView } from "../vendors/view.ts";
 import { callTool, type ToolCallExtras } from "./call-tool.ts";
@@ -38,6 +38,7 @@ import {
   type McpEndpoint,
   unifiedVendorOf,
 } from "./catalog.ts";
+import { clientInput } from "./client-input.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 import { callDiscoveryTool } from "./discovery-tools.ts";
 import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "./gateway-status.ts";
@@ -85,26 +86,6 @@ export function createGatewayServer(scope: McpRequestScope, features = NO_FEATUR
   });
   registerFeatureHandlers(server, scope, features, (run) => guard(scope, run));
   return server;
-}
-
-/** The envelope key of a 2026-07-28 request's client capabilities. */
-const CLIENT_CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities";
-
-/**
- * What a 2026-07-28 client brings to a call (its capabilities, and on a multi round-trip retry
- * `inputResponses` and `requestState`); `undefined` for a 2025-era request (no envelope).
- */
-function clientInput(ctx: ServerContext): VendorClientInput | undefined {
-  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-  const capabilities = envelope?.[CLIENT_CAPABILITIES_KEY];
-  if (capabilities === undefined || capabilities === null || typeof capabilities !== "object")
-    return undefined;
-  const state = ctx.mcpReq.requestState<unknown>();
-  return {
-    capabilities: capabilities as Record<string, unknown>,
-    ...(ctx.mcpReq.inputResponses === undefined ? {} : { responses: ctx.mcpReq.inputResponses }),
-    ...(typeof state === "string" ? { state } : {}),
-  };
 }
 
 /**

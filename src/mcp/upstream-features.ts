@@ -32,9 +32,10 @@ import type { VendorBundle } from "../bundle/types.ts";
 import { log } from "../log.ts";
 import type { ToolFailure } from "../tool-error.ts";
 import { callVendorFeature, vendorFeatures } from "../vendors/call.ts";
-import type { VendorFeatureMethod } from "../vendors/kind.ts";
+import type { VendorClientInput, VendorFeatureMethod } from "../vendors/kind.ts";
 import { hasDynamicVendors } from "../vendors/view.ts";
 import { callerSeesVendor, unifiedVendorOf } from "./catalog.ts";
+import { clientInput } from "./client-input.ts";
 import { invalidParams, JSONRPC_INTERNAL_ERROR, protocolError } from "./jsonrpc.ts";
 import { unifiedResourceUri, upstreamResourceUri } from "./resource-uris.ts";
 import type { McpRequestScope } from "./server.ts";
@@ -141,8 +142,10 @@ export function registerFeatureHandlers(
     );
     server.setRequestHandler(
       "resources/read",
-      (request) =>
-        guard(() => readResource(scope, resources, request.params.uri)) as Promise<ReadResourceResult>,
+      (request, ctx) =>
+        guard(() =>
+          readResource(scope, resources, request.params.uri, clientInput(ctx)),
+        ) as Promise<ReadResourceResult>,
     );
   }
   if (vendors.prompts.length > 0) {
@@ -159,9 +162,9 @@ export function registerFeatureHandlers(
     );
     server.setRequestHandler(
       "prompts/get",
-      (request) =>
+      (request, ctx) =>
         guard(() =>
-          getPrompt(scope, prompts, request.params.name, request.params.arguments),
+          getPrompt(scope, prompts, request.params.name, request.params.arguments, clientInput(ctx)),
         ) as Promise<GetPromptResult>,
     );
   }
@@ -182,6 +185,7 @@ async function ask(
   vendor: string,
   method: VendorFeatureMethod,
   params: Record<string, unknown>,
+  input?: VendorClientInput,
 ): Promise<Record<string, unknown>> {
   const bundle = getBundle(vendor);
   const outcome =
@@ -195,6 +199,7 @@ async function ask(
           requestId: scope.requestId,
           method,
           params,
+          ...(input === undefined ? {} : { input }),
         });
   if (outcome === undefined) throw invalidParams(`Vendor ${vendor} serves no ${method}`);
   if (!outcome.ok) throw featureError(outcome.failure, vendor);
@@ -303,18 +308,25 @@ async function listing(
   return { [key]: [] };
 }
 
-async function readResource(scope: McpRequestScope, declared: readonly string[], uri: string) {
+async function readResource(
+  scope: McpRequestScope,
+  declared: readonly string[],
+  uri: string,
+  input: VendorClientInput | undefined,
+) {
   const { endpoint } = scope;
   const vendors = visible(scope, declared);
   if (endpoint.kind === "vendor" && vendors.includes(endpoint.vendor)) {
-    return ask(scope, endpoint.vendor, "resources/read", { uri });
+    return ask(scope, endpoint.vendor, "resources/read", { uri }, input);
   }
   const target = endpoint.kind === "vendor" ? undefined : upstreamResourceUri(uri);
   if (target === undefined || !vendors.includes(target.vendor)) {
     // -32602, as MCP 2025-11-25 answers an unknown resource (the SDK maps the older -32002 to it too).
     throw invalidParams("Resource not found", { uri: uri.slice(0, 200) });
   }
-  const result = await ask(scope, target.vendor, "resources/read", { uri: target.uri });
+  const result = await ask(scope, target.vendor, "resources/read", { uri: target.uri }, input);
+  // A relayed InputRequiredResult (2026-07-28) has no contents yet.
+  if (!Array.isArray(result["contents"])) return result;
   const contents = (result["contents"] as Record<string, unknown>[]).map((item) =>
     withUnifiedUri(target.vendor, item, "uri"),
   );
@@ -326,6 +338,7 @@ async function getPrompt(
   declared: readonly string[],
   name: string,
   args: Record<string, string> | undefined,
+  input: VendorClientInput | undefined,
 ) {
   const { endpoint } = scope;
   const vendors = visible(scope, declared);
@@ -340,8 +353,11 @@ async function getPrompt(
   if (vendor === undefined || !vendors.includes(vendor)) {
     throw invalidParams(`Unknown prompt: ${name.slice(0, 200)}`, { name: name.slice(0, 200) });
   }
-  return ask(scope, vendor, "prompts/get", {
-    name: upstreamName,
-    ...(args === undefined ? {} : { arguments: args }),
-  });
+  return ask(
+    scope,
+    vendor,
+    "prompts/get",
+    { name: upstreamName, ...(args === undefined ? {} : { arguments: args }) },
+    input,
+  );
 }

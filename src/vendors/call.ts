@@ -93,12 +93,21 @@ export function vendorFeatures(context: VendorResolveContext): Promise<VendorFea
  * and guard. Never throws; `undefined` when the vendor's kind serves none.
  */
 export async function callVendorFeature(
-  request: SeamRequest & { method: VendorFeatureMethod; params: Record<string, unknown> },
+  request: SeamRequest & {
+    method: VendorFeatureMethod;
+    params: Record<string, unknown>;
+    input?: VendorClientInput;
+  },
 ): Promise<VendorFeatureOutcome | undefined> {
   const send = vendorKindOf(request.bundle).request;
   if (send === undefined) return undefined;
   const context = callContext(request);
-  const outcome = await send({ ...context, method: request.method, params: request.params });
+  const outcome = await send({
+    ...context,
+    method: request.method,
+    params: request.params,
+    ...(request.input === undefined ? {} : { input: request.input }),
+  });
   if (outcome.ok) return outcome;
   const checked = await withCredentialFeedback(outcome, context.credentials);
   return checked.ok ? outcome : checked;

@@ -120,7 +120,7 @@ export type VendorFeatureMethod =
  * One request for a resource or prompt through the seam: the call's context (deadline, clock,
  * credentials, settings) as a tool call has it, minus the tool.
  */
-export type VendorFeatureRequest = Omit<VendorToolCall, "tool" | "args" | "onProgress" | "input"> & {
+export type VendorFeatureRequest = Omit<VendorToolCall, "tool" | "args" | "onProgress"> & {
   method: VendorFeatureMethod;
   /** The MCP params as the vendor names things (unprefixed names, the upstream's URIs); untrusted. */
   params: Record<string, unknown>;

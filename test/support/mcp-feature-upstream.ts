@@ -5,8 +5,8 @@
  * reports progress, and tools that send the client requests a stateless gateway must refuse
  * (sampling, elicitation, roots) and say what came back.
  *
- * `/modern` is a 2026-07-28 server (the v2 SDK's `createMcpHandler`) whose `ask_name` tool asks
- * for the user's name as a multi round-trip request (an `InputRequiredResult` with an elicitation
+ * `/modern` is a 2026-07-28 server (the v2 SDK's `createMcpHandler`) whose `ask_name` tool (and
+ * `confirm` prompt) asks for the user's name (a confirmation) as a multi round-trip request (an `InputRequiredResult` with an elicitation
  * and its own `requestState`), and answers once the retry brings both back.
  *
  * Provides `mcpFeatureUpstreamUrl` (its `/mcp` endpoint).
@@ -199,8 +199,28 @@ function featureServer(): Server {
 function modernServer(): ModernServer {
   const server = new ModernServer(
     { name: "modern-upstream", version: "1.0.0" },
-    { capabilities: { tools: {} } },
+    { capabilities: { tools: {}, prompts: {} } },
   );
+  server.setRequestHandler("prompts/list", () => ({
+    prompts: [{ name: "confirm", description: "Asks first." }],
+  }));
+  server.setRequestHandler("prompts/get", (_request, context) => {
+    const ctx = context as ServerContext;
+    const answer = ctx.mcpReq.inputResponses?.["go"] as { action?: string } | undefined;
+    if (answer === undefined) {
+      return inputRequired({
+        inputRequests: {
+          go: inputRequired.elicit({
+            message: "Proceed?",
+            requestedSchema: { type: "object", properties: {} },
+          }),
+        },
+        requestState: FEATURE_FIXTURE.upstreamState,
+      });
+    }
+    const text = `confirmed: ${String(answer.action)} (state: ${String(ctx.mcpReq.requestState<string>())})`;
+    return { messages: [{ role: "user", content: { type: "text", text } }] };
+  });
   server.setRequestHandler("tools/list", () => ({
     tools: [
       {

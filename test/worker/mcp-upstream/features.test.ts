@@ -432,6 +432,37 @@ describe("multi round-trip requests (2026-07-28 on both sides)", () => {
     }
   });
 
+  it("relays it for prompts/get on /v1/mcp too, bound to the prompt", async () => {
+    const modern = { name: "mcp-modern_confirm", capabilities: { elicitation: {} } };
+    const first = await result<Answer>(
+      "/v1/mcp",
+      "prompts/get",
+      { name: "mcp-modern_confirm" },
+      { env: keyed, modern },
+    );
+    expect(first.resultType).toBe("input_required");
+    expect(first.inputRequests?.["go"]?.params["message"]).toBe("Proceed?");
+    const retry = { name: "mcp-modern_confirm", inputResponses: { go: { action: "accept", content: {} } } };
+    const done = await result<{ messages: { content: { text: string } }[] }>(
+      "/v1/mcp",
+      "prompts/get",
+      { ...retry, requestState: first.requestState },
+      { env: keyed, modern },
+    );
+    expect(done.messages[0]?.content.text).toBe(
+      `confirmed: accept (state: ${FEATURE_FIXTURE.upstreamState})`,
+    );
+    // A tool call's state does not open a prompt's.
+    const toolState = (await call({ arguments: {} })).requestState;
+    const refused = await rpc(
+      "/v1/mcp",
+      "prompts/get",
+      { ...retry, requestState: toolState },
+      { env: keyed, modern },
+    );
+    expect(refused.error?.data).toMatchObject({ error: "invalid_arguments", vendor: "mcp-modern" });
+  });
+
   it("declares no elicitation upstream when it cannot relay it: no client capability, a 2025 client, no sealing key", async () => {
     for (const [label, answer] of [
       ["no capability", await call({ arguments: {} }, { name: "ask_name" })],
