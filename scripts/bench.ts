@@ -4,7 +4,7 @@
  *
  *   npm run bench                       full run (10 s per measurement)
  *   npm run bench -- --quick            short runs for development (3 s)
- *   npm run bench -- --only per-call    one section: per-call, big-api, durable-objects, rate-limit
+ *   npm run bench -- --only per-call    one section: per-call, big-api, durable-objects, rate-limit, mcp-upstream
  *   npm run bench -- --duration 20 --connections 1,32
  *   npm run bench -- --only per-call --targets bare,gateway   (iterating; no breakdown)
  *   npm run bench -- --report-only      print the tables of bench/results.json again
@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runBigApi } from "./bench/big-api.ts";
 import { runDurableObjects } from "./bench/durable-objects.ts";
+import { runMcpUpstream } from "./bench/mcp-upstream.ts";
 import { runPerCall, TARGET_LABELS, type TargetId } from "./bench/per-call.ts";
 import { hasTaskset, LOAD_CORE } from "./bench/proc.ts";
 import { runRateLimit } from "./bench/rate-limit.ts";
@@ -26,7 +27,7 @@ import { formatReport, type Results, targetsMet } from "./bench/report.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const TMP = join(ROOT, "bench", "tmp");
-const SECTIONS = ["per-call", "big-api", "durable-objects", "rate-limit"] as const;
+const SECTIONS = ["per-call", "big-api", "durable-objects", "rate-limit", "mcp-upstream"] as const;
 /** The load check's shape: a rate low enough to run for seconds, a burst, and more callers than tokens. */
 const RATE_LIMIT_RUN = { requestsPerSecond: 20, burst: 5, calls: 200, concurrency: 32 } as const;
 type Section = (typeof SECTIONS)[number];
@@ -106,14 +107,13 @@ async function section<T>(name: Section, run: () => Promise<T>): Promise<T | und
   }
 }
 
+/** The load every measured target gets (per-call and mcp-upstream). */
+const load = { connections, durationSeconds, warmupSeconds: values.quick ? 1 : 3, log };
 results.perCall = await section("per-call", () =>
   runPerCall({
     root: ROOT,
     tmpDir: TMP,
-    connections,
-    durationSeconds,
-    warmupSeconds: values.quick ? 1 : 3,
-    log,
+    ...load,
     ...(values.targets === undefined ? {} : { targets: parseTargets(values.targets) }),
   }),
 );
@@ -125,6 +125,9 @@ results.durableObjects = await section("durable-objects", () =>
 );
 results.rateLimit = await section("rate-limit", () =>
   runRateLimit({ root: ROOT, tmpDir: TMP, ...RATE_LIMIT_RUN, log }),
+);
+results.mcpUpstream = await section("mcp-upstream", () =>
+  runMcpUpstream({ root: ROOT, tmpDir: TMP, ...load }),
 );
 results.targets = targetsMet(results);
 

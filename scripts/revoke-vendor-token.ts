@@ -14,33 +14,15 @@
  * here exactly as the Worker computes them (src/auth/credential-store.ts), so no user
  * id is ever stored or sent in plain text. Values are never read.
  */
-import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type CredentialOwner, credentialKey } from "../src/auth/credential-store.ts";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const VENDOR = /^[a-z0-9-]+$/;
+import { KV_TARGET_OPTIONS, kvTarget, usageError, VENDOR, wrangler } from "./kv-cli.ts";
 
 const USAGE =
   "Usage: npm run revoke-vendor-token -- (--user ID | --team ID) (--vendor NAME | --all-vendors) [--local [--persist-to DIR]] [--config FILE] [--dry-run]";
 
 function usage(message: string): never {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-function wrangler(args: string[]): string {
-  const result = spawnSync(join(ROOT, "node_modules", ".bin", "wrangler"), args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
-  });
-  if (result.status !== 0) {
-    throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${result.stderr || result.stdout}`);
-  }
-  return result.stdout;
+  return usageError(message, USAGE);
 }
 
 async function main(): Promise<void> {
@@ -50,11 +32,7 @@ async function main(): Promise<void> {
       team: { type: "string" },
       vendor: { type: "string" },
       "all-vendors": { type: "boolean", default: false },
-      local: { type: "boolean", default: false },
-      "persist-to": { type: "string" },
-      config: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      ...KV_TARGET_OPTIONS,
     },
   });
   if (values.help) {
@@ -70,9 +48,7 @@ async function main(): Promise<void> {
   const owner: CredentialOwner =
     values.user !== undefined ? { kind: "user", id: values.user } : { kind: "team", id: values.team ?? "" };
 
-  const target = ["--binding", "OAUTH_KV", values.local ? "--local" : "--remote"];
-  if (values["persist-to"] !== undefined) target.push("--persist-to", values["persist-to"]);
-  if (values.config !== undefined) target.push("--config", values.config);
+  const target = kvTarget(values);
 
   let keys: string[];
   if (values.vendor !== undefined) {

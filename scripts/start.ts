@@ -1,7 +1,7 @@
 /**
  * `npm start`: check the port and the configuration, compile specs/, then run the demo upstream
- * API and the gateway locally with `wrangler dev` on miniflare storage (.wrangler/state). Works
- * offline.
+ * API and the gateway locally with `wrangler dev` on miniflare storage (.wrangler/state), and the
+ * demo MCP upstream (demo/mcp-upstream, in this process) on 127.0.0.1:8789. Works offline.
  *
  *   npm start                          # client auth off (GATEWAY_AUTH=none), port 8787
  *   GATEWAY_AUTH=oauth npm start       # OAuth on, with a demo user whose password is printed
@@ -16,9 +16,10 @@ import { spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { DEMO_MCP_PORT, type DemoMcpServer, startDemoMcpServer } from "../demo/mcp-upstream/server.ts";
 import { describeIgnored, ignoredSettings, validateConfiguration } from "../src/health/configuration.ts";
 import { freePort, HOST, ROOT, startWranglerDev, type WranglerDev } from "./lib/dev-server.ts";
-import { localEnv, specVendors } from "./lib/local-env.ts";
+import { localEnv, specOpenApiVendors } from "./lib/local-env.ts";
 
 const DEFAULT_GATEWAY_PORT = 8787;
 const PREFERRED_UPSTREAM_PORT = 8788;
@@ -67,9 +68,15 @@ async function main(): Promise<void> {
     ? PREFERRED_UPSTREAM_PORT
     : await freePort();
   const upstreamOrigin = `http://${HOST}:${upstreamPort}`;
-  const local = await localEnv(process.env, { DEMO_BASE_URL: upstreamOrigin });
+  // The demo MCP vendor's URL is 8789 in its vendor.json; another port reaches the gateway as
+  // DEMO_MCP_MCP_URL, as <VENDOR>_BASE_URL does for the notes API.
+  const mcpUpstreamPort = (await portIsFree(DEMO_MCP_PORT)) ? DEMO_MCP_PORT : await freePort();
+  const local = await localEnv(process.env, {
+    DEMO_BASE_URL: upstreamOrigin,
+    DEMO_MCP_MCP_URL: `http://${HOST}:${mcpUpstreamPort}/mcp`,
+  });
   // Also the shell's: operators coming from the Python generator exported these there.
-  for (const setting of ignoredSettings({ ...process.env, ...local.env }, specVendors())) {
+  for (const setting of ignoredSettings({ ...process.env, ...local.env }, specOpenApiVendors)) {
     console.warn(`Warning: ${describeIgnored(setting)}`);
   }
   const invalid = validateConfiguration(local.env);
@@ -90,7 +97,8 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stopping.abort());
   process.on("SIGTERM", () => stopping.abort());
   const running: WranglerDev[] = [];
-  const stopAll = () => Promise.all(running.map((dev) => dev.stop()));
+  let mcpUpstream: DemoMcpServer | undefined;
+  const stopAll = () => Promise.all([...running.map((dev) => dev.stop()), mcpUpstream?.stop()]);
 
   try {
     const upstream = await startWranglerDev({
@@ -101,6 +109,7 @@ async function main(): Promise<void> {
       signal: stopping.signal,
     });
     running.push(upstream);
+    mcpUpstream = await startDemoMcpServer(mcpUpstreamPort);
     const gateway = await startWranglerDev({
       port: gatewayPort,
       persistTo: stateDir,
@@ -129,6 +138,7 @@ async function main(): Promise<void> {
         `    MCP (all):     ${base}/v1/mcp`,
         `    MCP (demo):    ${base}/v1/demo/mcp`,
         `    demo upstream: ${upstream.origin}`,
+        `    demo MCP upstream: ${mcpUpstream.url}`,
         ...auth,
         "  Ctrl-C stops.",
         "",

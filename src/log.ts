@@ -81,6 +81,16 @@ interface EventFields {
   mcp_transport_error: { requestId: string; error: string };
   /** The MCP SDK rejected a request (a client mistake, not a gateway fault). */
   mcp_protocol_error: { requestId: string; error: string };
+  /** An upstream MCP server changed a tool's definition since it was approved (once per change). */
+  tool_definition_changed: {
+    vendor: string;
+    tool: string;
+    policy: string;
+    approvedHash: string;
+    currentHash: string;
+  };
+  /** The tool definition record in KV could not be read, parsed or written; definitions are compared without it. */
+  tool_definitions_unavailable: { vendor: string; op: "read" | "write" | "parse"; error: string };
 }
 
 export type LogEventName = keyof EventFields;
@@ -109,6 +119,8 @@ export const LOG_LEVELS: { readonly [K in LogEventName]: LogLevel } = {
   mcp_upstream_request_failed: "warn",
   mcp_transport_error: "warn",
   mcp_protocol_error: "warn",
+  tool_definition_changed: "warn",
+  tool_definitions_unavailable: "warn",
 };
 
 /** Writes `entry` as one JSON line at its event's level. */

@@ -36,6 +36,9 @@ export const TOOL_ERROR_CODES = [
   // operation called with a read-only token.
   "unknown_operation",
   "insufficient_scope",
+  // An upstream MCP server changed the tool's definition and the vendor's policy withholds it until an
+  // operator approves the change (src/mcp-upstream/definitions.ts).
+  "tool_withheld",
 ] as const;
 
 /** The `error` of a failed tool call's body. */

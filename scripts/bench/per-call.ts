@@ -71,6 +71,9 @@ export interface PerCallOptions {
   targets?: TargetId[];
 }
 
+/** How long and how hard every measured target is loaded. */
+export type LoadSettings = Pick<PerCallOptions, "connections" | "durationSeconds" | "warmupSeconds" | "log">;
+
 export interface PerCallResult {
   targets: TargetResult[];
   /** Calls per second of each target at each concurrency, and the gateway's ratios. */
@@ -125,9 +128,10 @@ function cpuOf(pids: number[]): number | undefined {
   return total;
 }
 
-async function measure(
-  target: TargetResult,
-  opts: PerCallOptions,
+/** Warm-up, then one measured run per concurrency, each with the server processes' CPU per call. */
+export async function measure(
+  target: { id: string; runs: MeasuredRun[] },
+  opts: LoadSettings,
   pids: { server: number[]; upstream: number },
   run: (connections: number, seconds: number) => Promise<LoadResult>,
 ): Promise<void> {
@@ -169,8 +173,8 @@ async function measure(
 const expectedBody = JSON.stringify(EXPECTED_ITEM);
 
 /** Runs one target's measurement; a failure is recorded on the target and the bench goes on. */
-async function guarded(
-  target: TargetResult,
+export async function guarded(
+  target: { skipped?: string },
   log: (line: string) => void,
   run: () => Promise<void>,
 ): Promise<void> {

@@ -4,7 +4,8 @@
  */
 import type { BigApiResult } from "./big-api.ts";
 import type { DurableObjectResult } from "./durable-objects.ts";
-import type { PerCallResult } from "./per-call.ts";
+import type { McpUpstreamResult } from "./mcp-upstream.ts";
+import type { MeasuredRun, PerCallResult } from "./per-call.ts";
 import { RATE_TOLERANCE, type RateLimitResult } from "./rate-limit.ts";
 
 export interface TargetVerdict {
@@ -22,6 +23,7 @@ export interface Results {
   bigApi?: BigApiResult;
   durableObjects?: DurableObjectResult;
   rateLimit?: RateLimitResult;
+  mcpUpstream?: McpUpstreamResult;
   targets?: Targets;
 }
 
@@ -30,6 +32,45 @@ const f = (n: number | null | undefined, digits = 0) =>
   n === undefined || n === null || Number.isNaN(n)
     ? "—"
     : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** What the load tables show of any measured target (per-call's and mcp-upstream's alike). */
+interface LoadedTarget {
+  id: string;
+  label: string;
+  runs: MeasuredRun[];
+  skipped?: string;
+}
+
+/** The concurrencies measured, ascending. */
+function concurrenciesOf(targets: LoadedTarget[]): number[] {
+  return [...new Set(targets.flatMap((t) => t.runs.map((r) => r.connections)))].sort((a, b) => a - b);
+}
+
+/** calls/s, p50 and p99 at each concurrency, as table cells. */
+function loadCells(target: LoadedTarget, conns: number[]): string {
+  return conns
+    .map((c) => {
+      const r = target.runs.find((x) => x.connections === c);
+      return r ? `${f(r.throughput)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)}` : "— | — | —";
+    })
+    .join(" | ");
+}
+
+/** The lines under a load table: failed calls, and targets not measured and why. */
+function failureLines(targets: LoadedTarget[]): string[] {
+  const lines: string[] = [];
+  const bad = targets.flatMap((t) =>
+    t.runs
+      .filter((r) => r.errors + r.non2xx + r.mismatches + r.timeouts > 0)
+      .map(
+        (r) =>
+          `${t.id} c=${r.connections}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.mismatches} wrong answers, ${r.timeouts} timeouts`,
+      ),
+  );
+  if (bad.length > 0) lines.push("", `Failed calls: ${bad.join("; ")}`);
+  for (const t of targets.filter((x) => x.skipped)) lines.push("", `${t.label}: not measured — ${t.skipped}`);
+  return lines;
+}
 
 /** The gateway's startup phase: script evaluation CPU as `wrangler check startup` profiles it. */
 export function gatewayStartupMs(big: BigApiResult): number {
@@ -119,9 +160,7 @@ export function formatReport(results: Results): string {
   );
   const perCall = results.perCall;
   if (perCall) {
-    const conns = [...new Set(perCall.targets.flatMap((t) => t.runs.map((r) => r.connections)))].sort(
-      (a, b) => a - b,
-    );
+    const conns = concurrenciesOf(perCall.targets);
     lines.push("", "### One tool call (GET with path + query parameters, small JSON answer)", "");
     lines.push(
       `| Target | ${conns.map((c) => `c=${c} calls/s | c=${c} p50 ms | c=${c} p99 ms`).join(" | ")} | server CPU ms/call |`,
@@ -132,26 +171,12 @@ export function formatReport(results: Results): string {
         lines.push(`| ${t.label} | ${conns.map(() => "— | — | —").join(" | ")} | — |`);
         continue;
       }
-      const cells = conns.map((c) => {
-        const r = t.runs.find((x) => x.connections === c);
-        return r ? `${f(r.throughput)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)}` : "— | — | —";
-      });
       // CPU per call at the highest concurrency: the server process only (upstream excluded; for (a) it is the upstream).
       const top = t.runs.find((x) => x.connections === conns[conns.length - 1]);
       const cpu = t.id === "direct" ? top?.upstreamCpuMsPerCall : top?.serverCpuMsPerCall;
-      lines.push(`| ${t.label} | ${cells.join(" | ")} | ${f(cpu, 3)} |`);
+      lines.push(`| ${t.label} | ${loadCells(t, conns)} | ${f(cpu, 3)} |`);
     }
-    const bad = perCall.targets.flatMap((t) =>
-      t.runs
-        .filter((r) => r.errors + r.non2xx + r.mismatches + r.timeouts > 0)
-        .map(
-          (r) =>
-            `${t.id} c=${r.connections}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.mismatches} wrong answers, ${r.timeouts} timeouts`,
-        ),
-    );
-    if (bad.length > 0) lines.push("", `Failed calls: ${bad.join("; ")}`);
-    for (const t of perCall.targets.filter((x) => x.skipped))
-      lines.push("", `${t.label}: not measured — ${t.skipped}`);
+    lines.push(...failureLines(perCall.targets));
     lines.push("", `| Ratio | ${perCall.ratios.map((r) => `c=${r.connections}`).join(" | ")} |`);
     lines.push(`|---|${perCall.ratios.map(() => "--:").join("|")}|`);
     lines.push(
@@ -309,10 +334,38 @@ export function formatReport(results: Results): string {
       `| ${f(rl.requestsPerSecond)}/s | ${f(rl.measuredPerSecond, 2)}/s | ${rl.worstExcess > 0 ? "+" : ""}${f(rl.worstExcess, 2)} | ${rl.lost} | ${rl.duplicated} | ${rl.failedCalls} | ${f(rl.seconds, 1)} |`,
     );
   }
+  if (results.mcpUpstream) lines.push(...formatMcpUpstream(results.mcpUpstream));
   if (results.targets && results.targets.length > 0) {
     lines.push("", "### Targets", "", "| Target | Measured | Met |", "|---|--:|:-:|");
     for (const t of results.targets)
       lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? "—" : t.met ? "yes" : "**no**"} |`);
   }
   return lines.join("\n");
+}
+
+/** The mcp-upstream section's tables (scripts/bench/mcp-upstream.ts). */
+function formatMcpUpstream(result: McpUpstreamResult): string[] {
+  const conns = concurrenciesOf(result.targets);
+  const lines = ["", "### One MCP tool call: the upstream MCP server directly, and through the gateway", ""];
+  lines.push(
+    `| Target | ${conns.map((c) => `c=${c} calls/s | c=${c} p50 ms | c=${c} p99 ms`).join(" | ")} | server CPU ms/call | MCP server CPU ms/call |`,
+    `|---|${conns.map(() => "--:|--:|--:").join("|")}|--:|--:|`,
+  );
+  for (const t of result.targets) {
+    const top = t.runs.find((r) => r.connections === conns[conns.length - 1]);
+    const gatewayCpu = t.id === "mcp-direct" ? undefined : top?.serverCpuMsPerCall;
+    lines.push(
+      `| ${t.label} | ${loadCells(t, conns)} | ${f(gatewayCpu, 3)} | ${f(top?.upstreamCpuMsPerCall, 3)} |`,
+    );
+  }
+  lines.push(...failureLines(result.targets));
+  if (result.ratios.some((r) => r.gatewayVsDirect !== undefined)) {
+    lines.push("", `| Ratio | ${result.ratios.map((r) => `c=${r.connections}`).join(" | ")} |`);
+    lines.push(`|---|${result.ratios.map(() => "--:").join("|")}|`);
+    lines.push(
+      `| gateway / direct throughput | ${result.ratios.map((r) => (r.gatewayVsDirect === undefined ? "—" : `${f(r.gatewayVsDirect * 100)}%`)).join(" | ")} |`,
+      `| gateway p50 − direct p50 | ${result.ratios.map((r) => (r.addedP50Ms === undefined ? "—" : `${f(r.addedP50Ms, 2)} ms`)).join(" | ")} |`,
+    );
+  }
+  return lines;
 }

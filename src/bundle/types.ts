@@ -197,6 +197,15 @@ export interface VendorAuthConfig {
   scopes?: string[];
   /** `shared`: one organisation credential from secrets; `user`: per-user credential in KV. */
   mode?: "shared" | "user";
+  /**
+   * MCP vendors: the credential goes in this header as is (`X-Api-Key`), from `<VENDOR>_API_KEY`
+   * or a key the user saved; no OAuth. Without it an MCP vendor with an `auth` entry takes a
+   * bearer token: the user's OAuth connection (discovered from the server, MCP authorization),
+   * else `<VENDOR>_TOKEN`. No `auth` entry: the server needs no credential.
+   */
+  header?: string;
+  /** MCP vendors: `false` when the server takes only static bearer tokens (no "Connect" button). */
+  oauth?: boolean;
 }
 
 /** Per-vendor overrides of the resilience settings (all optional; env defaults apply). */
@@ -289,6 +298,13 @@ export interface VendorBundle {
    * (`npm run compile -- --snapshot`) or the gateway fetched it; `tools` stays empty.
    */
   mcpTools?: McpToolRecipe[];
+  /**
+   * `kind: "mcp"`, set by the gateway: tools whose changed definition the vendor's
+   * `onDefinitionChange: "withhold"` keeps out of listings until an operator approves it. Their
+   * description and schemas are the gateway's placeholder, never the upstream's; a call by name
+   * is refused with `tool_withheld`.
+   */
+  mcpWithheld?: McpToolRecipe[];
   /** Vendor name: `[a-z0-9-]+`, the folder name under `specs/`. */
   vendor: string;
   displayName: string;

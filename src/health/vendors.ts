@@ -17,6 +17,12 @@
  * alert on `status`. Last errors hold a kind, status and short gateway-made
  * message — never upstream bodies or headers.
  *
+ * An upstream MCP vendor also has `definitions`: the tools whose definition changed since it was
+ * approved (`{tool, firstSeenHash, currentHash, firstSeenAt, changedAt}`, upstream names) and the
+ * ones withheld until an operator approves them (`npm run approve-tools`); `null` while unknown
+ * (KV unreadable and nothing seen yet). A change does not change `status` (the breaker's view):
+ * alert on `definitions.changes` for that.
+ *
  * @module
  */
 import type { Context } from "hono";
@@ -25,6 +31,7 @@ import type { VendorBundle } from "../bundle/types.ts";
 import { loadSettings, type VendorSettings, vendorSettings } from "../config.ts";
 import { guardClient } from "../resilience/guard-client.ts";
 import type { GuardSnapshot } from "../resilience/vendor-guard.ts";
+import { type VendorDefinitionStatus, vendorDefinitionStatus } from "../vendors/definitions.ts";
 
 export type VendorStatus = "up" | "degraded" | "down" | "unknown";
 
@@ -49,6 +56,8 @@ export interface VendorHealth {
   counters: GuardSnapshot["counters"] | null;
   /** Why the guard's state is missing (status `unknown`). */
   error?: string;
+  /** MCP vendors only: changed tool definitions and withheld tools; `null` while unknown. */
+  definitions?: VendorDefinitionStatus | null;
 }
 
 interface VendorsHealthBody {
@@ -109,8 +118,29 @@ function unknownHealth(error: string): VendorHealth {
   };
 }
 
+/** The guard's view of one vendor. */
+async function guardHealth(
+  env: Env,
+  settings: ReturnType<typeof loadSettings>,
+  bundle: VendorBundle,
+): Promise<VendorHealth> {
+  let perVendor: VendorSettings;
+  try {
+    perVendor = vendorSettings(settings, bundle);
+  } catch (error) {
+    return unknownHealth(error instanceof Error ? error.message : String(error));
+  }
+  try {
+    return toVendorHealth(await guardClient(env, perVendor).snapshot());
+  } catch (error) {
+    return unknownHealth(
+      `vendor guard unavailable: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
 /** Health of the given vendors (all compiled vendors by default). */
-async function collectVendorHealth(
+export async function collectVendorHealth(
   env: Env,
   bundles: readonly VendorBundle[] = allBundles(),
 ): Promise<VendorsHealthBody> {
@@ -118,22 +148,14 @@ async function collectVendorHealth(
   const settings = loadSettings(env);
   const entries = await Promise.all(
     bundles.map(async (bundle): Promise<[string, VendorHealth]> => {
-      let perVendor: VendorSettings;
-      try {
-        perVendor = vendorSettings(settings, bundle);
-      } catch (error) {
-        return [bundle.vendor, unknownHealth(error instanceof Error ? error.message : String(error))];
-      }
-      try {
-        return [bundle.vendor, toVendorHealth(await guardClient(env, perVendor).snapshot())];
-      } catch (error) {
-        return [
-          bundle.vendor,
-          unknownHealth(
-            `vendor guard unavailable: ${error instanceof Error ? error.message : String(error)}`,
-          ),
-        ];
-      }
+      const [health, definitions] = await Promise.all([
+        guardHealth(env, settings, bundle),
+        vendorDefinitionStatus(env, bundle),
+      ]);
+      return [
+        bundle.vendor,
+        bundle.kind === "mcp" ? { ...health, definitions: definitions ?? null } : health,
+      ];
     }),
   );
   const vendors = Object.fromEntries(entries);

@@ -13,6 +13,7 @@
 
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
+import type { UpstreamMcpAuthorizer } from "../auth/mcp-credentials.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import { resolveMcpUrl } from "../base-url.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
@@ -31,8 +32,7 @@ import {
   type ToolFailure,
   type ToolOutcome,
 } from "../tool-error.ts";
-import { bearerAuthorizer } from "./authorizer.ts";
-import { type McpConnection, type McpExchange, type McpRequestOptions, mcpConnection } from "./connection.ts";
+import type { McpConnection, McpExchange, McpRequestOptions } from "./connection.ts";
 import {
   type ClientInput,
   relayedCapabilities,
@@ -42,7 +42,7 @@ import {
 } from "./input-required.ts";
 import { safeResult } from "./safe-content.ts";
 import { progressRelay, refuseServerRequest, SERVER_REQUEST_REFUSAL } from "./server-requests.ts";
-import { sessionKeyOf, sessionOwner } from "./target.ts";
+import { sessionOwner, upstreamConnection } from "./target.ts";
 import { forgetToolList } from "./tool-list.ts";
 
 /** JSON-RPC "invalid params": what MCP servers answer for an unknown tool. */
@@ -83,19 +83,25 @@ const NO_HEADERS = new Headers();
 export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
   const { bundle, tool } = call;
   const secrets = new SecretScrubber();
+  let authorizer: UpstreamMcpAuthorizer | undefined;
   try {
     const args = checkedArguments(tool, call.args);
     if (!args.ok) return args;
     const url = resolveMcpUrl(call.env, bundle);
-    const authorizer = bearerAuthorizer(call.credentials);
-    const connection = mcpConnection({
+    const upstream = upstreamConnection({
+      env: call.env,
+      bundle,
       url,
-      sessionKey: sessionKeyOf(bundle.vendor, url, sessionOwner(call.callerInfo)),
-      authorizer,
+      caller: call.callerInfo,
+      owner: sessionOwner(call.callerInfo),
+      clock: call.clock,
+      waitUntil: call.waitUntil,
       ...(call.fetch === undefined ? {} : { fetch: call.fetch }),
     });
+    const { connection, authorizer: attached } = upstream;
+    authorizer = attached;
     const scrub = (text: string) => {
-      for (const secret of authorizer.secrets()) secrets.add(secret);
+      for (const secret of attached.secrets()) secrets.add(secret);
       return secrets.scrub(text);
     };
     const binding: StateBinding = {
@@ -115,8 +121,9 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
     const params = { name: tool.upstreamName, arguments: args.value, ...retry };
     const outcome = await send(call, connection, params, scrub, binding);
     for (const secret of authorizer.secrets()) secrets.add(secret);
-    return scrubbed(outcome, secrets);
+    return scrubbed(withCredentialHint(outcome, authorizer), secrets);
   } catch (error) {
+    for (const secret of authorizer?.secrets() ?? []) secrets.add(secret);
     if (error instanceof ToolError) return failed(error.code, secrets.scrub(error.message));
     const message = secrets.scrub(errorText(error));
     log({
@@ -129,6 +136,15 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
     });
     return failed("internal_error", `The gateway failed to call ${bundle.vendor}'s ${tool.name}.`);
   }
+}
+
+/** A refused credential's failure says how the user fixes it (the credentials page). */
+function withCredentialHint(outcome: ToolOutcome, authorizer: UpstreamMcpAuthorizer): ToolOutcome {
+  if (outcome.ok || (outcome.failure.status !== 401 && outcome.failure.status !== 403)) return outcome;
+  const hint = authorizer.hint();
+  return hint === undefined || outcome.failure.reconnect !== undefined
+    ? outcome
+    : { ok: false, failure: { ...outcome.failure, reconnect: hint } };
 }
 
 /** The arguments as validated against the listed schema, with the fixed ones merged in. */

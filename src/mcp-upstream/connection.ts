@@ -81,7 +81,8 @@ export interface McpRequestOptions {
   onProgress?: (params: Record<string, unknown>) => void;
   /**
    * Server-to-client requests (sampling, elicitation, roots) arriving on this request's stream:
-   * the answer to send back. Default: JSON-RPC error -32601 (the gateway declares none of them).
+   * the answer to send back. Default: JSON-RPC error -32601 (the gateway declares none of them),
+   * except `ping`, which every MCP client answers with `{}`.
    */
   onServerRequest?: (method: string, params: unknown) => Promise<{ result: unknown } | { error: RpcError }>;
   /**
@@ -202,6 +203,9 @@ export const MAX_SERVER_REQUESTS_PER_CALL = 16;
 const MAX_SESSION_ID_CHARS = 1024;
 /** Visible ASCII (0x21–0x7E) only, as the spec requires of session ids. */
 const SESSION_ID_PATTERN = /^[\x21-\x7e]+$/;
+
+/** Statuses a 2026-07-28 server answers protocol errors with (not 401/403/429: those stay `http`). */
+const PROTOCOL_ERROR_STATUSES: ReadonlySet<number> = new Set([400, 404, 405, 406, 409, 413, 415, 422]);
 
 const JSON_RPC_METHOD_NOT_FOUND = -32601;
 /** `UnsupportedProtocolVersion` (2026-07-28). */
@@ -1056,14 +1060,17 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
         continue;
       }
       const exchange = await httpExchange(response);
-      if (session.era === "modern" && response.status >= 400 && response.status < 500) {
-        // 2026-07-28 answers protocol errors (a refused revision, a header mismatch) with a JSON-RPC body.
+      if (session.era === "modern" && PROTOCOL_ERROR_STATUSES.has(response.status)) {
+        // 2026-07-28 answers protocol errors (a refused revision, a header mismatch) with a
+        // 4xx and a JSON-RPC error body: the error it is, as the SDK's client reads it.
         const parsed = classify(parseJson(exchange.kind === "http" ? exchange.body : ""));
         if (parsed.kind === "response" && parsed.exchange.kind === "error") {
-          if (parsed.exchange.error.code === JSON_RPC_UNSUPPORTED_PROTOCOL_VERSION && resent === 0) {
+          if (parsed.exchange.error.code !== JSON_RPC_UNSUPPORTED_PROTOCOL_VERSION) return parsed.exchange;
+          if (resent === 0) {
             forget(key, session);
             continue;
           }
+          return parsed.exchange;
         }
       }
       return exchange;

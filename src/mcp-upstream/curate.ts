@@ -19,18 +19,12 @@ import type {
   McpVendorConfig,
 } from "../bundle/types.ts";
 import { DefinitionHashError, definitionHash } from "./definition-hash.ts";
+import { MAX_DESCRIPTION_CHARS, screenDescription } from "./screen-description.ts";
 
 /** Many MCP clients cut or reject tool names longer than 64 characters. */
 export const MCP_TOOL_NAME_MAX_CHARS = 64;
-/**
- * Default of vendor.json `mcp.maxDescriptionChars`: descriptions are untrusted text every
- * `tools/list` carries into the model's context, and tool poisoning hides in long ones.
- */
-export const DEFAULT_MCP_DESCRIPTION_MAX_CHARS = 2000;
 /** A title is a label; the same bound the compiler puts on generated titles. */
 export const MCP_TITLE_MAX_CHARS = 200;
-/** Appended to a cut description or title, so the cut is visible. */
-const CUT_MARK = "…";
 
 /** A tool name clients accept. */
 const TOOL_NAME_CHARS = /^[A-Za-z0-9_-]+$/;
@@ -73,15 +67,6 @@ function fitName(name: string, max: number): string {
   let end = max;
   while (end > 0 && isDash(name[end - 1]!)) end--;
   return name.slice(0, end);
-}
-
-/** `text` cut to at most `max` UTF-16 units, ending in {@link CUT_MARK}, never inside a surrogate pair. */
-export function cutText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = Math.max(0, max - CUT_MARK.length);
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}${CUT_MARK}`;
 }
 
 /**
@@ -138,7 +123,7 @@ const ANNOTATION_HINTS = ["readOnlyHint", "destructiveHint", "idempotentHint", "
 function pickAnnotations(raw: unknown): McpToolAnnotations | undefined {
   if (!isRecord(raw)) return undefined;
   const out: McpToolAnnotations = {};
-  if (typeof raw.title === "string") out.title = cutText(raw.title, MCP_TITLE_MAX_CHARS);
+  if (typeof raw.title === "string") out.title = screenDescription(raw.title, MCP_TITLE_MAX_CHARS);
   for (const hint of ANNOTATION_HINTS) if (typeof raw[hint] === "boolean") out[hint] = raw[hint];
   return Object.keys(out).length > 0 ? out : undefined;
 }
@@ -184,7 +169,7 @@ interface Candidate {
  * Names: an override's `name` (already checked at compile time), else the upstream name
  * sanitised to `[A-Za-z0-9_-]` and cut to the limit; override names are claimed first and a later
  * name already taken gets `_2`, `_3`, … (deterministic for the same list). Descriptions from the
- * upstream are cut to `maxDescriptionChars` (default {@link DEFAULT_MCP_DESCRIPTION_MAX_CHARS}),
+ * upstream are cut to `maxDescriptionChars` (default {@link MAX_DESCRIPTION_CHARS}),
  * titles to {@link MCP_TITLE_MAX_CHARS}; the operator's override text is used as written.
  * `definitionHash` is the upstream definition's, before any of this.
  */
@@ -195,7 +180,7 @@ export async function curateMcpTools(
 ): Promise<McpToolRecipe[]> {
   const drop = options.onDropped ?? (() => {});
   const limit = mcpToolNameLimit(options.vendor);
-  const maxDescription = config.maxDescriptionChars ?? DEFAULT_MCP_DESCRIPTION_MAX_CHARS;
+  const maxDescription = config.maxDescriptionChars ?? MAX_DESCRIPTION_CHARS;
   const overrides = config.toolOverrides;
 
   const candidates: Candidate[] = [];
@@ -260,10 +245,12 @@ export async function curateMcpTools(
     const annotations = pickAnnotations(raw.annotations);
     const title =
       override?.title ??
-      (typeof raw.title === "string" ? cutText(raw.title, MCP_TITLE_MAX_CHARS) : annotations?.title);
+      (typeof raw.title === "string"
+        ? screenDescription(raw.title, MCP_TITLE_MAX_CHARS)
+        : annotations?.title);
     const description =
       override?.description ??
-      (typeof raw.description === "string" ? cutText(raw.description, maxDescription) : "");
+      (typeof raw.description === "string" ? screenDescription(raw.description, maxDescription) : "");
     const inputSchema = raw.inputSchema as JsonSchema;
     const tool: McpToolRecipe = {
       name,

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Caller } from "../auth/caller.ts";
-import { credentialSourceFor } from "../auth/credential-source.ts";
+import type { UpstreamMcpAuthorizer } from "../auth/mcp-credentials.ts";
 import { resolveMcpUrl } from "../base-url.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
@@ -21,7 +21,6 @@ import { boundedCache } from "../memo.ts";
 import { SecretScrubber } from "../redaction/scrub.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
 import { failed, ToolError, type ToolFailure } from "../tool-error.ts";
-import { bearerAuthorizer } from "./authorizer.ts";
 import {
   exchangeFailure,
   type GuardedRequest,
@@ -29,8 +28,6 @@ import {
   isInputRequired,
   sendGuarded,
 } from "./call.ts";
-import { mcpConnection } from "./connection.ts";
-import { cutText, DEFAULT_MCP_DESCRIPTION_MAX_CHARS } from "./curate.ts";
 import {
   type ClientInput,
   relayedCapabilities,
@@ -39,8 +36,9 @@ import {
   type StateBinding,
 } from "./input-required.ts";
 import { ContentBudget, type ContentLimits, isRecord } from "./safe-content.ts";
+import { MAX_DESCRIPTION_CHARS, screenDescription } from "./screen-description.ts";
 import { refuseServerRequest } from "./server-requests.ts";
-import { sessionKeyOf, sessionOwner } from "./target.ts";
+import { sessionOwner, upstreamConnection } from "./target.ts";
 
 /** The seam's `VendorFeatures`, typed here without importing the seam. */
 export interface McpFeatures {
@@ -63,7 +61,6 @@ export interface McpFeatureRequest extends GuardedRequest {
   /** A 2026-07-28 client: multi round-trip input for `prompts/get` and `resources/read` (input-required.ts). */
   input?: ClientInput;
   callerInfo?: Caller;
-  credentials: Parameters<typeof bearerAuthorizer>[0];
 }
 
 export type McpFeatureOutcome =
@@ -107,16 +104,20 @@ export async function mcpFeatures(context: FeatureContext): Promise<McpFeatures>
   } catch {
     return {};
   }
-  const sessionKey = sessionKeyOf(bundle.vendor, url, sessionOwner(caller));
-  const connection = mcpConnection({
+  const clock = clockFor(env);
+  const owner = sessionOwner(caller);
+  const sessionKey = `${bundle.vendor}|${url.href}|${owner}`;
+  const { connection } = upstreamConnection({
+    env,
+    bundle,
     url,
-    sessionKey,
-    authorizer: bearerAuthorizer(credentialSourceFor(env, bundle, caller)),
+    caller,
+    owner,
+    clock,
     waitUntil: context.waitUntil,
   });
   let server = connection.server();
   if (server === undefined) {
-    const clock = clockFor(env);
     const failedAt = failedProbes.get(sessionKey);
     if (failedAt !== undefined && clock.now() - failedAt < FEATURE_PROBE_RETRY_MS) return {};
     const timeout = deadlineAfter(FEATURE_PROBE_TIMEOUT_MS, undefined, clock);
@@ -151,15 +152,19 @@ export async function mcpFeatures(context: FeatureContext): Promise<McpFeatures>
 export async function mcpFeatureRequest(request: McpFeatureRequest): Promise<McpFeatureOutcome> {
   const { bundle, method } = request;
   const secrets = new SecretScrubber();
+  let attached: UpstreamMcpAuthorizer | undefined;
   try {
     const url = resolveMcpUrl(request.env, bundle);
-    const authorizer = bearerAuthorizer(request.credentials);
-    const connection = mcpConnection({
+    const { connection, authorizer } = upstreamConnection({
+      env: request.env,
+      bundle,
       url,
-      sessionKey: sessionKeyOf(bundle.vendor, url, sessionOwner(request.callerInfo)),
-      authorizer,
+      caller: request.callerInfo,
+      owner: sessionOwner(request.callerInfo),
+      clock: request.clock,
       waitUntil: request.waitUntil,
     });
+    attached = authorizer;
     const binding = stateBinding(request);
     const retry =
       binding === undefined
@@ -207,6 +212,7 @@ export async function mcpFeatureRequest(request: McpFeatureRequest): Promise<Mcp
       ? { ok: true, result: secrets.scrubValue(outcome.result) }
       : { ok: false, failure: secrets.scrubValue(outcome.failure) };
   } catch (error) {
+    for (const secret of attached?.secrets() ?? []) secrets.add(secret);
     if (error instanceof ToolError) return failed(error.code, secrets.scrub(error.message));
     log({
       event: "mcp_upstream_request_failed",
@@ -240,7 +246,7 @@ function shaped(
   bundle: VendorBundle,
 ): McpFeatureOutcome {
   const budget = new ContentBudget(limits);
-  const maxDescription = bundle.mcp?.maxDescriptionChars ?? DEFAULT_MCP_DESCRIPTION_MAX_CHARS;
+  const maxDescription = bundle.mcp?.maxDescriptionChars ?? MAX_DESCRIPTION_CHARS;
   const describe = (value: unknown) => text(value, maxDescription);
   switch (method) {
     case "resources/list":
@@ -261,8 +267,9 @@ function shaped(
   }
 }
 
+/** Upstream text a model reads: what a reviewer cannot see stripped, cut to `max` (screen-description.ts). */
 function text(value: unknown, max: number): string | undefined {
-  return typeof value === "string" ? cutText(value, max) : undefined;
+  return typeof value === "string" ? screenDescription(value, max) : undefined;
 }
 
 /** A string no longer than `max` (kept whole or not at all: URIs and names must stay exact). */

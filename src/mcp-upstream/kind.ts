@@ -7,22 +7,21 @@
  * @module
  */
 import type { Caller } from "../auth/caller.ts";
-import { credentialSourceFor } from "../auth/credential-source.ts";
 import { envCredentialSource } from "../auth/upstream-credentials.ts";
 import { resolveMcpUrl } from "../base-url.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
 import { errorText, log } from "../log.ts";
+import { memoized } from "../memo.ts";
 import { resilientFetch } from "../resilience/retry.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
-import { bearerAuthorizer } from "./authorizer.ts";
 import { callMcpTool, effectsOf, type McpToolCall } from "./call.ts";
-import { mcpConnection } from "./connection.ts";
 import { curateMcpTools } from "./curate.ts";
+import { type ReviewedTools, reviewDefinitions, withheldToolCall } from "./definitions.ts";
 import { type McpFeatureRequest, mcpFeatureRequest, mcpFeatures } from "./features.ts";
-import { sessionKeyOf, sessionOwner } from "./target.ts";
-import { resolveToolList } from "./tool-list.ts";
+import { sessionOwner, upstreamConnection } from "./target.ts";
+import { type ReviewedList, resolveToolList } from "./tool-list.ts";
 
 const NO_TOOLS: readonly McpToolRecipe[] = [];
 
@@ -51,26 +50,77 @@ async function resolve(context: ResolveContext): Promise<VendorBundle> {
     });
     return bundle;
   }
-  const credentials = credentialSourceFor(env, bundle, caller);
   return resolveToolList({
     env,
     bundle,
     caller,
-    credentials,
     waitUntil: context.waitUntil,
     requestId: context.requestId,
     ...(context.refresh === undefined ? {} : { refresh: context.refresh }),
     connection: () =>
-      mcpConnection({
+      upstreamConnection({
+        env,
+        bundle,
         url,
-        sessionKey: sessionKeyOf(bundle.vendor, url, sessionOwner(caller)),
-        authorizer: bearerAuthorizer(credentials),
-      }),
-    review: (raw) =>
-      bundle.mcp === undefined
-        ? Promise.resolve([])
-        : curateMcpTools(bundle.mcp, raw, { vendor: bundle.vendor }),
+        caller,
+        owner: sessionOwner(caller),
+        clock: clockFor(env),
+        waitUntil: context.waitUntil,
+      }).connection,
+    review: (raw) => reviewed(env, bundle, raw, context.waitUntil),
   });
+}
+
+/** The review behind each withheld tool's placeholder, for its call's refusal. */
+const withheldReviews = new WeakMap<McpToolRecipe, ReviewedTools>();
+
+/** A fetched list curated (vendor.json) and reviewed (rug pulls: the vendor's change policy). */
+async function reviewed(
+  env: Env,
+  bundle: VendorBundle,
+  raw: readonly unknown[],
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<ReviewedList> {
+  if (bundle.mcp === undefined) return { tools: [], withheld: [] };
+  const curated = await curateMcpTools(bundle.mcp, raw, { vendor: bundle.vendor });
+  const review = await reviewDefinitions({ env, bundle, tools: curated, clock: clockFor(env), waitUntil });
+  if (review.withheld.length === 0) return { tools: review.tools, withheld: [] };
+  const held = new Set(review.withheld);
+  const withheld = curated
+    .filter((tool) => held.has(tool.upstreamName))
+    .map((tool): McpToolRecipe => {
+      // The changed definition is untrusted until approved: none of its text reaches a client.
+      const placeholder: McpToolRecipe = {
+        name: tool.name,
+        upstreamName: tool.upstreamName,
+        description: `Withheld by the gateway: ${bundle.vendor} changed this tool's definition after it was approved.`,
+        inputSchema: { type: "object" },
+        tags: [],
+        definitionHash: tool.definitionHash,
+      };
+      withheldReviews.set(placeholder, review);
+      return placeholder;
+    });
+  return { tools: review.tools, withheld };
+}
+
+/** Listed tools, then withheld ones (found by name so their calls get a clear refusal). */
+const callableTools = new WeakMap<VendorBundle, readonly McpToolRecipe[]>();
+
+function callable(bundle: VendorBundle): readonly McpToolRecipe[] {
+  const withheld = bundle.mcpWithheld;
+  if (withheld === undefined || withheld.length === 0) return bundle.mcpTools ?? NO_TOOLS;
+  return memoized(callableTools, bundle, (b) => [...(b.mcpTools ?? NO_TOOLS), ...withheld]);
+}
+
+/** One call: a withheld tool's refusal, or the upstream's answer. */
+function callTool(call: McpToolCall) {
+  const review = withheldReviews.get(call.tool);
+  if (review !== undefined) {
+    const refusal = withheldToolCall(review, call.bundle.vendor, call.tool);
+    if (refusal !== undefined) return Promise.resolve(refusal);
+  }
+  return callMcpTool(call);
 }
 
 /** Owner of the health probe's upstream session: never a user's. */
@@ -114,10 +164,14 @@ async function probe(
   } catch {
     return { tool: "ping", ok: false, error: "configuration_error" as const };
   }
-  const connection = mcpConnection({
+  const { connection } = upstreamConnection({
+    env,
+    bundle,
     url,
-    sessionKey: sessionKeyOf(bundle.vendor, url, PROBE_OWNER),
-    authorizer: bearerAuthorizer(credentials),
+    caller: undefined,
+    owner: PROBE_OWNER,
+    clock,
+    waitUntil,
   });
   const deadline = deadlineAfter(timeout * 1000, undefined, clock);
   try {
@@ -152,7 +206,8 @@ async function probe(
 export const mcpServerKind = {
   tools: (bundle: VendorBundle): readonly McpToolRecipe[] => bundle.mcpTools ?? NO_TOOLS,
   effects: effectsOf,
-  callTool: (call: McpToolCall) => callMcpTool(call),
+  callable,
+  callTool,
   probe,
   resolve,
   features: mcpFeatures,

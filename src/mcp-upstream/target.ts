@@ -1,10 +1,14 @@
 /**
- * Whose upstream session an MCP vendor's request uses (where it goes: `resolveMcpUrl` in
- * src/base-url.ts).
+ * The connection an MCP vendor's request uses: where it goes (`resolveMcpUrl` in
+ * src/base-url.ts), whose session it is, and the credential it carries.
  *
  * @module
  */
 import type { Caller } from "../auth/caller.ts";
+import { mcpAuthorizerFor, type UpstreamMcpAuthorizer } from "../auth/mcp-credentials.ts";
+import type { VendorBundle } from "../bundle/types.ts";
+import type { Clock } from "../clock.ts";
+import { type McpConnection, mcpConnection } from "./connection.ts";
 
 /**
  * Whose upstream session a request uses: one per caller (never shared between users or
@@ -15,6 +19,43 @@ export function sessionOwner(caller: Pick<Caller, "userId"> | undefined): string
 }
 
 /** The session store's key: vendor, endpoint and owner. */
-export function sessionKeyOf(vendor: string, url: URL, owner: string): string {
+function sessionKeyOf(vendor: string, url: URL, owner: string): string {
   return `${vendor}|${url.href}|${owner}`;
+}
+
+/** What one upstream connection needs. */
+export interface UpstreamTarget {
+  env: Env;
+  bundle: VendorBundle;
+  url: URL;
+  /** Whose credential the requests carry; `undefined`: the organisation's (auth off, the health probe). */
+  caller: Pick<Caller, "userId" | "teamId" | "origin"> | undefined;
+  /** {@link sessionOwner}, or a fixed owner such as the health probe's. */
+  owner: string;
+  clock: Clock;
+  waitUntil: (promise: Promise<unknown>) => void;
+  fetch?: typeof fetch;
+}
+
+/** The connection for `target`, and the authorizer whose secrets its answers are scrubbed of. */
+export function upstreamConnection(target: UpstreamTarget): {
+  connection: McpConnection;
+  authorizer: UpstreamMcpAuthorizer;
+} {
+  const authorizer = mcpAuthorizerFor({
+    env: target.env,
+    bundle: target.bundle,
+    caller: target.caller,
+    url: target.url,
+    ...(target.fetch === undefined ? {} : { fetch: target.fetch }),
+  });
+  const connection = mcpConnection({
+    url: target.url,
+    sessionKey: sessionKeyOf(target.bundle.vendor, target.url, target.owner),
+    authorizer,
+    clock: target.clock,
+    waitUntil: target.waitUntil,
+    ...(target.fetch === undefined ? {} : { fetch: target.fetch }),
+  });
+  return { connection, authorizer };
 }

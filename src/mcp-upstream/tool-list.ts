@@ -9,7 +9,6 @@
  */
 import type { Caller } from "../auth/caller.ts";
 import { sha256Hex } from "../auth/crypto.ts";
-import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import { errorText, log } from "../log.ts";
@@ -35,14 +34,19 @@ export interface ToolListRequest {
   env: Env;
   bundle: VendorBundle;
   caller: Caller | undefined;
-  credentials: CredentialSource;
   connection: () => McpConnection;
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
   /** A call named a tool the cached list lacks: fetch again (rate-limited). */
   refresh?: boolean;
   /** Curate and review a fetched list (vendor.json overrides, rug-pull policy). */
-  review: (tools: readonly unknown[]) => Promise<McpToolRecipe[]>;
+  review: (tools: readonly unknown[]) => Promise<ReviewedList>;
+}
+
+/** A fetched list after curation and review: what is listed, and what is withheld. */
+export interface ReviewedList {
+  tools: McpToolRecipe[];
+  withheld: McpToolRecipe[];
 }
 
 interface CachedList {
@@ -94,12 +98,17 @@ async function refreshList(request: ToolListRequest, entry: CachedList, clock: C
   const { bundle } = request;
   try {
     const raw = await fetchTools(request.connection(), clock);
-    const tools = await request.review(raw);
-    const fingerprint = `${bundle.contentHash}|${tools.map((t) => `${t.name}:${t.definitionHash}:${t.description.length}`).join(",")}`;
+    const { tools, withheld } = await request.review(raw);
+    const fingerprint = `${bundle.contentHash}|${tools.map((t) => `${t.name}:${t.definitionHash}:${t.description.length}`).join(",")}|${withheld.map((t) => t.name).join(",")}`;
     entry.fetchedAt = clock.now();
     if (fingerprint !== entry.fingerprint) {
       entry.fingerprint = fingerprint;
-      entry.bundle = { ...bundle, mcpTools: tools, contentHash: await sha256Hex(fingerprint) };
+      entry.bundle = {
+        ...bundle,
+        mcpTools: tools,
+        ...(withheld.length === 0 ? {} : { mcpWithheld: withheld }),
+        contentHash: await sha256Hex(fingerprint),
+      };
     }
   } catch (error) {
     // Served stale (or empty) until the next attempt; a dead upstream is retried once per TTL.

@@ -133,7 +133,7 @@ export function toolsCall(
   return guard(scope, async (): Promise<CallToolResult> => {
     const { name } = params;
     if (name === GATEWAY_STATUS_TOOL_NAME && scope.caller !== undefined && withGatewayStatus(scope)) {
-      return gatewayStatusResult(scope.caller);
+      return gatewayStatusResult(scope.caller, scope.env);
     }
     // OpenAPI-only deployments skip the await: their view is the compiled bundles.
     const view = hasDynamicVendors() ? await vendorView(scope, name) : COMPILED_VENDORS;

@@ -21,6 +21,8 @@
  * | `cred:u:<sha256(user)>:<vendor>` | `StoredSecret`, AES-GCM; metadata `CredentialMeta` (`auth/credential-store.ts`) | none |
  * | `cred:t:<sha256(team)>:<vendor>` | the same for a team | none |
  * | `cctoken:<vendor>:<hash>` | `CachedToken` (`auth/vendor-oauth.ts`), AES-GCM | token lifetime − {@link TOKEN_REFRESH_SKEW_SECONDS} |
+ * | `tooldefs:<vendor>` | `DefinitionRecord` (`mcp-upstream/definition-record.ts`), JSON: an MCP vendor's approved tool definition hashes and changes, at most 1,000 tools | none |
+ * | `mcpclient:<vendor>:<hash>` | `McpOAuthClient` (`auth/mcp-credentials.ts`): the gateway's dynamically registered client at an MCP vendor's authorization server, AES-GCM | {@link MCP_CLIENT_REGISTRATION_TTL_SECONDS} |
  *
  * Durable Object storage (each object's synchronous SQLite KV):
  *
@@ -66,6 +68,10 @@ export const OIDC_STATE_PREFIX = "oidc-state:";
 export const VENDOR_STATE_PREFIX = "vstate:";
 const CREDENTIAL_PREFIX = "cred:";
 const CLIENT_TOKEN_PREFIX = "cctoken:";
+const TOOL_DEFINITIONS_PREFIX = "tooldefs:";
+const MCP_CLIENT_PREFIX = "mcpclient:";
+/** A dynamically registered client is registered again after this (servers expire idle clients). */
+export const MCP_CLIENT_REGISTRATION_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** workers-oauth-provider's grant records: the gateway reads them, only the library writes them. */
 const GRANT_PREFIX = "grant:";
 
@@ -100,6 +106,20 @@ export function credentialOwnerPrefix(kind: "user" | "team", ownerHash: string):
 /** `configHash`: SHA-256 hex of the vendor's token URL, client id and scopes; a new config misses the old entry. */
 export function clientTokenKey(vendor: string, configHash: string): string {
   return `${CLIENT_TOKEN_PREFIX}${vendor}:${configHash.slice(0, CLIENT_TOKEN_HASH_CHARS)}`;
+}
+
+/**
+ * An MCP vendor's record of approved tool definitions (rug-pull detection): written by the Worker
+ * when it sees a new or changed definition, and by `npm run approve-tools`. Kept until deleted:
+ * deleting it makes the next definitions seen the approved ones.
+ */
+export function toolDefinitionsKey(vendor: string): string {
+  return `${TOOL_DEFINITIONS_PREFIX}${vendor}`;
+}
+
+/** `configHash`: SHA-256 hex of the authorization server's issuer and the redirect URI. */
+export function mcpClientKey(vendor: string, configHash: string): string {
+  return `${MCP_CLIENT_PREFIX}${vendor}:${configHash.slice(0, CLIENT_TOKEN_HASH_CHARS)}`;
 }
 
 /** `VendorGuard`'s breaker state, caller breakers and probe leases. */
@@ -154,4 +174,6 @@ export const KV_KEYS: readonly { pattern: string; ttlSeconds: readonly number[] 
   { pattern: `${CREDENTIAL_PREFIX}u:<sha256(user)>:<vendor>`, ttlSeconds: [] },
   { pattern: `${CREDENTIAL_PREFIX}t:<sha256(team)>:<vendor>`, ttlSeconds: [] },
   { pattern: `${CLIENT_TOKEN_PREFIX}<vendor>:<hash>`, ttlSeconds: [TOKEN_REFRESH_SKEW_SECONDS] },
+  { pattern: `${TOOL_DEFINITIONS_PREFIX}<vendor>`, ttlSeconds: [] },
+  { pattern: `${MCP_CLIENT_PREFIX}<vendor>:<hash>`, ttlSeconds: [MCP_CLIENT_REGISTRATION_TTL_SECONDS] },
 ];

@@ -142,6 +142,11 @@ export interface VendorKind<T extends ToolDefinition = ToolDefinition> {
   /** What calling `tool` does (annotations, the write-scope rule). */
   effects(tool: T): ToolEffects;
   /**
+   * The tools a call may name, when more than the listed ones: tools the kind keeps out of the
+   * listing but answers itself (a withheld MCP tool's refusal). Default: `tools(bundle)`.
+   */
+  callable?(bundle: VendorBundle): readonly T[];
+  /**
    * Kinds whose tool list lives upstream: the bundle as this caller sees it now (the list
    * fetched or cached, curated and reviewed), the same object while nothing changed. Never
    * throws: when the upstream cannot be asked, the last known list (or none) is served.

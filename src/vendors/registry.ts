@@ -33,7 +33,11 @@ export function toolEffects(bundle: VendorBundle, tool: ToolDefinition): ToolEff
 
 const toolMaps = new WeakMap<VendorBundle, Map<string, ToolDefinition>>();
 
-/** The vendor's tools by (unprefixed) name, built once per bundle. */
+/** The tools a call may name by (unprefixed) name, built once per bundle. */
 export function toolsByName(bundle: VendorBundle): ReadonlyMap<string, ToolDefinition> {
-  return memoized(toolMaps, bundle, (b) => new Map(toolsOf(b).map((tool) => [tool.name, tool])));
+  return memoized(toolMaps, bundle, (b) => {
+    const kind = vendorKindOf(b);
+    const tools = kind.callable?.(b) ?? kind.tools(b);
+    return new Map(tools.map((tool) => [tool.name, tool]));
+  });
 }

@@ -19,6 +19,7 @@ import {
   signInAccountName,
   signInAddressName,
   stateKey,
+  toolDefinitionsKey,
   VENDOR_STATE_PREFIX,
 } from "../../src/storage/keys.ts";
 
@@ -119,6 +120,7 @@ describe("README storage schema matches src/storage/keys.ts", () => {
       `${credentialOwnerPrefix("user", "ab12")}demo`,
       `${credentialOwnerPrefix("team", "ab12")}demo`,
       clientTokenKey("demo", "ab".repeat(32)),
+      toolDefinitionsKey("demo"),
     ];
     for (const key of built) {
       expect(
@@ -136,6 +138,7 @@ describe("README storage schema matches src/storage/keys.ts", () => {
       "cred:u:ab12:demo",
       "cred:t:ab12:demo",
       `cctoken:demo:${"ab".repeat(16)}`,
+      "tooldefs:demo",
     ]);
   });
 

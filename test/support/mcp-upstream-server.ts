@@ -11,9 +11,11 @@
  * - `/old` — 2025, speaks only 2025-03-26 (counter-offers it)
  * - `/auth/<path>` — `<path>` behind a bearer check: `Bearer good` passes, anything else gets
  *   401 with `WWW-Authenticate` (`/auth/scope/<path>`: 403 `insufficient_scope` instead)
- * - `/hostile/json`, `/hostile/sse` — hand-written: initialise like a 2025 server, then answer
- *   `tools/call` with {@link HOSTILE_BYTES} of JSON, or of SSE notifications that never end in
- *   a response
+ * - `/hostile/<mode>` — hand-written: initialise like a 2025 server without sessions, then
+ *   answer `tools/call` with {@link HOSTILE_BYTES} of JSON (`json`) or of SSE notifications that
+ *   never end in a response (`sse`); an SSE answer with CRLF lines and multi-line data cut into
+ *   7-byte pieces (`split`); HTML (`html`); a response with another id (`wrong-id`); 40
+ *   server-to-client pings (`requests`); a 307 elsewhere (`redirect`)
  *
  * Tools (SDK servers): `echo` (returns its arguments and the MCP headers the request carried),
  * `progress` (two `notifications/progress`, then a result), `ask` (sends
@@ -254,7 +256,25 @@ function stream(head: string, filler: string, bytes: number): ReadableStream<Uin
 }
 
 /** Initialises like a 2025 server without sessions, then floods `tools/call`. */
-async function hostile(request: Request, mode: "json" | "sse"): Promise<Response> {
+/** Bytes out in pieces of `size`, wherever they fall (inside a CRLF, inside a UTF-8 sequence). */
+function inPieces(text: string, size: number): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.byteLength) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(bytes.slice(at, at + size));
+      at += size;
+    },
+  });
+}
+
+type HostileMode = "json" | "sse" | "split" | "html" | "wrong-id" | "requests" | "redirect";
+
+async function hostile(request: Request, mode: HostileMode): Promise<Response> {
   if (request.method !== "POST") return new Response(null, { status: 405 });
   const message = (await request.json().catch(() => ({}))) as { id?: unknown; method?: string };
   if (message.id === undefined) return new Response(null, { status: 202 });
@@ -275,6 +295,33 @@ async function hostile(request: Request, mode: "json" | "sse"): Promise<Response
       id: message.id,
       error: { code: -32601, message: "Method not found" },
     });
+  }
+  const id = JSON.stringify(message.id);
+  switch (mode) {
+    case "split": {
+      // CRLF lines, a comment, a JSON message over two data lines, a multi-byte character, a
+      // progress notification, all cut into 7-byte pieces.
+      const body =
+        ": comment\r\nid: 1\r\nretry: 10\r\ndata:\r\n\r\n" +
+        `event: message\r\ndata: {"jsonrpc":"2.0","method":"notifications/progress",\r\ndata: "params":{"progressToken":"x","progress":1}}\r\n\r\n` +
+        `data: {"jsonrpc":"2.0","id":${id},\r\ndata: "result":{"content":[{"type":"text","text":"\\"caf\u00e9 \u2713\\""}]}}\r\n\r\n`;
+      return new Response(inPieces(body, 7), { headers: { "content-type": "text/event-stream" } });
+    }
+    case "html":
+      return new Response("<html>maintenance</html>", { headers: { "content-type": "text/html" } });
+    case "wrong-id":
+      return Response.json({ jsonrpc: "2.0", id: `${id}-other`, result: {} });
+    case "redirect":
+      return new Response(null, { status: 307, headers: { location: "http://127.0.0.1:1/elsewhere" } });
+    case "requests": {
+      const pings = Array.from(
+        { length: 40 },
+        (_, i) => `data: ${JSON.stringify({ jsonrpc: "2.0", id: `ping-${i}`, method: "ping" })}\n\n`,
+      ).join("");
+      return new Response(pings, { headers: { "content-type": "text/event-stream" } });
+    }
+    default:
+      break;
   }
   if (mode === "json") {
     const head = `{"jsonrpc":"2.0","id":${JSON.stringify(message.id)},"result":{"content":[{"type":"text","text":"`;
@@ -339,8 +386,12 @@ export async function startMcpUpstream() {
     "/stateful-sse": sse.handle,
     "/stateless": (request) => statelessRequest(request),
     "/old": (request) => statelessRequest(request, ["2025-03-26"]),
-    "/hostile/json": (request) => hostile(request, "json"),
-    "/hostile/sse": (request) => hostile(request, "sse"),
+    ...Object.fromEntries(
+      (["json", "sse", "split", "html", "wrong-id", "requests", "redirect"] as const).map((mode) => [
+        `/hostile/${mode}`,
+        (request: Request) => hostile(request, mode),
+      ]),
+    ),
   };
   const forgets: Record<string, () => Promise<void>> = {
     "/stateful-json": json.forget,

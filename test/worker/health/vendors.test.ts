@@ -3,8 +3,12 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app.ts";
 import { vendorNames } from "../../../src/bundle/registry.ts";
-import { vendorStatus } from "../../../src/health/vendors.ts";
+import type { McpToolRecipe, VendorBundle } from "../../../src/bundle/types.ts";
+import { collectVendorHealth, vendorStatus } from "../../../src/health/vendors.ts";
 import type { GuardSnapshot } from "../../../src/resilience/vendor-guard.ts";
+import { bareBundle } from "../../support/bare-bundle.ts";
+import { manualClock } from "../../support/clocks.ts";
+import { mcpBundle, mcpTool, reviewAndWait } from "../../support/mcp-tools.ts";
 
 const BASE = "http://gateway.test";
 
@@ -87,6 +91,50 @@ describe("GET /health/vendors", () => {
         details: { setting: "CIRCUIT_BREAKER_FAILURE_THRESHOLD" },
       },
     });
+  });
+});
+
+describe("GET /health/vendors for upstream MCP vendors", () => {
+  const tool = mcpTool;
+  it("reports changed definitions and withheld tools; OpenAPI vendors have no definitions field", async () => {
+    const clock = manualClock(Date.UTC(2026, 11, 1));
+    const changed = mcpBundle("health-mcp-changed", "withhold");
+    const quiet = mcpBundle("health-mcp-quiet", "withhold");
+    const review = (bundle: VendorBundle, tools: McpToolRecipe[]) => reviewAndWait(env, clock, bundle, tools);
+    await review(changed, [tool("search", "a".repeat(64)), tool("send", "b".repeat(64))]);
+    await review(quiet, [tool("search", "a".repeat(64))]);
+    clock.advance(60_000);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await review(changed, [tool("search", "a".repeat(64)), tool("send", "c".repeat(64))]);
+    warn.mockRestore();
+
+    const body = await collectVendorHealth(env, [changed, quiet, bareBundle("health-openapi")]);
+    expect(body.vendors["health-mcp-changed"]?.definitions).toEqual({
+      changes: [
+        {
+          tool: "send",
+          firstSeenHash: "b".repeat(64),
+          currentHash: "c".repeat(64),
+          firstSeenAt: "2026-12-01T00:00:00.000Z",
+          changedAt: "2026-12-01T00:01:00.000Z",
+        },
+      ],
+      withheld: ["send"],
+    });
+    expect(body.vendors["health-mcp-quiet"]?.definitions).toEqual({ changes: [], withheld: [] });
+    expect(body.vendors["health-openapi"]).not.toHaveProperty("definitions");
+    // The breaker's view decides the status; definition changes are reported beside it.
+    expect(body.vendors["health-mcp-changed"]?.status).toBe("up");
+  });
+
+  it("an MCP vendor nothing is known about yet reports definitions null", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const body = await collectVendorHealth(
+      { ...env, OAUTH_KV: { get: () => Promise.reject(new Error("KV down")) } as unknown as KVNamespace },
+      [mcpBundle("health-mcp-unknown", "withhold")],
+    );
+    warn.mockRestore();
+    expect(body.vendors["health-mcp-unknown"]?.definitions).toBeNull();
   });
 });
 

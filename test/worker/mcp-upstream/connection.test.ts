@@ -105,6 +105,44 @@ describe("revision negotiation", () => {
     ]);
   });
 
+  it("negotiates again, once, when a 2026-07-28 upstream refuses the revision it agreed to (-32022)", async () => {
+    const run = runId();
+    let refusals = 0;
+    const connection = connect("/modern", run, {
+      fetch: async (input, init) => {
+        // The upstream was redeployed between discovery and the call: it refuses the first call.
+        if (refusals === 0 && typeof init?.body === "string" && init.body.includes('"tools/call"')) {
+          refusals++;
+          return Response.json(
+            {
+              jsonrpc: "2.0",
+              id: null,
+              error: {
+                code: -32022,
+                message: "Unsupported protocol version",
+                data: { supported: ["2026-07-28"] },
+              },
+            },
+            { status: 400 },
+          );
+        }
+        return fetch(input, init);
+      },
+    });
+    expect(resultText(await echo(connection)).arguments).toEqual({});
+    expect((await requestsOf(run)).map((r) => r.rpcMethod)).toEqual([
+      "server/discover",
+      "server/discover",
+      "tools/call",
+    ]);
+  });
+
+  it("hands back a 2026-07-28 upstream's 4xx with a JSON-RPC error body as that error", async () => {
+    const connection = connect("/modern", runId());
+    const exchange = await connection.request("no/such-method", {}, { signal: signal() });
+    expect(exchange).toMatchObject({ kind: "error", error: { code: -32601 } });
+  });
+
   it("accepts a 2025-03-26 counter-offer and sends no MCP-Protocol-Version header then", async () => {
     const run = runId();
     const connection = connect("/old", run);
@@ -324,6 +362,37 @@ describe("streams", () => {
       expect((failure as McpResponseError).remote).toBe(true);
     },
   );
+
+  it("parses an SSE answer with CRLF lines and multi-line data, cut anywhere", async () => {
+    const run = runId();
+    const connection = connect("/hostile/split", run);
+    const progress: unknown[] = [];
+    const exchange = await connection.request(
+      "tools/call",
+      { name: "echo", arguments: {} },
+      { signal: signal(), onProgress: (params) => progress.push(params) },
+    );
+    expect(resultText(exchange)).toBe("café ✓");
+    // Progress for another token is not this request's.
+    expect(progress).toEqual([]);
+  });
+
+  it.each([
+    ["html", "malformed_response"],
+    ["wrong-id", "malformed_response"],
+    ["requests", "malformed_response"],
+  ])("refuses a hostile upstream's %s answer", async (mode, code) => {
+    const connection = connect(`/hostile/${mode}`, runId());
+    const failure = await echo(connection).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(McpResponseError);
+    expect((failure as McpResponseError).code).toBe(code);
+  });
+
+  it("does not follow a redirect: the 3xx comes back as an http exchange", async () => {
+    const run = runId();
+    const exchange = await echo(connect("/hostile/redirect", run));
+    expect(exchange).toMatchObject({ kind: "http", status: 307 });
+  });
 
   it("throws the abort when the caller cancels a request in flight, and tells the upstream", async () => {
     const run = runId();

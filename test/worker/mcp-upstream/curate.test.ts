@@ -6,8 +6,6 @@ import { describe, expect, it } from "vitest";
 import type { McpVendorConfig } from "../../../src/bundle/types.ts";
 import {
   curateMcpTools,
-  cutText,
-  DEFAULT_MCP_DESCRIPTION_MAX_CHARS,
   MCP_TITLE_MAX_CHARS,
   mcpToolFilterReason,
   nameGlobMatches,
@@ -19,6 +17,7 @@ import {
   definitionHash,
   MAX_DEFINITION_DEPTH,
 } from "../../../src/mcp-upstream/definition-hash.ts";
+import { MAX_DESCRIPTION_CHARS } from "../../../src/mcp-upstream/screen-description.ts";
 
 const URL_OK = "https://mcp.example/mcp";
 const OBJECT = { type: "object" };
@@ -215,10 +214,10 @@ describe("curateMcpTools", () => {
   });
 
   it("cuts upstream descriptions and titles, never the operator's text", async () => {
-    const long = "d".repeat(DEFAULT_MCP_DESCRIPTION_MAX_CHARS + 10);
+    const long = "d".repeat(MAX_DESCRIPTION_CHARS + 10);
     const title = "t".repeat(MCP_TITLE_MAX_CHARS + 1);
     const { recipes } = await curate({}, [{ name: "a", description: long, title, inputSchema: OBJECT }]);
-    expect(recipes[0]!.description).toHaveLength(DEFAULT_MCP_DESCRIPTION_MAX_CHARS);
+    expect(recipes[0]!.description).toHaveLength(MAX_DESCRIPTION_CHARS);
     expect(recipes[0]!.description.endsWith("…")).toBe(true);
     expect(recipes[0]!.title).toHaveLength(MCP_TITLE_MAX_CHARS);
     const small = await curate({ maxDescriptionChars: 16 }, [
@@ -234,8 +233,11 @@ describe("curateMcpTools", () => {
       [{ name: "a", description: long, inputSchema: OBJECT }],
     );
     expect(mine.recipes[0]!.description).toBe("The operator's own long description.");
-    // Never half a surrogate pair.
-    expect(cutText(`${"a".repeat(14)}😀😀`, 16)).toBe(`${"a".repeat(14)}…`);
+    // Invisible characters (tool poisoning hides instructions in them) go before the cut.
+    const hidden = await curate({ url: URL_OK }, [
+      { name: "h", description: "Reads.\u200b\u{e0041}", inputSchema: OBJECT },
+    ]);
+    expect(hidden.recipes[0]!.description).toBe("Reads.");
   });
 
   it("drops what is not a tool, a second tool of the same name and definitions too deep to hash", async () => {

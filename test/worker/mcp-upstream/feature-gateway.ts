@@ -1,8 +1,8 @@
 /**
- * A gateway whose registry holds upstream-MCP-server vendors next to the compiled fixtures, for
- * the "more than tools" tests. Until the compiler builds MCP vendors from `specs/<vendor>/vendor.json`,
- * the bundles are made here and `#bundles` is re-imported with them (a fresh module graph, so the
- * other test files keep the plain fixture registry).
+ * A gateway whose registry holds more upstream-MCP-server vendors next to the compiled fixtures,
+ * for the "more than tools" tests: the bundles are made here and `#bundles` is re-imported with
+ * them in a fresh module graph, so the other test files keep the shared fixture registry (three
+ * more MCP vendors there would join every `/v1/mcp` listing and handshake of the suite).
  */
 
 import { env as baseEnv, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
