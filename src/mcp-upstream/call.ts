@@ -139,12 +139,15 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
 }
 
 /** A refused credential's failure says how the user fixes it (the credentials page). */
-function withCredentialHint(outcome: ToolOutcome, authorizer: UpstreamMcpAuthorizer): ToolOutcome {
+export function withCredentialHint<T extends { ok: true } | { ok: false; failure: ToolFailure }>(
+  outcome: T,
+  authorizer: UpstreamMcpAuthorizer,
+): T {
   if (outcome.ok || (outcome.failure.status !== 401 && outcome.failure.status !== 403)) return outcome;
   const hint = authorizer.hint();
   return hint === undefined || outcome.failure.reconnect !== undefined
     ? outcome
-    : { ok: false, failure: { ...outcome.failure, reconnect: hint } };
+    : ({ ok: false, failure: { ...outcome.failure, reconnect: hint } } as T);
 }
 
 /** The arguments as validated against the listed schema, with the fixed ones merged in. */

@@ -27,6 +27,7 @@ import {
   inputRequiredFailure,
   isInputRequired,
   sendGuarded,
+  withCredentialHint,
 } from "./call.ts";
 import {
   type ClientInput,
@@ -207,6 +208,7 @@ export async function mcpFeatureRequest(request: McpFeatureRequest): Promise<Mcp
             );
       outcome = relayed === undefined ? inputRequiredFailure(bundle.vendor) : { ok: true, result: relayed };
     } else outcome = shaped(method, sent.exchange.result, request.settings, bundle);
+    outcome = withCredentialHint(outcome, authorizer);
     if (secrets.empty) return outcome;
     return outcome.ok
       ? { ok: true, result: secrets.scrubValue(outcome.result) }
