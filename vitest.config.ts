@@ -60,6 +60,8 @@ export default defineConfig({
             // Upstream MCP servers for the MCP vendor kind (test/support/mcp-servers/).
             "./test/support/mcp-servers/setup.ts",
             "./test/support/mcp-auth-server.ts",
+            // An upstream MCP server with resources, prompts, progress and client requests.
+            "./test/support/mcp-feature-upstream.ts",
           ],
         },
       },

@@ -146,6 +146,8 @@ export interface ToolDefinition {
    * compile time, and merged into the validated arguments before the call is made.
    */
   fixed?: Record<string, unknown>;
+  /** Tool `_meta` from the vendor (an upstream MCP server's MCP Apps `ui` links); its MCP Apps keys are listed. */
+  meta?: Record<string, unknown>;
 }
 
 /** Everything needed to list a tool and turn its arguments into one upstream HTTP request. */

@@ -19,6 +19,7 @@ import { deadlineAfter } from "../resilience/timeout.ts";
 import { callMcpTool, effectsOf, type McpToolCall } from "./call.ts";
 import { curateMcpTools } from "./curate.ts";
 import { type ReviewedTools, reviewDefinitions, withheldToolCall } from "./definitions.ts";
+import { type McpFeatureRequest, mcpFeatureRequest, mcpFeatures } from "./features.ts";
 import { sessionOwner, upstreamConnection } from "./target.ts";
 import { type ReviewedList, resolveToolList } from "./tool-list.ts";
 
@@ -209,4 +210,6 @@ export const mcpServerKind = {
   callTool,
   probe,
   resolve,
+  features: mcpFeatures,
+  request: (request: McpFeatureRequest) => mcpFeatureRequest(request),
 };
