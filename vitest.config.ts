@@ -36,6 +36,8 @@ export default defineConfig({
                 MCP_ALPHA_BASE_URL: `${inject("upstreamOrigin")}/mcp-alpha/api`,
                 // Discovery-mode fixture (src/mcp/discovery.ts) on the same echoing upstream.
                 MCP_DISCOVERY_BASE_URL: `${inject("upstreamOrigin")}/mcp-discovery/api`,
+                // The upstream-MCP-server fixture vendor (test/support/mcp-upstream-server.ts): sessions, SSE.
+                MCP_UP_MCP_URL: `${inject("mcpUpstreamOrigin")}/stateful-sse`,
               },
             },
           })),
@@ -59,6 +61,9 @@ export default defineConfig({
             "./test/support/mcp-upstream-server.ts",
             // Upstream MCP servers for the MCP vendor kind (test/support/mcp-servers/).
             "./test/support/mcp-servers/setup.ts",
+            "./test/support/mcp-auth-server.ts",
+            // An upstream MCP server with resources, prompts, progress and client requests.
+            "./test/support/mcp-feature-upstream.ts",
           ],
         },
       },

@@ -9,11 +9,13 @@
  * argument, the scenario in `MCP_CONFORMANCE_SCENARIO` and scenario data (client credentials…)
  * as JSON in `MCP_CONFORMANCE_CONTEXT`. Exits 0 when the scenario's exchange went through.
  *
- * Auth scenarios plug in at {@link authorizerFor}: the one place that turns a scenario and its
- * context into the {@link McpAuthorizer} the connection uses.
+ * Every scenario, the `auth/*` ones included, runs over the same connection; authorization plugs
+ * in at {@link authorizerFor}, the one place that turns a scenario and its context into the
+ * {@link McpAuthorizer} the connection uses (scripts/lib/conformance-authorizer.ts for `auth/*`).
  */
 import { argv, env, exit, stderr } from "node:process";
 import { type McpAuthorizer, type McpExchange, mcpConnection } from "../src/mcp-upstream/connection.ts";
+import { type AuthScenarioContext, conformanceAuthorizer } from "./lib/conformance-authorizer.ts";
 
 /** Longest one scenario may take here; the suite's own default timeout is 30 s. */
 const SCENARIO_TIMEOUT_MS = 25_000;
@@ -21,12 +23,15 @@ const SCENARIO_TIMEOUT_MS = 25_000;
 /** Scenario context as the suite passes it (shape varies per scenario). */
 type ScenarioContext = Record<string, unknown>;
 
-/**
- * The credential seam: `undefined` for scenarios without authorization. The `auth/*` scenarios
- * return an authorizer built from `context` here.
- */
-export function authorizerFor(_scenario: string, _context: ScenarioContext): McpAuthorizer | undefined {
-  return undefined;
+/** The credential seam: a headless OAuth client for `auth/*` scenarios, none for the others. */
+export function authorizerFor(
+  url: URL,
+  scenario: string,
+  context: ScenarioContext,
+): McpAuthorizer | undefined {
+  return scenario.startsWith("auth/")
+    ? conformanceAuthorizer(url, scenario, context as AuthScenarioContext)
+    : undefined;
 }
 
 /** Arguments the scenarios' tools expect. */
@@ -44,7 +49,7 @@ function expectResult(step: string, exchange: McpExchange): Record<string, unkno
 }
 
 async function run(url: URL, scenario: string, context: ScenarioContext): Promise<void> {
-  const authorizer = authorizerFor(scenario, context);
+  const authorizer = authorizerFor(url, scenario, context);
   const connection = mcpConnection({
     url,
     sessionKey: `conformance:${scenario}:${url.href}`,

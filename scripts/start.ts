@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { DEMO_MCP_PORT, type DemoMcpServer, startDemoMcpServer } from "../demo/mcp-upstream/server.ts";
 import { describeIgnored, ignoredSettings, validateConfiguration } from "../src/health/configuration.ts";
 import { freePort, HOST, ROOT, startWranglerDev, type WranglerDev } from "./lib/dev-server.ts";
-import { localEnv, specVendors } from "./lib/local-env.ts";
+import { localEnv, specOpenApiVendors } from "./lib/local-env.ts";
 
 const DEFAULT_GATEWAY_PORT = 8787;
 const PREFERRED_UPSTREAM_PORT = 8788;
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     DEMO_MCP_MCP_URL: `http://${HOST}:${mcpUpstreamPort}/mcp`,
   });
   // Also the shell's: operators coming from the Python generator exported these there.
-  for (const setting of ignoredSettings({ ...process.env, ...local.env }, specVendors())) {
+  for (const setting of ignoredSettings({ ...process.env, ...local.env }, specOpenApiVendors)) {
     console.warn(`Warning: ${describeIgnored(setting)}`);
   }
   const invalid = validateConfiguration(local.env);

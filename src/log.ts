@@ -73,6 +73,10 @@ interface EventFields {
   client_auth_off: { message: string };
   /** An upstream MCP server's tool list could not be fetched; the last known list is served. */
   mcp_tool_list_failed: { requestId: string; vendor: string; error: string };
+  /** An upstream MCP server sent a request of its own (sampling, elicitation, roots); refused (stateless). */
+  mcp_server_request_refused: { requestId?: string | undefined; vendor: string; method: string };
+  /** A resources or prompts request to an upstream MCP server failed while listing every vendor; skipped. */
+  mcp_upstream_request_failed: { requestId: string; vendor: string; method: string; error: string };
   /** The MCP SDK's transport reported an error. */
   mcp_transport_error: { requestId: string; error: string };
   /** The MCP SDK rejected a request (a client mistake, not a gateway fault). */
@@ -111,6 +115,8 @@ export const LOG_LEVELS: { readonly [K in LogEventName]: LogLevel } = {
   refresh_token_reuse: "warn",
   client_auth_off: "warn",
   mcp_tool_list_failed: "warn",
+  mcp_server_request_refused: "info",
+  mcp_upstream_request_failed: "warn",
   mcp_transport_error: "warn",
   mcp_protocol_error: "warn",
   tool_definition_changed: "warn",

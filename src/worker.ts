@@ -5,7 +5,7 @@
 import { createApp } from "./app.ts";
 import { oauthErrorFromGateway, oauthErrorResponse } from "./auth/oauth-error.ts";
 import { createAuthGateway, isOAuthSurface } from "./auth/oauth-server.ts";
-import { vendorNames } from "./bundle/registry.ts";
+import { openApiVendorNames } from "./bundle/registry.ts";
 import { type GatewayError, lastResortResponse } from "./errors.ts";
 import { checkConfiguration } from "./health/configuration.ts";
 import { probeVendors } from "./health/probe.ts";
@@ -44,7 +44,7 @@ export default {
     try {
       // A bad setting fails every route with the same JSON error naming it (and /health with a 503),
       // rather than whichever route happens to read it first.
-      const { error } = checkConfiguration(env, vendorNames);
+      const { error } = checkConfiguration(env, openApiVendorNames);
       if (error !== undefined) return misconfiguredResponse(request, error);
       return await gateway.fetch(request, env, ctx);
     } catch (error) {

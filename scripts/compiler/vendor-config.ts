@@ -205,6 +205,8 @@ const httpUrl = (mcp: boolean) => {
 };
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** HTTP field names as vendors use them (a subset of RFC 9110 tokens). */
+const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 
 /**
  * `limits.inputSchemaMaxBytes`: at least 16 KiB (less would skip ordinary operations); at most
@@ -227,6 +229,16 @@ const authSchema = strict(
     ),
     scopes: v.optional(v.array(text(200), "expected an array of scope strings")),
     mode: v.optional(picklist(["shared", "user"] as const)),
+    // MCP vendors (src/auth/mcp-credentials.ts): an API-key header instead of a bearer token,
+    // and whether users connect with OAuth.
+    header: v.optional(
+      v.pipe(
+        v.string("expected a header name"),
+        v.regex(HEADER_NAME, "expected a header name: letters, digits and -"),
+        v.maxLength(100, "expected a header name of at most 100 characters"),
+      ),
+    ),
+    oauth: v.optional(v.boolean("expected true or false")),
   },
   "auth",
 );

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
 import { randomToken } from "../../src/auth/crypto.ts";
@@ -47,6 +47,18 @@ export function specVendors(): string[] {
   } catch {
     return [];
   }
+}
+
+/** The vendors of `specs/` that are OpenAPI specs (not upstream MCP servers: no `mcp` in vendor.json). */
+export function specOpenApiVendors(): string[] {
+  return specVendors().filter((vendor) => {
+    try {
+      const config = JSON.parse(readFileSync(join(ROOT, "specs", vendor, "vendor.json"), "utf8")) as unknown;
+      return !(config !== null && typeof config === "object" && "mcp" in config);
+    } catch {
+      return true;
+    }
+  });
 }
 
 /**

@@ -13,7 +13,12 @@ import type { SecurityScheme, VendorBundle } from "../bundle/types.ts";
 import type { ToolOutcome } from "../tool-error.ts";
 import { credentialsPageUrl } from "./availability.ts";
 import type { Caller } from "./caller.ts";
-import { type CredentialOwner, type StoredSecret, setCredentialStatus } from "./credential-store.ts";
+import {
+  type CredentialOwner,
+  credentialOwners,
+  type StoredSecret,
+  setCredentialStatus,
+} from "./credential-store.ts";
 import { credentialCipher } from "./crypto.ts";
 import type { CredentialSource, UpstreamCredential } from "./upstream-credentials.ts";
 import { envCredentialSource } from "./upstream-credentials.ts";
@@ -81,9 +86,7 @@ export function callerCredentialSource(options: CallerCredentialOptions): Caller
     const cipherPromise = credentialCipher(env);
     if (cipherPromise === undefined) return undefined;
     const cipher = await cipherPromise;
-    const owners: CredentialOwner[] = [{ kind: "user", id: caller.userId }];
-    if (caller.teamId !== undefined) owners.push({ kind: "team", id: caller.teamId });
-    for (const owner of owners) {
+    for (const owner of credentialOwners(caller)) {
       let stored: Awaited<ReturnType<typeof freshCredential>>;
       try {
         stored = await freshCredential(env, bundle, cipher, owner, options.fetch);

@@ -27,7 +27,21 @@ export type StoredSecret =
       /** Epoch ms. */
       expiresAt?: number;
       scope?: string;
+      /** MCP vendors: where and as whom the tokens were obtained (refresh needs it). */
+      mcp?: McpGrant;
     };
+
+/** The authorization server and client behind an MCP vendor's OAuth tokens. */
+export interface McpGrant {
+  issuer: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  /** The RFC 8707 resource the tokens are for. */
+  resource: string;
+  clientId: string;
+  clientSecret?: string;
+  authMethod: "none" | "client_secret_basic" | "client_secret_post";
+}
 
 /**
  * - `ok`: usable (an OAuth token may be expired but refreshable);
@@ -48,11 +62,20 @@ export interface CredentialMeta {
   reason?: string;
   /** Who stored it (user id), for team credentials. */
   by?: string;
+  /** MCP vendors: the scope the upstream asked for (403 `insufficient_scope`); the next connect requests it. */
+  wantScope?: string;
 }
 
 export interface StoredCredential {
   secret: StoredSecret;
   meta: CredentialMeta;
+}
+
+/** Whose credentials a caller may use, in order: their own, then their team's. */
+export function credentialOwners(caller: { userId: string; teamId?: string | undefined }): CredentialOwner[] {
+  const owners: CredentialOwner[] = [{ kind: "user", id: caller.userId }];
+  if (caller.teamId !== undefined) owners.push({ kind: "team", id: caller.teamId });
+  return owners;
 }
 
 async function ownerPrefix(owner: CredentialOwner): Promise<string> {
@@ -110,6 +133,7 @@ export async function setCredentialStatus(
   vendor: string,
   status: CredentialStatus,
   reason?: string,
+  extra: Pick<CredentialMeta, "wantScope"> = {},
 ): Promise<void> {
   const key = await credentialKey(owner, vendor);
   const { value, metadata } = await env.OAUTH_KV.getWithMetadata<CredentialMeta>(key, "text");
@@ -120,6 +144,7 @@ export async function setCredentialStatus(
     status,
     updatedAt: Date.now(),
     ...(reason === undefined ? {} : { reason }),
+    ...extra,
   };
   await env.OAUTH_KV.put(key, value, { metadata: meta });
 }

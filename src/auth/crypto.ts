@@ -91,17 +91,35 @@ async function aesOpen(key: CryptoKey, sealed: string, aad: string): Promise<str
   }
 }
 
-/** Encrypts JSON under a key derived from `token` (the record's own random name). */
-export async function sealWithToken(token: string, value: unknown, aad: string): Promise<string> {
-  const key = await hkdfKey(token, "record-seal", ["encrypt"]);
+/**
+ * Encrypts JSON (AES-256-GCM) under a key derived from `secret` for one `purpose` (HKDF info, so
+ * one secret serves several purposes without their seals opening each other), bound to `aad`.
+ */
+export async function sealFor(secret: string, purpose: string, value: unknown, aad: string): Promise<string> {
+  const key = await hkdfKey(secret, purpose, ["encrypt"]);
   return aesSeal(key, JSON.stringify(value), aad);
 }
 
-/** Decrypts what {@link sealWithToken} sealed; `undefined` for a wrong token or tampered record. */
-export async function openWithToken<T>(token: string, sealed: string, aad: string): Promise<T | undefined> {
-  const key = await hkdfKey(token, "record-seal", ["decrypt"]);
+/** Decrypts what {@link sealFor} sealed; `undefined` for another secret, purpose or `aad`, or a tampered seal. */
+export async function openFor<T>(
+  secret: string,
+  purpose: string,
+  sealed: string,
+  aad: string,
+): Promise<T | undefined> {
+  const key = await hkdfKey(secret, purpose, ["decrypt"]);
   const plain = await aesOpen(key, sealed, aad);
   return plain === undefined ? undefined : (JSON.parse(plain) as T);
+}
+
+/** Encrypts JSON under a key derived from `token` (the record's own random name). */
+export function sealWithToken(token: string, value: unknown, aad: string): Promise<string> {
+  return sealFor(token, "record-seal", value, aad);
+}
+
+/** Decrypts what {@link sealWithToken} sealed; `undefined` for a wrong token or tampered record. */
+export function openWithToken<T>(token: string, sealed: string, aad: string): Promise<T | undefined> {
+  return openFor<T>(token, "record-seal", sealed, aad);
 }
 
 interface KeySet {

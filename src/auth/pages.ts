@@ -168,6 +168,8 @@ export interface CredentialRow {
   allowed: boolean;
   /** OAuth connect possible (client configured). */
   canConnect: boolean;
+  /** An OAuth vendor that also takes a token the user pastes (MCP vendors). */
+  acceptsToken?: boolean;
   personal: boolean;
 }
 
@@ -223,10 +225,14 @@ function ownerForms(
         `<span class="muted">The operator has not configured an OAuth client for this vendor.</span>`,
       );
     }
-  } else if (row.kind === "apiKey" || row.kind === "bearer") {
-    const label = row.kind === "apiKey" ? "API key" : "Token";
+  }
+  if (row.kind === "apiKey" || row.kind === "bearer" || (row.kind === "oauth2-code" && row.acceptsToken)) {
+    const text =
+      row.kind === "oauth2-code"
+        ? `Or paste ${who} token`
+        : `${meta === undefined ? "Enter" : "Replace"} ${who} ${row.kind === "apiKey" ? "API key" : "Token"}`;
     forms.push(`<form method="post" action="/credentials/${vendor}/secret">${hidden}
-<label>${meta === undefined ? "Enter" : "Replace"} ${who} ${label} <input type="password" name="secret" autocomplete="off" required></label>
+<label>${text} <input type="password" name="secret" autocomplete="off" required></label>
 <button type="submit" data-action="save-${owner}">Save</button></form>`);
   } else if (row.kind === "basic") {
     forms.push(`<form method="post" action="/credentials/${vendor}/secret">${hidden}
@@ -240,6 +246,22 @@ function ownerForms(
     );
   }
   return forms.join("\n");
+}
+
+/**
+ * The step between "Connect" and an MCP vendor's authorization server: that server was
+ * discovered from the upstream (untrusted), so the user sees its host before going there, and
+ * the credentials page's `form-action` need not list servers nobody knew when it rendered.
+ */
+export function continueToAuthorizationPage(displayName: string, location: string): string {
+  const host = new URL(location).host;
+  return layout(
+    `Connect ${displayName}`,
+    `<h1>Connect ${escapeHtml(displayName)}</h1>
+<p>${escapeHtml(displayName)} signs you in at <strong>${escapeHtml(host)}</strong>. Continue there to connect your account.</p>
+<p><a class="button" href="${escapeHtml(location)}" data-action="continue" rel="noreferrer">Continue to ${escapeHtml(host)}</a>
+<a href="/credentials">Cancel</a></p>`,
+  );
 }
 
 function credentialCard(row: CredentialRow, options: CredentialsPageOptions): string {

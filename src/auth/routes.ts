@@ -8,7 +8,8 @@
  * | `GET /credentials` | the signed-in user's vendors, their state, forms to fix them | `credentials.ts` |
  * | `POST /credentials/<vendor>/{secret,disconnect}` | store / remove (force re-authorization) | `credentials.ts` |
  * | `POST /credentials/clients/<grantId>/revoke` | revoke an MCP client's grant | `credentials.ts` |
- * | `POST /credentials/<vendor>/connect`, `GET /oauth/vendors/<vendor>/callback` | vendor OAuth connect and callback | `vendor-connect.ts` |
+ * | `POST /credentials/<vendor>/connect`, `GET /oauth/vendors/<vendor>/callback` | vendor OAuth connect and callback (OpenAPI and MCP vendors) | `vendor-connect.ts` |
+ * | `GET /oauth/client-metadata.json` | the gateway's client ID metadata document, as an OAuth client of MCP vendors | `vendor-connect.ts` |
  * | any other `/oauth/*`, `/.well-known/*` | JSON 404 in the RFC 6749 error shape | here |
  *
  * Pages are HTML; every error on `/authorize`, `/oauth/*` and `/.well-known/*` is

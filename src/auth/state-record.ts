@@ -57,6 +57,8 @@ export async function pkceAuthorizationUrl(
     verifier: string;
     scope?: string;
     nonce?: string;
+    /** RFC 8707 resource indicator (the upstream MCP server). */
+    resource?: string;
   },
 ): Promise<string> {
   const url = new URL(endpoint);
@@ -66,6 +68,7 @@ export async function pkceAuthorizationUrl(
   if (params.scope) url.searchParams.set("scope", params.scope);
   url.searchParams.set("state", params.state);
   if (params.nonce !== undefined) url.searchParams.set("nonce", params.nonce);
+  if (params.resource !== undefined) url.searchParams.set("resource", params.resource);
   url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(params.verifier));
   url.searchParams.set("code_challenge_method", "S256");
   return url.href;

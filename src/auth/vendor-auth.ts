@@ -78,6 +78,11 @@ export function vendorAuth(bundle: VendorBundle): VendorAuthInfo {
   const cached = infoCache.get(bundle);
   if (cached !== undefined) return cached;
   const mode: CredentialMode = bundle.auth?.mode ?? "any";
+  if (bundle.kind === "mcp") {
+    const mcp = mcpVendorAuth(bundle, mode);
+    infoCache.set(bundle, mcp);
+    return mcp;
+  }
   let info: VendorAuthInfo = { vendor: bundle.vendor, kind: "none", mode };
   const configured = bundle.auth?.scheme;
   const candidates: string[] = [];
@@ -103,6 +108,27 @@ export function vendorAuth(bundle: VendorBundle): VendorAuthInfo {
   if (info.kind === "oauth2-client") info = { ...info, mode: "shared" };
   infoCache.set(bundle, info);
   return info;
+}
+
+/** The scheme name MCP vendors' credentials are filed under (they have no OpenAPI schemes). */
+export const MCP_SCHEME_NAME = "mcp";
+
+/**
+ * MCP vendors (`vendor.json` `auth`, see `VendorAuthConfig`): no `auth` → `none`; `auth.header`
+ * → an API key in that header; `auth.oauth: false` → a static bearer token; otherwise OAuth
+ * (MCP authorization) with a static `<VENDOR>_TOKEN` as the organisation's fallback.
+ */
+function mcpVendorAuth(bundle: VendorBundle, mode: CredentialMode): VendorAuthInfo {
+  const auth = bundle.auth;
+  const kind: CredentialKind =
+    auth === undefined
+      ? "none"
+      : auth.header !== undefined
+        ? "apiKey"
+        : auth.oauth === false
+          ? "bearer"
+          : "oauth2-code";
+  return { vendor: bundle.vendor, kind, mode, ...(kind === "none" ? {} : { schemeName: MCP_SCHEME_NAME }) };
 }
 
 /** The vendor needs a credential a user or team can store (not shared-only, not keyless). */
@@ -139,7 +165,7 @@ function absolute(url: string, env: EnvVars, bundle: VendorBundle): string | und
 }
 
 /** Scopes from `<VENDOR>_OAUTH2_SCOPES` (comma or space separated), else `vendor.json` `auth.scopes`. */
-function vendorScopes(env: EnvVars, bundle: VendorBundle): string[] {
+export function vendorScopes(env: EnvVars, bundle: VendorBundle): string[] {
   const fromEnv = envString(env, vendorVarName(bundle.vendor, "OAUTH2_SCOPES"));
   if (fromEnv !== undefined) return fromEnv.split(/[\s,]+/).filter(Boolean);
   return [...(bundle.auth?.scopes ?? [])];

@@ -49,7 +49,11 @@ export class VendorOAuthError extends Error {
     | "session_mismatch"
     | "authorization_denied"
     | "token_request_failed"
-    | "refresh_rejected";
+    | "refresh_rejected"
+    /** MCP vendors: no usable authorization server (metadata missing, not https, no PKCE S256, wrong resource). */
+    | "discovery_failed"
+    /** MCP vendors: the authorization server lets the gateway neither register nor use a metadata document. */
+    | "registration_unavailable";
   constructor(code: VendorOAuthError["code"], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -234,7 +238,7 @@ export async function clientCredentialsToken(
 // ---------------------------------------------------------------------------------------------
 // Authorization code + PKCE
 
-interface VendorStateRecord {
+export interface VendorStateRecord {
   vendor: string;
   owner: CredentialOwner;
   /** sha256 of the browser session that started it: the callback must come from the same one. */
@@ -246,7 +250,7 @@ interface VendorStateRecord {
 }
 
 /** The gateway's callback for a vendor's authorization code flow. */
-function vendorCallbackUrl(origin: string, vendor: string): string {
+export function vendorCallbackUrl(origin: string, vendor: string): string {
   return `${origin}/oauth/vendors/${encodeURIComponent(vendor)}/callback`;
 }
 
@@ -292,24 +296,20 @@ export async function startVendorAuthorization(
 }
 
 /**
- * Finishes the vendor callback: consumes the state (single use), checks it was
- * started by this browser session, exchanges the code (PKCE) and stores the
- * tokens for the owner who started it. Returns that owner.
+ * Takes the state of a vendor callback: single use (gone from KV before anything else
+ * happens; the session binding keeps a racing second use to the same browser), for this
+ * vendor, started by this browser session. Throws {@link VendorOAuthError} otherwise.
  */
-export async function finishVendorAuthorization(
+export async function takeVendorState<R extends { vendor: string; sessionHash: string }>(
   env: Env,
   bundle: VendorBundle,
-  cipher: CredentialCipher,
   callbackUrl: URL,
   sessionHash: string,
-  fetchImpl?: typeof fetch,
-): Promise<CredentialOwner> {
+): Promise<{ state: string; record: R }> {
   const state = callbackUrl.searchParams.get("state");
   if (state === null || state.length > 512)
     throw new VendorOAuthError("invalid_state", "The callback has no state.");
-  // Single use: gone before anything else happens; the session binding below keeps a
-  // racing second use to the same browser.
-  const taken = await takeStateRecord<VendorStateRecord>(env.OAUTH_KV, VENDOR_STATE_PREFIX, state);
+  const taken = await takeStateRecord<R>(env.OAUTH_KV, VENDOR_STATE_PREFIX, state);
   if (taken === undefined) {
     throw new VendorOAuthError(
       "invalid_state",
@@ -323,6 +323,23 @@ export async function finishVendorAuthorization(
   if (record.sessionHash !== sessionHash) {
     throw new VendorOAuthError("session_mismatch", "This authorization was started in another session.");
   }
+  return { state, record };
+}
+
+/**
+ * Finishes the vendor callback: consumes the state (single use), checks it was
+ * started by this browser session, exchanges the code (PKCE) and stores the
+ * tokens for the owner who started it. Returns that owner.
+ */
+export async function finishVendorAuthorization(
+  env: Env,
+  bundle: VendorBundle,
+  cipher: CredentialCipher,
+  callbackUrl: URL,
+  sessionHash: string,
+  fetchImpl?: typeof fetch,
+): Promise<CredentialOwner> {
+  const { state, record } = await takeVendorState<VendorStateRecord>(env, bundle, callbackUrl, sessionHash);
   const config = vendorOAuthConfig(env, bundle, "authorizationCode");
   if (config === undefined)
     throw new VendorOAuthError("not_configured", `${bundle.displayName} is not configured.`);

@@ -18,6 +18,13 @@ export function vendorNames(): readonly string[] {
   return BUNDLES.map((entry) => entry.vendor);
 }
 
+/** The OpenAPI vendors (the ones `<VENDOR>_BASE_URL` configures), in registry order. Parses every bundle. */
+export function openApiVendorNames(): readonly string[] {
+  return allBundles()
+    .filter((bundle) => bundle.kind !== "mcp")
+    .map((bundle) => bundle.vendor);
+}
+
 /** Whether a vendor of this name is compiled into the Worker. */
 export function hasVendor(vendor: string): boolean {
   return entriesByVendor.has(vendor);

@@ -146,6 +146,8 @@ export interface ToolDefinition {
    * compile time, and merged into the validated arguments before the call is made.
    */
   fixed?: Record<string, unknown>;
+  /** Tool `_meta` from the vendor (an upstream MCP server's MCP Apps `ui` links); its MCP Apps keys are listed. */
+  meta?: Record<string, unknown>;
 }
 
 /** Everything needed to list a tool and turn its arguments into one upstream HTTP request. */
@@ -195,6 +197,15 @@ export interface VendorAuthConfig {
   scopes?: string[];
   /** `shared`: one organisation credential from secrets; `user`: per-user credential in KV. */
   mode?: "shared" | "user";
+  /**
+   * MCP vendors: the credential goes in this header as is (`X-Api-Key`), from `<VENDOR>_API_KEY`
+   * or a key the user saved; no OAuth. Without it an MCP vendor with an `auth` entry takes a
+   * bearer token: the user's OAuth connection (discovered from the server, MCP authorization),
+   * else `<VENDOR>_TOKEN`. No `auth` entry: the server needs no credential.
+   */
+  header?: string;
+  /** MCP vendors: `false` when the server takes only static bearer tokens (no "Connect" button). */
+  oauth?: boolean;
 }
 
 /** Per-vendor overrides of the resilience settings (all optional; env defaults apply). */

@@ -36,11 +36,12 @@ const RUNTIME_POOL = "nothing: the Workers runtime pools upstream connections it
 
 /**
  * What replaces a setting of the Python generator's documentation, or `undefined` for any other
- * name. A per-vendor replacement names the vendors' own variables (`DEMO_BASE_URL`).
+ * name. A per-vendor replacement names the vendors' own variables (`DEMO_BASE_URL`): `vendors`
+ * are the OpenAPI vendors (the ones those variables configure), asked for only when needed.
  */
-function replacementOf(name: string, vendors: readonly string[]): string | undefined {
+function replacementOf(name: string, vendors: () => readonly string[]): string | undefined {
   const perVendor = (suffix: string) => {
-    const examples = vendors.map((vendor) => `${vendorEnvPrefix(vendor)}_${suffix}`);
+    const examples = vendors().map((vendor) => `${vendorEnvPrefix(vendor)}_${suffix}`);
     return `<VENDOR>_${suffix}, one per vendor${examples.length > 0 ? ` (here: ${examples.join(", ")})` : ""}`;
   };
   if (name === "BASE_URL") return perVendor(name);
@@ -51,7 +52,7 @@ function replacementOf(name: string, vendors: readonly string[]): string | undef
 }
 
 /** The settings of the Python generator `env` holds, each with its replacement. */
-export function ignoredSettings(env: EnvVars, vendors: readonly string[] = []): IgnoredSetting[] {
+export function ignoredSettings(env: EnvVars, vendors: () => readonly string[] = () => []): IgnoredSetting[] {
   const found: IgnoredSetting[] = [];
   for (const name of Object.keys(env).sort()) {
     const replacement = replacementOf(name, vendors);
@@ -91,7 +92,7 @@ export function checkConfiguration(
   vendors: () => readonly string[] = () => [],
 ): ConfigurationCheck {
   return memoized(checks, env, (e) => {
-    const ignored = ignoredSettings(e, vendors());
+    const ignored = ignoredSettings(e, vendors);
     for (const setting of ignored) {
       log({ event: "ignored_setting", setting: setting.name, message: describeIgnored(setting) });
     }

@@ -10,21 +10,38 @@
  *
  * @module
  */
+
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
+import type { UpstreamMcpAuthorizer } from "../auth/mcp-credentials.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import { resolveMcpUrl } from "../base-url.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
-import type { SanitizationLevel, VendorSettings } from "../config.ts";
+import type { VendorSettings } from "../config.ts";
 import { errorText, log } from "../log.ts";
-import { sanitize, sanitizeJsonText } from "../redaction/sanitize.ts";
 import { SecretScrubber } from "../redaction/scrub.ts";
 import { resilientFetch, type UpstreamFailure } from "../resilience/retry.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
 import { validate } from "../schema/validate.ts";
-import { failed, invalidArguments, succeeded, ToolError, type ToolOutcome } from "../tool-error.ts";
-import type { McpConnection, McpExchange } from "./connection.ts";
+import {
+  failed,
+  invalidArguments,
+  succeeded,
+  ToolError,
+  type ToolFailure,
+  type ToolOutcome,
+} from "../tool-error.ts";
+import type { McpConnection, McpExchange, McpRequestOptions } from "./connection.ts";
+import {
+  type ClientInput,
+  relayedCapabilities,
+  relayedInputRequired,
+  retryParams,
+  type StateBinding,
+} from "./input-required.ts";
+import { safeResult } from "./safe-content.ts";
+import { progressRelay, refuseServerRequest, SERVER_REQUEST_REFUSAL } from "./server-requests.ts";
 import { sessionOwner, upstreamConnection } from "./target.ts";
 import { forgetToolList } from "./tool-list.ts";
 
@@ -47,6 +64,10 @@ export interface McpToolCall {
   settings: VendorSettings;
   /** Injectable for tests; default the global `fetch`. */
   fetch?: typeof fetch;
+  /** A 2026-07-28 client's capabilities and multi round-trip retry fields (input-required.ts). */
+  input?: ClientInput;
+  /** The client takes progress: the upstream's, shape-checked, without its token. */
+  onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
 /** An answered attempt as the retry loop sees it: a status and the exchange behind it. */
@@ -62,23 +83,47 @@ const NO_HEADERS = new Headers();
 export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
   const { bundle, tool } = call;
   const secrets = new SecretScrubber();
+  let authorizer: UpstreamMcpAuthorizer | undefined;
   try {
     const args = checkedArguments(tool, call.args);
     if (!args.ok) return args;
     const url = resolveMcpUrl(call.env, bundle);
-    const { connection, authorizer } = upstreamConnection({
-      vendor: bundle.vendor,
+    const upstream = upstreamConnection({
+      env: call.env,
+      bundle,
       url,
+      caller: call.callerInfo,
       owner: sessionOwner(call.callerInfo),
-      credentials: call.credentials,
       clock: call.clock,
       waitUntil: call.waitUntil,
       ...(call.fetch === undefined ? {} : { fetch: call.fetch }),
     });
-    const outcome = await send(call, connection, { name: tool.upstreamName, arguments: args.value });
+    const { connection, authorizer: attached } = upstream;
+    authorizer = attached;
+    const scrub = (text: string) => {
+      for (const secret of attached.secrets()) secrets.add(secret);
+      return secrets.scrub(text);
+    };
+    const binding: StateBinding = {
+      method: "tools/call",
+      vendor: bundle.vendor,
+      target: tool.upstreamName,
+      args: args.value,
+      owner: sessionOwner(call.callerInfo),
+    };
+    const retry = await retryParams(call.env, call.input, binding, call.clock);
+    if (retry === "invalid") {
+      return failed(
+        "invalid_arguments",
+        "The requestState of this retry is invalid, expired or belongs to another call: call the tool again without inputResponses and requestState. Nothing was sent upstream.",
+      );
+    }
+    const params = { name: tool.upstreamName, arguments: args.value, ...retry };
+    const outcome = await send(call, connection, params, scrub, binding);
     for (const secret of authorizer.secrets()) secrets.add(secret);
-    return scrubbed(outcome, secrets);
+    return scrubbed(withCredentialHint(outcome, authorizer), secrets);
   } catch (error) {
+    for (const secret of authorizer?.secrets() ?? []) secrets.add(secret);
     if (error instanceof ToolError) return failed(error.code, secrets.scrub(error.message));
     const message = secrets.scrub(errorText(error));
     log({
@@ -91,6 +136,18 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
     });
     return failed("internal_error", `The gateway failed to call ${bundle.vendor}'s ${tool.name}.`);
   }
+}
+
+/** A refused credential's failure says how the user fixes it (the credentials page). */
+export function withCredentialHint<T extends { ok: true } | { ok: false; failure: ToolFailure }>(
+  outcome: T,
+  authorizer: UpstreamMcpAuthorizer,
+): T {
+  if (outcome.ok || (outcome.failure.status !== 401 && outcome.failure.status !== 403)) return outcome;
+  const hint = authorizer.hint();
+  return hint === undefined || outcome.failure.reconnect !== undefined
+    ? outcome
+    : ({ ok: false, failure: { ...outcome.failure, reconnect: hint } } as T);
 }
 
 /** The arguments as validated against the listed schema, with the fixed ones merged in. */
@@ -106,26 +163,45 @@ function checkedArguments(
   return { ok: true, value: tool.fixed === undefined ? value : { ...value, ...tool.fixed } };
 }
 
-async function send(call: McpToolCall, connection: McpConnection, params: Record<string, unknown>) {
-  const { clock, tool, settings } = call;
-  const deadline = deadlineAfter(Math.max(1, call.deadline - clock.now()), undefined, clock);
+/** What sending one request through the vendor guard needs (a tool call, a resource or prompt request). */
+export type GuardedRequest = Pick<
+  McpToolCall,
+  "env" | "bundle" | "deadline" | "clock" | "caller" | "requestId" | "waitUntil" | "settings"
+>;
+
+/** The upstream's answer to one guarded request, or why there is none. */
+export type GuardedExchange = { ok: true; exchange: McpExchange } | { ok: false; failure: ToolFailure };
+
+/**
+ * Sends `method` through the vendor guard (breaker, token bucket, retries when `guard` says the
+ * request may be repeated) within `request.deadline`. Throws only what it did not foresee.
+ */
+export async function sendGuarded(
+  request: GuardedRequest,
+  connection: McpConnection,
+  method: string,
+  params: Record<string, unknown>,
+  guard: { name: string; idempotent: boolean },
+  options: Omit<McpRequestOptions, "signal"> = {},
+): Promise<GuardedExchange> {
+  const { clock, settings } = request;
+  const deadline = deadlineAfter(Math.max(1, request.deadline - clock.now()), undefined, clock);
   try {
-    const effects = effectsOf(tool);
     const result = await Promise.race([
       resilientFetch<AnsweredAttempt>({
-        env: call.env,
+        env: request.env,
         settings,
-        tool: { name: tool.name, idempotent: effects.readOnly || effects.idempotent },
-        deadline: call.deadline,
-        waitUntil: call.waitUntil,
+        tool: guard,
+        deadline: request.deadline,
+        waitUntil: request.waitUntil,
         signal: deadline.signal,
         clock,
-        ...(call.caller === undefined ? {} : { caller: call.caller }),
-        ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
+        ...(request.caller === undefined ? {} : { caller: request.caller }),
+        ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
         // The whole answer is read inside the attempt: nothing is left to release.
         discard: () => {},
         send: async (attempt) => {
-          const exchange = await connection.request("tools/call", params, { signal: attempt.signal });
+          const exchange = await connection.request(method, params, { ...options, signal: attempt.signal });
           return exchange.kind === "http"
             ? { status: exchange.status, headers: exchange.headers, exchange }
             : { status: 200, headers: NO_HEADERS, exchange };
@@ -135,12 +211,12 @@ async function send(call: McpToolCall, connection: McpConnection, params: Record
     ]);
     if (result.kind === "failure") return guardFailure(result.failure, result.attempts);
     result.settle();
-    return answer(call, result.response.exchange);
+    return { ok: true, exchange: result.response.exchange };
   } catch (error) {
     if (deadline.timedOut) {
       return failed(
         "upstream_timeout",
-        `${call.bundle.vendor} did not answer within the tool's ${settings.toolExecutionTimeoutSeconds} s limit.`,
+        `${request.bundle.vendor} did not answer within the ${settings.toolExecutionTimeoutSeconds} s limit.`,
       );
     }
     throw error;
@@ -149,7 +225,33 @@ async function send(call: McpToolCall, connection: McpConnection, params: Record
   }
 }
 
-function guardFailure(failure: UpstreamFailure, attempts: number): ToolOutcome {
+async function send(
+  call: McpToolCall,
+  connection: McpConnection,
+  params: Record<string, unknown>,
+  scrub: (text: string) => string,
+  binding: StateBinding,
+) {
+  const { tool } = call;
+  const capabilities = relayedCapabilities(call.env, call.input);
+  const effects = effectsOf(tool);
+  const progress = call.onProgress;
+  const sent = await sendGuarded(
+    call,
+    connection,
+    "tools/call",
+    params,
+    { name: tool.name, idempotent: effects.readOnly || effects.idempotent },
+    {
+      onServerRequest: refuseServerRequest(call.bundle.vendor, call.requestId),
+      ...(progress === undefined ? {} : { onProgress: progressRelay(progress, scrub) }),
+      ...(capabilities === undefined ? {} : { clientCapabilities: capabilities }),
+    },
+  );
+  return sent.ok ? answer(call, sent.exchange, binding) : sent;
+}
+
+function guardFailure(failure: UpstreamFailure, attempts: number): { ok: false; failure: ToolFailure } {
   return failed(failure.code, failure.message, {
     ...(failure.status === undefined ? {} : { status: failure.status }),
     extra: { attempts, ...(failure.retryAt === undefined ? {} : { retryAt: failure.retryAt }) },
@@ -159,96 +261,69 @@ function guardFailure(failure: UpstreamFailure, attempts: number): ToolOutcome {
 /** How much of an upstream's HTTP error body a failure quotes. */
 const MAX_ERROR_BODY_CHARS = 500;
 
-function answer(call: McpToolCall, exchange: McpExchange): ToolOutcome {
-  const vendor = call.bundle.vendor;
-  switch (exchange.kind) {
-    case "result":
-      return checkedStructure(call, safeResult(exchange.result, call));
-    case "error": {
-      const { code, message, data } = exchange.error;
-      // The upstream no longer has the tool: the next listing asks it again.
-      if (code === JSONRPC_INVALID_PARAMS) forgetToolList(call.bundle, call.callerInfo);
-      return failed(
-        "upstream_error",
-        `${vendor} refused the call: ${String(message).slice(0, MAX_ERROR_BODY_CHARS)}`,
-        {
-          extra: { rpcError: { code, message, ...(data === undefined ? {} : { data }) } },
-        },
-      );
+async function answer(call: McpToolCall, exchange: McpExchange, binding: StateBinding): Promise<ToolOutcome> {
+  if (exchange.kind !== "result") {
+    // The upstream no longer has the tool: the next listing asks it again.
+    if (exchange.kind === "error" && exchange.error.code === JSONRPC_INVALID_PARAMS) {
+      forgetToolList(call.bundle, call.callerInfo);
     }
-    case "http": {
-      const html = /^\s*</.test(exchange.body);
-      return failed("upstream_error", `${vendor} answered HTTP ${exchange.status}.`, {
-        status: exchange.status,
-        ...(html || exchange.body === ""
-          ? {}
-          : { extra: { details: exchange.body.slice(0, MAX_ERROR_BODY_CHARS) } }),
-      });
-    }
+    return exchangeFailure(call.bundle.vendor, exchange);
   }
+  if (isInputRequired(exchange.result)) {
+    const relayed = await relayedInputRequired(
+      call.env,
+      call.input,
+      exchange.result,
+      binding,
+      call.clock,
+      call.settings.maxResponseBytes,
+    );
+    // Handed to a 2026-07-28 client as the call's result (the SDK sends it as such): input-required.ts.
+    if (relayed !== undefined) return succeeded(relayed as unknown as CallToolResult);
+    return inputRequiredFailure(call.bundle.vendor);
+  }
+  return checkedStructure(call, safeResult(exchange.result, call.settings));
 }
-
-/** Content item types a result may carry (MCP 2025-11-25); anything else is dropped. */
-const CONTENT_TYPES: ReadonlySet<string> = new Set(["text", "image", "audio", "resource", "resource_link"]);
 
 /**
- * The upstream's result reduced to what MCP defines, sanitised at the vendor's level and
- * bounded by `MAX_RESPONSE_BYTES` (text items are cut with a notice; items past the budget
- * are replaced by one).
+ * A 2026-07-28 `InputRequiredResult` (multi round-trip: the server asks the client for input and
+ * expects the request again with `inputResponses`): relayed to a 2026-07-28 client that can answer
+ * it (input-required.ts), refused otherwise.
  */
-function safeResult(raw: Record<string, unknown>, call: McpToolCall): CallToolResult {
-  const level = call.settings.sanitizationLevel;
-  let budget = call.settings.maxResponseBytes;
-  const content: CallToolResult["content"] = [];
-  const items = Array.isArray(raw["content"]) ? raw["content"] : [];
-  let dropped = 0;
-  for (const item of items) {
-    if (
-      item === null ||
-      typeof item !== "object" ||
-      !CONTENT_TYPES.has(String((item as { type?: unknown }).type))
-    ) {
-      dropped++;
-      continue;
-    }
-    const clean = sanitizedItem(item as CallToolResult["content"][number], level);
-    const size = JSON.stringify(clean).length;
-    if (size <= budget) {
-      content.push(clean);
-      budget -= size;
-      continue;
-    }
-    if (clean.type === "text" && budget > 0) {
-      content.push({
-        type: "text",
-        text: `${clean.text.slice(0, budget)}\n[truncated: the answer is larger than the gateway's ${call.settings.maxResponseBytes}-byte limit]`,
-      });
-      budget = 0;
-      continue;
-    }
-    dropped++;
-  }
-  if (dropped > 0)
-    content.push({
-      type: "text",
-      text: `[gateway: ${dropped} content item(s) left out: unknown type or over the size limit]`,
-    });
-  const result: CallToolResult = { content };
-  const structured = raw["structuredContent"];
-  if (structured !== null && typeof structured === "object" && !Array.isArray(structured)) {
-    const size = JSON.stringify(structured).length;
-    if (size <= call.settings.maxResponseBytes)
-      result.structuredContent = sanitize(structured as Record<string, unknown>, level);
-  }
-  if (raw["isError"] === true) result.isError = true;
-  return result;
+export function isInputRequired(result: Record<string, unknown>): boolean {
+  return result["resultType"] === "input_required";
 }
 
-/** A content item with sensitive keys redacted, in JSON text too (`SANITIZATION_LEVEL`). */
-function sanitizedItem(item: CallToolResult["content"][number], level: SanitizationLevel) {
-  if (item.type !== "text") return sanitize(item, level);
-  const text = sanitizeJsonText(item.text, level);
-  return text === item.text ? item : { ...item, text };
+/** The failure for an upstream that asked for input the gateway cannot relay. */
+export function inputRequiredFailure(vendor: string): { ok: false; failure: ToolFailure } {
+  return failed(
+    "upstream_error",
+    `${vendor} asked for input from the user (multi round-trip request); ${SERVER_REQUEST_REFUSAL}.`,
+  );
+}
+
+/** An upstream's JSON-RPC error or HTTP status as a failure (bounded quotes, no HTML). */
+export function exchangeFailure(
+  vendor: string,
+  exchange: Exclude<McpExchange, { kind: "result" }>,
+): { ok: false; failure: ToolFailure } {
+  if (exchange.kind === "error") {
+    const { code, message, data } = exchange.error;
+    return failed(
+      "upstream_error",
+      `${vendor} refused the call: ${String(message).slice(0, MAX_ERROR_BODY_CHARS)}`,
+      {
+        extra: { rpcError: { code, message, ...(data === undefined ? {} : { data }) } },
+      },
+    );
+  }
+  const html = /^\s*</.test(exchange.body);
+  return failed("upstream_error", `${vendor} answered HTTP ${exchange.status}.`, {
+    status: exchange.status,
+    ...(html || exchange.body === ""
+      ? {}
+      : { extra: { details: exchange.body.slice(0, MAX_ERROR_BODY_CHARS) } }),
+  });
 }
 
 /** How many schema mismatches a failure or log line quotes. */

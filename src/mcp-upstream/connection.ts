@@ -85,6 +85,11 @@ export interface McpRequestOptions {
    * except `ping`, which every MCP client answers with `{}`.
    */
   onServerRequest?: (method: string, params: unknown) => Promise<{ result: unknown } | { error: RpcError }>;
+  /**
+   * 2026-07-28 only: the client capabilities this request's envelope declares (default none), so
+   * a server may answer with input requests the gateway can relay (multi round-trip requests).
+   */
+  clientCapabilities?: Record<string, unknown>;
 }
 
 /** Supplies and refreshes the upstream credential for one credential owner. */
@@ -827,11 +832,14 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
     return httpExchange(response);
   }
 
-  function envelope(protocolVersion: string): Record<string, unknown> {
+  function envelope(
+    protocolVersion: string,
+    capabilities: Record<string, unknown> = {},
+  ): Record<string, unknown> {
     return {
       [PROTOCOL_VERSION_META_KEY]: protocolVersion,
       [CLIENT_INFO_META_KEY]: clientInfo,
-      [CLIENT_CAPABILITIES_META_KEY]: {},
+      [CLIENT_CAPABILITIES_META_KEY]: capabilities,
     };
   }
 
@@ -1021,7 +1029,10 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
         const meta = v.safeParse(ObjectSchema, params?._meta);
         const enveloped = {
           ...params,
-          _meta: { ...(meta.success ? meta.output : {}), ...envelope(session.protocolVersion) },
+          _meta: {
+            ...(meta.success ? meta.output : {}),
+            ...envelope(session.protocolVersion, requestOptions.clientCapabilities),
+          },
         };
         outcome = await post(
           method,

@@ -7,7 +7,6 @@
  * @module
  */
 import type { Caller } from "../auth/caller.ts";
-import { credentialSourceFor } from "../auth/credential-source.ts";
 import { envCredentialSource } from "../auth/upstream-credentials.ts";
 import { resolveMcpUrl } from "../base-url.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
@@ -20,6 +19,7 @@ import { deadlineAfter } from "../resilience/timeout.ts";
 import { callMcpTool, effectsOf, type McpToolCall } from "./call.ts";
 import { curateMcpTools } from "./curate.ts";
 import { type ReviewedTools, reviewDefinitions, withheldToolCall } from "./definitions.ts";
+import { type McpFeatureRequest, mcpFeatureRequest, mcpFeatures } from "./features.ts";
 import { sessionOwner, upstreamConnection } from "./target.ts";
 import { type ReviewedList, resolveToolList } from "./tool-list.ts";
 
@@ -50,21 +50,20 @@ async function resolve(context: ResolveContext): Promise<VendorBundle> {
     });
     return bundle;
   }
-  const credentials = credentialSourceFor(env, bundle, caller);
   return resolveToolList({
     env,
     bundle,
     caller,
-    credentials,
     waitUntil: context.waitUntil,
     requestId: context.requestId,
     ...(context.refresh === undefined ? {} : { refresh: context.refresh }),
     connection: () =>
       upstreamConnection({
-        vendor: bundle.vendor,
+        env,
+        bundle,
         url,
+        caller,
         owner: sessionOwner(caller),
-        credentials,
         clock: clockFor(env),
         waitUntil: context.waitUntil,
       }).connection,
@@ -166,10 +165,11 @@ async function probe(
     return { tool: "ping", ok: false, error: "configuration_error" as const };
   }
   const { connection } = upstreamConnection({
-    vendor: bundle.vendor,
+    env,
+    bundle,
     url,
+    caller: undefined,
     owner: PROBE_OWNER,
-    credentials,
     clock,
     waitUntil,
   });
@@ -210,4 +210,6 @@ export const mcpServerKind = {
   callTool,
   probe,
   resolve,
+  features: mcpFeatures,
+  request: (request: McpFeatureRequest) => mcpFeatureRequest(request),
 };

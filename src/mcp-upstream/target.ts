@@ -5,10 +5,10 @@
  * @module
  */
 import type { Caller } from "../auth/caller.ts";
-import type { CredentialSource } from "../auth/upstream-credentials.ts";
+import { mcpAuthorizerFor, type UpstreamMcpAuthorizer } from "../auth/mcp-credentials.ts";
+import type { VendorBundle } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
-import { bearerAuthorizer } from "./authorizer.ts";
-import { type McpAuthorizer, type McpConnection, mcpConnection } from "./connection.ts";
+import { type McpConnection, mcpConnection } from "./connection.ts";
 
 /**
  * Whose upstream session a request uses: one per caller (never shared between users or
@@ -25,11 +25,13 @@ function sessionKeyOf(vendor: string, url: URL, owner: string): string {
 
 /** What one upstream connection needs. */
 export interface UpstreamTarget {
-  vendor: string;
+  env: Env;
+  bundle: VendorBundle;
   url: URL;
+  /** Whose credential the requests carry; `undefined`: the organisation's (auth off, the health probe). */
+  caller: Pick<Caller, "userId" | "teamId" | "origin"> | undefined;
   /** {@link sessionOwner}, or a fixed owner such as the health probe's. */
   owner: string;
-  credentials: CredentialSource;
   clock: Clock;
   waitUntil: (promise: Promise<unknown>) => void;
   fetch?: typeof fetch;
@@ -38,12 +40,18 @@ export interface UpstreamTarget {
 /** The connection for `target`, and the authorizer whose secrets its answers are scrubbed of. */
 export function upstreamConnection(target: UpstreamTarget): {
   connection: McpConnection;
-  authorizer: McpAuthorizer;
+  authorizer: UpstreamMcpAuthorizer;
 } {
-  const authorizer = bearerAuthorizer(target.credentials);
+  const authorizer = mcpAuthorizerFor({
+    env: target.env,
+    bundle: target.bundle,
+    caller: target.caller,
+    url: target.url,
+    ...(target.fetch === undefined ? {} : { fetch: target.fetch }),
+  });
   const connection = mcpConnection({
     url: target.url,
-    sessionKey: sessionKeyOf(target.vendor, target.url, target.owner),
+    sessionKey: sessionKeyOf(target.bundle.vendor, target.url, target.owner),
     authorizer,
     clock: target.clock,
     waitUntil: target.waitUntil,

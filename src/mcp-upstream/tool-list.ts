@@ -9,7 +9,6 @@
  */
 import type { Caller } from "../auth/caller.ts";
 import { sha256Hex } from "../auth/crypto.ts";
-import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import { errorText, log } from "../log.ts";
@@ -35,7 +34,6 @@ export interface ToolListRequest {
   env: Env;
   bundle: VendorBundle;
   caller: Caller | undefined;
-  credentials: CredentialSource;
   connection: () => McpConnection;
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;

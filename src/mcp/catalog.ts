@@ -15,6 +15,7 @@ import { toolEffects, toolsByName, toolsOf } from "../vendors/registry.ts";
 import type { VendorView } from "../vendors/view.ts";
 import { type DiscoveryToolKind, discoveryKind, discoveryTools } from "./discovery.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
+import { toolUiMeta } from "./resource-uris.ts";
 
 export type { McpEndpoint };
 
@@ -57,8 +58,12 @@ function annotationsFor(bundle: VendorBundle, recipe: ToolDefinition): ToolAnnot
   };
 }
 
-/** The `tools/list` entry of a recipe under the given name. */
-function listedTool(bundle: VendorBundle, recipe: ToolDefinition, name: string): Tool {
+/**
+ * The `tools/list` entry of a recipe under the given name; `unified`: listed on `/v1/mcp`, where
+ * resource URIs in its MCP Apps `_meta` carry the vendor (resource-uris.ts).
+ */
+function listedTool(bundle: VendorBundle, recipe: ToolDefinition, name: string, unified: boolean): Tool {
+  const meta = toolUiMeta(recipe.meta, unified ? bundle.vendor : undefined);
   return {
     name,
     ...(recipe.title === undefined ? {} : { title: recipe.title }),
@@ -68,6 +73,7 @@ function listedTool(bundle: VendorBundle, recipe: ToolDefinition, name: string):
       ? {}
       : { outputSchema: recipe.outputSchema as Tool["outputSchema"] }),
     annotations: annotationsFor(bundle, recipe),
+    ...(meta === undefined ? {} : { _meta: meta }),
   };
 }
 
@@ -108,8 +114,10 @@ function vendorCatalog(bundle: VendorBundle, options: CatalogOptions): VendorCat
   const byName = toolsByName(bundle);
   if (!discovery) {
     for (const recipe of toolsOf(bundle)) {
-      unprefixed.push(listedTool(bundle, recipe, recipe.name));
-      prefixed.push(listedTool(bundle, recipe, `${bundle.vendor}${UNIFIED_NAME_SEPARATOR}${recipe.name}`));
+      unprefixed.push(listedTool(bundle, recipe, recipe.name, false));
+      prefixed.push(
+        listedTool(bundle, recipe, `${bundle.vendor}${UNIFIED_NAME_SEPARATOR}${recipe.name}`, true),
+      );
     }
   } else {
     unprefixed.push(...discoveryTools(bundle, ""));
@@ -141,7 +149,7 @@ function sameBundles(vendors: readonly VendorCatalog[], bundles: readonly Vendor
  * Caller seam: whether `caller` may see and call this vendor's tools on the unified
  * endpoint. `undefined` (auth off) sees everything.
  */
-function callerSeesVendor(caller: Caller | undefined, vendor: string): boolean {
+export function callerSeesVendor(caller: Caller | undefined, vendor: string): boolean {
   return caller === undefined || (caller.vendorAllowed(vendor) && caller.vendorAvailable(vendor));
 }
 

@@ -41,6 +41,7 @@ import {
   isLegacyRequest,
   legacyStatelessFallback,
   ProtocolError,
+  type Server,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import type { Context } from "hono";
@@ -72,6 +73,7 @@ import {
   readBodyText,
   requestIdIn,
 } from "./transport-checks.ts";
+import { featureVendors, NO_FEATURE_VENDORS, needsFeatures } from "./upstream-features.ts";
 
 /**
  * Largest MCP request body: room for base64 file arguments (multipart uploads)
@@ -189,7 +191,6 @@ async function dispatch(
   mode: ResponseMode,
   scope: McpRequestScope,
 ): Promise<Response> {
-  const factory = () => createGatewayServer(scope);
   const onerror = (error: Error) =>
     log({ event: "mcp_transport_error", requestId: scope.requestId, error: errorText(error) });
   const options = { parsedBody: body };
@@ -198,6 +199,12 @@ async function dispatch(
     const plain = plainLegacyCall(version, body);
     if (plain !== undefined) return serveDirect(plain, scope);
   }
+  // Off the fast path: what upstream MCP servers add (resources, prompts) is looked up only for the
+  // methods that need it, and progress only flows on a stream.
+  const method = (body as { method?: unknown }).method;
+  const features = needsFeatures(method) ? await featureVendors(scope) : NO_FEATURE_VENDORS;
+  const served: McpRequestScope = mode === "sse" ? { ...scope, streaming: true } : scope;
+  const factory = () => createGatewayServer(served, features);
   // Classified on the client's own request: only its MCP headers and the body matter.
   if (await isLegacyRequest(request, body)) {
     if (mode === "json") {
@@ -213,7 +220,7 @@ async function dispatch(
         options,
       );
     }
-    return serveLegacyJson(sdkRequest(request), body, scope);
+    return serveLegacyJson(sdkRequest(request), body, factory);
   }
   const handler = createMcpHandler(factory, {
     legacy: "reject",
@@ -321,8 +328,8 @@ function isPlainDirectCall(method: unknown, params: Record<string, unknown> | un
 }
 
 /** 2025-era request answered as one JSON body (the SDK's stateless fallback always streams). */
-async function serveLegacyJson(request: Request, body: unknown, scope: McpRequestScope): Promise<Response> {
-  const server = createGatewayServer(scope);
+async function serveLegacyJson(request: Request, body: unknown, factory: () => Server): Promise<Response> {
+  const server = factory();
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: true,

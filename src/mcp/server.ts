@@ -17,6 +17,7 @@ import {
   type ListToolsResult,
   ProtocolError,
   Server,
+  type ServerContext,
 } from "@modelcontextprotocol/server";
 import type { Caller } from "../auth/caller.ts";
 import { allBundles, getBundle } from "../bundle/registry.ts";
@@ -24,9 +25,10 @@ import { discoveryThreshold } from "../config.ts";
 import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
+import type { VendorProgress } from "../vendors/kind.ts";
 import { toolsOf } from "../vendors/registry.ts";
 import { COMPILED_VENDORS, hasDynamicVendors, resolveVendors, type VendorView } from "../vendors/view.ts";
-import { callTool } from "./call-tool.ts";
+import { callTool, type ToolCallExtras } from "./call-tool.ts";
 import {
   type CatalogOptions,
   findDiscoveryTool,
@@ -36,11 +38,13 @@ import {
   type McpEndpoint,
   unifiedVendorOf,
 } from "./catalog.ts";
+import { clientInput } from "./client-input.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 import { callDiscoveryTool } from "./discovery-tools.ts";
 import { GATEWAY_STATUS_TOOL_NAME, gatewayStatusResult, gatewayStatusTool } from "./gateway-status.ts";
 import { invalidParams, JSONRPC_INTERNAL_ERROR, protocolError } from "./jsonrpc.ts";
 import { paginate } from "./pagination.ts";
+import { featureCapabilities, NO_FEATURE_VENDORS, registerFeatureHandlers } from "./upstream-features.ts";
 
 /** Protocol revisions served, newest first; the first 2025 entry is the `initialize` counter-offer. */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = ["2026-07-28", "2025-11-25", "2025-06-18"];
@@ -55,20 +59,52 @@ export interface McpRequestScope {
   env: Env;
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
+  /** The answer is an SSE stream: notifications (progress) can go out before the result. */
+  streaming?: boolean;
 }
 
-/** Builds the per-request server. Never reused: the gateway keeps no state between requests. */
-export function createGatewayServer(scope: McpRequestScope): Server {
+/**
+ * Builds the per-request server. Never reused: the gateway keeps no state between requests.
+ * `features`: the vendors whose resources and prompts this request may see (upstream-features.ts).
+ */
+export function createGatewayServer(scope: McpRequestScope, features = NO_FEATURE_VENDORS): Server {
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: false } },
+    capabilities: { tools: { listChanged: false }, ...featureCapabilities(features) },
     supportedProtocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
     instructions: instructionsFor(scope),
   });
   server.onerror = (error) => logSdkError(scope.requestId, error);
 
   server.setRequestHandler("tools/list", (request) => toolsList(scope, request.params));
-  server.setRequestHandler("tools/call", (request) => toolsCall(scope, request.params));
+  server.setRequestHandler("tools/call", (request, ctx) => {
+    const onProgress = progressSink(scope, request.params._meta?.progressToken, ctx);
+    const input = clientInput(ctx);
+    return toolsCall(scope, request.params, {
+      ...(onProgress === undefined ? {} : { onProgress }),
+      ...(input === undefined ? {} : { input }),
+    });
+  });
+  registerFeatureHandlers(server, scope, features, (run) => guard(scope, run));
   return server;
+}
+
+/**
+ * Where a call's progress goes: notifications on the request's SSE stream carrying the client's
+ * own token, when the client sent one and takes a stream; nowhere otherwise.
+ */
+function progressSink(
+  scope: McpRequestScope,
+  token: string | number | undefined,
+  ctx: ServerContext,
+): ((progress: VendorProgress) => void) | undefined {
+  if (token === undefined || scope.streaming !== true) return undefined;
+  return (progress) => {
+    ctx.mcpReq
+      .notify({ method: "notifications/progress", params: { progressToken: token, ...progress } })
+      .catch((error: unknown) =>
+        logSdkError(scope.requestId, error instanceof Error ? error : new Error(String(error))),
+      );
+  };
 }
 
 /** `tools/list` for one request (the SDK handler, and the endpoint's fast path). */
@@ -92,6 +128,7 @@ export function toolsList(
 export function toolsCall(
   scope: McpRequestScope,
   params: { name: string; arguments?: Record<string, unknown> },
+  extras: ToolCallExtras = {},
 ): Promise<CallToolResult> {
   return guard(scope, async (): Promise<CallToolResult> => {
     const { name } = params;
@@ -120,7 +157,7 @@ export function toolsCall(
       resolved = findTool(scope.endpoint, scope.caller, name, await vendorView(scope, name, true));
     }
     if (resolved === undefined) throw invalidParams(`Unknown tool: ${name}`, { name });
-    return callTool(scope, resolved, params.arguments);
+    return callTool(scope, resolved, params.arguments, extras);
   });
 }
 

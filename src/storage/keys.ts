@@ -22,6 +22,7 @@
  * | `cred:t:<sha256(team)>:<vendor>` | the same for a team | none |
  * | `cctoken:<vendor>:<hash>` | `CachedToken` (`auth/vendor-oauth.ts`), AES-GCM | token lifetime − {@link TOKEN_REFRESH_SKEW_SECONDS} |
  * | `tooldefs:<vendor>` | `DefinitionRecord` (`mcp-upstream/definition-record.ts`), JSON: an MCP vendor's approved tool definition hashes and changes, at most 1,000 tools | none |
+ * | `mcpclient:<vendor>:<hash>` | `McpOAuthClient` (`auth/mcp-credentials.ts`): the gateway's dynamically registered client at an MCP vendor's authorization server, AES-GCM | {@link MCP_CLIENT_REGISTRATION_TTL_SECONDS} |
  *
  * Durable Object storage (each object's synchronous SQLite KV):
  *
@@ -68,6 +69,9 @@ export const VENDOR_STATE_PREFIX = "vstate:";
 const CREDENTIAL_PREFIX = "cred:";
 const CLIENT_TOKEN_PREFIX = "cctoken:";
 const TOOL_DEFINITIONS_PREFIX = "tooldefs:";
+const MCP_CLIENT_PREFIX = "mcpclient:";
+/** A dynamically registered client is registered again after this (servers expire idle clients). */
+export const MCP_CLIENT_REGISTRATION_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** workers-oauth-provider's grant records: the gateway reads them, only the library writes them. */
 const GRANT_PREFIX = "grant:";
 
@@ -111,6 +115,11 @@ export function clientTokenKey(vendor: string, configHash: string): string {
  */
 export function toolDefinitionsKey(vendor: string): string {
   return `${TOOL_DEFINITIONS_PREFIX}${vendor}`;
+}
+
+/** `configHash`: SHA-256 hex of the authorization server's issuer and the redirect URI. */
+export function mcpClientKey(vendor: string, configHash: string): string {
+  return `${MCP_CLIENT_PREFIX}${vendor}:${configHash.slice(0, CLIENT_TOKEN_HASH_CHARS)}`;
 }
 
 /** `VendorGuard`'s breaker state, caller breakers and probe leases. */
@@ -166,4 +175,5 @@ export const KV_KEYS: readonly { pattern: string; ttlSeconds: readonly number[] 
   { pattern: `${CREDENTIAL_PREFIX}t:<sha256(team)>:<vendor>`, ttlSeconds: [] },
   { pattern: `${CLIENT_TOKEN_PREFIX}<vendor>:<hash>`, ttlSeconds: [TOKEN_REFRESH_SKEW_SECONDS] },
   { pattern: `${TOOL_DEFINITIONS_PREFIX}<vendor>`, ttlSeconds: [] },
+  { pattern: `${MCP_CLIENT_PREFIX}<vendor>:<hash>`, ttlSeconds: [MCP_CLIENT_REGISTRATION_TTL_SECONDS] },
 ];

@@ -12,6 +12,14 @@ import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
 import type { ToolOutcome } from "../tool-error.ts";
+import type {
+  VendorClientInput,
+  VendorFeatureMethod,
+  VendorFeatureOutcome,
+  VendorFeatures,
+  VendorProgress,
+  VendorResolveContext,
+} from "./kind.ts";
 import { vendorKindOf } from "./registry.ts";
 
 export interface ToolCallRequest {
@@ -25,30 +33,82 @@ export interface ToolCallRequest {
   waitUntil: (promise: Promise<unknown>) => void;
   /** The MCP request's id, for log lines. */
   requestId: string;
+  /** The client takes progress for this call (see `VendorToolCall.onProgress`). */
+  onProgress?: (progress: VendorProgress) => void;
+  /** A 2026-07-28 client's capabilities and retry fields (see `VendorToolCall.input`). */
+  input?: VendorClientInput;
 }
 
-/** Runs one tool call. Never throws: a failure is a typed value. */
-export async function callVendorTool(request: ToolCallRequest): Promise<ToolOutcome> {
+/** What every request through the seam shares: the vendor, the caller, the request. */
+type SeamRequest = Pick<ToolCallRequest, "env" | "bundle" | "caller" | "waitUntil" | "requestId">;
+
+/** The context a kind's call runs in: settings, one clock, the deadline, the caller's credentials. */
+function callContext(request: SeamRequest) {
   const { env, bundle, caller } = request;
   const settings = vendorSettings(loadSettings(env), bundle);
   // One clock for the whole call (deadline, timeouts, waits, guard): tests inject theirs.
   const clock = clockFor(env);
-  // Auth seam: the caller's own, team or organisation credential (organisation only when auth is off).
-  const credentials = credentialSourceFor(env, bundle, caller);
-  const outcome = await vendorKindOf(bundle).callTool({
+  return {
     env,
     bundle,
-    tool: request.tool,
-    args: request.args,
     deadline: clock.now() + settings.toolExecutionTimeoutSeconds * 1000,
     clock,
     // The vendor guard keeps one caller's failures from opening the breaker for everyone.
     ...(caller === undefined ? {} : { caller: caller.userId, callerInfo: caller }),
     requestId: request.requestId,
-    credentials,
+    // Auth seam: the caller's own, team or organisation credential (organisation only when auth is off).
+    credentials: credentialSourceFor(env, bundle, caller),
     waitUntil: request.waitUntil,
     settings,
+  };
+}
+
+/** Runs one tool call. Never throws: a failure is a typed value. */
+export async function callVendorTool(request: ToolCallRequest): Promise<ToolOutcome> {
+  const context = callContext(request);
+  const outcome = await vendorKindOf(request.bundle).callTool({
+    ...context,
+    tool: request.tool,
+    args: request.args,
+    ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }),
+    ...(request.input === undefined ? {} : { input: request.input }),
   });
   // An upstream 401/403 marks the credential invalid; the failure says how to reconnect.
-  return withCredentialFeedback(outcome, credentials);
+  return withCredentialFeedback(outcome, context.credentials);
+}
+
+/** Whether the vendor's kind can serve resources or prompts at all (an upstream MCP server's). */
+export function servesFeatures(bundle: VendorBundle): boolean {
+  return vendorKindOf(bundle).request !== undefined;
+}
+
+/** What the vendor serves besides tools, for this caller; nothing for a kind without features. */
+export function vendorFeatures(context: VendorResolveContext): Promise<VendorFeatures> {
+  const features = vendorKindOf(context.bundle).features;
+  return features === undefined ? Promise.resolve({}) : features(context);
+}
+
+/**
+ * One resources or prompts request through the seam, with a tool call's deadline, credentials
+ * and guard. Never throws; `undefined` when the vendor's kind serves none.
+ */
+export async function callVendorFeature(
+  request: SeamRequest & {
+    method: VendorFeatureMethod;
+    params: Record<string, unknown>;
+    input?: VendorClientInput;
+  },
+): Promise<VendorFeatureOutcome | undefined> {
+  const send = vendorKindOf(request.bundle).request;
+  if (send === undefined) return undefined;
+  const context = callContext(request);
+  const outcome = await send({
+    ...context,
+    method: request.method,
+    params: request.params,
+    ...(request.input === undefined ? {} : { input: request.input }),
+  });
+  if (outcome.ok) return outcome;
+  const checked = await withCredentialFeedback(outcome, context.credentials);
+  return checked.ok ? outcome : checked;
 }

@@ -43,6 +43,27 @@ export interface VendorToolCall<T extends ToolDefinition = ToolDefinition> {
   waitUntil: (promise: Promise<unknown>) => void;
   /** The vendor's resolved settings (`vendorSettings(loadSettings(env), bundle)`). */
   settings: VendorSettings;
+  /**
+   * The client asked for progress (`_meta.progressToken`) and takes a stream: the upstream's
+   * progress, as `{ progress, total?, message? }` (untrusted values, already shape-checked).
+   */
+  onProgress?: (progress: VendorProgress) => void;
+  /** A 2026-07-28 client: what it can answer, and on a retry its answers (multi round-trip requests). */
+  input?: VendorClientInput;
+}
+
+/** What a 2026-07-28 client brings to a call: its capabilities and, on a retry, `inputResponses` and `requestState` (untrusted). */
+export interface VendorClientInput {
+  capabilities: Record<string, unknown>;
+  responses?: Record<string, unknown>;
+  state?: string;
+}
+
+/** One progress report of a running call, without the token (the MCP edge puts the client's on it). */
+export interface VendorProgress {
+  progress: number;
+  total?: number;
+  message?: string;
 }
 
 /** What one health check of a vendor found. */
@@ -86,6 +107,39 @@ export interface VendorResolveContext {
   refresh?: boolean;
 }
 
+/** What a vendor serves besides tools (MCP resources and prompts); absent: nothing. */
+export interface VendorFeatures {
+  resources?: boolean;
+  prompts?: boolean;
+}
+
+/** The requests a kind with {@link VendorFeatures} answers, by MCP method. */
+export type VendorFeatureMethod =
+  | "resources/list"
+  | "resources/templates/list"
+  | "resources/read"
+  | "prompts/list"
+  | "prompts/get";
+
+/**
+ * One request for a resource or prompt through the seam: the call's context (deadline, clock,
+ * credentials, settings) as a tool call has it, minus the tool.
+ */
+export type VendorFeatureRequest = Omit<VendorToolCall, "tool" | "args" | "onProgress"> & {
+  method: VendorFeatureMethod;
+  /** The MCP params as the vendor names things (unprefixed names, the upstream's URIs); untrusted. */
+  params: Record<string, unknown>;
+};
+
+/**
+ * The upstream's answer, reduced to what MCP defines for the method, sanitised, bounded and
+ * scrubbed; or a failure (`upstream_error` carries the upstream's JSON-RPC error in
+ * `extra.rpcError`).
+ */
+export type VendorFeatureOutcome =
+  | { ok: true; result: Record<string, unknown> }
+  | { ok: false; failure: ToolFailure };
+
 /** A kind of vendor. `T`: the tool type it lists (the MCP layer reads only {@link ToolDefinition}). */
 export interface VendorKind<T extends ToolDefinition = ToolDefinition> {
   /** The vendor's tools, in listing order (shared: do not mutate). */
@@ -104,6 +158,13 @@ export interface VendorKind<T extends ToolDefinition = ToolDefinition> {
    * Absent: the compiled bundle is the vendor.
    */
   resolve?(context: VendorResolveContext): Promise<VendorBundle>;
+  /**
+   * Kinds that serve resources or prompts: which ones this caller's view of the vendor declares
+   * (an upstream MCP server's capabilities). Never throws; nothing when the upstream cannot be asked.
+   */
+  features?(context: VendorResolveContext): Promise<VendorFeatures>;
+  /** Answers one resources or prompts request within `request.deadline`. Never throws. */
+  request?(request: VendorFeatureRequest): Promise<VendorFeatureOutcome>;
   /** Runs one call within `call.deadline`. Never throws. */
   callTool(call: VendorToolCall<T>): Promise<ToolOutcome>;
   /**

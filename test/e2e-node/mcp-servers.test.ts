@@ -19,7 +19,13 @@ import {
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type DemoMcpServer, startDemoMcpServer } from "../../demo/mcp-upstream/server.ts";
-import { MAX_COUNT, MCP_APP_MIME_TYPE, WIDGET_URI } from "../support/mcp-servers/catalog.ts";
+import {
+  MAX_COUNT,
+  MCP_APP_MIME_TYPE,
+  OVERSIZED_DESCRIPTION_BYTES,
+  POISONED_ECHO_DESCRIPTION,
+  WIDGET_URI,
+} from "../support/mcp-servers/catalog.ts";
 import { everythingEntry, startEverythingServer } from "../support/mcp-servers/everything-server.ts";
 import { FAILURE_HTML } from "../support/mcp-servers/http-host.ts";
 import {
@@ -203,6 +209,22 @@ describe("stateless SDK server", () => {
     });
   });
 
+  it("changes its tool definitions when the test says so (rug pull, poisoned and oversized descriptions)", async () => {
+    const { client } = await connect(server.url);
+    const listed = async () => Object.fromEntries((await client.listTools()).tools.map((t) => [t.name, t]));
+    expect((await listed()).echo?.description).toBe("Returns the text it was given.");
+    expect((await listed()).oversized).toBeUndefined();
+    const redefine = (changed: "0" | "1") =>
+      fetch(`${server.origin}/_control/redefine?changed=${changed}`, { method: "POST" });
+    expect(await (await redefine("1")).json()).toEqual({ changed: true });
+    const changed = await listed();
+    expect(changed.echo?.description).toBe(POISONED_ECHO_DESCRIPTION);
+    expect(changed.oversized?.description).toHaveLength(OVERSIZED_DESCRIPTION_BYTES);
+    await redefine("0");
+    expect((await listed()).oversized).toBeUndefined();
+    await expect(client.callTool({ name: "oversized", arguments: {} })).rejects.toThrow(/Unknown tool/);
+  });
+
   it("reports the headers it received", async () => {
     const { client } = await connect(server.url, {
       requestInit: { headers: { "x-upstream-key": "k-1", authorization: "Bearer upstream" } },
@@ -301,10 +323,36 @@ describe("stateful SDK server", () => {
     expect(server.hungCount).toBe(0);
   });
 
+  it("stalls: answers start as an event stream and no event follows until released", async () => {
+    server.stall();
+    // Unlike a hang, the answer's headers arrive: the client is left waiting on the body.
+    const res = await post(server.url, toolCall("echo", { text: "x" }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    let settled = false;
+    const body = res.text().then(
+      () => "ended",
+      () => "dropped",
+    );
+    void body.finally(() => {
+      settled = true;
+    });
+    await server.hungRequests(1);
+    expect(settled).toBe(false);
+    server.releaseHung();
+    expect(await body).toBe("dropped");
+  });
+
+  it("fails with the status asked for, and refuses one that is not an error status", async () => {
+    server.fail(502);
+    expect((await post(server.url, toolCall("echo", { text: "x" }))).status).toBe(502);
+    expect(() => server.fail(200)).toThrow(RangeError);
+  });
+
   it("switches faults and restarts over HTTP too (for tests inside workerd)", async () => {
     const control = (name: string) => fetch(`${server.origin}/_control/${name}`, { method: "POST" });
-    expect(await (await control("fail")).json()).toMatchObject({ mode: "fail" });
-    expect((await post(server.url, toolCall("echo", { text: "x" }))).status).toBe(500);
+    expect(await (await control("fail?status=503")).json()).toMatchObject({ mode: "fail" });
+    expect((await post(server.url, toolCall("echo", { text: "x" }))).status).toBe(503);
     expect(await (await control("heal")).json()).toMatchObject({ mode: "serve" });
 
     const { transport } = await connect(server.url);

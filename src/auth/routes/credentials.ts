@@ -20,6 +20,7 @@ import {
   type StoredSecret,
 } from "../credential-store.ts";
 import { credentialCipher } from "../crypto.ts";
+import { mcpUpstreamUrl } from "../mcp-credentials.ts";
 import { authorizationServerFor, canonicalOrigin } from "../oauth-server.ts";
 import { type ClientGrantRow, type CredentialRow, credentialsPage, pageHeaders } from "../pages.ts";
 import { checkCsrf } from "../session.ts";
@@ -50,6 +51,14 @@ const NOTICES: Record<string, { kind: "ok" | "error"; text: string }> = {
     text: "The vendor refused to issue a token. Try again or ask the operator.",
   },
   not_configured: { kind: "error", text: "The vendor's OAuth client is not configured on this gateway." },
+  discovery_failed: {
+    kind: "error",
+    text: "The vendor's authorization server could not be found or is not safe to use (it needs https and PKCE). Ask the operator.",
+  },
+  registration_unavailable: {
+    kind: "error",
+    text: "The vendor's authorization server does not let the gateway register. The operator must configure a client id.",
+  },
 };
 
 function wantsJson(c: AuthContext): boolean {
@@ -94,7 +103,10 @@ async function renderCredentials(c: AuthContext, config: AuthConfig, who: Signed
       team: team.get(bundle.vendor),
       sharedPresent: sharedCredentialPresent(env, bundle, info),
       allowed: vendorAvailability.reason !== "not_allowed",
-      canConnect: connectUrl !== undefined,
+      // MCP vendors find their authorization server when the user connects.
+      acceptsToken: bundle.kind === "mcp",
+      canConnect:
+        bundle.kind === "mcp" ? mcpUpstreamUrl(env, bundle) !== undefined : connectUrl !== undefined,
       personal: acceptsPersonalCredentials(info),
     });
     if (connectUrl !== undefined) connectTargets.push(connectUrl);
@@ -219,6 +231,16 @@ export function credentialsRoutes(app: Hono<{ Bindings: Env }>): void {
         secret = { type: "apiKey", value };
         break;
       case "bearer":
+        secret = { type: "bearer", token: value };
+        break;
+      case "oauth2-code":
+        // An MCP vendor takes a token the user got elsewhere as well as its OAuth connection.
+        if (bundle.kind !== "mcp") {
+          throw new GatewayError(
+            "bad_request",
+            `${bundle.displayName} is connected with OAuth, not a typed credential.`,
+          );
+        }
         secret = { type: "bearer", token: value };
         break;
       case "basic": {

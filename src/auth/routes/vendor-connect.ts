@@ -5,12 +5,19 @@
  * @module
  */
 import type { Hono } from "hono";
-import { getBundle } from "../../bundle/registry.ts";
+import { allBundles, getBundle } from "../../bundle/registry.ts";
 import { GatewayError } from "../../errors.ts";
 import { deleteCredential } from "../credential-store.ts";
 import { credentialCipher } from "../crypto.ts";
+import {
+  CLIENT_METADATA_PATH,
+  clientMetadataDocument,
+  finishMcpAuthorization,
+  startMcpAuthorization,
+} from "../mcp-credentials.ts";
 import { oauthError } from "../oauth-error.ts";
 import { canonicalOrigin } from "../oauth-server.ts";
+import { continueToAuthorizationPage, pageHeaders } from "../pages.ts";
 import { acceptsPersonalCredentials, vendorAuth } from "../vendor-auth.ts";
 import { finishVendorAuthorization, startVendorAuthorization, VendorOAuthError } from "../vendor-oauth.ts";
 import { credentialAction, credentialsUrl } from "./credentials.ts";
@@ -25,26 +32,54 @@ export function vendorConnectRoutes(app: Hono<{ Bindings: Env }>): void {
     if (vendorAuth(bundle).kind !== "oauth2-code" || !acceptsPersonalCredentials(vendorAuth(bundle))) {
       throw new GatewayError("bad_request", `${bundle.displayName} is not connected with OAuth.`);
     }
-    if (credentialCipher(env) === undefined) {
+    const cipher = credentialCipher(env);
+    if (cipher === undefined) {
       throw new GatewayError(
         "invalid_configuration",
         "Per-user credentials need CREDENTIALS_ENCRYPTION_KEY.",
       );
     }
     try {
+      const origin = canonicalOrigin(config, c.req.raw);
+      if (bundle.kind === "mcp") {
+        const location = await startMcpAuthorization(
+          env,
+          bundle,
+          await cipher,
+          owner,
+          who.session.hash,
+          who.user.id,
+          origin,
+        );
+        return new Response(continueToAuthorizationPage(bundle.displayName, location), {
+          headers: pageHeaders(),
+        });
+      }
       const location = await startVendorAuthorization(
         env,
         bundle,
         owner,
         who.session.hash,
         who.user.id,
-        canonicalOrigin(config, c.req.raw),
+        origin,
       );
       return redirect(location);
     } catch (error) {
       if (error instanceof VendorOAuthError) return redirect(credentialsUrl(error.code, bundle.vendor));
       throw error;
     }
+  });
+
+  // The gateway's client ID metadata document: authorization servers of MCP vendors that support
+  // them fetch it to learn the gateway's callbacks (public, no secrets, cacheable).
+  app.get(CLIENT_METADATA_PATH, (c) => {
+    const config = authConfig(c);
+    if (config === undefined) return authOff();
+    const origin = canonicalOrigin(config, c.req.raw);
+    const vendors = allBundles()
+      .filter((bundle) => bundle.kind === "mcp")
+      .map((bundle) => bundle.vendor);
+    return c.json(clientMetadataDocument(origin, vendors), 200, { "Cache-Control": "public, max-age=3600" });
   });
 
   app.get("/oauth/vendors/:vendor/callback", async (c) => {
@@ -62,13 +97,17 @@ export function vendorConnectRoutes(app: Hono<{ Bindings: Env }>): void {
       return oauthError(500, "server_error", "Per-user credentials need CREDENTIALS_ENCRYPTION_KEY.");
     }
     try {
-      const owner = await finishVendorAuthorization(
-        env,
-        bundle,
-        await cipher,
-        new URL(c.req.url),
-        who.session.hash,
-      );
+      const owner =
+        bundle.kind === "mcp"
+          ? await finishMcpAuthorization(
+              env,
+              bundle,
+              await cipher,
+              new URL(c.req.url),
+              who.session.hash,
+              canonicalOrigin(config, c.req.raw),
+            )
+          : await finishVendorAuthorization(env, bundle, await cipher, new URL(c.req.url), who.session.hash);
       if (
         owner.kind === "user"
           ? owner.id !== who.user.id

@@ -72,6 +72,19 @@ describe("vendor.json validation", () => {
     ]);
   });
 
+  it("auth.header and auth.oauth (MCP vendors) take a header name and a boolean", () => {
+    expect(
+      parseVendorConfig({ auth: { header: "X-Api-Key", oauth: false } }, "specs/acme/vendor.json").auth,
+    ).toEqual({ header: "X-Api-Key", oauth: false });
+    expect(configError({ auth: { header: "X-Api-Key\r\nEvil: 1", oauth: "no" } }).issues).toEqual([
+      {
+        key: "auth.header",
+        message: 'expected a header name: letters, digits and -; got "X-Api-Key\\r\\nEvil: 1"',
+      },
+      { key: "auth.oauth", message: 'expected true or false; got "no"' },
+    ]);
+  });
+
   it("bad values say what is allowed and what was given", () => {
     expect(
       configError({

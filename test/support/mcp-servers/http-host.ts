@@ -3,15 +3,19 @@
  * `npm start`'s neighbours and the bench, with the faults a gateway must survive switched by the
  * test, never by a timer:
  *
- * - `fail()`: every request on the MCP path gets a 500 HTML page (a crashed app behind a proxy);
+ * - `fail(status = 500)`: every request on the MCP path gets an HTML error page with that status
+ *   (a crashed app behind a proxy: 500, 502, 503, …);
  * - `hang()`: requests on the MCP path are accepted and never answered until `releaseHung()`
  *   drops their connections;
+ * - `stall()`: the same, but each answer starts (200, `text/event-stream`, headers sent) and no
+ *   event ever follows: a server that died mid-stream;
  * - `restart()`: the server goes away and comes back on the same port, forgetting whatever the
  *   handler kept (`onRestart`), as a redeployed upstream does;
  * - `heal()`: back to serving.
  *
  * Tests inside workerd cannot call these functions, so the same switches answer over HTTP under
- * `/_control/` (`POST /_control/fail|hang|heal|release-hung|restart`, `GET /_control/state`), plus
+ * `/_control/` (`POST /_control/fail[?status=502]|hang|stall|heal|release-hung|restart`,
+ * `GET /_control/state`), plus
  * whatever routes the server adds (`control`). Control routes work in every mode.
  *
  * @module
@@ -23,7 +27,7 @@ import { getRequestListener } from "@hono/node-server";
 export const LOOPBACK_HOST = "127.0.0.1";
 export const CONTROL_PREFIX = "/_control/";
 
-export type HostMode = "serve" | "fail" | "hang";
+export type HostMode = "serve" | "fail" | "hang" | "stall";
 
 /** Extra control routes of one server: `POST /_control/<name>?…` → the function's answer as JSON. */
 export type ControlRoutes = Record<string, (query: URLSearchParams) => unknown | Promise<unknown>>;
@@ -45,11 +49,12 @@ export interface HostedServer {
   /** The MCP endpoint: `origin` + `mcpPath`. */
   url: string;
   readonly mode: HostMode;
-  fail(): void;
+  fail(status?: number): void;
   hang(): void;
+  stall(): void;
   heal(): void;
   /**
-   * POSTs (JSON-RPC messages) held by `hang()` right now. A held GET (a client's standalone
+   * POSTs (JSON-RPC messages) held by `hang()` or `stall()` right now. A held GET (a client's standalone
    * event stream, opened in the background after `initialize`) is held too but not counted, so
    * a test waiting for its call is not woken by the stream.
    */
@@ -64,8 +69,8 @@ export interface HostedServer {
 
 /** What a proxy in front of a crashed app sends: not JSON, not MCP. */
 export const FAILURE_HTML =
-  "<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head>" +
-  "<body><h1>Internal Server Error</h1><p>The upstream application crashed.</p></body></html>";
+  "<!DOCTYPE html><html><head><title>Server Error</title></head>" +
+  "<body><h1>Server Error</h1><p>The upstream application crashed.</p></body></html>";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
@@ -79,6 +84,7 @@ export async function hostFetchHandler(
   const mcpPath = options.mcpPath ?? "/mcp";
   const listener = getRequestListener(handler, { hostname: LOOPBACK_HOST });
   let mode: HostMode = "serve";
+  let failStatus = 500;
   /** Held answers and whether each is a POST. */
   const held = new Map<ServerResponse, boolean>();
   const heldPosts = () => [...held.values()].filter(Boolean).length;
@@ -110,15 +116,18 @@ export async function hostFetchHandler(
       return;
     }
     const builtIn: Record<string, () => void> = {
-      fail: () => hosted.fail(),
+      fail: () => hosted.fail(Number(url.searchParams.get("status") ?? 500)),
       hang: () => hosted.hang(),
+      stall: () => hosted.stall(),
       heal: () => hosted.heal(),
       "release-hung": releaseHung,
     };
     if (name === "restart") {
       // Answered first: the restart drops this connection too.
       res.writeHead(200, { "content-type": "application/json", connection: "close" });
-      res.end(JSON.stringify({ restarting: true }), () => void hosted.restart());
+      res.end(JSON.stringify({ restarting: true }), () => {
+        hosted.restart().catch((error: unknown) => console.error(`restart on port ${port} failed:`, error));
+      });
       return;
     }
     const route = builtIn[name];
@@ -144,11 +153,12 @@ export async function hostFetchHandler(
     const onMcpPath = url.pathname === mcpPath || url.pathname.startsWith(`${mcpPath}/`);
     if (onMcpPath && mode === "fail") {
       req.resume();
-      res.writeHead(500, { "content-type": "text/html; charset=utf-8" }).end(FAILURE_HTML);
+      res.writeHead(failStatus, { "content-type": "text/html; charset=utf-8" }).end(FAILURE_HTML);
       return;
     }
-    if (onMcpPath && mode === "hang") {
+    if (onMcpPath && (mode === "hang" || mode === "stall")) {
       req.resume();
+      if (mode === "stall") res.writeHead(200, { "content-type": "text/event-stream" }).flushHeaders();
       held.set(res, req.method === "POST");
       res.on("close", () => held.delete(res));
       noteHeld();
@@ -187,11 +197,18 @@ export async function hostFetchHandler(
     get mode() {
       return mode;
     },
-    fail: () => {
+    fail: (status = 500) => {
+      if (!Number.isInteger(status) || status < 400 || status > 599) {
+        throw new RangeError(`fail(): ${status} is not an HTTP error status`);
+      }
       mode = "fail";
+      failStatus = status;
     },
     hang: () => {
       mode = "hang";
+    },
+    stall: () => {
+      mode = "stall";
     },
     heal: () => {
       mode = "serve";

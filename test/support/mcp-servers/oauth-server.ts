@@ -40,7 +40,7 @@ import {
   Server,
   verifyBearerToken,
 } from "@modelcontextprotocol/server";
-import { registerTestCatalog, TEST_CAPABILITIES } from "./catalog.ts";
+import { catalogControl, registerTestCatalog, TEST_CAPABILITIES } from "./catalog.ts";
 import { Gates } from "./gates.ts";
 import { type HostedServer, hostFetchHandler } from "./http-host.ts";
 
@@ -135,6 +135,7 @@ function grantedScopes(requested: string | null): string[] {
 
 export async function startOAuthServer(options: { port?: number } = {}): Promise<OAuthMcpServer> {
   const gates = new Gates();
+  const definitions = { changed: false };
   const clients = new Map<string, RegisteredClient>();
   const codes = new Map<string, CodeRecord>();
   const accessTokens = new Map<string, AccessRecord>();
@@ -329,6 +330,7 @@ export async function startOAuthServer(options: { port?: number } = {}): Promise
     const server = new Server(OAUTH_SERVER_INFO, { capabilities: TEST_CAPABILITIES });
     registerTestCatalog(server, {
       gates,
+      definitions,
       extraTools: [
         {
           name: "whoami",
@@ -407,7 +409,7 @@ export async function startOAuthServer(options: { port?: number } = {}): Promise
   const hosted = await hostFetchHandler(handler, {
     ...options,
     control: {
-      release: (query) => gates.release(query.get("key") ?? ""),
+      ...catalogControl(gates, definitions),
       "expire-tokens": () => server.expireAccessTokens(),
       "revoke-all": () => server.revokeAll(),
     },

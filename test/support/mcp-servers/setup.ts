@@ -1,10 +1,12 @@
 /**
  * vitest globalSetup (workers project): starts the upstream MCP servers once and provides
  * where they listen (`inject("mcpServers")`). Tests inside workerd switch their faults, open
- * their gates and restart them over HTTP: `POST <origin>/_control/fail|hang|heal|release-hung|
- * restart|release?key=…` (`http-host.ts`); the OAuth server adds `expire-tokens` and `revoke-all`,
- * the stateful one `POST /_control/sessions` (live sessions, handshakes). server-everything is started only when
- * the package is installed (`everything` is then set).
+ * their gates and restart them over HTTP: `POST <origin>/_control/<route>` with `fail[?status=502]`,
+ * `hang`, `stall`, `heal`, `release-hung`, `restart` (`http-host.ts`), `release?key=…`,
+ * `redefine?changed=1|0` (`catalog.ts`); the OAuth
+ * server adds `expire-tokens` and `revoke-all`, the stateful one `sessions` (live sessions and
+ * handshakes). server-everything is started only when the package is installed (`everything` is
+ * then set).
  *
  * Servers are shared by every test file: a test that switches a fault heals it in `afterEach`.
  *

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Server, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
-import { registerTestCatalog, TEST_CAPABILITIES } from "./catalog.ts";
+import { catalogControl, type Definitions, registerTestCatalog, TEST_CAPABILITIES } from "./catalog.ts";
 import { Gates } from "./gates.ts";
 import { type HostedServer, hostFetchHandler } from "./http-host.ts";
 
@@ -21,6 +21,8 @@ export const STATEFUL_SERVER_INFO = { name: "stateful-test-server", version: "1.
 
 export interface StatefulMcpServer extends HostedServer {
   gates: Gates;
+  /** `definitions.changed = true` makes the next listings rug-pull (catalog.ts). */
+  definitions: Definitions;
   /** Sessions alive now (empty right after a restart). */
   sessionIds(): string[];
   /** `initialize` requests answered since the server first started. */
@@ -48,6 +50,7 @@ async function isInitialize(request: Request): Promise<boolean> {
 
 export async function startStatefulServer(options: { port?: number } = {}): Promise<StatefulMcpServer> {
   const gates = new Gates();
+  const definitions: Definitions = { changed: false };
   const sessions = new Map<string, Session>();
   let initializeCount = 0;
 
@@ -56,6 +59,7 @@ export async function startStatefulServer(options: { port?: number } = {}): Prom
     const counts = { value: 0 };
     registerTestCatalog(server, {
       gates,
+      definitions,
       pushRequests: true,
       extraTools: [
         {
@@ -115,13 +119,14 @@ export async function startStatefulServer(options: { port?: number } = {}): Prom
     ...options,
     onRestart: forgetAll,
     control: {
-      release: (query) => gates.release(query.get("key") ?? ""),
+      ...catalogControl(gates, definitions),
       sessions: () => ({ sessions: [...sessions.keys()], initializeCount }),
     },
   });
   const stop = hosted.stop;
   return Object.assign(hosted, {
     gates,
+    definitions,
     sessionIds: () => [...sessions.keys()],
     initializeCount: () => initializeCount,
     stop: async () => {

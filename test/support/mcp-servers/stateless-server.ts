@@ -7,7 +7,7 @@
  * @module
  */
 import { createMcpHandler, Server } from "@modelcontextprotocol/server";
-import { registerTestCatalog, TEST_CAPABILITIES } from "./catalog.ts";
+import { catalogControl, type Definitions, registerTestCatalog, TEST_CAPABILITIES } from "./catalog.ts";
 import { Gates } from "./gates.ts";
 import { type HostedServer, hostFetchHandler } from "./http-host.ts";
 
@@ -15,25 +15,31 @@ export const STATELESS_SERVER_INFO = { name: "stateless-test-server", version: "
 
 export interface StatelessMcpServer extends HostedServer {
   gates: Gates;
+  /** `definitions.changed = true` makes the next listings rug-pull (catalog.ts). */
+  definitions: Definitions;
 }
 
 /** The fetch handler alone (for hosts other than `hostFetchHandler`). */
-export function statelessHandler(gates: Gates): (request: Request) => Promise<Response> {
+export function statelessHandler(
+  gates: Gates,
+  definitions: Definitions,
+): (request: Request) => Promise<Response> {
   const handler = createMcpHandler(() => {
     const server = new Server(STATELESS_SERVER_INFO, { capabilities: TEST_CAPABILITIES });
-    registerTestCatalog(server, { gates });
+    registerTestCatalog(server, { gates, definitions });
     return server;
   });
   return (request) => handler.fetch(request);
 }
 
-/** Starts the server on 127.0.0.1; MCP at `<origin>/mcp`. Gates open over HTTP: `POST /_control/release?key=`. */
+/** Starts the server on 127.0.0.1; MCP at `<origin>/mcp`. Gates open over HTTP (`POST /_control/release?key=`); `redefine` changes the definitions. */
 export async function startStatelessServer(options: { port?: number } = {}): Promise<StatelessMcpServer> {
   const gates = new Gates();
-  const hosted = await hostFetchHandler(statelessHandler(gates), {
+  const definitions: Definitions = { changed: false };
+  const hosted = await hostFetchHandler(statelessHandler(gates, definitions), {
     ...options,
     onRestart: () => gates.clear(),
-    control: { release: (query) => gates.release(query.get("key") ?? "") },
+    control: catalogControl(gates, definitions),
   });
-  return Object.assign(hosted, { gates });
+  return Object.assign(hosted, { gates, definitions });
 }

@@ -435,6 +435,17 @@ describe("scopes and step-up (403 insufficient_scope)", () => {
     expect(((await write.json()) as { error: string }).error).toBe("insufficient_scope");
   });
 
+  it("applies the same rule to an upstream MCP server's tools, from their annotations", async () => {
+    const t = await tokensFor(env, "alice", { approve: ["mcp:read"] });
+    // mcp-up's echo declares no readOnlyHint: the spec's default says it may change data.
+    const write = await mcp(env, "/v1/mcp", t.access_token, "tools/call", {
+      name: "mcp-up_echo",
+      arguments: { word: "hi" },
+    });
+    expect(write.status).toBe(403);
+    expect(write.headers.get("www-authenticate") ?? "").toContain('error="insufficient_scope"');
+  });
+
   it("a grant without mcp:read gets 403 for everything", async () => {
     const t = await tokensFor(env, "alice", { approve: ["offline_access"] });
     const res = await mcp(env, "/v1/mcp", t.access_token, "tools/list");
