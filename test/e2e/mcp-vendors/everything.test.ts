@@ -2,10 +2,12 @@
  * `@modelcontextprotocol/server-everything` (the reference server, stateful over streamable HTTP)
  * as a vendor of the gateway, driven by real MCP SDK clients through the Worker: its tools on
  * `/v1/everything/mcp` as the server names them and on `/v1/mcp` as `everything_<tool>`, with
- * their schemas, annotations and titles; calls whose answers only that server can give; and the
+ * their schemas, annotations and titles; calls whose answers only that server can give; its
+ * resources, templates and prompts (namespaced on `/v1/mcp`) and its progress notifications; and the
  * same server behind discovery mode (vendor `everything-search`).
  */
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { legacyRequest, post } from "../../worker/mcp/helpers.ts";
 import { closeSdkClients, connectLegacyClient, connectModernClient } from "../../worker/mcp/sdk-clients.ts";
 import { textOf } from "./helpers.ts";
 
@@ -120,6 +122,89 @@ withEverything("server-everything behind the gateway", () => {
     expect(tools.map((t) => t.name)).toContain("echo");
     const echo = await client.callTool({ name: "echo", arguments: { message: "modern" } });
     expect(textOf(echo)).toBe("Echo: modern");
+  });
+});
+
+withEverything("server-everything's resources, prompts and progress behind the gateway", () => {
+  const FEATURES = "demo://resource/static/document/features.md";
+
+  it("lists and reads its resources and templates as it names them, and namespaced on /v1/mcp", async () => {
+    const vendor = await connectLegacyClient("/v1/everything/mcp");
+    const { resources } = await vendor.listResources();
+    expect(resources.map((r) => r.uri)).toContain(FEATURES);
+    const read = await vendor.readResource({ uri: FEATURES });
+    const text = (read.contents[0] as { text?: string }).text ?? "";
+    expect(text.length).toBeGreaterThan(0);
+    const { resourceTemplates } = await vendor.listResourceTemplates();
+    expect(resourceTemplates.map((t) => t.uriTemplate)).toContain(
+      "demo://resource/dynamic/text/{resourceId}",
+    );
+    const dynamic = await vendor.readResource({ uri: "demo://resource/dynamic/text/3" });
+    expect((dynamic.contents[0] as { text?: string }).text).toMatch(
+      /^Resource 3: This is a plaintext resource/,
+    );
+
+    const unified = await connectLegacyClient("/v1/mcp");
+    const wrapped = `mcp-gw://everything/${FEATURES}`;
+    const all: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await unified.listResources(cursor === undefined ? {} : { cursor });
+      all.push(...page.resources.map((r) => r.uri));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    expect(all).toContain(wrapped);
+    const again = await unified.readResource({ uri: wrapped });
+    expect((again.contents[0] as { text?: string }).text).toBe(text);
+  });
+
+  it("lists and gets its prompts, unprefixed and as everything_<prompt>", async () => {
+    const vendor = await connectLegacyClient("/v1/everything/mcp");
+    const { prompts } = await vendor.listPrompts();
+    expect(prompts.find((p) => p.name === "args-prompt")).toMatchObject({
+      title: "Arguments Prompt",
+      arguments: expect.arrayContaining([expect.objectContaining({ name: "city", required: true })]),
+    });
+    const got = await vendor.getPrompt({ name: "args-prompt", arguments: { city: "Lyon" } });
+    expect(got.messages[0]?.content).toMatchObject({ type: "text", text: "What's weather in Lyon?" });
+
+    const unified = await connectLegacyClient("/v1/mcp");
+    const prefixed = await unified.getPrompt({ name: "everything_simple-prompt" });
+    expect(prefixed.messages[0]?.content).toMatchObject({
+      text: "This is a simple prompt without arguments.",
+    });
+  });
+
+  it("relays its progress notifications, under the client's own token, to a client that takes SSE", async () => {
+    // The JSON fast path carries the result alone; a client that only takes SSE gets the progress.
+    const request = legacyRequest("tools/call", {
+      name: "everything_trigger-long-running-operation",
+      // A short operation: the upstream sleeps duration/steps seconds between two notifications.
+      arguments: { duration: 0.02, steps: 2 },
+      _meta: { progressToken: "e2e-progress" },
+    });
+    const res = await post("/v1/mcp", request.message, {
+      headers: request.headers,
+      accept: "text/event-stream",
+    });
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const events = (await res.text())
+      .split("\n")
+      .filter((line) => line.startsWith("data:"))
+      .map(
+        (line) =>
+          JSON.parse(line.slice(5)) as {
+            method?: string;
+            params?: Record<string, unknown>;
+            result?: unknown;
+          },
+      );
+    const progress = events.filter((e) => e.method === "notifications/progress").map((e) => e.params);
+    expect(progress).toEqual([
+      expect.objectContaining({ progressToken: "e2e-progress", progress: 1, total: 2 }),
+      expect.objectContaining({ progressToken: "e2e-progress", progress: 2, total: 2 }),
+    ]);
+    expect(textOf(events.at(-1)?.result)).toContain("Long running operation completed");
   });
 });
 
