@@ -89,12 +89,8 @@ export default defineConfig({
                   STATELESS_TOKEN: "e2e-upstream-token-4d1f",
                   RESTARTING_MCP_URL: deployment.restarting.url,
                   FLAKY_MCP_URL: deployment.flaky.url,
-                  ...(deployment.everything === undefined
-                    ? {}
-                    : {
-                        EVERYTHING_MCP_URL: deployment.everything.url,
-                        EVERYTHING_SEARCH_MCP_URL: deployment.everything.url,
-                      }),
+                  EVERYTHING_MCP_URL: deployment.everything.url,
+                  EVERYTHING_SEARCH_MCP_URL: deployment.everything.url,
                 },
               },
             };

@@ -5,13 +5,13 @@
  * the project's `DEMO_BASE_URL` / `<VENDOR>_MCP_URL` bindings.
  *
  * Each MCP vendor has a server of its own, so a test that fails, hangs or restarts one never
- * disturbs another file's vendor. server-everything runs only when the package is installed.
+ * disturbs another file's vendor. server-everything is a devDependency: without it the setup fails.
  *
  * @module
  */
 import type { TestProject } from "vitest/node";
 import { compileDeployment, E2E_GENERATED_DIR, startDemoUpstream } from "./e2e-deployment.ts";
-import { everythingEntry, startEverythingServer } from "./mcp-servers/everything-server.ts";
+import { startEverythingServer } from "./mcp-servers/everything-server.ts";
 import { startStatefulServer } from "./mcp-servers/stateful-server.ts";
 import { startStatelessServer } from "./mcp-servers/stateless-server.ts";
 
@@ -27,8 +27,7 @@ export interface E2eDeployment {
   stateless: E2eServer;
   restarting: E2eServer;
   flaky: E2eServer;
-  /** Absent when `@modelcontextprotocol/server-everything` is not installed. */
-  everything?: E2eServer;
+  everything: E2eServer;
 }
 
 declare module "vitest" {
@@ -44,7 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     startStatelessServer(),
     startStatefulServer(),
     startStatelessServer(),
-    everythingEntry() === undefined ? undefined : startEverythingServer(),
+    startEverythingServer(),
   ]);
   const where = (s: E2eServer): E2eServer => ({ url: s.url, origin: s.origin });
   project.provide("e2eDeployment", {
@@ -52,9 +51,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     stateless: where(stateless),
     restarting: where(restarting),
     flaky: where(flaky),
-    ...(everything === undefined ? {} : { everything: where(everything) }),
+    everything: where(everything),
   });
   return async () => {
-    await Promise.all([demo, stateless, restarting, flaky, everything].map((s) => s?.stop()));
+    await Promise.all([demo, stateless, restarting, flaky, everything].map((s) => s.stop()));
   };
 }

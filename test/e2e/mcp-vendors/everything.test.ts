@@ -6,12 +6,10 @@
  * resources, templates and prompts (namespaced on `/v1/mcp`) and its progress notifications; and the
  * same server behind discovery mode (vendor `everything-search`).
  */
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { legacyRequest, post } from "../../worker/mcp/helpers.ts";
 import { closeSdkClients, connectLegacyClient, connectModernClient } from "../../worker/mcp/sdk-clients.ts";
 import { textOf } from "./helpers.ts";
-
-const everything = inject("e2eDeployment").everything;
 
 afterEach(closeSdkClients);
 
@@ -37,10 +35,7 @@ const CORE_TOOLS = [
   "trigger-long-running-operation",
 ];
 
-// Skipped (as in test/e2e-node/mcp-servers.test.ts) until the devDependency is installed.
-const withEverything = describe.skipIf(everything === undefined);
-
-withEverything("server-everything behind the gateway", () => {
+describe("server-everything behind the gateway", () => {
   it("lists its tools unprefixed on /v1/everything/mcp with schemas, annotations and titles", async () => {
     const client = await connectLegacyClient("/v1/everything/mcp");
     const { tools } = (await client.listTools()) as { tools: Tool[] };
@@ -125,7 +120,7 @@ withEverything("server-everything behind the gateway", () => {
   });
 });
 
-withEverything("server-everything's resources, prompts and progress behind the gateway", () => {
+describe("server-everything's resources, prompts and progress behind the gateway", () => {
   const FEATURES = "demo://resource/static/document/features.md";
 
   it("lists and reads its resources and templates as it names them, and namespaced on /v1/mcp", async () => {
@@ -208,7 +203,7 @@ withEverything("server-everything's resources, prompts and progress behind the g
   });
 });
 
-withEverything("server-everything in discovery mode (toolMode: discovery)", () => {
+describe("server-everything in discovery mode (toolMode: discovery)", () => {
   it("lists search/describe/call instead of its tools", async () => {
     const client = await connectLegacyClient("/v1/everything-search/mcp");
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
