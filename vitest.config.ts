@@ -91,7 +91,6 @@ export default defineConfig({
                   FLAKY_MCP_URL: deployment.flaky.url,
                   EVERYTHING_MCP_URL: deployment.everything.url,
                   EVERYTHING_SEARCH_MCP_URL: deployment.everything.url,
-                  SECURED_MCP_URL: deployment.secured.url,
                 },
               },
             };

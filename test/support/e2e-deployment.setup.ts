@@ -12,7 +12,6 @@
 import type { TestProject } from "vitest/node";
 import { compileDeployment, E2E_GENERATED_DIR, startDemoUpstream } from "./e2e-deployment.ts";
 import { startEverythingServer } from "./mcp-servers/everything-server.ts";
-import { startOAuthServer } from "./mcp-servers/oauth-server.ts";
 import { startStatefulServer } from "./mcp-servers/stateful-server.ts";
 import { startStatelessServer } from "./mcp-servers/stateless-server.ts";
 
@@ -29,8 +28,6 @@ export interface E2eDeployment {
   restarting: E2eServer;
   flaky: E2eServer;
   everything: E2eServer;
-  /** An OAuth-protected server; its authorization server shares the origin. */
-  secured: E2eServer;
 }
 
 declare module "vitest" {
@@ -41,13 +38,12 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await compileDeployment(E2E_GENERATED_DIR);
-  const [demo, stateless, restarting, flaky, everything, secured] = await Promise.all([
+  const [demo, stateless, restarting, flaky, everything] = await Promise.all([
     startDemoUpstream(),
     startStatelessServer(),
     startStatefulServer(),
     startStatelessServer(),
     startEverythingServer(),
-    startOAuthServer(),
   ]);
   const where = (s: E2eServer): E2eServer => ({ url: s.url, origin: s.origin });
   project.provide("e2eDeployment", {
@@ -56,9 +52,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     restarting: where(restarting),
     flaky: where(flaky),
     everything: where(everything),
-    secured: where(secured),
   });
   return async () => {
-    await Promise.all([demo, stateless, restarting, flaky, everything, secured].map((s) => s.stop()));
+    await Promise.all([demo, stateless, restarting, flaky, everything].map((s) => s.stop()));
   };
 }
