@@ -38,6 +38,9 @@ export default defineConfig({
                 MCP_DISCOVERY_BASE_URL: `${inject("upstreamOrigin")}/mcp-discovery/api`,
                 // The upstream-MCP-server fixture vendor (test/support/mcp-upstream-server.ts): sessions, SSE.
                 MCP_UP_MCP_URL: `${inject("mcpUpstreamOrigin")}/stateful-sse`,
+                // The OAuth-protected upstream MCP server (test/support/mcp-servers/oauth-server.ts):
+                // users connect it on the credentials page (test/e2e/mcp-oauth-vendor.test.ts).
+                MCP_OAUTH_MCP_URL: inject("mcpServers").oauth.url,
               },
             },
           })),

@@ -197,13 +197,15 @@ const REJECTED_STATUSES = new Set([401, 403]);
 /**
  * Adds what the user can do to a failed call: an upstream 401/403 marks the credential that
  * was used invalid (`rejected`) and says how to reconnect; a missing credential says where to
- * add one.
+ * add one. A failure that already says how to fix it is kept: a kind that attaches its own
+ * credentials (an upstream MCP server's authorizer, src/auth/mcp-credentials.ts) knows which one it
+ * sent and why it was refused (a step-up, a refused refresh); this source never handed one out.
  */
 export async function withCredentialFeedback(
   outcome: ToolOutcome,
   source: CallerCredentialSource,
 ): Promise<ToolOutcome> {
-  if (outcome.ok) return outcome;
+  if (outcome.ok || outcome.failure.reconnect !== undefined) return outcome;
   const { failure } = outcome;
   let hint: string | undefined;
   if (failure.code === "missing_credentials") {

@@ -21,8 +21,9 @@
  *   use) and `refresh_token` (rotated: the old one dies).
  *
  * The test controls token life, never time: `expireAccessTokens()` makes every issued access
- * token expired (the client must refresh), `revokeAll()` kills access and refresh tokens.
- * `requests` records what arrived (method, path, the Authorization header).
+ * token (or one) expired (the client must refresh), `revokeAll()` kills access and refresh tokens.
+ * `requests` records what arrived (method, path, the Authorization header); over HTTP,
+ * `POST /_control/expire-tokens[?token=]` and `POST /_control/requests[?since=n]`.
  *
  * @module
  */
@@ -91,8 +92,8 @@ export interface OAuthMcpServer extends HostedServer {
   resourceMetadataUrl: string;
   requests: RecordedOAuthRequest[];
   clients(): RegisteredClient[];
-  /** Every access token issued so far is expired from now on. */
-  expireAccessTokens(): void;
+  /** Every access token issued so far (or only `token`) is expired from now on. */
+  expireAccessTokens(token?: string): void;
   /** Every access and refresh token is revoked. */
   revokeAll(): void;
   /** Access tokens issued (by both grants). */
@@ -410,7 +411,10 @@ export async function startOAuthServer(options: { port?: number } = {}): Promise
     ...options,
     control: {
       ...catalogControl(gates, definitions),
-      "expire-tokens": () => server.expireAccessTokens(),
+      "expire-tokens": (query) => server.expireAccessTokens(query.get("token") ?? undefined),
+      // What arrived (method, path, Authorization header), from `since` on: a test inside workerd
+      // checks which credential the gateway sent.
+      requests: (query) => requests.slice(Number(query.get("since") ?? 0)),
       "revoke-all": () => server.revokeAll(),
     },
   });
@@ -421,8 +425,10 @@ export async function startOAuthServer(options: { port?: number } = {}): Promise
     resourceMetadataUrl: resourceMetadataUrl(),
     requests,
     clients: () => [...clients.values()],
-    expireAccessTokens: () => {
-      for (const record of accessTokens.values()) record.expiresAt = 1; // 1970: past for any clock
+    expireAccessTokens: (only?: string) => {
+      for (const [value, record] of accessTokens) {
+        if (only === undefined || value === only) record.expiresAt = 1; // 1970: past for any clock
+      }
     },
     revokeAll: () => {
       accessTokens.clear();

@@ -4,7 +4,7 @@
  * their gates and restart them over HTTP: `POST <origin>/_control/<route>` with `fail[?status=502]`,
  * `hang`, `stall`, `heal`, `release-hung`, `restart` (`http-host.ts`), `release?key=…`,
  * `redefine?changed=1|0` (`catalog.ts`); the OAuth
- * server adds `expire-tokens` and `revoke-all`, the stateful one `sessions` (live sessions and
+ * server adds `expire-tokens[?token=]`, `revoke-all` and `requests[?since=]`, the stateful one `sessions` (live sessions and
  * handshakes). server-everything is started only when the package is installed (`everything` is
  * then set).
  *
