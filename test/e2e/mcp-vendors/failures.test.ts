@@ -19,7 +19,7 @@ import worker from "../../../src/worker.ts";
 import { withManualClocks } from "../../support/clocks.ts";
 import { legacyRequest, readJsonRpc } from "../../worker/mcp/helpers.ts";
 import { startRequest, toolsCallInit, until } from "../../worker/resilience/support.ts";
-import { control } from "./helpers.ts";
+import { control, vendorHealth } from "./helpers.ts";
 
 const flaky = inject("e2eDeployment").flaky;
 const { env: testEnv, clocks } = withManualClocks(env);
@@ -69,13 +69,6 @@ function errorOf(result: ToolResult): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-async function health(): Promise<Record<string, Record<string, unknown>>> {
-  const res = await gateway("/health/vendors");
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-  return ((await res.json()) as { vendors: Record<string, Record<string, unknown>> }).vendors;
-}
-
 beforeAll(async () => {
   // The tool list, fetched while the server is healthy (cached per isolate, as in production).
   const res = await gateway("/v1/flaky/mcp", toolsCallInit("echo", { text: "warm" }));
@@ -103,7 +96,7 @@ describe("a failing upstream MCP server", () => {
     const fast = errorOf(await callTool("/v1/mcp", "flaky_echo", { text: "after the threshold" }));
     expect(fast).toMatchObject({ error: "circuit_open", vendor: "flaky" });
 
-    const vendors = await health();
+    const vendors = await vendorHealth();
     expect(vendors.flaky).toMatchObject({
       status: "down",
       breaker: { state: "open", consecutiveFailures: 3 },
@@ -115,7 +108,7 @@ describe("a failing upstream MCP server", () => {
   it("other vendors are unaffected while its breaker is open", async () => {
     await control(flaky.origin, "fail");
     for (let i = 0; i < 3; i++) await callTool("/v1/flaky/mcp", "echo", { text: "x" });
-    expect((await health()).flaky).toMatchObject({ status: "down" });
+    expect((await vendorHealth()).flaky).toMatchObject({ status: "down" });
 
     const notes = await callTool("/v1/mcp", "demo_listNotes", {});
     expect(notes.isError).toBeFalsy();
@@ -143,13 +136,16 @@ describe("the health cron on an MCP vendor", () => {
   it("pings the recovered server through the guard: failures below the threshold are cleared", async () => {
     await control(flaky.origin, "fail");
     for (let i = 0; i < 2; i++) await callTool("/v1/flaky/mcp", "echo", { text: "x" });
-    expect((await health()).flaky).toMatchObject({ status: "degraded", breaker: { consecutiveFailures: 2 } });
+    expect((await vendorHealth()).flaky).toMatchObject({
+      status: "degraded",
+      breaker: { consecutiveFailures: 2 },
+    });
 
     await control(flaky.origin, "heal");
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), testEnv, ctx);
     await waitOnExecutionContext(ctx);
-    expect((await health()).flaky).toMatchObject({ status: "up", breaker: { consecutiveFailures: 0 } });
+    expect((await vendorHealth()).flaky).toMatchObject({ status: "up", breaker: { consecutiveFailures: 0 } });
   });
 });
 
@@ -163,7 +159,7 @@ describe("a hanging upstream MCP server", () => {
     const body = errorOf(await callTool("/v1/flaky/mcp", "echo", { text: "hang" }, drive));
     expect(body).toMatchObject({ error: "upstream_timeout", vendor: "flaky", tool: "echo" });
     expect(String(body.message)).toContain("UPSTREAM_TIMEOUT (0.3 s)");
-    expect((await health()).flaky).toMatchObject({
+    expect((await vendorHealth()).flaky).toMatchObject({
       breaker: { consecutiveFailures: 1 },
       lastError: { kind: "timeout" },
     });
