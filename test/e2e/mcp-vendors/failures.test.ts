@@ -1,6 +1,6 @@
 /**
  * An upstream MCP server that fails (500 with an HTML page, what a proxy in front of a crashed
- * app sends) or hangs, as the vendor `flaky`: JSON errors every time, the breaker opens after
+ * app sends), hangs or stalls mid-stream, as the vendor `flaky`: JSON errors every time, the breaker opens after
  * CIRCUIT_BREAKER_FAILURE_THRESHOLD consecutive failures (3 in this project), `/health/vendors`
  * shows it down, and the other vendors (the demo OpenAPI vendor, another MCP server) go on
  * answering. A hang ends at the vendor's UPSTREAM_TIMEOUT (0.3 s) on the request's manual
@@ -150,18 +150,24 @@ describe("the health cron on an MCP vendor", () => {
 });
 
 describe("a hanging upstream MCP server", () => {
-  it("the call ends at UPSTREAM_TIMEOUT with a JSON error, counted as a breaker failure", async () => {
-    await control(flaky.origin, "hang");
-    const drive = async () => {
-      await until(async () => (await control<{ hung: number }>(flaky.origin, "state", "GET")).hung >= 1);
-      for (const clock of clocks) clock.advance(300);
-    };
-    const body = errorOf(await callTool("/v1/flaky/mcp", "echo", { text: "hang" }, drive));
-    expect(body).toMatchObject({ error: "upstream_timeout", vendor: "flaky", tool: "echo" });
-    expect(String(body.message)).toContain("UPSTREAM_TIMEOUT (0.3 s)");
-    expect((await vendorHealth()).flaky).toMatchObject({
-      breaker: { consecutiveFailures: 1 },
-      lastError: { kind: "timeout" },
-    });
-  });
+  it.each([
+    ["hang", "never answers"],
+    ["stall", "sends 200 event-stream headers, then nothing"],
+  ])(
+    "%s (%s): the call ends at UPSTREAM_TIMEOUT with a JSON error, counted as a breaker failure",
+    async (mode) => {
+      await control(flaky.origin, mode);
+      const drive = async () => {
+        await until(async () => (await control<{ hung: number }>(flaky.origin, "state", "GET")).hung >= 1);
+        for (const clock of clocks) clock.advance(300);
+      };
+      const body = errorOf(await callTool("/v1/flaky/mcp", "echo", { text: mode }, drive));
+      expect(body).toMatchObject({ error: "upstream_timeout", vendor: "flaky", tool: "echo" });
+      expect(String(body.message)).toContain("UPSTREAM_TIMEOUT (0.3 s)");
+      expect((await vendorHealth()).flaky).toMatchObject({
+        breaker: { consecutiveFailures: 1 },
+        lastError: { kind: "timeout" },
+      });
+    },
+  );
 });
