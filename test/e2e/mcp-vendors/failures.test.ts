@@ -1,9 +1,9 @@
 /**
  * An upstream MCP server that fails (500 with an HTML page, what a proxy in front of a crashed
- * app sends), hangs or stalls mid-stream, as the vendor `flaky`: JSON errors every time, the breaker opens after
- * CIRCUIT_BREAKER_FAILURE_THRESHOLD consecutive failures (3 in this project), `/health/vendors`
- * shows it down, and the other vendors (the demo OpenAPI vendor, another MCP server) go on
- * answering. A hang ends at the vendor's UPSTREAM_TIMEOUT (0.3 s) on the request's manual
+ * app sends), hangs or stalls mid-stream, as the vendor `flaky`: JSON errors every time, the
+ * breaker opens after CIRCUIT_BREAKER_FAILURE_THRESHOLD consecutive failures (3 in this project),
+ * `/health/vendors` shows it down, and the other vendors (the demo OpenAPI vendor, another MCP
+ * server) go on answering. A hang ends at the vendor's UPSTREAM_TIMEOUT (0.3 s) on the request's manual
  * clock: the test moves it once the upstream holds the request, so no real time is waited on.
  */
 import {
