@@ -212,7 +212,12 @@ function buildInstructions(endpoint: McpEndpoint, threshold: number): string {
   if (endpoint.kind === "vendor") {
     const bundle = getBundle(endpoint.vendor);
     if (bundle !== undefined && usesDiscovery(bundle, threshold)) {
-      return `The ${endpoint.vendor} API (${toolsOf(bundle).length} operations), served by mcp-edge-gateway in discovery mode through three tools: ${DISCOVERY_HOW_TO}.`;
+      // An upstream MCP server's list is fetched per caller: the compiled bundle cannot count it.
+      const count =
+        bundle.kind === "mcp" && bundle.mcpTools === undefined
+          ? ""
+          : ` (${toolsOf(bundle).length} operations)`;
+      return `The ${endpoint.vendor} API${count}, served by mcp-edge-gateway in discovery mode through three tools: ${DISCOVERY_HOW_TO}.`;
     }
     return `Tools of the ${endpoint.vendor} API, served by mcp-edge-gateway. Each tool calls one API operation.`;
   }

@@ -208,6 +208,10 @@ describe("server-everything in discovery mode (toolMode: discovery)", () => {
     const client = await connectLegacyClient("/v1/everything-search/mcp");
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
     expect(names).toEqual(["call", "describe", "search"]);
+    // Its operations live upstream: the instructions count none of the compiled bundle's (empty) list.
+    const instructions = client.getInstructions() ?? "";
+    expect(instructions).toContain("discovery mode");
+    expect(instructions).not.toContain("(0 operations)");
   });
 
   it("indexes its tools: search finds one, describe gives its schema, call runs it", async () => {
