@@ -73,7 +73,14 @@ export interface GatewayErrorOptions {
 
 /** The JSON error body every gateway error response carries. */
 export interface GatewayErrorBody {
-  error: { code: GatewayErrorCode; message: string; requestId: string; details?: Record<string, unknown> };
+  error: {
+    code: GatewayErrorCode;
+    message: string;
+    requestId: string;
+    /** The W3C trace id of the request (MCP endpoints: src/trace-context.ts). */
+    traceId?: string;
+    details?: Record<string, unknown>;
+  };
 }
 
 /**
@@ -95,21 +102,22 @@ export class GatewayError extends Error {
     this.headers = options.headers;
   }
 
-  /** The JSON body of this error, tagged with the request id. */
-  getBody(requestId: string): GatewayErrorBody {
+  /** The JSON body of this error, tagged with the request id (and the trace id when the request has one). */
+  getBody(requestId: string, traceId?: string): GatewayErrorBody {
     return {
       error: {
         code: this.code,
         message: this.message,
         requestId,
+        ...(traceId === undefined ? {} : { traceId }),
         ...(this.details === undefined ? {} : { details: this.details }),
       },
     };
   }
 
   /** The JSON response for this error, tagged with the request id. */
-  getResponse(requestId: string): Response {
-    const body = this.getBody(requestId);
+  getResponse(requestId: string, traceId?: string): Response {
+    const body = this.getBody(requestId, traceId);
     const headers = new Headers(this.headers);
     headers.set("content-type", "application/json; charset=utf-8");
     headers.set(REQUEST_ID_HEADER, requestId);
@@ -123,8 +131,8 @@ const REQUEST_ID_HEADER = "x-request-id";
 /** An incoming id is reused only when it is short and plain, so it cannot forge log lines. */
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
-/** hono variables set by {@link requestId}. */
-export type RequestIdVariables = { requestId: string };
+/** hono variables set by {@link requestId}; `traceId` by the MCP endpoint (src/trace-context.ts). */
+export type RequestIdVariables = { requestId: string; traceId?: string };
 
 /**
  * Middleware factory: gives every request an id (`c.var.requestId`) and echoes it in
@@ -156,11 +164,18 @@ export function requestIdOf(c: Context): string {
   return typeof id === "string" ? id : crypto.randomUUID();
 }
 
+/** The W3C trace id the MCP endpoint gave this request, `undefined` on other routes. */
+export function traceIdOf(c: Context): string | undefined {
+  const id: unknown = c.get("traceId");
+  return typeof id === "string" ? id : undefined;
+}
+
 /** Logs an unexpected failure as one structured line. Never pass request headers or bodies here. */
-export function logUnexpectedError(requestId: string, error: unknown, where: string): void {
+export function logUnexpectedError(requestId: string, error: unknown, where: string, traceId?: string): void {
   log({
     event: "unexpected_error",
     requestId,
+    ...(traceId === undefined ? {} : { traceId }),
     where,
     error: errorText(error),
     stack: error instanceof Error ? error.stack : undefined,
@@ -172,10 +187,16 @@ export function logUnexpectedError(requestId: string, error: unknown, where: str
  * as one structured line: its code and message, and its cause's text, but no stack, since
  * the failure was foreseen and the stack says nothing an operator can act on.
  */
-export function logGatewayError(requestId: string, error: GatewayError, where: string): void {
+export function logGatewayError(
+  requestId: string,
+  error: GatewayError,
+  where: string,
+  traceId?: string,
+): void {
   log({
     event: "gateway_error",
     requestId,
+    ...(traceId === undefined ? {} : { traceId }),
     where,
     code: error.code,
     status: error.status,
@@ -185,11 +206,11 @@ export function logGatewayError(requestId: string, error: GatewayError, where: s
 }
 
 /** The JSON 500 for an unexpected failure: the message never reveals internals. */
-function internalErrorResponse(requestId: string): Response {
+function internalErrorResponse(requestId: string, traceId?: string): Response {
   return new GatewayError(
     "internal_error",
     "The gateway hit an unexpected error. Quote the request id when reporting it.",
-  ).getResponse(requestId);
+  ).getResponse(requestId, traceId);
 }
 
 /** Error statuses that hono's own middleware may throw as `HTTPException`. */
@@ -219,10 +240,11 @@ function isHttpException(error: unknown): error is Error & { status: number; get
  */
 export function handleError(error: Error, c: Context): Response {
   const id = requestIdOf(c);
+  const traceId = traceIdOf(c);
   try {
     if (error instanceof GatewayError) {
-      if (error.status >= 500) logGatewayError(id, error, `${c.req.method} ${c.req.path}`);
-      return error.getResponse(id);
+      if (error.status >= 500) logGatewayError(id, error, `${c.req.method} ${c.req.path}`, traceId);
+      return error.getResponse(id, traceId);
     }
     // hono middleware (basic auth, body limit, …) throws HTTPException; keep its status, answer JSON.
     if (isHttpException(error)) {
@@ -237,15 +259,15 @@ export function handleError(error: Error, c: Context): Response {
         return new GatewayError(code, error.message || code.replaceAll("_", " "), {
           status: error.status,
           headers,
-        }).getResponse(id);
+        }).getResponse(id, traceId);
       }
     }
-    logUnexpectedError(id, error, `${c.req.method} ${c.req.path}`);
-    return internalErrorResponse(id);
+    logUnexpectedError(id, error, `${c.req.method} ${c.req.path}`, traceId);
+    return internalErrorResponse(id, traceId);
   } catch (handlerError) {
     // The handler itself must never throw: that would be an HTML 1101 page.
-    logUnexpectedError(id, handlerError, "handleError");
-    return internalErrorResponse(id);
+    logUnexpectedError(id, handlerError, "handleError", traceId);
+    return internalErrorResponse(id, traceId);
   }
 }
 

@@ -22,13 +22,23 @@
 
 export type LogLevel = "info" | "warn" | "error";
 
-/** Each event's fields (besides `level` and `event`). `requestId` wherever the request is known. */
+/**
+ * Each event's fields (besides `level` and `event`). `requestId` wherever the request is known, and
+ * beside it `traceId`, the request's W3C trace id (src/trace-context.ts), wherever the trace is known.
+ */
 interface EventFields {
   /** A thrown value nobody foresaw; `where` is the route (`GET /x`) or the handler. */
-  unexpected_error: { requestId: string; where: string; error: string; stack?: string | undefined };
+  unexpected_error: {
+    requestId: string;
+    traceId?: string | undefined;
+    where: string;
+    error: string;
+    stack?: string | undefined;
+  };
   /** A foreseen 5xx `GatewayError` (storage down, invalid configuration): no stack. */
   gateway_error: {
     requestId: string;
+    traceId?: string | undefined;
     where: string;
     code: string;
     status: number;
@@ -38,6 +48,7 @@ interface EventFields {
   /** A tool call that failed inside the gateway (not an upstream error); `message` is scrubbed. */
   tool_call_failed: {
     requestId?: string | undefined;
+    traceId?: string | undefined;
     vendor: string;
     tool: string;
     error: string;
@@ -50,13 +61,20 @@ interface EventFields {
   /** A 2xx upstream body that does not match its documented schema (`RESPONSE_VALIDATION_MODE=warn`). */
   response_drift: {
     requestId?: string | undefined;
+    traceId?: string | undefined;
     vendor: string;
     tool: string;
     status: number;
     summary: string;
   };
   /** The vendor guard (Durable Object) failed or did not answer; the call went ahead without it. */
-  guard_unavailable: { requestId?: string | undefined; vendor: string; op: string; error: string };
+  guard_unavailable: {
+    requestId?: string | undefined;
+    traceId?: string | undefined;
+    vendor: string;
+    op: string;
+    error: string;
+  };
   /** A setting of the Python generator this gateway does not read; once per isolate. */
   ignored_setting: { setting: string; message: string };
   /** A client-credentials token could not be cached in KV; the next call fetches one again. */
@@ -72,15 +90,26 @@ interface EventFields {
   /** `GATEWAY_AUTH=none`: client authentication is off; once per isolate. */
   client_auth_off: { message: string };
   /** An upstream MCP server's tool list could not be fetched; the last known list is served. */
-  mcp_tool_list_failed: { requestId: string; vendor: string; error: string };
+  mcp_tool_list_failed: { requestId: string; traceId?: string | undefined; vendor: string; error: string };
   /** An upstream MCP server sent a request of its own (sampling, elicitation, roots); refused (stateless). */
-  mcp_server_request_refused: { requestId?: string | undefined; vendor: string; method: string };
+  mcp_server_request_refused: {
+    requestId?: string | undefined;
+    traceId?: string | undefined;
+    vendor: string;
+    method: string;
+  };
   /** A resources or prompts request to an upstream MCP server failed while listing every vendor; skipped. */
-  mcp_upstream_request_failed: { requestId: string; vendor: string; method: string; error: string };
+  mcp_upstream_request_failed: {
+    requestId: string;
+    traceId?: string | undefined;
+    vendor: string;
+    method: string;
+    error: string;
+  };
   /** The MCP SDK's transport reported an error. */
-  mcp_transport_error: { requestId: string; error: string };
+  mcp_transport_error: { requestId: string; traceId?: string | undefined; error: string };
   /** The MCP SDK rejected a request (a client mistake, not a gateway fault). */
-  mcp_protocol_error: { requestId: string; error: string };
+  mcp_protocol_error: { requestId: string; traceId?: string | undefined; error: string };
   /** An upstream MCP server changed a tool's definition since it was approved (once per change). */
   tool_definition_changed: {
     vendor: string;

@@ -32,6 +32,7 @@ import {
   type ToolFailure,
   type ToolOutcome,
 } from "../tool-error.ts";
+import type { TraceContext } from "../trace-context.ts";
 import type { McpConnection, McpExchange, McpRequestOptions } from "./connection.ts";
 import {
   type ClientInput,
@@ -59,6 +60,8 @@ export interface McpToolCall {
   caller?: string;
   callerInfo?: Caller;
   requestId?: string;
+  /** The MCP request's W3C trace, continued on each upstream request; absent for a health probe. */
+  trace?: TraceContext;
   credentials: CredentialSource;
   waitUntil: (promise: Promise<unknown>) => void;
   settings: VendorSettings;
@@ -97,6 +100,7 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
       clock: call.clock,
       waitUntil: call.waitUntil,
       ...(call.fetch === undefined ? {} : { fetch: call.fetch }),
+      ...(call.trace === undefined ? {} : { trace: call.trace }),
     });
     const { connection, authorizer: attached } = upstream;
     authorizer = attached;
@@ -166,7 +170,7 @@ function checkedArguments(
 /** What sending one request through the vendor guard needs (a tool call, a resource or prompt request). */
 export type GuardedRequest = Pick<
   McpToolCall,
-  "env" | "bundle" | "deadline" | "clock" | "caller" | "requestId" | "waitUntil" | "settings"
+  "env" | "bundle" | "deadline" | "clock" | "caller" | "requestId" | "trace" | "waitUntil" | "settings"
 >;
 
 /** The upstream's answer to one guarded request, or why there is none. */

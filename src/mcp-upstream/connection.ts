@@ -122,6 +122,12 @@ export interface McpConnectionOptions {
   maxResponseBytes?: number;
   /** Keeps best-effort work (the `DELETE` of an evicted session) alive past the response. */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /**
+   * W3C Trace Context headers for each HTTP request this connection sends (`traceparent` with a
+   * new span id each time, `tracestate`): the gateway request's trace continued upstream
+   * (src/trace-context.ts). Absent: none sent.
+   */
+  traceHeaders?: () => Record<string, string>;
 }
 
 /** What the upstream declared about itself at negotiation. */
@@ -587,6 +593,7 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
       const credential = (await options.authorizer?.headers(signal)) ?? {};
       const all: Record<string, string> = {};
       for (const [name, value] of Object.entries(credential)) all[name.toLowerCase()] = value;
+      if (options.traceHeaders !== undefined) Object.assign(all, options.traceHeaders());
       // Protocol headers (lower-case names) win over anything the authorizer named alike.
       Object.assign(all, headers);
       const init: RequestInit = { method, headers: all, body, signal, redirect: "manual" };

@@ -164,6 +164,7 @@ export async function mcpFeatureRequest(request: McpFeatureRequest): Promise<Mcp
       owner: sessionOwner(request.callerInfo),
       clock: request.clock,
       waitUntil: request.waitUntil,
+      ...(request.trace === undefined ? {} : { trace: request.trace }),
     });
     attached = authorizer;
     const binding = stateBinding(request);

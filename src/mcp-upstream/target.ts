@@ -8,6 +8,7 @@ import type { Caller } from "../auth/caller.ts";
 import { mcpAuthorizerFor, type UpstreamMcpAuthorizer } from "../auth/mcp-credentials.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
+import { type TraceContext, upstreamTraceHeaders } from "../trace-context.ts";
 import { type McpConnection, mcpConnection } from "./connection.ts";
 
 /**
@@ -35,6 +36,8 @@ export interface UpstreamTarget {
   clock: Clock;
   waitUntil: (promise: Promise<unknown>) => void;
   fetch?: typeof fetch;
+  /** The gateway request's trace, continued on every upstream request; absent (a probe): none sent. */
+  trace?: TraceContext;
 }
 
 /** The connection for `target`, and the authorizer whose secrets its answers are scrubbed of. */
@@ -56,6 +59,11 @@ export function upstreamConnection(target: UpstreamTarget): {
     clock: target.clock,
     waitUntil: target.waitUntil,
     ...(target.fetch === undefined ? {} : { fetch: target.fetch }),
+    ...(target.trace === undefined ? {} : { traceHeaders: traceHeadersOf(target.trace) }),
   });
   return { connection, authorizer };
+}
+
+function traceHeadersOf(trace: TraceContext): () => Record<string, string> {
+  return () => upstreamTraceHeaders(trace);
 }

@@ -36,6 +36,7 @@ export async function callTool(
     caller: scope.caller,
     waitUntil: scope.waitUntil,
     requestId: scope.requestId,
+    trace: scope.trace,
     ...(extras.onProgress === undefined ? {} : { onProgress: extras.onProgress }),
     ...(extras.input === undefined ? {} : { input: extras.input }),
   });

@@ -50,6 +50,7 @@ import { hasVendor } from "../bundle/registry.ts";
 import { GatewayError, requestIdOf } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
+import { continuedTrace, newTrace, parseTraceparent, type TraceContext } from "../trace-context.ts";
 import { authorizeMessage, type CheckedMessage } from "./authorize.ts";
 import type { McpEndpoint } from "./catalog.ts";
 import {
@@ -82,7 +83,7 @@ import { featureVendors, NO_FEATURE_VENDORS, needsFeatures } from "./upstream-fe
 const MAX_MCP_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
 
 /** The hono variables this endpoint reads. */
-export type McpVariables = { requestId: string; caller?: Caller | undefined };
+export type McpVariables = { requestId: string; traceId?: string; caller?: Caller | undefined };
 
 /**
  * Caller seam: the authenticated caller set by the auth middleware
@@ -96,6 +97,11 @@ function callerOf(c: Context): Caller | undefined {
 /** hono handler for every method on `/v1/mcp` and `/v1/:vendor/mcp`. */
 export function mcpEndpoint(): (c: Context<{ Bindings: Env; Variables: McpVariables }>) => Promise<Response> {
   return async (c) => {
+    // First, so every error answer of this endpoint carries the trace id (errors.ts handleError).
+    const headerTrace = parseTraceparent(c.req.header("traceparent"));
+    const trace =
+      headerTrace === undefined ? newTrace() : continuedTrace(headerTrace, c.req.header("tracestate"));
+    c.set("traceId", trace.traceId);
     assertOriginAllowed(c.req.raw, c.env);
     const vendor = c.req.param("vendor");
     const endpoint: McpEndpoint = vendor === undefined ? { kind: "unified" } : { kind: "vendor", vendor };
@@ -124,8 +130,17 @@ export function mcpEndpoint(): (c: Context<{ Bindings: Env; Variables: McpVariab
       env: c.env,
       waitUntil: waitUntilOf(c),
       requestId: requestIdOf(c),
+      trace,
     };
-    return servePost(c.req.raw, scope);
+    // No valid traceparent header: a request's `_meta.traceparent` (SEP-414) may carry one.
+    const onMetaTrace =
+      headerTrace === undefined
+        ? (metaTrace: TraceContext) => {
+            scope.trace = metaTrace;
+            c.set("traceId", metaTrace.traceId);
+          }
+        : undefined;
+    return servePost(c.req.raw, scope, onMetaTrace);
   };
 }
 
@@ -139,7 +154,11 @@ function waitUntilOf(c: Context): (promise: Promise<unknown>) => void {
   }
 }
 
-async function servePost(request: Request, scope: McpRequestScope): Promise<Response> {
+async function servePost(
+  request: Request,
+  scope: McpRequestScope,
+  onMetaTrace: ((trace: TraceContext) => void) | undefined,
+): Promise<Response> {
   if (!isJsonContentType(request.headers.get("content-type"))) {
     throw new GatewayError(
       "unsupported_media_type",
@@ -157,6 +176,10 @@ async function servePost(request: Request, scope: McpRequestScope): Promise<Resp
     body = JSON.parse(text);
   } catch {
     return jsonRpcErrorResponse(400, null, JSONRPC_PARSE_ERROR, "Parse error: the body is not valid JSON");
+  }
+  if (onMetaTrace !== undefined) {
+    const meta = metaTraceOf(body);
+    if (meta !== undefined) onMetaTrace(meta);
   }
   const rejected = checkMessage(body);
   if (rejected !== undefined) return rejected;
@@ -192,7 +215,12 @@ async function dispatch(
   scope: McpRequestScope,
 ): Promise<Response> {
   const onerror = (error: Error) =>
-    log({ event: "mcp_transport_error", requestId: scope.requestId, error: errorText(error) });
+    log({
+      event: "mcp_transport_error",
+      requestId: scope.requestId,
+      traceId: scope.trace.traceId,
+      error: errorText(error),
+    });
   const options = { parsedBody: body };
   // The hot case decided without the SDK's classifier (zod schemas on every call): see plainLegacyCall.
   if (mode === "json") {
@@ -355,4 +383,19 @@ function sdkRequest(request: Request): Request {
   headers.set("accept", "application/json, text/event-stream");
   headers.delete("content-length");
   return new Request(request.url, { method: "POST", headers, signal: request.signal });
+}
+
+/**
+ * The trace a JSON-RPC request's `params._meta` carries (SEP-414: `traceparent`, `tracestate`),
+ * when its `traceparent` is valid; `undefined` otherwise (the header's or a new trace stays).
+ */
+function metaTraceOf(body: unknown): TraceContext | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const params: unknown = (body as { params?: unknown }).params;
+  if (typeof params !== "object" || params === null) return undefined;
+  const meta: unknown = (params as { _meta?: unknown })._meta;
+  if (typeof meta !== "object" || meta === null) return undefined;
+  const { traceparent, tracestate } = meta as { traceparent?: unknown; tracestate?: unknown };
+  const parent = parseTraceparent(traceparent);
+  return parent === undefined ? undefined : continuedTrace(parent, tracestate);
 }

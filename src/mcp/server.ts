@@ -25,6 +25,7 @@ import { discoveryThreshold } from "../config.ts";
 import { GatewayError, logGatewayError, logUnexpectedError } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
+import type { TraceContext } from "../trace-context.ts";
 import type { VendorProgress } from "../vendors/kind.ts";
 import { toolsOf } from "../vendors/registry.ts";
 import { COMPILED_VENDORS, hasDynamicVendors, resolveVendors, type VendorView } from "../vendors/view.ts";
@@ -59,6 +60,11 @@ export interface McpRequestScope {
   env: Env;
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
+  /**
+   * The request's W3C trace (the client's `traceparent`, header or `_meta`, else a new one):
+   * continued to every upstream request, its id in log events and JSON-RPC error data.
+   */
+  trace: TraceContext;
   /** The answer is an SSE stream: notifications (progress) can go out before the result. */
   streaming?: boolean;
 }
@@ -73,7 +79,7 @@ export function createGatewayServer(scope: McpRequestScope, features = NO_FEATUR
     supportedProtocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
     instructions: instructionsFor(scope),
   });
-  server.onerror = (error) => logSdkError(scope.requestId, error);
+  server.onerror = (error) => logSdkError(scope, error);
 
   server.setRequestHandler("tools/list", (request) => toolsList(scope, request.params));
   server.setRequestHandler("tools/call", (request, ctx) => {
@@ -102,7 +108,7 @@ function progressSink(
     ctx.mcpReq
       .notify({ method: "notifications/progress", params: { progressToken: token, ...progress } })
       .catch((error: unknown) =>
-        logSdkError(scope.requestId, error instanceof Error ? error : new Error(String(error))),
+        logSdkError(scope, error instanceof Error ? error : new Error(String(error))),
       );
   };
 }
@@ -239,18 +245,27 @@ async function guard<T>(scope: McpRequestScope, run: () => T | Promise<T>): Prom
   } catch (error) {
     if (error instanceof ProtocolError) throw error;
     if (error instanceof GatewayError) {
-      if (error.status >= 500) logGatewayError(scope.requestId, error, "mcp handler");
+      if (error.status >= 500) logGatewayError(scope.requestId, error, "mcp handler", scope.trace.traceId);
       throw protocolError(JSONRPC_INTERNAL_ERROR, error.message, {
         code: error.code,
         requestId: scope.requestId,
+        traceId: scope.trace.traceId,
       });
     }
-    logUnexpectedError(scope.requestId, error, "mcp handler");
-    throw protocolError(JSONRPC_INTERNAL_ERROR, "Internal error", { requestId: scope.requestId });
+    logUnexpectedError(scope.requestId, error, "mcp handler", scope.trace.traceId);
+    throw protocolError(JSONRPC_INTERNAL_ERROR, "Internal error", {
+      requestId: scope.requestId,
+      traceId: scope.trace.traceId,
+    });
   }
 }
 
-function logSdkError(requestId: string, error: Error): void {
+function logSdkError(scope: McpRequestScope, error: Error): void {
   // The SDK reports rejected requests here too: client mistakes, not gateway faults.
-  log({ event: "mcp_protocol_error", requestId, error: errorText(error) });
+  log({
+    event: "mcp_protocol_error",
+    requestId: scope.requestId,
+    traceId: scope.trace.traceId,
+    error: errorText(error),
+  });
 }

@@ -197,6 +197,7 @@ async function ask(
           caller: scope.caller,
           waitUntil: scope.waitUntil,
           requestId: scope.requestId,
+          trace: scope.trace,
           method,
           params,
           ...(input === undefined ? {} : { input }),
@@ -289,6 +290,7 @@ async function listing(
       log({
         event: "mcp_upstream_request_failed",
         requestId: scope.requestId,
+        traceId: scope.trace.traceId,
         vendor,
         method,
         error: error instanceof Error ? error.message : String(error),

@@ -23,6 +23,7 @@ import { type BodyFailure, resilientFetch, type UpstreamFailure } from "../resil
 import { type Deadline, deadlineAfter } from "../resilience/timeout.ts";
 import { validate } from "../schema/validate.ts";
 import { failed, invalidArguments, ToolError, type ToolFailure, type ToolOutcome } from "../tool-error.ts";
+import { type TraceContext, upstreamTraceHeaders } from "../trace-context.ts";
 import { applyAuth, credentialParams } from "./auth.ts";
 import {
   assertSendable,
@@ -50,6 +51,8 @@ export interface ToolCallContext {
   caller?: string;
   /** The MCP request's id, for log lines; absent for a health probe. */
   requestId?: string;
+  /** The MCP request's W3C trace: each attempt carries it on with a new span id; absent for a probe. */
+  trace?: TraceContext;
   /** Where upstream credentials come from (env secrets, or per-user/OAuth sources). */
   credentials: CredentialSource;
   waitUntil: (p: Promise<unknown>) => void;
@@ -172,6 +175,7 @@ async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promi
     log({
       event: "tool_call_failed",
       requestId: ctx.requestId,
+      ...(ctx.trace === undefined ? {} : { traceId: ctx.trace.traceId }),
       vendor: ctx.bundle.vendor,
       tool: ctx.tool.name,
       error: err instanceof Error ? err.name : "unknown",
@@ -211,7 +215,7 @@ async function sendAndRead(
         deferOutcome: true,
         // A runtime error's text becomes the breaker's last error (/health/vendors) and the result.
         send: (attempt) =>
-          sendUpstream(withGatewayHeaders(req, attempt.headers), {
+          sendUpstream(withGatewayHeaders(req, attemptHeaders(attempt.headers, ctx.trace)), {
             fetch: ctx.fetch ?? fetch,
             signal: attempt.signal,
             base,
@@ -281,4 +285,15 @@ function upstreamFailure(failure: UpstreamFailure, attempts: number): ToolOutcom
     ...(failure.status === undefined ? {} : { status: failure.status }),
     extra: { attempts, ...(failure.retryAt === undefined ? {} : { retryAt: failure.retryAt }) },
   });
+}
+
+/**
+ * One attempt's gateway headers: the idempotency key, and the trace continued with a new span id.
+ * A `traceparent` or `tracestate` header argument of the operation wins (withGatewayHeaders).
+ */
+function attemptHeaders(
+  headers: Record<string, string>,
+  trace: TraceContext | undefined,
+): Record<string, string> {
+  return trace === undefined ? headers : { ...headers, ...upstreamTraceHeaders(trace) };
 }

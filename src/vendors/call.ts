@@ -12,6 +12,7 @@ import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
 import type { ToolOutcome } from "../tool-error.ts";
+import type { TraceContext } from "../trace-context.ts";
 import type {
   VendorClientInput,
   VendorFeatureMethod,
@@ -33,6 +34,8 @@ export interface ToolCallRequest {
   waitUntil: (promise: Promise<unknown>) => void;
   /** The MCP request's id, for log lines. */
   requestId: string;
+  /** The MCP request's W3C trace, continued to the upstream. */
+  trace?: TraceContext;
   /** The client takes progress for this call (see `VendorToolCall.onProgress`). */
   onProgress?: (progress: VendorProgress) => void;
   /** A 2026-07-28 client's capabilities and retry fields (see `VendorToolCall.input`). */
@@ -40,7 +43,7 @@ export interface ToolCallRequest {
 }
 
 /** What every request through the seam shares: the vendor, the caller, the request. */
-type SeamRequest = Pick<ToolCallRequest, "env" | "bundle" | "caller" | "waitUntil" | "requestId">;
+type SeamRequest = Pick<ToolCallRequest, "env" | "bundle" | "caller" | "waitUntil" | "requestId" | "trace">;
 
 /** The context a kind's call runs in: settings, one clock, the deadline, the caller's credentials. */
 function callContext(request: SeamRequest) {
@@ -56,6 +59,7 @@ function callContext(request: SeamRequest) {
     // The vendor guard keeps one caller's failures from opening the breaker for everyone.
     ...(caller === undefined ? {} : { caller: caller.userId, callerInfo: caller }),
     requestId: request.requestId,
+    ...(request.trace === undefined ? {} : { trace: request.trace }),
     // Auth seam: the caller's own, team or organisation credential (organisation only when auth is off).
     credentials: credentialSourceFor(env, bundle, caller),
     waitUntil: request.waitUntil,

@@ -18,6 +18,7 @@ import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import type { Clock } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import type { ToolFailure, ToolOutcome } from "../tool-error.ts";
+import type { TraceContext } from "../trace-context.ts";
 
 /** One tool call as the seam hands it to a kind (`T`: the kind's tool type). */
 export interface VendorToolCall<T extends ToolDefinition = ToolDefinition> {
@@ -36,6 +37,8 @@ export interface VendorToolCall<T extends ToolDefinition = ToolDefinition> {
   caller?: string;
   /** The MCP request's id, for log lines; absent for a health probe. */
   requestId?: string;
+  /** The MCP request's W3C trace: every upstream request carries it on (src/trace-context.ts); absent for a probe. */
+  trace?: TraceContext;
   /** Where upstream credentials come from (the caller's, their team's, the organisation's). */
   credentials: CredentialSource;
   /** The authenticated caller as the auth layer validated it; absent when client auth is off or for a probe. */

@@ -34,6 +34,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "request-refusal",
     "log",
     "clock",
+    "trace-context",
     "env",
     "generated",
   ], // leaf modules

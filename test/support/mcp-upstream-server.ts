@@ -94,7 +94,15 @@ function text(value: unknown) {
 }
 
 function mcpHeaders(req: Request | undefined): Record<string, string | null> {
-  const names = ["mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name", "authorization"];
+  const names = [
+    "mcp-protocol-version",
+    "mcp-session-id",
+    "mcp-method",
+    "mcp-name",
+    "authorization",
+    "traceparent",
+    "tracestate",
+  ];
   return Object.fromEntries(names.map((name) => [name, req?.headers.get(name) ?? null]));
 }
 
