@@ -202,6 +202,7 @@ export async function sendGuarded(
         clock,
         ...(request.caller === undefined ? {} : { caller: request.caller }),
         ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
+        ...(request.trace === undefined ? {} : { traceId: request.trace.traceId }),
         // The whole answer is read inside the attempt: nothing is left to release.
         discard: () => {},
         send: async (attempt) => {

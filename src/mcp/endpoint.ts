@@ -196,7 +196,7 @@ async function servePost(
       requestIdIn(body),
       MCP_UNSUPPORTED_PROTOCOL_VERSION,
       `Unsupported MCP-Protocol-Version: ${version}`,
-      { supported: SUPPORTED_PROTOCOL_VERSIONS, requested: version },
+      { supported: SUPPORTED_PROTOCOL_VERSIONS, requested: version, traceId: scope.trace.traceId },
     );
   }
   return dispatch(request, body, version, mode, scope);

@@ -151,6 +151,8 @@ export interface GuardClientOptions {
   caller?: string;
   /** The MCP request the call serves, for the `guard_unavailable` log line; absent for a probe. */
   requestId?: string;
+  /** The W3C trace id of that request, for the same line. */
+  traceId?: string;
 }
 
 /** What the retry loop needs from the guard (a seam for tests). */
@@ -213,8 +215,20 @@ function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<
   return Promise.race([promise, timeout]).finally(() => cancel?.());
 }
 
-function logGuardFailure(vendor: string, op: string, error: unknown, requestId: string | undefined): void {
-  log({ event: "guard_unavailable", requestId, vendor, op, error: errorText(error) });
+function logGuardFailure(
+  vendor: string,
+  op: string,
+  error: unknown,
+  options: { requestId?: string; traceId?: string },
+): void {
+  log({
+    event: "guard_unavailable",
+    requestId: options.requestId,
+    ...(options.traceId === undefined ? {} : { traceId: options.traceId }),
+    vendor,
+    op,
+    error: errorText(error),
+  });
 }
 
 /**
@@ -269,7 +283,7 @@ export function guardClient(
       if (state !== "closed" || !leaseAllowed) local.leaseUntil = 0;
       else if (local.leaseUntil > now()) local.leaseUntil = now() + ADMISSION_LEASE_MS;
     } catch (error) {
-      logGuardFailure(vendor, "record", error, options.requestId);
+      logGuardFailure(vendor, "record", error, options);
     }
   };
   return {
@@ -299,7 +313,7 @@ export function guardClient(
           clock,
         );
       } catch (error) {
-        logGuardFailure(vendor, "admit", error, options.requestId);
+        logGuardFailure(vendor, "admit", error, options);
         return { allowed: true, waitMs: 0 };
       }
       // The caller's own breaker says nothing about the vendor's: the lease stays as it is.
@@ -338,7 +352,7 @@ export function guardClient(
       try {
         await withTimeout(stubOf().recordDrift(tool) as Promise<void>, ADMISSION_TIMEOUT_MS, clock);
       } catch (error) {
-        logGuardFailure(vendor, "recordDrift", error, options.requestId);
+        logGuardFailure(vendor, "recordDrift", error, options);
       }
     },
     async snapshot() {

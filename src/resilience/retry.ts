@@ -142,6 +142,8 @@ export interface ResilientFetchOptions<R extends AttemptResponse> {
   caller?: string;
   /** The MCP request the call serves, for log lines; absent for a probe. */
   requestId?: string;
+  /** That request's W3C trace id, for the same log lines. */
+  traceId?: string;
   clock?: Clock;
   random?: () => number;
   guard?: GuardClient;
@@ -165,6 +167,7 @@ export async function resilientFetch<R extends AttemptResponse>(
       clock,
       ...(opts.caller === undefined ? {} : { caller: opts.caller }),
       ...(opts.requestId === undefined ? {} : { requestId: opts.requestId }),
+      ...(opts.traceId === undefined ? {} : { traceId: opts.traceId }),
     });
   const vendor = settings.vendor;
   const idempotent =

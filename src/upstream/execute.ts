@@ -212,6 +212,7 @@ async function sendAndRead(
         clock,
         ...(ctx.caller === undefined ? {} : { caller: ctx.caller }),
         ...(ctx.requestId === undefined ? {} : { requestId: ctx.requestId }),
+        ...(ctx.trace === undefined ? {} : { traceId: ctx.trace.traceId }),
         deferOutcome: true,
         // A runtime error's text becomes the breaker's last error (/health/vendors) and the result.
         send: (attempt) =>

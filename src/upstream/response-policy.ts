@@ -15,6 +15,7 @@ import type { VendorSettings } from "../config.ts";
 import { log } from "../log.ts";
 import { sanitize } from "../redaction/sanitize.ts";
 import { guardClient } from "../resilience/guard-client.ts";
+import type { TraceContext } from "../trace-context.ts";
 import { judgeResponse, responseRecipeFor } from "./response-validation.ts";
 
 export interface ResponsePolicyContext {
@@ -25,6 +26,8 @@ export interface ResponsePolicyContext {
   waitUntil: (promise: Promise<unknown>) => void;
   /** The MCP request's id, for the drift log line; absent for a health probe. */
   requestId?: string;
+  /** The MCP request's trace, whose id the drift log line carries; absent for a health probe. */
+  trace?: TraceContext;
 }
 
 type JsonInspection =
@@ -38,17 +41,17 @@ function recordDrift(ctx: ResponsePolicyContext, status: number, summary: string
   log({
     event: "response_drift",
     requestId: ctx.requestId,
+    ...(ctx.trace === undefined ? {} : { traceId: ctx.trace.traceId }),
     vendor: ctx.bundle.vendor,
     tool: ctx.tool.name,
     status,
     summary,
   });
   ctx.waitUntil(
-    guardClient(
-      ctx.env,
-      ctx.settings,
-      ctx.requestId === undefined ? {} : { requestId: ctx.requestId },
-    ).recordDrift(ctx.tool.name),
+    guardClient(ctx.env, ctx.settings, {
+      ...(ctx.requestId === undefined ? {} : { requestId: ctx.requestId }),
+      ...(ctx.trace === undefined ? {} : { traceId: ctx.trace.traceId }),
+    }).recordDrift(ctx.tool.name),
   );
 }
 

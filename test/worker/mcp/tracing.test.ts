@@ -187,6 +187,34 @@ describe("a client's trace continues to the upstream", () => {
 });
 
 describe("the trace id in errors and log events", () => {
+  it("is in a JSON-RPC error's data (here an unsupported MCP-Protocol-Version), from the header or _meta", async () => {
+    const { status, body } = await call("/v1/mcp", legacyRequest("tools/list", {}, "1999-01-01"), {
+      headers: { traceparent: TRACEPARENT },
+    });
+    expect(status).toBe(400);
+    expect(body.error?.data).toMatchObject({ requested: "1999-01-01", traceId: TRACE_ID });
+    const metaTrace = "0af7651916cd43dd8448eb211c80319c";
+    const fromMeta = await call(
+      "/v1/mcp",
+      legacyRequest(
+        "tools/list",
+        { _meta: { traceparent: `00-${metaTrace}-b7ad6b7169203331-01` } },
+        "1999-01-01",
+      ),
+    );
+    expect(fromMeta.body.error?.data).toMatchObject({ traceId: metaTrace });
+  });
+
+  it("is in the response_drift event of a traced call", async () => {
+    const warned = vi.spyOn(console, "warn").mockImplementation(() => {});
+    // The echo body does not match getItem's documented schema: RESPONSE_VALIDATION_MODE=warn logs it.
+    await callTool("/v1/mcp", "mcp-alpha_getItem", { itemId: "7" }, { traceparent: TRACEPARENT });
+    const lines = warned.mock.calls.map((args) => JSON.parse(String(args[0])) as Record<string, unknown>);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ event: "response_drift", vendor: "mcp-alpha", traceId: TRACE_ID }),
+    );
+  });
+
   it("is in the JSON error body of an MCP endpoint, the new trace's id when none came", async () => {
     const traced = await exports.default.fetch(`${BASE}/v1/no-such-vendor/mcp`, {
       method: "POST",

@@ -333,6 +333,8 @@ describe("protocol versions", () => {
       expect(body.error?.data).toEqual({
         supported: ["2026-07-28", "2025-11-25", "2025-06-18"],
         requested: version,
+        // The request's trace (a new one: no traceparent came), as in every error the gateway builds.
+        traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
       });
     });
   }
