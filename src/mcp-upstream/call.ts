@@ -248,7 +248,7 @@ async function send(
     params,
     { name: tool.name, idempotent: effects.readOnly || effects.idempotent },
     {
-      onServerRequest: refuseServerRequest(call.bundle.vendor, call.requestId),
+      onServerRequest: refuseServerRequest(call.bundle.vendor, call.requestId, call.trace?.traceId),
       ...(progress === undefined ? {} : { onProgress: progressRelay(progress, scrub) }),
       ...(capabilities === undefined ? {} : { clientCapabilities: capabilities }),
     },

@@ -187,7 +187,7 @@ export async function mcpFeatureRequest(request: McpFeatureRequest): Promise<Mcp
       // Listing and reading change nothing upstream: retried like a read-only tool.
       { name: method, idempotent: true },
       {
-        onServerRequest: refuseServerRequest(bundle.vendor, request.requestId),
+        onServerRequest: refuseServerRequest(bundle.vendor, request.requestId, request.trace?.traceId),
         ...(capabilities === undefined ? {} : { clientCapabilities: capabilities }),
       },
     );

@@ -29,12 +29,14 @@ export const SERVER_REQUEST_REFUSAL =
 export function refuseServerRequest(
   vendor: string,
   requestId: string | undefined,
+  traceId?: string,
 ): (method: string, params: unknown) => Promise<{ result: unknown } | { error: RpcError }> {
   return (method) => {
     if (method === "ping") return Promise.resolve({ result: {} });
     log({
       event: "mcp_server_request_refused",
       requestId,
+      ...(traceId === undefined ? {} : { traceId }),
       vendor,
       method: method.slice(0, MAX_LOGGED_METHOD_CHARS),
     });

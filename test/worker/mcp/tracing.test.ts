@@ -215,6 +215,16 @@ describe("the trace id in errors and log events", () => {
     );
   });
 
+  it("is in the event of an upstream MCP server's request the gateway refused", async () => {
+    const logged = vi.spyOn(console, "log").mockImplementation(() => {});
+    // The fixture's `ask` tool sends sampling/createMessage back on its call's stream.
+    await callTool("/v1/mcp-up/mcp", "ask", {}, { traceparent: TRACEPARENT });
+    const lines = logged.mock.calls.map((args) => JSON.parse(String(args[0])) as Record<string, unknown>);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ event: "mcp_server_request_refused", vendor: "mcp-up", traceId: TRACE_ID }),
+    );
+  });
+
   it("is in the JSON error body of an MCP endpoint, the new trace's id when none came", async () => {
     const traced = await exports.default.fetch(`${BASE}/v1/no-such-vendor/mcp`, {
       method: "POST",
