@@ -17,7 +17,7 @@ import {
   traceFrom,
   upstreamTraceHeaders,
 } from "../../../src/trace-context.ts";
-import { BASE, call, legacyRequest } from "./helpers.ts";
+import { BASE, call, legacyRequest, modernRequest } from "./helpers.ts";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN = "00f067aa0ba902b7";
@@ -159,6 +159,22 @@ describe("a client's trace continues to the upstream", () => {
     expect(sent.traceId).not.toBe(TRACE_ID.toLowerCase());
     expect(sent.traceId).not.toBe("0".repeat(32));
     expect(headers["tracestate"]).toBeUndefined();
+  });
+
+  it("continues a 2026-07-28 request's trace too", async () => {
+    const { status, body } = await call(
+      "/v1/mcp",
+      modernRequest(
+        "tools/call",
+        { name: "mcp-alpha_getItem", arguments: { itemId: "8" } },
+        "mcp-alpha_getItem",
+      ),
+      { headers: { traceparent: TRACEPARENT } },
+    );
+    expect(status).toBe(200);
+    const sent = partsOf(echoHeaders(body.result as unknown as ToolResult)["traceparent"]);
+    expect(sent.traceId).toBe(TRACE_ID);
+    expect(sent.spanId).not.toBe(CLIENT_SPAN);
   });
 
   it("carries a v1 SDK client's traceparent (sent through requestInit) to the upstream", async () => {
