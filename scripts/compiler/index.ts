@@ -575,7 +575,11 @@ export async function compileAll(opts: CompileAllOptions): Promise<CompileAllRes
   files.set(
     "index.ts",
     renderIndexModule(
-      vendors.map(({ bundle }) => ({ vendor: bundle.vendor, contentHash: bundle.contentHash })),
+      vendors.map(({ bundle }) => ({
+        vendor: bundle.vendor,
+        contentHash: bundle.contentHash,
+        ...(bundle.kind === "mcp" ? { kind: "mcp" as const } : {}),
+      })),
       opts.outDir,
     ),
   );

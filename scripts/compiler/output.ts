@@ -22,6 +22,7 @@ const TYPES_FILE = resolve(dirname(fileURLToPath(import.meta.url)), "../../src/b
 export interface RegistryEntry {
   vendor: string;
   contentHash: string;
+  kind?: "mcp";
 }
 
 export function bundleFileName(vendor: string): string {
@@ -63,9 +64,10 @@ export function renderIndexModule(entries: readonly RegistryEntry[], outDir: str
     "",
     "export const BUNDLES: readonly BundleEntry[] = [",
   );
-  for (const { vendor, contentHash } of entries) {
+  for (const { vendor, contentHash, kind } of entries) {
+    const kindField = kind === undefined ? "" : ` kind: ${JSON.stringify(kind)},`;
     lines.push(
-      `  { vendor: ${JSON.stringify(vendor)}, contentHash: ${JSON.stringify(contentHash)}, load: lazy(${ident(vendor)}) },`,
+      `  { vendor: ${JSON.stringify(vendor)}, contentHash: ${JSON.stringify(contentHash)},${kindField} load: lazy(${ident(vendor)}) },`,
     );
   }
   lines.push("];", "");

@@ -25,6 +25,11 @@ export function openApiVendorNames(): readonly string[] {
     .map((bundle) => bundle.vendor);
 }
 
+/** Whether any compiled vendor is an upstream MCP server, read from the registry without parsing a bundle. */
+export function hasMcpVendors(): boolean {
+  return BUNDLES.some((entry) => entry.kind === "mcp");
+}
+
 /** Whether a vendor of this name is compiled into the Worker. */
 export function hasVendor(vendor: string): boolean {
   return entriesByVendor.has(vendor);

@@ -332,5 +332,7 @@ export interface VendorBundle {
 export interface BundleEntry {
   vendor: string;
   contentHash: string;
+  /** `mcp` for an upstream MCP server (its bundle's `kind`): known without parsing the bundle. */
+  kind?: "mcp";
   load: () => VendorBundle;
 }

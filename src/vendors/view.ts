@@ -6,7 +6,7 @@
  * @module
  */
 import type { Caller } from "../auth/caller.ts";
-import { allBundles, getBundle } from "../bundle/registry.ts";
+import { allBundles, getBundle, hasMcpVendors } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import { vendorKindOf } from "./registry.ts";
 
@@ -36,9 +36,12 @@ export const COMPILED_VENDORS: VendorView = { get: getBundle, all: allBundles };
 
 let dynamicVendors: boolean | undefined;
 
-/** Whether any compiled vendor resolves per caller (checked once per isolate). */
+/**
+ * Whether any compiled vendor resolves per caller (upstream MCP servers are the kind that does),
+ * checked once per isolate from the registry: the first request parses no bundle for it.
+ */
 export function hasDynamicVendors(): boolean {
-  dynamicVendors ??= allBundles().some((bundle) => vendorKindOf(bundle).resolve !== undefined);
+  dynamicVendors ??= hasMcpVendors();
   return dynamicVendors;
 }
 

@@ -41,7 +41,7 @@ export async function featureWorker(): Promise<Worker> {
     const original = (await importOriginal()) as { BUNDLES: BundleEntry[] };
     const extra = FEATURE_VENDORS.map((vendor) => {
       const bundle = mcpBundle(vendor);
-      return { vendor, contentHash: bundle.contentHash, load: () => bundle };
+      return { vendor, contentHash: bundle.contentHash, kind: "mcp" as const, load: () => bundle };
     });
     return { BUNDLES: [...original.BUNDLES, ...extra] };
   });
