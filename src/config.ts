@@ -76,6 +76,8 @@ interface GatewayVars {
   CREDENTIALS_ENCRYPTION_KEY?: string;
   /** The previous key during a rotation: still decrypts, never encrypts. */
   CREDENTIALS_ENCRYPTION_KEY_PREVIOUS?: string;
+  /** Bearer token (a secret) for the operator surfaces `/status`, `/metrics`, `/admin/*` (src/ops/access.ts). */
+  OPS_TOKEN?: string;
   /** `test` in the Worker test project only: the one switch that lets `GATEWAY_TEST_CLOCK` in (src/clock.ts). */
   GATEWAY_ENV?: string;
   /** With `GATEWAY_ENV=test`: a `Clock`, or a function making one per call (src/clock.ts's test seam). */

@@ -14,10 +14,10 @@ const SRC = new URL("../../src/", import.meta.url).pathname;
 /** Top to bottom. A unit is a folder of src/ or a file directly in it (named without `.ts`/`.d.ts`). */
 const LAYERS: readonly (readonly string[])[] = [
   ["worker", "app"], // Worker entry and routes
-  ["mcp", "health"], // the MCP layer; health reports vendors and guards beside it
+  ["mcp", "health", "status"], // the MCP layer; health and the operator surfaces (status page, metrics, audit API) beside it
   ["vendors"], // the vendor seam: which kind serves a vendor, one call through it
   ["upstream", "mcp-upstream"], // vendor kinds (OpenAPI, upstream MCP servers)
-  ["auth", "resilience"], // services
+  ["auth", "resilience", "ops"], // services (ops: audit log, metrics store, operator access)
   [
     "schema",
     "redaction",
@@ -35,6 +35,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "log",
     "clock",
     "trace-context",
+    "call-outcome",
     "env",
     "generated",
   ], // leaf modules
