@@ -1,7 +1,251 @@
 /**
- * The held-out part of the search evaluation (#15): one third of the tasks (split.ts), kept
- * out of tuning and scored at the end. Filled in by a later commit.
+ * The held-out part of the search evaluation (#15): one third of the tasks (split.ts), written
+ * with the development part and kept out of tuning; scored at the end. See README.md.
  */
 import type { EvalCase } from "./evaluate.ts";
 
-export const HOLDOUT_CASES: readonly EvalCase[] = [];
+export const HOLDOUT_CASES: readonly EvalCase[] = [
+  { api: "github", task: "delete a file from a repository", expect: ["repos/delete-file"] },
+  { api: "github", task: "see the commit history of one file", expect: ["repos/list-commits"] },
+  {
+    api: "github",
+    task: "what programming languages is this repository written in",
+    expect: ["repos/list-languages"],
+  },
+  { api: "github", task: "report a check run result on a commit", expect: ["checks/create"] },
+  { api: "github", task: "assign an issue to a teammate", expect: ["issues/add-assignees"] },
+  {
+    api: "github",
+    task: "download the repository source as a zip file",
+    expect: ["repos/download-zipball-archive"],
+  },
+  {
+    api: "github",
+    task: "what permission does a user have on a repository",
+    expect: ["repos/get-collaborator-permission-level"],
+  },
+  { api: "github", task: "list the forks of a repository", expect: ["repos/list-forks"] },
+  { api: "github", task: "list the reviews left on a pull request", expect: ["pulls/list-reviews"] },
+  { api: "github", task: "rename a branch", expect: ["repos/rename-branch"] },
+  { api: "github", task: "see which files a pull request changes", expect: ["pulls/list-files"] },
+  { api: "github", task: "create a new branch from a commit", expect: ["git/create-ref"] },
+  { api: "github", task: "transfer a repository to another organization", expect: ["repos/transfer"] },
+  { api: "github", task: "reopen an issue that was closed by mistake", expect: ["issues/update"] },
+  { api: "github", task: "send a test ping to a webhook", expect: ["repos/ping-webhook"] },
+  {
+    api: "github",
+    task: "protect the main branch so nobody can force push",
+    expect: ["repos/update-branch-protection"],
+  },
+  { api: "github", task: "list the files in a folder of a repository", expect: ["repos/get-content"] },
+  {
+    api: "github",
+    task: "comment on a specific line in a pull request's diff",
+    expect: ["pulls/create-review-comment"],
+  },
+  {
+    api: "github",
+    task: "mark all my notifications as read",
+    expect: ["activity/mark-notifications-as-read"],
+  },
+  {
+    api: "github",
+    task: "give a team write access to a repository",
+    expect: ["teams/add-or-update-repo-permissions-in-org"],
+  },
+  { api: "github", task: "what is the latest release of this project", expect: ["repos/get-latest-release"] },
+  {
+    api: "github",
+    task: "create a new repository from a template repository",
+    expect: ["repos/create-using-template"],
+  },
+  {
+    api: "github",
+    task: "list the deployment environments of a repository",
+    expect: ["repos/get-all-environments"],
+  },
+  { api: "github", task: "leave a comment on an issue", expect: ["issues/create-comment"] },
+  { api: "github", task: "approve a pull request", expect: ["pulls/create-review"] },
+  { api: "github", task: "list the tags of a repository", expect: ["repos/list-tags"] },
+  { api: "github", task: "who contributed to this repository", expect: ["repos/list-contributors"] },
+  { api: "github", task: "dismiss a stale review on a pull request", expect: ["pulls/dismiss-review"] },
+  { api: "stripe", task: "expire an open checkout session", expect: ["PostCheckoutSessionsSessionExpire"] },
+  { api: "stripe", task: "upload a file as dispute evidence", expect: ["PostFiles"] },
+  { api: "stripe", task: "create a shareable link customers can pay through", expect: ["PostPaymentLinks"] },
+  {
+    api: "stripe",
+    task: "cancel a subscription immediately",
+    expect: ["DeleteSubscriptionsSubscriptionExposedId"],
+  },
+  { api: "stripe", task: "update a customer's shipping address", expect: ["PostCustomersCustomer"] },
+  { api: "stripe", task: "add a one-off charge to a customer's next invoice", expect: ["PostInvoiceitems"] },
+  { api: "stripe", task: "add a new product to the catalog", expect: ["PostProducts"] },
+  { api: "stripe", task: "pay out my balance to my bank account", expect: ["PostPayouts"] },
+  {
+    api: "stripe",
+    task: "create a promo code customers can type at checkout",
+    expect: ["PostPromotionCodes"],
+  },
+  {
+    api: "stripe",
+    task: "verify a bank account with micro-deposits",
+    expect: [
+      "PostPaymentIntentsIntentVerifyMicrodeposits",
+      "PostSetupIntentsIntentVerifyMicrodeposits",
+      "PostCustomersCustomerBankAccountsIdVerify",
+      "PostCustomersCustomerSourcesIdVerify",
+    ],
+  },
+  { api: "stripe", task: "add funds to my Stripe balance from my bank", expect: ["PostTopups"] },
+  {
+    api: "stripe",
+    task: "upgrade a customer's subscription to a more expensive price",
+    expect: ["PostSubscriptionsSubscriptionExposedId", "PostSubscriptionItemsItem"],
+  },
+  {
+    api: "stripe",
+    task: "save a card to a customer for future payments",
+    expect: ["PostPaymentMethodsPaymentMethodAttach", "PostSetupIntents"],
+  },
+  { api: "stripe", task: "resume a paused subscription", expect: ["PostSubscriptionsSubscriptionResume"] },
+  { api: "stripe", task: "offer flat-rate shipping at checkout", expect: ["PostShippingRates"] },
+  {
+    api: "stripe",
+    task: "report metered usage for a subscription item",
+    expect: ["PostSubscriptionItemsSubscriptionItemUsageRecords", "PostBillingMeterEvents"],
+  },
+  { api: "stripe", task: "issue a credit note for an invoice", expect: ["PostCreditNotes"] },
+  { api: "stripe", task: "subscribe a customer to a monthly plan", expect: ["PostSubscriptions"] },
+  {
+    api: "stripe",
+    task: "schedule a subscription to change plans next month",
+    expect: ["PostSubscriptionSchedules"],
+  },
+  { api: "stripe", task: "delete a customer", expect: ["DeleteCustomersCustomer"] },
+  { api: "stripe", task: "start a subscription with a 14 day free trial", expect: ["PostSubscriptions"] },
+  {
+    api: "stripe",
+    task: "stop charging a customer automatically and send invoices instead",
+    expect: ["PostSubscriptionsSubscriptionExposedId"],
+  },
+  { api: "stripe", task: "create a connected Express account", expect: ["PostAccounts"] },
+  { api: "stripe", task: "send money to a connected account", expect: ["PostTransfers"] },
+  { api: "stripe", task: "email an invoice to a customer", expect: ["PostInvoicesInvoiceSend"] },
+  { api: "stripe", task: "accept a dispute and give up", expect: ["PostDisputesDisputeClose"] },
+  {
+    api: "kubernetes",
+    task: "assign a pod to a specific node",
+    expect: ["createCoreV1NamespacedPodBinding", "createCoreV1NamespacedBinding"],
+  },
+  {
+    api: "kubernetes",
+    task: "make a user cluster admin",
+    expect: ["createRbacAuthorizationV1ClusterRoleBinding"],
+  },
+  {
+    api: "kubernetes",
+    task: "get a short-lived token for a service account",
+    expect: ["createCoreV1NamespacedServiceAccountToken"],
+  },
+  {
+    api: "kubernetes",
+    task: "register a validating admission webhook",
+    expect: ["createAdmissionregistrationV1ValidatingWebhookConfiguration"],
+  },
+  {
+    api: "kubernetes",
+    task: "create a LoadBalancer to expose an app to the internet",
+    expect: ["createCoreV1NamespacedService"],
+  },
+  { api: "kubernetes", task: "list persistent volumes", expect: ["listCoreV1PersistentVolume"] },
+  {
+    api: "kubernetes",
+    task: "create a service account for my app",
+    expect: ["createCoreV1NamespacedServiceAccount"],
+  },
+  {
+    api: "kubernetes",
+    task: "attach to the console of a running container",
+    expect: ["connectCoreV1PostNamespacedPodAttach", "connectCoreV1GetNamespacedPodAttach"],
+  },
+  {
+    api: "kubernetes",
+    task: "list the ingress rules of a namespace",
+    expect: ["listNetworkingV1NamespacedIngress"],
+  },
+  {
+    api: "kubernetes",
+    task: "see the revision history of a statefulset",
+    expect: ["listAppsV1NamespacedControllerRevision"],
+  },
+  {
+    api: "kubernetes",
+    task: "expose my pods inside the cluster with a stable service",
+    expect: ["createCoreV1NamespacedService"],
+  },
+  {
+    api: "kubernetes",
+    task: "run a one-off batch job to migrate the database",
+    expect: ["createBatchV1NamespacedJob"],
+  },
+  {
+    api: "kubernetes",
+    task: "set default memory limits for containers in a namespace",
+    expect: ["createCoreV1NamespacedLimitRange"],
+  },
+  {
+    api: "kubernetes",
+    task: "renew a leader election lease",
+    expect: ["patchCoordinationV1NamespacedLease", "replaceCoordinationV1NamespacedLease"],
+  },
+  {
+    api: "kubernetes",
+    task: "update the container image of a deployment",
+    expect: ["patchAppsV1NamespacedDeployment", "replaceAppsV1NamespacedDeployment"],
+  },
+  {
+    api: "kubernetes",
+    task: "check the rollout status of a deployment",
+    expect: ["readAppsV1NamespacedDeploymentStatus", "readAppsV1NamespacedDeployment"],
+  },
+  { api: "kubernetes", task: "taint a node so only tolerating pods run there", expect: ["patchCoreV1Node"] },
+  {
+    api: "kubernetes",
+    task: "attach an ephemeral debug container to a running pod",
+    expect: ["patchCoreV1NamespacedPodEphemeralcontainers", "replaceCoreV1NamespacedPodEphemeralcontainers"],
+  },
+  {
+    api: "kubernetes",
+    task: "run a database with stable network identities and storage",
+    expect: ["createAppsV1NamespacedStatefulSet"],
+  },
+  {
+    api: "kubernetes",
+    task: "show recent warning events in a namespace",
+    expect: ["listCoreV1NamespacedEvent", "listEventsV1NamespacedEvent", "listEventsV1beta1NamespacedEvent"],
+  },
+  { api: "kubernetes", task: "list the pods in a namespace", expect: ["listCoreV1NamespacedPod"] },
+  {
+    api: "kubernetes",
+    task: "am I allowed to delete pods in this namespace",
+    expect: ["createAuthorizationV1SelfSubjectAccessReview"],
+  },
+  {
+    api: "kubernetes",
+    task: "check whether another user can create deployments",
+    expect: [
+      "createAuthorizationV1SubjectAccessReview",
+      "createAuthorizationV1NamespacedLocalSubjectAccessReview",
+    ],
+  },
+  {
+    api: "kubernetes",
+    task: "show the logs of the previous crashed container",
+    expect: ["readCoreV1NamespacedPodLog"],
+  },
+  {
+    api: "kubernetes",
+    task: "run a shell command inside a running container",
+    expect: ["connectCoreV1PostNamespacedPodExec", "connectCoreV1GetNamespacedPodExec"],
+  },
+];
