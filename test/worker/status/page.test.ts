@@ -1,0 +1,338 @@
+/**
+ * `GET /status` (src/status/): who sees what (src/ops/access.ts), the page's headers, hostile text
+ * rendered inert, and the charts' data attributes equal to what the metrics source answered.
+ */
+import { env as baseEnv, exports } from "cloudflare:workers";
+import { Hono } from "hono";
+import { describe, expect, it } from "vitest";
+import { vendorNames } from "../../../src/bundle/registry.ts";
+import { handleError, requestId } from "../../../src/errors.ts";
+import type { MetricsBucket, VendorMetricsSnapshot } from "../../../src/ops/metrics-types.ts";
+import type { QuotaUsage } from "../../../src/resilience/quota-types.ts";
+import type { StatusData } from "../../../src/status/data.ts";
+import { statusRoutes } from "../../../src/status/page.ts";
+import { NO_DATA_YET, type StatusSources } from "../../../src/status/sources.ts";
+import { manualClock } from "../../support/clocks.ts";
+import { authEnv, Browser, gatewayFetch, location, type TestEnv } from "../auth/helpers.ts";
+
+const LOCAL = "http://127.0.0.1:8787/status";
+const HTML = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
+const JSON_ACCEPT = { accept: "application/json" };
+const NOW = Date.UTC(2026, 11, 5, 12, 30, 15);
+const OPS_TOKEN = "ops-token-for-status-tests-0123456789";
+
+const HOSTILE = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
+
+function bucket(start: number, calls: number, errors: number, p50?: number): MetricsBucket {
+  return {
+    start,
+    calls,
+    errors,
+    outcomes: { ok: calls - errors, ...(errors > 0 ? { upstream_error: errors } : {}) },
+    ...(p50 === undefined ? {} : { p50Ms: p50, p95Ms: p50 * 3, p99Ms: p50 * 4 }),
+  };
+}
+
+/** A vendor's metrics with numbers that differ per slot, so a shifted or dropped slot shows. */
+function snapshot(vendor: string, now: number): VendorMetricsSnapshot {
+  const minute = Math.floor(now / 60_000) * 60_000;
+  const hourStart = Math.floor(now / 3_600_000) * 3_600_000;
+  const hour = Array.from({ length: 60 }, (_, i) =>
+    bucket(minute - (59 - i) * 60_000, i % 7, i % 7 === 6 ? 2 : 0, i % 7 === 0 ? undefined : 10 + i),
+  );
+  const day = Array.from({ length: 24 }, (_, i) =>
+    bucket(hourStart - (23 - i) * 3_600_000, i * 3, i % 5, 20 + i),
+  );
+  const total = (b: MetricsBucket[]) => ({
+    calls: b.reduce((s, x) => s + x.calls, 0),
+    errors: b.reduce((s, x) => s + x.errors, 0),
+    outcomes: {},
+  });
+  return {
+    vendor,
+    generatedAt: now,
+    hour: { buckets: hour, ...total(hour), p50Ms: 31, p95Ms: 120 },
+    day: { buckets: day, ...total(day), p50Ms: 33, p95Ms: 150 },
+    tools: [],
+    recentFailures: [
+      {
+        time: now - 5_000,
+        tool: `tool${HOSTILE}`,
+        outcome: "upstream_error",
+        errorCode: "upstream_5xx",
+        message: HOSTILE,
+      },
+    ],
+  };
+}
+
+interface Calls {
+  metrics: Array<{ vendor: string; now: number }>;
+  quotas: string[];
+}
+
+function fakeSources(quotas: Record<string, QuotaUsage[]> = {}): { sources: StatusSources; calls: Calls } {
+  const calls: Calls = { metrics: [], quotas: [] };
+  return {
+    calls,
+    sources: {
+      vendorMetrics: async (_env, vendor, now) => {
+        calls.metrics.push({ vendor, now });
+        return snapshot(vendor, now);
+      },
+      quotaUsage: async (_env, teamId) => {
+        calls.quotas.push(teamId);
+        return quotas[teamId];
+      },
+    },
+  };
+}
+
+function appWith(sources: StatusSources): Hono<{ Bindings: Env }> {
+  const app = new Hono<{ Bindings: Env }>();
+  app.use(requestId());
+  app.onError(handleError);
+  app.route("/", statusRoutes(sources));
+  return app;
+}
+
+const clockedEnv = (extra: Record<string, unknown> = {}) =>
+  ({ ...baseEnv, GATEWAY_TEST_CLOCK: manualClock(NOW), ...extra }) as unknown as Env;
+
+/** `data-<name>` of the chart `series`/`window` inside the vendor's section. */
+function chartData(html: string, vendor: string, series: string, window: string, name: string): string {
+  const section = html.split(`data-vendor="${vendor}"`)[1]?.split("</section>")[0] ?? "";
+  const svg = new RegExp(`<svg[^>]*data-series="${series}" data-window="${window}"[^>]*>`).exec(section)?.[0];
+  if (svg === undefined) throw new Error(`no ${series}/${window} chart for ${vendor}`);
+  const value = new RegExp(`data-${name}="([^"]*)"`).exec(svg)?.[1];
+  if (value === undefined) throw new Error(`no data-${name} on ${series}/${window}`);
+  return value;
+}
+
+const csv = (values: readonly (number | undefined)[]) =>
+  values.map((v) => (v === undefined ? "" : String(v))).join(",");
+
+describe("GET /status with GATEWAY_AUTH=none", () => {
+  it("serves the page on loopback with strict headers and every vendor", async () => {
+    const res = await exports.default.fetch(LOCAL, { headers: HTML });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toMatch(/^default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:;/);
+    expect(csp).not.toMatch(/script-src/);
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    const html = await res.text();
+    expect(html).not.toMatch(/<script|<link rel="stylesheet"|src="http/i);
+    expect(html).toContain(`<meta http-equiv="refresh" content="60">`);
+    for (const vendor of vendorNames()) expect(html).toContain(`data-vendor="${vendor}"`);
+    // Metrics are not wired yet in this branch: the page says so instead of drawing empty charts.
+    expect(html).toContain("No metrics yet for this vendor.");
+    expect(html).toContain(`href="/health/vendors"`);
+    expect(html).toContain(`href="/admin/audit"`);
+    expect(html).not.toContain("Sign out");
+  });
+
+  it("answers the same data as JSON for Accept: application/json", async () => {
+    const res = await exports.default.fetch(LOCAL, { headers: JSON_ACCEPT });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const data = (await res.json()) as StatusData;
+    expect(data.viewer).toEqual({ scope: "all", via: "local" });
+    expect(data.vendors.map((v) => v.vendor)).toEqual([...vendorNames()].sort((a, b) => a.localeCompare(b)));
+    expect(data.vendors.every((v) => v.metrics === null)).toBe(true);
+    const health = (await (await exports.default.fetch("http://127.0.0.1/health/vendors")).json()) as {
+      vendors: Record<string, { status: string; breaker: unknown }>;
+    };
+    for (const v of data.vendors) expect(v.health.breaker).toEqual(health.vendors[v.vendor]?.breaker);
+  });
+
+  it("does not exist off loopback", async () => {
+    const res = await exports.default.fetch("http://gateway.test/status", { headers: HTML });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  });
+
+  it("answers other methods with a JSON 405", async () => {
+    const res = await exports.default.fetch(LOCAL, { method: "POST" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
+  });
+});
+
+describe("the page's content from its sources", () => {
+  it("draws each vendor's numbers into the charts' data attributes, asking for them at the clock's now", async () => {
+    const { sources, calls } = fakeSources();
+    const res = await appWith(sources).fetch(new Request(LOCAL, { headers: HTML }), clockedEnv());
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(calls.metrics.map((c) => c.vendor).sort()).toEqual([...vendorNames()].sort());
+    expect(new Set(calls.metrics.map((c) => c.now))).toEqual(new Set([NOW]));
+    const expected = snapshot("faulty", NOW);
+    for (const window of ["hour", "day"] as const) {
+      const buckets = expected[window].buckets;
+      expect(chartData(html, "faulty", "calls", window, "starts")).toBe(
+        buckets.map((b) => b.start).join(","),
+      );
+      expect(chartData(html, "faulty", "calls", window, "calls")).toBe(csv(buckets.map((b) => b.calls)));
+      expect(chartData(html, "faulty", "calls", window, "errors")).toBe(csv(buckets.map((b) => b.errors)));
+      expect(chartData(html, "faulty", "latency", window, "p50")).toBe(csv(buckets.map((b) => b.p50Ms)));
+      expect(chartData(html, "faulty", "latency", window, "p95")).toBe(csv(buckets.map((b) => b.p95Ms)));
+      expect(chartData(html, "faulty", "error-rate", window, "error-rate")).toBe(
+        csv(buckets.map((b) => (b.calls === 0 ? undefined : Math.round((b.errors / b.calls) * 1000) / 10))),
+      );
+    }
+    expect(html).toContain(`data-stat="calls-hour" data-value="${expected.hour.calls}"`);
+    // One bar (or stacked pair) per slot with calls, each with its own title.
+    const section = html.split(`data-vendor="faulty"`)[1]?.split("</section>")[0] ?? "";
+    const callsSvg = /<svg[^>]*data-series="calls" data-window="hour".*?<\/svg>/s.exec(section)?.[0] ?? "";
+    expect(callsSvg.match(/<rect class="ok"/g)?.length).toBe(
+      expected.hour.buckets.filter((b) => b.calls > b.errors).length,
+    );
+    expect(callsSvg.match(/<rect class="err"/g)?.length).toBe(
+      expected.hour.buckets.filter((b) => b.errors > 0).length,
+    );
+  });
+
+  it("renders hostile failure text and tool names inert", async () => {
+    const { sources } = fakeSources();
+    const res = await appWith(sources).fetch(new Request(LOCAL, { headers: HTML }), clockedEnv());
+    const html = await res.text();
+    expect(html).not.toContain("<script");
+    expect(html).not.toContain("<img");
+    expect(html).toContain("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;");
+    expect(html).toContain("tool&#60;script&#62;");
+  });
+
+  it("still renders when a source fails: that vendor shows no data yet", async () => {
+    const sources: StatusSources = {
+      vendorMetrics: async (_env, vendor, now) => {
+        if (vendor === "faulty") throw new Error("metrics store down");
+        return snapshot(vendor, now);
+      },
+      quotaUsage: NO_DATA_YET.quotaUsage,
+    };
+    const res = await appWith(sources).fetch(new Request(LOCAL, { headers: JSON_ACCEPT }), clockedEnv());
+    expect(res.status).toBe(200);
+    const data = (await res.json()) as StatusData;
+    expect(data.vendors.find((v) => v.vendor === "faulty")?.metrics).toBeNull();
+    expect(data.vendors.find((v) => v.vendor === "refused")?.metrics?.hour.calls).toBeGreaterThan(0);
+  });
+});
+
+describe("who sees what with client auth on", () => {
+  const withToken = () => authEnv({ OPS_TOKEN });
+  const fetchAs = (env: TestEnv, sources: StatusSources, init: RequestInit) =>
+    appWith(sources).fetch(new Request("https://gw.test/status", init), env as unknown as Env);
+
+  it("sends a browser without a session to sign in and back to /status", async () => {
+    const env = await withToken();
+    const browser = new Browser(env);
+    const res = await browser.fetch("/status", { headers: HTML });
+    expect(res.status).toBe(303);
+    expect(location(res)).toBe("/signin?next=%2Fstatus");
+    const form = await (await browser.fetch(location(res))).text();
+    expect(form).toContain(`name="return" value="/status"`);
+    const signedIn = await browser.signIn("alice", "/status");
+    expect(location(signedIn)).toBe("/status");
+    const page = await browser.fetch("/status", { headers: HTML });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("Sign out");
+    expect(html).toMatch(
+      /<form method="post" action="\/signout"><input type="hidden" name="csrf" value="[^"]+">/,
+    );
+  });
+
+  it("refuses `next` values that leave the gateway or its pages", async () => {
+    const browser = new Browser(await withToken());
+    for (const next of ["//evil.example/status", "https://evil.example/", "/status/../admin", "/\\evil"]) {
+      const form = await (await browser.fetch(`/signin?next=${encodeURIComponent(next)}`)).text();
+      expect(form).toContain(`name="return" value="/credentials"`);
+    }
+  });
+
+  it("answers JSON 401 to a client without a session, even one asking for HTML with a bad token", async () => {
+    const env = await withToken();
+    const plain = await gatewayFetch(env, "/status", { headers: JSON_ACCEPT });
+    expect(plain.status).toBe(401);
+    expect(((await plain.json()) as { error: { details: unknown } }).error.details).toEqual({
+      signIn: "/signin?next=%2Fstatus",
+    });
+    const badToken = await gatewayFetch(env, "/status", {
+      headers: { ...HTML, authorization: "Bearer wrong" },
+    });
+    expect(badToken.status).toBe(401);
+    expect(badToken.headers.get("content-type")).toMatch(/^application\/json/);
+  });
+
+  it("shows the ops token every vendor and every team's quota use", async () => {
+    const env = await withToken();
+    const quota: QuotaUsage = {
+      scope: "user",
+      subject: HOSTILE,
+      window: "minute",
+      used: 7,
+      limit: 10,
+      resetAt: NOW,
+    };
+    const { sources, calls } = fakeSources({ eng: [quota] });
+    const res = await fetchAs(env, sources, {
+      headers: { ...JSON_ACCEPT, authorization: `Bearer ${OPS_TOKEN}` },
+    });
+    expect(res.status).toBe(200);
+    const data = (await res.json()) as StatusData;
+    expect(data.vendors.map((v) => v.vendor).sort()).toEqual([...vendorNames()].sort());
+    expect(calls.quotas.sort()).toEqual(["eng", "ops"]);
+    expect(data.quotas).toEqual([
+      { teamId: "eng", usage: [quota] },
+      { teamId: "ops", usage: null },
+    ]);
+    const html = await (
+      await fetchAs(env, sources, { headers: { ...HTML, authorization: `Bearer ${OPS_TOKEN}` } })
+    ).text();
+    expect(html).toContain(`data-used="7" data-limit="10"`);
+    expect(html).not.toContain("<script");
+    expect(html).toContain("No quota data yet.");
+  });
+
+  it("shows a team member only the team's vendors and quota use, and no audit link", async () => {
+    const env = await withToken();
+    const carol = new Browser(env);
+    await carol.signIn("carol", "/status");
+    const res = await carol.fetch("/status", { headers: JSON_ACCEPT });
+    expect(res.status).toBe(200);
+    const data = (await res.json()) as StatusData;
+    expect(data.viewer).toEqual({
+      scope: "team",
+      via: "session",
+      userId: "carol",
+      teamId: "ops",
+      role: "member",
+    });
+    expect(data.vendors.map((v) => v.vendor)).toEqual(["auth-key"]);
+    expect(data.quotas.map((q) => q.teamId)).toEqual(["ops"]);
+    expect(data.links.map((l) => l.href)).not.toContain("/admin/audit");
+    const html = await (await carol.fetch("/status", { headers: HTML })).text();
+    expect(html).toContain(`data-vendor="auth-key"`);
+    expect(html).not.toContain(`data-vendor="faulty"`);
+  });
+
+  it("shows a team admin the audit link; a team without a vendor list sees every vendor", async () => {
+    const alice = new Browser(await withToken());
+    await alice.signIn("alice", "/status");
+    const data = (await (await alice.fetch("/status", { headers: JSON_ACCEPT })).json()) as StatusData;
+    expect(data.viewer).toMatchObject({ scope: "team", teamId: "eng", role: "admin" });
+    expect(data.vendors.length).toBe(vendorNames().length);
+    expect(data.links.map((l) => l.href)).toContain("/admin/audit");
+  });
+
+  it("refuses a signed-in user without a team or the admin role", async () => {
+    const dave = new Browser(await withToken());
+    await dave.signIn("dave", "/status");
+    const res = await dave.fetch("/status", { headers: HTML });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  });
+});
