@@ -9,14 +9,7 @@
 import { escapeHtml } from "../auth/pages.ts";
 import type { MetricsWindow, RecentFailure } from "../ops/metrics-types.ts";
 import type { QuotaUsage } from "../resilience/quota-types.ts";
-import {
-  type ChartWindow,
-  callsChart,
-  clockTime,
-  errorRateChart,
-  errorRatePercent,
-  latencyChart,
-} from "./charts.ts";
+import { type ChartWindow, callsChart, errorRateChart, errorRatePercent, latencyChart } from "./charts.ts";
 import type { StatusData, StatusTeamQuota, StatusVendor } from "./data.ts";
 
 /** `<meta http-equiv=refresh>` period: the page re-renders itself without a script. */
@@ -27,9 +20,9 @@ const STYLE = `
 html{-webkit-text-size-adjust:100%}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#f5f6f8}
 a{color:#0b5cad}a:focus-visible,button:focus-visible{outline:2px solid #0b5cad;outline-offset:2px}
-header.top{background:#16202c;color:#e8edf2;padding:1rem 1rem .75rem}
+header.top{background:#16202c;color:#e8edf2;padding:1rem 0 .75rem}
 header.top a{color:#9cc8ff}
-.wrap{max-width:72rem;margin:0 auto}
+.wrap{max-width:72rem;margin:0 auto;padding:0 1rem}
 h1{font-size:1.35rem;margin:0;display:flex;flex-wrap:wrap;align-items:center;gap:.5rem}
 h2{font-size:1.15rem;margin:0}
 h3{font-size:1rem;margin:1rem 0 .4rem}
@@ -39,7 +32,7 @@ header.top .muted{color:#aab6c2}
 nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
 nav form{display:inline;margin:0}
 nav button{font:inherit;color:#9cc8ff;background:none;border:0;padding:0;text-decoration:underline;cursor:pointer}
-main{padding:1rem}
+main{padding-top:1rem;padding-bottom:1rem}
 .pill{display:inline-block;font-size:.8rem;font-weight:600;line-height:1.2;padding:.2rem .55rem;border-radius:99px;border:1px solid;white-space:nowrap;vertical-align:middle}
 .up,.ok{color:#116329;background:#dafbe1;border-color:#8fd6a0}
 .degraded{color:#7d4e00;background:#fff5cc;border-color:#e6c35a}
@@ -81,7 +74,7 @@ code{font:.9em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#
 .quota meter{grid-column:1/-1;width:100%;height:.7rem}
 .quota .who{overflow-wrap:anywhere}
 h2.section{margin:.25rem 0 0}
-footer{padding:0 1rem 2rem;color:#59636e;font-size:.9rem}
+footer{padding-bottom:2rem;color:#59636e;font-size:.9rem}
 `;
 
 function iso(at: string | number): string {
@@ -139,10 +132,8 @@ function breakerLine(v: StatusVendor): string {
 }
 
 function axis(window: MetricsWindow, kind: ChartWindow): string {
-  const first = window.buckets[0];
-  const last = window.buckets[window.buckets.length - 1];
-  if (first === undefined || last === undefined) return "";
-  return `<div class="axis" aria-hidden="true"><span>${clockTime(first.start)}</span><span>${kind === "hour" ? "now" : `${clockTime(last.start)} UTC`}</span></div>`;
+  if (window.buckets.length === 0) return "";
+  return `<div class="axis" aria-hidden="true"><span>${kind === "hour" ? "60 min ago" : "24 h ago"}</span><span>now</span></div>`;
 }
 
 function windowCharts(title: string, kind: ChartWindow, window: MetricsWindow): string {
@@ -215,13 +206,13 @@ function vendorSection(v: StatusVendor): string {
   ].join("");
   const charts =
     m === null
-      ? `<p class="empty">No metrics yet for this vendor.${counters === null ? "" : ` Since its guard started: ${counters.successes} succeeded, ${counters.failures} failed, ${counters.rejected} refused.`}</p>`
+      ? `<p class="empty">No metrics yet for this vendor.${counters === null ? "" : ` Its guard's counters (approximate, since it started): ${counters.successes} succeeded, ${counters.failures} failed, ${counters.rejected} refused.`}</p>`
       : `<div class="windows">${windowCharts("Last hour <small>per minute</small>", "hour", m.hour)}${windowCharts("Last 24 hours <small>per hour</small>", "day", m.day)}</div>`;
   const kind = v.kind === "mcp" ? "MCP server" : "OpenAPI";
   return `<section class="card vendor" id="${vendorAnchor(v.vendor)}" data-vendor="${escapeHtml(v.vendor)}" data-status="${escapeHtml(v.health.status)}">
 <div class="vhead"><h2>${escapeHtml(v.vendor)} <small>${kind}</small></h2>${pill(v.health.status)}</div>
 <p class="breaker">${breakerLine(v)}</p>
-<dl class="stats">${stats}</dl>
+${m === null ? "" : `<dl class="stats">${stats}</dl>`}
 ${charts}
 ${failures(v)}
 ${definitionChanges(v)}

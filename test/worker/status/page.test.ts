@@ -7,12 +7,12 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { vendorNames } from "../../../src/bundle/registry.ts";
 import { handleError, requestId } from "../../../src/errors.ts";
-import type { MetricsBucket, VendorMetricsSnapshot } from "../../../src/ops/metrics-types.ts";
 import type { QuotaUsage } from "../../../src/resilience/quota-types.ts";
 import type { StatusData } from "../../../src/status/data.ts";
 import { statusRoutes } from "../../../src/status/page.ts";
 import { NO_DATA_YET, type StatusSources } from "../../../src/status/sources.ts";
 import { manualClock } from "../../support/clocks.ts";
+import { HOSTILE, sampleSnapshot } from "../../support/status-sample.ts";
 import { authEnv, Browser, gatewayFetch, location, type TestEnv } from "../auth/helpers.ts";
 
 const LOCAL = "http://127.0.0.1:8787/status";
@@ -20,51 +20,6 @@ const HTML = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
 const JSON_ACCEPT = { accept: "application/json" };
 const NOW = Date.UTC(2026, 11, 5, 12, 30, 15);
 const OPS_TOKEN = "ops-token-for-status-tests-0123456789";
-
-const HOSTILE = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
-
-function bucket(start: number, calls: number, errors: number, p50?: number): MetricsBucket {
-  return {
-    start,
-    calls,
-    errors,
-    outcomes: { ok: calls - errors, ...(errors > 0 ? { upstream_error: errors } : {}) },
-    ...(p50 === undefined ? {} : { p50Ms: p50, p95Ms: p50 * 3, p99Ms: p50 * 4 }),
-  };
-}
-
-/** A vendor's metrics with numbers that differ per slot, so a shifted or dropped slot shows. */
-function snapshot(vendor: string, now: number): VendorMetricsSnapshot {
-  const minute = Math.floor(now / 60_000) * 60_000;
-  const hourStart = Math.floor(now / 3_600_000) * 3_600_000;
-  const hour = Array.from({ length: 60 }, (_, i) =>
-    bucket(minute - (59 - i) * 60_000, i % 7, i % 7 === 6 ? 2 : 0, i % 7 === 0 ? undefined : 10 + i),
-  );
-  const day = Array.from({ length: 24 }, (_, i) =>
-    bucket(hourStart - (23 - i) * 3_600_000, i * 3, i % 5, 20 + i),
-  );
-  const total = (b: MetricsBucket[]) => ({
-    calls: b.reduce((s, x) => s + x.calls, 0),
-    errors: b.reduce((s, x) => s + x.errors, 0),
-    outcomes: {},
-  });
-  return {
-    vendor,
-    generatedAt: now,
-    hour: { buckets: hour, ...total(hour), p50Ms: 31, p95Ms: 120 },
-    day: { buckets: day, ...total(day), p50Ms: 33, p95Ms: 150 },
-    tools: [],
-    recentFailures: [
-      {
-        time: now - 5_000,
-        tool: `tool${HOSTILE}`,
-        outcome: "upstream_error",
-        errorCode: "upstream_5xx",
-        message: HOSTILE,
-      },
-    ],
-  };
-}
 
 interface Calls {
   metrics: Array<{ vendor: string; now: number }>;
@@ -78,7 +33,7 @@ function fakeSources(quotas: Record<string, QuotaUsage[]> = {}): { sources: Stat
     sources: {
       vendorMetrics: async (_env, vendor, now) => {
         calls.metrics.push({ vendor, now });
-        return snapshot(vendor, now);
+        return sampleSnapshot(vendor, now);
       },
       quotaUsage: async (_env, teamId) => {
         calls.quotas.push(teamId);
@@ -169,7 +124,7 @@ describe("the page's content from its sources", () => {
     const html = await res.text();
     expect(calls.metrics.map((c) => c.vendor).sort()).toEqual([...vendorNames()].sort());
     expect(new Set(calls.metrics.map((c) => c.now))).toEqual(new Set([NOW]));
-    const expected = snapshot("faulty", NOW);
+    const expected = sampleSnapshot("faulty", NOW);
     for (const window of ["hour", "day"] as const) {
       const buckets = expected[window].buckets;
       expect(chartData(html, "faulty", "calls", window, "starts")).toBe(
@@ -209,7 +164,7 @@ describe("the page's content from its sources", () => {
     const sources: StatusSources = {
       vendorMetrics: async (_env, vendor, now) => {
         if (vendor === "faulty") throw new Error("metrics store down");
-        return snapshot(vendor, now);
+        return sampleSnapshot(vendor, now);
       },
       quotaUsage: NO_DATA_YET.quotaUsage,
     };
