@@ -8,6 +8,7 @@
 import { loadAuthConfig, teamAllowlist } from "../auth/config.ts";
 import { allBundles } from "../bundle/registry.ts";
 import { clockFor } from "../clock.ts";
+import { GatewayError } from "../errors.ts";
 import { collectVendorHealth, type VendorHealth } from "../health/vendors.ts";
 import type { OpsViewer } from "../ops/access.ts";
 import type { VendorMetricsSnapshot } from "../ops/metrics-types.ts";
@@ -46,6 +47,8 @@ export interface StatusData {
     teamId?: string;
     role?: "admin" | "member";
   };
+  /** Set when the page shows one vendor (`/status?vendor=<name>`). */
+  only?: string;
   vendors: StatusVendor[];
   quotas: StatusTeamQuota[];
   /** Other operator surfaces this viewer may open. */
@@ -73,15 +76,26 @@ function linksFor(viewer: OpsViewer): StatusLink[] {
   return links;
 }
 
-/** Everything the page shows this viewer. Sources that fail count as "no data yet", never as a failed page. */
+/**
+ * Everything the page shows this viewer (`only`: one vendor of theirs). Sources that fail count as
+ * "no data yet", never as a failed page.
+ *
+ * @throws {GatewayError} `not_found` when `only` is no vendor this viewer may see (which of the two is not said).
+ */
 export async function collectStatus(
   env: Env,
   viewer: OpsViewer,
   sources: StatusSources,
+  only?: string,
 ): Promise<StatusData> {
   const now = clockFor(env).now();
   const scope = visibleScope(env, viewer);
-  const bundles = allBundles().filter((bundle) => scope.vendors?.has(bundle.vendor) ?? true);
+  const bundles = allBundles().filter(
+    (bundle) => (scope.vendors?.has(bundle.vendor) ?? true) && (only === undefined || bundle.vendor === only),
+  );
+  if (only !== undefined && bundles.length === 0) {
+    throw new GatewayError("not_found", "No such vendor on your status page.");
+  }
   const [health, metrics, quotas] = await Promise.all([
     collectVendorHealth(env, bundles),
     Promise.all(
@@ -116,6 +130,7 @@ export async function collectStatus(
       ...(viewer.userId === undefined ? {} : { userId: viewer.userId }),
       ...(viewer.scope === "team" ? { teamId: viewer.teamId, role: viewer.role } : {}),
     },
+    ...(only === undefined ? {} : { only }),
     vendors,
     quotas,
     links: linksFor(viewer),

@@ -51,7 +51,7 @@ export function statusRoutes(sources: StatusSources): Hono<{ Bindings: Env }> {
       }
       throw error;
     }
-    const data = await collectStatus(c.env, viewer, sources);
+    const data = await collectStatus(c.env, viewer, sources, c.req.query("vendor"));
     if (!html) return c.json(data, 200, { "cache-control": "no-store", "x-content-type-options": "nosniff" });
     const session = viewer.via === "session" ? await getSession(c, c.env) : undefined;
     const page = renderStatusPage(data, session === undefined ? {} : { signOutCsrf: session.csrf });

@@ -7,10 +7,25 @@
  * @module
  */
 import { escapeHtml } from "../auth/pages.ts";
-import type { MetricsWindow, RecentFailure } from "../ops/metrics-types.ts";
+import { CALL_OUTCOMES } from "../call-outcome.ts";
+import type { MetricsWindow, RecentFailure, ToolMetrics } from "../ops/metrics-types.ts";
 import type { QuotaUsage } from "../resilience/quota-types.ts";
 import { type ChartWindow, callsChart, errorRateChart, errorRatePercent, latencyChart } from "./charts.ts";
 import type { StatusData, StatusTeamQuota, StatusVendor } from "./data.ts";
+
+/**
+ * More vendors than this get a summary page: a tile for each, full sections (charts) only for the
+ * ones not `up`; each vendor's own page is `/status?vendor=<name>`. Keeps the page light (a section
+ * is tens of kilobytes of SVG) and the problems on top.
+ */
+export const FULL_PAGE_VENDORS_MAX = 12;
+
+/** Tiles list the vendors needing attention first. */
+const SEVERITY: Record<string, number> = { down: 0, degraded: 1, unknown: 2, up: 3 };
+
+function vendorHref(vendor: string): string {
+  return `/status?vendor=${encodeURIComponent(vendor)}`;
+}
 
 /** `<meta http-equiv=refresh>` period: the page re-renders itself without a script. */
 export const STATUS_REFRESH_SECONDS = 60;
@@ -46,9 +61,10 @@ main{padding-top:1rem;padding-bottom:1rem}
 .tile .kv{display:block;color:#59636e;font-size:.9rem}
 .card{background:#fff;border:1px solid #dde1e6;border-radius:10px;padding:1rem;margin:0 0 1rem}
 .vhead{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem;justify-content:space-between}
-.vhead h2{overflow-wrap:anywhere}
+.vhead h2{overflow-wrap:anywhere}a.plain{color:inherit;text-decoration:none}a.plain:hover{text-decoration:underline}
+.vendor[data-status=down]{border-left:5px solid #cf222e}.vendor[data-status=degraded]{border-left:5px solid #d4a72c}
 .breaker{margin:.3rem 0 .6rem;color:#424a53}
-.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(7.5rem,1fr));gap:.5rem;margin:.5rem 0}
+.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(7rem,1fr));gap:.5rem;margin:.5rem 0}
 .stats div{background:#f6f8fa;border-radius:6px;padding:.35rem .6rem}
 .stats dt{font-size:.8rem;color:#59636e}.stats dd{margin:0;font-size:1.15rem;font-weight:600;font-variant-numeric:tabular-nums}
 .windows{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,20rem),1fr));gap:0 1.5rem}
@@ -74,6 +90,11 @@ code{font:.9em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#
 .quota meter{grid-column:1/-1;width:100%;height:.7rem}
 .quota .who{overflow-wrap:anywhere}
 h2.section{margin:.25rem 0 0}
+table.tools{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}
+.tools th,.tools td{text-align:right;padding:.25rem .4rem;border-top:1px solid #eaeef2;font-size:.95rem}
+.tools th[scope=row],.tools thead th:first-child{text-align:left;overflow-wrap:anywhere;font-weight:400}
+.tools thead th{font-size:.8rem;color:#59636e;font-weight:400;border-top:0}
+.outcomes{margin:.2rem 0 .4rem;font-size:.9rem;color:#424a53}.outcomes span{white-space:nowrap}
 footer{padding-bottom:2rem;color:#59636e;font-size:.9rem}
 `;
 
@@ -188,6 +209,35 @@ function definitionChanges(v: StatusVendor): string {
   return `<h3>Tool definition changes</h3><ul class="changes">${items.join("")}</ul><p class="muted">Approve with <code>npm run approve-tools</code>.</p>`;
 }
 
+/** `ok 160 · upstream_error 10`, in the closed list's order. */
+function outcomeLine(window: Omit<MetricsWindow, "buckets">): string {
+  const parts = CALL_OUTCOMES.filter((outcome) => (window.outcomes[outcome] ?? 0) > 0).map(
+    (outcome) =>
+      `<span data-outcome="${outcome}" data-value="${window.outcomes[outcome]}">${outcome} <strong>${window.outcomes[outcome]}</strong></span>`,
+  );
+  return parts.length === 0 ? "" : `<p class="outcomes">Last hour: ${parts.join(" · ")}</p>`;
+}
+
+/** The busiest tools of the last hour (the rest are in the JSON). */
+const TOOLS_SHOWN = 10;
+
+function toolTable(tools: readonly ToolMetrics[]): string {
+  const busy = tools
+    .filter((t) => t.day.calls > 0)
+    .sort((a, b) => b.hour.calls - a.hour.calls || b.day.calls - a.day.calls || a.tool.localeCompare(b.tool));
+  if (busy.length === 0) return "";
+  const rows = busy
+    .slice(0, TOOLS_SHOWN)
+    .map(
+      (t) =>
+        `<tr data-tool="${escapeHtml(t.tool)}" data-calls="${t.hour.calls}" data-errors="${t.hour.errors}"><th scope="row"><code>${escapeHtml(t.tool)}</code></th><td>${t.hour.calls}</td><td>${percent(t.hour)}</td><td>${ms(t.hour.p95Ms)}</td><td>${t.day.calls}</td></tr>`,
+    )
+    .join("");
+  const more =
+    busy.length > TOOLS_SHOWN ? `<p class="muted">${busy.length - TOOLS_SHOWN} more in the JSON.</p>` : "";
+  return `<h3>Tools</h3><table class="tools"><thead><tr><th scope="col">Tool</th><th scope="col">Calls 1 h</th><th scope="col">Errors</th><th scope="col">p95</th><th scope="col">24 h</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
+}
+
 function vendorSection(v: StatusVendor): string {
   const m = v.metrics;
   const hour = m?.hour;
@@ -202,7 +252,6 @@ function vendorSection(v: StatusVendor): string {
     ),
     stat("p50-hour", "p50, 1 h", ms(hour?.p50Ms), hour?.p50Ms),
     stat("p95-hour", "p95, 1 h", ms(hour?.p95Ms), hour?.p95Ms),
-    stat("calls-day", "Calls, 24 h", m === undefined || m === null ? "–" : String(m.day.calls), m?.day.calls),
   ].join("");
   const charts =
     m === null
@@ -210,22 +259,47 @@ function vendorSection(v: StatusVendor): string {
       : `<div class="windows">${windowCharts("Last hour <small>per minute</small>", "hour", m.hour)}${windowCharts("Last 24 hours <small>per hour</small>", "day", m.day)}</div>`;
   const kind = v.kind === "mcp" ? "MCP server" : "OpenAPI";
   return `<section class="card vendor" id="${vendorAnchor(v.vendor)}" data-vendor="${escapeHtml(v.vendor)}" data-status="${escapeHtml(v.health.status)}">
-<div class="vhead"><h2>${escapeHtml(v.vendor)} <small>${kind}</small></h2>${pill(v.health.status)}</div>
+<div class="vhead"><h2><a class="plain" href="${escapeHtml(vendorHref(v.vendor))}">${escapeHtml(v.vendor)}</a> <small>${kind}</small></h2>${pill(v.health.status)}</div>
 <p class="breaker">${breakerLine(v)}</p>
 ${m === null ? "" : `<dl class="stats">${stats}</dl>`}
+${m === null ? "" : outcomeLine(m.hour)}
 ${charts}
+${m === null ? "" : toolTable(m.tools)}
 ${failures(v)}
 ${definitionChanges(v)}
 </section>`;
 }
 
-function tile(v: StatusVendor): string {
+function tile(v: StatusVendor, href: string): string {
   const hour = v.metrics?.hour;
   const numbers =
     hour === undefined
       ? "no metrics yet"
       : `${hour.calls} calls/h · ${percent(hour)} errors · p95 ${ms(hour.p95Ms)}`;
-  return `<li><a class="tile ${escapeHtml(v.health.status)}" href="#${vendorAnchor(v.vendor)}"><span class="name">${escapeHtml(v.vendor)}</span>${pill(v.health.status)}<span class="kv">${numbers}</span></a></li>`;
+  return `<li><a class="tile ${escapeHtml(v.health.status)}" data-tile="${escapeHtml(v.vendor)}" href="${escapeHtml(href)}"><span class="name">${escapeHtml(v.vendor)}</span>${pill(v.health.status)}<span class="kv">${numbers}</span></a></li>`;
+}
+
+/** Tiles for every vendor, then sections: all of them, or (many vendors) the ones not up. */
+function vendorsBody(data: StatusData): string {
+  if (data.vendors.length === 0) {
+    return `<p class="empty">No vendor to show${data.viewer.scope === "team" ? " for your team" : ""}.</p>`;
+  }
+  if (data.only !== undefined) {
+    return `<p><a href="/status">← All vendors</a></p>${data.vendors.map(vendorSection).join("")}`;
+  }
+  const summary = data.vendors.length > FULL_PAGE_VENDORS_MAX;
+  const ordered = [...data.vendors].sort(
+    (a, b) =>
+      (SEVERITY[a.health.status] ?? 2) - (SEVERITY[b.health.status] ?? 2) || a.vendor.localeCompare(b.vendor),
+  );
+  const tiles = ordered
+    .map((v) => tile(v, summary ? vendorHref(v.vendor) : `#${vendorAnchor(v.vendor)}`))
+    .join("");
+  const shown = summary ? ordered.filter((v) => v.health.status !== "up") : data.vendors;
+  const note = summary
+    ? `<p class="muted">${data.vendors.length} vendors: ${shown.length === 0 ? "all up" : `the ${shown.length} not up below`}; open a vendor for its charts.</p>`
+    : "";
+  return `<ul class="tiles">${tiles}</ul>${note}${shown.map(vendorSection).join("")}`;
 }
 
 function quotaRow(q: QuotaUsage): string {
@@ -284,10 +358,6 @@ export function renderStatusPage(data: StatusData, options: RenderOptions = {}):
       `<li><form method="post" action="/signout"><input type="hidden" name="csrf" value="${escapeHtml(options.signOutCsrf)}"><button type="submit">Sign out</button></form></li>`,
     );
   }
-  const vendors =
-    data.vendors.length === 0
-      ? `<p class="empty">No vendor to show${data.viewer.scope === "team" ? " for your team" : ""}.</p>`
-      : `<ul class="tiles">${data.vendors.map(tile).join("")}</ul>${data.vendors.map(vendorSection).join("")}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="refresh" content="${STATUS_REFRESH_SECONDS}">
@@ -295,7 +365,7 @@ export function renderStatusPage(data: StatusData, options: RenderOptions = {}):
 <body><header class="top"><div class="wrap"><h1>MCP Edge Gateway status ${summary}</h1>
 <p class="meta"><span class="muted">Updated ${time(data.generatedAt)} · refreshes every ${STATUS_REFRESH_SECONDS} s · times in UTC</span><br>${viewerLine(data)}</p>
 <nav aria-label="Operator links"><ul>${links.join("")}</ul></nav></div></header>
-<main class="wrap"><h2 class="section">Vendors</h2>${vendors}${quotaSection(data.quotas)}</main>
+<main class="wrap"><h2 class="section">Vendors</h2>${vendorsBody(data)}${quotaSection(data.quotas)}</main>
 <footer class="wrap">Numbers as JSON: <code>curl -H 'accept: application/json' …/status</code>. Error rate counts calls the vendor or the gateway failed (not tool errors the model can fix).</footer>
 </body></html>`;
 }

@@ -38,9 +38,31 @@ export function sampleSnapshot(vendor: string, now: number): VendorMetricsSnapsh
   return {
     vendor,
     generatedAt: now,
-    hour: { buckets: hour, ...totals(hour), p50Ms: 31, p95Ms: 120 },
+    hour: {
+      buckets: hour,
+      ...totals(hour),
+      outcomes: { ok: 156, tool_error: 2, upstream_error: 13, timeout: 3 },
+      p50Ms: 31,
+      p95Ms: 120,
+    },
     day: { buckets: day, ...totals(day), p50Ms: 33, p95Ms: 150 },
-    tools: [],
+    tools: [
+      {
+        tool: "listNotes",
+        hour: { calls: 120, errors: 3, outcomes: { ok: 117, timeout: 3 }, p95Ms: 90 },
+        day: { calls: 600, errors: 9, outcomes: {} },
+      },
+      {
+        tool: "getNote",
+        hour: { calls: 54, errors: 13, outcomes: { ok: 41, upstream_error: 13 }, p95Ms: 140 },
+        day: { calls: 228, errors: 30, outcomes: {} },
+      },
+      {
+        tool: `quiet${HOSTILE}`,
+        hour: { calls: 0, errors: 0, outcomes: {} },
+        day: { calls: 1, errors: 0, outcomes: {} },
+      },
+    ],
     recentFailures: [
       {
         time: now - 5_000,

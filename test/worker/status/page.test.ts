@@ -7,9 +7,11 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { vendorNames } from "../../../src/bundle/registry.ts";
 import { handleError, requestId } from "../../../src/errors.ts";
+import type { VendorHealth } from "../../../src/health/vendors.ts";
 import type { QuotaUsage } from "../../../src/resilience/quota-types.ts";
 import type { StatusData } from "../../../src/status/data.ts";
 import { statusRoutes } from "../../../src/status/page.ts";
+import { FULL_PAGE_VENDORS_MAX, renderStatusPage } from "../../../src/status/render.ts";
 import { NO_DATA_YET, type StatusSources } from "../../../src/status/sources.ts";
 import { manualClock } from "../../support/clocks.ts";
 import { HOSTILE, sampleSnapshot } from "../../support/status-sample.ts";
@@ -54,10 +56,16 @@ function appWith(sources: StatusSources): Hono<{ Bindings: Env }> {
 const clockedEnv = (extra: Record<string, unknown> = {}) =>
   ({ ...baseEnv, GATEWAY_TEST_CLOCK: manualClock(NOW), ...extra }) as unknown as Env;
 
+/** The vendor's section of the page. */
+function section(html: string, vendor: string): string {
+  return html.split(`data-vendor="${vendor}"`)[1]?.split("</section>")[0] ?? "";
+}
+
 /** `data-<name>` of the chart `series`/`window` inside the vendor's section. */
 function chartData(html: string, vendor: string, series: string, window: string, name: string): string {
-  const section = html.split(`data-vendor="${vendor}"`)[1]?.split("</section>")[0] ?? "";
-  const svg = new RegExp(`<svg[^>]*data-series="${series}" data-window="${window}"[^>]*>`).exec(section)?.[0];
+  const svg = new RegExp(`<svg[^>]*data-series="${series}" data-window="${window}"[^>]*>`).exec(
+    section(html, vendor),
+  )?.[0];
   if (svg === undefined) throw new Error(`no ${series}/${window} chart for ${vendor}`);
   const value = new RegExp(`data-${name}="([^"]*)"`).exec(svg)?.[1];
   if (value === undefined) throw new Error(`no data-${name} on ${series}/${window}`);
@@ -81,9 +89,17 @@ describe("GET /status with GATEWAY_AUTH=none", () => {
     const html = await res.text();
     expect(html).not.toMatch(/<script|<link rel="stylesheet"|src="http/i);
     expect(html).toContain(`<meta http-equiv="refresh" content="60">`);
-    for (const vendor of vendorNames()) expect(html).toContain(`data-vendor="${vendor}"`);
+    // More vendors than a page holds in full: a tile each, linking to the vendor's own page.
+    expect(vendorNames().length).toBeGreaterThan(FULL_PAGE_VENDORS_MAX);
+    for (const vendor of vendorNames()) {
+      expect(html).toContain(`data-tile="${vendor}" href="/status?vendor=${vendor}"`);
+    }
+    expect(html).not.toContain("data-vendor=");
+    const one = await (await exports.default.fetch(`${LOCAL}?vendor=faulty`, { headers: HTML })).text();
+    expect(one).toContain(`data-vendor="faulty"`);
+    expect(one.match(/data-vendor=/g)?.length).toBe(1);
     // Metrics are not wired yet in this branch: the page says so instead of drawing empty charts.
-    expect(html).toContain("No metrics yet for this vendor.");
+    expect(one).toContain("No metrics yet for this vendor.");
     expect(html).toContain(`href="/health/vendors"`);
     expect(html).toContain(`href="/admin/audit"`);
     expect(html).not.toContain("Sign out");
@@ -109,6 +125,12 @@ describe("GET /status with GATEWAY_AUTH=none", () => {
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
   });
 
+  it("answers 404 for a vendor that does not exist", async () => {
+    const res = await exports.default.fetch(`${LOCAL}?vendor=nope`, { headers: HTML });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  });
+
   it("answers other methods with a JSON 405", async () => {
     const res = await exports.default.fetch(LOCAL, { method: "POST" });
     expect(res.status).toBe(405);
@@ -119,10 +141,14 @@ describe("GET /status with GATEWAY_AUTH=none", () => {
 describe("the page's content from its sources", () => {
   it("draws each vendor's numbers into the charts' data attributes, asking for them at the clock's now", async () => {
     const { sources, calls } = fakeSources();
-    const res = await appWith(sources).fetch(new Request(LOCAL, { headers: HTML }), clockedEnv());
-    expect(res.status).toBe(200);
-    const html = await res.text();
+    const all = await appWith(sources).fetch(new Request(LOCAL, { headers: HTML }), clockedEnv());
+    expect(all.status).toBe(200);
     expect(calls.metrics.map((c) => c.vendor).sort()).toEqual([...vendorNames()].sort());
+    const res = await appWith(sources).fetch(
+      new Request(`${LOCAL}?vendor=faulty`, { headers: HTML }),
+      clockedEnv(),
+    );
+    const html = await res.text();
     expect(new Set(calls.metrics.map((c) => c.now))).toEqual(new Set([NOW]));
     const expected = sampleSnapshot("faulty", NOW);
     for (const window of ["hour", "day"] as const) {
@@ -139,9 +165,25 @@ describe("the page's content from its sources", () => {
       );
     }
     expect(html).toContain(`data-stat="calls-hour" data-value="${expected.hour.calls}"`);
+    // The busiest tools first, idle ones in the last hour after them; names escaped.
+    const tools = [
+      ...section(html, "faulty").matchAll(/<tr data-tool="([^"]*)" data-calls="(\d+)" data-errors="(\d+)"/g),
+    ];
+    expect(tools.map((t) => [t[1], Number(t[2]), Number(t[3])])).toEqual(
+      [...expected.tools]
+        .sort((a, b) => b.hour.calls - a.hour.calls)
+        .map((t) => [
+          t.tool.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`),
+          t.hour.calls,
+          t.hour.errors,
+        ]),
+    );
+    for (const [outcome, count] of Object.entries(expected.hour.outcomes)) {
+      expect(section(html, "faulty")).toContain(`data-outcome="${outcome}" data-value="${count}"`);
+    }
     // One bar (or stacked pair) per slot with calls, each with its own title.
-    const section = html.split(`data-vendor="faulty"`)[1]?.split("</section>")[0] ?? "";
-    const callsSvg = /<svg[^>]*data-series="calls" data-window="hour".*?<\/svg>/s.exec(section)?.[0] ?? "";
+    const callsSvg =
+      /<svg[^>]*data-series="calls" data-window="hour".*?<\/svg>/s.exec(section(html, "faulty"))?.[0] ?? "";
     expect(callsSvg.match(/<rect class="ok"/g)?.length).toBe(
       expected.hour.buckets.filter((b) => b.calls > b.errors).length,
     );
@@ -152,7 +194,10 @@ describe("the page's content from its sources", () => {
 
   it("renders hostile failure text and tool names inert", async () => {
     const { sources } = fakeSources();
-    const res = await appWith(sources).fetch(new Request(LOCAL, { headers: HTML }), clockedEnv());
+    const res = await appWith(sources).fetch(
+      new Request(`${LOCAL}?vendor=faulty`, { headers: HTML }),
+      clockedEnv(),
+    );
     const html = await res.text();
     expect(html).not.toContain("<script");
     expect(html).not.toContain("<img");
@@ -173,6 +218,65 @@ describe("the page's content from its sources", () => {
     const data = (await res.json()) as StatusData;
     expect(data.vendors.find((v) => v.vendor === "faulty")?.metrics).toBeNull();
     expect(data.vendors.find((v) => v.vendor === "refused")?.metrics?.hour.calls).toBeGreaterThan(0);
+  });
+});
+
+describe("a page with many vendors", () => {
+  function vendor(name: string, status: VendorHealth["status"]): StatusData["vendors"][number] {
+    return {
+      vendor: name,
+      kind: "openapi",
+      health: {
+        status,
+        breaker: null,
+        consecutiveFailures: null,
+        lastSuccessAt: null,
+        lastFailureAt: null,
+        lastError: null,
+        rateLimiter: null,
+        drift: { total: 0, tools: {} },
+        counters: null,
+      },
+      metrics: null,
+    };
+  }
+
+  it("lists every vendor as a tile, problems first, and draws only the ones not up", () => {
+    const names = Array.from(
+      { length: FULL_PAGE_VENDORS_MAX + 1 },
+      (_, i) => `v${String(i).padStart(2, "0")}`,
+    );
+    const status = (name: string): VendorHealth["status"] =>
+      name === "v07" ? "down" : name === "v03" ? "degraded" : "up";
+    const html = renderStatusPage({
+      generatedAt: new Date(NOW).toISOString(),
+      status: "degraded",
+      viewer: { scope: "all", via: "local" },
+      vendors: names.map((name) => vendor(name, status(name))),
+      quotas: [],
+      links: [],
+    });
+    const tiles = [...html.matchAll(/data-tile="([^"]+)" href="([^"]+)"/g)].map((m) => [m[1], m[2]]);
+    expect(tiles.map((t) => t[0])).toEqual([
+      "v07",
+      "v03",
+      ...names.filter((n) => n !== "v07" && n !== "v03"),
+    ]);
+    expect(tiles.every(([name, href]) => href === `/status?vendor=${name}`)).toBe(true);
+    expect([...html.matchAll(/data-vendor="([^"]+)"/g)].map((m) => m[1])).toEqual(["v07", "v03"]);
+  });
+
+  it("draws every vendor when they fit on one page, tiles linking to their sections", () => {
+    const html = renderStatusPage({
+      generatedAt: new Date(NOW).toISOString(),
+      status: "ok",
+      viewer: { scope: "all", via: "local" },
+      vendors: ["a", "b"].map((name) => vendor(name, "up")),
+      quotas: [],
+      links: [],
+    });
+    expect(html).toContain(`data-tile="a" href="#vendor-a"`);
+    expect([...html.matchAll(/data-vendor="([^"]+)"/g)].map((m) => m[1])).toEqual(["a", "b"]);
   });
 });
 
@@ -272,6 +376,9 @@ describe("who sees what with client auth on", () => {
     const html = await (await carol.fetch("/status", { headers: HTML })).text();
     expect(html).toContain(`data-vendor="auth-key"`);
     expect(html).not.toContain(`data-vendor="faulty"`);
+    // Another team's vendor is as absent as one that does not exist.
+    expect((await carol.fetch("/status?vendor=faulty", { headers: HTML })).status).toBe(404);
+    expect((await carol.fetch("/status?vendor=auth-key", { headers: HTML })).status).toBe(200);
   });
 
   it("shows a team admin the audit link; a team without a vendor list sees every vendor", async () => {
