@@ -44,7 +44,7 @@ export function statusRoutes(sources: StatusSources): Hono<{ Bindings: Env }> {
         return new Response(null, {
           status: 303,
           headers: {
-            location: `/signin?next=${encodeURIComponent(STATUS_PATH)}`,
+            location: `/signin?next=${encodeURIComponent(STATUS_PATH + new URL(c.req.url).search)}`,
             "cache-control": "no-store",
           },
         });
@@ -52,7 +52,13 @@ export function statusRoutes(sources: StatusSources): Hono<{ Bindings: Env }> {
       throw error;
     }
     const data = await collectStatus(c.env, viewer, sources, c.req.query("vendor"));
-    if (!html) return c.json(data, 200, { "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    if (!html) {
+      return c.json(data, 200, {
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+        vary: "accept, cookie",
+      });
+    }
     const session = viewer.via === "session" ? await getSession(c, c.env) : undefined;
     const page = renderStatusPage(data, session === undefined ? {} : { signOutCsrf: session.csrf });
     const headers = pageHeaders();

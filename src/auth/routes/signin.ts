@@ -34,6 +34,7 @@ function safeReturn(value: unknown): string | undefined {
     value === "/credentials" ||
     value.startsWith("/credentials?") ||
     value === "/status" ||
+    value.startsWith("/status?") ||
     value.startsWith(`${AUTHORIZE_PATH}?`)
   ) {
     return value;

@@ -293,6 +293,11 @@ describe("who sees what with client auth on", () => {
     expect(location(res)).toBe("/signin?next=%2Fstatus");
     const form = await (await browser.fetch(location(res))).text();
     expect(form).toContain(`name="return" value="/status"`);
+    // One vendor's page comes back with its query.
+    const deep = await browser.fetch("/status?vendor=auth-key", { headers: HTML });
+    expect(location(deep)).toBe("/signin?next=%2Fstatus%3Fvendor%3Dauth-key");
+    const deepForm = await (await browser.fetch(location(deep))).text();
+    expect(deepForm).toContain(`name="return" value="/status?vendor=auth-key"`);
     const signedIn = await browser.signIn("alice", "/status");
     expect(location(signedIn)).toBe("/status");
     const page = await browser.fetch("/status", { headers: HTML });
@@ -306,7 +311,13 @@ describe("who sees what with client auth on", () => {
 
   it("refuses `next` values that leave the gateway or its pages", async () => {
     const browser = new Browser(await withToken());
-    for (const next of ["//evil.example/status", "https://evil.example/", "/status/../admin", "/\\evil"]) {
+    for (const next of [
+      "//evil.example/status",
+      "https://evil.example/",
+      "/status/../admin",
+      "/\\evil",
+      "/statusx",
+    ]) {
       const form = await (await browser.fetch(`/signin?next=${encodeURIComponent(next)}`)).text();
       expect(form).toContain(`name="return" value="/credentials"`);
     }
