@@ -140,7 +140,13 @@ describe.skipIf(!existsSync(CHROMIUM))("status page in headless Chromium (wrangl
     ]);
     gateway = await startDevGateway({
       bundlesIndex: join(work, "generated", "index.ts"),
-      vars: { GATEWAY_AUTH: "none", DEMO_BASE_URL: demo.origin, STATELESS_MCP_URL: stateless.url },
+      vars: {
+        GATEWAY_AUTH: "none",
+        DEMO_BASE_URL: demo.origin,
+        STATELESS_MCP_URL: stateless.url,
+        // wrangler dev runs on real time: the failing call below fails at once instead of after backoff.
+        MAX_RETRIES: "0",
+      },
     });
     // A few real tool calls, as after `npm start`: successes and one the upstream answers 404.
     const client = new Client({ name: "status-e2e", version: "1.0.0" });
@@ -150,6 +156,10 @@ describe.skipIf(!existsSync(CHROMIUM))("status page in headless Chromium (wrangl
       await client.callTool({ name: "demo_getNote", arguments: { id: "1" } });
       await client.callTool({ name: "demo_getNote", arguments: { id: "no-such-note" } });
       await client.callTool({ name: "stateless_add", arguments: { a: 1, b: 2 } });
+      // Then the MCP vendor fails (an HTML 503 page): one recent failure, the vendor degraded.
+      (stateless as HostedServer).fail(503);
+      const failed = await client.callTool({ name: "stateless_add", arguments: { a: 3, b: 4 } });
+      expect(failed.isError).toBe(true);
     } finally {
       await client.close();
     }
@@ -196,8 +206,17 @@ describe.skipIf(!existsSync(CHROMIUM))("status page in headless Chromium (wrangl
     } else {
       expect(demo?.metrics.hour.calls).toBeGreaterThanOrEqual(3);
     }
-    // The MCP vendor has its definition-change section.
-    expect(await page.textContent('section[data-vendor="stateless"]')).toContain("Tool definition changes");
+    // The MCP vendor has its definition-change section, and the failure with the gateway's reason.
+    const failing = json.vendors.find((v) => v.vendor === "stateless");
+    expect(failing?.health.status).toBe("degraded");
+    expect(failing?.health.lastError?.message).toBeTruthy();
+    const statelessText = await page.textContent('section[data-vendor="stateless"]');
+    expect(statelessText).toContain("Tool definition changes");
+    expect(statelessText).toContain(failing?.health.lastError?.message);
+    expect(
+      await page.locator('section[data-vendor="stateless"] .failures li').count(),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await page.getAttribute('a[data-tile="stateless"]', "class")).toBe("tile degraded");
 
     // Every link resolves: sections on the page, JSON or pages elsewhere.
     const hrefs = await page.$$eval("a[href]", (links) => links.map((a) => a.getAttribute("href") ?? ""));
