@@ -103,12 +103,18 @@ function iso(at: string | number): string {
   return Number.isNaN(ms) ? "" : new Date(ms).toISOString();
 }
 
-/** `<time>` with the full ISO time in `datetime` and `HH:MM:SS UTC` shown. */
-function time(at: string | number | null | undefined): string {
+/**
+ * `<time>` with the full ISO time in `datetime` and `HH:MM:SS UTC` shown, the date too when it is
+ * not `today` (`YYYY-MM-DD`, the page's own date).
+ */
+function time(at: string | number | null | undefined, today: string): string {
   if (at === null || at === undefined) return "never";
   const value = iso(at);
   if (value === "") return escapeHtml(String(at));
-  return `<time datetime="${value}" title="${value}">${value.slice(11, 19)} UTC</time>`;
+  const shown = value.startsWith(today)
+    ? value.slice(11, 19)
+    : `${value.slice(0, 10)} ${value.slice(11, 19)}`;
+  return `<time datetime="${value}" title="${value}">${shown} UTC</time>`;
 }
 
 function ms(value: number | undefined): string {
@@ -128,7 +134,7 @@ function vendorAnchor(vendor: string): string {
   return `vendor-${vendor.replace(/[^a-z0-9-]/g, "_")}`;
 }
 
-function breakerLine(v: StatusVendor): string {
+function breakerLine(v: StatusVendor, today: string): string {
   const b = v.health.breaker;
   if (b === null) {
     return `Breaker state unknown${v.health.error === undefined ? "" : `: ${escapeHtml(v.health.error)}`}`;
@@ -137,10 +143,13 @@ function breakerLine(v: StatusVendor): string {
     b.consecutiveFailures === 1 ? "1 consecutive failure" : `${b.consecutiveFailures} consecutive failures`;
   const parts: string[] = [];
   if (b.state === "open") {
-    parts.push(`<strong>Breaker open</strong> since ${time(b.openedAt)}`, `retry at ${time(b.retryAt)}`);
+    parts.push(
+      `<strong>Breaker open</strong> since ${time(b.openedAt, today)}`,
+      `retry at ${time(b.retryAt, today)}`,
+    );
   } else if (b.state === "half_open") {
     parts.push(
-      `<strong>Breaker half-open</strong> since ${time(b.openedAt)}`,
+      `<strong>Breaker half-open</strong> since ${time(b.openedAt, today)}`,
       `${b.probesInFlight} probe(s) in flight`,
     );
   } else {
@@ -148,7 +157,7 @@ function breakerLine(v: StatusVendor): string {
   }
   parts.push(failures);
   if (b.callersOpen > 0) parts.push(`${b.callersOpen} caller breaker(s) open`);
-  parts.push(`last success ${time(v.health.lastSuccessAt)}`);
+  parts.push(`last success ${time(v.health.lastSuccessAt, today)}`);
   return parts.join(" · ");
 }
 
@@ -171,24 +180,24 @@ function stat(name: string, label: string, value: string, raw: number | undefine
   return `<div><dt>${label}</dt><dd data-stat="${name}"${raw === undefined ? "" : ` data-value="${raw}"`}>${value}</dd></div>`;
 }
 
-function failureItem(f: RecentFailure): string {
-  return `<li><div class="what">${time(f.time)} <code>${escapeHtml(f.tool)}</code> <span class="outcome">${escapeHtml(f.outcome)}</span>${f.errorCode === undefined ? "" : ` <code>${escapeHtml(f.errorCode)}</code>`}</div>${f.message === undefined ? "" : `<p>${escapeHtml(f.message)}</p>`}</li>`;
+function failureItem(f: RecentFailure, today: string): string {
+  return `<li><div class="what">${time(f.time, today)} <code>${escapeHtml(f.tool)}</code> <span class="outcome">${escapeHtml(f.outcome)}</span>${f.errorCode === undefined ? "" : ` <code>${escapeHtml(f.errorCode)}</code>`}</div>${f.message === undefined ? "" : `<p>${escapeHtml(f.message)}</p>`}</li>`;
 }
 
-function failures(v: StatusVendor): string {
+function failures(v: StatusVendor, today: string): string {
   const recent = v.metrics?.recentFailures ?? [];
   const last = v.health.lastError;
-  const items = recent.map(failureItem);
+  const items = recent.map((f) => failureItem(f, today));
   if (items.length === 0 && last !== null) {
     items.push(
-      `<li><div class="what">${time(last.at)} <span class="outcome">${escapeHtml(last.kind)}</span>${last.status === undefined ? "" : ` <code>${last.status}</code>`}</div><p>${escapeHtml(last.message)}</p></li>`,
+      `<li><div class="what">${time(last.at, today)} <span class="outcome">${escapeHtml(last.kind)}</span>${last.status === undefined ? "" : ` <code>${last.status}</code>`}</div><p>${escapeHtml(last.message)}</p></li>`,
     );
   }
   if (items.length === 0) return `<h3>Recent failures</h3><p class="muted">None.</p>`;
   return `<h3>Recent failures</h3><ol class="failures">${items.join("")}</ol>`;
 }
 
-function definitionChanges(v: StatusVendor): string {
+function definitionChanges(v: StatusVendor, today: string): string {
   if (v.kind !== "mcp") return "";
   const defs = v.health.definitions;
   if (defs === undefined) return "";
@@ -199,7 +208,7 @@ function definitionChanges(v: StatusVendor): string {
   const withheld = new Set(defs.withheld);
   const items = defs.changes.map(
     (change) =>
-      `<li><code>${escapeHtml(change.tool)}</code> changed ${time(change.changedAt)}${withheld.has(change.tool) ? ` <span class="pill degraded">withheld</span>` : ""}<p>approved <code>${escapeHtml(change.firstSeenHash.slice(0, 12))}</code> → now <code>${escapeHtml(change.currentHash.slice(0, 12))}</code></p></li>`,
+      `<li><code>${escapeHtml(change.tool)}</code> changed ${time(change.changedAt, today)}${withheld.has(change.tool) ? ` <span class="pill degraded">withheld</span>` : ""}<p>approved <code>${escapeHtml(change.firstSeenHash.slice(0, 12))}</code> → now <code>${escapeHtml(change.currentHash.slice(0, 12))}</code></p></li>`,
   );
   for (const tool of defs.withheld) {
     if (!defs.changes.some((change) => change.tool === tool)) {
@@ -238,7 +247,7 @@ function toolTable(tools: readonly ToolMetrics[]): string {
   return `<h3>Tools</h3><table class="tools"><thead><tr><th scope="col">Tool</th><th scope="col">Calls 1 h</th><th scope="col">Errors</th><th scope="col">p95</th><th scope="col">24 h</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
 }
 
-function vendorSection(v: StatusVendor): string {
+function vendorSection(v: StatusVendor, today: string): string {
   const m = v.metrics;
   const hour = m?.hour;
   const counters = v.health.counters;
@@ -260,13 +269,13 @@ function vendorSection(v: StatusVendor): string {
   const kind = v.kind === "mcp" ? "MCP server" : "OpenAPI";
   return `<section class="card vendor" id="${vendorAnchor(v.vendor)}" data-vendor="${escapeHtml(v.vendor)}" data-status="${escapeHtml(v.health.status)}">
 <div class="vhead"><h2><a class="plain" href="${escapeHtml(vendorHref(v.vendor))}">${escapeHtml(v.vendor)}</a> <small>${kind}</small></h2>${pill(v.health.status)}</div>
-<p class="breaker">${breakerLine(v)}</p>
+<p class="breaker">${breakerLine(v, today)}</p>
 ${m === null ? "" : `<dl class="stats">${stats}</dl>`}
 ${m === null ? "" : outcomeLine(m.hour)}
 ${charts}
 ${m === null ? "" : toolTable(m.tools)}
-${failures(v)}
-${definitionChanges(v)}
+${failures(v, today)}
+${definitionChanges(v, today)}
 </section>`;
 }
 
@@ -281,11 +290,12 @@ function tile(v: StatusVendor, href: string): string {
 
 /** Tiles for every vendor, then sections: all of them, or (many vendors) the ones not up. */
 function vendorsBody(data: StatusData): string {
+  const today = data.generatedAt.slice(0, 10);
   if (data.vendors.length === 0) {
     return `<p class="empty">No vendor to show${data.viewer.scope === "team" ? " for your team" : ""}.</p>`;
   }
   if (data.only !== undefined) {
-    return `<p><a href="/status">← All vendors</a></p>${data.vendors.map(vendorSection).join("")}`;
+    return `<p><a href="/status">← All vendors</a></p>${data.vendors.map((v) => vendorSection(v, today)).join("")}`;
   }
   const summary = data.vendors.length > FULL_PAGE_VENDORS_MAX;
   const ordered = [...data.vendors].sort(
@@ -299,16 +309,16 @@ function vendorsBody(data: StatusData): string {
   const note = summary
     ? `<p class="muted">${data.vendors.length} vendors: ${shown.length === 0 ? "all up" : `the ${shown.length} not up below`}; open a vendor for its charts.</p>`
     : "";
-  return `<ul class="tiles">${tiles}</ul>${note}${shown.map(vendorSection).join("")}`;
+  return `<ul class="tiles">${tiles}</ul>${note}${shown.map((v) => vendorSection(v, today)).join("")}`;
 }
 
-function quotaRow(q: QuotaUsage): string {
+function quotaRow(q: QuotaUsage, today: string): string {
   const who = `${q.scope === "team" ? "Team" : "User"} <code>${escapeHtml(q.subject)}</code>`;
   const scope = q.vendor === undefined ? "all vendors" : escapeHtml(q.vendor);
-  return `<div class="quota" data-subject="${escapeHtml(q.subject)}" data-used="${q.used}" data-limit="${q.limit}"><span class="who">${who} · ${scope} · per ${q.window}</span><span><strong>${q.used}</strong> / ${q.limit}</span><meter min="0" max="${q.limit}" low="${q.limit * 0.7}" high="${q.limit * 0.9}" optimum="0" value="${Math.min(q.used, q.limit)}" aria-label="${escapeHtml(`${q.used} of ${q.limit} used`)}"></meter><small>resets ${time(q.resetAt)}</small></div>`;
+  return `<div class="quota" data-subject="${escapeHtml(q.subject)}" data-used="${q.used}" data-limit="${q.limit}"><span class="who">${who} · ${scope} · per ${q.window}</span><span><strong>${q.used}</strong> / ${q.limit}</span><meter min="0" max="${q.limit}" low="${q.limit * 0.7}" high="${q.limit * 0.9}" optimum="0" value="${Math.min(q.used, q.limit)}" aria-label="${escapeHtml(`${q.used} of ${q.limit} used`)}"></meter><small>resets ${time(q.resetAt, today)}</small></div>`;
 }
 
-function quotaSection(quotas: readonly StatusTeamQuota[]): string {
+function quotaSection(quotas: readonly StatusTeamQuota[], today: string): string {
   const body =
     quotas.length === 0
       ? `<p class="muted">No teams are configured (<code>GATEWAY_TEAMS</code>).</p>`
@@ -320,7 +330,7 @@ function quotaSection(quotas: readonly StatusTeamQuota[]): string {
                   ? `<p class="empty">No quota data yet.</p>`
                   : team.usage.length === 0
                     ? `<p class="muted">No quota configured.</p>`
-                    : team.usage.map(quotaRow).join("")
+                    : team.usage.map((q) => quotaRow(q, today)).join("")
               }`,
           )
           .join("");
@@ -343,6 +353,7 @@ export interface RenderOptions {
 
 /** The whole page. */
 export function renderStatusPage(data: StatusData, options: RenderOptions = {}): string {
+  const today = data.generatedAt.slice(0, 10);
   const down = data.vendors.filter((v) => v.health.status !== "up").length;
   const summary =
     data.vendors.length === 0
@@ -363,9 +374,9 @@ export function renderStatusPage(data: StatusData, options: RenderOptions = {}):
 <meta http-equiv="refresh" content="${STATUS_REFRESH_SECONDS}">
 <title>Status · MCP Edge Gateway</title><link rel="icon" href="data:,"><style>${STYLE}</style></head>
 <body><header class="top"><div class="wrap"><h1>MCP Edge Gateway status ${summary}</h1>
-<p class="meta"><span class="muted">Updated ${time(data.generatedAt)} · refreshes every ${STATUS_REFRESH_SECONDS} s · times in UTC</span><br>${viewerLine(data)}</p>
+<p class="meta"><span class="muted">Updated ${time(data.generatedAt, today)} · refreshes every ${STATUS_REFRESH_SECONDS} s · times in UTC</span><br>${viewerLine(data)}</p>
 <nav aria-label="Operator links"><ul>${links.join("")}</ul></nav></div></header>
-<main class="wrap"><h2 class="section">Vendors</h2>${vendorsBody(data)}${quotaSection(data.quotas)}</main>
+<main class="wrap"><h2 class="section">Vendors</h2>${vendorsBody(data)}${quotaSection(data.quotas, today)}</main>
 <footer class="wrap">Numbers as JSON: <code>curl -H 'accept: application/json' …/status</code>. Error rate counts calls the vendor or the gateway failed (not tool errors the model can fix).</footer>
 </body></html>`;
 }

@@ -266,6 +266,37 @@ describe("a page with many vendors", () => {
     expect([...html.matchAll(/data-vendor="([^"]+)"/g)].map((m) => m[1])).toEqual(["v07", "v03"]);
   });
 
+  it("shows the date of a time that is not today's", () => {
+    const old = vendor("a", "degraded");
+    old.health.breaker = {
+      state: "closed",
+      consecutiveFailures: 1,
+      openedAt: null,
+      retryAt: null,
+      probesInFlight: 0,
+      timesOpened: 0,
+      callersOpen: 0,
+    };
+    old.health.lastSuccessAt = new Date(NOW - 86_400_000).toISOString();
+    old.health.lastError = {
+      kind: "server_error",
+      message: "upstream answered 503",
+      at: new Date(NOW - 60_000).toISOString(),
+    };
+    const html = renderStatusPage({
+      generatedAt: new Date(NOW).toISOString(),
+      status: "degraded",
+      viewer: { scope: "all", via: "local" },
+      vendors: [old],
+      quotas: [],
+      links: [],
+    });
+    expect(html).toContain(
+      'last success <time datetime="2026-12-04T12:30:15.000Z" title="2026-12-04T12:30:15.000Z">2026-12-04 12:30:15 UTC</time>',
+    );
+    expect(html).toContain(">12:29:15 UTC</time>");
+  });
+
   it("draws every vendor when they fit on one page, tiles linking to their sections", () => {
     const html = renderStatusPage({
       generatedAt: new Date(NOW).toISOString(),
