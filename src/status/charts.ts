@@ -57,11 +57,12 @@ function frame(f: Frame): string {
   return `<svg class="chart" role="img" viewBox="0 0 ${width} ${HEIGHT}" preserveAspectRatio="none"${attributes}><title>${escapeHtml(f.label)}</title><line class="base" x1="0" y1="${HEIGHT - 0.5}" x2="${width}" y2="${HEIGHT - 0.5}"/>${f.body}</svg>`;
 }
 
-function bar(i: number, value: number, max: number, cls: string, title: string, bottom = 0): string {
+/** One bar; its slot's title is on the hover target drawn over it ({@link slotTitles}). */
+function bar(i: number, value: number, max: number, cls: string, bottom = 0): string {
   if (value <= 0 || max <= 0) return "";
   const height = Math.max(1, (value / max) * (HEIGHT - 2));
   const y = HEIGHT - bottom - height;
-  return `<rect class="${cls}" x="${i * SLOT + 1}" y="${num(y)}" width="${SLOT - 2}" height="${num(height)}"><title>${escapeHtml(title)}</title></rect>`;
+  return `<rect class="${cls}" x="${i * SLOT + 1}" y="${num(y)}" width="${SLOT - 2}" height="${num(height)}"/>`;
 }
 
 /** Hover targets over whole slots, so a title shows for empty slots too. */
@@ -84,9 +85,9 @@ export function callsChart(window: ChartWindow, buckets: readonly MetricsBucket[
   const body = buckets
     .map((b, i) => {
       const ok = b.calls - b.errors;
-      const okBar = bar(i, ok, max, "ok", title(b));
+      const okBar = bar(i, ok, max, "ok");
       const okHeight = ok > 0 && max > 0 ? Math.max(1, (ok / max) * (HEIGHT - 2)) : 0;
-      return okBar + bar(i, b.errors, max, "err", title(b), okHeight);
+      return okBar + bar(i, b.errors, max, "err", okHeight);
     })
     .join("");
   return frame({
@@ -110,9 +111,7 @@ export function errorRateChart(window: ChartWindow, buckets: readonly MetricsBuc
     const rate = errorRatePercent(b);
     return `${slotLabel(window, b.start)}: ${rate === undefined ? "no calls" : `${rate}% failed (${b.errors} of ${b.calls})`}`;
   };
-  const body = rates
-    .map((rate, i) => bar(i, rate ?? 0, 100, "err", title(buckets[i] as MetricsBucket)))
-    .join("");
+  const body = rates.map((rate, i) => bar(i, rate ?? 0, 100, "err")).join("");
   const peak = Math.max(0, ...rates.map((r) => r ?? 0));
   return frame({
     window,

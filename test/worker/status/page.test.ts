@@ -181,7 +181,7 @@ describe("the page's content from its sources", () => {
     for (const [outcome, count] of Object.entries(expected.hour.outcomes)) {
       expect(section(html, "faulty")).toContain(`data-outcome="${outcome}" data-value="${count}"`);
     }
-    // One bar (or stacked pair) per slot with calls, each with its own title.
+    // One bar (or stacked pair) per slot with calls; every slot, idle ones too, has its own title.
     const callsSvg =
       /<svg[^>]*data-series="calls" data-window="hour".*?<\/svg>/s.exec(section(html, "faulty"))?.[0] ?? "";
     expect(callsSvg.match(/<rect class="ok"/g)?.length).toBe(
@@ -189,6 +189,15 @@ describe("the page's content from its sources", () => {
     );
     expect(callsSvg.match(/<rect class="err"/g)?.length).toBe(
       expected.hour.buckets.filter((b) => b.errors > 0).length,
+    );
+    const titles = [...callsSvg.matchAll(/<rect class="hit"[^>]*><title>([^<]*)<\/title>/g)].map((m) => m[1]);
+    expect(titles.length).toBe(60);
+    const last = expected.hour.buckets[59];
+    expect(titles[59]).toBe(
+      `${new Date(last?.start ?? 0).toISOString().slice(11, 16)} UTC: ${last?.calls} calls, ${last?.errors} failed`,
+    );
+    expect(callsSvg).toMatch(
+      /^<svg class="chart" role="img"[^>]*><title>Calls per minute, last hour: \d+ in all/,
     );
   });
 
