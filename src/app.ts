@@ -12,6 +12,8 @@ import {
 import { vendorsHealthHandler } from "./health/vendors.ts";
 import { mcpCors } from "./mcp/cors.ts";
 import { mcpEndpoint } from "./mcp/endpoint.ts";
+import { statusRoutes } from "./status/page.ts";
+import { NO_DATA_YET } from "./status/sources.ts";
 
 export type AppEnv = {
   Bindings: Env;
@@ -33,6 +35,10 @@ export function createApp(): Hono<AppEnv> {
   // Per-vendor breaker, rate limiter and drift state (src/health/vendors.ts).
   app.get("/health/vendors", vendorsHealthHandler);
   app.all("/health/vendors", methodNotAllowed(["GET", "HEAD"]));
+
+  // The operator status page (src/status/page.ts). #14: NO_DATA_YET until the metrics store and
+  // quota guard readers are wired here ({ vendorMetrics: readVendorMetrics, quotaUsage: readQuotaUsage }).
+  app.route("/", statusRoutes(NO_DATA_YET));
 
   // Sign-in, consent, credentials pages, vendor OAuth callbacks; JSON 404s under /oauth/ and /.well-known/ (src/auth/routes.ts).
   mountAuth(app);

@@ -33,6 +33,8 @@ function safeReturn(value: unknown): string | undefined {
   if (
     value === "/credentials" ||
     value.startsWith("/credentials?") ||
+    value === "/status" ||
+    value.startsWith("/status?") ||
     value.startsWith(`${AUTHORIZE_PATH}?`)
   ) {
     return value;
@@ -95,7 +97,8 @@ export function signInRoutes(app: Hono<{ Bindings: Env }>): void {
     signInSurface(async (c) => {
       const config = authConfig(c);
       if (config === undefined) return authOff();
-      const returnTo = safeReturn(c.req.query("return")) ?? "/credentials";
+      // `next`: what operator pages send (src/ops/access.ts); same checks as `return`.
+      const returnTo = safeReturn(c.req.query("return") ?? c.req.query("next")) ?? "/credentials";
       if ((await signedIn(c, config)) !== undefined) return redirect(returnTo);
       return renderSignIn(config, returnTo);
     }),

@@ -1,0 +1,26 @@
+/**
+ * Where the status page's numbers come from: one small interface the route receives, so the page
+ * renders whatever store answers (and tests hand it hostile or exact data). Vendor state, breaker
+ * and tool-definition changes are not here: they are what `/health/vendors` reads
+ * (src/health/vendors.ts), always available.
+ *
+ * @module
+ */
+import type { VendorMetricsSnapshot } from "../ops/metrics-types.ts";
+import type { QuotaUsage } from "../resilience/quota-types.ts";
+
+export interface StatusSources {
+  /** One vendor's metrics at `now`; `undefined`: no data yet (the page says so). */
+  vendorMetrics(env: Env, vendor: string, now: number): Promise<VendorMetricsSnapshot | undefined>;
+  /** One team's quota use; `undefined`: no data yet. */
+  quotaUsage(env: Env, teamId: string): Promise<QuotaUsage[] | undefined>;
+}
+
+/**
+ * PLACEHOLDER until the metrics store (src/ops/metrics.ts `readVendorMetrics`) and the quota guard
+ * (`readQuotaUsage`) are wired in src/app.ts at merge: "no data yet" for every vendor and team.
+ */
+export const NO_DATA_YET: StatusSources = {
+  vendorMetrics: async () => undefined,
+  quotaUsage: async () => undefined,
+};

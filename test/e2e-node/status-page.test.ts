@@ -1,0 +1,356 @@
+/**
+ * The status page in a real headless Chromium, on the gateway as `npm start` runs it (`wrangler dev`,
+ * GATEWAY_AUTH=none, loopback) with the demo notes API and an MCP vendor behind it, after real tool
+ * calls: content, links, the charts' numbers against the JSON, no console error or failed request,
+ * no horizontal scroll on a 375 px phone; writes docs/status.png (1280 wide). A second case renders
+ * the page with full sample metrics (test/support/status-sample.ts) to check the charts' layout on
+ * a phone, and leaves its screenshot in the temporary directory for a look.
+ *
+ * Needs Debian's `chromium` at /usr/bin/chromium (skipped, loudly, when it is missing).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DEV_READY_TIMEOUT_MS,
+  type DevGateway,
+  ROOT,
+  startDevGateway,
+} from "../../scripts/lib/dev-server.ts";
+import type { StatusData } from "../../src/status/data.ts";
+import { renderStatusPage } from "../../src/status/render.ts";
+import { compileDeployment, startDemoUpstream } from "../support/e2e-deployment.ts";
+import type { HostedServer } from "../support/mcp-servers/http-host.ts";
+import { startStatelessServer } from "../support/mcp-servers/stateless-server.ts";
+import { HOSTILE, sampleSnapshot } from "../support/status-sample.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+/** Operator routes of #14 built on other branches: 404 here until they merge (then 200 like the rest). */
+const NOT_MERGED_YET = new Set(["/metrics", "/admin/metrics", "/admin/audit"]);
+const SCREENSHOT = join(ROOT, "docs", "status.png");
+
+interface Watched {
+  problems: string[];
+}
+
+/** Console errors, page errors, failed and refused requests of one page, collected as they happen. */
+function watch(page: Page): Watched {
+  const watched: Watched = { problems: [] };
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") {
+      watched.problems.push(`console ${message.type()}: ${message.text()}`);
+    }
+  });
+  page.on("pageerror", (error) => watched.problems.push(`page error: ${error.message}`));
+  page.on("requestfailed", (request) => watched.problems.push(`failed: ${request.url()}`));
+  page.on("response", (response) => {
+    if (response.status() >= 400) watched.problems.push(`${response.status()}: ${response.url()}`);
+  });
+  return watched;
+}
+
+/** Every chart's data attributes, per vendor section. */
+function chartsOf(page: Page) {
+  return page.$$eval("section[data-vendor]", (sections) =>
+    sections.map((section) => ({
+      vendor: section.getAttribute("data-vendor") ?? "",
+      status: section.getAttribute("data-status") ?? "",
+      charts: [...section.querySelectorAll("svg[data-series]")].map((svg) => {
+        const data: Record<string, string> = {};
+        for (const attribute of svg.getAttributeNames()) {
+          if (attribute.startsWith("data-")) data[attribute.slice(5)] = svg.getAttribute(attribute) ?? "";
+        }
+        return data;
+      }),
+    })),
+  );
+}
+
+const csv = (values: readonly (number | undefined)[]) =>
+  values.map((value) => (value === undefined ? "" : String(value))).join(",");
+
+/** What each chart must carry for the vendor's metrics in the JSON. */
+function expectedCharts(vendor: StatusData["vendors"][number]): Record<string, string>[] {
+  if (vendor.metrics === null) return [];
+  return (["hour", "day"] as const).flatMap((window): Record<string, string>[] => {
+    const buckets = vendor.metrics?.[window].buckets ?? [];
+    const starts = buckets.map((b) => b.start).join(",");
+    return [
+      {
+        series: "calls",
+        window,
+        starts,
+        calls: csv(buckets.map((b) => b.calls)),
+        errors: csv(buckets.map((b) => b.errors)),
+      },
+      {
+        series: "error-rate",
+        window,
+        starts,
+        "error-rate": csv(
+          buckets.map((b) => (b.calls === 0 ? undefined : Math.round((b.errors / b.calls) * 1000) / 10)),
+        ),
+      },
+      {
+        series: "latency",
+        window,
+        starts,
+        p50: csv(buckets.map((b) => b.p50Ms)),
+        p95: csv(buckets.map((b) => b.p95Ms)),
+        max: String(Math.max(1, ...buckets.map((b) => Math.max(b.p95Ms ?? 0, b.p50Ms ?? 0)))),
+      },
+    ];
+  });
+}
+
+async function noHorizontalScroll(page: Page): Promise<{ scrollWidth: number; innerWidth: number }> {
+  // A string: this project's TypeScript has no DOM types.
+  return page.evaluate(
+    "({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })",
+  );
+}
+
+describe.skipIf(!existsSync(CHROMIUM))("status page in headless Chromium (wrangler dev)", () => {
+  let work: string;
+  let demo: HostedServer | undefined;
+  let stateless: HostedServer | undefined;
+  let gateway: DevGateway | undefined;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "gw-status-"));
+    [demo, stateless] = await Promise.all([
+      startDemoUpstream(),
+      startStatelessServer(),
+      compileDeployment(join(work, "generated"), ["stateless"]),
+    ]);
+    gateway = await startDevGateway({
+      bundlesIndex: join(work, "generated", "index.ts"),
+      vars: {
+        GATEWAY_AUTH: "none",
+        DEMO_BASE_URL: demo.origin,
+        STATELESS_MCP_URL: stateless.url,
+        // wrangler dev runs on real time: the failing call below fails at once instead of after backoff.
+        MAX_RETRIES: "0",
+      },
+    });
+    // A few real tool calls, as after `npm start`: successes and one the upstream answers 404.
+    const client = new Client({ name: "status-e2e", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.origin}/v1/mcp`)));
+    try {
+      await client.callTool({ name: "demo_listNotes", arguments: {} });
+      await client.callTool({ name: "demo_getNote", arguments: { id: "1" } });
+      await client.callTool({ name: "demo_getNote", arguments: { id: "no-such-note" } });
+      await client.callTool({ name: "stateless_add", arguments: { a: 1, b: 2 } });
+      // Then the MCP vendor fails (an HTML 503 page): one recent failure, the vendor degraded.
+      (stateless as HostedServer).fail(503);
+      const failed = await client.callTool({ name: "stateless_add", arguments: { a: 3, b: 4 } });
+      expect(failed.isError).toBe(true);
+    } finally {
+      await client.close();
+    }
+    // Playwright gives every launch a fresh temporary profile (its --user-data-dir).
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  }, DEV_READY_TIMEOUT_MS + 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.stop();
+    await Promise.all([demo?.stop(), stateless?.stop()]);
+    if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("shows every vendor with the numbers the JSON has, links that resolve, and a clean console", async () => {
+    const origin = (gateway as DevGateway).origin;
+    const context = await (browser as Browser).newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const watched = watch(page);
+    const response = await page.goto(`${origin}/status`);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()["content-security-policy"]).toMatch(/^default-src 'none'/);
+    expect(await page.title()).toBe("Status · MCP Edge Gateway");
+
+    const json = (await (
+      await fetch(`${origin}/status`, { headers: { accept: "application/json" } })
+    ).json()) as StatusData;
+    expect(json.vendors.map((v) => v.vendor)).toEqual(["demo", "stateless"]);
+
+    const sections = await chartsOf(page);
+    expect(sections.map((s) => s.vendor)).toEqual(json.vendors.map((v) => v.vendor));
+    for (const vendor of json.vendors) {
+      const section = sections.find((s) => s.vendor === vendor.vendor);
+      expect(section?.status).toBe(vendor.health.status);
+      expect(section?.charts).toEqual(expectedCharts(vendor));
+    }
+    // Until the metrics store is wired, the guard's counters are the page's numbers: the calls made above.
+    const demo = json.vendors.find((v) => v.vendor === "demo");
+    // The guard counts approximately by design (src/health/vendors.ts): at least one call arrived.
+    expect(demo?.health.counters?.successes).toBeGreaterThanOrEqual(1);
+    if (demo?.metrics === null) {
+      const text = await page.textContent('section[data-vendor="demo"] .empty');
+      expect(text).toContain(`${demo.health.counters?.successes} succeeded`);
+    } else {
+      expect(demo?.metrics.hour.calls).toBeGreaterThanOrEqual(3);
+    }
+    // The MCP vendor has its definition-change section, and the failure with the gateway's reason.
+    const failing = json.vendors.find((v) => v.vendor === "stateless");
+    expect(failing?.health.status).toBe("degraded");
+    expect(failing?.health.lastError?.message).toBeTruthy();
+    const statelessText = await page.textContent('section[data-vendor="stateless"]');
+    expect(statelessText).toContain("Tool definition changes");
+    expect(statelessText).toContain(failing?.health.lastError?.message);
+    expect(
+      await page.locator('section[data-vendor="stateless"] .failures li').count(),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await page.getAttribute('a[data-tile="stateless"]', "class")).toBe("tile degraded");
+
+    // Every link resolves: sections on the page, JSON or pages elsewhere.
+    const hrefs = await page.$$eval("a[href]", (links) => links.map((a) => a.getAttribute("href") ?? ""));
+    expect(hrefs).toEqual(expect.arrayContaining(["/health/vendors", "#vendor-demo", "#vendor-stateless"]));
+    for (const href of new Set(hrefs)) {
+      if (href.startsWith("#")) {
+        expect(await page.locator(href).count(), href).toBe(1);
+        continue;
+      }
+      const target = await page.request.get(new URL(href, origin).toString());
+      const type = target.headers()["content-type"] ?? "";
+      expect(type, href).toMatch(/^(application\/json|text\/html)/);
+      expect(target.status(), href).toBe(NOT_MERGED_YET.has(href) && target.status() === 404 ? 404 : 200);
+    }
+
+    expect(await page.evaluate("getComputedStyle(document.body).fontSize")).toBe("16px");
+    mkdirSync(join(ROOT, "docs"), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // On a phone: nothing wider than the screen.
+    await page.setViewportSize({ width: 375, height: 812 });
+    const phone = await noHorizontalScroll(page);
+    expect(phone.scrollWidth).toBeLessThanOrEqual(phone.innerWidth);
+    expect(watched.problems).toEqual([]);
+    await context.close();
+  });
+
+  it("lays out full charts and hostile text on a phone without scrolling sideways or running script", async () => {
+    const now = Date.UTC(2026, 11, 5, 12, 30, 15);
+    const data: StatusData = {
+      generatedAt: new Date(now).toISOString(),
+      status: "degraded",
+      viewer: { scope: "all", via: "local" },
+      vendors: ["demo", "stateless"].map((vendor) => ({
+        vendor,
+        kind: vendor === "demo" ? "openapi" : "mcp",
+        health: {
+          status: vendor === "demo" ? "up" : "down",
+          breaker: {
+            state: vendor === "demo" ? "closed" : "open",
+            consecutiveFailures: vendor === "demo" ? 0 : 5,
+            openedAt: vendor === "demo" ? null : new Date(now - 40_000).toISOString(),
+            retryAt: vendor === "demo" ? null : new Date(now + 20_000).toISOString(),
+            probesInFlight: 0,
+            timesOpened: vendor === "demo" ? 0 : 1,
+            callersOpen: 0,
+          },
+          consecutiveFailures: 0,
+          lastSuccessAt: new Date(now - 2_000).toISOString(),
+          lastFailureAt: null,
+          lastError: null,
+          rateLimiter: null,
+          drift: { total: 0, tools: {} },
+          counters: { admitted: 1, rejected: 0, successes: 1, failures: 0 },
+          ...(vendor === "demo"
+            ? {}
+            : {
+                definitions: {
+                  changes: [
+                    {
+                      tool: `add${HOSTILE}`,
+                      firstSeenHash: "a".repeat(64),
+                      currentHash: "b".repeat(64),
+                      firstSeenAt: "snapshot",
+                      changedAt: new Date(now - 600_000).toISOString(),
+                    },
+                  ],
+                  withheld: [`add${HOSTILE}`],
+                },
+              }),
+        },
+        metrics: sampleSnapshot(vendor, now),
+      })),
+      quotas: [
+        {
+          teamId: "eng",
+          usage: [
+            {
+              scope: "team",
+              subject: "eng",
+              window: "day",
+              used: 8_200,
+              limit: 10_000,
+              resetAt: now + 3_600_000,
+            },
+            {
+              scope: "user",
+              subject: "u-7f3a",
+              vendor: "demo",
+              window: "minute",
+              used: 12,
+              limit: 60,
+              resetAt: now + 45_000,
+            },
+          ],
+        },
+        { teamId: "ops", usage: null },
+      ],
+      links: [
+        { href: "/health/vendors", label: "Vendor health (JSON)" },
+        { href: "/metrics", label: "Prometheus metrics" },
+      ],
+    };
+    const context = await (browser as Browser).newContext({
+      viewport: { width: 375, height: 812 },
+      javaScriptEnabled: true,
+    });
+    const page = await context.newPage();
+    const watched = watch(page);
+    let dialogs = 0;
+    page.on("dialog", async (dialog) => {
+      dialogs += 1;
+      await dialog.dismiss();
+    });
+    await page.setContent(renderStatusPage(data));
+    expect(await page.locator("script").count()).toBe(0);
+    expect(await page.locator("section[data-vendor] img").count()).toBe(0);
+    expect(dialogs).toBe(0);
+    const phone = await noHorizontalScroll(page);
+    expect(phone.scrollWidth).toBeLessThanOrEqual(phone.innerWidth);
+    const charts = await chartsOf(page);
+    for (const vendor of data.vendors) {
+      expect(charts.find((c) => c.vendor === vendor.vendor)?.charts).toEqual(expectedCharts(vendor));
+    }
+    // Every chart is drawn inside the screen.
+    const widths = await page.$$eval("svg.chart", (svgs) =>
+      svgs.map((svg) => svg.getBoundingClientRect().right),
+    );
+    expect(Math.max(...widths)).toBeLessThanOrEqual(375);
+    await page.screenshot({ path: join(tmpdir(), "status-sample-375.png"), fullPage: true });
+    await page.screenshot({ path: join(tmpdir(), "status-sample-375-top.png") });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.screenshot({ path: join(tmpdir(), "status-sample-1280.png"), fullPage: true });
+    expect(watched.problems).toEqual([]);
+    await context.close();
+  });
+});
