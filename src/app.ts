@@ -12,6 +12,7 @@ import {
 import { vendorsHealthHandler } from "./health/vendors.ts";
 import { mcpCors } from "./mcp/cors.ts";
 import { mcpEndpoint } from "./mcp/endpoint.ts";
+import { auditExportHandler, auditListHandler } from "./status/audit-api.ts";
 
 export type AppEnv = {
   Bindings: Env;
@@ -33,6 +34,12 @@ export function createApp(): Hono<AppEnv> {
   // Per-vendor breaker, rate limiter and drift state (src/health/vendors.ts).
   app.get("/health/vendors", vendorsHealthHandler);
   app.all("/health/vendors", methodNotAllowed(["GET", "HEAD"]));
+
+  // Audit log API (src/status/audit-api.ts, README.md#audit-log) (#14).
+  app.get("/admin/audit", auditListHandler);
+  app.all("/admin/audit", methodNotAllowed(["GET", "HEAD"]));
+  app.get("/admin/audit/export", auditExportHandler);
+  app.all("/admin/audit/export", methodNotAllowed(["GET", "HEAD"]));
 
   // Sign-in, consent, credentials pages, vendor OAuth callbacks; JSON 404s under /oauth/ and /.well-known/ (src/auth/routes.ts).
   mountAuth(app);
