@@ -48,7 +48,7 @@ const instant = (name: string) =>
     v.string(),
     v.maxLength(40, `${name}: at most 40 characters`),
     v.transform((text) => (/^\d{1,16}$/.test(text) ? Number(text) : Date.parse(text))),
-    v.number(),
+    v.number(`${name}: an ISO 8601 time (2026-12-01T00:00:00Z) or epoch milliseconds`),
     v.check(
       (n) => Number.isSafeInteger(n) && n >= 0,
       `${name}: an ISO 8601 time (2026-12-01T00:00:00Z) or epoch milliseconds`,
