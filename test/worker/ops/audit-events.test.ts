@@ -77,6 +77,26 @@ describe("sign-in", () => {
     expect(everything).not.toContain("not-bobs-password");
   });
 
+  it("single sign-on: a listed user's success, a refused stranger's failure (gateway log)", async () => {
+    const viaProvider = async (browser: Browser, login: string) => {
+      const start = await browser.fetch("/signin/oidc");
+      const atProvider = await browser.fetch(`${location(start)}&login_as=${login}`);
+      return browser.fetch(location(atProvider));
+    };
+    const erin = new Browser(env);
+    expect((await viaProvider(erin, "erin-sub")).status).toBe(303);
+    expect(await latest(undefined, "sign_in")).toMatchObject({
+      outcome: "success",
+      userId: "erin",
+      detail: "oidc",
+    });
+    const stranger = new Browser(env);
+    expect((await viaProvider(stranger, "stranger-sub")).status).toBe(403);
+    const refused = await latest(undefined, "sign_in");
+    expect(refused).toMatchObject({ outcome: "failure", detail: "oidc: not_listed" });
+    expect(refused?.userId).toBeUndefined();
+  });
+
   it("a user without a team signs in into the gateway log", async () => {
     await signedIn("dave");
     expect(await latest(undefined, "sign_in")).toMatchObject({ outcome: "success", userId: "dave" });
@@ -310,5 +330,20 @@ describe("passwords and sessions", () => {
     const before = (await logOf(env, "eng")).length;
     await gatewayFetch(env, "/signin");
     expect((await logOf(env, "eng")).length).toBe(before);
+  });
+});
+
+// Last: it spends carol's password attempts for the rest of the file.
+describe("sign-in throttle", () => {
+  it("a throttled attempt is denied (the account's failures ran out)", async () => {
+    const browser = new Browser(env, "198.51.100.77");
+    let last: Response | undefined;
+    for (let i = 0; i < 11; i++) last = await browser.signInWith("carol", `wrong-${i}`);
+    expect(last?.status).toBe(429);
+    expect(await latest("ops", "sign_in")).toMatchObject({
+      outcome: "denied",
+      userId: "carol",
+      detail: "password: throttled (account)",
+    });
   });
 });
