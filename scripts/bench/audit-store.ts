@@ -3,9 +3,9 @@
  * against D1, both run locally by workerd through the `miniflare` API, with the audit log's table
  * and indexes (src/ops/audit-log.ts) and its filtered, newest-first page query.
  *
- *   npx node scripts/bench/audit-store.ts [rows=100000] [samples=400]
+ *   node_modules/.bin/node scripts/bench/audit-store.ts [rows=100000] [samples=400]
  *
- * (Through npm's Node 22: `node_modules/.bin/node scripts/bench/audit-store.ts`.)
+ * (The project's Node 22; plain `node` may be older.)
  *
  * What it measures, per store, from Node through `dispatchFetch` (the same HTTP hop for both; the
  * `/noop` route's time is that hop alone and is printed so it can be subtracted):
