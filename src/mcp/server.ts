@@ -154,6 +154,7 @@ export function toolsCall(
           caller: scope.caller,
           prefix: discovery.prefix,
           run: (recipe, args) => callTool(scope, { bundle, recipe }, args),
+          denied: (tool, detail) => auditDenied(scope, { vendor: bundle.vendor, tool, detail }),
         },
         discovery.kind,
         params.arguments,

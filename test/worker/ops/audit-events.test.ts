@@ -214,6 +214,21 @@ describe("MCP calls", () => {
     expect(JSON.stringify(await logOf(env, "eng"))).not.toContain("secret-argument-77");
   });
 
+  it("a discovery call of an operation that changes data, without mcp:write, is denied by scope", async () => {
+    const t = await tokensFor(env, "dave", { approve: ["mcp:read"] });
+    const res = await mcp(env, "/v1/mcp", t.access_token, "tools/call", {
+      name: "mcp-discovery_call",
+      arguments: { name: "createIssue", arguments: {} },
+    });
+    expect(res.status).toBe(200);
+    expect(await latest(undefined, "access_denied")).toMatchObject({
+      userId: "dave",
+      vendor: "mcp-discovery",
+      tool: "createIssue",
+      detail: "scope: mcp:write required",
+    });
+  });
+
   it("a vendor outside the team allowlist is denied", async () => {
     const t = await tokensFor(env, "carol", { resource: "https://gw.test/v1/mcp-alpha/mcp" });
     expect((await mcp(env, "/v1/mcp-alpha/mcp", t.access_token, "tools/list")).status).toBe(403);
