@@ -221,12 +221,13 @@ const CSV_COLUMNS = [
 
 /**
  * One CSV cell (RFC 4180 quoting). A cell a spreadsheet would read as a formula (`=`, `+`, `-`,
- * `@`, tab or CR first: OWASP "CSV Injection") gets a leading `'`, so it stays text.
+ * `@`, tab or CR first: OWASP "CSV Injection"; and their full-width forms, which some locales'
+ * spreadsheets read the same) gets a leading `'`, so it stays text.
  */
 export function csvCell(value: unknown): string {
   if (value === undefined || value === null) return "";
   let text = String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  if (/^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

@@ -266,6 +266,7 @@ describe("export", () => {
     expect(rows[3]).toBe("");
     for (const [value, cell] of [
       ["=1+1", "'=1+1"],
+      ["\uff1d1+1", "'\uff1d1+1"],
       ["\tx", "'\tx"],
       ["a\nb", '"a\nb"'],
       ["ok", "ok"],
