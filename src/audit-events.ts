@@ -20,8 +20,8 @@ import { AUDIT_LOG_GATEWAY_NAME, auditLogTeamName } from "./storage/keys.ts";
 /**
  * Every audit event type (closed: the API's `type` filter and the README list exactly these).
  *
- * - `sign_in`: a password or OpenID Connect sign-in, `success` or `failure` (`detail`: the method
- *   and, for a failure, why).
+ * - `sign_in`: a password or OpenID Connect sign-in, `success`, `failure` or `denied` (throttled)
+ *   (`detail`: the method and, when it did not succeed, why).
  * - `consent_granted`: a user approved an MCP client (`clientId`; `detail`: the scopes).
  * - `client_registered`: dynamic client registration (RFC 7591) created an OAuth client.
  * - `token_revoked`: a user revoked a client's grant on /credentials, or refresh-token reuse
