@@ -14,6 +14,7 @@ import {
   RETENTION_BATCH_PAUSE_MS,
   RETENTION_DELETE_BATCH,
 } from "../../../src/ops/audit-log.ts";
+import { gatewayFetch, type TestEnv } from "../auth/helpers.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.UTC(2026, 11, 5, 12);
@@ -120,6 +121,18 @@ describe("what the store keeps", () => {
 });
 
 describe("AUDIT_RETENTION_DAYS", () => {
+  it("a bad value fails the gateway's configuration check like any setting", async () => {
+    const res = await gatewayFetch(
+      { ...env, AUDIT_RETENTION_DAYS: "0" } as TestEnv,
+      "http://127.0.0.1/health",
+    );
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({
+      status: "misconfigured",
+      error: { code: "invalid_configuration", details: { setting: "AUDIT_RETENTION_DAYS" } },
+    });
+  });
+
   it("defaults to 90, takes whole days from 1 to 3650, and names itself when wrong", () => {
     expect(DEFAULT_AUDIT_RETENTION_DAYS).toBe(90);
     expect(auditRetentionDays({})).toBe(90);
