@@ -5,8 +5,9 @@
  * write-tool call, and a changed upstream MCP tool definition. Each lands in its team's log (or
  * the gateway-wide one), with opaque ids only: no typed user name, password, secret or argument.
  */
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { type AuditEvent, type AuditEventType, auditLogStub } from "../../../src/audit-events.ts";
+import { vendorKindOf } from "../../../src/vendors/registry.ts";
 import { manualClock } from "../../support/clocks.ts";
 import { mcpBundle, mcpTool, reviewAndWait } from "../../support/mcp-tools.ts";
 import {
@@ -285,6 +286,41 @@ describe("MCP calls", () => {
 });
 
 describe("upstream MCP tool definitions", () => {
+  it("a real upstream MCP server that changes a tool after approval: recorded on the next list", async () => {
+    const servers = inject("mcpServers");
+    const clock = manualClock(Date.now());
+    const testEnv = { ...env, GATEWAY_TEST_CLOCK: clock } as Env;
+    // A vendor of its own in front of the stateful server (the only test that redefines it).
+    const bundle = mcpBundle("audit-live");
+    (bundle.mcp as { url: string }).url = servers.stateful.url;
+    const resolveOnce = async () => {
+      const pending: Promise<unknown>[] = [];
+      const resolved = await vendorKindOf(bundle).resolve?.({
+        env: testEnv,
+        bundle,
+        caller: undefined,
+        waitUntil: (p) => pending.push(p),
+        requestId: "audit-live",
+      });
+      await Promise.all(pending);
+      return resolved;
+    };
+    const redefine = (changed: "0" | "1") =>
+      fetch(`${servers.stateful.origin}/_control/redefine?changed=${changed}`, { method: "POST" });
+    try {
+      expect((await resolveOnce())?.mcpTools?.some((t) => t.name === "echo")).toBe(true);
+      expect((await redefine("1")).status).toBe(200);
+      clock.advance(10 * 60_000); // past the tool list's cache
+      await resolveOnce();
+    } finally {
+      await redefine("0");
+    }
+    const changes = (await logOf(env, undefined)).filter(
+      (e) => e.type === "tool_definition_changed" && e.vendor === "audit-live",
+    );
+    expect(changes).toEqual([expect.objectContaining({ tool: "echo", outcome: "success" })]);
+  });
+
   it("a changed definition is recorded once in the gateway log", async () => {
     const clock = manualClock(Date.UTC(2026, 11, 1, 9));
     const testEnv = { ...env, GATEWAY_TEST_CLOCK: clock } as Env;
