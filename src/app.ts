@@ -12,6 +12,7 @@ import {
 import { vendorsHealthHandler } from "./health/vendors.ts";
 import { mcpCors } from "./mcp/cors.ts";
 import { mcpEndpoint } from "./mcp/endpoint.ts";
+import { auditExportHandler, auditListHandler } from "./status/audit-api.ts";
 import { statusRoutes } from "./status/page.ts";
 import { NO_DATA_YET } from "./status/sources.ts";
 
@@ -39,6 +40,12 @@ export function createApp(): Hono<AppEnv> {
   // The operator status page (src/status/page.ts). #14: NO_DATA_YET until the metrics store and
   // quota guard readers are wired here ({ vendorMetrics: readVendorMetrics, quotaUsage: readQuotaUsage }).
   app.route("/", statusRoutes(NO_DATA_YET));
+
+  // Audit log API (src/status/audit-api.ts, README.md#audit-log) (#14).
+  app.get("/admin/audit", auditListHandler);
+  app.all("/admin/audit", methodNotAllowed(["GET", "HEAD"]));
+  app.get("/admin/audit/export", auditExportHandler);
+  app.all("/admin/audit/export", methodNotAllowed(["GET", "HEAD"]));
 
   // Sign-in, consent, credentials pages, vendor OAuth callbacks; JSON 404s under /oauth/ and /.well-known/ (src/auth/routes.ts).
   mountAuth(app);

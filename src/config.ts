@@ -76,6 +76,8 @@ interface GatewayVars {
   CREDENTIALS_ENCRYPTION_KEY?: string;
   /** The previous key during a rotation: still decrypts, never encrypts. */
   CREDENTIALS_ENCRYPTION_KEY_PREVIOUS?: string;
+  /** Days the audit log keeps an event (src/ops/audit-log.ts); default 90. */
+  AUDIT_RETENTION_DAYS?: string;
   /** Bearer token (a secret) for the operator surfaces `/status`, `/metrics`, `/admin/*` (src/ops/access.ts). */
   OPS_TOKEN?: string;
   /** `test` in the Worker test project only: the one switch that lets `GATEWAY_TEST_CLOCK` in (src/clock.ts). */
@@ -398,6 +400,33 @@ const MCP_SETTINGS: readonly EnvSetting<McpSettings>[] = [
   { name: "ALLOWED_ORIGINS", key: "allowedOrigins", schema: originList, fallback: new Set<string>() },
 ];
 
+// --- audit log (#14) ---
+/** `AUDIT_RETENTION_DAYS` when unset. */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
+/** Ten years: longer is a mistake, not a policy. */
+const MAX_AUDIT_RETENTION_DAYS = 3650;
+
+/** The audit log's variables (src/ops/audit-log.ts). */
+interface AuditSettings {
+  /** `AUDIT_RETENTION_DAYS`. */
+  retentionDays: number;
+}
+
+const AUDIT_SETTINGS: readonly EnvSetting<AuditSettings>[] = [
+  {
+    name: "AUDIT_RETENTION_DAYS",
+    key: "retentionDays",
+    schema: numberFromEnv({ integer: true, min: 1, max: MAX_AUDIT_RETENTION_DAYS }, " days"),
+    fallback: DEFAULT_AUDIT_RETENTION_DAYS,
+  },
+];
+
+/** `AUDIT_RETENTION_DAYS` ({@link loadConfig}). */
+export function auditRetentionDays(env: EnvVars): number {
+  return loadConfig(env).audit.retentionDays;
+}
+// --- end audit log ---
+
 /** The client-auth variables, parsed; `GATEWAY_USERS`/`GATEWAY_TEAMS` are JSON text the auth service checks with its own schemas. */
 export interface AuthSettings {
   /** `GATEWAY_AUTH`: `false` only when `none`. */
@@ -430,6 +459,7 @@ export interface EnvConfig {
   settings: GatewaySettings;
   mcp: McpSettings;
   auth: AuthSettings;
+  audit: AuditSettings;
 }
 
 /**
@@ -542,7 +572,8 @@ function parseConfig(env: EnvVars): EnvConfig | GatewayError {
   try {
     const settings = parseTable(env, ENV_SETTINGS);
     const mcp = parseTable(env, MCP_SETTINGS);
-    return { settings, mcp, auth: parseAuth(env) };
+    const audit = parseTable(env, AUDIT_SETTINGS);
+    return { settings, mcp, auth: parseAuth(env), audit };
   } catch (error) {
     if (error instanceof GatewayError) return error;
     throw error;

@@ -120,6 +120,8 @@ interface EventFields {
   };
   /** The tool definition record in KV could not be read, parsed or written; definitions are compared without it. */
   tool_definitions_unavailable: { vendor: string; op: "read" | "write" | "parse"; error: string };
+  /** The audit log (src/ops/audit-log.ts) could not store an event (`append`; `type` says which) or run retention. */
+  audit_write_failed: { op: "append" | "retention"; type?: string | undefined; error: string };
 }
 
 export type LogEventName = keyof EventFields;
@@ -150,6 +152,7 @@ export const LOG_LEVELS: { readonly [K in LogEventName]: LogLevel } = {
   mcp_protocol_error: "warn",
   tool_definition_changed: "warn",
   tool_definitions_unavailable: "warn",
+  audit_write_failed: "error",
 };
 
 /** Writes `entry` as one JSON line at its event's level. */

@@ -28,6 +28,7 @@ import {
   type OAuthResourceContext,
   OAuthResourceServer,
 } from "@cloudflare/workers-oauth-provider";
+import { recordAudit } from "../audit-events.ts";
 import { hasVendor, vendorNames } from "../bundle/registry.ts";
 import { plainHttpAllowedHost } from "../config.ts";
 import { GatewayError, lastResortResponse } from "../errors.ts";
@@ -333,13 +334,43 @@ async function tokenEndpoint(
 ): Promise<Response> {
   const refresh = await readRefreshRequest(request, env);
   if (refresh !== undefined && isReuse(refresh)) {
-    return revokeReusedGrant(refresh, authorizationServer.getOAuthApi(env));
+    const answer = await revokeReusedGrant(refresh, authorizationServer.getOAuthApi(env));
+    recordAudit(env, (p) => ctx.waitUntil(p), {
+      type: "token_revoked",
+      outcome: "success",
+      userId: refresh.userId,
+      teamId: resolveUser(loadAuthConfig(env), refresh.userId)?.teamId,
+      detail: "refresh token reuse: the whole grant",
+    });
+    return answer;
   }
   const response = await ensureJsonError(await authorizationServer.fetch(request, env, ctx));
   if (refresh !== undefined && response.status === 200) {
     await recordRotation(refresh, env, REFRESH_TOKEN_TTL_SECONDS);
   }
   return response;
+}
+
+/**
+ * #14 audit: `client_registered` for a dynamic registration (RFC 7591) the library accepted; the
+ * gateway-wide log (nobody is signed in). Only the library's generated client id is kept, never
+ * the client's self-chosen name or URIs. Client ID Metadata Documents have no registration step:
+ * such a client first appears in its `consent_granted` event (its id is its document's URL).
+ */
+async function auditRegistration(answer: Response, env: Env, ctx: ExecutionContext): Promise<void> {
+  let clientId: unknown;
+  try {
+    clientId = ((await answer.clone().json()) as { client_id?: unknown }).client_id;
+  } catch {
+    return;
+  }
+  if (typeof clientId !== "string") return;
+  recordAudit(env, (p) => ctx.waitUntil(p), {
+    type: "client_registered",
+    outcome: "success",
+    clientId,
+    detail: "dynamic client registration",
+  });
 }
 
 /**
@@ -378,7 +409,9 @@ export function createAuthGateway(app: FetchApp): FetchApp {
 
         if (path === TOKEN_PATH) return await tokenEndpoint(authorizationServer, canonical, env, ctx);
         if (path === AS_METADATA_PATH || path === REGISTER_PATH) {
-          return await ensureJsonError(await authorizationServer.fetch(canonical, env, ctx));
+          const answer = await ensureJsonError(await authorizationServer.fetch(canonical, env, ctx));
+          if (path === REGISTER_PATH && answer.status === 201) await auditRegistration(answer, env, ctx);
+          return answer;
         }
         if (path === PRM_PATH || path === `${PRM_PATH}/`) {
           // Root form: the unified endpoint's metadata, for clients that only try the root.

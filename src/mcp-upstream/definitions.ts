@@ -29,6 +29,7 @@
  *
  * @module
  */
+import { writeAudit } from "../audit-events.ts";
 import { withGuardedKv } from "../auth/kv-guard.ts";
 import { getBundle } from "../bundle/registry.ts";
 import type { DefinitionChangePolicy, McpToolRecipe, VendorBundle } from "../bundle/types.ts";
@@ -222,6 +223,18 @@ function persist(
           approvedHash: seen.approved,
           currentHash: hash,
         });
+        // #14 audit: the gateway-wide log (a vendor's tools are not one team's).
+        await writeAudit(
+          env,
+          {
+            type: "tool_definition_changed",
+            outcome: "success",
+            vendor,
+            tool: name,
+            detail: `policy: ${policyOf(bundle)}`,
+          },
+          clock,
+        );
       }
       if (observed.dirty) await kv.put(key, serializeRecord(observed.record));
       state.record = observed.record;

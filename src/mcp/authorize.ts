@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { auditDenied } from "../audit-events.ts";
 import { type Caller, SCOPE_WRITE, WRITE_SCOPE_DESCRIPTION } from "../auth/caller.ts";
 import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import { GatewayError } from "../errors.ts";
@@ -67,6 +68,10 @@ export async function authorizeMessage(
       : COMPILED_VENDORS;
   const resolved = findTool(endpoint, caller, tool, view);
   if (resolved === undefined || mayCall(caller, resolved.bundle, resolved.recipe)) return undefined;
+  auditDenied(
+    { ...scope, caller },
+    { vendor: resolved.bundle.vendor, tool: resolved.recipe.name, detail: "scope: mcp:write required" },
+  );
   if (caller.writeScopeChallenge !== undefined) return caller.writeScopeChallenge();
   throw new GatewayError("forbidden", WRITE_SCOPE_DESCRIPTION);
 }
@@ -77,6 +82,8 @@ export interface AuthorizeScope {
   env: Env;
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
+  /** For the audit event of a denial (#14). */
+  trace?: { traceId: string };
 }
 
 /**

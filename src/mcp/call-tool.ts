@@ -4,9 +4,12 @@
  *
  * @module
  */
+
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import { auditToolCall } from "../audit-events.ts";
 import { callVendorTool, servesFeatures } from "../vendors/call.ts";
 import type { VendorClientInput, VendorProgress } from "../vendors/kind.ts";
+import { toolEffects } from "../vendors/registry.ts";
 import type { ResolvedTool } from "./catalog.ts";
 import { unifiedContentUris } from "./resource-uris.ts";
 import type { McpRequestScope } from "./server.ts";
@@ -39,6 +42,14 @@ export async function callTool(
     trace: scope.trace,
     ...(extras.onProgress === undefined ? {} : { onProgress: extras.onProgress }),
     ...(extras.input === undefined ? {} : { input: extras.input }),
+  });
+  // #14 audit: calls of tools that change data (one RPC in waitUntil; read-only calls skip it).
+  auditToolCall(scope, {
+    vendor: bundle.vendor,
+    tool: recipe.name,
+    readOnly: toolEffects(bundle, recipe).readOnly,
+    ok: outcome.ok && outcome.result.isError !== true,
+    errorCode: outcome.ok ? undefined : outcome.failure.code,
   });
   const result = outcomeResult(outcome, bundle.vendor, recipe.name);
   // A vendor's resources are namespaced on /v1/mcp: links to them in results follow (resource-uris.ts).

@@ -23,6 +23,8 @@ export interface DiscoveryContext {
   prefix: string;
   /** Runs an operation through the normal execution path (validation, auth, resilience, upstream). */
   run: (recipe: ToolDefinition, args: unknown) => Promise<CallToolResult>;
+  /** Told of a call refused for its scope (the audit log's `access_denied`, #14). */
+  denied?: (tool: string, detail: string) => void;
 }
 
 const SearchArgs = v.strictObject({
@@ -161,6 +163,7 @@ export async function callDiscoveryTool(
   if (recipe === undefined) return unknownOperation(ctx, kind, parsed.output.name);
   // The endpoint checks scopes against the MCP tool name (authorize.ts); here the real operation is known.
   if (!mayCall(ctx.caller, ctx.bundle, recipe)) {
+    ctx.denied?.(recipe.name, `scope: ${SCOPE_WRITE} required`);
     return failureResult(
       {
         code: "insufficient_scope",

@@ -45,6 +45,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import type { Context } from "hono";
+import { auditDenied } from "../audit-events.ts";
 import type { Caller } from "../auth/caller.ts";
 import { hasVendor } from "../bundle/registry.ts";
 import { GatewayError, requestIdOf } from "../errors.ts";
@@ -113,6 +114,10 @@ export function mcpEndpoint(): (c: Context<{ Bindings: Env; Variables: McpVariab
         });
       }
       if (caller !== undefined && !caller.vendorAllowed(endpoint.vendor)) {
+        auditDenied(
+          { env: c.env, waitUntil: waitUntilOf(c), requestId: requestIdOf(c), trace, caller },
+          { vendor: endpoint.vendor, detail: "team allowlist: vendor" },
+        );
         throw new GatewayError("forbidden", `Your team may not use vendor "${endpoint.vendor}"`);
       }
     }

@@ -12,6 +12,7 @@
  *
  * @module
  */
+
 import {
   type CallToolResult,
   type ListToolsResult,
@@ -19,6 +20,7 @@ import {
   Server,
   type ServerContext,
 } from "@modelcontextprotocol/server";
+import { auditDenied } from "../audit-events.ts";
 import type { Caller } from "../auth/caller.ts";
 import { allBundles, getBundle } from "../bundle/registry.ts";
 import { discoveryThreshold } from "../config.ts";
@@ -152,6 +154,7 @@ export function toolsCall(
           caller: scope.caller,
           prefix: discovery.prefix,
           run: (recipe, args) => callTool(scope, { bundle, recipe }, args),
+          denied: (tool, detail) => auditDenied(scope, { vendor: bundle.vendor, tool, detail }),
         },
         discovery.kind,
         params.arguments,
@@ -162,9 +165,23 @@ export function toolsCall(
     if (resolved === undefined && hasDynamicVendors()) {
       resolved = findTool(scope.endpoint, scope.caller, name, await vendorView(scope, name, true));
     }
-    if (resolved === undefined) throw invalidParams(`Unknown tool: ${name}`, { name });
+    if (resolved === undefined) {
+      auditAllowlistDenial(scope, name, view);
+      throw invalidParams(`Unknown tool: ${name}`, { name });
+    }
     return callTool(scope, resolved, params.arguments, extras);
   });
+}
+
+/** #14 audit: a tool the caller cannot see only because the team allowlist hides it is a denial. */
+function auditAllowlistDenial(scope: McpRequestScope, name: string, view: VendorView): void {
+  const caller = scope.caller;
+  if (caller === undefined) return;
+  const hidden = findTool(scope.endpoint, undefined, name, view);
+  if (hidden === undefined) return;
+  const { vendor } = hidden.bundle;
+  if (caller.vendorAllowed(vendor) && caller.toolAllowed(vendor, hidden.recipe.name)) return;
+  auditDenied(scope, { vendor, tool: hidden.recipe.name, detail: "team allowlist: tool" });
 }
 
 /**

@@ -33,6 +33,7 @@
  * | | {@link VENDOR_GUARD_STATS_KEY} | `Stats` |
  * | | {@link VENDOR_GUARD_DRIFT_KEY} | `Record<toolName, mismatches>` |
  * | `SIGNIN_GUARD`, {@link signInAccountName} / {@link signInAddressName} | {@link SIGNIN_GUARD_STATE_KEY} | `State` (`auth/signin-guard.ts`) |
+ * | `AUDIT_LOG`, {@link auditLogTeamName} / {@link AUDIT_LOG_GATEWAY_NAME} | {@link AUDIT_LOG_TABLE} (SQL table) | audit events (`ops/audit-log.ts`) |
  *
  * A leaf module: it imports nothing, so every layer may use it. Changing a format here orphans
  * the records stored under the old one: existing keys keep their format.
@@ -143,6 +144,17 @@ export function signInAddressName(address: string): string {
   return `address:${address}`;
 }
 
+/** `AuditLog`'s SQL table of events (src/ops/audit-log.ts): the object's only storage besides its alarm. */
+export const AUDIT_LOG_TABLE = "audit_events";
+
+/** The `AUDIT_LOG` object of a team. */
+export function auditLogTeamName(teamId: string): string {
+  return `team:${teamId}`;
+}
+
+/** The `AUDIT_LOG` object of events that belong to no team. */
+export const AUDIT_LOG_GATEWAY_NAME = "gateway";
+
 /**
  * Each Durable Object namespace's storage keys, and whether it sets an alarm: what the
  * README's tables must list.
@@ -153,6 +165,7 @@ export const DURABLE_OBJECT_KEYS = {
     alarm: true,
   },
   SIGNIN_GUARD: { keys: [SIGNIN_GUARD_STATE_KEY], alarm: true },
+  AUDIT_LOG: { keys: [AUDIT_LOG_TABLE], alarm: true },
 } as const;
 
 /**

@@ -36,6 +36,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "clock",
     "trace-context",
     "call-outcome",
+    "audit-events",
     "env",
     "generated",
   ], // leaf modules

@@ -5,12 +5,14 @@
  *
  * @module
  */
+
 import {
   AuthorizationError,
   authorizationErrorRedirect,
   CimdFetchError,
 } from "@cloudflare/workers-oauth-provider";
 import type { Hono } from "hono";
+import { recordAuditFrom } from "../../audit-events.ts";
 import { type CallerProps, SCOPE_READ, SCOPE_WRITE } from "../caller.ts";
 import { isKvUnavailable, type KvUnavailableError } from "../kv-guard.ts";
 import { oauthError, oauthErrorFromGateway, oauthErrorResponse } from "../oauth-error.ts";
@@ -159,6 +161,14 @@ export function authorizeRoutes(app: Hono<{ Bindings: Env }>): void {
           metadata: { via: who.session.via },
           scope: approved.request.scope,
           props,
+        });
+        recordAuditFrom(c, {
+          type: "consent_granted",
+          outcome: "success",
+          userId: who.user.id,
+          teamId: who.user.teamId,
+          clientId: approved.request.clientId,
+          detail: `scopes: ${approved.request.scope.join(" ")}`,
         });
         approved.headers.set("location", redirectTo);
         return new Response(null, { status: 302, headers: approved.headers });

@@ -5,7 +5,9 @@
  *
  * @module
  */
+
 import type { Hono } from "hono";
+import { recordAuditFrom } from "../../audit-events.ts";
 import { allBundles, getBundle } from "../../bundle/registry.ts";
 import type { VendorBundle } from "../../bundle/types.ts";
 import { GatewayError } from "../../errors.ts";
@@ -14,6 +16,7 @@ import { computeAvailability, sharedCredentialPresent } from "../availability.ts
 import { type AuthConfig, teamAllowlist } from "../config.ts";
 import {
   type CredentialOwner,
+  credentialKey,
   deleteCredential,
   listCredentials,
   putCredential,
@@ -192,6 +195,24 @@ export async function credentialAction(c: AuthContext): Promise<CredentialAction
   return { ...checked, bundle, owner };
 }
 
+/** #14 audit: a credential stored, replaced or removed; `detail` says whose (the user's or the team's). */
+export function auditCredential(
+  c: AuthContext,
+  action: Pick<CredentialAction, "who" | "owner" | "bundle">,
+  type: "credential_connected" | "credential_changed" | "credential_removed",
+  how?: string,
+): void {
+  const { who, owner, bundle } = action;
+  recordAuditFrom(c, {
+    type,
+    outcome: "success",
+    userId: who.user.id,
+    teamId: owner.kind === "team" ? owner.id : who.user.teamId,
+    vendor: bundle.vendor,
+    detail: `${owner.kind === "team" ? "team" : "personal"} credential${how === undefined ? "" : ` (${how})`}`,
+  });
+}
+
 function done(c: AuthContext, notice: string, vendor: string): Response {
   if (wantsJson(c)) return c.json({ ok: true, notice, vendor });
   return redirect(credentialsUrl(notice, vendor));
@@ -255,12 +276,16 @@ export function credentialsRoutes(app: Hono<{ Bindings: Env }>): void {
           `${bundle.displayName} is connected with OAuth, not a typed credential.`,
         );
     }
+    const key = await credentialKey(owner, bundle.vendor);
+    // #14 audit: connected or changed (KV is eventually consistent: a change within seconds of the first store may read as connected).
+    const existed = (await env.OAUTH_KV.get(key, "text")) !== null;
     await putCredential(env, await cipher, owner, bundle.vendor, secret, {
       type: secret.type,
       status: "ok",
       updatedAt: Date.now(),
       by: who.user.id,
     });
+    auditCredential(c, action, existed ? "credential_changed" : "credential_connected");
     return done(c, "saved", bundle.vendor);
   });
 
@@ -268,6 +293,7 @@ export function credentialsRoutes(app: Hono<{ Bindings: Env }>): void {
     const action = await credentialAction(c);
     if (action instanceof Response) return action;
     await deleteCredential(action.env, action.owner, action.bundle.vendor);
+    auditCredential(c, action, "credential_removed");
     return done(c, "removed", action.bundle.vendor);
   });
 
@@ -279,11 +305,20 @@ export function credentialsRoutes(app: Hono<{ Bindings: Env }>): void {
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(grantId)) throw new GatewayError("bad_request", "Bad grant id.");
     // The grant key includes the user id (library storage schema): another user's grant id is not found,
     // and saying so (not `ok`) tells a confused client that nothing was revoked.
-    if ((await env.OAUTH_KV.get(grantKey(who.user.id, grantId))) === null) {
+    const grant = await env.OAUTH_KV.get<{ clientId?: unknown }>(grantKey(who.user.id, grantId), "json");
+    if (grant === null) {
       throw new GatewayError("not_found", "You have no client grant with this id.");
     }
     const oauthApi = authorizationServerFor(canonicalOrigin(config, c.req.raw)).getOAuthApi(env);
     await oauthApi.revokeGrant(grantId, who.user.id);
+    recordAuditFrom(c, {
+      type: "token_revoked",
+      outcome: "success",
+      userId: who.user.id,
+      teamId: who.user.teamId,
+      clientId: typeof grant.clientId === "string" ? grant.clientId : undefined,
+      detail: "revoked by the user on /credentials",
+    });
     if (wantsJson(c)) return c.json({ ok: true, notice: "revoked" });
     return redirect(credentialsUrl("revoked"));
   });

@@ -6,10 +6,11 @@
  */
 import type { Hono } from "hono";
 import { getCookie } from "hono/cookie";
+import { recordAuditFrom } from "../../audit-events.ts";
 import { GatewayError } from "../../errors.ts";
 import { errorText, log } from "../../log.ts";
 import { OIDC_STATE_TTL_SECONDS } from "../../storage/keys.ts";
-import type { AuthConfig } from "../config.ts";
+import { type AuthConfig, resolveUser } from "../config.ts";
 import { randomToken, sha256B64 } from "../crypto.ts";
 import { isKvUnavailable } from "../kv-guard.ts";
 import { AUTHORIZE_PATH, canonicalOrigin } from "../oauth-server.ts";
@@ -140,6 +141,15 @@ export function signInRoutes(app: Hono<{ Bindings: Env }>): void {
         return page;
       }
       if (!attempt.allowed) {
+        // #14 audit: the typed name is never stored (it may be a password typed in the wrong field).
+        const known = config.users.get(username);
+        recordAuditFrom(c, {
+          type: "sign_in",
+          outcome: "denied",
+          userId: known?.id,
+          teamId: known?.team,
+          detail: `password: throttled (${attempt.reason})`,
+        });
         const page = await renderSignIn(config, returnTo, 429, refusalText(attempt));
         page.headers.set("retry-after", String(attempt.retryAfterSeconds));
         return page;
@@ -148,12 +158,26 @@ export function signInRoutes(app: Hono<{ Bindings: Env }>): void {
       // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
       if (user === undefined || user.passwordHash === undefined || !ok) {
+        recordAuditFrom(c, {
+          type: "sign_in",
+          outcome: "failure",
+          userId: user?.id,
+          teamId: user?.team,
+          detail: user === undefined ? "password: unknown user" : "password: wrong password",
+        });
         return renderSignIn(config, returnTo, 401, "Wrong user name or password.");
       }
       const headers = new Headers();
       headers.append("set-cookie", await attempt.succeeded());
       headers.append("set-cookie", await createSession(env, user.id, "password"));
       headers.append("set-cookie", hostCookie(SIGNIN_FORM_COOKIE, "", 0));
+      recordAuditFrom(c, {
+        type: "sign_in",
+        outcome: "success",
+        userId: user.id,
+        teamId: user.team,
+        detail: "password",
+      });
       return redirect(returnTo, headers);
     }),
   );
@@ -194,9 +218,18 @@ export function signInRoutes(app: Hono<{ Bindings: Env }>): void {
       const headers = new Headers();
       headers.append("set-cookie", await createSession(env, userId, "oidc"));
       headers.append("set-cookie", hostCookie(OIDC_BINDING_COOKIE, "", 0));
+      const signedInUser = resolveUser(config, userId);
+      recordAuditFrom(c, {
+        type: "sign_in",
+        outcome: "success",
+        userId,
+        teamId: signedInUser?.teamId,
+        detail: "oidc",
+      });
       return redirect(safeReturn(returnTo) ?? "/credentials", headers);
     } catch (error) {
       if (error instanceof OidcSignInError) {
+        recordAuditFrom(c, { type: "sign_in", outcome: "failure", detail: `oidc: ${error.code}` });
         const status = error.code === "not_listed" ? 403 : 400;
         return renderSignIn(config, "/credentials", status, error.message);
       }

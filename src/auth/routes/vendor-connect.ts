@@ -20,7 +20,7 @@ import { canonicalOrigin } from "../oauth-server.ts";
 import { continueToAuthorizationPage, pageHeaders } from "../pages.ts";
 import { acceptsPersonalCredentials, vendorAuth } from "../vendor-auth.ts";
 import { finishVendorAuthorization, startVendorAuthorization, VendorOAuthError } from "../vendor-oauth.ts";
-import { credentialAction, credentialsUrl } from "./credentials.ts";
+import { auditCredential, credentialAction, credentialsUrl } from "./credentials.ts";
 import { authConfig, authOff, redirect, signedIn } from "./shared.ts";
 
 /** Registers the connect and callback routes on the auth app. */
@@ -117,6 +117,7 @@ export function vendorConnectRoutes(app: Hono<{ Bindings: Env }>): void {
         await deleteCredential(env, owner, bundle.vendor);
         return redirect(credentialsUrl("session_mismatch", vendor));
       }
+      auditCredential(c, { who, owner, bundle }, "credential_connected", "OAuth");
       return redirect(credentialsUrl("connected", vendor));
     } catch (error) {
       if (error instanceof VendorOAuthError) return redirect(credentialsUrl(error.code, vendor));
