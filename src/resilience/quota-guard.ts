@@ -4,10 +4,12 @@
  * (`idFromName("team:<id>")`: the team's and all its users' counters) or per user without a team
  * (`"user:<id>"`), so every isolate's calls of one team meet in one place.
  *
- * Exact under concurrency: {@link QuotaGuard.admit} reads and writes only the object's synchronous
- * storage and never awaits, so the runtime runs one admission at a time; it checks every limit
- * that applies and then counts the call in all of them, or in none when one is used up (a refused
- * call counts nowhere). Its writes reach disk before its answer leaves (output gate).
+ * Exact under concurrency: {@link QuotaGuard.admit} decides before its first await, from the
+ * object's synchronous storage and the counts not written yet, so admissions are decided one at a
+ * time; it checks every limit that applies and then counts the call in all of them, or in none
+ * when one is used up (a refused call counts nowhere). An admitted call's answer leaves only once
+ * its count is on disk (the output gate), and the admissions that arrive together share that one
+ * commit.
  *
  * Windows are fixed and aligned to UTC: a minute window starts at second 0 of the minute, a day
  * window at 00:00 UTC; at the boundary the count starts over (so up to twice a limit can pass
@@ -79,6 +81,12 @@ interface Slot {
 
 export class QuotaGuard extends DurableObject<Env> {
   private readonly kv: SyncKvStorage;
+  /** Counts decided and not written yet (read before storage). */
+  private readonly unsaved = new Map<string, Counter>();
+  /** The commit under way. */
+  private saving: Promise<void> | undefined;
+  /** The commit after it, which the admissions decided meanwhile wait for. */
+  private next: Promise<void> | undefined;
   /** The UTC day (epoch days) whose ended windows were swept; -1: none yet in this instance. */
   private sweptDay = -1;
 
@@ -87,8 +95,19 @@ export class QuotaGuard extends DurableObject<Env> {
     this.kv = ctx.storage.kv;
   }
 
-  /** Checks every limit and counts the call in all of them, or in none. Never awaits: one at a time. */
-  admit(request: QuotaAdmitRequest): QuotaAdmission {
+  /**
+   * Checks every limit and counts the call in all of them, or in none. The decision is taken
+   * before the first await, so admissions are decided one at a time; an admitted call's answer
+   * waits until its count is on disk (see {@link QuotaGuard.persist}).
+   */
+  async admit(request: QuotaAdmitRequest): Promise<QuotaAdmission> {
+    const answer = this.decide(request);
+    if (answer.admitted) await this.persist();
+    return answer;
+  }
+
+  /** {@link QuotaGuard.admit}'s decision: synchronous, so no other admission interleaves. */
+  private decide(request: QuotaAdmitRequest): QuotaAdmission {
     const { now } = request;
     this.sweep(now);
     const slots = request.limits.flatMap((limit) =>
@@ -111,9 +130,32 @@ export class QuotaGuard extends DurableObject<Env> {
         count: slot.usage.used,
         resetAt: slot.usage.resetAt,
       };
-      this.kv.put(slot.key, counter);
+      this.unsaved.set(slot.key, counter);
     }
     return { admitted: true, usage };
+  }
+
+  /**
+   * Writes the counts decided and not written yet, and resolves once they are on disk: the answers
+   * of those admissions leave after the commit, so an admitted call is never forgotten. While one
+   * commit is under way the admissions decided meanwhile wait for the next, which writes them all:
+   * concurrent admissions share commits instead of queueing one each (a commit is most of an
+   * admission's cost); a lone admission is written at once.
+   */
+  private persist(): Promise<void> {
+    if (this.saving === undefined) {
+      for (const [key, counter] of this.unsaved) this.kv.put(key, counter);
+      this.unsaved.clear();
+      this.saving = this.ctx.storage.sync().finally(() => {
+        this.saving = undefined;
+      });
+      return this.saving;
+    }
+    this.next ??= this.saving.then(() => {
+      this.next = undefined;
+      return this.persist();
+    });
+    return this.next;
   }
 
   /** How much of each limit the users and the team have used now (nothing is counted). */
@@ -147,7 +189,7 @@ export class QuotaGuard extends DurableObject<Env> {
     const length = QUOTA_WINDOW_MS[limit.window];
     const start = now - (((now % length) + length) % length);
     const key = quotaCounterKey(limit.scope, subject, limit.vendor, limit.window);
-    const stored = this.kv.get<Counter>(key);
+    const stored = this.unsaved.get(key) ?? this.kv.get<Counter>(key);
     return {
       key,
       usage: {
@@ -168,7 +210,7 @@ export class QuotaGuard extends DurableObject<Env> {
     if (day === this.sweptDay) return;
     this.sweptDay = day;
     for (const [key, counter] of this.kv.list<Counter>({ prefix: QUOTA_COUNTER_PREFIX })) {
-      if (counter.resetAt <= now) this.kv.delete(key);
+      if (counter.resetAt <= now && !this.unsaved.has(key)) this.kv.delete(key);
     }
   }
 }
