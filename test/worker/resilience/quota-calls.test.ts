@@ -5,13 +5,14 @@
  * the test says.
  */
 import { env as baseEnv } from "cloudflare:workers";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { validateConfiguration } from "../../../src/health/configuration.ts";
+import { ADMISSION_TIMEOUT_MS } from "../../../src/resilience/guard-client.ts";
 import { readQuotaUsage } from "../../../src/resilience/quota-client.ts";
 import type { QuotaUsage } from "../../../src/resilience/quota-types.ts";
 import { type ManualClock, manualClock } from "../../support/clocks.ts";
 import { authEnv, gatewayFetch, mcp, mcpResult, type TestEnv, tokensFor } from "../auth/helpers.ts";
-import { startRequest, toolsCallInit, upstreamAttempts } from "./support.ts";
+import { startRequest, toolsCallInit, until, upstreamAttempts } from "./support.ts";
 
 let days = 0;
 /**
@@ -267,6 +268,62 @@ describe("the quota guard on and off the call path", () => {
       warn.mockRestore();
     }
     expect(await upstreamAttempts(key)).toBe(0);
+  });
+
+  it("the first upstream request waits for the quota's answer: a silent guard holds it until the timeout", async () => {
+    const calls: string[] = [];
+    const binding = {
+      idFromName: (name: string) => baseEnv.QUOTA_GUARD.idFromName(name),
+      get: () => ({
+        admit: () => {
+          calls.push("admit");
+          return new Promise(() => {});
+        },
+      }),
+    };
+    const clock = clockAtHalfMinute();
+    const env = quotaEnv({ user: { perMinute: 100 } }, clock, { QUOTA_GUARD: binding });
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const key = freshKey();
+    try {
+      const pending = call(env, "alice", key);
+      await until(() => calls.length === 1);
+      // Arguments checked, request built, vendor guard admitted: only the quota's answer is missing.
+      clock.advance(ADMISSION_TIMEOUT_MS - 1);
+      expect(await upstreamAttempts(key)).toBe(0);
+      clock.advance(1);
+      expect((await pending).isError).toBeFalsy();
+    } finally {
+      warn.mockRestore();
+    }
+    expect(await upstreamAttempts(key)).toBe(1);
+  });
+
+  it("an upstream MCP server's vendor: a refused call sends it no tools/call", async () => {
+    const clock = clockAtHalfMinute();
+    const env = {
+      ...baseEnv,
+      GATEWAY_QUOTAS: '{"vendors":{"mcp-up":{"user":{"perMinute":2}}}}',
+      GATEWAY_TEST_CLOCK: clock,
+    };
+    const traceId = crypto.randomUUID().replaceAll("-", "");
+    const texts: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const init = toolsCallInit("echo", { word: "quota" });
+      const headers = new Headers(init.headers);
+      headers.set("traceparent", `00-${traceId}-${"1".repeat(15)}${i}-01`);
+      const { response, done } = startRequest(env, "/v1/mcp-up/mcp", { ...init, headers });
+      texts.push(await (await response).text());
+      await done;
+    }
+    expect(texts.filter((text) => text.includes("quota_exceeded"))).toHaveLength(2);
+    const recorded = (await (await fetch(`${inject("mcpUpstreamOrigin")}/__requests?path=/`)).json()) as {
+      rpcMethod?: string;
+      method?: string;
+      headers: Record<string, string>;
+    }[];
+    const ours = recorded.filter((r) => (r.headers.traceparent ?? "").includes(traceId));
+    expect(ours.filter((r) => JSON.stringify(r).includes('"tools/call"'))).toHaveLength(2);
   });
 
   it("with client auth off every call counts as the one local user", async () => {
