@@ -50,6 +50,7 @@ interface Counter {
 export interface QuotaAdmitRequest {
   userId: string;
   teamId?: string;
+  /** The vendor called (its own limits already name it; the across-vendor ones count every vendor). */
   vendor: string;
   limits: readonly QuotaLimit[];
   /** The call's clock, epoch ms. */
