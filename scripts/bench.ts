@@ -4,7 +4,7 @@
  *
  *   npm run bench                       full run (10 s per measurement)
  *   npm run bench -- --quick            short runs for development (3 s)
- *   npm run bench -- --only per-call    one section: per-call, big-api, durable-objects, rate-limit, mcp-upstream
+ *   npm run bench -- --only per-call    one section: per-call, big-api, durable-objects, rate-limit, mcp-upstream, quotas
  *   npm run bench -- --duration 20 --connections 1,32
  *   npm run bench -- --only per-call --targets bare,gateway   (iterating; no breakdown)
  *   npm run bench -- --report-only      print the tables of bench/results.json again
@@ -22,12 +22,13 @@ import { runDurableObjects } from "./bench/durable-objects.ts";
 import { runMcpUpstream } from "./bench/mcp-upstream.ts";
 import { runPerCall, TARGET_LABELS, type TargetId } from "./bench/per-call.ts";
 import { hasTaskset, LOAD_CORE } from "./bench/proc.ts";
+import { runQuotas } from "./bench/quotas.ts";
 import { runRateLimit } from "./bench/rate-limit.ts";
 import { formatReport, type Results, targetsMet } from "./bench/report.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const TMP = join(ROOT, "bench", "tmp");
-const SECTIONS = ["per-call", "big-api", "durable-objects", "rate-limit", "mcp-upstream"] as const;
+const SECTIONS = ["per-call", "big-api", "durable-objects", "rate-limit", "mcp-upstream", "quotas"] as const;
 /** The load check's shape: a rate low enough to run for seconds, a burst, and more callers than tokens. */
 const RATE_LIMIT_RUN = { requestsPerSecond: 20, burst: 5, calls: 200, concurrency: 32 } as const;
 type Section = (typeof SECTIONS)[number];
@@ -128,6 +129,9 @@ results.rateLimit = await section("rate-limit", () =>
 );
 results.mcpUpstream = await section("mcp-upstream", () =>
   runMcpUpstream({ root: ROOT, tmpDir: TMP, ...load }),
+);
+results.quotas = await section("quotas", () =>
+  runQuotas({ root: ROOT, tmpDir: TMP, ...load, quick: values.quick }),
 );
 results.targets = targetsMet(results);
 

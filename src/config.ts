@@ -31,6 +31,7 @@
  * | `GATEWAY_AUTH`                      | oauth     | `oauth` \| `none`                      |
  * | `GATEWAY_PUBLIC_URL`                | (request) | https URL (http on loopback)          |
  * | `GATEWAY_USERS`, `GATEWAY_TEAMS`    | (none)    | JSON (schemas in src/auth/config.ts)  |
+ * | `GATEWAY_QUOTAS`                    | (none)    | JSON (schema in src/resilience/quota-config.ts) |
  * | `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `OIDC_SCOPES`, `OIDC_ALLOW_UNLISTED_USERS`, `OIDC_DISPLAY_NAME` | (off) | see README |
  * | `CREDENTIALS_ENCRYPTION_KEY`, `CREDENTIALS_ENCRYPTION_KEY_PREVIOUS` | (off) | secret ≥ 32 chars |
  *
@@ -63,6 +64,8 @@ interface GatewayVars {
   GATEWAY_USERS?: string;
   /** JSON object of teams by id (valibot-checked in src/auth/config.ts). */
   GATEWAY_TEAMS?: string;
+  /** JSON quotas per user and team (valibot-checked in src/resilience/quota-config.ts); unset: none. */
+  GATEWAY_QUOTAS?: string;
   OIDC_ISSUER?: string;
   OIDC_CLIENT_ID?: string;
   OIDC_CLIENT_SECRET?: string;
@@ -468,6 +471,41 @@ export interface EnvConfig {
  */
 export function invalidVariable(setting: string, message: string): GatewayError {
   return new GatewayError("invalid_configuration", `${setting}: ${message}`, { details: { setting } });
+}
+
+/** A team id (`GATEWAY_TEAMS`, `GATEWAY_QUOTAS`): it ends up in KV keys and object names. */
+export const TEAM_ID = v.pipe(
+  v.string(),
+  v.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "team id: 1-64 of a-z 0-9 _ -"),
+);
+/** A vendor name as a JSON variable names it (`GATEWAY_TEAMS`, `GATEWAY_QUOTAS`). */
+export const VENDOR_NAME = v.pipe(v.string(), v.regex(/^[a-z0-9-]+$/, "vendor name: a-z 0-9 -"));
+
+/**
+ * A JSON variable checked against `schema` (`empty` when unset).
+ *
+ * @throws {GatewayError} `invalid_configuration` naming `setting` and the path of the first issue.
+ */
+export function parseJsonVariable<T>(
+  setting: string,
+  raw: string | undefined,
+  schema: v.GenericSchema<unknown, T>,
+  empty: T,
+): T {
+  if (raw === undefined) return empty;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw invalidVariable(setting, "is not valid JSON");
+  }
+  const result = v.safeParse(schema, json);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const path = issue?.path?.map((item) => String(item.key)).join(".") ?? "";
+    throw invalidVariable(setting, `${path ? `${path}: ` : ""}${issue?.message ?? "invalid"}`);
+  }
+  return result.output;
 }
 
 /**

@@ -15,11 +15,12 @@ interface __BaseEnv_Env {
 	VENDOR_GUARD: DurableObjectNamespace<import("./worker").VendorGuard>;
 	SIGNIN_GUARD: DurableObjectNamespace<import("./worker").SignInGuard>;
 	AUDIT_LOG: DurableObjectNamespace<import("./worker").AuditLog>;
+	QUOTA_GUARD: DurableObjectNamespace<import("./worker").QuotaGuard>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./worker");
-		durableNamespaces: "VendorGuard" | "SignInGuard" | "AuditLog";
+		durableNamespaces: "VendorGuard" | "SignInGuard" | "AuditLog" | "QuotaGuard";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

@@ -75,6 +75,14 @@ interface EventFields {
     op: string;
     error: string;
   };
+  /** The quota guard (Durable Object) failed or did not answer; the call went ahead uncounted (or was refused, per GATEWAY_QUOTAS `whenUnavailable`). */
+  quota_guard_unavailable: {
+    requestId?: string | undefined;
+    traceId?: string | undefined;
+    vendor?: string | undefined;
+    op: string;
+    error: string;
+  };
   /** A setting of the Python generator this gateway does not read; once per isolate. */
   ignored_setting: { setting: string; message: string };
   /** A client-credentials token could not be cached in KV; the next call fetches one again. */
@@ -138,6 +146,7 @@ export const LOG_LEVELS: { readonly [K in LogEventName]: LogLevel } = {
   health_probe_failed: "error",
   response_drift: "warn",
   guard_unavailable: "warn",
+  quota_guard_unavailable: "warn",
   ignored_setting: "warn",
   token_cache_write_failed: "warn",
   credential_listing_failed: "warn",

@@ -39,6 +39,9 @@ export const TOOL_ERROR_CODES = [
   // An upstream MCP server changed the tool's definition and the vendor's policy withholds it until an
   // operator approves the change (src/mcp-upstream/definitions.ts).
   "tool_withheld",
+  // A configured per-user or per-team quota (GATEWAY_QUOTAS) refused the call before anything was sent
+  // (src/resilience/quota-client.ts): which limit, its usage and when it resets.
+  "quota_exceeded",
 ] as const;
 
 /** The `error` of a failed tool call's body. */

@@ -6,6 +6,7 @@ import type { BigApiResult } from "./big-api.ts";
 import type { DurableObjectResult } from "./durable-objects.ts";
 import type { McpUpstreamResult } from "./mcp-upstream.ts";
 import type { MeasuredRun, PerCallResult } from "./per-call.ts";
+import type { QuotaBenchResult } from "./quotas.ts";
 import { RATE_TOLERANCE, type RateLimitResult } from "./rate-limit.ts";
 
 export interface TargetVerdict {
@@ -24,6 +25,7 @@ export interface Results {
   durableObjects?: DurableObjectResult;
   rateLimit?: RateLimitResult;
   mcpUpstream?: McpUpstreamResult;
+  quotas?: QuotaBenchResult;
   targets?: Targets;
 }
 
@@ -335,12 +337,38 @@ export function formatReport(results: Results): string {
     );
   }
   if (results.mcpUpstream) lines.push(...formatMcpUpstream(results.mcpUpstream));
+  if (results.quotas) lines.push(...formatQuotas(results.quotas));
   if (results.targets && results.targets.length > 0) {
     lines.push("", "### Targets", "", "| Target | Measured | Met |", "|---|--:|:-:|");
     for (const t of results.targets)
       lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? "—" : t.met ? "yes" : "**no**"} |`);
   }
   return lines.join("\n");
+}
+
+/** The quotas section's table (scripts/bench/quotas.ts): the same call with quotas off and on. */
+function formatQuotas(result: QuotaBenchResult): string[] {
+  const conns = concurrenciesOf(result.variants);
+  const lines = ["", "### Quotas: one tool call with and without GATEWAY_QUOTAS", ""];
+  lines.push(
+    `| Gateway | ${conns.map((c) => `c=${c} calls/s | c=${c} p50 ms | c=${c} p99 ms | c=${c} workerd CPU ms/call`).join(" | ")} |`,
+    `|---|${conns.map(() => "--:|--:|--:|--:").join("|")}|`,
+  );
+  for (const v of result.variants) {
+    const cells = conns.map((c) => {
+      const r = v.runs.find((x) => x.connections === c);
+      return r
+        ? `${f(r.throughput)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${f(r.serverCpuMsPerCall, 3)}`
+        : "— | — | — | —";
+    });
+    lines.push(`| ${v.label} | ${cells.join(" | ")} |`);
+  }
+  lines.push(
+    ...failureLines(result.variants),
+    "",
+    `Cheapest of ${result.rounds} interleaved round(s) each; workerd CPU includes the QuotaGuard object's own work (locally it runs in the same process).`,
+  );
+  return lines;
 }
 
 /** The mcp-upstream section's tables (scripts/bench/mcp-upstream.ts). */

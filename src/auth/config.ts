@@ -14,6 +14,9 @@ import {
   invalidVariable,
   loadConfig,
   type OidcSettings,
+  parseJsonVariable as parseJson,
+  TEAM_ID,
+  VENDOR_NAME as VENDOR,
 } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 import { memoized } from "../memo.ts";
@@ -25,8 +28,6 @@ const USER_ID = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9._@+-]{1,64}$/, "user id: 1-64 of A-Z a-z 0-9 . _ @ + -"),
 );
-const TEAM_ID = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "team id: 1-64 of a-z 0-9 _ -"));
-const VENDOR = v.pipe(v.string(), v.regex(/^[a-z0-9-]+$/, "vendor name: a-z 0-9 -"));
 
 const UserSchema = v.strictObject({
   id: USER_ID,
@@ -82,28 +83,6 @@ export interface AuthConfig {
 export const OIDC_UNLISTED_PREFIX = "oidc.";
 
 const cache = new WeakMap<AuthSettings, AuthConfig | GatewayError>();
-
-function parseJson<T>(
-  setting: string,
-  raw: string | undefined,
-  schema: v.GenericSchema<unknown, T>,
-  empty: T,
-): T {
-  if (raw === undefined) return empty;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw invalidVariable(setting, "is not valid JSON");
-  }
-  const result = v.safeParse(schema, json);
-  if (!result.success) {
-    const issue = result.issues[0];
-    const path = issue?.path?.map((item) => String(item.key)).join(".") ?? "";
-    throw invalidVariable(setting, `${path ? `${path}: ` : ""}${issue?.message ?? "invalid"}`);
-  }
-  return result.output;
-}
 
 /**
  * Auth configuration for this env: parsed once per env (the variables by src/config.ts, the

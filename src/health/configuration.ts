@@ -13,10 +13,11 @@
  * @module
  */
 import { loadAuthConfig } from "../auth/config.ts";
-import { type EnvVars, loadConfig, vendorEnvPrefix } from "../config.ts";
+import { type EnvVars, invalidVariable, loadConfig, vendorEnvPrefix } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 import { log } from "../log.ts";
 import { memoized } from "../memo.ts";
+import { loadQuotaPolicy } from "../resilience/quota-config.ts";
 
 /** A setting this gateway does not read, and what replaces it. */
 export interface IgnoredSetting {
@@ -73,7 +74,12 @@ export function describeIgnored(setting: IgnoredSetting): string {
 export function validateConfiguration(env: EnvVars): GatewayError | undefined {
   try {
     loadConfig(env);
-    loadAuthConfig(env);
+    const auth = loadAuthConfig(env);
+    for (const team of loadQuotaPolicy(env)?.overriddenTeams ?? []) {
+      if (!auth.teams.has(team)) {
+        throw invalidVariable("GATEWAY_QUOTAS", `teams.${team}: GATEWAY_TEAMS does not define this team`);
+      }
+    }
     return undefined;
   } catch (error) {
     if (error instanceof GatewayError) return error;

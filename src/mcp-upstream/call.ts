@@ -71,6 +71,8 @@ export interface McpToolCall {
   input?: ClientInput;
   /** The client takes progress: the upstream's, shape-checked, without its token. */
   onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** The quota admission under way (see `VendorToolCall.quotaGate`). */
+  quotaGate?: Promise<boolean>;
 }
 
 /** An answered attempt as the retry loop sees it: a status and the exchange behind it. */
@@ -170,7 +172,16 @@ function checkedArguments(
 /** What sending one request through the vendor guard needs (a tool call, a resource or prompt request). */
 export type GuardedRequest = Pick<
   McpToolCall,
-  "env" | "bundle" | "deadline" | "clock" | "caller" | "requestId" | "trace" | "waitUntil" | "settings"
+  | "env"
+  | "bundle"
+  | "deadline"
+  | "clock"
+  | "caller"
+  | "requestId"
+  | "trace"
+  | "waitUntil"
+  | "settings"
+  | "quotaGate"
 >;
 
 /** The upstream's answer to one guarded request, or why there is none. */
@@ -203,6 +214,7 @@ export async function sendGuarded(
         ...(request.caller === undefined ? {} : { caller: request.caller }),
         ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
         ...(request.trace === undefined ? {} : { traceId: request.trace.traceId }),
+        ...(request.quotaGate === undefined ? {} : { gate: request.quotaGate }),
         // The whole answer is read inside the attempt: nothing is left to release.
         discard: () => {},
         send: async (attempt) => {

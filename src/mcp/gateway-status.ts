@@ -11,6 +11,9 @@ import type { VendorAvailability } from "../auth/availability.ts";
 import type { Caller } from "../auth/caller.ts";
 import { getBundle } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
+import { errorText, log } from "../log.ts";
+import { readCallerQuotaUsage } from "../resilience/quota-client.ts";
+import type { QuotaUsage } from "../resilience/quota-types.ts";
 import { type VendorDefinitionStatus, vendorDefinitionStatus } from "../vendors/definitions.ts";
 
 /** Listed on `/v1/mcp` only, when client auth is on. (A vendor named `gateway` with a tool `status` would collide.) */
@@ -48,6 +51,24 @@ function definitionLines(vendor: string, status: VendorDefinitionStatus): string
   return lines;
 }
 
+/** The caller's quotas (GATEWAY_QUOTAS): `undefined` when none apply (no RPC), `"unavailable"` when the guard failed. */
+async function callerQuotas(caller: Caller, env: Env): Promise<QuotaUsage[] | "unavailable" | undefined> {
+  try {
+    return await readCallerQuotaUsage(env, caller);
+  } catch (error) {
+    log({ event: "quota_guard_unavailable", op: "usage", error: errorText(error) });
+    return "unavailable";
+  }
+}
+
+/** `Quota: 3 of 60 calls this minute (you, all APIs); resets at 2026-…Z.` */
+function quotaLine(usage: QuotaUsage): string {
+  const whose = usage.scope === "user" ? "you" : `team ${usage.subject}`;
+  const where = usage.vendor === undefined ? "all APIs" : usage.vendor;
+  const window = usage.window === "minute" ? "this minute" : "today (UTC)";
+  return `Quota: ${usage.used} of ${usage.limit} calls ${window} (${whose}, ${where}); resets at ${new Date(usage.resetAt).toISOString()}.`;
+}
+
 /** The tool's result for this caller. */
 export async function gatewayStatusResult(
   caller: Caller,
@@ -58,6 +79,7 @@ export async function gatewayStatusResult(
   const available = vendors.filter((vendor) => vendor.available);
   const unavailable = vendors.filter((vendor) => !vendor.available);
   const definitions = new Map<string, VendorDefinitionStatus>();
+  const quotas = callerQuotas(caller, env);
   await Promise.all(
     available.map(async ({ vendor }) => {
       const bundle = bundleOf(vendor);
@@ -79,6 +101,9 @@ export async function gatewayStatusResult(
     ),
     ...[...definitions].flatMap(([vendor, status]) => definitionLines(vendor, status)),
   ];
+  const quota = await quotas;
+  if (quota === "unavailable") lines.push("Quota: usage could not be read right now.");
+  else if (quota !== undefined) lines.push(...quota.map(quotaLine));
   return {
     content: [{ type: "text", text: lines.join("\n") }],
     structuredContent: {
@@ -88,6 +113,7 @@ export async function gatewayStatusResult(
         const status = definitions.get(vendor.vendor);
         return status === undefined ? { ...vendor } : { ...vendor, definitions: status };
       }),
+      ...(quota === undefined ? {} : { quotas: quota === "unavailable" ? null : quota }),
     },
   };
 }

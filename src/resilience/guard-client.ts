@@ -207,10 +207,16 @@ function stateOf(settings: VendorSettings): VendorState {
   };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
+/** `promise`, or a rejection naming `what` once `ms` passed on `clock` (the quota client's too). */
+export function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  clock: Clock,
+  what = "vendor guard",
+): Promise<T> {
   let cancel: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    cancel = clock.timer(ms, () => reject(new Error(`vendor guard did not answer within ${ms} ms`)));
+    cancel = clock.timer(ms, () => reject(new Error(`${what} did not answer within ${ms} ms`)));
   });
   return Promise.race([promise, timeout]).finally(() => cancel?.());
 }

@@ -81,6 +81,8 @@ export type UpstreamFailureCode =
   | "rate_limited"
   /** The upstream asked to retry later than this call's deadline allows. */
   | "retry_later"
+  /** The call's quota `gate` refused it: nothing was sent (the vendor seam answers the quota's own error). */
+  | "quota_exceeded"
   | "upstream_timeout"
   | "upstream_unreachable";
 
@@ -147,6 +149,12 @@ export interface ResilientFetchOptions<R extends AttemptResponse> {
   clock?: Clock;
   random?: () => number;
   guard?: GuardClient;
+  /**
+   * A check already under way that must pass before the first attempt is sent (the call's quota
+   * admission, src/resilience/quota-client.ts): awaited after the guard's admission, so the two
+   * round trips overlap; `false` ends the call with `quota_exceeded` and nothing sent.
+   */
+  gate?: Promise<boolean>;
 }
 
 /**
@@ -203,6 +211,14 @@ export async function resilientFetch<R extends AttemptResponse>(
         attempts: attempt - 1,
         failure: rejectionFailure(vendor, admission.reason, retryAt),
       };
+    }
+    if (attempt === 1 && opts.gate !== undefined && !(await opts.gate)) {
+      // Nothing is sent: a probe slot the guard handed out goes back, nothing is counted.
+      const message = "a quota refused the call";
+      if (admission.probeId !== undefined) {
+        recordLater({ kind: "not_sent", tool: tool.name, message, probeId: admission.probeId });
+      }
+      return { kind: "failure", attempts: 0, failure: { code: "quota_exceeded", message } };
     }
     if (admission.waitMs > 0) await clock.sleep(admission.waitMs, opts.signal);
 

@@ -34,6 +34,8 @@
  * | | {@link VENDOR_GUARD_DRIFT_KEY} | `Record<toolName, mismatches>` |
  * | `SIGNIN_GUARD`, {@link signInAccountName} / {@link signInAddressName} | {@link SIGNIN_GUARD_STATE_KEY} | `State` (`auth/signin-guard.ts`) |
  * | `AUDIT_LOG`, {@link auditLogTeamName} / {@link AUDIT_LOG_GATEWAY_NAME} | {@link AUDIT_LOG_TABLE} (SQL table) | audit events (`ops/audit-log.ts`) |
+
+ * | `QUOTA_GUARD`, {@link quotaGuardName} | {@link quotaCounterKey} | `Counter` (`resilience/quota-guard.ts`) |
  *
  * A leaf module: it imports nothing, so every layer may use it. Changing a format here orphans
  * the records stored under the old one: existing keys keep their format.
@@ -155,6 +157,24 @@ export function auditLogTeamName(teamId: string): string {
 /** The `AUDIT_LOG` object of events that belong to no team. */
 export const AUDIT_LOG_GATEWAY_NAME = "gateway";
 
+/** A `QuotaGuard` counter key: `quota:<scope>:<subject>:<vendor or *>:<window>` (one per configured limit). */
+export const QUOTA_COUNTER_PREFIX = "quota:";
+
+/** The key of one quota counter: the subject is a user or team id (never `:`), `*` counts across vendors. */
+export function quotaCounterKey(
+  scope: "user" | "team",
+  subject: string,
+  vendor: string | undefined,
+  window: "minute" | "day",
+): string {
+  return `${QUOTA_COUNTER_PREFIX}${scope}:${subject}:${vendor ?? "*"}:${window}`;
+}
+
+/** The `QUOTA_GUARD` object counting a team's calls (all its users), or a user's without a team. */
+export function quotaGuardName(owner: { teamId: string } | { userId: string }): string {
+  return "teamId" in owner ? `team:${owner.teamId}` : `user:${owner.userId}`;
+}
+
 /**
  * Each Durable Object namespace's storage keys, and whether it sets an alarm: what the
  * README's tables must list.
@@ -166,6 +186,8 @@ export const DURABLE_OBJECT_KEYS = {
   },
   SIGNIN_GUARD: { keys: [SIGNIN_GUARD_STATE_KEY], alarm: true },
   AUDIT_LOG: { keys: [AUDIT_LOG_TABLE], alarm: true },
+
+  QUOTA_GUARD: { keys: ["quota:<scope>:<subject>:<vendor or *>:<window>"], alarm: false },
 } as const;
 
 /**

@@ -60,6 +60,8 @@ export interface ToolCallContext {
   settings: VendorSettings;
   /** Injectable for tests and for the resilience wrapper; defaults to the global `fetch`. */
   fetch?: typeof fetch;
+  /** The quota admission under way (see `VendorToolCall.quotaGate`). */
+  quotaGate?: Promise<boolean>;
 }
 
 /**
@@ -214,6 +216,7 @@ async function sendAndRead(
         ...(ctx.requestId === undefined ? {} : { requestId: ctx.requestId }),
         ...(ctx.trace === undefined ? {} : { traceId: ctx.trace.traceId }),
         deferOutcome: true,
+        ...(ctx.quotaGate === undefined ? {} : { gate: ctx.quotaGate }),
         // A runtime error's text becomes the breaker's last error (/health/vendors) and the result.
         send: (attempt) =>
           sendUpstream(withGatewayHeaders(req, attemptHeaders(attempt.headers, ctx.trace)), {

@@ -11,6 +11,7 @@ import { credentialSourceFor, withCredentialFeedback } from "../auth/credential-
 import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
+import { startQuotaAdmission } from "../resilience/quota-client.ts";
 import type { ToolOutcome } from "../tool-error.ts";
 import type { TraceContext } from "../trace-context.ts";
 import type {
@@ -67,16 +68,36 @@ function callContext(request: SeamRequest) {
   };
 }
 
-/** Runs one tool call. Never throws: a failure is a typed value. */
+/**
+ * Runs one tool call. Never throws: a failure is a typed value.
+ *
+ * Quotas (`GATEWAY_QUOTAS`, src/resilience/quota-client.ts): when one applies to the caller, its
+ * admission starts here, before the kind validates and builds the request, and the kind's first
+ * upstream attempt waits for it beside the vendor guard's admission; a refusal is the answer,
+ * whatever else the call ran into, and nothing was sent.
+ */
 export async function callVendorTool(request: ToolCallRequest): Promise<ToolOutcome> {
   const context = callContext(request);
+  const quota = startQuotaAdmission({
+    env: request.env,
+    caller: request.caller,
+    vendor: request.bundle.vendor,
+    clock: context.clock,
+    requestId: request.requestId,
+    ...(request.trace === undefined ? {} : { traceId: request.trace.traceId }),
+  });
   const outcome = await vendorKindOf(request.bundle).callTool({
     ...context,
     tool: request.tool,
     args: request.args,
     ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }),
     ...(request.input === undefined ? {} : { input: request.input }),
+    ...(quota === undefined ? {} : { quotaGate: quota.then((decision) => decision.admitted) }),
   });
+  if (quota !== undefined) {
+    const decision = await quota;
+    if (!decision.admitted) return { ok: false, failure: decision.failure };
+  }
   // An upstream 401/403 marks the credential invalid; the failure says how to reconnect.
   return withCredentialFeedback(outcome, context.credentials);
 }

@@ -53,6 +53,12 @@ export interface VendorToolCall<T extends ToolDefinition = ToolDefinition> {
   onProgress?: (progress: VendorProgress) => void;
   /** A 2026-07-28 client: what it can answer, and on a retry its answers (multi round-trip requests). */
   input?: VendorClientInput;
+  /**
+   * The call's quota admission (src/resilience/quota-client.ts), already under way: `false` refuses
+   * the call before anything is sent. Awaited beside the first vendor guard admission
+   * (`resilientFetch`'s `gate`); absent when no quota applies.
+   */
+  quotaGate?: Promise<boolean>;
 }
 
 /** What a 2026-07-28 client brings to a call: its capabilities and, on a retry, `inputResponses` and `requestState` (untrusted). */
