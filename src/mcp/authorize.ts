@@ -10,6 +10,7 @@
 import { type Caller, SCOPE_WRITE, WRITE_SCOPE_DESCRIPTION } from "../auth/caller.ts";
 import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import { GatewayError } from "../errors.ts";
+import type { TraceContext } from "../trace-context.ts";
 import { toolEffects } from "../vendors/registry.ts";
 import { COMPILED_VENDORS, hasDynamicVendors, resolveVendors } from "../vendors/view.ts";
 import { findTool, type McpEndpoint, unifiedVendorOf } from "./catalog.ts";
@@ -63,6 +64,7 @@ export async function authorizeMessage(
           waitUntil: scope.waitUntil,
           requestId: scope.requestId,
           vendor,
+          ...(scope.trace === undefined ? {} : { trace: scope.trace }),
         })
       : COMPILED_VENDORS;
   const resolved = findTool(endpoint, caller, tool, view);
@@ -77,6 +79,8 @@ export interface AuthorizeScope {
   env: Env;
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
+  /** The request's trace: a tool-list fetch this triggers carries it on. */
+  trace?: TraceContext;
 }
 
 /**

@@ -15,6 +15,7 @@
 import type { Caller } from "../auth/caller.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
+import type { CallStats } from "../call-outcome.ts";
 import type { Clock } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import type { ToolFailure, ToolOutcome } from "../tool-error.ts";
@@ -53,6 +54,11 @@ export interface VendorToolCall<T extends ToolDefinition = ToolDefinition> {
   onProgress?: (progress: VendorProgress) => void;
   /** A 2026-07-28 client: what it can answer, and on a retry its answers (multi round-trip requests). */
   input?: VendorClientInput;
+  /**
+   * Filled in as the call goes (attempts, their time, the last status, body bytes) for the call's
+   * `tool_call` event; the kind hands it to `resilientFetch` and counts its bodies. Absent: a probe.
+   */
+  stats?: CallStats;
 }
 
 /** What a 2026-07-28 client brings to a call: its capabilities and, on a retry, `inputResponses` and `requestState` (untrusted). */
@@ -108,6 +114,8 @@ export interface VendorResolveContext {
   requestId: string;
   /** A call named a tool the cached list lacks: ask the upstream again (the kind rate-limits it). */
   refresh?: boolean;
+  /** The MCP request's W3C trace: a shared list fetch it triggers carries it on (src/trace-context.ts). */
+  trace?: TraceContext;
 }
 
 /** What a vendor serves besides tools (MCP resources and prompts); absent: nothing. */
