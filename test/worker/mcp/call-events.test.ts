@@ -50,11 +50,15 @@ async function toolsCall(
   path: string,
   name: string,
   args: Record<string, unknown>,
-  options: { headers?: Record<string, string>; drive?: (requestId: string) => Promise<void> } = {},
+  options: {
+    headers?: Record<string, string>;
+    drive?: (requestId: string) => Promise<void>;
+    env?: object;
+  } = {},
 ): Promise<{ requestId: string; status: number; result: Record<string, unknown> | undefined }> {
   const requestId = freshId();
   const request = legacyRequest("tools/call", { name, arguments: args });
-  const { response, done } = startRequest(testEnv, path, {
+  const { response, done } = startRequest(options.env ?? testEnv, path, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -199,6 +203,26 @@ describe("one tool_call event per tools/call, for every outcome", () => {
       outcome: "rate_limited",
       upstreamStatus: 429,
       attempts: 4,
+    });
+  });
+
+  it("rate_limited: the vendor's own token bucket cannot serve the call in time, nothing sent", async () => {
+    // One token, refilled every 100 s: the second call would wait past TOOL_EXECUTION_TIMEOUT (90 s).
+    const limited = {
+      ...testEnv,
+      RATE_LIMITING: "enabled",
+      RATE_LIMIT_REQUESTS_PER_SECOND: "0.01",
+      RATE_LIMIT_BURST: "1",
+    };
+    const call = () =>
+      toolsCall("/v1/faulty/mcp", "getFault", { key: freshId(), mode: "ok" }, { env: limited });
+    expect(toolCallEvent((await call()).requestId)).toMatchObject({ outcome: "ok", attempts: 1 });
+    const { requestId } = await call();
+    expect(toolCallEvent(requestId)).toMatchObject({
+      vendor: "faulty",
+      outcome: "rate_limited",
+      errorCode: "rate_limited",
+      attempts: 0,
     });
   });
 
