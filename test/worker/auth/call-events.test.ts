@@ -84,6 +84,28 @@ describe("tool_call events of an authenticated caller", () => {
   });
 });
 
+describe("tool_call events of discovery mode's call", () => {
+  it("denied: a write operation called through <vendor>_call with a read-only token", async () => {
+    const reader = await tokensFor(env, "alice", { approve: ["mcp:read"] });
+    const result = await mcpResult<{ isError?: boolean }>(
+      await callTool(reader.access_token, "mcp-discovery_call", {
+        name: "createIssue",
+        arguments: { title: "x" },
+      }),
+    );
+    expect(result.isError).toBe(true);
+    expect(toolCalls()).toEqual([
+      expect.objectContaining({
+        vendor: "mcp-discovery",
+        tool: "createIssue",
+        outcome: "denied",
+        errorCode: "insufficient_scope",
+        attempts: 0,
+      }),
+    ]);
+  });
+});
+
 describe("no secret in any log line", () => {
   it("never the bearer token, the email, a saved API key or an argument value", async () => {
     const alice = await tokensFor(env, "alice");
