@@ -64,7 +64,7 @@ interface EventFields {
     /** The vendor's `logArguments` opt-in: the arguments as JSON, sanitised, scrubbed, bounded. */
     arguments?: string | undefined;
   };
-  /** One HTTP request the app answered (src/request-log.ts). */
+  /** One HTTP request the app answered (the first middleware, `requestId` in src/errors.ts). */
   request: {
     requestId: string;
     traceId: string;
