@@ -67,6 +67,21 @@ describe("tool_call events of an authenticated caller", () => {
     ]);
   });
 
+  it("denied: a vendor the user has no credential for yet (hidden from /v1/mcp) is missing_credentials", async () => {
+    const carol = await tokensFor(env, "carol");
+    await callTool(carol.access_token, "auth-key_whoami", {});
+    expect(toolCalls()).toEqual([
+      expect.objectContaining({
+        userId: "carol",
+        vendor: "auth-key",
+        tool: "whoami",
+        outcome: "denied",
+        errorCode: "missing_credentials",
+        attempts: 0,
+      }),
+    ]);
+  });
+
   it("denied: the write-scope rule's 403 step-up is one event too", async () => {
     const reader = await tokensFor(env, "alice", { approve: ["mcp:read"] });
     const res = await callTool(reader.access_token, "mcp-alpha_createItem", { name: "x" });
