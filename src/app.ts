@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { Caller } from "./auth/caller.ts";
 import { callerMiddleware } from "./auth/caller-context.ts";
 import { mountAuth } from "./auth/routes.ts";
+import { clockFor } from "./clock.ts";
 import {
   handleError,
   handleNotFound,
@@ -27,7 +28,8 @@ export type AppEnv = {
 /** Builds the gateway's routes. Every answer, including every error, is JSON. */
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use(requestId());
+  // Request id, trace and the `request` log event, timed on the injected clock (src/clock.ts).
+  app.use(requestId((env) => clockFor(env as Env)));
   app.onError(handleError);
   app.notFound(handleNotFound);
 

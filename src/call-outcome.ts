@@ -52,3 +52,54 @@ export interface CallSample {
 
 /** Failure text kept per sample: enough for "recent failures", short enough to store per call. */
 export const CALL_SAMPLE_MESSAGE_MAX_CHARS = 300;
+
+/**
+ * What one tool call did upstream, filled in where it happens (src/resilience/retry.ts counts
+ * attempts, their time and the last status; the kinds count body bytes) and read once at the MCP
+ * edge for the call's `tool_call` event (src/mcp/call-tool.ts). One per call, travelling down with
+ * it (`VendorToolCall.stats`): a few number writes per attempt, no allocation.
+ * (An extension of the #14 contract: the event needs these, the metrics may use them.)
+ */
+export interface CallStats {
+  /** Upstream attempts sent (0: nothing was sent: refused before, by the breaker, the bucket, …). */
+  attempts: number;
+  /** The last upstream HTTP status (0: none; an upstream MCP server's answer over 2xx is 200). */
+  upstreamStatus: number;
+  /** Time spent in upstream attempts on the call's clock, ms (admission and backoff waits excluded). */
+  upstreamMs: number;
+  /** Bytes of the upstream request body as sent (one attempt's; a retry re-sends the same body). */
+  requestBytes: number;
+  /** Bytes of the upstream response body as received (the final answer's; counted as read, bounded). */
+  responseBytes: number;
+  /**
+   * The credential values the kind attached to this call (its `SecretScrubber`, set by the kind),
+   * so what the edge logs of the call (a vendor's opted-in arguments) is scrubbed of them too.
+   */
+  secrets: { scrub(text: string): string } | undefined;
+}
+
+/** A fresh record for one call. */
+export function newCallStats(): CallStats {
+  return {
+    attempts: 0,
+    upstreamStatus: 0,
+    upstreamMs: 0,
+    requestBytes: 0,
+    responseBytes: 0,
+    secrets: undefined,
+  };
+}
+
+/** UTF-8 length of a string without encoding it (no allocation). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    // A surrogate pair is 2 code units and 4 bytes: each unit adds 1.
+    else if (c >= 0xd800 && c <= 0xdfff) bytes += 1;
+    else bytes += 2;
+  }
+  return bytes;
+}

@@ -15,7 +15,7 @@
  * Wiring (see `src/app.ts`):
  *
  * ```ts
- * app.use(requestId());
+ * app.use(requestId((env) => clockFor(env as Env)));
  * app.onError(handleError);
  * app.notFound(handleNotFound);
  * app.get("/health", …);
@@ -25,7 +25,9 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
 import { errorText, log } from "./log.ts";
+import { continuedTrace, newTrace, parseTraceparent, type TraceContext } from "./trace-context.ts";
 
 /** Stable, machine-readable error codes. Add new codes here (additive only). */
 export type GatewayErrorCode =
@@ -77,7 +79,7 @@ export interface GatewayErrorBody {
     code: GatewayErrorCode;
     message: string;
     requestId: string;
-    /** The W3C trace id of the request (MCP endpoints: src/trace-context.ts). */
+    /** The W3C trace id of the request (src/trace-context.ts), on every route. */
     traceId?: string;
     details?: Record<string, unknown>;
   };
@@ -131,23 +133,62 @@ const REQUEST_ID_HEADER = "x-request-id";
 /** An incoming id is reused only when it is short and plain, so it cannot forge log lines. */
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
-/** hono variables set by {@link requestId}; `traceId` by the MCP endpoint (src/trace-context.ts). */
-export type RequestIdVariables = { requestId: string; traceId?: string };
+/**
+ * hono variables set by {@link requestId}: the request id and the request's W3C trace
+ * (src/trace-context.ts), `traceHeader` when it came from a valid `traceparent` header (else the
+ * MCP endpoint may take one from the message's `_meta`, replacing `trace` and `traceId`).
+ * `requestInfo`: what a route adds to the request's `request` event (the MCP endpoint: its endpoint,
+ * JSON-RPC method and client).
+ */
+export type RequestIdVariables = {
+  requestId: string;
+  traceId: string;
+  trace: TraceContext;
+  traceHeader: boolean;
+  requestInfo?: RequestInfo;
+};
+
+/** What a route adds to its request's `request` log event. */
+export interface RequestInfo {
+  endpoint?: string;
+  mcpMethod?: string;
+  clientName?: string;
+  clientVersion?: string;
+}
 
 /**
- * Middleware factory: gives every request an id (`c.var.requestId`) and echoes it in
- * `x-request-id`, so a JSON 500 the user reports can be found in the logs.
+ * Middleware factory: gives every request an id (`c.var.requestId`, echoed in `x-request-id` so a
+ * JSON 500 the user reports can be found in the logs) and a W3C trace (`c.var.trace`: the client's
+ * `traceparent`/`tracestate` header, else a new one), and logs one `request` event when the app
+ * has answered: method, route pattern, status, duration, ids, caller and what the route added.
+ * `clockOf`: the request's clock (the app passes `clockFor`, src/clock.ts, which this leaf cannot
+ * import without a cycle through config.ts); default `Date`.
  */
-export function requestId(): MiddlewareHandler<{ Variables: RequestIdVariables }> {
+export function requestId(
+  clockOf: (env: unknown) => { now(): number } = () => Date,
+): MiddlewareHandler<{ Variables: RequestIdVariables }> {
   return async (c, next) => {
+    // `app.fetch` without bindings (some tests) has no env to find a clock in.
+    const clock = c.env === undefined || c.env === null ? Date : clockOf(c.env);
+    const started = clock.now();
     const incoming = c.req.header(REQUEST_ID_HEADER);
     const id = incoming !== undefined && INCOMING_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", id);
+    const headerTrace = parseTraceparent(c.req.header("traceparent"));
+    const trace =
+      headerTrace === undefined ? newTrace() : continuedTrace(headerTrace, c.req.header("tracestate"));
+    c.set("trace", trace);
+    c.set("traceId", trace.traceId);
+    c.set("traceHeader", headerTrace !== undefined);
+    let status = 500;
     try {
       await next();
+      status = c.res.status;
     } catch (thrown) {
       // hono hands only `Error`s to onError and rethrows anything else; wrap it so it gets the JSON 500.
       throw thrown instanceof Error ? thrown : new Error(`non-Error thrown: ${String(thrown)}`);
+    } finally {
+      logRequest(c, status, clock.now() - started);
     }
     // Responses built elsewhere may have immutable headers (a fetched Response); the id is best effort there.
     try {
@@ -158,13 +199,44 @@ export function requestId(): MiddlewareHandler<{ Variables: RequestIdVariables }
   };
 }
 
+/** The request's `request` event; never throws (a log line must not turn an answer into a 1101). */
+function logRequest(c: Context, status: number, durationMs: number): void {
+  try {
+    const caller = c.get("caller") as { userId?: unknown; teamId?: unknown } | undefined | null;
+    const info = c.get("requestInfo") as RequestInfo | undefined;
+    log({
+      event: "request",
+      requestId: requestIdOf(c),
+      traceId: traceIdOf(c) ?? "",
+      method: c.req.method,
+      route: routeOf(c, status),
+      status,
+      durationMs,
+      ...(typeof caller?.userId === "string" ? { userId: caller.userId } : {}),
+      ...(typeof caller?.teamId === "string" ? { teamId: caller.teamId } : {}),
+      ...info,
+    });
+  } catch {
+    // the answer matters more than its log line
+  }
+}
+
+/**
+ * The route pattern that answered (`/v1/:vendor/mcp`), never the raw path (ids, names); a request
+ * no route took (404) is `(none)`: only a middleware's wildcard matched it.
+ */
+function routeOf(c: Context, status: number): string {
+  const path = routePath(c);
+  return path === "" || (status === 404 && path.endsWith("*")) ? "(none)" : path;
+}
+
 /** The request id of this request, or a fresh one when the middleware did not run. */
 export function requestIdOf(c: Context): string {
   const id: unknown = c.get("requestId");
   return typeof id === "string" ? id : crypto.randomUUID();
 }
 
-/** The W3C trace id the MCP endpoint gave this request, `undefined` on other routes. */
+/** The request's W3C trace id ({@link requestId} starts or continues the trace), `undefined` without the middleware. */
 export function traceIdOf(c: Context): string | undefined {
   const id: unknown = c.get("traceId");
   return typeof id === "string" ? id : undefined;
@@ -275,6 +347,7 @@ export function handleError(error: Error, c: Context): Response {
 export function handleNotFound(c: Context): Response {
   return new GatewayError("not_found", `No route for ${c.req.method} ${c.req.path}`).getResponse(
     requestIdOf(c),
+    traceIdOf(c),
   );
 }
 

@@ -6,9 +6,13 @@
  * here; the README's "Logs" table lists them. Nothing else in src/ writes to the console.
  * test/scripts/no-console.test.ts checks both.
  *
- * No `time` field: Workers Logs, `wrangler tail` and workerd's console stamp each line
- * already, and inside a Worker `Date.now()` stands still until the next I/O, so a field of
- * ours would repeat the stamp at best and mislead at worst.
+ * No `time` field, with one exception: Workers Logs, `wrangler tail` and workerd's console stamp
+ * each line already, and inside a Worker `Date.now()` stands still until the next I/O, so a field
+ * of ours would repeat the stamp at best and mislead at worst. `tool_call` carries `time` anyway:
+ * it is an audit-like record that is exported and kept away from the platform's stamp (Logpush,
+ * the lead's audit and metrics stores), so it says when the call ended on the call's own clock
+ * (src/clock.ts; injected in tests). Caveat: that clock is the isolate's frozen-between-I/O time,
+ * accurate to the last I/O the call made (its upstream answer), not to the millisecond of logging.
  *
  * Secrets: fields are strings, numbers and booleans named per event; the logger never takes
  * a request, its headers or its body. Text that may hold upstream or client input (an error
@@ -20,6 +24,8 @@
  * @module
  */
 
+import type { CallOutcome } from "./call-outcome.ts";
+
 export type LogLevel = "info" | "warn" | "error";
 
 /**
@@ -27,6 +33,55 @@ export type LogLevel = "info" | "warn" | "error";
  * beside it `traceId`, the request's W3C trace id (src/trace-context.ts), wherever the trace is known.
  */
 interface EventFields {
+  /**
+   * One `tools/call` of a vendor tool (direct or discovery `call`), whatever its outcome: built and
+   * logged once at the MCP edge (src/mcp/call-report.ts). README.md "Logs" documents every field.
+   * Never an email, name, token, body or (unless the vendor opts in with `logArguments`) argument.
+   */
+  tool_call: {
+    /** ISO 8601, when the call ended, on the call's clock. */
+    time: string;
+    requestId: string;
+    traceId: string;
+    userId?: string | undefined;
+    teamId?: string | undefined;
+    clientName?: string | undefined;
+    clientVersion?: string | undefined;
+    /** `unified` (`/v1/mcp`) or the vendor of `/v1/<vendor>/mcp`. */
+    endpoint: string;
+    vendor: string;
+    /** Unprefixed. */
+    tool: string;
+    protocolVersion: string;
+    outcome: CallOutcome;
+    errorCode?: string | undefined;
+    upstreamStatus?: number | undefined;
+    attempts: number;
+    totalMs: number;
+    upstreamMs: number;
+    requestBytes: number;
+    responseBytes: number;
+    /** The vendor's `logArguments` opt-in: the arguments as JSON, sanitised, scrubbed, bounded. */
+    arguments?: string | undefined;
+  };
+  /** One HTTP request the app answered (the first middleware, `requestId` in src/errors.ts). */
+  request: {
+    requestId: string;
+    traceId: string;
+    method: string;
+    /** The route pattern (`/v1/:vendor/mcp`), never the raw path. */
+    route: string;
+    status: number;
+    durationMs: number;
+    userId?: string | undefined;
+    teamId?: string | undefined;
+    /** MCP routes: `unified` or the vendor. */
+    endpoint?: string | undefined;
+    /** MCP routes: the JSON-RPC method. */
+    mcpMethod?: string | undefined;
+    clientName?: string | undefined;
+    clientVersion?: string | undefined;
+  };
   /** A thrown value nobody foresaw; `where` is the route (`GET /x`) or the handler. */
   unexpected_error: {
     requestId: string;
@@ -139,6 +194,8 @@ export type LogEvent = { [K in LogEventName]: { event: K } & EventFields[K] }[Lo
 
 /** Each event's level, fixed so a name always means the same severity. */
 export const LOG_LEVELS: { readonly [K in LogEventName]: LogLevel } = {
+  tool_call: "info",
+  request: "info",
   unexpected_error: "error",
   gateway_error: "error",
   tool_call_failed: "error",

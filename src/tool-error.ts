@@ -39,6 +39,9 @@ export const TOOL_ERROR_CODES = [
   // An upstream MCP server changed the tool's definition and the vendor's policy withholds it until an
   // operator approves the change (src/mcp-upstream/definitions.ts).
   "tool_withheld",
+  // The caller's team allowlist hides the tool: the client is answered as for an unknown tool
+  // (no protocol change); the code names the refusal in the call's `tool_call` event only.
+  "tool_not_allowed",
   // A configured per-user or per-team quota (GATEWAY_QUOTAS) refused the call before anything was sent
   // (src/resilience/quota-client.ts): which limit, its usage and when it resets.
   "quota_exceeded",

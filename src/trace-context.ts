@@ -4,9 +4,10 @@
  * continued to every upstream request a tool call makes.
  *
  * Where a trace comes from, first that applies:
- * 1. the HTTP `traceparent` header of the request to an MCP endpoint;
- * 2. `params._meta.traceparent` of the JSON-RPC request (SEP-414: MCP's `_meta` keys
- *    `traceparent` and `tracestate`, same formats as the headers);
+ * 1. the HTTP `traceparent` header of any request (the app's first middleware, `requestId` in
+ *    src/errors.ts, so every route's JSON errors and `request` log events carry the trace id);
+ * 2. on the MCP endpoints, `params._meta.traceparent` of the JSON-RPC request (SEP-414: MCP's
+ *    `_meta` keys `traceparent` and `tracestate`, same formats as the headers);
  * 3. none, or invalid: a new trace (random 16-byte trace id), as the spec asks of a receiver
  *    that cannot parse what it got.
  *
@@ -15,7 +16,8 @@
  * `tracestate` travels only with the `traceparent` it came with, and only when it is at most
  * {@link MAX_TRACESTATE_LENGTH} characters of printable ASCII; the gateway adds no entry of its own.
  *
- * Upstream: each upstream request gets `traceparent: 00-<trace id>-<new span id>-<flags>` (a fresh
+ * Upstream: each upstream request (a tool call's attempts, and a shared, cached tool-list fetch of an
+ * upstream MCP server, with the trace of the request that triggered it) gets `traceparent: 00-<trace id>-<new span id>-<flags>` (a fresh
  * random 8-byte span id per request, so each attempt is its own child of the client's span) and
  * the client's `tracestate` as is. A trace the gateway starts is marked sampled (`01`): the
  * gateway's log events carry its id, so upstreams that sample on the flag keep their side too.

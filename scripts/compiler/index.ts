@@ -433,6 +433,7 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
     ...(config.resilience ? { resilience: config.resilience } : {}),
     ...(config.toolMode ? { toolMode: config.toolMode } : {}),
     ...(healthTool !== undefined ? { healthTool } : {}),
+    ...(config.logArguments === true ? { logArguments: true } : {}),
     schemas: built.schemas,
     tools: built.tools,
   };

@@ -371,6 +371,7 @@ export async function buildMcpVendor(input: McpVendorInput): Promise<McpCompiled
     ...(config.resilience ? { resilience: config.resilience } : {}),
     ...(config.toolMode ? { toolMode: config.toolMode } : {}),
     ...(healthTool !== undefined ? { healthTool } : {}),
+    ...(config.logArguments === true ? { logArguments: true } : {}),
     schemas: {},
     tools: [],
   };

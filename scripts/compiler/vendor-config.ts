@@ -75,6 +75,8 @@ export interface VendorConfig {
   resilience?: VendorResilienceConfig;
   toolMode?: "tools" | "discovery";
   healthTool?: string;
+  /** `true`: the vendor's `tool_call` log events carry the call's arguments (sanitised, scrubbed, bounded). */
+  logArguments?: boolean;
   /**
    * `true`: http(s) references to hosts that resolve to public addresses only.
    * A list: URL prefixes (`https://schemas.example.com/v1/`) and folders relative to the vendor
@@ -123,6 +125,7 @@ const CONFIG_KEYS = [
   "resilience",
   "toolMode",
   "healthTool",
+  "logArguments",
   "allowRemoteRefs",
   "lenient",
   "limits",
@@ -412,6 +415,7 @@ const vendorConfigSchema = strict(
     resilience: v.optional(resilienceSchema),
     toolMode: v.optional(picklist(["tools", "discovery"] as const)),
     healthTool: v.optional(text(200)),
+    logArguments: v.optional(v.boolean("expected true (log tool arguments, sanitised) or false")),
     allowRemoteRefs: v.optional(allowRemoteRefsSchema),
     lenient: v.optional(v.boolean("expected true (repair or skip invalid parts) or false (strict)")),
     limits: v.optional(

@@ -323,6 +323,11 @@ export interface VendorBundle {
   toolMode?: "tools" | "discovery";
   /** Tool name the health cron probes, when set. */
   healthTool?: string;
+  /**
+   * vendor.json `logArguments`: the vendor's `tool_call` log events carry the call's arguments
+   * (JSON, sanitised, scrubbed of attached credentials, bounded; src/mcp/call-report.ts). Absent: never.
+   */
+  logArguments?: true;
   /** Shared schemas referenced as `#/$defs/<name>` from `responses[*].schema`. */
   schemas: Record<string, JsonSchema>;
   tools: ToolRecipe[];

@@ -17,6 +17,7 @@ import type { UpstreamMcpAuthorizer } from "../auth/mcp-credentials.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import { resolveMcpUrl } from "../base-url.ts";
 import type { McpToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { CallStats } from "../call-outcome.ts";
 import type { Clock } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { errorText, log } from "../log.ts";
@@ -73,6 +74,8 @@ export interface McpToolCall {
   onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
   /** The quota admission under way (see `VendorToolCall.quotaGate`). */
   quotaGate?: Promise<boolean>;
+  /** The call's stats for its `tool_call` event: attempts (retry loop) and the `tools/call` body sizes. */
+  stats?: CallStats;
 }
 
 /** An answered attempt as the retry loop sees it: a status and the exchange behind it. */
@@ -88,6 +91,7 @@ const NO_HEADERS = new Headers();
 export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
   const { bundle, tool } = call;
   const secrets = new SecretScrubber();
+  if (call.stats !== undefined) call.stats.secrets = secrets;
   let authorizer: UpstreamMcpAuthorizer | undefined;
   try {
     const args = checkedArguments(tool, call.args);
@@ -135,6 +139,7 @@ export async function callMcpTool(call: McpToolCall): Promise<ToolOutcome> {
     log({
       event: "tool_call_failed",
       requestId: call.requestId,
+      ...(call.trace === undefined ? {} : { traceId: call.trace.traceId }),
       vendor: bundle.vendor,
       tool: tool.name,
       error: "internal_error",
@@ -182,6 +187,7 @@ export type GuardedRequest = Pick<
   | "waitUntil"
   | "settings"
   | "quotaGate"
+  | "stats"
 >;
 
 /** The upstream's answer to one guarded request, or why there is none. */
@@ -215,10 +221,15 @@ export async function sendGuarded(
         ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
         ...(request.trace === undefined ? {} : { traceId: request.trace.traceId }),
         ...(request.quotaGate === undefined ? {} : { gate: request.quotaGate }),
+        ...(request.stats === undefined ? {} : { stats: request.stats }),
         // The whole answer is read inside the attempt: nothing is left to release.
         discard: () => {},
         send: async (attempt) => {
-          const exchange = await connection.request(method, params, { ...options, signal: attempt.signal });
+          const exchange = await connection.request(method, params, {
+            ...options,
+            signal: attempt.signal,
+            ...(request.stats === undefined ? {} : { bytes: request.stats }),
+          });
           return exchange.kind === "http"
             ? { status: exchange.status, headers: exchange.headers, exchange }
             : { status: 200, headers: NO_HEADERS, exchange };

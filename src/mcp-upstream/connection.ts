@@ -51,6 +51,7 @@
  * @module
  */
 import * as v from "valibot";
+import { utf8Length } from "../call-outcome.ts";
 import { type Clock, realClock } from "../clock.ts";
 import { refusalOr } from "../request-refusal.ts";
 
@@ -90,6 +91,11 @@ export interface McpRequestOptions {
    * a server may answer with input requests the gateway can relay (multi round-trip requests).
    */
   clientCapabilities?: Record<string, unknown>;
+  /**
+   * Where this request's body sizes go (a tool call's stats, src/call-outcome.ts): the JSON-RPC
+   * request as POSTed, and the answer's bytes as read (all its streams, or a non-2xx body's head).
+   */
+  bytes?: { requestBytes: number; responseBytes: number };
 }
 
 /** Supplies and refreshes the upstream credential for one credential owner. */
@@ -531,6 +537,10 @@ class Budget {
     this.max = max;
     this.left = max;
   }
+  /** Bytes read so far. */
+  get spent(): number {
+    return this.max - this.left;
+  }
   spend(bytes: number): void {
     this.left -= bytes;
     if (this.left < 0) {
@@ -643,6 +653,21 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
   ): Promise<PostOutcome> {
     if (response.status < 200 || response.status > 299) return { kind: "http", response };
     const budget = new Budget(maxResponseBytes);
+    try {
+      return await readAnswerBody(response, id, session, request, progressToken, budget);
+    } finally {
+      if (request.bytes !== undefined) request.bytes.responseBytes = budget.spent;
+    }
+  }
+
+  async function readAnswerBody(
+    response: Response,
+    id: number | string,
+    session: Negotiated | undefined,
+    request: McpRequestOptions,
+    progressToken: string | number | undefined,
+    budget: Budget,
+  ): Promise<PostOutcome> {
     const type = mediaType(response);
     if (type === "application/json") {
       const message = classify(parseJson(await readBounded(response.body, budget)));
@@ -788,6 +813,7 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
       method,
       ...(sentParams === undefined ? {} : { params: sentParams }),
     });
+    if (request.bytes !== undefined) request.bytes.requestBytes = utf8Length(body);
     try {
       const response = await send(
         "POST",
@@ -1067,6 +1093,9 @@ export function mcpConnection(options: McpConnectionOptions): McpConnection {
         continue;
       }
       const exchange = await httpExchange(response);
+      if (requestOptions.bytes !== undefined && exchange.kind === "http") {
+        requestOptions.bytes.responseBytes = utf8Length(exchange.body);
+      }
       if (session.era === "modern" && PROTOCOL_ERROR_STATUSES.has(response.status)) {
         // 2026-07-28 answers protocol errors (a refused revision, a header mismatch) with a
         // 4xx and a JSON-RPC error body: the error it is, as the SDK's client reads it.

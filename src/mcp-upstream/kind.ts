@@ -16,6 +16,7 @@ import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import { resilientFetch } from "../resilience/retry.ts";
 import { deadlineAfter } from "../resilience/timeout.ts";
+import type { TraceContext } from "../trace-context.ts";
 import { callMcpTool, effectsOf, type McpToolCall } from "./call.ts";
 import { curateMcpTools } from "./curate.ts";
 import { type ReviewedTools, reviewDefinitions, withheldToolCall } from "./definitions.ts";
@@ -33,6 +34,7 @@ interface ResolveContext {
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
   refresh?: boolean;
+  trace?: TraceContext;
 }
 
 /** The vendor as this caller sees it: the tool list fetched or cached. Never throws. */
@@ -45,6 +47,7 @@ async function resolve(context: ResolveContext): Promise<VendorBundle> {
     log({
       event: "mcp_tool_list_failed",
       requestId: context.requestId,
+      ...(context.trace === undefined ? {} : { traceId: context.trace.traceId }),
       vendor: bundle.vendor,
       error: errorText(error),
     });
@@ -57,6 +60,8 @@ async function resolve(context: ResolveContext): Promise<VendorBundle> {
     waitUntil: context.waitUntil,
     requestId: context.requestId,
     ...(context.refresh === undefined ? {} : { refresh: context.refresh }),
+    ...(context.trace === undefined ? {} : { traceId: context.trace.traceId }),
+    // A shared, cached fetch carries the trace of the request that triggered it.
     connection: () =>
       upstreamConnection({
         env,
@@ -66,6 +71,7 @@ async function resolve(context: ResolveContext): Promise<VendorBundle> {
         owner: sessionOwner(caller),
         clock: clockFor(env),
         waitUntil: context.waitUntil,
+        ...(context.trace === undefined ? {} : { trace: context.trace }),
       }).connection,
     review: (raw) => reviewed(env, bundle, raw, context.waitUntil),
   });

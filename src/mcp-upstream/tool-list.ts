@@ -37,6 +37,8 @@ export interface ToolListRequest {
   connection: () => McpConnection;
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
+  /** The triggering request's trace id, for the failure's log line. */
+  traceId?: string;
   /** A call named a tool the cached list lacks: fetch again (rate-limited). */
   refresh?: boolean;
   /** Curate and review a fetched list (vendor.json overrides, rug-pull policy). */
@@ -116,6 +118,7 @@ async function refreshList(request: ToolListRequest, entry: CachedList, clock: C
     log({
       event: "mcp_tool_list_failed",
       requestId: request.requestId,
+      ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
       vendor: bundle.vendor,
       error: errorText(error),
     });

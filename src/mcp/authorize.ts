@@ -11,6 +11,7 @@ import { auditDenied } from "../audit-events.ts";
 import { type Caller, SCOPE_WRITE, WRITE_SCOPE_DESCRIPTION } from "../auth/caller.ts";
 import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
 import { GatewayError } from "../errors.ts";
+import type { TraceContext } from "../trace-context.ts";
 import { toolEffects } from "../vendors/registry.ts";
 import { COMPILED_VENDORS, hasDynamicVendors, resolveVendors } from "../vendors/view.ts";
 import { findTool, type McpEndpoint, unifiedVendorOf } from "./catalog.ts";
@@ -64,6 +65,7 @@ export async function authorizeMessage(
           waitUntil: scope.waitUntil,
           requestId: scope.requestId,
           vendor,
+          ...(scope.trace === undefined ? {} : { trace: scope.trace }),
         })
       : COMPILED_VENDORS;
   const resolved = findTool(endpoint, caller, tool, view);
@@ -82,8 +84,8 @@ export interface AuthorizeScope {
   env: Env;
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
-  /** For the audit event of a denial (#14). */
-  trace?: { traceId: string };
+  /** The request's trace: a tool-list fetch this triggers carries it on, and a denial's audit event names it (#14). */
+  trace?: TraceContext;
 }
 
 /**

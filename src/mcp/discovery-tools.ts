@@ -8,7 +8,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import * as v from "valibot";
 import { type Caller, SCOPE_WRITE } from "../auth/caller.ts";
 import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
-import type { ToolFailure } from "../tool-error.ts";
+import type { ToolErrorCode, ToolFailure } from "../tool-error.ts";
 import { toolEffects, toolsByName } from "../vendors/registry.ts";
 import { mayCall } from "./authorize.ts";
 import { type DiscoveryToolKind, MAX_DESCRIBE_TOOLS } from "./discovery.ts";
@@ -25,6 +25,11 @@ export interface DiscoveryContext {
   run: (recipe: ToolDefinition, args: unknown) => Promise<CallToolResult>;
   /** Told of a call refused for its scope (the audit log's `access_denied`, #14). */
   denied?: (tool: string, detail: string) => void;
+  /**
+   * `call` refused before `run` (its own arguments, an unknown operation, the write scope): the
+   * code, and the operation when it resolved; reported as the call's one `tool_call` event.
+   */
+  refused?: (code: ToolErrorCode, operation: string | undefined) => void;
 }
 
 const SearchArgs = v.strictObject({
@@ -158,12 +163,19 @@ export async function callDiscoveryTool(
     return jsonResult({ tools, ...(unknown.length > 0 ? { unknown } : {}) });
   }
   const parsed = v.safeParse(CallArgs, input);
-  if (!parsed.success) return invalidArguments(ctx, kind, parsed.issues);
+  if (!parsed.success) {
+    ctx.refused?.("invalid_arguments", undefined);
+    return invalidArguments(ctx, kind, parsed.issues);
+  }
   const recipe = resolveOperation(ctx, parsed.output.name);
-  if (recipe === undefined) return unknownOperation(ctx, kind, parsed.output.name);
+  if (recipe === undefined) {
+    ctx.refused?.("unknown_operation", undefined);
+    return unknownOperation(ctx, kind, parsed.output.name);
+  }
   // The endpoint checks scopes against the MCP tool name (authorize.ts); here the real operation is known.
   if (!mayCall(ctx.caller, ctx.bundle, recipe)) {
     ctx.denied?.(recipe.name, `scope: ${SCOPE_WRITE} required`);
+    ctx.refused?.("insufficient_scope", recipe.name);
     return failureResult(
       {
         code: "insufficient_scope",

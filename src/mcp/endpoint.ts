@@ -48,12 +48,14 @@ import type { Context } from "hono";
 import { auditDenied } from "../audit-events.ts";
 import type { Caller } from "../auth/caller.ts";
 import { hasVendor } from "../bundle/registry.ts";
-import { GatewayError, requestIdOf } from "../errors.ts";
+import { GatewayError, type RequestIdVariables, requestIdOf } from "../errors.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
 import { continuedTrace, newTrace, parseTraceparent, type TraceContext } from "../trace-context.ts";
 import { authorizeMessage, type CheckedMessage } from "./authorize.ts";
-import type { McpEndpoint } from "./catalog.ts";
+import { reportRefusal } from "./call-tool.ts";
+import { type McpEndpoint, unifiedVendorOf } from "./catalog.ts";
+import { describeMessage } from "./client-info.ts";
 import {
   JSONRPC_PARSE_ERROR,
   type JsonRpcId,
@@ -83,8 +85,8 @@ import { featureVendors, NO_FEATURE_VENDORS, needsFeatures } from "./upstream-fe
  */
 const MAX_MCP_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
 
-/** The hono variables this endpoint reads. */
-export type McpVariables = { requestId: string; traceId?: string; caller?: Caller | undefined };
+/** The hono variables this endpoint reads (and `requestInfo`, which it sets for the `request` event). */
+export type McpVariables = RequestIdVariables & { caller?: Caller | undefined };
 
 /**
  * Caller seam: the authenticated caller set by the auth middleware
@@ -98,14 +100,22 @@ function callerOf(c: Context): Caller | undefined {
 /** hono handler for every method on `/v1/mcp` and `/v1/:vendor/mcp`. */
 export function mcpEndpoint(): (c: Context<{ Bindings: Env; Variables: McpVariables }>) => Promise<Response> {
   return async (c) => {
-    // First, so every error answer of this endpoint carries the trace id (errors.ts handleError).
-    const headerTrace = parseTraceparent(c.req.header("traceparent"));
-    const trace =
-      headerTrace === undefined ? newTrace() : continuedTrace(headerTrace, c.req.header("tracestate"));
-    c.set("traceId", trace.traceId);
-    assertOriginAllowed(c.req.raw, c.env);
+    // The app's middleware started (or continued) the trace: every answer carries its id (errors.ts).
+    // A direct `app.fetch` without it still gets one here.
+    let trace = c.get("trace") as TraceContext | undefined;
+    let headerTraced = c.get("traceHeader") === true;
+    if (trace === undefined) {
+      const headerTrace = parseTraceparent(c.req.header("traceparent"));
+      headerTraced = headerTrace !== undefined;
+      trace =
+        headerTrace === undefined ? newTrace() : continuedTrace(headerTrace, c.req.header("tracestate"));
+      c.set("trace", trace);
+      c.set("traceId", trace.traceId);
+    }
     const vendor = c.req.param("vendor");
     const endpoint: McpEndpoint = vendor === undefined ? { kind: "unified" } : { kind: "vendor", vendor };
+    c.set("requestInfo", { endpoint: vendor ?? "unified" });
+    assertOriginAllowed(c.req.raw, c.env);
     const caller = callerOf(c);
     if (endpoint.kind === "vendor") {
       if (!hasVendor(endpoint.vendor)) {
@@ -136,18 +146,31 @@ export function mcpEndpoint(): (c: Context<{ Bindings: Env; Variables: McpVariab
       waitUntil: waitUntilOf(c),
       requestId: requestIdOf(c),
       trace,
+      protocolVersion: UNVERSIONED_PROTOCOL_VERSION,
     };
     // No valid traceparent header: a request's `_meta.traceparent` (SEP-414) may carry one.
-    const onMetaTrace =
-      headerTrace === undefined
-        ? (metaTrace: TraceContext) => {
-            scope.trace = metaTrace;
-            c.set("traceId", metaTrace.traceId);
-          }
-        : undefined;
-    return servePost(c.req.raw, scope, onMetaTrace);
+    const onMetaTrace = headerTraced
+      ? undefined
+      : (metaTrace: TraceContext) => {
+          scope.trace = metaTrace;
+          c.set("trace", metaTrace);
+          c.set("traceId", metaTrace.traceId);
+        };
+    try {
+      return await servePost(c.req.raw, scope, onMetaTrace);
+    } finally {
+      c.set("requestInfo", {
+        endpoint: vendor ?? "unified",
+        ...(scope.method === undefined ? {} : { mcpMethod: scope.method }),
+        ...(scope.client?.name === undefined ? {} : { clientName: scope.client.name }),
+        ...(scope.client?.version === undefined ? {} : { clientVersion: scope.client.version }),
+      });
+    }
   };
 }
+
+/** What a request without `MCP-Protocol-Version` (nor a 2026-07-28 envelope) speaks, per the spec. */
+const UNVERSIONED_PROTOCOL_VERSION = "2025-03-26";
 
 function waitUntilOf(c: Context): (promise: Promise<unknown>) => void {
   try {
@@ -188,10 +211,21 @@ async function servePost(
   }
   const rejected = checkMessage(body);
   if (rejected !== undefined) return rejected;
+  describeMessage(scope, body, request.headers.get("mcp-protocol-version"));
   if (scope.caller !== undefined) {
     // Scopes and vendor availability are settled here, once, on the message as parsed (authorize.ts).
-    const refused = await authorizeMessage(scope, scope.caller, body as CheckedMessage);
-    if (refused !== undefined) return refused;
+    let refused: Response | undefined;
+    try {
+      refused = await authorizeMessage(scope, scope.caller, body as CheckedMessage);
+    } catch (error) {
+      // The write-scope rule without an OAuth step-up answers 403 `forbidden`: a denied call too.
+      if (error instanceof GatewayError && error.code === "forbidden") reportScopeDenial(scope, body);
+      throw error;
+    }
+    if (refused !== undefined) {
+      reportScopeDenial(scope, body);
+      return refused;
+    }
   }
 
   const version = request.headers.get("mcp-protocol-version");
@@ -205,6 +239,20 @@ async function servePost(
     );
   }
   return dispatch(request, body, version, mode, scope);
+}
+
+/**
+ * Reports the `tools/call` the write-scope rule refused (authorize.ts found the tool, so its name
+ * is a real one): one `tool_call` event, outcome `denied`.
+ */
+function reportScopeDenial(scope: McpRequestScope, body: unknown): void {
+  const message = body as { method?: unknown; params?: { name?: unknown } };
+  const name = message.params?.name;
+  if (message.method !== "tools/call" || typeof name !== "string") return;
+  const vendor = scope.endpoint.kind === "vendor" ? scope.endpoint.vendor : unifiedVendorOf(name);
+  if (vendor === undefined) return;
+  const tool = scope.endpoint.kind === "vendor" ? name : name.slice(vendor.length + 1);
+  reportRefusal(scope, { vendor, tool, code: "insufficient_scope" });
 }
 
 /**

@@ -31,7 +31,7 @@ import type { TraceContext } from "../trace-context.ts";
 import type { VendorProgress } from "../vendors/kind.ts";
 import { toolsOf } from "../vendors/registry.ts";
 import { COMPILED_VENDORS, hasDynamicVendors, resolveVendors, type VendorView } from "../vendors/view.ts";
-import { callTool, type ToolCallExtras } from "./call-tool.ts";
+import { callTool, reportRefusal, type ToolCallExtras, UNKNOWN_TOOL } from "./call-tool.ts";
 import {
   type CatalogOptions,
   findDiscoveryTool,
@@ -41,6 +41,7 @@ import {
   type McpEndpoint,
   unifiedVendorOf,
 } from "./catalog.ts";
+import type { ClientInfo } from "./client-info.ts";
 import { clientInput } from "./client-input.ts";
 import { DEFAULT_DISCOVERY_TOOL_THRESHOLD, usesDiscovery } from "./discovery-mode.ts";
 import { callDiscoveryTool } from "./discovery-tools.ts";
@@ -69,6 +70,12 @@ export interface McpRequestScope {
   trace: TraceContext;
   /** The answer is an SSE stream: notifications (progress) can go out before the result. */
   streaming?: boolean;
+  /** The request's protocol revision (header, else the 2026-07-28 envelope, else 2025-03-26): client-info.ts. */
+  protocolVersion: string;
+  /** The JSON-RPC method, once the message is parsed. */
+  method?: string;
+  /** The client's name and version, where this request carries them (client-info.ts). */
+  client?: ClientInfo;
 }
 
 /**
@@ -144,7 +151,7 @@ export function toolsCall(
       return gatewayStatusResult(scope.caller, scope.env);
     }
     // OpenAPI-only deployments skip the await: their view is the compiled bundles.
-    const view = hasDynamicVendors() ? await vendorView(scope, name) : COMPILED_VENDORS;
+    let view = hasDynamicVendors() ? await vendorView(scope, name) : COMPILED_VENDORS;
     const discovery = findDiscoveryTool(scope.endpoint, scope.caller, name, view, catalogOptions(scope));
     if (discovery !== undefined) {
       const { bundle } = discovery;
@@ -155,6 +162,9 @@ export function toolsCall(
           prefix: discovery.prefix,
           run: (recipe, args) => callTool(scope, { bundle, recipe }, args),
           denied: (tool, detail) => auditDenied(scope, { vendor: bundle.vendor, tool, detail }),
+          // A discovery `call` refused before its operation runs is still one reported tool call.
+          refused: (code, tool) =>
+            reportRefusal(scope, { vendor: bundle.vendor, tool: tool ?? UNKNOWN_TOOL, code }),
         },
         discovery.kind,
         params.arguments,
@@ -163,9 +173,11 @@ export function toolsCall(
     let resolved = findTool(scope.endpoint, scope.caller, name, view);
     // An upstream MCP server may have added the tool since its list was cached: ask once more.
     if (resolved === undefined && hasDynamicVendors()) {
-      resolved = findTool(scope.endpoint, scope.caller, name, await vendorView(scope, name, true));
+      view = await vendorView(scope, name, true);
+      resolved = findTool(scope.endpoint, scope.caller, name, view);
     }
     if (resolved === undefined) {
+      reportUnresolved(scope, name, view);
       auditAllowlistDenial(scope, name, view);
       throw invalidParams(`Unknown tool: ${name}`, { name });
     }
@@ -185,6 +197,29 @@ function auditAllowlistDenial(scope: McpRequestScope, name: string, view: Vendor
 }
 
 /**
+ * Reports a `tools/call` whose name resolved to nothing the caller may call, when it names a known
+ * vendor: `denied` when the tool exists but the caller's allowlist hides it (or they have no
+ * credential for its vendor), else an unknown tool. The client's answer is the same either way.
+ */
+function reportUnresolved(scope: McpRequestScope, name: string, view: VendorView): void {
+  const vendor = scope.endpoint.kind === "vendor" ? scope.endpoint.vendor : unifiedVendorOf(name);
+  if (vendor === undefined || view.get(vendor) === undefined) return;
+  const hidden = scope.caller === undefined ? undefined : findTool(scope.endpoint, undefined, name, view);
+  if (hidden === undefined) {
+    reportRefusal(scope, { vendor, tool: UNKNOWN_TOOL, code: "unknown_operation" });
+    return;
+  }
+  const caller = scope.caller as Caller;
+  const code =
+    caller.vendorAllowed(vendor) &&
+    caller.toolAllowed(vendor, hidden.recipe.name) &&
+    !caller.vendorAvailable(vendor)
+      ? "missing_credentials"
+      : "tool_not_allowed";
+  reportRefusal(scope, { vendor, tool: hidden.recipe.name, code });
+}
+
+/**
  * The vendors this request may touch, as its caller sees them. A `tools/call` on `/v1/mcp`
  * resolves only the vendor its prefixed name names.
  */
@@ -199,6 +234,7 @@ function vendorView(scope: McpRequestScope, toolName?: string, refresh?: boolean
     caller: scope.caller,
     waitUntil: scope.waitUntil,
     requestId: scope.requestId,
+    trace: scope.trace,
     ...(vendor === undefined ? {} : { vendor }),
     ...(refresh === undefined ? {} : { refresh }),
   });

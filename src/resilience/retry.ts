@@ -37,6 +37,7 @@
  */
 import { IDEMPOTENT_METHODS } from "../bundle/http-methods.ts";
 import type { HttpMethod, ToolRecipe } from "../bundle/types.ts";
+import type { CallStats } from "../call-outcome.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { redactUrlQueries } from "../redact-urls.ts";
@@ -155,6 +156,8 @@ export interface ResilientFetchOptions<R extends AttemptResponse> {
    * round trips overlap; `false` ends the call with `quota_exceeded` and nothing sent.
    */
   gate?: Promise<boolean>;
+  /** The call's stats (src/call-outcome.ts): each attempt sent adds to `attempts` and `upstreamMs`, sets `upstreamStatus`. */
+  stats?: CallStats;
 }
 
 /**
@@ -319,11 +322,18 @@ async function runAttempt<R extends AttemptResponse>(
 ): Promise<Classified<R>> {
   // Cleared when the attempt ends, or by `release` once its body is read: see timeout.ts.
   const timeout = deadlineAfter(a.timeoutMs, opts.signal, clock);
+  const stats = opts.stats;
+  const started = stats === undefined ? 0 : clock.now();
   let response: R;
   try {
     response = await opts.send({ signal: timeout.signal, headers: a.headers, attempt: a.attempt });
   } catch (error) {
     timeout.clear();
+    // A request the runtime refused to build was never sent: not an attempt.
+    if (stats !== undefined && !(error instanceof RequestNotSent)) {
+      stats.attempts++;
+      stats.upstreamMs += clock.now() - started;
+    }
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (error instanceof RequestNotSent) {
       return { kind: "not_sent", message: error.message, retryable: false, notProcessed: true };
@@ -348,6 +358,11 @@ async function runAttempt<R extends AttemptResponse>(
     };
   }
   const status = response.status;
+  if (stats !== undefined) {
+    stats.attempts++;
+    stats.upstreamStatus = status;
+    stats.upstreamMs += clock.now() - started;
+  }
   const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), clock.now());
   const kind: OutcomeKind =
     status === 429

@@ -14,6 +14,7 @@
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import { resolveBaseUrl } from "../base-url.ts";
 import type { ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { type CallStats, utf8Length } from "../call-outcome.ts";
 import { type Clock, clockFor } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { log } from "../log.ts";
@@ -62,6 +63,8 @@ export interface ToolCallContext {
   fetch?: typeof fetch;
   /** The quota admission under way (see `VendorToolCall.quotaGate`). */
   quotaGate?: Promise<boolean>;
+  /** The call's stats for its `tool_call` event: attempts (retry loop), body bytes, upstream time. */
+  stats?: CallStats;
 }
 
 /**
@@ -110,6 +113,7 @@ function safeMessage(err: unknown): string {
 
 export async function executeToolCall(ctx: ToolCallContext): Promise<ToolOutcome> {
   const secrets = new SecretScrubber();
+  if (ctx.stats !== undefined) ctx.stats.secrets = secrets;
   const outcome = await runToolCall(ctx, secrets);
   // Bodies were scrubbed as they were read; a failure also carries upstream text from elsewhere
   // (status lines, redirect targets, runtime errors), so all of its text is scrubbed. It is small.
@@ -152,6 +156,9 @@ async function runToolCall(ctx: ToolCallContext, secrets: SecretScrubber): Promi
   const clock = ctx.clock ?? clockFor(ctx.env);
   try {
     const { req, base } = await prepareToolRequest(ctx, secrets);
+    if (ctx.stats !== undefined && req.body !== undefined) {
+      ctx.stats.requestBytes = typeof req.body === "string" ? utf8Length(req.body) : req.body.byteLength;
+    }
     const remaining = ctx.deadline - clock.now();
     if (remaining <= 0) return timeoutResult();
     // Wakes first when a first attempt's UPSTREAM_TIMEOUT could end: attempts ride its timer.
@@ -215,6 +222,7 @@ async function sendAndRead(
         ...(ctx.caller === undefined ? {} : { caller: ctx.caller }),
         ...(ctx.requestId === undefined ? {} : { requestId: ctx.requestId }),
         ...(ctx.trace === undefined ? {} : { traceId: ctx.trace.traceId }),
+        ...(ctx.stats === undefined ? {} : { stats: ctx.stats }),
         deferOutcome: true,
         ...(ctx.quotaGate === undefined ? {} : { gate: ctx.quotaGate }),
         // A runtime error's text becomes the breaker's last error (/health/vendors) and the result.
@@ -240,7 +248,10 @@ async function sendAndRead(
   }
   // After a followed redirect the response has its own URL; parse it only then.
   const url = response.url && response.url !== req.url.href ? new URL(response.url) : req.url;
+  // The body is part of the upstream's time (the attempt's own time ended with its headers).
+  const readStarted = clock.now();
   const reading = responseToResult(response, {
+    stats: ctx.stats,
     tool: ctx.tool,
     url,
     base,
@@ -279,6 +290,7 @@ async function sendAndRead(
       { status: response.status },
     );
   } finally {
+    if (ctx.stats !== undefined) ctx.stats.upstreamMs += clock.now() - readStarted;
     settle(bodyFailure);
   }
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import { basePathPrefix, isUnderBase } from "../base-url.ts";
+import type { CallStats } from "../call-outcome.ts";
 import type { Clock } from "../clock.ts";
 import type { SecretScrubber } from "../redaction/scrub.ts";
 import { failed, type ToolOutcome } from "../tool-error.ts";
@@ -30,6 +31,8 @@ export interface ErrorReading {
   base?: URL;
   /** The call's clock: an HTTP-date `Retry-After` is turned into seconds from its now. */
   clock: Clock;
+  /** The call's stats: `responseBytes` is set to the error body's size as read. */
+  stats?: CallStats | undefined;
   /** Sanitization of `details` (`SANITIZATION_LEVEL`); absent: none. */
   policy?: Pick<ResponsePolicyContext, "settings">;
   /** The request's credentials, scrubbed from the error body as it is read. */
@@ -114,6 +117,7 @@ export async function upstreamErrorResult(response: Response, opts: ErrorReading
   const contentType = contentTypeOf(response);
   const kind = classify(mimeOf(contentType));
   const body = await readLimitedText(response, MAX_ERROR_BODY_BYTES, contentType);
+  if (opts.stats !== undefined) opts.stats.responseBytes = body.totalBytes;
   const text = scrubBody(body, opts.secrets);
   const fallback = statusLine(response);
   let message: string | undefined;

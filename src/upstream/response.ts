@@ -23,6 +23,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { binaryString } from "../base64.ts";
 import type { ToolRecipe } from "../bundle/types.ts";
+import type { CallStats } from "../call-outcome.ts";
 import type { Clock } from "../clock.ts";
 import { sanitizeJsonText } from "../redaction/sanitize.ts";
 import type { SecretScrubber } from "../redaction/scrub.ts";
@@ -65,6 +66,8 @@ export interface ResponseOptions {
    * and resource URI of a success. (The executor scrubs error results once more as a whole.)
    */
   secrets?: SecretScrubber;
+  /** The call's stats: `responseBytes` is set to the body's size as read (src/call-outcome.ts). */
+  stats?: CallStats | undefined;
 }
 
 /** Why a successful upstream answer cannot be the tool's structured content, and the answer itself. */
@@ -142,6 +145,7 @@ export async function responseToResult(response: Response, opts: ResponseOptions
 
   if (binary) {
     const body = await readLimited(response, opts.maxBinaryResponseBytes);
+    if (opts.stats !== undefined) opts.stats.responseBytes = body.totalBytes;
     if (body.totalBytes === 0) return emptyBodyResult(response, opts);
     const content = binaryContent(body, mime, opts);
     if (schema) {
@@ -154,6 +158,7 @@ export async function responseToResult(response: Response, opts: ResponseOptions
   }
 
   const body = await readLimitedText(response, opts.maxResponseBytes, contentType);
+  if (opts.stats !== undefined) opts.stats.responseBytes = body.totalBytes;
   if (body.totalBytes === 0) return emptyBodyResult(response, opts);
   let text = scrubBody(body, opts.secrets);
   if (body.truncated) {

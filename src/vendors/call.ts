@@ -9,7 +9,8 @@
 import type { Caller } from "../auth/caller.ts";
 import { credentialSourceFor, withCredentialFeedback } from "../auth/credential-source.ts";
 import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
-import { clockFor } from "../clock.ts";
+import type { CallStats } from "../call-outcome.ts";
+import { type Clock, clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
 import { startQuotaAdmission } from "../resilience/quota-client.ts";
 import type { ToolOutcome } from "../tool-error.ts";
@@ -41,17 +42,24 @@ export interface ToolCallRequest {
   onProgress?: (progress: VendorProgress) => void;
   /** A 2026-07-28 client's capabilities and retry fields (see `VendorToolCall.input`). */
   input?: VendorClientInput;
+  /** Filled in by the kind for the call's `tool_call` event (see `VendorToolCall.stats`). */
+  stats?: CallStats;
+  /** The call's clock when the caller already took one (the MCP edge times the call on it); default `clockFor(env)`. */
+  clock?: Clock;
 }
 
 /** What every request through the seam shares: the vendor, the caller, the request. */
-type SeamRequest = Pick<ToolCallRequest, "env" | "bundle" | "caller" | "waitUntil" | "requestId" | "trace">;
+type SeamRequest = Pick<
+  ToolCallRequest,
+  "env" | "bundle" | "caller" | "waitUntil" | "requestId" | "trace" | "clock"
+>;
 
 /** The context a kind's call runs in: settings, one clock, the deadline, the caller's credentials. */
 function callContext(request: SeamRequest) {
   const { env, bundle, caller } = request;
   const settings = vendorSettings(loadSettings(env), bundle);
   // One clock for the whole call (deadline, timeouts, waits, guard): tests inject theirs.
-  const clock = clockFor(env);
+  const clock = request.clock ?? clockFor(env);
   return {
     env,
     bundle,
@@ -93,6 +101,7 @@ export async function callVendorTool(request: ToolCallRequest): Promise<ToolOutc
     ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }),
     ...(request.input === undefined ? {} : { input: request.input }),
     ...(quota === undefined ? {} : { quotaGate: quota.then((decision) => decision.admitted) }),
+    ...(request.stats === undefined ? {} : { stats: request.stats }),
   });
   if (quota !== undefined) {
     const decision = await quota;

@@ -15,6 +15,7 @@
 import type { Caller } from "../auth/caller.ts";
 import type { CredentialSource } from "../auth/upstream-credentials.ts";
 import type { ToolDefinition, VendorBundle } from "../bundle/types.ts";
+import type { CallStats } from "../call-outcome.ts";
 import type { Clock } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import type { ToolFailure, ToolOutcome } from "../tool-error.ts";
@@ -59,6 +60,11 @@ export interface VendorToolCall<T extends ToolDefinition = ToolDefinition> {
    * (`resilientFetch`'s `gate`); absent when no quota applies.
    */
   quotaGate?: Promise<boolean>;
+  /**
+   * Filled in as the call goes (attempts, their time, the last status, body bytes) for the call's
+   * `tool_call` event; the kind hands it to `resilientFetch` and counts its bodies. Absent: a probe.
+   */
+  stats?: CallStats;
 }
 
 /** What a 2026-07-28 client brings to a call: its capabilities and, on a retry, `inputResponses` and `requestState` (untrusted). */
@@ -114,6 +120,8 @@ export interface VendorResolveContext {
   requestId: string;
   /** A call named a tool the cached list lacks: ask the upstream again (the kind rate-limits it). */
   refresh?: boolean;
+  /** The MCP request's W3C trace: a shared list fetch it triggers carries it on (src/trace-context.ts). */
+  trace?: TraceContext;
 }
 
 /** What a vendor serves besides tools (MCP resources and prompts); absent: nothing. */

@@ -8,6 +8,7 @@
 import type { Caller } from "../auth/caller.ts";
 import { allBundles, getBundle, hasMcpVendors } from "../bundle/registry.ts";
 import type { VendorBundle } from "../bundle/types.ts";
+import type { TraceContext } from "../trace-context.ts";
 import { vendorKindOf } from "./registry.ts";
 
 /** The vendors as one request sees them. */
@@ -29,6 +30,8 @@ export interface VendorViewRequest {
   vendor?: string;
   /** A call named a tool the cached list lacks: ask upstream again (rate-limited by the kind). */
   refresh?: boolean;
+  /** The request's W3C trace: list fetches it triggers carry it on. */
+  trace?: TraceContext;
 }
 
 /** The compiled bundles as they are: what a deployment without upstream MCP servers always sees. */
@@ -74,6 +77,7 @@ export async function resolveVendors(request: VendorViewRequest): Promise<Vendor
               waitUntil: request.waitUntil,
               requestId: request.requestId,
               ...(request.refresh === undefined ? {} : { refresh: request.refresh }),
+              ...(request.trace === undefined ? {} : { trace: request.trace }),
             }),
       );
     }),

@@ -61,7 +61,7 @@ describe("vendor.json validation", () => {
   it("an unknown key names the file, the key and the allowed keys", () => {
     const error = configError({ displayName: "Acme", baseURL: "https://x" });
     expect(error.message).toBe(
-      "Invalid vendor configuration: specs/acme/vendor.json\n  - baseURL: unknown key; allowed keys in vendor.json: $schema, displayName, description, baseUrl, auth, include, exclude, resilience, toolMode, healthTool, allowRemoteRefs, lenient, limits, tools, mcp",
+      "Invalid vendor configuration: specs/acme/vendor.json\n  - baseURL: unknown key; allowed keys in vendor.json: $schema, displayName, description, baseUrl, auth, include, exclude, resilience, toolMode, healthTool, logArguments, allowRemoteRefs, lenient, limits, tools, mcp",
     );
     expect(configError({ resilience: { maxRetriez: 2 } }).issues).toEqual([
       {
@@ -146,6 +146,15 @@ describe("vendor.json validation", () => {
     expect(() => parseVendorConfigText('{\n  "displayName": "Acme",\n}', "specs/acme/vendor.json")).toThrow(
       "Invalid vendor configuration: specs/acme/vendor.json\n  - (root): JSON syntax error at line 3:1: expected a property name in double quotes, found '}'",
     );
+  });
+
+  it("logArguments: a boolean, in the bundle only when true (the Worker's opt-in for tool_call events)", async () => {
+    expect(configError({ logArguments: "yes" }).issues).toEqual([
+      { key: "logArguments", message: 'expected true (log tool arguments, sanitised) or false; got "yes"' },
+    ]);
+    expect((await compileVendor(await vendor({ logArguments: true }))).bundle.logArguments).toBe(true);
+    expect("logArguments" in (await compileVendor(await vendor({ logArguments: false }))).bundle).toBe(false);
+    expect("logArguments" in (await compileVendor(await vendor({}))).bundle).toBe(false);
   });
 
   it("normalizes: baseUrl without trailing slash, methods upper-cased, one selector becomes a list", () => {
