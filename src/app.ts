@@ -12,6 +12,7 @@ import {
 import { vendorsHealthHandler } from "./health/vendors.ts";
 import { mcpCors } from "./mcp/cors.ts";
 import { mcpEndpoint } from "./mcp/endpoint.ts";
+import { adminMetricsHandler, prometheusMetricsHandler } from "./status/metrics-routes.ts";
 
 export type AppEnv = {
   Bindings: Env;
@@ -33,6 +34,12 @@ export function createApp(): Hono<AppEnv> {
   // Per-vendor breaker, rate limiter and drift state (src/health/vendors.ts).
   app.get("/health/vendors", vendorsHealthHandler);
   app.all("/health/vendors", methodNotAllowed(["GET", "HEAD"]));
+
+  // Operator metrics (#14, src/status/metrics-routes.ts): JSON and Prometheus text.
+  app.get("/admin/metrics", adminMetricsHandler);
+  app.all("/admin/metrics", methodNotAllowed(["GET", "HEAD"]));
+  app.get("/metrics", prometheusMetricsHandler);
+  app.all("/metrics", methodNotAllowed(["GET", "HEAD"]));
 
   // Sign-in, consent, credentials pages, vendor OAuth callbacks; JSON 404s under /oauth/ and /.well-known/ (src/auth/routes.ts).
   mountAuth(app);

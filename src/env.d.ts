@@ -14,11 +14,12 @@ interface __BaseEnv_Env {
 	ALLOWED_ORIGINS: string;
 	VENDOR_GUARD: DurableObjectNamespace<import("./worker").VendorGuard>;
 	SIGNIN_GUARD: DurableObjectNamespace<import("./worker").SignInGuard>;
+	VENDOR_METRICS: DurableObjectNamespace<import("./worker").VendorMetrics>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./worker");
-		durableNamespaces: "VendorGuard" | "SignInGuard";
+		durableNamespaces: "VendorGuard" | "SignInGuard" | "VendorMetrics";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

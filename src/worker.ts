@@ -12,6 +12,7 @@ import { probeVendors } from "./health/probe.ts";
 import { errorText, log } from "./log.ts";
 
 export { SignInGuard } from "./auth/signin-guard.ts";
+export { VendorMetrics } from "./ops/vendor-metrics.ts";
 export { VendorGuard } from "./resilience/vendor-guard.ts";
 
 const app = createApp();

@@ -50,7 +50,7 @@
  * @module
  */
 
-import { type Clock, clockFor } from "../clock.ts";
+import { type Clock, clockFor, withTimeout as withClockTimeout } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
@@ -208,11 +208,7 @@ function stateOf(settings: VendorSettings): VendorState {
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
-  let cancel: (() => void) | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    cancel = clock.timer(ms, () => reject(new Error(`vendor guard did not answer within ${ms} ms`)));
-  });
-  return Promise.race([promise, timeout]).finally(() => cancel?.());
+  return withClockTimeout(promise, ms, clock, "vendor guard");
 }
 
 function logGuardFailure(

@@ -1,0 +1,425 @@
+/**
+ * `VendorMetrics`: one SQLite-backed Durable Object per vendor (`idFromName(vendor)`) counting
+ * every finished tool call of that vendor, from every isolate (src/ops/metrics.ts sends each
+ * call's {@link CallSample} once, in `waitUntil`).
+ *
+ * Exact: every method is synchronous over SQLite, so no two `record`s interleave and each
+ * sample is added exactly once; an answer leaves the object only after its writes are durable.
+ *
+ * What it keeps (tables: src/storage/keys.ts, README "Storage schema"):
+ * - per (tool, outcome), the count of each minute slot (kept {@link MINUTE_SLOTS_KEPT_MS}) and each
+ *   hour slot (kept {@link HOUR_SLOTS_KEPT_MS}): the `hour` and `day` windows of {@link snapshot};
+ * - per (tool, slot), a latency histogram over {@link LATENCY_BOUNDS_MS} (every outcome counts);
+ * - totals since the object was created, never pruned: the Prometheus counters and histograms
+ *   (`totals`), monotonic whatever the alarm deletes;
+ * - the last {@link RECENT_FAILURES} failures (outcomes other than `ok` and `tool_error`).
+ * An alarm every {@link PRUNE_INTERVAL_MS} deletes slots past their retention.
+ *
+ * Percentiles: as Prometheus' `histogram_quantile` computes them, so the JSON and a dashboard
+ * built on `/metrics` agree: the bucket holding the rank, and linear interpolation inside it
+ * (the first bucket starts at 0; a rank in the `+Inf` bucket answers the last finite bound).
+ * Error bound: the estimate always lies in the same bucket as the true percentile, so it is off
+ * by less than that bucket's width: at most the upper bound, at least the lower bound of the
+ * true value's bucket, i.e. within a factor 2.5 of the truth (the widest ratio of the 1-2-5
+ * series), and exact when the samples are spread evenly within the bucket.
+ *
+ * @module
+ */
+import { DurableObject } from "cloudflare:workers";
+import {
+  CALL_OUTCOMES,
+  CALL_SAMPLE_MESSAGE_MAX_CHARS,
+  type CallOutcome,
+  type CallSample,
+} from "../call-outcome.ts";
+import {
+  VENDOR_METRICS_CALLS_TABLE,
+  VENDOR_METRICS_FAILURES_TABLE,
+  VENDOR_METRICS_LATENCY_SUM_TABLE,
+  VENDOR_METRICS_LATENCY_TABLE,
+} from "../storage/keys.ts";
+import type {
+  MetricsBucket,
+  MetricsWindow,
+  OutcomeCounts,
+  RecentFailure,
+  ToolMetrics,
+  VendorMetricsSnapshot,
+  VendorMetricsTotals,
+} from "./metrics-types.ts";
+
+/**
+ * Upper bounds (ms, inclusive like Prometheus' `le`) of the latency buckets; a last `+Inf`
+ * bucket follows. Log-spaced 1-2-5 up to the longest `TOOL_EXECUTION_TIMEOUT` default (90 s).
+ */
+export const LATENCY_BOUNDS_MS = [
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 90_000,
+] as const;
+/** Buckets per histogram: the finite ones and `+Inf`. */
+const BUCKETS = LATENCY_BOUNDS_MS.length + 1;
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 60 * MINUTE_MS;
+/** Minute slots: the hour window (60) plus room for a late sample or a clock a little behind. */
+export const MINUTE_SLOTS_KEPT_MS = 2 * HOUR_MS;
+/** Hour slots: the day window (24) plus the same room. */
+export const HOUR_SLOTS_KEPT_MS = 26 * HOUR_MS;
+/** How often the alarm prunes while the object holds slots. */
+export const PRUNE_INTERVAL_MS = 10 * MINUTE_MS;
+/** Failures kept for "recent failures". */
+export const RECENT_FAILURES = 20;
+/** Longest tool name stored: names come from compiled bundles; this bounds a row whatever they hold. */
+const MAX_TOOL_CHARS = 200;
+/** Longest error code stored (codes are short identifiers). */
+const MAX_ERROR_CODE_CHARS = 64;
+/** Samples per `record`: one per call today; a bound keeps one RPC from holding the object long. */
+export const MAX_SAMPLES_PER_RECORD = 1_000;
+
+/** Slot kinds in the tables' `kind` column; totals live in slot 0 of kind {@link TOTAL}. */
+const MINUTE = 0;
+const HOUR = 1;
+const TOTAL = 2;
+
+const OUTCOMES: ReadonlySet<string> = new Set(CALL_OUTCOMES);
+
+/** Outcomes that count as errors in a window: the vendor or the gateway failed the call. */
+export function isErrorOutcome(outcome: CallOutcome): boolean {
+  return outcome !== "ok" && outcome !== "tool_error";
+}
+
+/** The histogram bucket a latency falls in (`le` inclusive; NaN and negatives in the first). */
+export function latencyBucket(latencyMs: number): number {
+  for (let i = 0; i < LATENCY_BOUNDS_MS.length; i++) {
+    if (!(latencyMs > LATENCY_BOUNDS_MS[i]!)) return i;
+  }
+  return LATENCY_BOUNDS_MS.length;
+}
+
+/**
+ * The `q` quantile (0 < q ≤ 1) of a histogram (counts per bucket), as Prometheus'
+ * `histogram_quantile` computes it; `undefined` for an empty one.
+ */
+export function histogramQuantile(q: number, counts: readonly number[]): number | undefined {
+  const total = counts.reduce((sum, n) => sum + n, 0);
+  if (total === 0) return undefined;
+  const rank = q * total;
+  let below = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const n = counts[i] ?? 0;
+    if (n > 0 && below + n >= rank) {
+      if (i >= LATENCY_BOUNDS_MS.length) return LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1];
+      const lower = i === 0 ? 0 : LATENCY_BOUNDS_MS[i - 1]!;
+      const upper = LATENCY_BOUNDS_MS[i]!;
+      return lower + (upper - lower) * ((rank - below) / n);
+    }
+    below += n;
+  }
+  return LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1];
+}
+
+/** Percentiles of a histogram, rounded to 0.01 ms; absent when it is empty. */
+function percentiles(counts: readonly number[]): Pick<MetricsWindow, "p50Ms" | "p95Ms" | "p99Ms"> {
+  const p50 = histogramQuantile(0.5, counts);
+  if (p50 === undefined) return {};
+  const round = (v: number | undefined) => Math.round((v ?? 0) * 100) / 100;
+  return {
+    p50Ms: round(p50),
+    p95Ms: round(histogramQuantile(0.95, counts)),
+    p99Ms: round(histogramQuantile(0.99, counts)),
+  };
+}
+
+/** A sample as stored: checked and bounded (the sender is the gateway, but a row must stay small). */
+function storable(sample: CallSample): CallSample | undefined {
+  if (typeof sample !== "object" || sample === null) return undefined;
+  if (typeof sample.tool !== "string" || !OUTCOMES.has(sample.outcome)) return undefined;
+  if (!Number.isFinite(sample.time) || !Number.isFinite(sample.latencyMs)) return undefined;
+  return {
+    ...sample,
+    tool: sample.tool.slice(0, MAX_TOOL_CHARS),
+    latencyMs: Math.max(0, sample.latencyMs),
+    ...(typeof sample.errorCode === "string"
+      ? { errorCode: sample.errorCode.slice(0, MAX_ERROR_CODE_CHARS) }
+      : {}),
+    ...(typeof sample.message === "string"
+      ? { message: sample.message.slice(0, CALL_SAMPLE_MESSAGE_MAX_CHARS) }
+      : {}),
+  };
+}
+
+const slotStart = (time: number, size: number) => Math.floor(time / size) * size;
+
+interface Acc {
+  calls: number;
+  errors: number;
+  outcomes: OutcomeCounts;
+  latency: number[];
+}
+
+const emptyAcc = (): Acc => ({ calls: 0, errors: 0, outcomes: {}, latency: new Array(BUCKETS).fill(0) });
+
+function addCount(acc: Acc, outcome: CallOutcome, count: number): void {
+  acc.calls += count;
+  if (isErrorOutcome(outcome)) acc.errors += count;
+  acc.outcomes[outcome] = (acc.outcomes[outcome] ?? 0) + count;
+}
+
+function windowTotals(acc: Acc): Omit<MetricsWindow, "buckets"> {
+  return { calls: acc.calls, errors: acc.errors, outcomes: acc.outcomes, ...percentiles(acc.latency) };
+}
+
+export class VendorMetrics extends DurableObject<Env> {
+  /** The object's clock for pruning (epoch ms). Tests replace it through `runInDurableObject`. */
+  now: () => number = () => Date.now();
+
+  private readonly sql: SqlStorage;
+  /** An alarm is set (read once at start, then kept here so `record` never waits on storage). */
+  private alarmSet = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS ${VENDOR_METRICS_CALLS_TABLE} (
+         kind INTEGER NOT NULL, start INTEGER NOT NULL, tool TEXT NOT NULL, outcome TEXT NOT NULL,
+         count INTEGER NOT NULL, PRIMARY KEY (kind, start, tool, outcome)) WITHOUT ROWID`,
+    );
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS ${VENDOR_METRICS_LATENCY_TABLE} (
+         kind INTEGER NOT NULL, start INTEGER NOT NULL, tool TEXT NOT NULL, bucket INTEGER NOT NULL,
+         count INTEGER NOT NULL, PRIMARY KEY (kind, start, tool, bucket)) WITHOUT ROWID`,
+    );
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS ${VENDOR_METRICS_LATENCY_SUM_TABLE} (
+         tool TEXT PRIMARY KEY, sum_ms REAL NOT NULL, count INTEGER NOT NULL) WITHOUT ROWID`,
+    );
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS ${VENDOR_METRICS_FAILURES_TABLE} (
+         id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, tool TEXT NOT NULL,
+         outcome TEXT NOT NULL, error_code TEXT, message TEXT)`,
+    );
+    void ctx.blockConcurrencyWhile(async () => {
+      this.alarmSet = (await ctx.storage.getAlarm()) !== null;
+    });
+  }
+
+  /** Adds each finished call to its minute, hour and total counts, latency histograms and failures. */
+  record(samples: CallSample[]): number {
+    let recorded = 0;
+    for (const raw of samples.slice(0, MAX_SAMPLES_PER_RECORD)) {
+      const sample = storable(raw);
+      if (sample === undefined) continue;
+      this.add(sample);
+      recorded += 1;
+    }
+    if (recorded > 0 && !this.alarmSet) {
+      this.alarmSet = true;
+      void this.ctx.storage.setAlarm(Date.now() + PRUNE_INTERVAL_MS);
+    }
+    return recorded;
+  }
+
+  /** The `hour` and `day` windows ending in the slot of `now`, per vendor and per tool, and recent failures. */
+  snapshot(now: number): VendorMetricsSnapshot {
+    const currentMinute = slotStart(now, MINUTE_MS);
+    const currentHour = slotStart(now, HOUR_MS);
+    const hourFrom = currentMinute - 59 * MINUTE_MS;
+    const dayFrom = currentHour - 23 * HOUR_MS;
+    const hour = this.window(MINUTE, hourFrom, currentMinute, MINUTE_MS, 60);
+    const day = this.window(HOUR, dayFrom, currentHour, HOUR_MS, 24);
+    const toolNames = [...new Set([...hour.tools.keys(), ...day.tools.keys()])].sort();
+    const tools: ToolMetrics[] = toolNames.map((tool) => ({
+      tool,
+      hour: windowTotals(hour.tools.get(tool) ?? emptyAcc()),
+      day: windowTotals(day.tools.get(tool) ?? emptyAcc()),
+    }));
+    return {
+      vendor: this.ctx.id.name ?? "",
+      generatedAt: now,
+      hour: hour.window,
+      day: day.window,
+      tools,
+      recentFailures: this.recentFailures(),
+    };
+  }
+
+  /** Counts and latency histograms since the object was created, for Prometheus (never pruned). */
+  totals(): VendorMetricsTotals {
+    const calls = this.sql
+      .exec<{ tool: string; outcome: string; count: number }>(
+        `SELECT tool, outcome, count FROM ${VENDOR_METRICS_CALLS_TABLE} WHERE kind = ? ORDER BY tool, outcome`,
+        TOTAL,
+      )
+      .toArray()
+      .map((r) => ({ tool: r.tool, outcome: r.outcome as CallOutcome, count: r.count }));
+    const histograms = new Map<string, number[]>();
+    for (const r of this.sql.exec<{ tool: string; bucket: number; count: number }>(
+      `SELECT tool, bucket, count FROM ${VENDOR_METRICS_LATENCY_TABLE} WHERE kind = ?`,
+      TOTAL,
+    )) {
+      const counts = histograms.get(r.tool) ?? new Array<number>(BUCKETS).fill(0);
+      counts[r.bucket] = r.count;
+      histograms.set(r.tool, counts);
+    }
+    const latency = this.sql
+      .exec<{ tool: string; sum_ms: number; count: number }>(
+        `SELECT tool, sum_ms, count FROM ${VENDOR_METRICS_LATENCY_SUM_TABLE} ORDER BY tool`,
+      )
+      .toArray()
+      .map((r) => ({
+        tool: r.tool,
+        buckets: histograms.get(r.tool) ?? new Array<number>(BUCKETS).fill(0),
+        sumMs: r.sum_ms,
+        count: r.count,
+      }));
+    return { vendor: this.ctx.id.name ?? "", boundsMs: [...LATENCY_BOUNDS_MS], calls, latency };
+  }
+
+  /** Forgets every count (an operator starting over; tests). */
+  reset(): void {
+    for (const table of [
+      VENDOR_METRICS_CALLS_TABLE,
+      VENDOR_METRICS_LATENCY_TABLE,
+      VENDOR_METRICS_LATENCY_SUM_TABLE,
+      VENDOR_METRICS_FAILURES_TABLE,
+    ]) {
+      this.sql.exec(`DELETE FROM ${table}`);
+    }
+  }
+
+  /** Deletes slots past their retention; runs again while any slot is left. */
+  override async alarm(): Promise<void> {
+    this.prune(this.now());
+    const left = this.sql
+      .exec<{ n: number }>(`SELECT count(*) AS n FROM ${VENDOR_METRICS_CALLS_TABLE} WHERE kind != ?`, TOTAL)
+      .one().n;
+    this.alarmSet = left > 0;
+    if (this.alarmSet) await this.ctx.storage.setAlarm(Date.now() + PRUNE_INTERVAL_MS);
+  }
+
+  /** Deletes minute and hour slots older than their retention at `now`. */
+  prune(now: number): void {
+    for (const table of [VENDOR_METRICS_CALLS_TABLE, VENDOR_METRICS_LATENCY_TABLE]) {
+      this.sql.exec(`DELETE FROM ${table} WHERE kind = ? AND start < ?`, MINUTE, now - MINUTE_SLOTS_KEPT_MS);
+      this.sql.exec(`DELETE FROM ${table} WHERE kind = ? AND start < ?`, HOUR, now - HOUR_SLOTS_KEPT_MS);
+    }
+  }
+
+  private add(sample: CallSample): void {
+    const bucket = latencyBucket(sample.latencyMs);
+    const slots: [number, number][] = [
+      [MINUTE, slotStart(sample.time, MINUTE_MS)],
+      [HOUR, slotStart(sample.time, HOUR_MS)],
+      [TOTAL, 0],
+    ];
+    for (const [kind, start] of slots) {
+      this.sql.exec(
+        `INSERT INTO ${VENDOR_METRICS_CALLS_TABLE} (kind, start, tool, outcome, count) VALUES (?, ?, ?, ?, 1)
+         ON CONFLICT DO UPDATE SET count = count + 1`,
+        kind,
+        start,
+        sample.tool,
+        sample.outcome,
+      );
+      this.sql.exec(
+        `INSERT INTO ${VENDOR_METRICS_LATENCY_TABLE} (kind, start, tool, bucket, count) VALUES (?, ?, ?, ?, 1)
+         ON CONFLICT DO UPDATE SET count = count + 1`,
+        kind,
+        start,
+        sample.tool,
+        bucket,
+      );
+    }
+    this.sql.exec(
+      `INSERT INTO ${VENDOR_METRICS_LATENCY_SUM_TABLE} (tool, sum_ms, count) VALUES (?, ?, 1)
+       ON CONFLICT DO UPDATE SET sum_ms = sum_ms + excluded.sum_ms, count = count + 1`,
+      sample.tool,
+      sample.latencyMs,
+    );
+    if (isErrorOutcome(sample.outcome)) {
+      this.sql.exec(
+        `INSERT INTO ${VENDOR_METRICS_FAILURES_TABLE} (time, tool, outcome, error_code, message) VALUES (?, ?, ?, ?, ?)`,
+        sample.time,
+        sample.tool,
+        sample.outcome,
+        sample.errorCode ?? null,
+        sample.message ?? null,
+      );
+      this.sql.exec(
+        `DELETE FROM ${VENDOR_METRICS_FAILURES_TABLE} WHERE id <= (SELECT max(id) FROM ${VENDOR_METRICS_FAILURES_TABLE}) - ?`,
+        RECENT_FAILURES,
+      );
+    }
+  }
+
+  /** `count` slots of `size` from `from` to `last` (inclusive), oldest first, with totals and per-tool sums. */
+  private window(
+    kind: number,
+    from: number,
+    last: number,
+    size: number,
+    count: number,
+  ): { window: MetricsWindow; tools: Map<string, Acc> } {
+    const slots: Acc[] = Array.from({ length: count }, emptyAcc);
+    const whole = emptyAcc();
+    const tools = new Map<string, Acc>();
+    const toolAcc = (tool: string) => {
+      let acc = tools.get(tool);
+      if (acc === undefined) {
+        acc = emptyAcc();
+        tools.set(tool, acc);
+      }
+      return acc;
+    };
+    for (const r of this.sql.exec<{ start: number; tool: string; outcome: string; count: number }>(
+      `SELECT start, tool, outcome, count FROM ${VENDOR_METRICS_CALLS_TABLE} WHERE kind = ? AND start >= ? AND start <= ?`,
+      kind,
+      from,
+      last,
+    )) {
+      const outcome = r.outcome as CallOutcome;
+      addCount(slots[(r.start - from) / size]!, outcome, r.count);
+      addCount(whole, outcome, r.count);
+      addCount(toolAcc(r.tool), outcome, r.count);
+    }
+    for (const r of this.sql.exec<{ start: number; tool: string; bucket: number; count: number }>(
+      `SELECT start, tool, bucket, count FROM ${VENDOR_METRICS_LATENCY_TABLE} WHERE kind = ? AND start >= ? AND start <= ?`,
+      kind,
+      from,
+      last,
+    )) {
+      const slot = slots[(r.start - from) / size]!;
+      slot.latency[r.bucket] = (slot.latency[r.bucket] ?? 0) + r.count;
+      whole.latency[r.bucket] = (whole.latency[r.bucket] ?? 0) + r.count;
+      const tool = toolAcc(r.tool);
+      tool.latency[r.bucket] = (tool.latency[r.bucket] ?? 0) + r.count;
+    }
+    const buckets: MetricsBucket[] = slots.map((acc, i) => ({
+      start: from + i * size,
+      ...windowTotals(acc),
+    }));
+    return { window: { buckets, ...windowTotals(whole) }, tools };
+  }
+
+  private recentFailures(): RecentFailure[] {
+    return this.sql
+      .exec<{
+        time: number;
+        tool: string;
+        outcome: string;
+        error_code: string | null;
+        message: string | null;
+      }>(
+        `SELECT time, tool, outcome, error_code, message FROM ${VENDOR_METRICS_FAILURES_TABLE} ORDER BY id DESC LIMIT ?`,
+        RECENT_FAILURES,
+      )
+      .toArray()
+      .map((r) => ({
+        time: r.time,
+        tool: r.tool,
+        outcome: r.outcome as CallOutcome,
+        ...(r.error_code === null ? {} : { errorCode: r.error_code }),
+        ...(r.message === null ? {} : { message: r.message }),
+      }));
+  }
+}
