@@ -32,12 +32,7 @@ import {
   type CallOutcome,
   type CallSample,
 } from "../call-outcome.ts";
-import {
-  VENDOR_METRICS_CALLS_TABLE,
-  VENDOR_METRICS_FAILURES_TABLE,
-  VENDOR_METRICS_LATENCY_SUM_TABLE,
-  VENDOR_METRICS_LATENCY_TABLE,
-} from "../storage/keys.ts";
+import { VENDOR_METRICS_FAILURES_TABLE, VENDOR_METRICS_SLOTS_TABLE } from "../storage/keys.ts";
 import type {
   MetricsBucket,
   MetricsWindow,
@@ -81,6 +76,15 @@ const HOUR = 1;
 const TOTAL = 2;
 
 const OUTCOMES: ReadonlySet<string> = new Set(CALL_OUTCOMES);
+/** The slot table's count columns: calls per outcome (`o_ok`, …) and per latency bucket (`b0` … `b15`). */
+const OUTCOME_COLUMNS = CALL_OUTCOMES.map((outcome) => `o_${outcome}`);
+const BUCKET_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `b${i}`);
+
+/** A row of the slot table. */
+type SlotRow = { kind: number; start: number; tool: string; sum_ms: number } & Record<
+  string,
+  SqlStorageValue
+>;
 
 /** Outcomes that count as errors in a window: the vendor or the gateway failed the call. */
 export function isErrorOutcome(outcome: CallOutcome): boolean {
@@ -179,19 +183,12 @@ export class VendorMetrics extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    // One row per (slot, tool): a column per outcome and per latency bucket, so a call is one statement.
+    const counters = [...OUTCOME_COLUMNS, ...BUCKET_COLUMNS].map((c) => `${c} INTEGER NOT NULL DEFAULT 0`);
     this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS ${VENDOR_METRICS_CALLS_TABLE} (
-         kind INTEGER NOT NULL, start INTEGER NOT NULL, tool TEXT NOT NULL, outcome TEXT NOT NULL,
-         count INTEGER NOT NULL, PRIMARY KEY (kind, start, tool, outcome)) WITHOUT ROWID`,
-    );
-    this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS ${VENDOR_METRICS_LATENCY_TABLE} (
-         kind INTEGER NOT NULL, start INTEGER NOT NULL, tool TEXT NOT NULL, bucket INTEGER NOT NULL,
-         count INTEGER NOT NULL, PRIMARY KEY (kind, start, tool, bucket)) WITHOUT ROWID`,
-    );
-    this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS ${VENDOR_METRICS_LATENCY_SUM_TABLE} (
-         tool TEXT PRIMARY KEY, sum_ms REAL NOT NULL, count INTEGER NOT NULL) WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS ${VENDOR_METRICS_SLOTS_TABLE} (
+         kind INTEGER NOT NULL, start INTEGER NOT NULL, tool TEXT NOT NULL, sum_ms REAL NOT NULL DEFAULT 0,
+         ${counters.join(", ")}, PRIMARY KEY (kind, start, tool)) WITHOUT ROWID`,
     );
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS ${VENDOR_METRICS_FAILURES_TABLE} (
@@ -245,53 +242,33 @@ export class VendorMetrics extends DurableObject<Env> {
 
   /** Counts and latency histograms since the object was created, for Prometheus (never pruned). */
   totals(): VendorMetricsTotals {
-    const calls = this.sql
-      .exec<{ tool: string; outcome: string; count: number }>(
-        `SELECT tool, outcome, count FROM ${VENDOR_METRICS_CALLS_TABLE} WHERE kind = ? ORDER BY tool, outcome`,
-        TOTAL,
-      )
-      .toArray()
-      .map((r) => ({ tool: r.tool, outcome: r.outcome as CallOutcome, count: r.count }));
-    const histograms = new Map<string, number[]>();
-    for (const r of this.sql.exec<{ tool: string; bucket: number; count: number }>(
-      `SELECT tool, bucket, count FROM ${VENDOR_METRICS_LATENCY_TABLE} WHERE kind = ?`,
+    const calls: VendorMetricsTotals["calls"] = [];
+    const latency: VendorMetricsTotals["latency"] = [];
+    for (const row of this.sql.exec<SlotRow>(
+      `SELECT * FROM ${VENDOR_METRICS_SLOTS_TABLE} WHERE kind = ? ORDER BY tool`,
       TOTAL,
     )) {
-      const counts = histograms.get(r.tool) ?? new Array<number>(BUCKETS).fill(0);
-      counts[r.bucket] = r.count;
-      histograms.set(r.tool, counts);
+      for (const outcome of CALL_OUTCOMES) {
+        const count = row[`o_${outcome}`] as number;
+        if (count > 0) calls.push({ tool: row.tool, outcome, count });
+      }
+      const buckets = BUCKET_COLUMNS.map((c) => row[c] as number);
+      latency.push({ tool: row.tool, buckets, sumMs: row.sum_ms, count: buckets.reduce((a, n) => a + n, 0) });
     }
-    const latency = this.sql
-      .exec<{ tool: string; sum_ms: number; count: number }>(
-        `SELECT tool, sum_ms, count FROM ${VENDOR_METRICS_LATENCY_SUM_TABLE} ORDER BY tool`,
-      )
-      .toArray()
-      .map((r) => ({
-        tool: r.tool,
-        buckets: histograms.get(r.tool) ?? new Array<number>(BUCKETS).fill(0),
-        sumMs: r.sum_ms,
-        count: r.count,
-      }));
     return { vendor: this.ctx.id.name ?? "", boundsMs: [...LATENCY_BOUNDS_MS], calls, latency };
   }
 
   /** Forgets every count (an operator starting over; tests). */
   reset(): void {
-    for (const table of [
-      VENDOR_METRICS_CALLS_TABLE,
-      VENDOR_METRICS_LATENCY_TABLE,
-      VENDOR_METRICS_LATENCY_SUM_TABLE,
-      VENDOR_METRICS_FAILURES_TABLE,
-    ]) {
-      this.sql.exec(`DELETE FROM ${table}`);
-    }
+    this.sql.exec(`DELETE FROM ${VENDOR_METRICS_SLOTS_TABLE}`);
+    this.sql.exec(`DELETE FROM ${VENDOR_METRICS_FAILURES_TABLE}`);
   }
 
   /** Deletes slots past their retention; runs again while any slot is left. */
   override async alarm(): Promise<void> {
     this.prune(this.now());
     const left = this.sql
-      .exec<{ n: number }>(`SELECT count(*) AS n FROM ${VENDOR_METRICS_CALLS_TABLE} WHERE kind != ?`, TOTAL)
+      .exec<{ n: number }>(`SELECT count(*) AS n FROM ${VENDOR_METRICS_SLOTS_TABLE} WHERE kind != ?`, TOTAL)
       .one().n;
     this.alarmSet = left > 0;
     if (this.alarmSet) await this.ctx.storage.setAlarm(Date.now() + PRUNE_INTERVAL_MS);
@@ -299,42 +276,28 @@ export class VendorMetrics extends DurableObject<Env> {
 
   /** Deletes minute and hour slots older than their retention at `now`. */
   prune(now: number): void {
-    for (const table of [VENDOR_METRICS_CALLS_TABLE, VENDOR_METRICS_LATENCY_TABLE]) {
-      this.sql.exec(`DELETE FROM ${table} WHERE kind = ? AND start < ?`, MINUTE, now - MINUTE_SLOTS_KEPT_MS);
-      this.sql.exec(`DELETE FROM ${table} WHERE kind = ? AND start < ?`, HOUR, now - HOUR_SLOTS_KEPT_MS);
-    }
+    const table = VENDOR_METRICS_SLOTS_TABLE;
+    this.sql.exec(`DELETE FROM ${table} WHERE kind = ? AND start < ?`, MINUTE, now - MINUTE_SLOTS_KEPT_MS);
+    this.sql.exec(`DELETE FROM ${table} WHERE kind = ? AND start < ?`, HOUR, now - HOUR_SLOTS_KEPT_MS);
   }
 
   private add(sample: CallSample): void {
-    const bucket = latencyBucket(sample.latencyMs);
-    const slots: [number, number][] = [
-      [MINUTE, slotStart(sample.time, MINUTE_MS)],
-      [HOUR, slotStart(sample.time, HOUR_MS)],
-      [TOTAL, 0],
-    ];
-    for (const [kind, start] of slots) {
-      this.sql.exec(
-        `INSERT INTO ${VENDOR_METRICS_CALLS_TABLE} (kind, start, tool, outcome, count) VALUES (?, ?, ?, ?, 1)
-         ON CONFLICT DO UPDATE SET count = count + 1`,
-        kind,
-        start,
-        sample.tool,
-        sample.outcome,
-      );
-      this.sql.exec(
-        `INSERT INTO ${VENDOR_METRICS_LATENCY_TABLE} (kind, start, tool, bucket, count) VALUES (?, ?, ?, ?, 1)
-         ON CONFLICT DO UPDATE SET count = count + 1`,
-        kind,
-        start,
-        sample.tool,
-        bucket,
-      );
-    }
+    const o = `o_${sample.outcome}`;
+    const b = BUCKET_COLUMNS[latencyBucket(sample.latencyMs)]!;
+    const { tool, latencyMs } = sample;
+    // The minute, hour and total rows in one statement (the text varies only by the two columns: cached).
     this.sql.exec(
-      `INSERT INTO ${VENDOR_METRICS_LATENCY_SUM_TABLE} (tool, sum_ms, count) VALUES (?, ?, 1)
-       ON CONFLICT DO UPDATE SET sum_ms = sum_ms + excluded.sum_ms, count = count + 1`,
-      sample.tool,
-      sample.latencyMs,
+      `INSERT INTO ${VENDOR_METRICS_SLOTS_TABLE} (kind, start, tool, sum_ms, ${o}, ${b})
+       VALUES (${MINUTE}, ?, ?, ?, 1, 1), (${HOUR}, ?, ?, ?, 1, 1), (${TOTAL}, 0, ?, ?, 1, 1)
+       ON CONFLICT DO UPDATE SET sum_ms = sum_ms + excluded.sum_ms, ${o} = ${o} + 1, ${b} = ${b} + 1`,
+      slotStart(sample.time, MINUTE_MS),
+      tool,
+      latencyMs,
+      slotStart(sample.time, HOUR_MS),
+      tool,
+      latencyMs,
+      tool,
+      latencyMs,
     );
     if (isErrorOutcome(sample.outcome)) {
       this.sql.exec(
@@ -371,28 +334,21 @@ export class VendorMetrics extends DurableObject<Env> {
       }
       return acc;
     };
-    for (const r of this.sql.exec<{ start: number; tool: string; outcome: string; count: number }>(
-      `SELECT start, tool, outcome, count FROM ${VENDOR_METRICS_CALLS_TABLE} WHERE kind = ? AND start >= ? AND start <= ?`,
+    for (const row of this.sql.exec<SlotRow>(
+      `SELECT * FROM ${VENDOR_METRICS_SLOTS_TABLE} WHERE kind = ? AND start >= ? AND start <= ?`,
       kind,
       from,
       last,
     )) {
-      const outcome = r.outcome as CallOutcome;
-      addCount(slots[(r.start - from) / size]!, outcome, r.count);
-      addCount(whole, outcome, r.count);
-      addCount(toolAcc(r.tool), outcome, r.count);
-    }
-    for (const r of this.sql.exec<{ start: number; tool: string; bucket: number; count: number }>(
-      `SELECT start, tool, bucket, count FROM ${VENDOR_METRICS_LATENCY_TABLE} WHERE kind = ? AND start >= ? AND start <= ?`,
-      kind,
-      from,
-      last,
-    )) {
-      const slot = slots[(r.start - from) / size]!;
-      slot.latency[r.bucket] = (slot.latency[r.bucket] ?? 0) + r.count;
-      whole.latency[r.bucket] = (whole.latency[r.bucket] ?? 0) + r.count;
-      const tool = toolAcc(r.tool);
-      tool.latency[r.bucket] = (tool.latency[r.bucket] ?? 0) + r.count;
+      const accs = [slots[(row.start - from) / size]!, whole, toolAcc(row.tool)];
+      for (const outcome of CALL_OUTCOMES) {
+        const count = row[`o_${outcome}`] as number;
+        if (count > 0) for (const acc of accs) addCount(acc, outcome, count);
+      }
+      BUCKET_COLUMNS.forEach((column, i) => {
+        const count = row[column] as number;
+        if (count > 0) for (const acc of accs) acc.latency[i] = (acc.latency[i] ?? 0) + count;
+      });
     }
     const buckets: MetricsBucket[] = slots.map((acc, i) => ({
       start: from + i * size,

@@ -33,9 +33,7 @@
  * | | {@link VENDOR_GUARD_STATS_KEY} | `Stats` |
  * | | {@link VENDOR_GUARD_DRIFT_KEY} | `Record<toolName, mismatches>` |
  * | `SIGNIN_GUARD`, {@link signInAccountName} / {@link signInAddressName} | {@link SIGNIN_GUARD_STATE_KEY} | `State` (`auth/signin-guard.ts`) |
- * | `VENDOR_METRICS`, `<vendor>` (SQL tables) | {@link VENDOR_METRICS_CALLS_TABLE} | calls per slot, tool, outcome (`ops/vendor-metrics.ts`) |
- * | | {@link VENDOR_METRICS_LATENCY_TABLE} | latency histogram per slot and tool |
- * | | {@link VENDOR_METRICS_LATENCY_SUM_TABLE} | latency sum per tool |
+ * | `VENDOR_METRICS`, `<vendor>` (SQL tables) | {@link VENDOR_METRICS_SLOTS_TABLE} | per slot and tool: calls per outcome and latency bucket (`ops/vendor-metrics.ts`) |
  * | | {@link VENDOR_METRICS_FAILURES_TABLE} | the last 20 failures |
  *
  * A leaf module: it imports nothing, so every layer may use it. Changing a format here orphans
@@ -137,12 +135,8 @@ export const VENDOR_GUARD_DRIFT_KEY = "drift";
 /** `SignInGuard`'s windows, consecutive failures and trusted devices. */
 export const SIGNIN_GUARD_STATE_KEY = "state";
 
-/** `VendorMetrics`' calls per (slot kind, slot start, tool, outcome): minute, hour and total counts. */
-export const VENDOR_METRICS_CALLS_TABLE = "metrics_calls";
-/** `VendorMetrics`' latency histogram buckets per (slot kind, slot start, tool, bucket). */
-export const VENDOR_METRICS_LATENCY_TABLE = "metrics_latency";
-/** `VendorMetrics`' latency sum and count per tool since the object was created. */
-export const VENDOR_METRICS_LATENCY_SUM_TABLE = "metrics_latency_sum";
+/** `VendorMetrics`' rows per (slot kind, slot start, tool): calls per outcome, per latency bucket, latency sum. */
+export const VENDOR_METRICS_SLOTS_TABLE = "metrics_slots";
 /** `VendorMetrics`' last failures (time, tool, outcome, error code, scrubbed message). */
 export const VENDOR_METRICS_FAILURES_TABLE = "metrics_failures";
 
@@ -168,12 +162,7 @@ export const DURABLE_OBJECT_KEYS = {
   SIGNIN_GUARD: { keys: [SIGNIN_GUARD_STATE_KEY], alarm: true },
   // SQLite tables, not KV keys (src/ops/vendor-metrics.ts).
   VENDOR_METRICS: {
-    keys: [
-      VENDOR_METRICS_CALLS_TABLE,
-      VENDOR_METRICS_LATENCY_TABLE,
-      VENDOR_METRICS_LATENCY_SUM_TABLE,
-      VENDOR_METRICS_FAILURES_TABLE,
-    ],
+    keys: [VENDOR_METRICS_SLOTS_TABLE, VENDOR_METRICS_FAILURES_TABLE],
     alarm: true,
   },
 } as const;

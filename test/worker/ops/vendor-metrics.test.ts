@@ -168,18 +168,15 @@ describe("VendorMetrics pruning", () => {
     await stub.record([sample("a", "ok", 10, T0 + 5_000)]);
     await stub.record([sample("a", "timeout", 3_000, T0 + 61 * MINUTE_MS)]);
     const totalsBefore = await stub.totals();
-    expect(await rows(stub, "SELECT count(*) AS n FROM metrics_calls WHERE kind = 0")).toEqual([{ n: 2 }]);
+    expect(await rows(stub, "SELECT count(*) AS n FROM metrics_slots WHERE kind = 0")).toEqual([{ n: 2 }]);
 
     // Three hours on: minute 0 is past the two hours minute slots are kept, minute 61 is not.
     clock.t = T0 + 3 * HOUR_MS;
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await rows(stub, "SELECT start FROM metrics_calls WHERE kind = 0")).toEqual([
+    expect(await rows(stub, "SELECT start FROM metrics_slots WHERE kind = 0")).toEqual([
       { start: T0 + 61 * MINUTE_MS },
     ]);
-    expect(await rows(stub, "SELECT DISTINCT start FROM metrics_latency WHERE kind = 0")).toEqual([
-      { start: T0 + 61 * MINUTE_MS },
-    ]);
-    expect(await rows(stub, "SELECT count(*) AS n FROM metrics_calls WHERE kind = 1")).toEqual([{ n: 2 }]);
+    expect(await rows(stub, "SELECT count(*) AS n FROM metrics_slots WHERE kind = 1")).toEqual([{ n: 2 }]);
     expect(await stub.totals()).toEqual(totalsBefore);
     expect((await stub.snapshot(clock.t)).day.calls).toBe(2);
     // Slots are left: the alarm is set again.
@@ -190,8 +187,7 @@ describe("VendorMetrics pruning", () => {
     // Two days on: every slot is gone, the totals are not, and no alarm is left.
     clock.t = T0 + 48 * HOUR_MS;
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await rows(stub, "SELECT count(*) AS n FROM metrics_calls WHERE kind != 2")).toEqual([{ n: 0 }]);
-    expect(await rows(stub, "SELECT count(*) AS n FROM metrics_latency WHERE kind != 2")).toEqual([{ n: 0 }]);
+    expect(await rows(stub, "SELECT count(*) AS n FROM metrics_slots WHERE kind != 2")).toEqual([{ n: 0 }]);
     expect(await stub.totals()).toEqual(totalsBefore);
     expect(totalsBefore.calls).toEqual([
       { tool: "a", outcome: "ok", count: 1 },
