@@ -32,7 +32,11 @@ import {
   type CallOutcome,
   type CallSample,
 } from "../call-outcome.ts";
-import { VENDOR_METRICS_FAILURES_TABLE, VENDOR_METRICS_SLOTS_TABLE } from "../storage/keys.ts";
+import {
+  VENDOR_METRICS_FAILURES_TABLE,
+  VENDOR_METRICS_FOLDED_KEY,
+  VENDOR_METRICS_SLOTS_TABLE,
+} from "../storage/keys.ts";
 import type {
   MetricsBucket,
   MetricsWindow,
@@ -79,6 +83,9 @@ const OUTCOMES: ReadonlySet<string> = new Set(CALL_OUTCOMES);
 /** The slot table's count columns: calls per outcome (`o_ok`, …) and per latency bucket (`b0` … `b15`). */
 const OUTCOME_COLUMNS = CALL_OUTCOMES.map((outcome) => `o_${outcome}`);
 const BUCKET_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `b${i}`);
+
+/** The summed count columns, in table order (`sum(sum_ms) AS sum_ms, sum(o_ok) AS o_ok, …`). */
+const SUMS = ["sum_ms", ...OUTCOME_COLUMNS, ...BUCKET_COLUMNS].map((c) => `sum(${c}) AS ${c}`).join(", ");
 
 /** A row of the slot table. */
 type SlotRow = { kind: number; start: number; tool: string; sum_ms: number } & Record<
@@ -179,6 +186,8 @@ export class VendorMetrics extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** An alarm is set (read once at start, then kept here so `record` never waits on storage). */
   private alarmSet = false;
+  /** Minute rows before this (epoch ms) are in their hour rows and the totals too (`fold`). */
+  private folded: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -195,6 +204,7 @@ export class VendorMetrics extends DurableObject<Env> {
          id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, tool TEXT NOT NULL,
          outcome TEXT NOT NULL, error_code TEXT, message TEXT)`,
     );
+    this.folded = ctx.storage.kv.get<number>(VENDOR_METRICS_FOLDED_KEY) ?? 0;
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmSet = (await ctx.storage.getAlarm()) !== null;
     });
@@ -245,8 +255,9 @@ export class VendorMetrics extends DurableObject<Env> {
     const calls: VendorMetricsTotals["calls"] = [];
     const latency: VendorMetricsTotals["latency"] = [];
     for (const row of this.sql.exec<SlotRow>(
-      `SELECT * FROM ${VENDOR_METRICS_SLOTS_TABLE} WHERE kind = ? ORDER BY tool`,
-      TOTAL,
+      `SELECT tool, ${SUMS} FROM ${VENDOR_METRICS_SLOTS_TABLE}
+       WHERE kind = ${TOTAL} OR (kind = ${MINUTE} AND start >= ?) GROUP BY tool ORDER BY tool`,
+      this.folded,
     )) {
       for (const outcome of CALL_OUTCOMES) {
         const count = row[`o_${outcome}`] as number;
@@ -262,6 +273,8 @@ export class VendorMetrics extends DurableObject<Env> {
   reset(): void {
     this.sql.exec(`DELETE FROM ${VENDOR_METRICS_SLOTS_TABLE}`);
     this.sql.exec(`DELETE FROM ${VENDOR_METRICS_FAILURES_TABLE}`);
+    this.folded = 0;
+    this.ctx.storage.kv.delete(VENDOR_METRICS_FOLDED_KEY);
   }
 
   /** Deletes slots past their retention; runs again while any slot is left. */
@@ -276,28 +289,57 @@ export class VendorMetrics extends DurableObject<Env> {
 
   /** Deletes minute and hour slots older than their retention at `now`. */
   prune(now: number): void {
+    this.fold(now);
     const table = VENDOR_METRICS_SLOTS_TABLE;
-    this.sql.exec(`DELETE FROM ${table} WHERE kind = ? AND start < ?`, MINUTE, now - MINUTE_SLOTS_KEPT_MS);
+    this.sql.exec(
+      `DELETE FROM ${table} WHERE kind = ? AND start < ?`,
+      MINUTE,
+      Math.min(now - MINUTE_SLOTS_KEPT_MS, this.folded),
+    );
     this.sql.exec(`DELETE FROM ${table} WHERE kind = ? AND start < ?`, HOUR, now - HOUR_SLOTS_KEPT_MS);
+  }
+
+  /**
+   * Adds the minute rows before the minute of `now` that are not folded yet to their hour rows and
+   * the totals, in one synchronous step, so each minute is counted in them exactly once.
+   */
+  private fold(now: number): void {
+    const through = slotStart(now, MINUTE_MS);
+    if (through <= this.folded) return;
+    const table = VENDOR_METRICS_SLOTS_TABLE;
+    const columns = ["sum_ms", ...OUTCOME_COLUMNS, ...BUCKET_COLUMNS];
+    const update = columns.map((c) => `${c} = ${c} + excluded.${c}`).join(", ");
+    for (const [kind, start, group] of [
+      [HOUR, `(start / ${HOUR_MS}) * ${HOUR_MS}`, "2, 3"],
+      [TOTAL, "0", "3"],
+    ] as const) {
+      this.sql.exec(
+        `INSERT INTO ${table} (kind, start, tool, ${columns.join(", ")})
+         SELECT ${kind}, ${start}, tool, ${SUMS} FROM ${table}
+         WHERE kind = ${MINUTE} AND start >= ? AND start < ? GROUP BY ${group}
+         ON CONFLICT DO UPDATE SET ${update}`,
+        this.folded,
+        through,
+      );
+    }
+    this.folded = through;
+    this.ctx.storage.kv.put(VENDOR_METRICS_FOLDED_KEY, through);
   }
 
   private add(sample: CallSample): void {
     const o = `o_${sample.outcome}`;
     const b = BUCKET_COLUMNS[latencyBucket(sample.latencyMs)]!;
     const { tool, latencyMs } = sample;
-    // The minute, hour and total rows in one statement (the text varies only by the two columns: cached).
+    const minute = slotStart(sample.time, MINUTE_MS);
+    // The minute row; its hour and total rows get it when the alarm folds it (one row per call).
+    // A minute folded already (a late sample) goes into all three at once.
+    const late = minute < this.folded;
     this.sql.exec(
       `INSERT INTO ${VENDOR_METRICS_SLOTS_TABLE} (kind, start, tool, sum_ms, ${o}, ${b})
-       VALUES (${MINUTE}, ?, ?, ?, 1, 1), (${HOUR}, ?, ?, ?, 1, 1), (${TOTAL}, 0, ?, ?, 1, 1)
+       VALUES (${MINUTE}, ?, ?, ?, 1, 1)${late ? `, (${HOUR}, ?, ?, ?, 1, 1), (${TOTAL}, 0, ?, ?, 1, 1)` : ""}
        ON CONFLICT DO UPDATE SET sum_ms = sum_ms + excluded.sum_ms, ${o} = ${o} + 1, ${b} = ${b} + 1`,
-      slotStart(sample.time, MINUTE_MS),
-      tool,
-      latencyMs,
-      slotStart(sample.time, HOUR_MS),
-      tool,
-      latencyMs,
-      tool,
-      latencyMs,
+      ...[minute, tool, latencyMs],
+      ...(late ? [slotStart(sample.time, HOUR_MS), tool, latencyMs, tool, latencyMs] : []),
     );
     if (isErrorOutcome(sample.outcome)) {
       this.sql.exec(
@@ -334,13 +376,17 @@ export class VendorMetrics extends DurableObject<Env> {
       }
       return acc;
     };
+    // The day window's hour rows hold folded minutes only; the minutes not folded yet are added from their own rows.
+    const unfolded = kind === HOUR ? this.folded : Number.POSITIVE_INFINITY;
     for (const row of this.sql.exec<SlotRow>(
-      `SELECT * FROM ${VENDOR_METRICS_SLOTS_TABLE} WHERE kind = ? AND start >= ? AND start <= ?`,
-      kind,
+      `SELECT * FROM ${VENDOR_METRICS_SLOTS_TABLE}
+       WHERE start >= ? AND start <= ? AND (kind = ? OR (kind = ${MINUTE} AND start >= ?))`,
       from,
-      last,
+      last + size - 1,
+      kind,
+      unfolded,
     )) {
-      const accs = [slots[(row.start - from) / size]!, whole, toolAcc(row.tool)];
+      const accs = [slots[Math.floor((row.start - from) / size)]!, whole, toolAcc(row.tool)];
       for (const outcome of CALL_OUTCOMES) {
         const count = row[`o_${outcome}`] as number;
         if (count > 0) for (const acc of accs) addCount(acc, outcome, count);

@@ -35,6 +35,7 @@
  * | `SIGNIN_GUARD`, {@link signInAccountName} / {@link signInAddressName} | {@link SIGNIN_GUARD_STATE_KEY} | `State` (`auth/signin-guard.ts`) |
  * | `VENDOR_METRICS`, `<vendor>` (SQL tables) | {@link VENDOR_METRICS_SLOTS_TABLE} | per slot and tool: calls per outcome and latency bucket (`ops/vendor-metrics.ts`) |
  * | | {@link VENDOR_METRICS_FAILURES_TABLE} | the last 20 failures |
+ * | | {@link VENDOR_METRICS_FOLDED_KEY} (KV) | epoch ms: minute rows before it are folded into hour and total rows |
  *
  * A leaf module: it imports nothing, so every layer may use it. Changing a format here orphans
  * the records stored under the old one: existing keys keep their format.
@@ -137,6 +138,8 @@ export const SIGNIN_GUARD_STATE_KEY = "state";
 
 /** `VendorMetrics`' rows per (slot kind, slot start, tool): calls per outcome, per latency bucket, latency sum. */
 export const VENDOR_METRICS_SLOTS_TABLE = "metrics_slots";
+/** `VendorMetrics`' fold mark: minute rows before this time (epoch ms) are in their hour and total rows too. */
+export const VENDOR_METRICS_FOLDED_KEY = "folded";
 /** `VendorMetrics`' last failures (time, tool, outcome, error code, scrubbed message). */
 export const VENDOR_METRICS_FAILURES_TABLE = "metrics_failures";
 
@@ -162,7 +165,7 @@ export const DURABLE_OBJECT_KEYS = {
   SIGNIN_GUARD: { keys: [SIGNIN_GUARD_STATE_KEY], alarm: true },
   // SQLite tables, not KV keys (src/ops/vendor-metrics.ts).
   VENDOR_METRICS: {
-    keys: [VENDOR_METRICS_SLOTS_TABLE, VENDOR_METRICS_FAILURES_TABLE],
+    keys: [VENDOR_METRICS_SLOTS_TABLE, VENDOR_METRICS_FAILURES_TABLE, VENDOR_METRICS_FOLDED_KEY],
     alarm: true,
   },
 } as const;

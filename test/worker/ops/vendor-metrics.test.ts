@@ -202,3 +202,33 @@ describe("VendorMetrics pruning", () => {
     ).not.toBeNull();
   });
 });
+
+describe("VendorMetrics folding", () => {
+  it("finished minutes reach the hour rows and totals exactly once, late samples included", async () => {
+    const { stub, clock } = await freshStore();
+    await stub.record([sample("a", "ok", 10, T0 + 5_000), sample("a", "ok", 10, T0 + 2 * MINUTE_MS)]);
+    clock.t = T0 + 10 * MINUTE_MS;
+    await runDurableObjectAlarm(stub);
+    // Folded: the hour row has both; the minute rows stay for the hour window.
+    expect(await rows(stub, "SELECT o_ok FROM metrics_slots WHERE kind = 1")).toEqual([{ o_ok: 2 }]);
+    expect(await rows(stub, "SELECT count(*) AS n FROM metrics_slots WHERE kind = 0")).toEqual([{ n: 2 }]);
+    // A late sample for a folded minute, and a current one.
+    await stub.record([
+      sample("a", "timeout", 10, T0 + 3 * MINUTE_MS),
+      sample("a", "ok", 10, T0 + 10 * MINUTE_MS + 1),
+    ]);
+    // Folding again (and again) adds only the minutes not folded yet.
+    clock.t = T0 + 20 * MINUTE_MS;
+    await runDurableObjectAlarm(stub);
+    await runInDurableObject(stub, (instance: VendorMetrics) => instance.prune(clock.t));
+    const snap = await stub.snapshot(clock.t);
+    expect(snap.hour.outcomes).toEqual({ ok: 3, timeout: 1 });
+    expect(snap.day.outcomes).toEqual({ ok: 3, timeout: 1 });
+    const totals = await stub.totals();
+    expect(totals.calls).toEqual([
+      { tool: "a", outcome: "ok", count: 3 },
+      { tool: "a", outcome: "timeout", count: 1 },
+    ]);
+    expect(totals.latency[0]).toMatchObject({ sumMs: 40, count: 4 });
+  });
+});
