@@ -13,7 +13,10 @@
  * - totals since the object was created, never pruned: the Prometheus counters and histograms
  *   (`totals`), monotonic whatever the alarm deletes;
  * - the last {@link RECENT_FAILURES} failures (outcomes other than `ok` and `tool_error`).
- * An alarm every {@link PRUNE_INTERVAL_MS} deletes slots past their retention.
+ * A call writes only its minute row (one statement: the write is what a call costs). An alarm every
+ * {@link PRUNE_INTERVAL_MS} folds the finished minutes into their hour rows and the totals (`fold`,
+ * synchronous, so each minute is added exactly once; reads add the minutes not folded yet) and
+ * deletes slots past their retention.
  *
  * Percentiles: as Prometheus' `histogram_quantile` computes them, so the JSON and a dashboard
  * built on `/metrics` agree: the bucket holding the rank, and linear interpolation inside it
@@ -210,7 +213,7 @@ export class VendorMetrics extends DurableObject<Env> {
     });
   }
 
-  /** Adds each finished call to its minute, hour and total counts, latency histograms and failures. */
+  /** Counts each finished call in its minute row (and, for a failure, in the recent failures). */
   record(samples: CallSample[]): number {
     let recorded = 0;
     for (const raw of samples.slice(0, MAX_SAMPLES_PER_RECORD)) {
