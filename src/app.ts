@@ -14,8 +14,9 @@ import { vendorsHealthHandler } from "./health/vendors.ts";
 import { mcpCors } from "./mcp/cors.ts";
 import { mcpEndpoint } from "./mcp/endpoint.ts";
 import { auditExportHandler, auditListHandler } from "./status/audit-api.ts";
+import { adminMetricsHandler, prometheusMetricsHandler } from "./status/metrics-routes.ts";
 import { statusRoutes } from "./status/page.ts";
-import { NO_DATA_YET } from "./status/sources.ts";
+import { LIVE_SOURCES } from "./status/sources.ts";
 
 export type AppEnv = {
   Bindings: Env;
@@ -39,15 +40,20 @@ export function createApp(): Hono<AppEnv> {
   app.get("/health/vendors", vendorsHealthHandler);
   app.all("/health/vendors", methodNotAllowed(["GET", "HEAD"]));
 
-  // The operator status page (src/status/page.ts). #14: NO_DATA_YET until the metrics store and
-  // quota guard readers are wired here ({ vendorMetrics: readVendorMetrics, quotaUsage: readQuotaUsage }).
-  app.route("/", statusRoutes(NO_DATA_YET));
+  // The operator status page (src/status/page.ts), over the metrics store and the quota guards.
+  app.route("/", statusRoutes(LIVE_SOURCES));
 
   // Audit log API (src/status/audit-api.ts, README.md#audit-log) (#14).
   app.get("/admin/audit", auditListHandler);
   app.all("/admin/audit", methodNotAllowed(["GET", "HEAD"]));
   app.get("/admin/audit/export", auditExportHandler);
   app.all("/admin/audit/export", methodNotAllowed(["GET", "HEAD"]));
+
+  // Operator metrics (#14, src/status/metrics-routes.ts): JSON and Prometheus text.
+  app.get("/admin/metrics", adminMetricsHandler);
+  app.all("/admin/metrics", methodNotAllowed(["GET", "HEAD"]));
+  app.get("/metrics", prometheusMetricsHandler);
+  app.all("/metrics", methodNotAllowed(["GET", "HEAD"]));
 
   // Sign-in, consent, credentials pages, vendor OAuth callbacks; JSON 404s under /oauth/ and /.well-known/ (src/auth/routes.ts).
   mountAuth(app);

@@ -59,6 +59,18 @@ export const realClock: Clock = {
   timersFollowNow: true,
 };
 
+/**
+ * `promise`, or a rejection naming `what` once `ms` have passed on `clock` (a Durable Object
+ * round trip that must not hold a call or its `waitUntil` open).
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock, what: string): Promise<T> {
+  let cancel: (() => void) | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    cancel = clock.timer(ms, () => reject(new Error(`${what} did not answer within ${ms} ms`)));
+  });
+  return Promise.race([promise, timeout]).finally(() => cancel?.());
+}
+
 function isClock(value: unknown): value is Clock {
   const c = value as Partial<Clock> | null;
   return (

@@ -16,11 +16,12 @@ interface __BaseEnv_Env {
 	SIGNIN_GUARD: DurableObjectNamespace<import("./worker").SignInGuard>;
 	AUDIT_LOG: DurableObjectNamespace<import("./worker").AuditLog>;
 	QUOTA_GUARD: DurableObjectNamespace<import("./worker").QuotaGuard>;
+	VENDOR_METRICS: DurableObjectNamespace<import("./worker").VendorMetrics>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./worker");
-		durableNamespaces: "VendorGuard" | "SignInGuard" | "AuditLog" | "QuotaGuard";
+		durableNamespaces: "VendorGuard" | "SignInGuard" | "AuditLog" | "QuotaGuard" | "VendorMetrics";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

@@ -152,6 +152,13 @@ interface EventFields {
   refresh_token_reuse: { grantId: string };
   /** `GATEWAY_AUTH=none`: client authentication is off; once per isolate. */
   client_auth_off: { message: string };
+  /** A tool call's metrics sample did not reach the vendor's metrics object (src/ops/metrics.ts); the call is not counted. */
+  metrics_write_failed: {
+    requestId?: string | undefined;
+    traceId?: string | undefined;
+    vendor: string;
+    error: string;
+  };
   /** An upstream MCP server's tool list could not be fetched; the last known list is served. */
   mcp_tool_list_failed: { requestId: string; traceId?: string | undefined; vendor: string; error: string };
   /** An upstream MCP server sent a request of its own (sampling, elicitation, roots); refused (stateless). */
@@ -211,6 +218,7 @@ export const LOG_LEVELS: { readonly [K in LogEventName]: LogLevel } = {
   oauth_error: "warn",
   refresh_token_reuse: "warn",
   client_auth_off: "warn",
+  metrics_write_failed: "warn",
   mcp_tool_list_failed: "warn",
   mcp_server_request_refused: "info",
   mcp_upstream_request_failed: "warn",

@@ -13,6 +13,7 @@ import { errorText, log } from "./log.ts";
 
 export { SignInGuard } from "./auth/signin-guard.ts";
 export { AuditLog } from "./ops/audit-log.ts";
+export { VendorMetrics } from "./ops/vendor-metrics.ts";
 export { QuotaGuard } from "./resilience/quota-guard.ts";
 export { VendorGuard } from "./resilience/vendor-guard.ts";
 

@@ -35,6 +35,8 @@ import {
   type RecordedAnswer,
   STAGE_BUILDS,
   stageDefine,
+  WITHOUT_BUILDS,
+  WITHOUT_PREFIX,
   writeStageSource,
 } from "./stages.ts";
 import { BARE_WORKER_SOURCE, type HostConfig, MINIMAL_MCP_WORKER_SOURCE } from "./worker-host.ts";
@@ -599,6 +601,19 @@ async function runBreakdown(
     request: gatewayCall,
     replays: true,
   });
+  // The whole gateway without one part each: the row above minus such a row is that part's cost.
+  for (const stage of WITHOUT_BUILDS) {
+    const workDir = join(opts.tmpDir, "stages", stage.id);
+    const entry = writeStageSource(opts.root, workDir, stage);
+    const built = await buildWorker(opts.root, gateway.bundlesIndex, join(workDir, "build"), entry, {});
+    steps.push({
+      step: `${WITHOUT_PREFIX}${stage.step}`,
+      config: gatewayConfig(built.scriptPath),
+      path: GATEWAY_MCP_PATH,
+      request: gatewayCall,
+      replays: true,
+    });
+  }
   // All hosts up at once (idle ones cost nothing), then measured in interleaved rounds: a
   // slow moment of the machine then hits one round of every row, not every round of one row.
   const hosts: Array<Child<{ url: string; workerdPid?: number; readyMs: number }>> = [];
@@ -638,12 +653,19 @@ async function runBreakdown(
         }
       }
     }
+    let whole: number | undefined;
     for (const row of best) {
       if (row === undefined) continue;
       rows.push(row);
       opts.log(
         `  ${row.step}: ${row.throughput.toFixed(0)}/s, ${row.cpuMsPerCall?.toFixed(3) ?? "?"} ms CPU per call`,
       );
+      if (row.step.startsWith("gateway: ")) whole = row.cpuMsPerCall;
+      else if (row.step.startsWith(WITHOUT_PREFIX) && whole !== undefined && row.cpuMsPerCall !== undefined) {
+        opts.log(
+          `    → ${(whole - row.cpuMsPerCall).toFixed(3)} ms CPU per call for ${row.step.slice(WITHOUT_PREFIX.length)}`,
+        );
+      }
     }
   } finally {
     await Promise.all(hosts.map((host) => host.stop()));

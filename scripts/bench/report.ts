@@ -8,6 +8,7 @@ import type { McpUpstreamResult } from "./mcp-upstream.ts";
 import type { MeasuredRun, PerCallResult } from "./per-call.ts";
 import type { QuotaBenchResult } from "./quotas.ts";
 import { RATE_TOLERANCE, type RateLimitResult } from "./rate-limit.ts";
+import { WITHOUT_PREFIX } from "./stages.ts";
 
 export interface TargetVerdict {
   target: string;
@@ -225,11 +226,16 @@ export function formatReport(results: Results): string {
     let previous: number | undefined;
     for (const row of perCall.breakdown) {
       const gatewayRow = row.step.startsWith("gateway: ");
+      // A "without" row (scripts/bench/stages.ts WITHOUT_BUILDS): the uncut gateway above it minus this row.
+      const withoutRow = row.step.startsWith(WITHOUT_PREFIX);
       const delta =
         gatewayRow && previous !== undefined && row.cpuMsPerCall !== undefined
           ? `${row.cpuMsPerCall >= previous ? "+" : ""}${f(row.cpuMsPerCall - previous, 3)}`
-          : "";
-      lines.push(`| ${row.step} | ${f(row.throughput)} | ${f(row.cpuMsPerCall, 3)} | ${delta} |`);
+          : withoutRow && previous !== undefined && row.cpuMsPerCall !== undefined
+            ? `costs ${f(previous - row.cpuMsPerCall, 3)} (whole gateway − this row)`
+            : "";
+      const step = withoutRow ? `whole gateway without ${row.step.slice(WITHOUT_PREFIX.length)}` : row.step;
+      lines.push(`| ${step} | ${f(row.throughput)} | ${f(row.cpuMsPerCall, 3)} | ${delta} |`);
       if (gatewayRow) previous = row.cpuMsPerCall;
     }
   }

@@ -79,6 +79,21 @@ export const STAGE_BUILDS: readonly StageBuild[] = [
   },
 ];
 
+/** How a "without" row's step starts in the breakdown (the report prices it against the uncut row). */
+export const WITHOUT_PREFIX = "without: ";
+
+/**
+ * The whole gateway without one part each, measured after the uncut gateway: the uncut row minus
+ * such a row is what that part costs per call (the report's "without" rows).
+ */
+export const WITHOUT_BUILDS: readonly StageBuild[] = [
+  {
+    id: "no-metrics",
+    step: "the metrics write: one VENDOR_METRICS RPC per call in waitUntil and its SQLite upserts [recordCallSample → nothing]",
+    seam: { module: "ops/metrics.ts", names: ["recordCallSample"] },
+  },
+];
+
 /** The last row: what the uncut gateway adds to the last stage build. */
 export const FULL_GATEWAY_STEP =
   "+ the upstream round trip: fetch with the redirect rule, body read from the socket (the whole gateway)";

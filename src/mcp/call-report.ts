@@ -2,9 +2,9 @@
  * The one place a finished tool call is reported: {@link reportToolCall} gets every `tools/call` of
  * a vendor tool exactly once (src/mcp/call-tool.ts builds both arguments), whether the vendor was
  * called or the call was refused before (invalid arguments of a discovery `call`, a tool the
- * caller may not use, the write-scope rule, an unknown tool of a known vendor). Today it logs the
- * `tool_call` event; metrics, the audit log (write-tool calls) and quotas hook in here, so a call is
- * counted where it is logged and nowhere else.
+ * caller may not use, the write-scope rule, an unknown tool of a known vendor). It logs the
+ * `tool_call` event and writes the same call's sample to the vendor's metrics store
+ * (src/ops/metrics.ts), so a call is counted where it is logged and nowhere else.
  *
  * Outcomes: {@link TOOL_ERROR_OUTCOMES} maps every tool error code (src/tool-error.ts) to one
  * outcome of the closed list (src/call-outcome.ts); a new code fails the type check until it has
@@ -15,6 +15,7 @@
  */
 import type { CallOutcome, CallSample } from "../call-outcome.ts";
 import { type LogEvent, log } from "../log.ts";
+import { recordCallSample } from "../ops/metrics.ts";
 import { sanitize } from "../redaction/sanitize.ts";
 import type { ToolErrorCode, ToolFailure, ToolOutcome } from "../tool-error.ts";
 import type { McpRequestScope } from "./server.ts";
@@ -101,9 +102,14 @@ export function loggedArguments(
  * Reports one finished tool call: `sample` as the metrics count it, `event` as the log keeps it.
  * Called exactly once per `tools/call` of a vendor tool. Never throws.
  */
-export function reportToolCall(_scope: McpRequestScope, _sample: CallSample, event: ToolCallEvent): void {
+export function reportToolCall(scope: McpRequestScope, sample: CallSample, event: ToolCallEvent): void {
   try {
     log({ event: "tool_call", ...event });
+    // Exact per-vendor metrics: one write to the vendor's metrics object, after the response (src/ops/metrics.ts).
+    recordCallSample(scope.env, sample, scope.waitUntil, {
+      requestId: scope.requestId,
+      traceId: scope.trace.traceId,
+    });
   } catch {
     // reporting must never fail the call it reports
   }

@@ -65,3 +65,17 @@ export interface VendorMetricsSnapshot {
   /** At most 20. */
   recentFailures: RecentFailure[];
 }
+
+/**
+ * One vendor's counts since its metrics object was created (never pruned, so Prometheus
+ * counters only grow): what `/metrics` renders. Added for #14's Prometheus output.
+ */
+export interface VendorMetricsTotals {
+  vendor: string;
+  /** Upper bounds (ms) of the finite latency buckets; each histogram has one more, `+Inf`. */
+  boundsMs: number[];
+  /** Calls per tool and outcome; a pair with no call is absent. */
+  calls: { tool: string; outcome: CallOutcome; count: number }[];
+  /** Per tool: calls per latency bucket (not cumulative), the latency sum and the call count. */
+  latency: { tool: string; buckets: number[]; sumMs: number; count: number }[];
+}

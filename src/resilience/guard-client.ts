@@ -50,7 +50,7 @@
  * @module
  */
 
-import { type Clock, clockFor } from "../clock.ts";
+import { type Clock, clockFor, withTimeout as withClockTimeout } from "../clock.ts";
 import type { VendorSettings } from "../config.ts";
 import { errorText, log } from "../log.ts";
 import { memoized } from "../memo.ts";
@@ -207,18 +207,8 @@ function stateOf(settings: VendorSettings): VendorState {
   };
 }
 
-/** `promise`, or a rejection naming `what` once `ms` passed on `clock` (the quota client's too). */
-export function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  clock: Clock,
-  what = "vendor guard",
-): Promise<T> {
-  let cancel: (() => void) | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    cancel = clock.timer(ms, () => reject(new Error(`${what} did not answer within ${ms} ms`)));
-  });
-  return Promise.race([promise, timeout]).finally(() => cancel?.());
+function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
+  return withClockTimeout(promise, ms, clock, "vendor guard");
 }
 
 function logGuardFailure(

@@ -22,12 +22,12 @@
  *
  * @module
  */
-import { type Clock, clockFor } from "../clock.ts";
+import { type Clock, clockFor, withTimeout } from "../clock.ts";
 import { errorText, log } from "../log.ts";
 import { boundedCache, memoized } from "../memo.ts";
 import { quotaGuardName } from "../storage/keys.ts";
 import type { ToolFailure } from "../tool-error.ts";
-import { ADMISSION_TIMEOUT_MS, withTimeout } from "./guard-client.ts";
+import { ADMISSION_TIMEOUT_MS } from "./guard-client.ts";
 import { loadQuotaPolicy } from "./quota-config.ts";
 import type { QuotaAdmission } from "./quota-guard.ts";
 import type { QuotaUsage } from "./quota-types.ts";

@@ -6,7 +6,9 @@
  *
  * @module
  */
+import { readVendorMetrics } from "../ops/metrics.ts";
 import type { VendorMetricsSnapshot } from "../ops/metrics-types.ts";
+import { readQuotaUsage } from "../resilience/quota-client.ts";
 import type { QuotaUsage } from "../resilience/quota-types.ts";
 
 export interface StatusSources {
@@ -16,11 +18,8 @@ export interface StatusSources {
   quotaUsage(env: Env, teamId: string): Promise<QuotaUsage[] | undefined>;
 }
 
-/**
- * PLACEHOLDER until the metrics store (src/ops/metrics.ts `readVendorMetrics`) and the quota guard
- * (`readQuotaUsage`) are wired in src/app.ts at merge: "no data yet" for every vendor and team.
- */
-export const NO_DATA_YET: StatusSources = {
-  vendorMetrics: async () => undefined,
-  quotaUsage: async () => undefined,
+/** The live stores: the per-vendor metrics objects and the per-team quota guards. */
+export const LIVE_SOURCES: StatusSources = {
+  vendorMetrics: readVendorMetrics,
+  quotaUsage: (env, teamId) => readQuotaUsage(env, teamId),
 };

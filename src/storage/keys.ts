@@ -34,8 +34,10 @@
  * | | {@link VENDOR_GUARD_DRIFT_KEY} | `Record<toolName, mismatches>` |
  * | `SIGNIN_GUARD`, {@link signInAccountName} / {@link signInAddressName} | {@link SIGNIN_GUARD_STATE_KEY} | `State` (`auth/signin-guard.ts`) |
  * | `AUDIT_LOG`, {@link auditLogTeamName} / {@link AUDIT_LOG_GATEWAY_NAME} | {@link AUDIT_LOG_TABLE} (SQL table) | audit events (`ops/audit-log.ts`) |
-
  * | `QUOTA_GUARD`, {@link quotaGuardName} | {@link quotaCounterKey} | `Counter` (`resilience/quota-guard.ts`) |
+ * | `VENDOR_METRICS`, `<vendor>` (SQL tables) | {@link VENDOR_METRICS_SLOTS_TABLE} | per slot and tool: calls per outcome and latency bucket (`ops/vendor-metrics.ts`) |
+ * | | {@link VENDOR_METRICS_FAILURES_TABLE} | the last 20 failures |
+ * | | {@link VENDOR_METRICS_FOLDED_KEY} (KV) | epoch ms: minute rows before it are folded into hour and total rows |
  *
  * A leaf module: it imports nothing, so every layer may use it. Changing a format here orphans
  * the records stored under the old one: existing keys keep their format.
@@ -136,6 +138,13 @@ export const VENDOR_GUARD_DRIFT_KEY = "drift";
 /** `SignInGuard`'s windows, consecutive failures and trusted devices. */
 export const SIGNIN_GUARD_STATE_KEY = "state";
 
+/** `VendorMetrics`' rows per (slot kind, slot start, tool): calls per outcome, per latency bucket, latency sum. */
+export const VENDOR_METRICS_SLOTS_TABLE = "metrics_slots";
+/** `VendorMetrics`' fold mark: minute rows before this time (epoch ms) are in their hour and total rows too. */
+export const VENDOR_METRICS_FOLDED_KEY = "folded";
+/** `VendorMetrics`' last failures (time, tool, outcome, error code, scrubbed message). */
+export const VENDOR_METRICS_FAILURES_TABLE = "metrics_failures";
+
 /** The `SIGNIN_GUARD` object of an account: `accountHash` is the SHA-256 hex of the lower-case user name. */
 export function signInAccountName(accountHash: string): string {
   return `account:${accountHash}`;
@@ -188,6 +197,12 @@ export const DURABLE_OBJECT_KEYS = {
   AUDIT_LOG: { keys: [AUDIT_LOG_TABLE], alarm: true },
 
   QUOTA_GUARD: { keys: ["quota:<scope>:<subject>:<vendor or *>:<window>"], alarm: false },
+
+  // SQLite tables, not KV keys (src/ops/vendor-metrics.ts).
+  VENDOR_METRICS: {
+    keys: [VENDOR_METRICS_SLOTS_TABLE, VENDOR_METRICS_FAILURES_TABLE, VENDOR_METRICS_FOLDED_KEY],
+    alarm: true,
+  },
 } as const;
 
 /**

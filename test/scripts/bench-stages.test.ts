@@ -16,6 +16,7 @@ import {
   STAGE_BUILDS,
   stageDefine,
   substitutePath,
+  WITHOUT_BUILDS,
   writeStageSource,
 } from "../../scripts/bench/stages.ts";
 
@@ -73,7 +74,9 @@ function bundledFiles(metafile: Metafile): string[] {
     .map(([path]) => resolve(root, path));
 }
 
-const seamed = STAGE_BUILDS.flatMap((stage) => (stage.seam ? [[stage.id, stage.seam] as const] : []));
+// The stage builds and the whole-gateway-without builds (#14's metrics write) hook in the same way.
+const ALL_BUILDS = [...STAGE_BUILDS, ...WITHOUT_BUILDS];
+const seamed = ALL_BUILDS.flatMap((stage) => (stage.seam ? [[stage.id, stage.seam] as const] : []));
 
 describe("bench stage builds", () => {
   it.each(seamed)(
@@ -89,7 +92,7 @@ describe("bench stage builds", () => {
   it.each(seamed)(
     "%s: the build bundles the substitute, and nothing of src/ but its copy",
     async (id, seam) => {
-      const stage = STAGE_BUILDS.find((s) => s.id === id)!;
+      const stage = ALL_BUILDS.find((s) => s.id === id)!;
       const workDir = join(work, "stages", id);
       const entry = writeStageSource(root, workDir, stage);
       const files = bundledFiles(await bundle(entry));

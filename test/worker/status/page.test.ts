@@ -12,7 +12,7 @@ import type { QuotaUsage } from "../../../src/resilience/quota-types.ts";
 import type { StatusData } from "../../../src/status/data.ts";
 import { statusRoutes } from "../../../src/status/page.ts";
 import { FULL_PAGE_VENDORS_MAX, renderStatusPage } from "../../../src/status/render.ts";
-import { NO_DATA_YET, type StatusSources } from "../../../src/status/sources.ts";
+import type { StatusSources } from "../../../src/status/sources.ts";
 import { manualClock } from "../../support/clocks.ts";
 import { HOSTILE, sampleSnapshot } from "../../support/status-sample.ts";
 import { authEnv, Browser, gatewayFetch, location, type TestEnv } from "../auth/helpers.ts";
@@ -220,7 +220,7 @@ describe("the page's content from its sources", () => {
         if (vendor === "faulty") throw new Error("metrics store down");
         return sampleSnapshot(vendor, now);
       },
-      quotaUsage: NO_DATA_YET.quotaUsage,
+      quotaUsage: async () => undefined,
     };
     const res = await appWith(sources).fetch(new Request(LOCAL, { headers: JSON_ACCEPT }), clockedEnv());
     expect(res.status).toBe(200);
