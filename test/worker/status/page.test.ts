@@ -98,8 +98,10 @@ describe("GET /status with GATEWAY_AUTH=none", () => {
     const one = await (await exports.default.fetch(`${LOCAL}?vendor=faulty`, { headers: HTML })).text();
     expect(one).toContain(`data-vendor="faulty"`);
     expect(one.match(/data-vendor=/g)?.length).toBe(1);
-    // Metrics are not wired yet in this branch: the page says so instead of drawing empty charts.
-    expect(one).toContain("No metrics yet for this vendor.");
+    // The live metrics store answers (no call yet): both windows are drawn, not "no metrics yet".
+    expect(one).toContain(`data-window="hour"`);
+    expect(one).toContain(`data-window="day"`);
+    expect(one).not.toContain("No metrics yet for this vendor.");
     expect(html).toContain(`href="/health/vendors"`);
     expect(html).toContain(`href="/admin/audit"`);
     expect(html).not.toContain("Sign out");
@@ -112,7 +114,7 @@ describe("GET /status with GATEWAY_AUTH=none", () => {
     const data = (await res.json()) as StatusData;
     expect(data.viewer).toEqual({ scope: "all", via: "local" });
     expect(data.vendors.map((v) => v.vendor)).toEqual([...vendorNames()].sort((a, b) => a.localeCompare(b)));
-    expect(data.vendors.every((v) => v.metrics === null)).toBe(true);
+    expect(data.vendors.every((v) => v.metrics !== null && v.metrics.hour.buckets.length === 60)).toBe(true);
     const health = (await (await exports.default.fetch("http://127.0.0.1/health/vendors")).json()) as {
       vendors: Record<string, { status: string; breaker: unknown }>;
     };
