@@ -324,7 +324,20 @@ describe("one tool_call event per tools/call, for every outcome", () => {
     });
   });
 
-  it("quota_exceeded: the quota guard's code has its outcome (a typed path; the guard is not here yet)", () => {
+  it("quota_exceeded: the quota guard refuses the call, nothing sent", async () => {
+    // A per-vendor quota of one call a minute for the (local) user: the second call is refused.
+    const quotaEnv = { ...testEnv, GATEWAY_QUOTAS: '{"vendors":{"faulty":{"user":{"perMinute":1}}}}' };
+    const first = await fault("ok", { env: quotaEnv });
+    expect(toolCallEvent(first.requestId)).toMatchObject({ outcome: "ok", attempts: 1 });
+    const second = await fault("ok", { env: quotaEnv });
+    expect(second.result?.isError).toBe(true);
+    const event = toolCallEvent(second.requestId);
+    expect(event).toMatchObject({ outcome: "quota_exceeded", errorCode: "quota_exceeded", attempts: 0 });
+    expect(event.upstreamStatus).toBeUndefined();
+    expect(eventsOf("tool_call", second.requestId)).toHaveLength(1);
+  });
+
+  it("every outcome but ok and tool_error is some tool error code's", () => {
     expect(TOOL_ERROR_OUTCOMES.quota_exceeded).toBe("quota_exceeded");
     expect(failureOutcome({ code: "quota_exceeded" })).toBe("quota_exceeded");
     // Every outcome but `ok` and `tool_error` (an answered call) is some code's.
