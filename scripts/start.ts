@@ -137,6 +137,7 @@ async function main(): Promise<void> {
         `    health:        ${base}/health`,
         `    MCP (all):     ${base}/v1/mcp`,
         `    MCP (demo):    ${base}/v1/demo/mcp`,
+        `    status page:   ${base}/status`,
         `    demo upstream: ${upstream.origin}`,
         `    demo MCP upstream: ${mcpUpstream.url}`,
         ...auth,

@@ -87,7 +87,8 @@ export async function localEnv(shell: NodeJS.ProcessEnv, extra: Record<string, s
 
   const password = randomToken(DEMO_PASSWORD_BYTES);
   const users = JSON.stringify([
-    { id: DEMO_USER_ID, name: "Demo user", passwordHash: await hashPassword(password) },
+    // A gateway admin (no team), so the demo user also sees /status and the audit log.
+    { id: DEMO_USER_ID, name: "Demo user", role: "admin", passwordHash: await hashPassword(password) },
   ]);
   overrides.GATEWAY_USERS = users;
   env.GATEWAY_USERS = users;
