@@ -8,7 +8,7 @@
  *
  * Needs Debian's `chromium` at /usr/bin/chromium (skipped, loudly, when it is missing).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -23,22 +23,12 @@ import {
 } from "../../scripts/lib/dev-server.ts";
 import type { StatusData } from "../../src/status/data.ts";
 import { renderStatusPage } from "../../src/status/render.ts";
+import { CHROMIUM, CHROMIUM_FLAGS, HAS_CHROMIUM } from "../support/chromium.ts";
 import { compileDeployment, startDemoUpstream } from "../support/e2e-deployment.ts";
 import type { HostedServer } from "../support/mcp-servers/http-host.ts";
 import { startStatelessServer } from "../support/mcp-servers/stateless-server.ts";
 import { HOSTILE, sampleSnapshot } from "../support/status-sample.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SCREENSHOT = join(ROOT, "docs", "status.png");
 
 interface Watched {
@@ -122,7 +112,7 @@ async function noHorizontalScroll(page: Page): Promise<{ scrollWidth: number; in
   );
 }
 
-describe.skipIf(!existsSync(CHROMIUM))("status page in headless Chromium (wrangler dev)", () => {
+describe.skipIf(!HAS_CHROMIUM)("status page in headless Chromium (wrangler dev)", () => {
   let work: string;
   let demo: HostedServer | undefined;
   let stateless: HostedServer | undefined;

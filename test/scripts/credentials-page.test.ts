@@ -7,7 +7,7 @@
  * Also covers scripts/revoke-vendor-token.ts against the same miniflare KV.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,23 +22,13 @@ import {
 import { hashPassword } from "../../src/auth/password.ts";
 import { VENDOR_CLIENT_ID, VENDOR_CLIENT_SECRET } from "../support/auth-clients.ts";
 import { startAuthServers } from "../support/auth-servers.ts";
+import { CHROMIUM, CHROMIUM_FLAGS, HAS_CHROMIUM } from "../support/chromium.ts";
 import { type LoopbackServer, listenOnLoopback } from "../support/local-http.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const PASSWORD = "browser-test-password";
 const CALLBACK_PATH = "/mcp-client/callback";
 
-describe.skipIf(!existsSync(CHROMIUM))("credentials page in headless Chromium (wrangler dev)", () => {
+describe.skipIf(!HAS_CHROMIUM)("credentials page in headless Chromium (wrangler dev)", () => {
   let work: string;
   let gateway: DevGateway | undefined;
   let origin: string;
@@ -49,7 +39,7 @@ describe.skipIf(!existsSync(CHROMIUM))("credentials page in headless Chromium (w
   let lastClientCallback: URL | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) return;
+    if (!HAS_CHROMIUM) return;
     work = mkdtempSync(join(tmpdir(), "gw-browser-"));
     const servers = await startAuthServers();
     closeServers = servers.close;
