@@ -3,10 +3,20 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { upstreamBindings } from "./test/support/upstream-bindings.ts";
 
+/**
+ * The gateway's info-level events (one `request` per request, one `tool_call` per tool call: src/log.ts)
+ * are expected in every Worker test; printing them would bury what matters. Warnings and errors still show,
+ * and tests that assert on events read them through console spies, which this does not affect.
+ */
+function quietInfoEvents(log: string): false | undefined {
+  return log.startsWith('{"level":"info",') ? false : undefined;
+}
+
 // Two projects: the Node-only compiler and scripts run in Node; everything the
 // Worker does runs inside real workerd through @cloudflare/vitest-plugin.
 export default defineConfig({
   test: {
+    onConsoleLog: quietInfoEvents,
     projects: [
       {
         test: {
