@@ -77,3 +77,29 @@ describe("search", () => {
     expect(json(badLimit)).toMatchObject({ error: "invalid_arguments", errors: [{ pointer: "/limit" }] });
   });
 });
+
+describe("search over an upstream MCP server's tools", () => {
+  // test/fixtures/specs/mcp-search: an MCP vendor in discovery mode, tools from its snapshot.
+  const MCP_VENDOR_PATH = "/v1/mcp-search/mcp";
+
+  it("finds a tool through an enum value of its input schema, and says which argument to set", async () => {
+    const archive = await callTool(MCP_VENDOR_PATH, "search", { query: "archive a ticket", limit: 3 });
+    expect(archive.isError).toBeFalsy();
+    const hits = (archive.structuredContent as { results: Array<Hit & { via?: unknown }> }).results;
+    expect(hits[0]).toMatchObject({ name: "update_ticket", via: { param: "status", value: "archived" } });
+    // MCP tools have no method or path.
+    expect(hits[0]).not.toHaveProperty("method");
+    const urgent = await callTool(MCP_VENDOR_PATH, "search", { query: "mark a ticket as urgent" });
+    expect((urgent.structuredContent as { results: Hit[] }).results[0]).toMatchObject({
+      name: "update_ticket",
+      via: { param: "priority", value: "urgent" },
+    });
+  });
+
+  it("does not explain a hit its name or summary already explains", async () => {
+    const result = await callTool(MCP_VENDOR_PATH, "search", { query: "delete a ticket", limit: 1 });
+    const hit = (result.structuredContent as { results: Array<Hit & { via?: unknown }> }).results[0];
+    expect(hit?.name).toBe("delete_ticket");
+    expect(hit).not.toHaveProperty("via");
+  });
+});
