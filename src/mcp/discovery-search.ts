@@ -187,7 +187,6 @@ export const RANKING = {
   intent: 1.3,
   /** The query names what the operation does (its first word: "star", "list", "delete"). */
   action: 1.3,
-  learnNaming: false,
 };
 
 /** Learned vocabulary: kept when a pair co-occurs in at least this many texts… */
@@ -321,9 +320,6 @@ interface Units {
 
 interface ToolText {
   fields: Record<Field, number[]>;
-  /** Word id → the argument (and value) it comes from, for words outside the prominent fields. */
-  values: Map<number, ValueSource>;
-  params: Map<number, string>;
 }
 
 function isObject(value: unknown): value is JsonSchema {
@@ -400,6 +396,33 @@ function descriptionOpening(recipe: ToolDefinition, summary: string): string {
  * What one tool says about itself, field by field. Each distinct argument (name, description,
  * values) is also added to `units`, the texts the vocabulary is learned from.
  */
+/** One argument as the index reads it: its name, its description's opening, and its values. */
+interface ArgumentText {
+  key: string;
+  text: string;
+  values: string[];
+}
+
+/** The top-level arguments of a tool's input schema, as indexed (OpenAPI and MCP tools alike). */
+function argumentsOf(recipe: ToolDefinition): ArgumentText[] {
+  const properties = recipe.inputSchema["properties"];
+  if (!isObject(properties)) return [];
+  const entries = Object.entries(properties).slice(0, MAX_INDEXED_ARGUMENTS);
+  const keys = new Set(entries.map(([key]) => key));
+  return entries.map(([key, schema]) => {
+    const description = schemaDescription(schema);
+    const text =
+      description.length > INDEXED_ARGUMENT_CHARS
+        ? description.slice(0, INDEXED_ARGUMENT_CHARS)
+        : description;
+    const found: string[] = [];
+    schemaValues(schema, 0, found);
+    quotedValues(text, found);
+    // A quoted argument name is a cross-reference, not a value.
+    return { key, text, values: found.filter((value) => !keys.has(value)) };
+  });
+}
+
 function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units: Units): ToolText {
   // The name is usually the sanitized operationId: count its words once.
   const name = [...new Set([...read.tokens(recipe.name), ...read.tokens(recipe.operationId ?? "")])];
@@ -407,27 +430,11 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
   const argNames: number[] = [];
   const argText: number[] = [];
   const valueTokens: number[] = [];
-  const values = new Map<number, ValueSource>();
-  const params = new Map<number, string>();
-  const properties = recipe.inputSchema["properties"];
-  const entries = isObject(properties) ? Object.entries(properties).slice(0, MAX_INDEXED_ARGUMENTS) : [];
-  const keys = new Set(entries.map(([key]) => key));
-  for (const [key, schema] of entries) {
+  for (const { key, text, values } of argumentsOf(recipe)) {
     const nameTokens = read.tokens(key);
-    for (const token of nameTokens) {
-      argNames.push(token);
-      if (!params.has(token)) params.set(token, key);
-    }
-    const description = schemaDescription(schema);
-    const text =
-      description.length > INDEXED_ARGUMENT_CHARS
-        ? description.slice(0, INDEXED_ARGUMENT_CHARS)
-        : description;
+    argNames.push(...nameTokens);
     const textTokens = read.tokens(text);
-    for (const token of textTokens) {
-      argText.push(token);
-      if (!params.has(token)) params.set(token, key);
-    }
+    argText.push(...textTokens);
     // An argument the spec repeats (same name, same description) is one text to learn from.
     let seen = units.seen.get(textTokens);
     if (seen === undefined) {
@@ -436,17 +443,10 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
     }
     const unit = seen.has(key) ? undefined : [...nameTokens, ...textTokens];
     seen.add(key);
-    const found: string[] = [];
-    schemaValues(schema, 0, found);
-    quotedValues(text, found);
-    for (const value of found) {
-      // A quoted argument name is a cross-reference, not a value.
-      if (keys.has(value)) continue;
-      for (const token of read.tokens(value)) {
-        valueTokens.push(token);
-        unit?.push(token);
-        if (!values.has(token)) values.set(token, { param: key, value });
-      }
+    for (const value of values) {
+      const tokens = read.tokens(value);
+      valueTokens.push(...tokens);
+      unit?.push(...tokens);
     }
     if (unit !== undefined) units.texts.push(unit);
   }
@@ -463,8 +463,6 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
       values: valueTokens,
       method: http === undefined ? [] : read.tokens(METHOD_WORDS[http.method]),
     },
-    values,
-    params,
   };
 }
 
@@ -490,8 +488,8 @@ interface IndexedTool {
   actions: number[];
   /** Word ids of the fields that say what the operation is (name, summary, tags, path, method). */
   prominent: Set<number>;
-  values: Map<number, ValueSource>;
-  params: Map<number, string>;
+  /** Word id → the argument (and value) it comes from: worked out for a hit that needs explaining, then kept. */
+  arguments?: { values: Map<number, ValueSource>; params: Map<number, string> };
   tagsLower: string[];
   /** How big the operation's API section is, 0–1 (log of its first tag's size over the largest's). */
   section: number;
@@ -532,8 +530,9 @@ function learnAssociations(
     const targets = distinct.filter((id) => naming[id] === 1);
     for (const t of distinct) {
       count[t] = (count[t] as number) + 1;
+      // Only words that name nothing are ever expanded (see queryTerms).
+      if (naming[t] === 1) continue;
       for (const h of targets) {
-        if (h === t) continue;
         // Small integer keys (GitHub: < 2^22): no boxed numbers in the map.
         const key = t * vocabularySize + h;
         pairs.set(key, (pairs.get(key) ?? 0) + 1);
@@ -582,7 +581,7 @@ export function buildSearchIndex(
   // "V1beta1" says which version, not what the operation does.
   const isWord = (id: number) => !VERSION_WORD.test(read.vocabulary[id] as string);
   const tools = recipes.map((recipe, i): IndexedTool => {
-    const { fields, values, params } = texts[i] as ToolText;
+    const { fields } = texts[i] as ToolText;
     for (const field of FIELDS) {
       const tokens = fields[field];
       if (tokens.length === 0 || weights[field] === 0) continue;
@@ -608,8 +607,6 @@ export function buildSearchIndex(
       nameWords: new Set(fields.name.filter(isWord)),
       titleWords: new Set(fields.title.filter(isWord)),
       prominent,
-      values,
-      params,
       tagsLower: recipe.tags.map((t) => t.toLowerCase()),
       section: 0,
       summary: summaries[i] as string,
@@ -627,14 +624,15 @@ export function buildSearchIndex(
     const tag = tool.recipe.tags[0];
     tool.section = tag === undefined ? 0 : Math.log(1 + (sections.get(tag) ?? 0)) / largest;
   });
+  // Families only join naming words (the only ones a family expansion adds to a query).
   const families = new Map<string, number[]>();
   for (const [word, id] of read.surface) {
+    if (naming[id] !== 1) continue;
     const key = family(word);
     const members = families.get(key);
     if (members === undefined) families.set(key, [id]);
     else if (!members.includes(id)) members.push(id);
   }
-  for (const [key, members] of families) if (members.length < 2) families.delete(key);
   return {
     tools,
     ids: read.ids,
@@ -709,13 +707,11 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
       add(index.ids.get(stem(synonym)), RANKING.synonym, word);
     }
     // Only words that name operations are worth reaching: the rest are already matched as they are.
-    for (const member of index.families.get(family(raw)) ?? []) {
-      if (index.naming[member] === 1) add(member, RANKING.family, word);
-    }
+    for (const member of index.families.get(family(raw)) ?? []) add(member, RANKING.family, word);
     // A word that names no operation ("branch" in GitHub, where branches are refs) reaches
     // the naming words it keeps company with.
     const id = index.ids.get(stemsOf[word] as string);
-    if (id !== undefined && (index.naming[id] !== 1 || RANKING.learnNaming)) {
+    if (id !== undefined && index.naming[id] !== 1) {
       for (const [associate, strength] of index.associations.get(id) ?? []) {
         add(associate, RANKING.learned * strength, word);
       }
@@ -800,7 +796,7 @@ export function searchIndex(
   }
   scored.sort((a, b) => b.score - a.score || a.order - b.order);
   const hits = scored.slice(0, limit).map(({ tool, score }): SearchHit => {
-    const via = explain(tool, terms);
+    const via = explain(index, tool, terms);
     return {
       name: tool.recipe.name,
       ...httpFields(tool.recipe),
@@ -819,14 +815,16 @@ export function searchIndex(
  * is in none of its name, summary, tags, path or method. A value beats a bare argument name;
  * the query's own words beat their expansions.
  */
-function explain(tool: IndexedTool, terms: QueryTerm[]): SearchVia | undefined {
+function explain(index: SearchIndex, tool: IndexedTool, terms: QueryTerm[]): SearchVia | undefined {
   const reached = new Set<number>();
   for (const { id, word } of terms) if (tool.prominent.has(id)) reached.add(word);
+  if (terms.every(({ word }) => reached.has(word))) return undefined;
+  tool.arguments ??= argumentWords(index, tool.recipe);
   let best: { via: SearchVia; rank: number } | undefined;
   for (const { id, weight, word } of terms) {
     if (reached.has(word)) continue;
-    const value = tool.values.get(id);
-    const param = value === undefined ? tool.params.get(id) : undefined;
+    const value = tool.arguments.values.get(id);
+    const param = value === undefined ? tool.arguments.params.get(id) : undefined;
     if (value === undefined && param === undefined) continue;
     const rank = (value === undefined ? 0 : 2) + weight;
     if (best === undefined || rank > best.rank) {
@@ -834,6 +832,23 @@ function explain(tool: IndexedTool, terms: QueryTerm[]): SearchVia | undefined {
     }
   }
   return best?.via;
+}
+
+/** Which argument (and value) each of a tool's argument words comes from; the first one wins. */
+function argumentWords(
+  index: SearchIndex,
+  recipe: ToolDefinition,
+): { values: Map<number, ValueSource>; params: Map<number, string> } {
+  const values = new Map<number, ValueSource>();
+  const params = new Map<number, string>();
+  const idsOf = (text: string) => tokenize(text).map((s) => index.ids.get(s) ?? -1);
+  for (const { key, text, values: found } of argumentsOf(recipe)) {
+    for (const id of [...idsOf(key), ...idsOf(text)]) if (!params.has(id)) params.set(id, key);
+    for (const value of found) {
+      for (const id of idsOf(value)) if (!values.has(id)) values.set(id, { param: key, value });
+    }
+  }
+  return { values, params };
 }
 
 const indexes = new WeakMap<VendorBundle, SearchIndex>();
