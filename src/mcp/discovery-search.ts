@@ -96,10 +96,11 @@ const SYNONYMS: Record<string, string[]> = {
   org: ["organization"],
   organization: ["org"],
   user: ["member"],
-  // "my repositories": APIs name the caller the authenticated or current user.
-  my: ["authenticated", "current", "self"],
-  me: ["authenticated", "current", "self"],
-  i: ["authenticated", "current", "self"],
+  // "my repositories": APIs name the caller the authenticated user.
+  my: ["authenticated"],
+  me: ["authenticated"],
+  // "turn off", "switch off".
+  off: ["disable"],
 };
 
 /**
