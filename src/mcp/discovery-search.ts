@@ -843,8 +843,9 @@ function argumentWords(
   const values = new Map<number, ValueSource>();
   const params = new Map<number, string>();
   const idsOf = (text: string) => tokenize(text).map((s) => index.ids.get(s) ?? -1);
-  for (const { key, text, values: found } of argumentsOf(recipe)) {
-    for (const id of [...idsOf(key), ...idsOf(text)]) if (!params.has(id)) params.set(id, key);
+  for (const { key, values: found } of argumentsOf(recipe)) {
+    // Only the argument's own name: a word of its description is too loose to say "set this".
+    for (const id of idsOf(key)) if (!params.has(id)) params.set(id, key);
     for (const value of found) {
       for (const id of idsOf(value)) if (!values.has(id)) values.set(id, { param: key, value });
     }
