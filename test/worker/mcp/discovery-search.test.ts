@@ -54,6 +54,13 @@ describe("search", () => {
     ]);
   });
 
+  it("finds an operation through a request-body enum and says which argument to set (#15)", async () => {
+    // "close" is in no name or summary: only updateIssue's body has state: open | closed.
+    const result = await callTool(VENDOR_PATH, "search", { query: "close an issue", limit: 3 });
+    const hits = (result.structuredContent as { results: Array<Hit & { via?: unknown }> }).results;
+    expect(hits[0]).toMatchObject({ name: "updateIssue", via: { param: "state", value: "closed" } });
+  });
+
   it("ranks a deprecated operation below a current one that matches as well", () => {
     const { hits } = searchTools(fixture(), { query: "issue", limit: 20 });
     const names = hits.map((h) => h.name);
