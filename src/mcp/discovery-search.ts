@@ -711,7 +711,11 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
     for (const member of index.families.get(family(raw)) ?? []) add(member, RANKING.family, word);
     // A word that names no operation ("branch" in GitHub, where branches are refs) reaches
     // the naming words it keeps company with.
-    const id = index.ids.get(stemsOf[word] as string);
+    // General verbs (synonyms, intents) are handled above and keep company with everything.
+    const id =
+      Object.hasOwn(SYNONYMS, raw) || Object.hasOwn(INTENTS, raw)
+        ? undefined
+        : index.ids.get(stemsOf[word] as string);
     if (id !== undefined && index.naming[id] !== 1) {
       for (const [associate, strength] of index.associations.get(id) ?? []) {
         add(associate, RANKING.learned * strength, word);
