@@ -525,15 +525,28 @@ function learnAssociations(
   vocabularySize: number,
 ): Map<number, Array<[number, number]>> {
   const count = new Uint32Array(vocabularySize);
-  const pairs = new Map<number, number>();
+  const distinctUnits: number[][] = [];
   for (const unit of units) {
     const distinct = [...new Set(unit)];
-    const targets = distinct.filter((id) => naming[id] === 1);
+    for (const t of distinct) count[t] = (count[t] as number) + 1;
+    distinctUnits.push(distinct);
+  }
+  // Pairs that cannot pass are never counted: both words need MIN_ASSOCIATION_COUNT texts, and
+  // together / √(count₁·count₂) ≥ MIN_ASSOCIATION needs their counts within 1 / MIN_ASSOCIATION² of each other.
+  const maxRatio = 1 / (MIN_ASSOCIATION * MIN_ASSOCIATION);
+  const pairs = new Map<number, number>();
+  for (const distinct of distinctUnits) {
+    const targets = distinct.filter(
+      (id) => naming[id] === 1 && (count[id] as number) >= MIN_ASSOCIATION_COUNT,
+    );
+    if (targets.length === 0) continue;
     for (const t of distinct) {
-      count[t] = (count[t] as number) + 1;
+      const ct = count[t] as number;
       // Only words that name nothing are ever expanded (see queryTerms).
-      if (naming[t] === 1) continue;
+      if (naming[t] === 1 || ct < MIN_ASSOCIATION_COUNT) continue;
       for (const h of targets) {
+        const ch = count[h] as number;
+        if (ch > ct * maxRatio || ct > ch * maxRatio) continue;
         // Small integer keys (GitHub: < 2^22): no boxed numbers in the map.
         const key = t * vocabularySize + h;
         pairs.set(key, (pairs.get(key) ?? 0) + 1);
