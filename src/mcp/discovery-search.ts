@@ -48,6 +48,8 @@ const MAX_INDEXED_VALUES = 40;
 const MAX_VALUE_CHARS = 40;
 /** Nesting read below an argument (`items`, `anyOf` alternatives) for its values. */
 const MAX_VALUE_DEPTH = 3;
+/** Letters a word shares with its Lancaster stem (which only rewrites endings, and keeps at least this many). */
+const FAMILY_PREFIX_CHARS = 2;
 /** Words longer than this are not stemmed: no English word needs it, and the stemmers' regexes are not linear. */
 const MAX_STEMMED_CHARS = 40;
 
@@ -161,8 +163,6 @@ export const FIELD_WEIGHTS = {
 };
 export type Field = keyof typeof FIELD_WEIGHTS;
 const FIELDS = Object.keys(FIELD_WEIGHTS) as Field[];
-/** Fields that say what the operation is; a word found only elsewhere is explained in the hit. */
-const PROMINENT_FIELDS: readonly Field[] = ["name", "title", "tags", "path", "method"];
 
 /** Ranking constants (tuned together with the field weights; the bench prints what they give). */
 export const RANKING = {
@@ -487,8 +487,8 @@ interface IndexedTool {
   titleWords: Set<number>;
   /** What the operation does: the first word of its operationId (after any `group/`) and of its summary. */
   actions: number[];
-  /** Word ids of the fields that say what the operation is (name, summary, tags, path, method). */
-  prominent: Set<number>;
+  /** Word ids of the fields that say what the operation is (name, summary, tags, path, method): worked out for a hit that may need explaining. */
+  prominent?: Set<number>;
   /** Word id → the argument (and value) it comes from: worked out for a hit that needs explaining, then kept. */
   arguments?: { values: Map<number, ValueSource>; params: Map<number, string> };
   tagsLower: string[];
@@ -505,7 +505,9 @@ export interface SearchIndex {
   /** By word id: the tools it occurs in, and its BM25F pseudo-frequency in each (field-weighted, length-normalised). */
   postingTools: number[][];
   postingFrequencies: number[][];
-  /** Lancaster family → the ids of the vendor's words in it. */
+  /** Naming words by their first letters, with their ids: the candidates of a Lancaster family. */
+  namingWords: Map<string, Array<[word: string, id: number]>>;
+  /** Lancaster family → the ids of the vendor's naming words in it, filled as queries need them. */
   families: Map<string, number[]>;
   /** Learned vocabulary by word id: operation-naming words it keeps company with, and how strongly (0–1). */
   associations: Map<number, Array<[id: number, strength: number]>>;
@@ -613,14 +615,11 @@ export function buildSearchIndex(
     touched.length = 0;
     for (const token of fields.name) naming[token] = 1;
     for (const token of fields.title) naming[token] = 1;
-    const prominent = new Set<number>();
-    for (const field of PROMINENT_FIELDS) for (const token of fields[field]) prominent.add(token);
     return {
       recipe,
       actions: actionWords(recipe, fields.title, read),
       nameWords: new Set(fields.name.filter(isWord)),
       titleWords: new Set(fields.title.filter(isWord)),
-      prominent,
       tagsLower: recipe.tags.map((t) => t.toLowerCase()),
       section: 0,
       summary: summaries[i] as string,
@@ -638,21 +637,24 @@ export function buildSearchIndex(
     const tag = tool.recipe.tags[0];
     tool.section = tag === undefined ? 0 : Math.log(1 + (sections.get(tag) ?? 0)) / largest;
   });
-  // Families only join naming words (the only ones a family expansion adds to a query).
-  const families = new Map<string, number[]>();
+  // Families only join naming words (the only ones a family expansion adds to a query), and are
+  // worked out per query word: Lancaster keeps a word's first letters, so only words that share
+  // them are candidates.
+  const namingWords = new Map<string, Array<[string, number]>>();
   for (const [word, id] of read.surface) {
     if (naming[id] !== 1) continue;
-    const key = family(word);
-    const members = families.get(key);
-    if (members === undefined) families.set(key, [id]);
-    else if (!members.includes(id)) members.push(id);
+    const prefix = word.slice(0, FAMILY_PREFIX_CHARS);
+    const bucket = namingWords.get(prefix);
+    if (bucket === undefined) namingWords.set(prefix, [[word, id]]);
+    else bucket.push([word, id]);
   }
   return {
     tools,
     ids: read.ids,
     postingTools,
     postingFrequencies,
-    families,
+    namingWords,
+    families: new Map(),
     associations: learnAssociations(units.texts, naming, size),
     naming,
   };
@@ -699,6 +701,22 @@ interface QueryTerm {
   word: number;
 }
 
+/** The vendor's naming words in the Lancaster family of a query word. */
+function familyOf(index: SearchIndex, word: string): number[] {
+  const key = family(word);
+  let members = index.families.get(key);
+  if (members === undefined) {
+    members = [];
+    for (const [candidate, id] of index.namingWords.get(word.slice(0, FAMILY_PREFIX_CHARS)) ?? []) {
+      if (family(candidate) === key && !members.includes(id)) members.push(id);
+    }
+    // Query words are the caller's: a bound keeps them from growing the index for ever.
+    if (index.families.size >= MAX_CACHED_STEMS) index.families.clear();
+    index.families.set(key, members);
+  }
+  return members;
+}
+
 /**
  * The weighted word ids a query stands for, in query-word order: its stems, their synonyms,
  * Lancaster families and learned associates. `words` counts the distinct stems.
@@ -721,7 +739,7 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
       add(index.ids.get(stem(synonym)), RANKING.synonym, word);
     }
     // Only words that name operations are worth reaching: the rest are already matched as they are.
-    for (const member of index.families.get(family(raw)) ?? []) add(member, RANKING.family, word);
+    for (const member of familyOf(index, raw)) add(member, RANKING.family, word);
     // A word that names no operation ("branch" in GitHub, where branches are refs) reaches
     // the naming words it keeps company with.
     // General verbs (synonyms, intents) are handled above and keep company with everything.
@@ -835,6 +853,7 @@ export function searchIndex(
  */
 function explain(index: SearchIndex, tool: IndexedTool, terms: QueryTerm[]): SearchVia | undefined {
   const reached = new Set<number>();
+  tool.prominent ??= prominentWords(index, tool);
   for (const { id, word } of terms) if (tool.prominent.has(id)) reached.add(word);
   if (terms.every(({ word }) => reached.has(word))) return undefined;
   tool.arguments ??= argumentWords(index, tool.recipe);
@@ -850,6 +869,20 @@ function explain(index: SearchIndex, tool: IndexedTool, terms: QueryTerm[]): Sea
     }
   }
   return best?.via;
+}
+
+/** The words of a tool's name, summary, tags, path and method (the index's prominent fields). */
+function prominentWords(index: SearchIndex, tool: IndexedTool): Set<number> {
+  const recipe = tool.recipe;
+  const http = httpOperation(recipe);
+  const text = [
+    recipe.name,
+    recipe.operationId ?? "",
+    tool.summary,
+    recipe.tags.join(" "),
+    http === undefined ? "" : `${http.path.replace(/\{[^{}]*\}/g, " ")} ${METHOD_WORDS[http.method]}`,
+  ].join(" ");
+  return new Set(tokenize(text).map((s) => index.ids.get(s) ?? -1));
 }
 
 /** Which argument (and value) each of a tool's argument words comes from; the first one wins. */
