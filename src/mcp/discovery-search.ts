@@ -10,9 +10,10 @@
  * - **Morphology**: the Porter stemmer (`stemmer`) joins inflections ("issues", "issue"); the
  *   more aggressive Lancaster stemmer (`lancaster-stemmer`) groups derived words ("contributed",
  *   "contributors"; "react", "reaction"), matched at lower weight.
- * - **Vocabulary learned from the spec**: words that keep company with an operation-naming word
- *   inside the same argument or description ("branch" beside `refs/heads/…` and "ref") extend a
- *   query at a weight proportional to how strongly they are associated. Built with the index.
+ * - **Vocabulary learned from the spec**: a query word that names no operation reaches the
+ *   naming words it keeps company with in the spec's arguments (an argument's name and the
+ *   values it takes: `ref` with `heads/feature-a`), at a weight proportional to how strongly
+ *   they are associated. Built with the index.
  * - **Explanations**: a hit that a query word reaches only through an argument or one of its
  *   values says which (`via: { param: "state", value: "closed" }`).
  *
@@ -394,8 +395,9 @@ function descriptionOpening(recipe: ToolDefinition, summary: string): string {
 }
 
 /**
- * What one tool says about itself, field by field. Each distinct argument (name, description,
- * values) is also added to `units`, the texts the vocabulary is learned from.
+ * What one tool says about itself, field by field. Each distinct argument (its name and values;
+ * descriptions measured worse and cost more) is also added to `units`, the texts the vocabulary
+ * is learned from.
  */
 /** One argument as the index reads it: its name, its description's opening, and its values. */
 interface ArgumentText {
@@ -442,7 +444,7 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
       seen = new Set();
       units.seen.set(textTokens, seen);
     }
-    const unit = seen.has(key) ? undefined : [...nameTokens, ...textTokens];
+    const unit = seen.has(key) ? undefined : [...nameTokens];
     seen.add(key);
     for (const value of values) {
       const tokens = read.tokens(value);
@@ -517,7 +519,7 @@ export interface SearchIndex {
 
 /**
  * Words that keep company with the words operations are named by, learned from the distinct
- * argument texts (name, description, values). A pair is kept when it co-occurs often enough
+ * arguments (name and values). A pair is kept when it co-occurs often enough
  * with a high Ochiai coefficient; only naming words (in some operation's name or summary) are
  * targets, since those are what a query must reach.
  */
