@@ -14,7 +14,7 @@
  * when it says nothing and has more tools than `DISCOVERY_TOOL_THRESHOLD` (default
  * {@link DEFAULT_DISCOVERY_TOOL_THRESHOLD}). `"toolMode": "tools"` always lists every tool.
  *
- * GitHub's 1,223 operations cost a client about 608,000 tokens as tools and about 640 as
+ * GitHub's 1,223 operations cost a client about 608,000 tokens as tools and about 680 as
  * discovery tools (`npm run bench` measures both).
  *
  * The search index is built lazily, once per isolate and bundle (on the first search; listing,
