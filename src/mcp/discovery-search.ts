@@ -410,7 +410,13 @@ interface ArgumentText {
 function argumentsOf(recipe: ToolDefinition): ArgumentText[] {
   const properties = recipe.inputSchema["properties"];
   if (!isObject(properties)) return [];
-  const entries = Object.entries(properties).slice(0, MAX_INDEXED_ARGUMENTS);
+  // Not Object.entries: a hostile server's schema may have a million properties.
+  const entries: Array<[string, unknown]> = [];
+  for (const key in properties) {
+    if (!Object.hasOwn(properties, key)) continue;
+    entries.push([key, properties[key]]);
+    if (entries.length >= MAX_INDEXED_ARGUMENTS) break;
+  }
   const keys = new Set(entries.map(([key]) => key));
   return entries.map(([key, schema]) => {
     const description = schemaDescription(schema);
