@@ -417,7 +417,6 @@ function argumentsOf(recipe: ToolDefinition): ArgumentText[] {
     entries.push([key, properties[key]]);
     if (entries.length >= MAX_INDEXED_ARGUMENTS) break;
   }
-  const keys = new Set(entries.map(([key]) => key));
   return entries.map(([key, schema]) => {
     const description = schemaDescription(schema);
     const text =
@@ -428,13 +427,16 @@ function argumentsOf(recipe: ToolDefinition): ArgumentText[] {
     schemaValues(schema, 0, found);
     quotedValues(text, found);
     // A quoted argument name is a cross-reference, not a value.
-    return { key, text, values: found.filter((value) => !keys.has(value)) };
+    return { key, text, values: found.filter((value) => !Object.hasOwn(properties, value)) };
   });
 }
 
 function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units: Units): ToolText {
   // The name is usually the sanitized operationId: count its words once.
-  const name = [...new Set([...read.tokens(recipe.name), ...read.tokens(recipe.operationId ?? "")])];
+  const name: number[] = [];
+  for (const text of [recipe.name, recipe.operationId ?? ""]) {
+    for (const token of read.tokens(text)) if (!name.includes(token)) name.push(token);
+  }
   const http = httpOperation(recipe);
   const argNames: number[] = [];
   const argText: number[] = [];
@@ -499,7 +501,6 @@ interface IndexedTool {
   prominent?: Set<number>;
   /** Word id → the argument (and value) it comes from: worked out for a hit that needs explaining, then kept. */
   arguments?: { values: Map<number, ValueSource>; params: Map<number, string> };
-  tagsLower: string[];
   /** How big the operation's API section is, 0–1 (log of its first tag's size over the largest's). */
   section: number;
   summary: string;
@@ -603,7 +604,11 @@ export function buildSearchIndex(
   const frequency = new Float64Array(size);
   const touched: number[] = [];
   // "V1beta1" says which version, not what the operation does.
-  const isWord = (id: number) => !VERSION_WORD.test(read.vocabulary[id] as string);
+  const versions = new Uint8Array(size);
+  read.vocabulary.forEach((word, id) => {
+    if (VERSION_WORD.test(word)) versions[id] = 1;
+  });
+  const isWord = (id: number) => versions[id] !== 1;
   const tools = recipes.map((recipe, i): IndexedTool => {
     const { fields } = texts[i] as ToolText;
     for (const field of FIELDS) {
@@ -628,7 +633,6 @@ export function buildSearchIndex(
       actions: actionWords(recipe, fields.title, read),
       nameWords: new Set(fields.name.filter(isWord)),
       titleWords: new Set(fields.title.filter(isWord)),
-      tagsLower: recipe.tags.map((t) => t.toLowerCase()),
       section: 0,
       summary: summaries[i] as string,
     };
@@ -783,7 +787,7 @@ export function searchIndex(
   for (const word of words(query))
     for (const method of (Object.hasOwn(INTENTS, word) && INTENTS[word]) || []) intended.add(method);
   const keep = (tool: IndexedTool) =>
-    (tag === undefined || tag === "" || tool.tagsLower.includes(tag)) &&
+    (tag === undefined || tag === "" || tool.recipe.tags.some((t) => t.toLowerCase() === tag)) &&
     (options.visible === undefined || options.visible(tool.recipe.name));
   const scored: Array<{ tool: IndexedTool; score: number; order: number }> = [];
   if (words(query).length === 0) {
