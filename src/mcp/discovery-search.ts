@@ -272,6 +272,8 @@ interface ValueSource {
  */
 interface Analyser {
   tokens(text: string): number[];
+  /** The same for a text that will not come again (an operation's own description): not cached. */
+  once(text: string): number[];
   /** Stem → id, and id → stem. */
   ids: Map<string, number>;
   vocabulary: string[];
@@ -302,6 +304,7 @@ function analyser(): Analyser {
     ids,
     vocabulary,
     surface,
+    once: (text) => words(text).map(idOf),
     tokens(text) {
       let out = cache.get(text);
       if (out === undefined) {
@@ -468,7 +471,7 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
       title: read.tokens(summary),
       tags: read.tokens(recipe.tags.join(" ")),
       path: http === undefined ? [] : read.tokens(http.path.replace(/\{[^{}]*\}/g, " ")),
-      description: read.tokens(descriptionOpening(recipe, summary)),
+      description: read.once(descriptionOpening(recipe, summary)),
       argNames,
       argText,
       values: valueTokens,
