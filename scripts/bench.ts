@@ -25,10 +25,19 @@ import { hasTaskset, LOAD_CORE } from "./bench/proc.ts";
 import { runQuotas } from "./bench/quotas.ts";
 import { runRateLimit } from "./bench/rate-limit.ts";
 import { formatReport, type Results, targetsMet } from "./bench/report.ts";
+import { runSearchQuality } from "./bench/search-quality.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const TMP = join(ROOT, "bench", "tmp");
-const SECTIONS = ["per-call", "big-api", "durable-objects", "rate-limit", "mcp-upstream", "quotas"] as const;
+const SECTIONS = [
+  "per-call",
+  "big-api",
+  "search",
+  "durable-objects",
+  "rate-limit",
+  "mcp-upstream",
+  "quotas",
+] as const;
 /** The load check's shape: a rate low enough to run for seconds, a burst, and more callers than tokens. */
 const RATE_LIMIT_RUN = { requestsPerSecond: 20, burst: 5, calls: 200, concurrency: 32 } as const;
 type Section = (typeof SECTIONS)[number];
@@ -121,6 +130,8 @@ results.perCall = await section("per-call", () =>
 results.bigApi = await section("big-api", () =>
   runBigApi({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),
 );
+// #15: search quality on the evaluation set (SEARCH_EVAL_HOLDOUT=0 leaves the held-out part out).
+results.search = await section("search", () => runSearchQuality({ log }));
 results.durableObjects = await section("durable-objects", () =>
   runDurableObjects({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),
 );

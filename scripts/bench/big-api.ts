@@ -89,6 +89,8 @@ export interface BigApiResult {
     searchClientMs?: number;
     query: string;
     topResults?: string[];
+    /** #15: the GitHub tasks of the evaluation's development part, each searched once in the Worker (ms per query). */
+    evalQueries?: { queries: number; workerP50Ms: number; workerMaxMs: number };
     /** Everyday tasks (scripts/bench/search-cases.ts) whose operation ranks first / in the top 3. */
     quality?: { cases: number; top1: number; top3: number; misses: string[] };
   };
@@ -264,6 +266,21 @@ async function searchTiming(
   };
 }
 
+/** #15: time inside the Worker of one search per GitHub task of the evaluation's development part. */
+async function evalQueryTiming(
+  host: Host,
+): Promise<{ queries: number; workerP50Ms: number; workerMaxMs: number }> {
+  const { DEV_CASES } = await import("./search-eval/dev.ts");
+  const times: number[] = [];
+  for (const c of DEV_CASES) {
+    if (c.api !== "github") continue;
+    const res = await callSearch(`${host.ready.url}/v1/github/mcp`, c.task, 10);
+    await res.text();
+    times.push(serverTiming(res));
+  }
+  return { queries: times.length, workerP50Ms: median(times), workerMaxMs: Math.max(...times) };
+}
+
 async function searchQuality(
   host: Host,
 ): Promise<{ cases: number; top1: number; top3: number; misses: string[] }> {
@@ -399,7 +416,12 @@ export async function runBigApi(opts: BigApiOptions): Promise<BigApiResult> {
     try {
       listing.push(await listingStats(host, "discovery", iterations));
       const timing = await searchTiming(host, "create an issue", iterations);
-      discovery = { query: "create an issue", ...timing, quality: await searchQuality(host) };
+      discovery = {
+        query: "create an issue",
+        ...timing,
+        quality: await searchQuality(host),
+        evalQueries: await evalQueryTiming(host),
+      };
       memory.heapAfterSearchMiB = await heap(inspector);
     } finally {
       inspector.close();

@@ -8,6 +8,7 @@ import type { McpUpstreamResult } from "./mcp-upstream.ts";
 import type { MeasuredRun, PerCallResult } from "./per-call.ts";
 import type { QuotaBenchResult } from "./quotas.ts";
 import { RATE_TOLERANCE, type RateLimitResult } from "./rate-limit.ts";
+import type { SearchQualityResult } from "./search-quality.ts";
 import { WITHOUT_PREFIX } from "./stages.ts";
 
 export interface TargetVerdict {
@@ -23,6 +24,7 @@ export interface Results {
   settings: Record<string, unknown>;
   perCall?: PerCallResult;
   bigApi?: BigApiResult;
+  search?: SearchQualityResult;
   durableObjects?: DurableObjectResult;
   rateLimit?: RateLimitResult;
   mcpUpstream?: McpUpstreamResult;
@@ -135,6 +137,36 @@ export function targetsMet(results: Results): Targets {
         met: tools.wholeListWorkerMs <= 20,
       });
     }
+  }
+  // #15: the issue's targets for discovery search.
+  const held = results.search?.parts.find((p) => p.part === "holdout")?.rows.find((r) => r.api === "all");
+  if (held) {
+    out.push({
+      target: "Discovery search, held-out tasks: top-1 ≥ 80%",
+      measured: `${f(held.top1Rate * 100, 1)}%`,
+      met: held.top1Rate >= 0.8,
+    });
+    out.push({
+      target: "Discovery search, held-out tasks: top-3 ≥ 92%",
+      measured: `${f(held.top3Rate * 100, 1)}%`,
+      met: held.top3Rate >= 0.92,
+    });
+  }
+  const perQuery = results.bigApi?.discovery?.evalQueries;
+  if (perQuery) {
+    out.push({
+      target: "Discovery search < 2 ms per query in the Worker (GitHub, index built; p50)",
+      measured: `p50 ${f(perQuery.workerP50Ms, 2)} ms, max ${f(perQuery.workerMaxMs, 2)} ms`,
+      met: perQuery.workerP50Ms < 2,
+    });
+  }
+  const firstSearch = results.bigApi?.discovery?.firstSearchWorkerMs;
+  if (firstSearch !== undefined) {
+    out.push({
+      target: "Discovery search index build for GitHub < 100 ms (first search of an isolate, in the Worker)",
+      measured: `${f(firstSearch, 0)} ms`,
+      met: firstSearch < 100,
+    });
   }
   const dos = results.durableObjects;
   if (dos) {
@@ -293,6 +325,13 @@ export function formatReport(results: Results): string {
         `Discovery search "${big.discovery.query}": first search of an isolate (builds the index) ${f(big.discovery.firstSearchWorkerMs, 0)} ms, then ${f(big.discovery.searchWorkerMs, 1)} ms in the Worker (${f(big.discovery.searchClientMs, 1)} ms at the client); top results: ${(big.discovery.topResults ?? []).join(", ")}.`,
       );
     }
+    const evalQueries = big.discovery?.evalQueries;
+    if (evalQueries) {
+      lines.push(
+        "",
+        `Discovery search per query in the Worker, over the ${evalQueries.queries} GitHub tasks of the evaluation's development part: p50 ${f(evalQueries.workerP50Ms, 2)} ms, max ${f(evalQueries.workerMaxMs, 2)} ms.`,
+      );
+    }
     const quality = big.discovery?.quality;
     if (quality) {
       lines.push(
@@ -301,6 +340,23 @@ export function formatReport(results: Results): string {
       );
     }
     lines.push("", "Tokens ≈ ceil(UTF-8 bytes of the tools array / 4), the compiler summary's estimate.");
+  }
+  // #15: discovery search quality per API and part.
+  const search = results.search;
+  if (search) {
+    lines.push("", "### Discovery search on the evaluation set (scripts/bench/search-eval)", "");
+    lines.push("| API | operations | index build (Node, cold) | part | tasks | top-1 | top-3 | MRR |");
+    lines.push("|---|--:|--:|---|--:|--:|--:|--:|");
+    const pct = (x: number) => `${f(x * 100, 1)}%`;
+    for (const part of search.parts) {
+      for (const row of part.rows) {
+        const api = row.api === "all" ? undefined : row.api;
+        lines.push(
+          `| ${row.api} | ${api ? f(search.operations[api]) : ""} | ${api ? `${f(search.indexBuildMs[api], 0)} ms` : ""} | ${part.part} | ${row.cases} | ${pct(row.top1Rate)} (${row.top1}) | ${pct(row.top3Rate)} (${row.top3}) | ${f(row.mrr, 3)} |`,
+        );
+      }
+    }
+    if (search.holdoutSkipped) lines.push("", `Held-out part not scored (${search.holdoutSkipped}).`);
   }
   const dos = results.durableObjects;
   if (dos) {

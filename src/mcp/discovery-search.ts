@@ -1,13 +1,31 @@
 /**
- * Discovery mode's search engine: ranked keyword search over a vendor's operations (BM25F over
- * weighted fields, light stemming, a few synonyms), used by the `search` tool and by the
- * suggestions of an unknown operation name (src/mcp/discovery-tools.ts).
+ * Discovery mode's search engine: ranked keyword search over a vendor's operations, used by the
+ * `search` tool and by the suggestions of an unknown operation name (src/mcp/discovery-tools.ts).
  *
- * The index is built lazily, once per isolate and bundle, from the compiled recipes.
+ * - **What is indexed**, each as its own BM25F field: the name (operationId), the summary, tags,
+ *   path, the description's opening, argument names, argument descriptions, and the values an
+ *   argument takes (enum, const and example values, and the values its description quotes in
+ *   backticks). All of it comes from {@link ToolDefinition} and its `inputSchema`, so OpenAPI
+ *   operations and an upstream MCP server's tools are searched alike.
+ * - **Morphology**: the Porter stemmer (`stemmer`) joins inflections ("issues", "issue"); the
+ *   more aggressive Lancaster stemmer (`lancaster-stemmer`) groups derived words ("contributed",
+ *   "contributors"; "react", "reaction"), matched at lower weight.
+ * - **Vocabulary learned from the spec**: a query word that names no operation reaches the
+ *   naming words it keeps company with in the spec's arguments (an argument's name and the
+ *   values it takes: `ref` with `heads/feature-a`), at a weight proportional to how strongly
+ *   they are associated. Built with the index.
+ * - **Explanations**: a hit that a query word reaches only through an argument or one of its
+ *   values says which (`via: { param: "state", value: "closed" }`).
+ *
+ * The engine is pure (no I/O, no environment; importing it does nothing): {@link buildSearchIndex}
+ * turns any list of tools into an index, {@link searchIndex} queries it. {@link searchTools}
+ * keeps one index per bundle, built lazily on the first search of an isolate.
  *
  * @module
  */
-import type { HttpMethod, ToolDefinition, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import { lancasterStemmer } from "lancaster-stemmer";
+import { stemmer } from "stemmer";
+import type { HttpMethod, JsonSchema, ToolDefinition, ToolRecipe, VendorBundle } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
 import { toolsOf } from "../vendors/registry.ts";
 
@@ -20,11 +38,25 @@ export const MAX_QUERY_CHARS = 500;
 /** Summary length in search hits: enough for the first sentence. */
 const SUMMARY_CHARS = 160;
 /** Description text indexed per operation: the opening says what it does; the rest is mostly caveats. */
-const INDEXED_DESCRIPTION_CHARS = 600;
+const INDEXED_DESCRIPTION_CHARS = 400;
+/** Argument description text indexed: its first sentences say what the argument is for. */
+const INDEXED_ARGUMENT_CHARS = 300;
+/** Arguments read per tool (GitHub's widest has ~40): a hostile MCP server may send thousands. */
+const MAX_INDEXED_ARGUMENTS = 64;
+/** Values read per argument (an enum of every country or timezone says little about the task). */
+const MAX_INDEXED_VALUES = 40;
+/** A value longer than this is data, not a word a task would use. */
+const MAX_VALUE_CHARS = 40;
+/** Nesting read below an argument (`items`, `anyOf` alternatives) for its values. */
+const MAX_VALUE_DEPTH = 3;
+/** Letters a word shares with its Lancaster stem (which only rewrites endings, and keeps at least this many). */
+const FAMILY_PREFIX_CHARS = 2;
+/** Words longer than this are not stemmed: no English word needs it, and the stemmers' regexes are not linear. */
+const MAX_STEMMED_CHARS = 40;
 
 /** Words that say nothing about which operation is meant. */
 const STOPWORDS = new Set(
-  "a an the for of to in on by with and or is are be this that from as at it its your you my me i we our all any can how do does into via using use api endpoint operation".split(
+  "a an the for of to in on by with and or is are be this that from as at it its your you we our all any can how do does into via using use api endpoint operation".split(
     " ",
   ),
 );
@@ -41,7 +73,10 @@ const METHOD_WORDS: Record<HttpMethod, string> = {
   TRACE: "trace",
 };
 
-/** Query words that often mean another word the spec uses (matched at half weight). */
+/**
+ * General English verbs and abbreviations that mean a word APIs use (matched at half weight).
+ * Domain words are not listed here: they are learned from each spec (see `learnAssociations`).
+ */
 const SYNONYMS: Record<string, string[]> = {
   add: ["create"],
   new: ["create"],
@@ -64,82 +99,284 @@ const SYNONYMS: Record<string, string[]> = {
   org: ["organization"],
   organization: ["org"],
   user: ["member"],
+  // "my repositories": APIs name the caller the authenticated user.
+  my: ["authenticated"],
+  me: ["authenticated"],
+  // "turn off", "switch off".
+  off: ["disable"],
 };
 
-/** Field weights: a match in the name or summary says more than one in the long description. */
-const FIELD_WEIGHTS = {
+/**
+ * What a query asks to do, by its verbs (general English), and the HTTP methods that do it:
+ * a hit whose method does what the query asks ranks higher ("change the schedule" → PATCH/PUT,
+ * not POST create). Tools without a method (MCP) are neither favoured nor penalised.
+ */
+const INTENTS: Record<string, readonly HttpMethod[]> = {
+  get: ["GET"],
+  list: ["GET"],
+  show: ["GET"],
+  find: ["GET"],
+  fetch: ["GET"],
+  read: ["GET"],
+  view: ["GET"],
+  see: ["GET"],
+  retrieve: ["GET"],
+  search: ["GET"],
+  which: ["GET"],
+  who: ["GET"],
+  what: ["GET"],
+  many: ["GET"],
+  download: ["GET"],
+  create: ["POST", "PUT"],
+  add: ["POST", "PUT"],
+  new: ["POST", "PUT"],
+  make: ["POST", "PUT"],
+  start: ["POST", "PUT"],
+  send: ["POST"],
+  update: ["PATCH", "PUT", "POST"],
+  change: ["PATCH", "PUT", "POST"],
+  edit: ["PATCH", "PUT", "POST"],
+  modify: ["PATCH", "PUT", "POST"],
+  set: ["PATCH", "PUT", "POST"],
+  rename: ["PATCH", "PUT", "POST"],
+  turn: ["PATCH", "PUT", "POST", "DELETE"],
+  enable: ["PATCH", "PUT", "POST"],
+  disable: ["PATCH", "PUT", "POST", "DELETE"],
+  delete: ["DELETE"],
+  remove: ["DELETE"],
+  destroy: ["DELETE"],
+};
+
+/**
+ * Field weights, chosen by evaluation (scripts/bench/search-eval): a match in the name or
+ * summary says more than one in an argument's description.
+ */
+export const FIELD_WEIGHTS = {
   name: 3,
   title: 3,
-  tags: 1.5,
+  tags: 0,
   path: 1,
-  description: 0.5,
-  params: 0.3,
-  method: 0.3,
-} as const;
-type Field = keyof typeof FIELD_WEIGHTS;
+  description: 0.25,
+  argNames: 1.33,
+  argText: 0.4,
+  values: 0.67,
+  method: 0.4,
+};
+export type Field = keyof typeof FIELD_WEIGHTS;
 const FIELDS = Object.keys(FIELD_WEIGHTS) as Field[];
-/** BM25F saturation and per-field length normalisation (the usual values). */
-const BM25_K1 = 1.2;
-const BM25_B = 0.75;
-/**
- * How much a hit gains when the query explains its whole name or summary ("create issue"
- * is all of "Create an issue" but only part of "Create an issue comment").
- */
-const COVERAGE_WEIGHT = 1;
-/** A hit that matches every query word ranks above partial matches of rarer words. */
-const ALL_TERMS_BONUS = 1.5;
-const SYNONYM_WEIGHT = 0.5;
-const DEPRECATED_PENALTY = 0.5;
 
-/** Light stemming: plurals and common suffixes, so "issues" finds "issue" and "labels" finds "label". */
-function stem(word: string): string {
-  if (word.length > 4 && word.endsWith("ies")) return `${word.slice(0, -3)}y`;
-  if (word.length > 4 && /(ss|x|z|ch|sh)es$/.test(word)) return word.slice(0, -2);
-  if (word.length > 3 && word.endsWith("s") && !/(ss|us|is)$/.test(word)) return word.slice(0, -1);
-  if (word.length > 5 && word.endsWith("ing")) return word.slice(0, -3);
-  if (word.length > 4 && word.endsWith("ed")) return word.slice(0, -2);
-  return word;
+/** Ranking constants (tuned together with the field weights; the bench prints what they give). */
+export const RANKING = {
+  /** BM25F saturation and per-field length normalisation (the usual values). */
+  k1: 1.2,
+  b: 0.75,
+  /**
+   * How much a hit gains when the query explains its whole name or summary ("create issue"
+   * is all of "Create an issue" but only part of "Create an issue comment").
+   */
+  coverage: 1.77,
+  /** A hit that matches every query word ranks above partial matches of rarer words. */
+  allTerms: 1.5,
+  synonym: 1,
+  /** Words of the same Lancaster family ("contributed" → "contributor"). */
+  family: 0.6,
+  /** Learned associations, times the association's strength (0–1). */
+  learned: 0.6,
+  deprecated: 0.5,
+  /** Operations of the spec's bigger sections (tags), times 0–1. */
+  section: 0.4,
+  /** The hit's HTTP method does what the query's verbs ask (see INTENTS). */
+  intent: 1.3,
+  /** The query names what the operation does (its first word: "star", "list", "delete"). */
+  action: 1.3,
+};
+
+/** Learned vocabulary: kept when a pair co-occurs in at least this many texts… */
+const MIN_ASSOCIATION_COUNT = 3;
+/** …with at least this Ochiai coefficient (co-occurrences / √(count₁ · count₂))… */
+const MIN_ASSOCIATION = 0.25;
+/** …at most this many per word. */
+const MAX_ASSOCIATIONS = 3;
+/** Words that name a version or a number ("v", "1", "beta", "alpha"): not what an operation does. Linear. */
+const VERSION_WORD = /^(?:v|alpha|beta|[0-9]+)$/;
+
+// ---------------------------------------------------------------------------------------
+// Words
+// ---------------------------------------------------------------------------------------
+
+/** Stems seen so far (a vendor's vocabulary is a few thousand words). */
+const stems = new Map<string, string>();
+const families = new Map<string, string>();
+/** Far above any vendor's vocabulary (GitHub's is a few thousand words). */
+const MAX_CACHED_STEMS = 50_000;
+
+function porter(word: string): string {
+  return word.length > MAX_STEMMED_CHARS ? word : stemmer(word);
 }
 
-/** Words of a text: camelCase and snake/kebab split, lower-cased, stop words dropped, stemmed. */
-export function tokenize(text: string): string[] {
+function lancaster(word: string): string {
+  return word.length > MAX_STEMMED_CHARS ? word : lancasterStemmer(word);
+}
+
+// Linear on V8 (queries are untrusted): each attempt reads one run of one character class
+// and, but for a one-character give-back before a lower-case letter, matches it. Native
+// matching also keeps the first index build fast while the engine's own code is still cold.
+const WORD_PATTERN = /[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+/g;
+
+/**
+ * Lower-cased words of a text, stop words dropped: runs of lower-case letters (with one leading
+ * capital), acronyms (not the capital that starts the next word: "HTMLPage" is "html", "page"),
+ * and digits; so camelCase, snake_case and kebab-case split.
+ */
+function words(text: string): string[] {
   const out: string[] = [];
-  // One pass: lower-case runs, capitalised words, acronyms (not the capital that starts the next word), digits.
-  for (const match of text.matchAll(WORD_PATTERN)) {
-    const word = match[0].toLowerCase();
-    if (STOPWORDS.has(word)) continue;
-    // Search queries bring words of their own: a bound keeps them from growing the cache for ever.
-    if (stems.size >= MAX_CACHED_STEMS) stems.clear();
-    out.push(memoized(stems, word, stem));
+  for (const match of text.match(WORD_PATTERN) ?? []) {
+    const word = match.toLowerCase();
+    if (!STOPWORDS.has(word)) out.push(word);
   }
   return out;
 }
 
-// Linear on V8 (queries are untrusted): each attempt reads one run of one character class
-// and, but for a one-character give-back before a lower-case letter, matches it.
-const WORD_PATTERN = /[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+/g;
-/** Stems seen so far (a vendor's vocabulary is a few thousand words). */
-const stems = new Map<string, string>();
-/** Far above any vendor's vocabulary (GitHub's is a few thousand words). */
-const MAX_CACHED_STEMS = 50_000;
-
-interface IndexedTool {
-  recipe: ToolDefinition;
-  /** Token → BM25F pseudo-frequency (field-weighted, each field length-normalised). */
-  terms: Map<string, number>;
-  /** Distinct words of the name and summary, for the coverage bonus. */
-  headline: Set<string>;
-  tagsLower: string[];
-  summary: string;
+/** The Porter stem of a lower-case word. */
+function stem(word: string): string {
+  // Search queries bring words of their own: a bound keeps them from growing the cache for ever.
+  if (stems.size >= MAX_CACHED_STEMS) stems.clear();
+  return memoized(stems, word, porter);
 }
 
-interface SearchIndex {
-  tools: IndexedTool[];
-  /** Token → number of tools containing it. */
-  documentFrequency: Map<string, number>;
+/** The Lancaster stem of a lower-case word: its derivational family. */
+function family(word: string): string {
+  if (families.size >= MAX_CACHED_STEMS) families.clear();
+  return memoized(families, word, lancaster);
 }
 
-const indexes = new WeakMap<VendorBundle, SearchIndex>();
+/** Words of a text: camelCase and snake/kebab split, lower-cased, stop words dropped, stemmed. */
+export function tokenize(text: string): string[] {
+  return words(text).map(stem);
+}
+
+// ---------------------------------------------------------------------------------------
+// What a tool says about itself
+// ---------------------------------------------------------------------------------------
+
+/** One argument value the index knows, for the hit's explanation. */
+interface ValueSource {
+  param: string;
+  value: string;
+}
+
+/**
+ * Reads texts into word ids for one index build. Specs repeat themselves (GitHub says "The
+ * account owner of the repository" on hundreds of operations), so each distinct text is read
+ * once; ids keep the per-tool work to array indexing.
+ */
+interface Analyser {
+  tokens(text: string): number[];
+  /** The same for a text that will not come again (an operation's own description): not cached. */
+  once(text: string): number[];
+  /** Stem → id, and id → stem. */
+  ids: Map<string, number>;
+  vocabulary: string[];
+  /** Every surface word read → its stem id (for the Lancaster families). */
+  surface: Map<string, number>;
+}
+
+function analyser(): Analyser {
+  const cache = new Map<string, number[]>();
+  const ids = new Map<string, number>();
+  const vocabulary: string[] = [];
+  const surface = new Map<string, number>();
+  const idOf = (word: string): number => {
+    let id = surface.get(word);
+    if (id === undefined) {
+      const s = stem(word);
+      id = ids.get(s);
+      if (id === undefined) {
+        id = vocabulary.length;
+        ids.set(s, id);
+        vocabulary.push(s);
+      }
+      surface.set(word, id);
+    }
+    return id;
+  };
+  return {
+    ids,
+    vocabulary,
+    surface,
+    once: (text) => words(text).map(idOf),
+    tokens(text) {
+      let out = cache.get(text);
+      if (out === undefined) {
+        out = words(text).map(idOf);
+        cache.set(text, out);
+      }
+      return out;
+    },
+  };
+}
+
+/** The distinct argument texts of a vendor, to learn its vocabulary from. */
+interface Units {
+  texts: number[][];
+  /** Argument description (its cached word ids) → the argument names seen with it. */
+  seen: Map<number[], Set<string>>;
+}
+
+interface ToolText {
+  fields: Record<Field, number[]>;
+}
+
+function isObject(value: unknown): value is JsonSchema {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Scalar values an argument schema names: `enum`, `const`, `examples`, through `items` and alternatives. */
+function schemaValues(schema: unknown, depth: number, out: string[]): void {
+  if (!isObject(schema) || depth > MAX_VALUE_DEPTH) return;
+  const push = (value: unknown) => {
+    if (out.length >= MAX_INDEXED_VALUES) return;
+    if ((typeof value === "string" && value.length <= MAX_VALUE_CHARS) || typeof value === "boolean") {
+      const text = String(value);
+      if (text !== "" && !out.includes(text)) out.push(text);
+    }
+  };
+  if (Array.isArray(schema["enum"])) for (const value of schema["enum"]) push(value);
+  if ("const" in schema) push(schema["const"]);
+  if (Array.isArray(schema["examples"])) for (const value of schema["examples"]) push(value);
+  schemaValues(schema["items"], depth + 1, out);
+  for (const key of ["anyOf", "oneOf", "allOf"]) {
+    const alternatives = schema[key];
+    if (Array.isArray(alternatives)) for (const alt of alternatives) schemaValues(alt, depth + 1, out);
+  }
+}
+
+/** The first description found on an argument schema (on itself or one of its alternatives). */
+function schemaDescription(schema: unknown, depth = 0): string {
+  if (!isObject(schema) || depth > MAX_VALUE_DEPTH) return "";
+  if (typeof schema["description"] === "string") return schema["description"];
+  for (const key of ["anyOf", "oneOf", "allOf"]) {
+    const alternatives = schema[key];
+    if (!Array.isArray(alternatives)) continue;
+    for (const alt of alternatives) {
+      const found = schemaDescription(alt, depth + 1);
+      if (found !== "") return found;
+    }
+  }
+  return "";
+}
+
+/** Code spans of a description that look like values (`APPROVE`, `closed`), not sentences. */
+function quotedValues(description: string, out: string[]): void {
+  // Split, not a regex: odd pieces are inside backticks.
+  const pieces = description.split("`");
+  for (let i = 1; i < pieces.length - 1 && out.length < MAX_INDEXED_VALUES; i += 2) {
+    let span = pieces[i] ?? "";
+    if (span.length > 1 && span.startsWith('"') && span.endsWith('"')) span = span.slice(1, -1);
+    if (span.length === 0 || span.length > MAX_VALUE_CHARS || span.includes(" ")) continue;
+    if (!out.includes(span)) out.push(span);
+  }
+}
 
 function summaryOf(recipe: ToolDefinition): string {
   const title = recipe.title?.trim();
@@ -153,61 +390,301 @@ export function httpOperation(recipe: ToolDefinition): ToolRecipe | undefined {
   return "method" in recipe && "path" in recipe ? (recipe as ToolRecipe) : undefined;
 }
 
-/** Argument names: the recipe's parameters, else the input schema's top-level properties. */
-function argumentKeys(recipe: ToolDefinition, http: ToolRecipe | undefined): string[] {
-  if (http !== undefined) return http.params.map((p) => p.key);
-  const properties = recipe.inputSchema["properties"];
-  return properties !== null && typeof properties === "object" ? Object.keys(properties) : [];
+/** The description's opening, without a first line that repeats the summary (GitHub's do, and a summary taken from it does). */
+function descriptionOpening(recipe: ToolDefinition, summary: string): string {
+  let text = recipe.description.slice(0, INDEXED_DESCRIPTION_CHARS + SUMMARY_CHARS);
+  if (summary !== "" && text.startsWith(summary)) text = text.slice(summary.length);
+  return text.slice(0, INDEXED_DESCRIPTION_CHARS);
 }
 
-function fieldTokens(recipe: ToolDefinition): Record<Field, string[]> {
+/**
+ * What one tool says about itself, field by field. Each distinct argument (its name and values;
+ * descriptions measured worse and cost more) is also added to `units`, the texts the vocabulary
+ * is learned from.
+ */
+/** One argument as the index reads it: its name, its description's opening, and its values. */
+interface ArgumentText {
+  key: string;
+  text: string;
+  values: string[];
+}
+
+/** The top-level arguments of a tool's input schema, as indexed (OpenAPI and MCP tools alike). */
+function argumentsOf(recipe: ToolDefinition): ArgumentText[] {
+  const properties = recipe.inputSchema["properties"];
+  if (!isObject(properties)) return [];
+  // Not Object.entries: a hostile server's schema may have a million properties.
+  const entries: Array<[string, unknown]> = [];
+  for (const key in properties) {
+    if (!Object.hasOwn(properties, key)) continue;
+    entries.push([key, properties[key]]);
+    if (entries.length >= MAX_INDEXED_ARGUMENTS) break;
+  }
+  return entries.map(([key, schema]) => {
+    const description = schemaDescription(schema);
+    const text =
+      description.length > INDEXED_ARGUMENT_CHARS
+        ? description.slice(0, INDEXED_ARGUMENT_CHARS)
+        : description;
+    const found: string[] = [];
+    schemaValues(schema, 0, found);
+    quotedValues(text, found);
+    // A quoted argument name is a cross-reference, not a value.
+    return { key, text, values: found.filter((value) => !Object.hasOwn(properties, value)) };
+  });
+}
+
+function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units: Units): ToolText {
   // The name is usually the sanitized operationId: count its words once.
-  const name = [...new Set([...tokenize(recipe.name), ...tokenize(recipe.operationId ?? "")])];
+  const name: number[] = [];
+  for (const text of [recipe.name, recipe.operationId ?? ""]) {
+    for (const token of read.tokens(text)) if (!name.includes(token)) name.push(token);
+  }
   const http = httpOperation(recipe);
+  const argNames: number[] = [];
+  const argText: number[] = [];
+  const valueTokens: number[] = [];
+  for (const { key, text, values } of argumentsOf(recipe)) {
+    const nameTokens = read.tokens(key);
+    argNames.push(...nameTokens);
+    const textTokens = read.tokens(text);
+    argText.push(...textTokens);
+    // An argument the spec repeats (same name, same description) is one text to learn from.
+    let seen = units.seen.get(textTokens);
+    if (seen === undefined) {
+      seen = new Set();
+      units.seen.set(textTokens, seen);
+    }
+    const unit = seen.has(key) ? undefined : [...nameTokens];
+    seen.add(key);
+    for (const value of values) {
+      const tokens = read.tokens(value);
+      valueTokens.push(...tokens);
+      unit?.push(...tokens);
+    }
+    if (unit !== undefined) units.texts.push(unit);
+  }
   return {
-    name,
-    title: tokenize(recipe.title ?? ""),
-    tags: tokenize(recipe.tags.join(" ")),
-    path: http === undefined ? [] : tokenize(http.path.replace(/\{[^{}]*\}/g, " ")),
-    description: tokenize(recipe.description.slice(0, INDEXED_DESCRIPTION_CHARS)),
-    params: tokenize(argumentKeys(recipe, http).join(" ")),
-    method: http === undefined ? [] : tokenize(METHOD_WORDS[http.method]),
+    fields: {
+      name,
+      // Without a title (Kubernetes, Stripe), the description's first sentence is the summary.
+      title: read.tokens(summary),
+      tags: read.tokens(recipe.tags.join(" ")),
+      path: http === undefined ? [] : read.tokens(http.path.replace(/\{[^{}]*\}/g, " ")),
+      description: read.once(descriptionOpening(recipe, summary)),
+      argNames,
+      argText,
+      values: valueTokens,
+      method: http === undefined ? [] : read.tokens(METHOD_WORDS[http.method]),
+    },
   };
 }
 
-function searchIndex(bundle: VendorBundle): SearchIndex {
-  const cached = indexes.get(bundle);
-  if (cached !== undefined) return cached;
-  const recipes = toolsOf(bundle);
-  const perTool = recipes.map(fieldTokens);
+/** The verbs an operation is named by: "star" in `activity/star-repo…`, "list" in `listCoreV1Pod`, "Get" in `GetCharges`. */
+function actionWords(recipe: ToolDefinition, title: number[], read: Analyser): number[] {
+  const id = recipe.operationId ?? recipe.name;
+  const first = read.tokens(id.slice(id.lastIndexOf("/") + 1))[0];
+  const out = first === undefined ? [] : [first];
+  if (title[0] !== undefined && title[0] !== first) out.push(title[0]);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// The index
+// ---------------------------------------------------------------------------------------
+
+interface IndexedTool {
+  recipe: ToolDefinition;
+  /** Distinct words of the name, and of the summary, for the coverage bonus (versions and digits left out). */
+  nameWords: Set<number>;
+  titleWords: Set<number>;
+  /** What the operation does: the first word of its operationId (after any `group/`) and of its summary. */
+  actions: number[];
+  /** Word ids of the fields that say what the operation is (name, summary, tags, path, method): worked out for a hit that may need explaining. */
+  prominent?: Set<number>;
+  /** Word id → the argument (and value) it comes from: worked out for a hit that needs explaining, then kept. */
+  arguments?: { values: Map<number, ValueSource>; params: Map<number, string> };
+  /** How big the operation's API section is, 0–1 (log of its first tag's size over the largest's). */
+  section: number;
+  summary: string;
+}
+
+/** A vendor's search index: build once with {@link buildSearchIndex}, query with {@link searchIndex}. */
+export interface SearchIndex {
+  tools: IndexedTool[];
+  /** Stem → word id. */
+  ids: Map<string, number>;
+  /** By word id: the tools it occurs in, and its BM25F pseudo-frequency in each (field-weighted, length-normalised). */
+  postingTools: number[][];
+  postingFrequencies: number[][];
+  /** Naming words by their first letters, with their ids: the candidates of a Lancaster family. */
+  namingWords: Map<string, Array<[word: string, id: number]>>;
+  /** Lancaster family → the ids of the vendor's naming words in it, filled as queries need them. */
+  families: Map<string, number[]>;
+  /** Learned vocabulary by word id: operation-naming words it keeps company with, and how strongly (0–1). */
+  associations: Map<number, Array<[id: number, strength: number]>>;
+  /** By word id: 1 when the word is in some operation's name or summary. */
+  naming: Uint8Array;
+}
+
+/**
+ * Words that keep company with the words operations are named by, learned from the distinct
+ * arguments (name and values). A pair is kept when it co-occurs often enough
+ * with a high Ochiai coefficient; only naming words (in some operation's name or summary) are
+ * targets, since those are what a query must reach.
+ */
+function learnAssociations(
+  units: Iterable<number[]>,
+  naming: Uint8Array,
+  vocabularySize: number,
+): Map<number, Array<[number, number]>> {
+  const count = new Uint32Array(vocabularySize);
+  const distinctUnits: number[][] = [];
+  for (const unit of units) {
+    const distinct = [...new Set(unit)];
+    for (const t of distinct) count[t] = (count[t] as number) + 1;
+    distinctUnits.push(distinct);
+  }
+  // Pairs that cannot pass are never counted: both words need MIN_ASSOCIATION_COUNT texts, and
+  // together / √(count₁·count₂) ≥ MIN_ASSOCIATION needs their counts within 1 / MIN_ASSOCIATION² of each other.
+  const maxRatio = 1 / (MIN_ASSOCIATION * MIN_ASSOCIATION);
+  const pairs = new Map<number, number>();
+  for (const distinct of distinctUnits) {
+    const targets = distinct.filter(
+      (id) => naming[id] === 1 && (count[id] as number) >= MIN_ASSOCIATION_COUNT,
+    );
+    if (targets.length === 0) continue;
+    for (const t of distinct) {
+      const ct = count[t] as number;
+      // Only words that name nothing are ever expanded (see queryTerms).
+      if (naming[t] === 1 || ct < MIN_ASSOCIATION_COUNT) continue;
+      for (const h of targets) {
+        const ch = count[h] as number;
+        if (ch > ct * maxRatio || ct > ch * maxRatio) continue;
+        // Small integer keys (GitHub: < 2^22): no boxed numbers in the map.
+        const key = t * vocabularySize + h;
+        pairs.set(key, (pairs.get(key) ?? 0) + 1);
+      }
+    }
+  }
+  const associations = new Map<number, Array<[number, number]>>();
+  for (const [key, together] of pairs) {
+    if (together < MIN_ASSOCIATION_COUNT) continue;
+    const t = Math.floor(key / vocabularySize);
+    const h = key % vocabularySize;
+    const strength = together / Math.sqrt((count[t] as number) * (count[h] as number));
+    if (strength < MIN_ASSOCIATION) continue;
+    const kept = associations.get(t);
+    if (kept === undefined) associations.set(t, [[h, strength]]);
+    else kept.push([h, strength]);
+  }
+  for (const kept of associations.values()) {
+    kept.sort((a, b) => b[1] - a[1]);
+    kept.length = Math.min(kept.length, MAX_ASSOCIATIONS);
+  }
+  return associations;
+}
+
+/** Builds the search index of a list of tools (pure; the bench measures it for GitHub). */
+export function buildSearchIndex(
+  recipes: readonly ToolDefinition[],
+  weights: Record<Field, number> = FIELD_WEIGHTS,
+): SearchIndex {
+  const read = analyser();
+  const units: Units = { texts: [], seen: new Map() };
+  const summaries = recipes.map(summaryOf);
+  const texts = recipes.map((recipe, i) => toolText(recipe, summaries[i] as string, read, units));
+  const size = read.vocabulary.length;
   const averages = {} as Record<Field, number>;
   for (const field of FIELDS) {
-    const total = perTool.reduce((n, fields) => n + fields[field].length, 0);
-    averages[field] = Math.max(1, total / Math.max(1, perTool.length));
+    const total = texts.reduce((n, text) => n + text.fields[field].length, 0);
+    averages[field] = Math.max(1, total / Math.max(1, texts.length));
   }
-  const tools: IndexedTool[] = [];
-  const documentFrequency = new Map<string, number>();
-  recipes.forEach((recipe, i) => {
-    const fields = perTool[i] as Record<Field, string[]>;
-    const terms = new Map<string, number>();
+  const postingTools: number[][] = Array.from({ length: size }, () => []);
+  const postingFrequencies: number[][] = Array.from({ length: size }, () => []);
+  const naming = new Uint8Array(size);
+  // One scratch row for every tool's term frequencies, cleared through the list of words it touched.
+  const frequency = new Float64Array(size);
+  const touched: number[] = [];
+  // "V1beta1" says which version, not what the operation does.
+  const versions = new Uint8Array(size);
+  read.vocabulary.forEach((word, id) => {
+    if (VERSION_WORD.test(word)) versions[id] = 1;
+  });
+  const isWord = (id: number) => versions[id] !== 1;
+  const tools = recipes.map((recipe, i): IndexedTool => {
+    const { fields } = texts[i] as ToolText;
     for (const field of FIELDS) {
       const tokens = fields[field];
-      if (tokens.length === 0) continue;
-      const weight = FIELD_WEIGHTS[field] / (1 - BM25_B + (BM25_B * tokens.length) / averages[field]);
-      for (const token of tokens) terms.set(token, (terms.get(token) ?? 0) + weight);
+      if (tokens.length === 0 || weights[field] === 0) continue;
+      const weight = weights[field] / (1 - RANKING.b + (RANKING.b * tokens.length) / averages[field]);
+      for (const token of tokens) {
+        if (frequency[token] === 0) touched.push(token);
+        frequency[token] = (frequency[token] as number) + weight;
+      }
     }
-    for (const token of terms.keys()) documentFrequency.set(token, (documentFrequency.get(token) ?? 0) + 1);
-    tools.push({
+    for (const token of touched) {
+      (postingTools[token] as number[]).push(i);
+      (postingFrequencies[token] as number[]).push(frequency[token] as number);
+      frequency[token] = 0;
+    }
+    touched.length = 0;
+    for (const token of fields.name) naming[token] = 1;
+    for (const token of fields.title) naming[token] = 1;
+    return {
       recipe,
-      terms,
-      headline: new Set(fields.title.length > 0 ? fields.title : fields.name),
-      tagsLower: recipe.tags.map((t) => t.toLowerCase()),
-      summary: summaryOf(recipe),
-    });
+      actions: actionWords(recipe, fields.title, read),
+      nameWords: new Set(fields.name.filter(isWord)),
+      titleWords: new Set(fields.title.filter(isWord)),
+      section: 0,
+      summary: summaries[i] as string,
+    };
   });
-  const index: SearchIndex = { tools, documentFrequency };
-  indexes.set(bundle, index);
-  return index;
+  // The spec's own shape as a prior: its big sections (GitHub's repos, Kubernetes' core) hold
+  // what is asked for most.
+  const sections = new Map<string, number>();
+  for (const recipe of recipes) {
+    const tag = recipe.tags[0];
+    if (tag !== undefined) sections.set(tag, (sections.get(tag) ?? 0) + 1);
+  }
+  const largest = Math.log(1 + Math.max(1, ...sections.values()));
+  tools.forEach((tool) => {
+    const tag = tool.recipe.tags[0];
+    tool.section = tag === undefined ? 0 : Math.log(1 + (sections.get(tag) ?? 0)) / largest;
+  });
+  // Families only join naming words (the only ones a family expansion adds to a query), and are
+  // worked out per query word: Lancaster keeps a word's first letters, so only words that share
+  // them are candidates.
+  const namingWords = new Map<string, Array<[string, number]>>();
+  for (const [word, id] of read.surface) {
+    if (naming[id] !== 1) continue;
+    const prefix = word.slice(0, FAMILY_PREFIX_CHARS);
+    const bucket = namingWords.get(prefix);
+    if (bucket === undefined) namingWords.set(prefix, [[word, id]]);
+    else bucket.push([word, id]);
+  }
+  return {
+    tools,
+    ids: read.ids,
+    postingTools,
+    postingFrequencies,
+    namingWords,
+    families: new Map(),
+    associations: learnAssociations(units.texts, naming, size),
+    naming,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Search
+// ---------------------------------------------------------------------------------------
+
+/** Why a hit matched when the query reached it through an argument rather than its name or summary. */
+export interface SearchVia {
+  /** The argument to set. */
+  param: string;
+  /** The value of it the query named (an enum value, example, or a value its description quotes). */
+  value?: string;
 }
 
 /** One search result. */
@@ -219,6 +696,8 @@ export interface SearchHit {
   summary: string;
   tags: string[];
   deprecated?: true;
+  /** Set when a query word matched only one of the operation's arguments or argument values. */
+  via?: SearchVia;
   score: number;
 }
 
@@ -230,61 +709,226 @@ export interface SearchOptions {
   visible?: (tool: string) => boolean;
 }
 
-/** Ranked search over a vendor's operations (BM25 over weighted fields, light stemming, a few synonyms). */
+interface QueryTerm {
+  id: number;
+  weight: number;
+  /** Index of the query word it stands for. */
+  word: number;
+}
+
+/** The vendor's naming words in the Lancaster family of a query word. */
+function familyOf(index: SearchIndex, word: string): number[] {
+  const key = family(word);
+  let members = index.families.get(key);
+  if (members === undefined) {
+    members = [];
+    for (const [candidate, id] of index.namingWords.get(word.slice(0, FAMILY_PREFIX_CHARS)) ?? []) {
+      if (family(candidate) === key && !members.includes(id)) members.push(id);
+    }
+    // Query words are the caller's: a bound keeps them from growing the index for ever.
+    if (index.families.size >= MAX_CACHED_STEMS) index.families.clear();
+    index.families.set(key, members);
+  }
+  return members;
+}
+
+/**
+ * The weighted word ids a query stands for, in query-word order: its stems, their synonyms,
+ * Lancaster families and learned associates. `words` counts the distinct stems.
+ */
+function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; words: number } {
+  const surface = [...new Set(words(query))];
+  const byId = new Map<number, QueryTerm>();
+  const add = (id: number | undefined, weight: number, word: number) => {
+    if (id === undefined) return;
+    const existing = byId.get(id);
+    if (existing === undefined || existing.weight < weight) byId.set(id, { id, weight, word });
+  };
+  const stemsOf = surface.map(stem);
+  stemsOf.forEach((s, word) => {
+    add(index.ids.get(s), 1, word);
+  });
+  surface.forEach((raw, word) => {
+    // Own keys only: a query word such as "constructor" must not find Object.prototype's.
+    for (const synonym of (Object.hasOwn(SYNONYMS, raw) && SYNONYMS[raw]) || []) {
+      add(index.ids.get(stem(synonym)), RANKING.synonym, word);
+    }
+    // Only words that name operations are worth reaching: the rest are already matched as they are.
+    for (const member of familyOf(index, raw)) add(member, RANKING.family, word);
+    // A word that names no operation ("branch" in GitHub, where branches are refs) reaches
+    // the naming words it keeps company with.
+    // General verbs (synonyms, intents) are handled above and keep company with everything.
+    const id =
+      Object.hasOwn(SYNONYMS, raw) || Object.hasOwn(INTENTS, raw)
+        ? undefined
+        : index.ids.get(stemsOf[word] as string);
+    if (id !== undefined && index.naming[id] !== 1) {
+      for (const [associate, strength] of index.associations.get(id) ?? []) {
+        add(associate, RANKING.learned * strength, word);
+      }
+    }
+  });
+  const terms = [...byId.values()].sort((a, b) => a.word - b.word);
+  return { terms, words: new Set(stemsOf).size };
+}
+
+/** How much of a name or summary the query's words explain. */
+function share(covered: number | undefined, words: Set<number>): number {
+  return words.size === 0 ? 0 : (covered ?? 0) / words.size;
+}
+
+/** Ranked search over an index (BM25F over weighted fields, with the expansions above). */
+export function searchIndex(
+  index: SearchIndex,
+  options: SearchOptions,
+): { hits: SearchHit[]; matched: number } {
+  const limit = Math.min(MAX_SEARCH_LIMIT, Math.max(1, options.limit ?? DEFAULT_SEARCH_LIMIT));
+  const tag = options.tag?.trim().toLowerCase();
+  const query = options.query ?? "";
+  const { terms, words: wordCount } = queryTerms(index, query);
+  const intended = new Set<HttpMethod>();
+  for (const word of words(query))
+    for (const method of (Object.hasOwn(INTENTS, word) && INTENTS[word]) || []) intended.add(method);
+  const keep = (tool: IndexedTool) =>
+    (tag === undefined || tag === "" || tool.recipe.tags.some((t) => t.toLowerCase() === tag)) &&
+    (options.visible === undefined || options.visible(tool.recipe.name));
+  const scored: Array<{ tool: IndexedTool; score: number; order: number }> = [];
+  if (words(query).length === 0) {
+    index.tools.forEach((tool, order) => {
+      if (keep(tool)) scored.push({ tool, score: 0, order });
+    });
+  } else {
+    // Only the tools that hold a query term are touched (postings), word by word.
+    const n = index.tools.length;
+    const scores = new Float64Array(n);
+    const acted = new Uint8Array(n);
+    const coveredName = new Uint16Array(n);
+    const coveredTitle = new Uint16Array(n);
+    const wordsMatched = new Uint16Array(n);
+    const lastWord = new Int32Array(n).fill(-1);
+    const touched: number[] = [];
+    for (const { id, weight, word } of terms) {
+      const tools = index.postingTools[id] as number[];
+      const frequencies = index.postingFrequencies[id] as number[];
+      const idf = Math.log(1 + (n - tools.length + 0.5) / (tools.length + 0.5));
+      for (let k = 0; k < tools.length; k++) {
+        const i = tools[k] as number;
+        const tf = frequencies[k] as number;
+        if (scores[i] === 0) touched.push(i);
+        scores[i] = (scores[i] as number) + weight * idf * ((tf * (RANKING.k1 + 1)) / (tf + RANKING.k1));
+        if (lastWord[i] !== word) {
+          lastWord[i] = word;
+          wordsMatched[i] = (wordsMatched[i] as number) + 1;
+        }
+        const tool = index.tools[i] as IndexedTool;
+        if (weight >= RANKING.synonym && tool.actions.includes(id)) acted[i] = 1;
+        if (weight === 1) {
+          if (tool.nameWords.has(id)) coveredName[i] = (coveredName[i] as number) + 1;
+          if (tool.titleWords.has(id)) coveredTitle[i] = (coveredTitle[i] as number) + 1;
+        }
+      }
+    }
+    for (const i of touched) {
+      const tool = index.tools[i] as IndexedTool;
+      if (!keep(tool)) continue;
+      let score = scores[i] as number;
+      score *=
+        1 +
+        RANKING.coverage *
+          Math.max(share(coveredName[i], tool.nameWords), share(coveredTitle[i], tool.titleWords));
+      if ((wordsMatched[i] as number) >= wordCount) score *= RANKING.allTerms;
+      if (acted[i] === 1) score *= RANKING.action;
+      score *= 1 + RANKING.section * tool.section;
+      const method = httpOperation(tool.recipe)?.method;
+      if (method !== undefined && intended.has(method)) score *= RANKING.intent;
+      if (tool.recipe.deprecated) score *= RANKING.deprecated;
+      scored.push({ tool, score, order: i });
+    }
+  }
+  scored.sort((a, b) => b.score - a.score || a.order - b.order);
+  const hits = scored.slice(0, limit).map(({ tool, score }): SearchHit => {
+    const via = explain(index, tool, terms);
+    return {
+      name: tool.recipe.name,
+      ...httpFields(tool.recipe),
+      summary: tool.summary,
+      tags: tool.recipe.tags,
+      ...(tool.recipe.deprecated ? { deprecated: true as const } : {}),
+      ...(via === undefined ? {} : { via }),
+      score: Math.round(score * 100) / 100,
+    };
+  });
+  return { hits, matched: scored.length };
+}
+
+/**
+ * The argument (and value) through which a query word reached `tool`, when some query word
+ * is in none of its name, summary, tags, path or method. A value beats a bare argument name;
+ * the query's own words beat their expansions.
+ */
+function explain(index: SearchIndex, tool: IndexedTool, terms: QueryTerm[]): SearchVia | undefined {
+  const reached = new Set<number>();
+  tool.prominent ??= prominentWords(index, tool);
+  for (const { id, word } of terms) if (tool.prominent.has(id)) reached.add(word);
+  if (terms.every(({ word }) => reached.has(word))) return undefined;
+  tool.arguments ??= argumentWords(index, tool.recipe);
+  let best: { via: SearchVia; rank: number } | undefined;
+  for (const { id, weight, word } of terms) {
+    if (reached.has(word)) continue;
+    const value = tool.arguments.values.get(id);
+    const param = value === undefined ? tool.arguments.params.get(id) : undefined;
+    if (value === undefined && param === undefined) continue;
+    const rank = (value === undefined ? 0 : 2) + weight;
+    if (best === undefined || rank > best.rank) {
+      best = { via: value === undefined ? { param: param as string } : { ...value }, rank };
+    }
+  }
+  return best?.via;
+}
+
+/** The words of a tool's name, summary, tags, path and method (the index's prominent fields). */
+function prominentWords(index: SearchIndex, tool: IndexedTool): Set<number> {
+  const recipe = tool.recipe;
+  const http = httpOperation(recipe);
+  const text = [
+    recipe.name,
+    recipe.operationId ?? "",
+    tool.summary,
+    recipe.tags.join(" "),
+    http === undefined ? "" : `${http.path.replace(/\{[^{}]*\}/g, " ")} ${METHOD_WORDS[http.method]}`,
+  ].join(" ");
+  return new Set(tokenize(text).map((s) => index.ids.get(s) ?? -1));
+}
+
+/** Which argument (and value) each of a tool's argument words comes from; the first one wins. */
+function argumentWords(
+  index: SearchIndex,
+  recipe: ToolDefinition,
+): { values: Map<number, ValueSource>; params: Map<number, string> } {
+  const values = new Map<number, ValueSource>();
+  const params = new Map<number, string>();
+  const idsOf = (text: string) => tokenize(text).map((s) => index.ids.get(s) ?? -1);
+  for (const { key, values: found } of argumentsOf(recipe)) {
+    // Only the argument's own name: a word of its description is too loose to say "set this".
+    for (const id of idsOf(key)) if (!params.has(id)) params.set(id, key);
+    for (const value of found) {
+      for (const id of idsOf(value)) if (!values.has(id)) values.set(id, { param: key, value });
+    }
+  }
+  return { values, params };
+}
+
+const indexes = new WeakMap<VendorBundle, SearchIndex>();
+
+/** Ranked search over a vendor's operations (the tools its kind lists); indexed on the first search. */
 export function searchTools(
   bundle: VendorBundle,
   options: SearchOptions,
 ): { hits: SearchHit[]; matched: number } {
-  const index = searchIndex(bundle);
-  const limit = Math.min(MAX_SEARCH_LIMIT, Math.max(1, options.limit ?? DEFAULT_SEARCH_LIMIT));
-  const tag = options.tag?.trim().toLowerCase();
-  const words = [...new Set(tokenize(options.query ?? ""))];
-  const query = new Map<string, { weight: number; word: string }>();
-  for (const word of words) query.set(word, { weight: 1, word });
-  for (const word of words) {
-    // Own keys only: a query word such as "constructor" must not find Object.prototype's.
-    for (const synonym of (Object.hasOwn(SYNONYMS, word) && SYNONYMS[word]) || []) {
-      const token = stem(synonym);
-      if (!query.has(token)) query.set(token, { weight: SYNONYM_WEIGHT, word });
-    }
-  }
-  const n = index.tools.length;
-  const scored: Array<{ tool: IndexedTool; score: number; order: number }> = [];
-  index.tools.forEach((tool, order) => {
-    if (tag !== undefined && tag !== "" && !tool.tagsLower.includes(tag)) return;
-    if (options.visible && !options.visible(tool.recipe.name)) return;
-    if (query.size === 0) {
-      scored.push({ tool, score: 0, order });
-      return;
-    }
-    let score = 0;
-    let covered = 0;
-    const matchedWords = new Set<string>();
-    for (const [token, { weight, word }] of query) {
-      const tf = tool.terms.get(token);
-      if (tf === undefined) continue;
-      const df = index.documentFrequency.get(token) ?? 0;
-      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
-      score += weight * idf * ((tf * (BM25_K1 + 1)) / (tf + BM25_K1));
-      matchedWords.add(word);
-      if (weight === 1 && tool.headline.has(token)) covered++;
-    }
-    if (score === 0) return;
-    if (tool.headline.size > 0) score *= 1 + (COVERAGE_WEIGHT * covered) / tool.headline.size;
-    if (matchedWords.size === words.length) score *= ALL_TERMS_BONUS;
-    if (tool.recipe.deprecated) score *= DEPRECATED_PENALTY;
-    scored.push({ tool, score, order });
-  });
-  scored.sort((a, b) => b.score - a.score || a.order - b.order);
-  const hits = scored.slice(0, limit).map(({ tool, score }) => ({
-    name: tool.recipe.name,
-    ...httpFields(tool.recipe),
-    summary: tool.summary,
-    tags: tool.recipe.tags,
-    ...(tool.recipe.deprecated ? { deprecated: true as const } : {}),
-    score: Math.round(score * 100) / 100,
-  }));
-  return { hits, matched: scored.length };
+  return searchIndex(
+    memoized(indexes, bundle, (b) => buildSearchIndex(toolsOf(b))),
+    options,
+  );
 }
 
 /** `method` and `path` of an HTTP operation; nothing for tools of other kinds. */

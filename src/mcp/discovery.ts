@@ -3,7 +3,7 @@
  *
  * | Tool | Does |
  * |---|---|
- * | `search`   | ranked keyword (and tag) search over the vendor's operations: name, method, path, summary |
+ * | `search`   | ranked keyword (and tag) search over the vendor's operations: name, summary, path, tags, description, arguments and their values |
  * | `describe` | the full input schema (and output schema) of up to {@link MAX_DESCRIBE_TOOLS} operations |
  * | `call`     | runs one operation by name with arguments, through the normal execution path |
  *
@@ -14,12 +14,12 @@
  * when it says nothing and has more tools than `DISCOVERY_TOOL_THRESHOLD` (default
  * {@link DEFAULT_DISCOVERY_TOOL_THRESHOLD}). `"toolMode": "tools"` always lists every tool.
  *
- * GitHub's 1,223 operations cost a client about 608,000 tokens as tools and about 640 as
+ * GitHub's 1,223 operations cost a client about 608,000 tokens as tools and about 680 as
  * discovery tools (`npm run bench` measures both).
  *
- * The search index is built lazily, once per isolate and bundle (≈ 50 ms for GitHub, on the
- * first search; listing, describe and call never wait for it), from the compiled recipes: no
- * compiler change, nothing extra shipped.
+ * The search index is built lazily, once per isolate and bundle (on the first search; listing,
+ * describe and call never wait for it), from the compiled recipes and input schemas: no compiler
+ * change, nothing extra shipped. `npm run bench` measures its build and query times.
  *
  * This file holds the tool kinds and the three listing entries (src/config.ts reads the threshold); the search engine is
  * src/mcp/discovery-search.ts, the tools' arguments and answers src/mcp/discovery-tools.ts.
@@ -70,7 +70,9 @@ export function discoveryTools(bundle: VendorBundle, prefix: string): Tool[] {
       title: `Search ${api} operations`,
       description:
         `Find operations of the ${api} API (${count} operations) by keywords, ranked by relevance: ` +
-        `names, summaries, paths and tags are searched. Returns operation names with method, path and summary. ` +
+        `names, summaries, paths, tags, descriptions, arguments and their values are searched. ` +
+        `Returns operation names with method, path and summary; a hit found through one of its arguments ` +
+        `says which in \`via\` (e.g. {"param": "state", "value": "closed"}: set that argument). ` +
         `Next: \`${prefix}describe\` for their arguments, then \`${prefix}call\` to run one.`,
       inputSchema: {
         type: "object",

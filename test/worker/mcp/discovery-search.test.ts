@@ -54,6 +54,13 @@ describe("search", () => {
     ]);
   });
 
+  it("finds an operation through a request-body enum and says which argument to set (#15)", async () => {
+    // "close" is in no name or summary: only updateIssue's body has state: open | closed.
+    const result = await callTool(VENDOR_PATH, "search", { query: "close an issue", limit: 3 });
+    const hits = (result.structuredContent as { results: Array<Hit & { via?: unknown }> }).results;
+    expect(hits[0]).toMatchObject({ name: "updateIssue", via: { param: "state", value: "closed" } });
+  });
+
   it("ranks a deprecated operation below a current one that matches as well", () => {
     const { hits } = searchTools(fixture(), { query: "issue", limit: 20 });
     const names = hits.map((h) => h.name);
@@ -75,5 +82,31 @@ describe("search", () => {
     expect(unknownField.isError).toBe(true);
     const badLimit = await callTool(VENDOR_PATH, "search", { query: "issue", limit: 500 });
     expect(json(badLimit)).toMatchObject({ error: "invalid_arguments", errors: [{ pointer: "/limit" }] });
+  });
+});
+
+describe("search over an upstream MCP server's tools", () => {
+  // test/fixtures/specs/mcp-search: an MCP vendor in discovery mode, tools from its snapshot.
+  const MCP_VENDOR_PATH = "/v1/mcp-search/mcp";
+
+  it("finds a tool through an enum value of its input schema, and says which argument to set", async () => {
+    const archive = await callTool(MCP_VENDOR_PATH, "search", { query: "archive a ticket", limit: 3 });
+    expect(archive.isError).toBeFalsy();
+    const hits = (archive.structuredContent as { results: Array<Hit & { via?: unknown }> }).results;
+    expect(hits[0]).toMatchObject({ name: "update_ticket", via: { param: "status", value: "archived" } });
+    // MCP tools have no method or path.
+    expect(hits[0]).not.toHaveProperty("method");
+    const urgent = await callTool(MCP_VENDOR_PATH, "search", { query: "mark a ticket as urgent" });
+    expect((urgent.structuredContent as { results: Hit[] }).results[0]).toMatchObject({
+      name: "update_ticket",
+      via: { param: "priority", value: "urgent" },
+    });
+  });
+
+  it("does not explain a hit its name or summary already explains", async () => {
+    const result = await callTool(MCP_VENDOR_PATH, "search", { query: "delete a ticket", limit: 1 });
+    const hit = (result.structuredContent as { results: Array<Hit & { via?: unknown }> }).results[0];
+    expect(hit?.name).toBe("delete_ticket");
+    expect(hit).not.toHaveProperty("via");
   });
 });

@@ -1,0 +1,101 @@
+/**
+ * Bench section `search` (#15): the discovery search engine scored on the evaluation set of
+ * scripts/bench/search-eval (GitHub, Stripe, Kubernetes): top-1, top-3 and MRR per API, for the
+ * development part and for the held-out part, plus each API's index build time in Node.
+ * (Build and query times inside workerd, for GitHub, are in the big-api section.)
+ *
+ * The held-out part is imported by name at run time. While tuning the engine, never look at its
+ * numbers: `SEARCH_EVAL_HOLDOUT=0 npm run bench -- --only search` scores the development part only.
+ *
+ * @module
+ */
+import { performance } from "node:perf_hooks";
+import type { EvalCase, EvalResult } from "./search-eval/evaluate.ts";
+import type { EvalApi } from "./search-eval/specs.ts";
+
+/** Imported by name, not statically: the held-out tasks stay out of every tuning build. */
+const HOLDOUT_MODULE = "./search-eval/holdout.ts";
+
+export interface SearchEvalRow {
+  api: EvalApi | "all";
+  cases: number;
+  top1: number;
+  top3: number;
+  /** Shares (0–1). */
+  top1Rate: number;
+  top3Rate: number;
+  mrr: number;
+}
+
+export interface SearchQualityResult {
+  parts: Array<{ part: "dev" | "holdout"; rows: SearchEvalRow[] }>;
+  /** Why the held-out part was not scored (SEARCH_EVAL_HOLDOUT=0). */
+  holdoutSkipped?: string;
+  /** First index build of the process, per API, in Node (the engine's code still cold, as in a fresh isolate). */
+  indexBuildMs: Partial<Record<EvalApi, number>>;
+  operations: Partial<Record<EvalApi, number>>;
+}
+
+export interface SearchQualityOptions {
+  log: (line: string) => void;
+  /** Score the held-out part too (default: unless SEARCH_EVAL_HOLDOUT=0). */
+  holdout?: boolean;
+}
+
+function rows(result: EvalResult, apis: readonly EvalApi[]): SearchEvalRow[] {
+  const out: SearchEvalRow[] = [];
+  for (const api of [...apis, "all"] as const) {
+    const s = result[api];
+    if (s === undefined) continue;
+    out.push({
+      api,
+      cases: s.cases,
+      top1: s.top1,
+      top3: s.top3,
+      top1Rate: s.top1Rate,
+      top3Rate: s.top3Rate,
+      mrr: s.mrr,
+    });
+  }
+  return out;
+}
+
+export async function runSearchQuality(opts: SearchQualityOptions): Promise<SearchQualityResult> {
+  const { log } = opts;
+  const { engineSearch, evaluate } = await import("./search-eval/evaluate.ts");
+  const { EVAL_APIS, evalBundles } = await import("./search-eval/specs.ts");
+  log("search: compiling GitHub, Stripe and Kubernetes (cached after the first run)…");
+  const bundles = await evalBundles();
+  // engineSearch makes the engine importable in Node; its first use builds each index.
+  const search = await engineSearch(bundles);
+  const { buildSearchIndex } = await import("../../src/mcp/discovery-search.ts");
+  const indexBuildMs: SearchQualityResult["indexBuildMs"] = {};
+  const operations: SearchQualityResult["operations"] = {};
+  for (const api of EVAL_APIS) {
+    const started = performance.now();
+    buildSearchIndex(bundles[api].tools);
+    indexBuildMs[api] = performance.now() - started;
+    operations[api] = bundles[api].tools.length;
+  }
+  const parts: SearchQualityResult["parts"] = [];
+  const { DEV_CASES } = await import("./search-eval/dev.ts");
+  parts.push({ part: "dev", rows: rows(await evaluate(DEV_CASES, search), EVAL_APIS) });
+  const holdout = opts.holdout ?? process.env["SEARCH_EVAL_HOLDOUT"] !== "0";
+  if (holdout) {
+    const { HOLDOUT_CASES } = (await import(HOLDOUT_MODULE)) as { HOLDOUT_CASES: EvalCase[] };
+    parts.push({ part: "holdout", rows: rows(await evaluate(HOLDOUT_CASES, search), EVAL_APIS) });
+  }
+  for (const part of parts) {
+    const all = part.rows.find((r) => r.api === "all");
+    if (all)
+      log(
+        `  search ${part.part}: top-1 ${(all.top1Rate * 100).toFixed(1)}%, top-3 ${(all.top3Rate * 100).toFixed(1)}%`,
+      );
+  }
+  return {
+    parts,
+    ...(holdout ? {} : { holdoutSkipped: "SEARCH_EVAL_HOLDOUT=0" }),
+    indexBuildMs,
+    operations,
+  };
+}
