@@ -64,6 +64,8 @@ export interface ResolvedUser {
   name: string;
   teamId?: string;
   role?: TeamRole;
+  /** `role: "admin"` and no team: sees every operator surface (`/status`, `/metrics`, `/admin/*`). */
+  gatewayAdmin?: true;
 }
 
 export type OidcConfig = OidcSettings;
@@ -118,7 +120,8 @@ function resolveUsers(vars: AuthSettings): AuthConfig {
         `user "${user.id}" names team "${user.team}", which GATEWAY_TEAMS does not define`,
       );
     }
-    if (user.role !== undefined && user.team === undefined) {
+    // `admin` without a team is a gateway admin (operator surfaces); `member` needs a team to be one of.
+    if (user.role === "member" && user.team === undefined) {
       throw invalidVariable("GATEWAY_USERS", `user "${user.id}" has a role but no team`);
     }
     users.set(user.id, user);
@@ -144,6 +147,7 @@ export function resolveUser(config: AuthConfig, userId: string): ResolvedUser | 
       id: user.id,
       name: user.name ?? user.id,
       ...(user.team === undefined ? {} : { teamId: user.team, role: user.role ?? "member" }),
+      ...(user.team === undefined && user.role === "admin" ? { gatewayAdmin: true as const } : {}),
     };
   }
   if (userId.startsWith(OIDC_UNLISTED_PREFIX) && config.oidc?.allowUnlisted)

@@ -82,7 +82,7 @@ export async function opsViewer(c: Context, env: Env, need: OpsNeed): Promise<Op
     );
   }
   if (user.teamId === undefined) {
-    if (user.role === "admin") return { scope: "all", via: "session", userId: user.id };
+    if (user.gatewayAdmin === true) return { scope: "all", via: "session", userId: user.id };
     throw new GatewayError("forbidden", "Only gateway admins and team members see operator pages.");
   }
   const role = user.role ?? "member";

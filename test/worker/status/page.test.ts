@@ -443,6 +443,19 @@ describe("who sees what with client auth on", () => {
     expect(data.links.map((l) => l.href)).toContain("/admin/audit");
   });
 
+  it("shows everything to a gateway admin: role admin and no team", async () => {
+    const env = await withToken();
+    const users = JSON.parse(String(env.GATEWAY_USERS)) as { id: string; role?: string }[];
+    for (const user of users) if (user.id === "dave") user.role = "admin";
+    const dave = new Browser({ ...env, GATEWAY_USERS: JSON.stringify(users) } as TestEnv);
+    await dave.signIn("dave", "/status");
+    const res = await dave.fetch("/status", { headers: JSON_ACCEPT });
+    expect(res.status).toBe(200);
+    const data = (await res.json()) as StatusData;
+    expect(data.viewer).toMatchObject({ scope: "all", via: "session", userId: "dave" });
+    expect(data.vendors.length).toBe(vendorNames().length);
+  });
+
   it("refuses a signed-in user without a team or the admin role", async () => {
     const dave = new Browser(await withToken());
     await dave.signIn("dave", "/status");
