@@ -139,6 +139,11 @@ export interface QuotaCall {
   clock: Clock;
   requestId?: string;
   traceId?: string;
+  /**
+   * Keeps the call's request alive for a grant it runs for other calls too (a shared grant's
+   * RPC lives in the request that started it: if that one ended early, the others would wait).
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /** One call waiting for a grant: `undefined` means the shared grant failed and it asks on its own. */
@@ -268,7 +273,13 @@ async function admitAlone(admission: Admission, call: QuotaCall): Promise<QuotaD
  * were not granted. If the guard fails, the first waiter gets the unavailable decision (logged)
  * and the others ask on their own, so each call still tries the guard once.
  */
-async function grant(admission: Admission): Promise<void> {
+function startGrant(admission: Admission, running: QuotaCall): void {
+  const granting = grant(admission, running);
+  running.waitUntil?.(granting);
+}
+
+/** {@link startGrant}'s work; `running` is the call whose request runs it (and its next grant). */
+async function grant(admission: Admission, running: QuotaCall): Promise<void> {
   const { lease, limits } = admission;
   lease.asking = true;
   const first = lease.waiting[0] as Waiter;
@@ -296,7 +307,7 @@ async function grant(admission: Admission): Promise<void> {
   lease.spare = answer.granted - served.length;
   lease.until = until;
   for (const waiter of served) waiter.resolve(ADMITTED);
-  if (lease.waiting.length > 0) void grant(admission);
+  if (lease.waiting.length > 0) startGrant(admission, running);
 }
 
 /**
@@ -325,7 +336,7 @@ export function startQuotaAdmission(call: QuotaCall): Promise<QuotaDecision> | u
   const admission: Admission = { policy, userId, teamId, limits, lease };
   return new Promise<QuotaDecision | undefined>((resolve) => {
     lease.waiting.push({ call, resolve });
-    if (!lease.asking) void grant(admission);
+    if (!lease.asking) startGrant(admission, call);
   }).then((decision) => decision ?? admitAlone(admission, call));
 }
 
