@@ -3,7 +3,8 @@
  * the per-call section (the bench API's `getItem`, `GATEWAY_AUTH=none`, so every call counts as
  * the one local user), run twice with the same load: without `GATEWAY_QUOTAS` (the call path as
  * before quotas) and with a per-user limit per minute and per day too high to refuse anything, so
- * every call makes its one `QuotaGuard.admit` round trip. The two run in interleaved rounds and
+ * every call is admitted and counted, through the isolate's admission lease (one `QuotaGuard.admit`
+ * per grant of several calls, src/resilience/quota-client.ts). The two run in interleaved rounds and
  * each keeps its cheapest round (interference only adds CPU). workerd's CPU includes the quota
  * object's own work: locally it runs in the same process, on Cloudflare elsewhere.
  */
@@ -29,7 +30,7 @@ export type QuotaVariant = "off" | "on";
 
 export const QUOTA_VARIANT_LABELS: Record<QuotaVariant, string> = {
   off: "quotas off (GATEWAY_QUOTAS unset)",
-  on: "quotas on (per-user limit per minute and per day: one QuotaGuard.admit per call)",
+  on: "quotas on (per-user limit per minute and per day, admissions leased in blocks)",
 };
 
 export interface QuotaBenchResult {

@@ -11,6 +11,11 @@
  * its count is on disk (the output gate), and the admissions that arrive together share that one
  * commit.
  *
+ * Grants: an isolate may ask for several admissions at once (`want`, quota-client.ts's lease):
+ * the object grants `min(want, headroom of every limit)` and counts them all at grant time, so no
+ * limit is ever exceeded whatever the isolates do with them; units an isolate never spends stay
+ * counted (usage over-reports by at most what is outstanding, never under-reports).
+ *
  * Windows are fixed and aligned to UTC: a minute window starts at second 0 of the minute, a day
  * window at 00:00 UTC; at the boundary the count starts over (so up to twice a limit can pass
  * within a minute that straddles one). Time comes from the caller (`now`, the call's clock), so
@@ -55,11 +60,16 @@ export interface QuotaAdmitRequest {
   limits: readonly QuotaLimit[];
   /** The call's clock, epoch ms. */
   now: number;
+  /** Admissions asked for at once (default 1); fewer are granted when a limit has less room. */
+  want?: number;
 }
 
+/** Most admissions one request is granted: far above any isolate's concurrency, a bound on a bad `want`. */
+const MAX_GRANT = 1_000;
+
 export type QuotaAdmission =
-  /** Counted in every limit; `usage` after counting. */
-  | { admitted: true; usage: QuotaUsage[] }
+  /** `granted` (1 to `want`) admissions counted in every limit; `usage` after counting. */
+  | { admitted: true; granted: number; usage: QuotaUsage[] }
   /**
    * Counted nowhere: `refused` is the used-up limit that resets last (retrying before then is
    * refused again); `usage` is every limit as it stands.
@@ -97,7 +107,8 @@ export class QuotaGuard extends DurableObject<Env> {
   }
 
   /**
-   * Checks every limit and counts the call in all of them, or in none. The decision is taken
+   * Checks every limit and counts the call (or `want` calls, as many as every limit has room for)
+   * in all of them, or in none. The decision is taken
    * before the first await, so admissions are decided one at a time; an admitted call's answer
    * waits until its count is on disk (see {@link QuotaGuard.persist}).
    */
@@ -117,7 +128,9 @@ export class QuotaGuard extends DurableObject<Env> {
         : [this.slot(limit, limit.scope === "user" ? request.userId : (request.teamId as string), now)],
     );
     let refused: QuotaUsage | undefined;
+    let granted = Math.min(MAX_GRANT, Math.max(1, Math.floor(request.want ?? 1) || 1));
     for (const { usage } of slots) {
+      granted = Math.min(granted, usage.limit - usage.used);
       if (usage.used + 1 > usage.limit && (refused === undefined || usage.resetAt > refused.resetAt)) {
         refused = usage;
       }
@@ -125,7 +138,7 @@ export class QuotaGuard extends DurableObject<Env> {
     const usage = slots.map((slot) => slot.usage);
     if (refused !== undefined) return { admitted: false, refused, usage };
     for (const slot of slots) {
-      slot.usage.used += 1;
+      slot.usage.used += granted;
       const counter: Counter = {
         start: slot.usage.resetAt - QUOTA_WINDOW_MS[slot.usage.window],
         count: slot.usage.used,
@@ -133,7 +146,7 @@ export class QuotaGuard extends DurableObject<Env> {
       };
       this.unsaved.set(slot.key, counter);
     }
-    return { admitted: true, usage };
+    return { admitted: true, granted, usage };
   }
 
   /**

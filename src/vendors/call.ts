@@ -93,6 +93,7 @@ export async function callVendorTool(request: ToolCallRequest): Promise<ToolOutc
     clock: context.clock,
     requestId: request.requestId,
     ...(request.trace === undefined ? {} : { traceId: request.trace.traceId }),
+    waitUntil: request.waitUntil,
   });
   const outcome = await vendorKindOf(request.bundle).callTool({
     ...context,

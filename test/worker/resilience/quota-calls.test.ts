@@ -8,7 +8,8 @@ import { env as baseEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { validateConfiguration } from "../../../src/health/configuration.ts";
 import { ADMISSION_TIMEOUT_MS } from "../../../src/resilience/guard-client.ts";
-import { readQuotaUsage } from "../../../src/resilience/quota-client.ts";
+import { MAX_SPARE_UNITS, QUOTA_LEASE_MS, readQuotaUsage } from "../../../src/resilience/quota-client.ts";
+import type { QuotaAdmitRequest, QuotaUsageRequest } from "../../../src/resilience/quota-guard.ts";
 import type { QuotaUsage } from "../../../src/resilience/quota-types.ts";
 import { type ManualClock, manualClock } from "../../support/clocks.ts";
 import { authEnv, gatewayFetch, mcp, mcpResult, type TestEnv, tokensFor } from "../auth/helpers.ts";
@@ -342,6 +343,142 @@ describe("the quota guard on and off the call path", () => {
     }
     expect(texts.filter((text) => text.includes("quota_exceeded"))).toHaveLength(1);
     expect(await upstreamAttempts(key)).toBe(2);
+  });
+});
+
+/** The real QUOTA_GUARD behind a binding that records the `want` of every `admit` reaching it. */
+function countingGuard() {
+  const wants: number[] = [];
+  const binding = {
+    idFromName: (name: string) => baseEnv.QUOTA_GUARD.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const stub = baseEnv.QUOTA_GUARD.get(id);
+      return {
+        admit: (request: QuotaAdmitRequest) => {
+          wants.push(request.want ?? 1);
+          return stub.admit(request);
+        },
+        usage: (request: QuotaUsageRequest) => stub.usage(request),
+      };
+    },
+  };
+  return { binding, wants };
+}
+
+/** Alice's count in her per-minute limit now (the guard's own answer). */
+async function aliceMinuteUsed(env: TestEnv, clock: ManualClock): Promise<number> {
+  const usage = await readQuotaUsage(env, "eng", clock);
+  return usage.find((u) => u.subject === "alice" && u.window === "minute")?.used ?? 0;
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+describe("quota admission leases", () => {
+  const LARGE = { user: { perMinute: 1000, perDay: 100_000 } };
+
+  it("sequential calls under large limits share grants: a few admits, every call counted, none over", async () => {
+    const guard = countingGuard();
+    const clock = clockAtHalfMinute();
+    const env = quotaEnv(LARGE, clock, { QUOTA_GUARD: guard.binding });
+    const key = freshKey();
+    for (let i = 0; i < 40; i++) expect((await call(env, "alice", key)).isError).toBeFalsy();
+    expect(await upstreamAttempts(key)).toBe(40);
+    // One admit per call before leases; now the blocks grow with the isolate's pace up to the cap.
+    expect(guard.wants.length).toBeLessThanOrEqual(10);
+    expect(Math.max(...guard.wants)).toBe(MAX_SPARE_UNITS + 1);
+    const used = await aliceMinuteUsed(env, clock);
+    expect(used).toBe(sum(guard.wants));
+    expect(used).toBeGreaterThanOrEqual(40);
+    expect(used).toBeLessThanOrEqual(40 + MAX_SPARE_UNITS);
+  });
+
+  it("32 concurrent calls share grants instead of asking each", async () => {
+    const guard = countingGuard();
+    const clock = clockAtHalfMinute();
+    const env = quotaEnv(LARGE, clock, { QUOTA_GUARD: guard.binding });
+    const key = freshKey();
+    const results = await Promise.all(Array.from({ length: 32 }, () => call(env, "alice", key)));
+    expect(results.every((r) => !r.isError)).toBe(true);
+    expect(await upstreamAttempts(key)).toBe(32);
+    expect(guard.wants.length).toBeLessThanOrEqual(8);
+    const used = await aliceMinuteUsed(env, clock);
+    expect(used).toBeGreaterThanOrEqual(32);
+    expect(used).toBeLessThanOrEqual(32 + MAX_SPARE_UNITS);
+  });
+
+  it("a leased limit still admits exactly its count: near it the calls go one by one", async () => {
+    const guard = countingGuard();
+    const clock = clockAtHalfMinute();
+    const env = quotaEnv({ user: { perMinute: 40 } }, clock, { QUOTA_GUARD: guard.binding });
+    const key = freshKey();
+    const results: CallResult[] = [];
+    for (let i = 0; i < 50; i++) results.push(await call(env, "alice", key));
+    expect(results.filter((r) => !r.isError)).toHaveLength(40);
+    expect(body(results[40] as CallResult)).toMatchObject({ quota: { limit: 40, used: 40 } });
+    expect(await upstreamAttempts(key)).toBe(40);
+    expect(await aliceMinuteUsed(env, clock)).toBe(40);
+    // Blocks while far from the limit, single admissions near it, one admit per refused call.
+    expect(Math.max(...guard.wants)).toBeGreaterThan(1);
+    expect(guard.wants.slice(-12)).toEqual(Array(12).fill(1));
+    expect(guard.wants.length).toBeLessThan(50);
+  });
+
+  it("a small limit is admitted call by call", async () => {
+    const guard = countingGuard();
+    const env = quotaEnv({ user: { perMinute: 19 } }, clockAtHalfMinute(), { QUOTA_GUARD: guard.binding });
+    const key = freshKey();
+    for (let i = 0; i < 10; i++) await call(env, "alice", key);
+    expect(guard.wants).toEqual(Array(10).fill(1));
+  });
+
+  it("a lease ends at its window's end: the next call asks again and counts in the new window", async () => {
+    const guard = countingGuard();
+    const clock = clockAtHalfMinute();
+    clock.advance(29_000); // 12:00:59: the minute ends within the lease time
+    const env = quotaEnv({ user: { perMinute: 1000 } }, clock, { QUOTA_GUARD: guard.binding });
+    const key = freshKey();
+    for (let i = 0; i < 20; i++) await call(env, "alice", key);
+    const asked = guard.wants.length;
+    const before = await aliceMinuteUsed(env, clock);
+    expect(before).toBeGreaterThan(20); // spare units left in the lease, counted
+    clock.advance(999);
+    await call(env, "alice", key);
+    expect(guard.wants.length).toBe(asked);
+    clock.advance(1);
+    await call(env, "alice", key);
+    expect(guard.wants.length).toBe(asked + 1);
+    // The new minute holds only the new grant: the old lease's spare units stayed in the old one.
+    expect(await aliceMinuteUsed(env, clock)).toBe(guard.wants.at(-1));
+    expect(await upstreamAttempts(key)).toBe(22);
+  });
+
+  it("a lease ends QUOTA_LEASE_MS after its grant on the call's clock", async () => {
+    const guard = countingGuard();
+    const clock = clockAtHalfMinute();
+    const env = quotaEnv({ user: { perMinute: 1000 } }, clock, { QUOTA_GUARD: guard.binding });
+    const key = freshKey();
+    for (let i = 0; i < 20; i++) await call(env, "alice", key);
+    const asked = guard.wants.length;
+    clock.advance(QUOTA_LEASE_MS - 1);
+    await call(env, "alice", key);
+    expect(guard.wants.length).toBe(asked);
+    clock.advance(1);
+    await call(env, "alice", key);
+    expect(guard.wants.length).toBe(asked + 1);
+  });
+
+  it("other quotas start without a lease: the first call asks the guard for itself alone", async () => {
+    const guard = countingGuard();
+    const clock = clockAtHalfMinute();
+    const env = quotaEnv({ user: { perMinute: 1000 } }, clock, { QUOTA_GUARD: guard.binding });
+    const key = freshKey();
+    for (let i = 0; i < 20; i++) await call(env, "alice", key);
+    const asked = guard.wants.length;
+    await call(env, "alice", key);
+    expect(guard.wants.length).toBe(asked); // still leased under the old quotas
+    const changed = quotaEnv({ user: { perMinute: 2000 } }, clock, { QUOTA_GUARD: guard.binding });
+    await call(changed, "alice", key);
+    expect(guard.wants.slice(asked)).toEqual([1]);
   });
 });
 

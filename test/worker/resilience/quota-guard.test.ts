@@ -68,6 +68,39 @@ describe("QuotaGuard", () => {
     });
   });
 
+  it("grants a block of admissions up to the headroom of every limit, counted at grant time", async () => {
+    const guard = freshGuard();
+    const limits: QuotaLimit[] = [userPerMinute(10), { scope: "team", window: "minute", limit: 12 }];
+    const admit = (want: number) =>
+      guard.admit({
+        userId: "u1",
+        teamId: "t",
+        vendor: "v",
+        limits,
+        now: T0,
+        want,
+      }) as Promise<QuotaAdmission>;
+    expect(await admit(4)).toMatchObject({ admitted: true, granted: 4 });
+    // The user's limit has 6 left: a block of 8 gets 6, all counted in both limits at once.
+    expect(await admit(8)).toMatchObject({
+      admitted: true,
+      granted: 6,
+      usage: [
+        { scope: "user", used: 10 },
+        { scope: "team", used: 10 },
+      ],
+    });
+    expect(await admit(3)).toMatchObject({ admitted: false, refused: { scope: "user", used: 10 } });
+    // Another user: the team's 2 left cap the block.
+    expect(
+      await guard.admit({ userId: "u2", teamId: "t", vendor: "v", limits, now: T0, want: 5 }),
+    ).toMatchObject({ admitted: true, granted: 2 });
+    // A nonsense want is one admission.
+    expect(
+      await guard.admit({ userId: "u3", vendor: "v", limits: [userPerMinute(10)], now: T0, want: -3 }),
+    ).toMatchObject({ admitted: true, granted: 1 });
+  });
+
   it("keeps users apart and counts the team across them", async () => {
     const guard = freshGuard();
     const limits: QuotaLimit[] = [userPerMinute(2), { scope: "team", window: "minute", limit: 3 }];
