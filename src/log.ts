@@ -157,6 +157,8 @@ interface EventFields {
     requestId?: string | undefined;
     traceId?: string | undefined;
     vendor: string;
+    /** Calls the lost write carried (calls that ended together share one write). */
+    calls: number;
     error: string;
   };
   /** An upstream MCP server's tool list could not be fetched; the last known list is served. */

@@ -1,15 +1,16 @@
 /**
- * The Worker side of {@link VendorMetrics}: one RPC per finished tool call to the vendor's
- * metrics object, inside `waitUntil` (the answer never waits on it), and the reads behind
- * `/admin/metrics`, `/metrics` and `/status`.
+ * The Worker side of {@link VendorMetrics}: every finished tool call's sample goes to the vendor's
+ * metrics object inside `waitUntil` (the answer never waits on it), calls that end while a write is in
+ * flight together in the next one ({@link WriteQueue}), and the reads behind `/admin/metrics`,
+ * `/metrics` and `/status`.
  *
  * Failure policy: metrics never fail a call. A write the object does not answer within
  * {@link METRICS_TIMEOUT_MS} (on the call's clock) is dropped with one `metrics_write_failed`
  * line, so the counts stay exact except for the calls those lines name. Without a
  * `VENDOR_METRICS` binding nothing is written.
  *
- * Cost: one Durable Object call per tool call, off the response path (README.md#metrics has
- * the measured CPU).
+ * Cost: at most one Durable Object call per tool call, off the response path, and under concurrency
+ * one per batch (README.md#metrics has the measured CPU).
  *
  * @module
  */
@@ -37,6 +38,37 @@ export interface RecordOptions {
   traceId?: string;
 }
 
+/**
+ * One vendor's writes in this isolate. While a `record` is in flight, the samples of calls that end
+ * meanwhile gather in `pending` behind one leader, which sends them in one `record` once the one in
+ * flight has answered: under concurrency one RPC (and one commit in the object) carries many calls,
+ * alone each call still sends its own at once. Every sample waits in its own request's `waitUntil`
+ * until the `record` carrying it has answered, so an evicted isolate loses nothing a request had not
+ * already lost.
+ */
+interface WriteQueue {
+  /** The last `record` started (or about to start); settled: nothing in flight. */
+  inFlight: Promise<void> | undefined;
+  /** Samples waiting for the next leader's `record`; `undefined`: no leader waiting. */
+  pending: CallSample[] | undefined;
+  /** The waiting leader's `record`, which every sample in `pending` waits for. */
+  next: Promise<void> | undefined;
+}
+
+/** Most samples one `record` carries (the object takes up to 1,000); past it the next call leads a new batch. */
+const MAX_SAMPLES_PER_WRITE = 256;
+
+const queues = new WeakMap<object, Map<string, WriteQueue>>();
+
+function queueFor(ns: Env["VENDOR_METRICS"], vendor: string): WriteQueue {
+  let byVendor = queues.get(ns);
+  if (byVendor === undefined) {
+    byVendor = new Map();
+    queues.set(ns, byVendor);
+  }
+  return memoized(byVendor, vendor, () => ({ inFlight: undefined, pending: undefined, next: undefined }));
+}
+
 /** Counts one finished call in its vendor's metrics (in `waitUntil`); never throws. */
 export function recordCallSample(
   env: Env,
@@ -46,27 +78,50 @@ export function recordCallSample(
 ): void {
   const ns: Env["VENDOR_METRICS"] | undefined = env.VENDOR_METRICS;
   if (ns === undefined) return;
+  const queue = queueFor(ns, sample.vendor);
+  if (
+    queue.pending !== undefined &&
+    queue.next !== undefined &&
+    queue.pending.length < MAX_SAMPLES_PER_WRITE
+  ) {
+    queue.pending.push(sample);
+    waitUntil(queue.next);
+    return;
+  }
+  // This call leads the next batch: it sends once the write before it has answered.
+  const batch = [sample];
+  const before = queue.inFlight;
   const clock = options.clock ?? clockFor(env);
-  waitUntil(
-    (async () => {
-      try {
-        await withTimeout(
-          stubFor(ns, sample.vendor).record([sample]) as Promise<number>,
-          METRICS_TIMEOUT_MS,
-          clock,
-          "vendor metrics",
-        );
-      } catch (error) {
-        log({
-          event: "metrics_write_failed",
-          ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
-          ...(options.traceId === undefined ? {} : { traceId: options.traceId }),
-          vendor: sample.vendor,
-          error: errorText(error),
-        });
-      }
-    })(),
-  );
+  const write = (async () => {
+    if (before !== undefined) await before;
+    if (queue.pending === batch) {
+      queue.pending = undefined;
+      queue.next = undefined;
+    }
+    try {
+      await withTimeout(
+        stubFor(ns, sample.vendor).record(batch) as Promise<number>,
+        METRICS_TIMEOUT_MS,
+        clock,
+        "vendor metrics",
+      );
+    } catch (error) {
+      log({
+        event: "metrics_write_failed",
+        ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+        ...(options.traceId === undefined ? {} : { traceId: options.traceId }),
+        vendor: sample.vendor,
+        calls: batch.length,
+        error: errorText(error),
+      });
+    }
+  })();
+  queue.inFlight = write;
+  if (before !== undefined) {
+    queue.pending = batch;
+    queue.next = write;
+  }
+  waitUntil(write);
 }
 
 /** The namespace, or the error a read answers without it. */

@@ -291,6 +291,36 @@ describe("Prometheus output", () => {
 });
 
 describe("a metrics write that fails", () => {
+  it("sends the samples of calls that end while a write is in flight together in the next write", async () => {
+    // The first write is held until every call has answered: the other 31 samples queue behind it.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const sizes: number[] = [];
+    const held = {
+      idFromName: (name: string) => env.VENDOR_METRICS.idFromName(name),
+      get: (id: DurableObjectId) => ({
+        record: async (samples: unknown[]) => {
+          sizes.push(samples.length);
+          if (sizes.length === 1) await gate;
+          return (env.VENDOR_METRICS.get(id) as unknown as { record(s: unknown[]): Promise<number> }).record(
+            samples,
+          );
+        },
+      }),
+    };
+    const testEnv = { ...callEnv, VENDOR_METRICS: held };
+    const calls = Array.from({ length: 32 }, () =>
+      startRequest(testEnv, "/v1/mcp", toolsCallInit("faulty_getFault", { key: freshKey(), mode: "ok" })),
+    );
+    await Promise.all(calls.map(async ({ response }) => readJsonRpc(await response)));
+    release();
+    await Promise.all(calls.map(({ done }) => done));
+    // Every call's sample was sent, in two writes instead of 32.
+    expect(sizes).toEqual([1, 31]);
+  });
+
   it("logs one metrics_write_failed line and still answers the call", async () => {
     const clock = manualClock();
     const stuck = {
