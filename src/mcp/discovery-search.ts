@@ -286,29 +286,48 @@ function analyser(): Analyser {
   const ids = new Map<string, number>();
   const vocabulary: string[] = [];
   const surface = new Map<string, number>();
-  const idOf = (word: string): number => {
-    let id = surface.get(word);
+  // Each word as the text spells it ("Issue", "issue", "ISSUE") → its id, or -1 for a stop word:
+  // a spec says the same few thousand words over and over, so each is lower-cased, looked up
+  // and stemmed once per build.
+  const spelled = new Map<string, number>();
+  const idOf = (match: string): number => {
+    let id = spelled.get(match);
     if (id === undefined) {
-      const s = stem(word);
-      id = ids.get(s);
+      const word = match.toLowerCase();
+      id = STOPWORDS.has(word) ? -1 : surface.get(word);
       if (id === undefined) {
-        id = vocabulary.length;
-        ids.set(s, id);
-        vocabulary.push(s);
+        const s = stem(word);
+        id = ids.get(s);
+        if (id === undefined) {
+          id = vocabulary.length;
+          ids.set(s, id);
+          vocabulary.push(s);
+        }
+        surface.set(word, id);
       }
-      surface.set(word, id);
+      spelled.set(match, id);
     }
     return id;
+  };
+  const read = (text: string): number[] => {
+    const out: number[] = [];
+    const matches = text.match(WORD_PATTERN);
+    if (matches === null) return out;
+    for (let i = 0; i < matches.length; i++) {
+      const id = idOf(matches[i] as string);
+      if (id >= 0) out.push(id);
+    }
+    return out;
   };
   return {
     ids,
     vocabulary,
     surface,
-    once: (text) => words(text).map(idOf),
+    once: read,
     tokens(text) {
       let out = cache.get(text);
       if (out === undefined) {
-        out = words(text).map(idOf);
+        out = read(text);
         cache.set(text, out);
       }
       return out;
@@ -341,9 +360,11 @@ function schemaValues(schema: unknown, depth: number, out: string[]): void {
       if (text !== "" && !out.includes(text)) out.push(text);
     }
   };
-  if (Array.isArray(schema["enum"])) for (const value of schema["enum"]) push(value);
+  const listed = schema["enum"];
+  if (Array.isArray(listed)) for (let i = 0; i < listed.length; i++) push(listed[i]);
   if ("const" in schema) push(schema["const"]);
-  if (Array.isArray(schema["examples"])) for (const value of schema["examples"]) push(value);
+  const examples = schema["examples"];
+  if (Array.isArray(examples)) for (let i = 0; i < examples.length; i++) push(examples[i]);
   schemaValues(schema["items"], depth + 1, out);
   for (const key of ["anyOf", "oneOf", "allOf"]) {
     const alternatives = schema[key];
@@ -381,7 +402,12 @@ function quotedValues(description: string, out: string[]): void {
 function summaryOf(recipe: ToolDefinition): string {
   const title = recipe.title?.trim();
   if (title) return title.length > SUMMARY_CHARS ? `${title.slice(0, SUMMARY_CHARS - 1)}…` : title;
-  const first = recipe.description.split(/\n\s*\n|(?<=\.)\s/)[0]?.trim() ?? "";
+  // The opening only: a description can run to pages (Kubernetes', Stripe's).
+  const first =
+    recipe.description
+      .slice(0, SUMMARY_CHARS * 4)
+      .split(/\n\s*\n|(?<=\.)\s/)[0]
+      ?.trim() ?? "";
   return first.length > SUMMARY_CHARS ? `${first.slice(0, SUMMARY_CHARS - 1)}…` : first;
 }
 
@@ -434,33 +460,48 @@ function argumentsOf(recipe: ToolDefinition): ArgumentText[] {
   });
 }
 
+/**
+ * Appends `more` to `out`. Indexed loops, here and in the index build: the build runs once per
+ * isolate, mostly before the engine's code is optimised, and unoptimised `for…of` and spreads
+ * allocate per element (GitHub: ~30 MB of garbage, a third of the build in scavenges).
+ */
+function append(out: number[], more: readonly number[]): void {
+  for (let i = 0; i < more.length; i++) out.push(more[i] as number);
+}
+
 function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units: Units): ToolText {
   // The name is usually the sanitized operationId: count its words once.
   const name: number[] = [];
   for (const text of [recipe.name, recipe.operationId ?? ""]) {
-    for (const token of read.tokens(text)) if (!name.includes(token)) name.push(token);
+    const tokens = read.tokens(text);
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i] as number;
+      if (!name.includes(token)) name.push(token);
+    }
   }
   const http = httpOperation(recipe);
   const argNames: number[] = [];
   const argText: number[] = [];
   const valueTokens: number[] = [];
-  for (const { key, text, values } of argumentsOf(recipe)) {
+  const args = argumentsOf(recipe);
+  for (let a = 0; a < args.length; a++) {
+    const { key, text, values } = args[a] as ArgumentText;
     const nameTokens = read.tokens(key);
-    argNames.push(...nameTokens);
+    append(argNames, nameTokens);
     const textTokens = read.tokens(text);
-    argText.push(...textTokens);
+    append(argText, textTokens);
     // An argument the spec repeats (same name, same description) is one text to learn from.
     let seen = units.seen.get(textTokens);
     if (seen === undefined) {
       seen = new Set();
       units.seen.set(textTokens, seen);
     }
-    const unit = seen.has(key) ? undefined : [...nameTokens];
+    const unit = seen.has(key) ? undefined : nameTokens.slice();
     seen.add(key);
-    for (const value of values) {
-      const tokens = read.tokens(value);
-      valueTokens.push(...tokens);
-      unit?.push(...tokens);
+    for (let v = 0; v < values.length; v++) {
+      const tokens = read.tokens(values[v] as string);
+      append(valueTokens, tokens);
+      if (unit !== undefined) append(unit, tokens);
     }
     if (unit !== undefined) units.texts.push(unit);
   }
@@ -534,31 +575,40 @@ export interface SearchIndex {
  * targets, since those are what a query must reach.
  */
 function learnAssociations(
-  units: Iterable<number[]>,
+  units: readonly number[][],
   naming: Uint8Array,
   vocabularySize: number,
 ): Map<number, Array<[number, number]>> {
   const count = new Uint32Array(vocabularySize);
   const distinctUnits: number[][] = [];
-  for (const unit of units) {
-    const distinct = [...new Set(unit)];
-    for (const t of distinct) count[t] = (count[t] as number) + 1;
+  for (let u = 0; u < units.length; u++) {
+    const unit = units[u] as number[];
+    const distinct: number[] = [];
+    for (let k = 0; k < unit.length; k++) {
+      const t = unit[k] as number;
+      if (distinct.includes(t)) continue;
+      distinct.push(t);
+      count[t] = (count[t] as number) + 1;
+    }
     distinctUnits.push(distinct);
   }
   // Pairs that cannot pass are never counted: both words need MIN_ASSOCIATION_COUNT texts, and
   // together / √(count₁·count₂) ≥ MIN_ASSOCIATION needs their counts within 1 / MIN_ASSOCIATION² of each other.
   const maxRatio = 1 / (MIN_ASSOCIATION * MIN_ASSOCIATION);
   const pairs = new Map<number, number>();
-  for (const distinct of distinctUnits) {
+  for (let u = 0; u < distinctUnits.length; u++) {
+    const distinct = distinctUnits[u] as number[];
     const targets = distinct.filter(
       (id) => naming[id] === 1 && (count[id] as number) >= MIN_ASSOCIATION_COUNT,
     );
     if (targets.length === 0) continue;
-    for (const t of distinct) {
+    for (let k = 0; k < distinct.length; k++) {
+      const t = distinct[k] as number;
       const ct = count[t] as number;
       // Only words that name nothing are ever expanded (see queryTerms).
       if (naming[t] === 1 || ct < MIN_ASSOCIATION_COUNT) continue;
-      for (const h of targets) {
+      for (let j = 0; j < targets.length; j++) {
+        const h = targets[j] as number;
         const ch = count[h] as number;
         if (ch > ct * maxRatio || ct > ch * maxRatio) continue;
         // Small integer keys (GitHub: < 2^22): no boxed numbers in the map.
@@ -614,23 +664,26 @@ export function buildSearchIndex(
   const isWord = (id: number) => versions[id] !== 1;
   const tools = recipes.map((recipe, i): IndexedTool => {
     const { fields } = texts[i] as ToolText;
-    for (const field of FIELDS) {
+    for (let f = 0; f < FIELDS.length; f++) {
+      const field = FIELDS[f] as Field;
       const tokens = fields[field];
       if (tokens.length === 0 || weights[field] === 0) continue;
       const weight = weights[field] / (1 - RANKING.b + (RANKING.b * tokens.length) / averages[field]);
-      for (const token of tokens) {
+      for (let k = 0; k < tokens.length; k++) {
+        const token = tokens[k] as number;
         if (frequency[token] === 0) touched.push(token);
         frequency[token] = (frequency[token] as number) + weight;
       }
     }
-    for (const token of touched) {
+    for (let k = 0; k < touched.length; k++) {
+      const token = touched[k] as number;
       (postingTools[token] as number[]).push(i);
       (postingFrequencies[token] as number[]).push(frequency[token] as number);
       frequency[token] = 0;
     }
     touched.length = 0;
-    for (const token of fields.name) naming[token] = 1;
-    for (const token of fields.title) naming[token] = 1;
+    for (let k = 0; k < fields.name.length; k++) naming[fields.name[k] as number] = 1;
+    for (let k = 0; k < fields.title.length; k++) naming[fields.title[k] as number] = 1;
     return {
       recipe,
       actions: actionWords(recipe, fields.title, read),
