@@ -183,10 +183,17 @@ export const RANKING = {
   /** Learned associations, times the association's strength (0–1). */
   learned: 0.6,
   deprecated: 0.5,
+  /**
+   * Kubernetes names each list and watch twice, in a namespace and `…ForAllNamespaces`: the
+   * latter gains this when the query asks across namespaces or the cluster, and loses it otherwise.
+   */
+  allNamespaces: 1.5,
   /** Operations of the spec's bigger sections (tags), times 0–1. */
   section: 0.4,
   /** The hit's HTTP method does what the query's verbs ask (see INTENTS). */
   intent: 1.3,
+  /** The same for a verb's other methods ("change": PATCH first, then PUT or POST), as a share of `intent`'s gain. */
+  secondaryIntent: 0.5,
   /** The query names what the operation does (its first word: "star", "list", "delete"). */
   action: 1.3,
 };
@@ -547,6 +554,8 @@ interface IndexedTool {
   arguments?: { values: Map<number, ValueSource>; params: Map<number, string> };
   /** How big the operation's API section is, 0–1 (log of its first tag's size over the largest's). */
   section: number;
+  /** The operation reads every namespace of a Kubernetes cluster (`listCoreV1PodForAllNamespaces`). */
+  allNamespaces: boolean;
   summary: string;
 }
 
@@ -690,6 +699,7 @@ export function buildSearchIndex(
       nameWords: new Set(fields.name.filter(isWord)),
       titleWords: new Set(fields.title.filter(isWord)),
       section: 0,
+      allNamespaces: ALL_NAMESPACES.test(recipe.operationId ?? recipe.name),
       summary: summaries[i] as string,
     };
   });
@@ -825,6 +835,25 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
   return { terms, words: new Set(stemsOf).size };
 }
 
+/** Kubernetes' operationId suffix for the cluster-wide variant of a namespaced list or watch. Linear. */
+const ALL_NAMESPACES = /ForAllNamespaces$/;
+/** Words that, with "namespaces", ask across all of them ("in all namespaces", "every namespace"). */
+const EVERY = new Set(["all", "every", "each", "across", "any"]);
+
+/** Whether a query asks across namespaces: "cluster", "cluster-wide", or "all/every/across … namespaces". */
+function asksAcrossNamespaces(query: string): boolean {
+  const plain = query.toLowerCase().match(/[a-z]+/g) ?? [];
+  let every = false;
+  let namespaces = false;
+  for (let i = 0; i < plain.length; i++) {
+    const word = plain[i] as string;
+    if (word === "cluster") return true;
+    if (EVERY.has(word)) every = true;
+    if (word === "namespaces" || word === "namespace") namespaces = true;
+  }
+  return every && namespaces;
+}
+
 /** How much of a name or summary the query's words explain. */
 function share(covered: number | undefined, words: Set<number>): number {
   return words.size === 0 ? 0 : (covered ?? 0) / words.size;
@@ -839,9 +868,14 @@ export function searchIndex(
   const tag = options.tag?.trim().toLowerCase();
   const query = options.query ?? "";
   const { terms, words: wordCount } = queryTerms(index, query);
-  const intended = new Set<HttpMethod>();
+  const acrossNamespaces = asksAcrossNamespaces(query);
+  // Method → how much the query's verbs ask for it: fully for a verb's first method, less for its others.
+  const intended = new Map<HttpMethod, number>();
   for (const word of words(query))
-    for (const method of (Object.hasOwn(INTENTS, word) && INTENTS[word]) || []) intended.add(method);
+    ((Object.hasOwn(INTENTS, word) && INTENTS[word]) || []).forEach((method, rank) => {
+      const boost = rank === 0 ? RANKING.intent : 1 + (RANKING.intent - 1) * RANKING.secondaryIntent;
+      intended.set(method, Math.max(intended.get(method) ?? 1, boost));
+    });
   const keep = (tool: IndexedTool) =>
     (tag === undefined || tag === "" || tool.recipe.tags.some((t) => t.toLowerCase() === tag)) &&
     (options.visible === undefined || options.visible(tool.recipe.name));
@@ -893,8 +927,9 @@ export function searchIndex(
       if (acted[i] === 1) score *= RANKING.action;
       score *= 1 + RANKING.section * tool.section;
       const method = httpOperation(tool.recipe)?.method;
-      if (method !== undefined && intended.has(method)) score *= RANKING.intent;
+      if (method !== undefined) score *= intended.get(method) ?? 1;
       if (tool.recipe.deprecated) score *= RANKING.deprecated;
+      if (tool.allNamespaces) score *= acrossNamespaces ? RANKING.allNamespaces : 1 / RANKING.allNamespaces;
       scored.push({ tool, score, order: i });
     }
   }
