@@ -564,7 +564,10 @@ export interface SearchIndex {
   tools: IndexedTool[];
   /** Stem → word id. */
   ids: Map<string, number>;
-  /** By word id: the tools it occurs in, and its BM25F pseudo-frequency in each (field-weighted, length-normalised). */
+  /**
+   * By word id: the tools it occurs in, and its BM25F pseudo-frequency in each (field-weighted,
+   * length-normalised), in 1/{@link FREQUENCY_SCALE} units.
+   */
   postingTools: number[][];
   postingFrequencies: number[][];
   /** Naming words by their first letters, with their ids: the candidates of a Lancaster family. */
@@ -644,6 +647,9 @@ function learnAssociations(
   return associations;
 }
 
+/** Term frequencies are stored as integers in these units (rounding moves a score by < 0.1%). */
+const FREQUENCY_SCALE = 4096;
+
 /** Builds the search index of a list of tools (pure; the bench measures it for GitHub). */
 export function buildSearchIndex(
   recipes: readonly ToolDefinition[],
@@ -663,7 +669,8 @@ export function buildSearchIndex(
   const postingFrequencies: number[][] = Array.from({ length: size }, () => []);
   const naming = new Uint8Array(size);
   // One scratch row for every tool's term frequencies, cleared through the list of words it touched.
-  const frequency = new Float64Array(size);
+  // Integers: unoptimised code (most of a first build) boxes every double it reads.
+  const frequency = new Int32Array(size);
   const touched: number[] = [];
   // "V1beta1" says which version, not what the operation does.
   const versions = new Uint8Array(size);
@@ -677,7 +684,9 @@ export function buildSearchIndex(
       const field = FIELDS[f] as Field;
       const tokens = fields[field];
       if (tokens.length === 0 || weights[field] === 0) continue;
-      const weight = weights[field] / (1 - RANKING.b + (RANKING.b * tokens.length) / averages[field]);
+      const weight = Math.round(
+        (FREQUENCY_SCALE * weights[field]) / (1 - RANKING.b + (RANKING.b * tokens.length) / averages[field]),
+      );
       for (let k = 0; k < tokens.length; k++) {
         const token = tokens[k] as number;
         if (frequency[token] === 0) touched.push(token);
@@ -900,7 +909,7 @@ export function searchIndex(
       const idf = Math.log(1 + (n - tools.length + 0.5) / (tools.length + 0.5));
       for (let k = 0; k < tools.length; k++) {
         const i = tools[k] as number;
-        const tf = frequencies[k] as number;
+        const tf = (frequencies[k] as number) / FREQUENCY_SCALE;
         if (scores[i] === 0) touched.push(i);
         scores[i] = (scores[i] as number) + weight * idf * ((tf * (RANKING.k1 + 1)) / (tf + RANKING.k1));
         if (lastWord[i] !== word) {
