@@ -554,6 +554,8 @@ interface IndexedTool {
   arguments?: { values: Map<number, ValueSource>; params: Map<number, string> };
   /** How big the operation's API section is, 0–1 (log of its first tag's size over the largest's). */
   section: number;
+  /** The HTTP method, when the tool has one. */
+  method: HttpMethod | undefined;
   /** The operation reads every namespace of a Kubernetes cluster (`listCoreV1PodForAllNamespaces`). */
   allNamespaces: boolean;
   summary: string;
@@ -708,6 +710,7 @@ export function buildSearchIndex(
       nameWords: new Set(fields.name.filter(isWord)),
       titleWords: new Set(fields.title.filter(isWord)),
       section: 0,
+      method: httpOperation(recipe)?.method,
       allNamespaces: ALL_NAMESPACES.test(recipe.operationId ?? recipe.name),
       summary: summaries[i] as string,
     };
@@ -868,6 +871,13 @@ function share(covered: number | undefined, words: Set<number>): number {
   return words.size === 0 ? 0 : (covered ?? 0) / words.size;
 }
 
+interface Scored {
+  tool: IndexedTool;
+  score: number;
+  /** Index order, which breaks ties. */
+  order: number;
+}
+
 /** Ranked search over an index (BM25F over weighted fields, with the expansions above). */
 export function searchIndex(
   index: SearchIndex,
@@ -888,10 +898,28 @@ export function searchIndex(
   const keep = (tool: IndexedTool) =>
     (tag === undefined || tag === "" || tool.recipe.tags.some((t) => t.toLowerCase() === tag)) &&
     (options.visible === undefined || options.visible(tool.recipe.name));
-  const scored: Array<{ tool: IndexedTool; score: number; order: number }> = [];
+  // The best `limit` hits, best first (ties in index order), kept as they come: a common word
+  // reaches most of a big API, and sorting all of it was most of a query's time.
+  const scored: Scored[] = [];
+  let matched = 0;
+  const offer = (tool: IndexedTool, score: number, order: number) => {
+    matched++;
+    if (scored.length === limit) {
+      const worst = scored[limit - 1] as Scored;
+      if (score < worst.score || (score === worst.score && order > worst.order)) return;
+      scored.pop();
+    }
+    let at = scored.length;
+    while (at > 0) {
+      const before = scored[at - 1] as Scored;
+      if (before.score > score || (before.score === score && before.order < order)) break;
+      at--;
+    }
+    scored.splice(at, 0, { tool, score, order });
+  };
   if (words(query).length === 0) {
     index.tools.forEach((tool, order) => {
-      if (keep(tool)) scored.push({ tool, score: 0, order });
+      if (keep(tool)) offer(tool, 0, order);
     });
   } else {
     // Only the tools that hold a query term are touched (postings), word by word.
@@ -924,7 +952,8 @@ export function searchIndex(
         }
       }
     }
-    for (const i of touched) {
+    for (let t = 0; t < touched.length; t++) {
+      const i = touched[t] as number;
       const tool = index.tools[i] as IndexedTool;
       if (!keep(tool)) continue;
       let score = scores[i] as number;
@@ -935,15 +964,13 @@ export function searchIndex(
       if ((wordsMatched[i] as number) >= wordCount) score *= RANKING.allTerms;
       if (acted[i] === 1) score *= RANKING.action;
       score *= 1 + RANKING.section * tool.section;
-      const method = httpOperation(tool.recipe)?.method;
-      if (method !== undefined) score *= intended.get(method) ?? 1;
+      if (tool.method !== undefined) score *= intended.get(tool.method) ?? 1;
       if (tool.recipe.deprecated) score *= RANKING.deprecated;
       if (tool.allNamespaces) score *= acrossNamespaces ? RANKING.allNamespaces : 1 / RANKING.allNamespaces;
-      scored.push({ tool, score, order: i });
+      offer(tool, score, i);
     }
   }
-  scored.sort((a, b) => b.score - a.score || a.order - b.order);
-  const hits = scored.slice(0, limit).map(({ tool, score }): SearchHit => {
+  const hits = scored.map(({ tool, score }): SearchHit => {
     const via = explain(index, tool, terms);
     return {
       name: tool.recipe.name,
@@ -955,7 +982,7 @@ export function searchIndex(
       score: Math.round(score * 100) / 100,
     };
   });
-  return { hits, matched: scored.length };
+  return { hits, matched };
 }
 
 /**
