@@ -183,10 +183,17 @@ export const RANKING = {
   /** Learned associations, times the association's strength (0–1). */
   learned: 0.6,
   deprecated: 0.5,
+  /**
+   * Kubernetes names each list and watch twice, in a namespace and `…ForAllNamespaces`: the
+   * latter gains this when the query asks across namespaces or the cluster, and loses it otherwise.
+   */
+  allNamespaces: 1.5,
   /** Operations of the spec's bigger sections (tags), times 0–1. */
   section: 0.4,
   /** The hit's HTTP method does what the query's verbs ask (see INTENTS). */
   intent: 1.3,
+  /** The same for a verb's other methods ("change": PATCH first, then PUT or POST), as a share of `intent`'s gain. */
+  secondaryIntent: 0.5,
   /** The query names what the operation does (its first word: "star", "list", "delete"). */
   action: 1.3,
 };
@@ -286,29 +293,48 @@ function analyser(): Analyser {
   const ids = new Map<string, number>();
   const vocabulary: string[] = [];
   const surface = new Map<string, number>();
-  const idOf = (word: string): number => {
-    let id = surface.get(word);
+  // Each word as the text spells it ("Issue", "issue", "ISSUE") → its id, or -1 for a stop word:
+  // a spec says the same few thousand words over and over, so each is lower-cased, looked up
+  // and stemmed once per build.
+  const spelled = new Map<string, number>();
+  const idOf = (match: string): number => {
+    let id = spelled.get(match);
     if (id === undefined) {
-      const s = stem(word);
-      id = ids.get(s);
+      const word = match.toLowerCase();
+      id = STOPWORDS.has(word) ? -1 : surface.get(word);
       if (id === undefined) {
-        id = vocabulary.length;
-        ids.set(s, id);
-        vocabulary.push(s);
+        const s = stem(word);
+        id = ids.get(s);
+        if (id === undefined) {
+          id = vocabulary.length;
+          ids.set(s, id);
+          vocabulary.push(s);
+        }
+        surface.set(word, id);
       }
-      surface.set(word, id);
+      spelled.set(match, id);
     }
     return id;
+  };
+  const read = (text: string): number[] => {
+    const out: number[] = [];
+    const matches = text.match(WORD_PATTERN);
+    if (matches === null) return out;
+    for (let i = 0; i < matches.length; i++) {
+      const id = idOf(matches[i] as string);
+      if (id >= 0) out.push(id);
+    }
+    return out;
   };
   return {
     ids,
     vocabulary,
     surface,
-    once: (text) => words(text).map(idOf),
+    once: read,
     tokens(text) {
       let out = cache.get(text);
       if (out === undefined) {
-        out = words(text).map(idOf);
+        out = read(text);
         cache.set(text, out);
       }
       return out;
@@ -341,9 +367,11 @@ function schemaValues(schema: unknown, depth: number, out: string[]): void {
       if (text !== "" && !out.includes(text)) out.push(text);
     }
   };
-  if (Array.isArray(schema["enum"])) for (const value of schema["enum"]) push(value);
+  const listed = schema["enum"];
+  if (Array.isArray(listed)) for (let i = 0; i < listed.length; i++) push(listed[i]);
   if ("const" in schema) push(schema["const"]);
-  if (Array.isArray(schema["examples"])) for (const value of schema["examples"]) push(value);
+  const examples = schema["examples"];
+  if (Array.isArray(examples)) for (let i = 0; i < examples.length; i++) push(examples[i]);
   schemaValues(schema["items"], depth + 1, out);
   for (const key of ["anyOf", "oneOf", "allOf"]) {
     const alternatives = schema[key];
@@ -381,7 +409,12 @@ function quotedValues(description: string, out: string[]): void {
 function summaryOf(recipe: ToolDefinition): string {
   const title = recipe.title?.trim();
   if (title) return title.length > SUMMARY_CHARS ? `${title.slice(0, SUMMARY_CHARS - 1)}…` : title;
-  const first = recipe.description.split(/\n\s*\n|(?<=\.)\s/)[0]?.trim() ?? "";
+  // The opening only: a description can run to pages (Kubernetes', Stripe's).
+  const first =
+    recipe.description
+      .slice(0, SUMMARY_CHARS * 4)
+      .split(/\n\s*\n|(?<=\.)\s/)[0]
+      ?.trim() ?? "";
   return first.length > SUMMARY_CHARS ? `${first.slice(0, SUMMARY_CHARS - 1)}…` : first;
 }
 
@@ -434,33 +467,48 @@ function argumentsOf(recipe: ToolDefinition): ArgumentText[] {
   });
 }
 
+/**
+ * Appends `more` to `out`. Indexed loops, here and in the index build: the build runs once per
+ * isolate, mostly before the engine's code is optimised, and unoptimised `for…of` and spreads
+ * allocate per element (GitHub: ~30 MB of garbage, a third of the build in scavenges).
+ */
+function append(out: number[], more: readonly number[]): void {
+  for (let i = 0; i < more.length; i++) out.push(more[i] as number);
+}
+
 function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units: Units): ToolText {
   // The name is usually the sanitized operationId: count its words once.
   const name: number[] = [];
   for (const text of [recipe.name, recipe.operationId ?? ""]) {
-    for (const token of read.tokens(text)) if (!name.includes(token)) name.push(token);
+    const tokens = read.tokens(text);
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i] as number;
+      if (!name.includes(token)) name.push(token);
+    }
   }
   const http = httpOperation(recipe);
   const argNames: number[] = [];
   const argText: number[] = [];
   const valueTokens: number[] = [];
-  for (const { key, text, values } of argumentsOf(recipe)) {
+  const args = argumentsOf(recipe);
+  for (let a = 0; a < args.length; a++) {
+    const { key, text, values } = args[a] as ArgumentText;
     const nameTokens = read.tokens(key);
-    argNames.push(...nameTokens);
+    append(argNames, nameTokens);
     const textTokens = read.tokens(text);
-    argText.push(...textTokens);
+    append(argText, textTokens);
     // An argument the spec repeats (same name, same description) is one text to learn from.
     let seen = units.seen.get(textTokens);
     if (seen === undefined) {
       seen = new Set();
       units.seen.set(textTokens, seen);
     }
-    const unit = seen.has(key) ? undefined : [...nameTokens];
+    const unit = seen.has(key) ? undefined : nameTokens.slice();
     seen.add(key);
-    for (const value of values) {
-      const tokens = read.tokens(value);
-      valueTokens.push(...tokens);
-      unit?.push(...tokens);
+    for (let v = 0; v < values.length; v++) {
+      const tokens = read.tokens(values[v] as string);
+      append(valueTokens, tokens);
+      if (unit !== undefined) append(unit, tokens);
     }
     if (unit !== undefined) units.texts.push(unit);
   }
@@ -506,6 +554,10 @@ interface IndexedTool {
   arguments?: { values: Map<number, ValueSource>; params: Map<number, string> };
   /** How big the operation's API section is, 0–1 (log of its first tag's size over the largest's). */
   section: number;
+  /** The HTTP method, when the tool has one. */
+  method: HttpMethod | undefined;
+  /** The operation reads every namespace of a Kubernetes cluster (`listCoreV1PodForAllNamespaces`). */
+  allNamespaces: boolean;
   summary: string;
 }
 
@@ -514,7 +566,10 @@ export interface SearchIndex {
   tools: IndexedTool[];
   /** Stem → word id. */
   ids: Map<string, number>;
-  /** By word id: the tools it occurs in, and its BM25F pseudo-frequency in each (field-weighted, length-normalised). */
+  /**
+   * By word id: the tools it occurs in, and its BM25F pseudo-frequency in each (field-weighted,
+   * length-normalised), in 1/{@link FREQUENCY_SCALE} units.
+   */
   postingTools: number[][];
   postingFrequencies: number[][];
   /** Naming words by their first letters, with their ids: the candidates of a Lancaster family. */
@@ -534,31 +589,40 @@ export interface SearchIndex {
  * targets, since those are what a query must reach.
  */
 function learnAssociations(
-  units: Iterable<number[]>,
+  units: readonly number[][],
   naming: Uint8Array,
   vocabularySize: number,
 ): Map<number, Array<[number, number]>> {
   const count = new Uint32Array(vocabularySize);
   const distinctUnits: number[][] = [];
-  for (const unit of units) {
-    const distinct = [...new Set(unit)];
-    for (const t of distinct) count[t] = (count[t] as number) + 1;
+  for (let u = 0; u < units.length; u++) {
+    const unit = units[u] as number[];
+    const distinct: number[] = [];
+    for (let k = 0; k < unit.length; k++) {
+      const t = unit[k] as number;
+      if (distinct.includes(t)) continue;
+      distinct.push(t);
+      count[t] = (count[t] as number) + 1;
+    }
     distinctUnits.push(distinct);
   }
   // Pairs that cannot pass are never counted: both words need MIN_ASSOCIATION_COUNT texts, and
   // together / √(count₁·count₂) ≥ MIN_ASSOCIATION needs their counts within 1 / MIN_ASSOCIATION² of each other.
   const maxRatio = 1 / (MIN_ASSOCIATION * MIN_ASSOCIATION);
   const pairs = new Map<number, number>();
-  for (const distinct of distinctUnits) {
+  for (let u = 0; u < distinctUnits.length; u++) {
+    const distinct = distinctUnits[u] as number[];
     const targets = distinct.filter(
       (id) => naming[id] === 1 && (count[id] as number) >= MIN_ASSOCIATION_COUNT,
     );
     if (targets.length === 0) continue;
-    for (const t of distinct) {
+    for (let k = 0; k < distinct.length; k++) {
+      const t = distinct[k] as number;
       const ct = count[t] as number;
       // Only words that name nothing are ever expanded (see queryTerms).
       if (naming[t] === 1 || ct < MIN_ASSOCIATION_COUNT) continue;
-      for (const h of targets) {
+      for (let j = 0; j < targets.length; j++) {
+        const h = targets[j] as number;
         const ch = count[h] as number;
         if (ch > ct * maxRatio || ct > ch * maxRatio) continue;
         // Small integer keys (GitHub: < 2^22): no boxed numbers in the map.
@@ -585,6 +649,9 @@ function learnAssociations(
   return associations;
 }
 
+/** Term frequencies are stored as integers in these units (rounding moves a score by < 0.1%). */
+const FREQUENCY_SCALE = 4096;
+
 /** Builds the search index of a list of tools (pure; the bench measures it for GitHub). */
 export function buildSearchIndex(
   recipes: readonly ToolDefinition[],
@@ -604,7 +671,8 @@ export function buildSearchIndex(
   const postingFrequencies: number[][] = Array.from({ length: size }, () => []);
   const naming = new Uint8Array(size);
   // One scratch row for every tool's term frequencies, cleared through the list of words it touched.
-  const frequency = new Float64Array(size);
+  // Integers: unoptimised code (most of a first build) boxes every double it reads.
+  const frequency = new Int32Array(size);
   const touched: number[] = [];
   // "V1beta1" says which version, not what the operation does.
   const versions = new Uint8Array(size);
@@ -614,29 +682,36 @@ export function buildSearchIndex(
   const isWord = (id: number) => versions[id] !== 1;
   const tools = recipes.map((recipe, i): IndexedTool => {
     const { fields } = texts[i] as ToolText;
-    for (const field of FIELDS) {
+    for (let f = 0; f < FIELDS.length; f++) {
+      const field = FIELDS[f] as Field;
       const tokens = fields[field];
       if (tokens.length === 0 || weights[field] === 0) continue;
-      const weight = weights[field] / (1 - RANKING.b + (RANKING.b * tokens.length) / averages[field]);
-      for (const token of tokens) {
+      const weight = Math.round(
+        (FREQUENCY_SCALE * weights[field]) / (1 - RANKING.b + (RANKING.b * tokens.length) / averages[field]),
+      );
+      for (let k = 0; k < tokens.length; k++) {
+        const token = tokens[k] as number;
         if (frequency[token] === 0) touched.push(token);
         frequency[token] = (frequency[token] as number) + weight;
       }
     }
-    for (const token of touched) {
+    for (let k = 0; k < touched.length; k++) {
+      const token = touched[k] as number;
       (postingTools[token] as number[]).push(i);
       (postingFrequencies[token] as number[]).push(frequency[token] as number);
       frequency[token] = 0;
     }
     touched.length = 0;
-    for (const token of fields.name) naming[token] = 1;
-    for (const token of fields.title) naming[token] = 1;
+    for (let k = 0; k < fields.name.length; k++) naming[fields.name[k] as number] = 1;
+    for (let k = 0; k < fields.title.length; k++) naming[fields.title[k] as number] = 1;
     return {
       recipe,
       actions: actionWords(recipe, fields.title, read),
       nameWords: new Set(fields.name.filter(isWord)),
       titleWords: new Set(fields.title.filter(isWord)),
       section: 0,
+      method: httpOperation(recipe)?.method,
+      allNamespaces: ALL_NAMESPACES.test(recipe.operationId ?? recipe.name),
       summary: summaries[i] as string,
     };
   });
@@ -772,9 +847,35 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
   return { terms, words: new Set(stemsOf).size };
 }
 
+/** Kubernetes' operationId suffix for the cluster-wide variant of a namespaced list or watch. Linear. */
+const ALL_NAMESPACES = /ForAllNamespaces$/;
+/** Words that, with "namespaces", ask across all of them ("in all namespaces", "every namespace"). */
+const EVERY = new Set(["all", "every", "each", "across", "any"]);
+
+/** Whether a query asks across namespaces: "cluster", "cluster-wide", or "all/every/across … namespaces". */
+function asksAcrossNamespaces(query: string): boolean {
+  const plain = query.toLowerCase().match(/[a-z]+/g) ?? [];
+  let every = false;
+  let namespaces = false;
+  for (let i = 0; i < plain.length; i++) {
+    const word = plain[i] as string;
+    if (word === "cluster") return true;
+    if (EVERY.has(word)) every = true;
+    if (word === "namespaces" || word === "namespace") namespaces = true;
+  }
+  return every && namespaces;
+}
+
 /** How much of a name or summary the query's words explain. */
 function share(covered: number | undefined, words: Set<number>): number {
   return words.size === 0 ? 0 : (covered ?? 0) / words.size;
+}
+
+interface Scored {
+  tool: IndexedTool;
+  score: number;
+  /** Index order, which breaks ties. */
+  order: number;
 }
 
 /** Ranked search over an index (BM25F over weighted fields, with the expansions above). */
@@ -786,16 +887,39 @@ export function searchIndex(
   const tag = options.tag?.trim().toLowerCase();
   const query = options.query ?? "";
   const { terms, words: wordCount } = queryTerms(index, query);
-  const intended = new Set<HttpMethod>();
+  const acrossNamespaces = asksAcrossNamespaces(query);
+  // Method → how much the query's verbs ask for it: fully for a verb's first method, less for its others.
+  const intended = new Map<HttpMethod, number>();
   for (const word of words(query))
-    for (const method of (Object.hasOwn(INTENTS, word) && INTENTS[word]) || []) intended.add(method);
+    ((Object.hasOwn(INTENTS, word) && INTENTS[word]) || []).forEach((method, rank) => {
+      const boost = rank === 0 ? RANKING.intent : 1 + (RANKING.intent - 1) * RANKING.secondaryIntent;
+      intended.set(method, Math.max(intended.get(method) ?? 1, boost));
+    });
   const keep = (tool: IndexedTool) =>
     (tag === undefined || tag === "" || tool.recipe.tags.some((t) => t.toLowerCase() === tag)) &&
     (options.visible === undefined || options.visible(tool.recipe.name));
-  const scored: Array<{ tool: IndexedTool; score: number; order: number }> = [];
+  // The best `limit` hits, best first (ties in index order), kept as they come: a common word
+  // reaches most of a big API, and sorting all of it was most of a query's time.
+  const scored: Scored[] = [];
+  let matched = 0;
+  const offer = (tool: IndexedTool, score: number, order: number) => {
+    matched++;
+    if (scored.length === limit) {
+      const worst = scored[limit - 1] as Scored;
+      if (score < worst.score || (score === worst.score && order > worst.order)) return;
+      scored.pop();
+    }
+    let at = scored.length;
+    while (at > 0) {
+      const before = scored[at - 1] as Scored;
+      if (before.score > score || (before.score === score && before.order < order)) break;
+      at--;
+    }
+    scored.splice(at, 0, { tool, score, order });
+  };
   if (words(query).length === 0) {
     index.tools.forEach((tool, order) => {
-      if (keep(tool)) scored.push({ tool, score: 0, order });
+      if (keep(tool)) offer(tool, 0, order);
     });
   } else {
     // Only the tools that hold a query term are touched (postings), word by word.
@@ -813,7 +937,7 @@ export function searchIndex(
       const idf = Math.log(1 + (n - tools.length + 0.5) / (tools.length + 0.5));
       for (let k = 0; k < tools.length; k++) {
         const i = tools[k] as number;
-        const tf = frequencies[k] as number;
+        const tf = (frequencies[k] as number) / FREQUENCY_SCALE;
         if (scores[i] === 0) touched.push(i);
         scores[i] = (scores[i] as number) + weight * idf * ((tf * (RANKING.k1 + 1)) / (tf + RANKING.k1));
         if (lastWord[i] !== word) {
@@ -828,7 +952,8 @@ export function searchIndex(
         }
       }
     }
-    for (const i of touched) {
+    for (let t = 0; t < touched.length; t++) {
+      const i = touched[t] as number;
       const tool = index.tools[i] as IndexedTool;
       if (!keep(tool)) continue;
       let score = scores[i] as number;
@@ -839,14 +964,13 @@ export function searchIndex(
       if ((wordsMatched[i] as number) >= wordCount) score *= RANKING.allTerms;
       if (acted[i] === 1) score *= RANKING.action;
       score *= 1 + RANKING.section * tool.section;
-      const method = httpOperation(tool.recipe)?.method;
-      if (method !== undefined && intended.has(method)) score *= RANKING.intent;
+      if (tool.method !== undefined) score *= intended.get(tool.method) ?? 1;
       if (tool.recipe.deprecated) score *= RANKING.deprecated;
-      scored.push({ tool, score, order: i });
+      if (tool.allNamespaces) score *= acrossNamespaces ? RANKING.allNamespaces : 1 / RANKING.allNamespaces;
+      offer(tool, score, i);
     }
   }
-  scored.sort((a, b) => b.score - a.score || a.order - b.order);
-  const hits = scored.slice(0, limit).map(({ tool, score }): SearchHit => {
+  const hits = scored.map(({ tool, score }): SearchHit => {
     const via = explain(index, tool, terms);
     return {
       name: tool.recipe.name,
@@ -858,7 +982,7 @@ export function searchIndex(
       score: Math.round(score * 100) / 100,
     };
   });
-  return { hits, matched: scored.length };
+  return { hits, matched };
 }
 
 /**
