@@ -27,7 +27,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { errorText, log } from "./log.ts";
-import { continuedTrace, newTrace, parseTraceparent, type TraceContext } from "./trace-context.ts";
+import { continuedTrace, newTrace, parseTraceparent, type TraceContext, traceFrom } from "./trace-context.ts";
 
 /** Stable, machine-readable error codes. Add new codes here (additive only). */
 export type GatewayErrorCode =
@@ -190,13 +190,79 @@ export function requestId(
     } finally {
       logRequest(c, status, clock.now() - started);
     }
-    // Responses built elsewhere may have immutable headers (a fetched Response); the id is best effort there.
+    // The id marks the answer as the app's (logged here) for the entry's `requestAnsweredOutsideApp`.
+    // Responses built elsewhere may have immutable headers (a fetched Response): answer a copy then.
     try {
       c.res.headers.set(REQUEST_ID_HEADER, id);
     } catch {
-      // immutable headers: leave the response as it is
+      const copy = new Response(c.res.body, c.res);
+      copy.headers.set(REQUEST_ID_HEADER, id);
+      c.res = copy;
     }
   };
+}
+
+/**
+ * The `request` event of a request the app never answered: the OAuth library did (the token and
+ * registration endpoints, their metadata, a `/v1/` request without a valid token), or the
+ * configuration check did (`answeredBy: "configuration"`). The app's answers carry `x-request-id`
+ * ({@link requestId}) and are logged there, so an answer with the header is returned untouched;
+ * any other gets the header (the incoming id when plain, else a new one) and one `request` event.
+ */
+export function requestAnsweredOutsideApp(
+  request: Request,
+  response: Response,
+  durationMs: number,
+): Response {
+  if (response.headers.has(REQUEST_ID_HEADER)) return response;
+  const incoming = request.headers.get(REQUEST_ID_HEADER);
+  const id = incoming !== null && INCOMING_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  logOutside(request, response.status, durationMs, id);
+  try {
+    response.headers.set(REQUEST_ID_HEADER, id);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set(REQUEST_ID_HEADER, id);
+    return copy;
+  }
+}
+
+/** The `request` event of an answer the entry built itself with `requestId` (an invalid configuration). */
+export function logOutside(request: Request, status: number, durationMs: number, requestId: string): void {
+  try {
+    const trace = traceFrom(request.headers.get("traceparent"), request.headers.get("tracestate"));
+    log({
+      event: "request",
+      requestId,
+      traceId: trace.traceId,
+      method: request.method,
+      route: outsideRoute(new URL(request.url).pathname),
+      status,
+      durationMs,
+    });
+  } catch {
+    // the answer matters more than its log line
+  }
+}
+
+/** OAuth endpoints the library answers before the app: their paths are their routes. */
+const OUTSIDE_ROUTES = new Set([
+  "/oauth/token",
+  "/oauth/register",
+  "/.well-known/oauth-authorization-server",
+  "/.well-known/oauth-protected-resource",
+]);
+
+/** The route pattern of a request the app never saw; never the raw path (vendor names, ids). */
+function outsideRoute(path: string): string {
+  if (OUTSIDE_ROUTES.has(path)) return path;
+  if (path.startsWith("/.well-known/oauth-protected-resource/"))
+    return "/.well-known/oauth-protected-resource/*";
+  if (path === "/v1/mcp" || path.startsWith("/v1/mcp/")) return "/v1/mcp";
+  if (/^\/v1\/[a-z0-9-]+\/mcp(?:\/|$)/.test(path)) return "/v1/:vendor/mcp";
+  if (path === "/v1" || path.startsWith("/v1/")) return "/v1/*";
+  return "(none)";
 }
 
 /** The request's `request` event; never throws (a log line must not turn an answer into a 1101). */

@@ -6,7 +6,8 @@ import { createApp } from "./app.ts";
 import { oauthErrorFromGateway, oauthErrorResponse } from "./auth/oauth-error.ts";
 import { createAuthGateway, isOAuthSurface } from "./auth/oauth-server.ts";
 import { openApiVendorNames } from "./bundle/registry.ts";
-import { type GatewayError, lastResortResponse } from "./errors.ts";
+import { clockFor } from "./clock.ts";
+import { type GatewayError, lastResortResponse, logOutside, requestAnsweredOutsideApp } from "./errors.ts";
 import { checkConfiguration } from "./health/configuration.ts";
 import { probeVendors } from "./health/probe.ts";
 import { errorText, log } from "./log.ts";
@@ -30,9 +31,12 @@ const gateway = createAuthGateway({ fetch: app.fetch });
  */
 function misconfiguredResponse(request: Request, error: GatewayError): Response {
   const path = new URL(request.url).pathname;
-  if (isOAuthSurface(path)) return oauthErrorResponse(oauthErrorFromGateway(error));
+  if (isOAuthSurface(path)) {
+    return requestAnsweredOutsideApp(request, oauthErrorResponse(oauthErrorFromGateway(error)), 0);
+  }
   const requestId = crypto.randomUUID();
   const answer = error.getResponse(requestId);
+  logOutside(request, path === "/health" ? 503 : answer.status, 0, requestId);
   if (path !== "/health") return answer;
   return new Response(JSON.stringify({ status: "misconfigured", ...error.getBody(requestId) }), {
     status: 503,
@@ -49,7 +53,11 @@ export default {
       // rather than whichever route happens to read it first.
       const { error } = checkConfiguration(env, openApiVendorNames);
       if (error !== undefined) return misconfiguredResponse(request, error);
-      return await gateway.fetch(request, env, ctx);
+      const clock = clockFor(env);
+      const started = clock.now();
+      // Answers of the OAuth library (the app logs its own) get their `request` event here.
+      const response = await gateway.fetch(request, env, ctx);
+      return requestAnsweredOutsideApp(request, response, clock.now() - started);
     } catch (error) {
       return lastResortResponse(error);
     }

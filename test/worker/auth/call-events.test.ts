@@ -6,7 +6,7 @@
  * argument values.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { authEnv, mcp, mcpResult, type TestEnv, tokensFor } from "./helpers.ts";
+import { authEnv, gatewayFetch, mcp, mcpResult, type TestEnv, tokensFor } from "./helpers.ts";
 
 const EMAIL = "alice.mail@example.com";
 const USER_KEY = "alice-events-key-98765";
@@ -146,5 +146,42 @@ describe("no secret in any log line", () => {
       if (secret === undefined) continue;
       for (const line of lines) expect(line).not.toContain(secret);
     }
+  });
+});
+
+describe("request events of answers the OAuth library gives before the app", () => {
+  const requestEvents = (id: string): Line[] =>
+    written()
+      .map((line) => JSON.parse(line) as Line)
+      .filter((line) => line.event === "request" && line.requestId === id);
+
+  it("a /v1/ request without a token: one event, the route pattern, the 401, the client's trace", async () => {
+    const traceId = "5bf92f3577b34da6a3ce929d0e0e4736";
+    const res = await gatewayFetch(env, "/v1/auth-key/mcp", {
+      method: "POST",
+      headers: { "x-request-id": "outside-401-1", traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("x-request-id")).toBe("outside-401-1");
+    expect(requestEvents("outside-401-1")).toEqual([
+      expect.objectContaining({ method: "POST", route: "/v1/:vendor/mcp", status: 401, traceId }),
+    ]);
+  });
+
+  it("the token endpoint: one event; an answer of the app under auth on still gets exactly one", async () => {
+    const token = await gatewayFetch(env, "/oauth/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-request-id": "outside-token-1" },
+      body: "grant_type=authorization_code&code=nope",
+    });
+    expect(token.status).toBeGreaterThanOrEqual(400);
+    expect(requestEvents("outside-token-1")).toEqual([
+      expect.objectContaining({ method: "POST", route: "/oauth/token", status: token.status }),
+    ]);
+    const health = await gatewayFetch(env, "/health", { headers: { "x-request-id": "inside-health-1" } });
+    expect(health.status).toBe(200);
+    expect(requestEvents("inside-health-1")).toEqual([
+      expect.objectContaining({ route: "/health", status: 200 }),
+    ]);
   });
 });
