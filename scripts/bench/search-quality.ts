@@ -10,22 +10,14 @@
  * @module
  */
 import { performance } from "node:perf_hooks";
-import type { EvalCase, EvalResult } from "./search-eval/evaluate.ts";
+import type { ApiScore, EvalCase, EvalResult } from "./search-eval/evaluate.ts";
 import type { EvalApi } from "./search-eval/specs.ts";
 
 /** Imported by name, not statically: the held-out tasks stay out of every tuning build. */
 const HOLDOUT_MODULE = "./search-eval/holdout.ts";
 
-export interface SearchEvalRow {
-  api: EvalApi | "all";
-  cases: number;
-  top1: number;
-  top3: number;
-  /** Shares (0–1). */
-  top1Rate: number;
-  top3Rate: number;
-  mrr: number;
-}
+/** One API's scores (or all together) without the misses: what the bench report prints. */
+export type SearchEvalRow = Omit<ApiScore, "misses"> & { api: EvalApi | "all" };
 
 export interface SearchQualityResult {
   parts: Array<{ part: "dev" | "holdout"; rows: SearchEvalRow[] }>;
