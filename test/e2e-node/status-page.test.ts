@@ -29,7 +29,12 @@ import type { HostedServer } from "../support/mcp-servers/http-host.ts";
 import { startStatelessServer } from "../support/mcp-servers/stateless-server.ts";
 import { HOSTILE, sampleSnapshot } from "../support/status-sample.ts";
 
-const SCREENSHOT = join(ROOT, "docs", "status.png");
+/**
+ * The README's picture is refreshed only on request (`UPDATE_SCREENSHOT=1`), so a test run never
+ * changes a tracked file; otherwise the screenshot goes to the temporary work folder.
+ */
+const screenshotPath = (work: string): string =>
+  process.env.UPDATE_SCREENSHOT === "1" ? join(ROOT, "docs", "status.png") : join(work, "status.png");
 
 interface Watched {
   problems: string[];
@@ -231,7 +236,7 @@ describe.skipIf(!HAS_CHROMIUM)("status page in headless Chromium (wrangler dev)"
 
     expect(await page.evaluate("getComputedStyle(document.body).fontSize")).toBe("16px");
     mkdirSync(join(ROOT, "docs"), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await page.screenshot({ path: screenshotPath(work), fullPage: true });
 
     // On a phone: nothing wider than the screen.
     await page.setViewportSize({ width: 375, height: 812 });
