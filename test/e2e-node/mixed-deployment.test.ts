@@ -1,48 +1,23 @@
-/**
- * A mixed deployment under `wrangler dev`, as an operator runs one: the demo OpenAPI vendor
- * (`specs/demo/`, its upstream hosted locally) beside an MCP vendor (`stateless`: a stateless
- * server built with the v2 SDK, test/support/mcp-servers/), both on `/v1/mcp`, driven by the three
- * clients the README names: the v1 SDK client (`@modelcontextprotocol/sdk`), the Inspector CLI and
- * mcp-remote. Each call's answer can only come from its own upstream.
- */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevGateway, startDevGateway } from "../../scripts/lib/dev-server.ts";
-import { compileDeployment, startDemoUpstream } from "../support/e2e-deployment.ts";
-import type { HostedServer } from "../support/mcp-servers/http-host.ts";
-import { startStatelessServer } from "../support/mcp-servers/stateless-server.ts";
+import { type MixedDeployment, startMixedDeployment } from "../support/e2e-deployment.ts";
 import { runInspector, startMcpRemote } from "./support/client-tools.ts";
 
 /** One answer through a client process: it starts, connects, then relays one HTTP exchange. */
 const ANSWER_TIMEOUT_MS = 30_000;
 
+let deployment: MixedDeployment | undefined;
 let work: string;
-let demo: HostedServer | undefined;
-let stateless: HostedServer | undefined;
-let gateway: DevGateway | undefined;
-const unified = () => `${(gateway as DevGateway).origin}/v1/mcp`;
+const unified = () => `${(deployment as MixedDeployment).gateway.origin}/v1/mcp`;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "gateway-mixed-"));
-  [demo, stateless] = await Promise.all([
-    startDemoUpstream(),
-    startStatelessServer(),
-    compileDeployment(join(work, "generated"), ["stateless"]),
-  ]);
-  gateway = await startDevGateway({
-    bundlesIndex: join(work, "generated", "index.ts"),
-    vars: { GATEWAY_AUTH: "none", DEMO_BASE_URL: demo.origin, STATELESS_MCP_URL: stateless.url },
-  });
+  deployment = await startMixedDeployment();
+  work = deployment.work;
 }, 120_000);
 
 afterAll(async () => {
-  await gateway?.stop();
-  await Promise.all([demo?.stop(), stateless?.stop()]);
-  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  await deployment?.stop();
 });
 
 function textOf(result: unknown): string {

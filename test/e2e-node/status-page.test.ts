@@ -8,25 +8,19 @@
  *
  * Needs Debian's `chromium` at /usr/bin/chromium (skipped, loudly, when it is missing).
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  DEV_READY_TIMEOUT_MS,
-  type DevGateway,
-  ROOT,
-  startDevGateway,
-} from "../../scripts/lib/dev-server.ts";
+import { DEV_READY_TIMEOUT_MS, type DevGateway, ROOT } from "../../scripts/lib/dev-server.ts";
 import type { StatusData } from "../../src/status/data.ts";
 import { renderStatusPage } from "../../src/status/render.ts";
 import { CHROMIUM, CHROMIUM_FLAGS, HAS_CHROMIUM } from "../support/chromium.ts";
-import { compileDeployment, startDemoUpstream } from "../support/e2e-deployment.ts";
+import { type MixedDeployment, startMixedDeployment } from "../support/e2e-deployment.ts";
 import type { HostedServer } from "../support/mcp-servers/http-host.ts";
-import { startStatelessServer } from "../support/mcp-servers/stateless-server.ts";
 import { HOSTILE, sampleSnapshot } from "../support/status-sample.ts";
 
 /**
@@ -118,29 +112,16 @@ async function noHorizontalScroll(page: Page): Promise<{ scrollWidth: number; in
 }
 
 describe.skipIf(!HAS_CHROMIUM)("status page in headless Chromium (wrangler dev)", () => {
+  let deployment: MixedDeployment | undefined;
   let work: string;
-  let demo: HostedServer | undefined;
-  let stateless: HostedServer | undefined;
   let gateway: DevGateway | undefined;
+  let stateless: HostedServer | undefined;
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), "gw-status-"));
-    [demo, stateless] = await Promise.all([
-      startDemoUpstream(),
-      startStatelessServer(),
-      compileDeployment(join(work, "generated"), ["stateless"]),
-    ]);
-    gateway = await startDevGateway({
-      bundlesIndex: join(work, "generated", "index.ts"),
-      vars: {
-        GATEWAY_AUTH: "none",
-        DEMO_BASE_URL: demo.origin,
-        STATELESS_MCP_URL: stateless.url,
-        // wrangler dev runs on real time: the failing call below fails at once instead of after backoff.
-        MAX_RETRIES: "0",
-      },
-    });
+    // wrangler dev runs on real time: the failing call below fails at once instead of after backoff.
+    deployment = await startMixedDeployment({ MAX_RETRIES: "0" });
+    ({ work, gateway, stateless } = deployment);
     // A few real tool calls, as after `npm start`: successes and one the upstream answers 404.
     const client = new Client({ name: "status-e2e", version: "1.0.0" });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.origin}/v1/mcp`)));
@@ -170,9 +151,7 @@ describe.skipIf(!HAS_CHROMIUM)("status page in headless Chromium (wrangler dev)"
 
   afterAll(async () => {
     await browser?.close();
-    await gateway?.stop();
-    await Promise.all([demo?.stop(), stateless?.stop()]);
-    if (work !== undefined) rmSync(work, { recursive: true, force: true });
+    await deployment?.stop();
   });
 
   it("shows every vendor with the numbers the JSON has, links that resolve, and a clean console", async () => {
