@@ -22,7 +22,13 @@ import type { ToolErrorCode, ToolFailure } from "../tool-error.ts";
 import { callVendorTool, servesFeatures } from "../vendors/call.ts";
 import type { VendorClientInput, VendorProgress } from "../vendors/kind.ts";
 import { toolEffects } from "../vendors/registry.ts";
-import { callOutcomeOf, loggedArguments, reportToolCall, type ToolCallEvent } from "./call-report.ts";
+import {
+  callOutcomeOf,
+  failureOutcome,
+  loggedArguments,
+  reportToolCall,
+  type ToolCallEvent,
+} from "./call-report.ts";
 import type { ResolvedTool } from "./catalog.ts";
 import { unifiedContentUris } from "./resource-uris.ts";
 import type { McpRequestScope } from "./server.ts";
@@ -107,7 +113,7 @@ export function reportRefusal(scope: McpRequestScope, refusal: Refusal): void {
   report(scope, {
     vendor: refusal.vendor,
     tool: refusal.tool,
-    outcome: callOutcomeOf({ ok: false, failure: { code: refusal.code, message: "" } }),
+    outcome: failureOutcome({ code: refusal.code }),
     failure: { code: refusal.code, message: refusedMessage(refusal.code) },
     clock,
     started: refusal.started ?? clock.now(),

@@ -14,7 +14,7 @@
  */
 
 import type { Context } from "hono";
-import { loadAuthConfig, resolveUser } from "../auth/config.ts";
+import { loadAuthConfig, resolveUser, teamAllowlist } from "../auth/config.ts";
 import { timingSafeEqualStrings } from "../auth/crypto.ts";
 import { getSession } from "../auth/session.ts";
 import { envString, plainHttpAllowedHost } from "../config.ts";
@@ -90,4 +90,16 @@ export async function opsViewer(c: Context, env: Env, need: OpsNeed): Promise<Op
     throw new GatewayError("forbidden", "The audit log is for team admins.");
   }
   return { scope: "team", via: "session", userId: user.id, teamId: user.teamId, role };
+}
+
+/**
+ * Which vendors `viewer` may see on every operator surface: all of them for `scope: "all"`, else
+ * their team's `vendors` allowlist (all vendors when the team has none).
+ */
+export function viewerSeesVendor(env: Env, viewer: OpsViewer): (vendor: string) => boolean {
+  if (viewer.scope === "all") return () => true;
+  const allowed = teamAllowlist(loadAuthConfig(env), viewer.teamId)?.vendors;
+  if (allowed === undefined) return () => true;
+  const vendors = new Set(allowed);
+  return (vendor) => vendors.has(vendor);
 }

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { loadAuthConfig, teamAllowlist } from "../auth/config.ts";
+import { loadAuthConfig } from "../auth/config.ts";
 import { allBundles } from "../bundle/registry.ts";
 import { clockFor } from "../clock.ts";
 import { GatewayError } from "../errors.ts";
 import { collectVendorHealth, type VendorHealth } from "../health/vendors.ts";
-import type { OpsViewer } from "../ops/access.ts";
+import { type OpsViewer, viewerSeesVendor } from "../ops/access.ts";
 import type { VendorMetricsSnapshot } from "../ops/metrics-types.ts";
 import type { QuotaUsage } from "../resilience/quota-types.ts";
 import type { StatusSources } from "./sources.ts";
@@ -55,12 +55,9 @@ export interface StatusData {
   links: StatusLink[];
 }
 
-/** Vendors and teams the viewer may see: everything, or their team's allowlist. */
-function visibleScope(env: Env, viewer: OpsViewer): { vendors?: ReadonlySet<string>; teams: string[] } {
-  const config = loadAuthConfig(env);
-  if (viewer.scope === "all") return { teams: [...config.teams.keys()].sort() };
-  const allowed = teamAllowlist(config, viewer.teamId)?.vendors;
-  return { ...(allowed === undefined ? {} : { vendors: new Set(allowed) }), teams: [viewer.teamId] };
+/** Teams whose quota use the viewer may see: every team, or their own. */
+function visibleTeams(env: Env, viewer: OpsViewer): string[] {
+  return viewer.scope === "all" ? [...loadAuthConfig(env).teams.keys()].sort() : [viewer.teamId];
 }
 
 function linksFor(viewer: OpsViewer): StatusLink[] {
@@ -89,9 +86,9 @@ export async function collectStatus(
   only?: string,
 ): Promise<StatusData> {
   const now = clockFor(env).now();
-  const scope = visibleScope(env, viewer);
+  const sees = viewerSeesVendor(env, viewer);
   const bundles = allBundles().filter(
-    (bundle) => (scope.vendors?.has(bundle.vendor) ?? true) && (only === undefined || bundle.vendor === only),
+    (bundle) => sees(bundle.vendor) && (only === undefined || bundle.vendor === only),
   );
   if (only !== undefined && bundles.length === 0) {
     throw new GatewayError("not_found", "No such vendor on your status page.");
@@ -102,7 +99,7 @@ export async function collectStatus(
       bundles.map((bundle) => sources.vendorMetrics(env, bundle.vendor, now).catch(() => undefined)),
     ),
     Promise.all(
-      scope.teams.map(async (teamId) => ({
+      visibleTeams(env, viewer).map(async (teamId) => ({
         teamId,
         usage: (await sources.quotaUsage(env, teamId).catch(() => undefined)) ?? null,
       })),

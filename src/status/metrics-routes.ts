@@ -15,13 +15,12 @@
  * @module
  */
 import type { Context } from "hono";
-import { loadAuthConfig, teamAllowlist } from "../auth/config.ts";
 import { getBundle, hasVendor, vendorNames } from "../bundle/registry.ts";
 import { clockFor } from "../clock.ts";
 import { loadSettings, vendorSettings } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 import { errorText } from "../log.ts";
-import { type OpsViewer, opsViewer } from "../ops/access.ts";
+import { type OpsViewer, opsViewer, viewerSeesVendor } from "../ops/access.ts";
 import { readVendorMetrics, readVendorTotals } from "../ops/metrics.ts";
 import type { VendorMetricsSnapshot, VendorMetricsTotals } from "../ops/metrics-types.ts";
 import { guardClient } from "../resilience/guard-client.ts";
@@ -29,17 +28,9 @@ import type { GuardSnapshot } from "../resilience/vendor-guard.ts";
 
 type MetricsContext = Context<{ Bindings: Env }>;
 
-/** The vendors `viewer` may see, in registry order: all, or their team's allowlist. */
-export function viewerVendors(env: Env, viewer: OpsViewer): string[] {
-  const all = vendorNames();
-  if (viewer.scope === "all") return [...all];
-  const allowed = teamAllowlist(loadAuthConfig(env), viewer.teamId)?.vendors;
-  return allowed === undefined ? [...all] : all.filter((vendor) => allowed.includes(vendor));
-}
-
 /** `?vendor=`, checked against the compiled vendors and the viewer's; else every vendor they see. */
 function requestedVendors(c: MetricsContext, viewer: OpsViewer): string[] {
-  const visible = viewerVendors(c.env, viewer);
+  const visible = vendorNames().filter(viewerSeesVendor(c.env, viewer));
   const vendor = c.req.query("vendor");
   if (vendor === undefined) return visible;
   if (!hasVendor(vendor)) {
