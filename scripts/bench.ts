@@ -130,7 +130,7 @@ results.perCall = await section("per-call", () =>
 results.bigApi = await section("big-api", () =>
   runBigApi({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),
 );
-// #15: search quality on the evaluation set (SEARCH_EVAL_HOLDOUT=0 leaves the held-out part out).
+// #15: search quality on the evaluation set (SEARCH_EVAL_HOLDOUT=0 leaves both held-out parts out).
 results.search = await section("search", () => runSearchQuality({ log }));
 results.durableObjects = await section("durable-objects", () =>
   runDurableObjects({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),

@@ -152,6 +152,20 @@ export function targetsMet(results: Results): Targets {
       met: held.top3Rate >= 0.92,
     });
   }
+  // #15: the same targets on the fresh held-out part (fresh.ts, written blind in session 8).
+  const fresh = results.search?.parts.find((p) => p.part === "fresh")?.rows.find((r) => r.api === "all");
+  if (fresh) {
+    out.push({
+      target: "Discovery search, fresh held-out tasks: top-1 ≥ 80%",
+      measured: `${f(fresh.top1Rate * 100, 1)}%`,
+      met: fresh.top1Rate >= 0.8,
+    });
+    out.push({
+      target: "Discovery search, fresh held-out tasks: top-3 ≥ 92%",
+      measured: `${f(fresh.top3Rate * 100, 1)}%`,
+      met: fresh.top3Rate >= 0.92,
+    });
+  }
   const perQuery = results.bigApi?.discovery?.evalQueries;
   if (perQuery) {
     out.push({
@@ -356,7 +370,8 @@ export function formatReport(results: Results): string {
         );
       }
     }
-    if (search.holdoutSkipped) lines.push("", `Held-out part not scored (${search.holdoutSkipped}).`);
+    if (search.holdoutSkipped)
+      lines.push("", `Held-out parts (holdout, fresh) not scored (${search.holdoutSkipped}).`);
   }
   const dos = results.durableObjects;
   if (dos) {

@@ -1,10 +1,11 @@
 /**
  * Bench section `search` (#15): the discovery search engine scored on the evaluation set of
  * scripts/bench/search-eval (GitHub, Stripe, Kubernetes): top-1, top-3 and MRR per API, for the
- * development part and for the held-out part, plus each API's index build time in Node.
+ * development part and for the two held-out parts (holdout.ts, then fresh.ts, written blind in
+ * session 8), plus each API's index build time in Node.
  * (Build and query times inside workerd, for GitHub, are in the big-api section.)
  *
- * The held-out part is imported by name at run time. While tuning the engine, never look at its
+ * The held-out parts are imported by name at run time. While tuning the engine, never look at their
  * numbers: `SEARCH_EVAL_HOLDOUT=0 npm run bench -- --only search` scores the development part only.
  *
  * @module
@@ -15,13 +16,15 @@ import type { EvalApi } from "./search-eval/specs.ts";
 
 /** Imported by name, not statically: the held-out tasks stay out of every tuning build. */
 const HOLDOUT_MODULE = "./search-eval/holdout.ts";
+/** The fresh held-out part (#15, session 8): imported by name like the first, scored once at the end. */
+const FRESH_MODULE = "./search-eval/fresh.ts";
 
 /** One API's scores (or all together) without the misses: what the bench report prints. */
 export type SearchEvalRow = Omit<ApiScore, "misses"> & { api: EvalApi | "all" };
 
 export interface SearchQualityResult {
-  parts: Array<{ part: "dev" | "holdout"; rows: SearchEvalRow[] }>;
-  /** Why the held-out part was not scored (SEARCH_EVAL_HOLDOUT=0). */
+  parts: Array<{ part: "dev" | "holdout" | "fresh"; rows: SearchEvalRow[] }>;
+  /** Why the held-out parts (holdout and fresh) were not scored (SEARCH_EVAL_HOLDOUT=0). */
   holdoutSkipped?: string;
   /** First index build of the process, per API, in Node (the engine's code still cold, as in a fresh isolate). */
   indexBuildMs: Partial<Record<EvalApi, number>>;
@@ -30,7 +33,7 @@ export interface SearchQualityResult {
 
 export interface SearchQualityOptions {
   log: (line: string) => void;
-  /** Score the held-out part too (default: unless SEARCH_EVAL_HOLDOUT=0). */
+  /** Score both held-out parts too (default: unless SEARCH_EVAL_HOLDOUT=0). */
   holdout?: boolean;
 }
 
@@ -76,6 +79,8 @@ export async function runSearchQuality(opts: SearchQualityOptions): Promise<Sear
   if (holdout) {
     const { HOLDOUT_CASES } = (await import(HOLDOUT_MODULE)) as { HOLDOUT_CASES: EvalCase[] };
     parts.push({ part: "holdout", rows: rows(await evaluate(HOLDOUT_CASES, search), EVAL_APIS) });
+    const { FRESH_CASES } = (await import(FRESH_MODULE)) as { FRESH_CASES: EvalCase[] };
+    parts.push({ part: "fresh", rows: rows(await evaluate(FRESH_CASES, search), EVAL_APIS) });
   }
   for (const part of parts) {
     const all = part.rows.find((r) => r.api === "all");

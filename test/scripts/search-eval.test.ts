@@ -1,17 +1,22 @@
 /**
  * The search evaluation's task set (scripts/bench/search-eval/, #15) is sound: enough tasks per
  * API, every expected operationId exists in the bundle our compiler makes of that API's real
- * spec, no task twice, and dev.ts / holdout.ts are exactly the split split.ts defines.
+ * spec, no task twice, and dev.ts / holdout.ts are exactly the split split.ts defines. The fresh
+ * held-out part (fresh.ts, outside the split) has 40 tasks per API, repeats none of the others, and
+ * expects only ids of its API's bundle.
  */
 import { describe, expect, it } from "vitest";
 import { DEV_CASES } from "../../scripts/bench/search-eval/dev.ts";
 import type { EvalCase } from "../../scripts/bench/search-eval/evaluate.ts";
 import { evaluate } from "../../scripts/bench/search-eval/evaluate.ts";
+import { FRESH_CASES } from "../../scripts/bench/search-eval/fresh.ts";
 import { HOLDOUT_CASES } from "../../scripts/bench/search-eval/holdout.ts";
 import { EVAL_APIS, evalBundle } from "../../scripts/bench/search-eval/specs.ts";
 import { splitCases } from "../../scripts/bench/search-eval/split.ts";
 
 const ALL: readonly EvalCase[] = [...DEV_CASES, ...HOLDOUT_CASES];
+/** Every task of every part, fresh.ts included (the sizes and the split concern ALL only). */
+const EVERY: readonly EvalCase[] = [...ALL, ...FRESH_CASES];
 const key = (c: EvalCase) => `${c.api}\u0000${c.task}`;
 
 describe("search evaluation set", () => {
@@ -21,9 +26,9 @@ describe("search evaluation set", () => {
       expect(ALL.filter((c) => c.api === api).length, api).toBeGreaterThanOrEqual(50);
   });
 
-  it("has no task twice (case and spacing ignored) and no empty expectation", () => {
+  it("has no task twice across dev, holdout and fresh (case and spacing ignored) and no empty expectation", () => {
     const seen = new Map<string, EvalCase>();
-    for (const c of ALL) {
+    for (const c of EVERY) {
       const normal = c.task.toLowerCase().replace(/\s+/g, " ").trim();
       expect(seen.get(normal), `"${c.task}" is listed twice`).toBeUndefined();
       seen.set(normal, c);
@@ -43,13 +48,21 @@ describe("search evaluation set", () => {
     }
   });
 
+  it("fresh.ts has 40 tasks per API and none of them in the split", () => {
+    for (const api of EVAL_APIS) expect(FRESH_CASES.filter((c) => c.api === api).length, api).toBe(40);
+    expect(FRESH_CASES.length).toBe(40 * EVAL_APIS.length);
+    const { dev, holdout } = splitCases(ALL);
+    const split = new Set([...dev, ...holdout].map(key));
+    expect(FRESH_CASES.filter((c) => split.has(key(c))).map((c) => c.task)).toEqual([]);
+  });
+
   it("expects only operationIds that exist in the compiled bundle of the task's API", async () => {
     for (const api of EVAL_APIS) {
       const bundle = await evalBundle(api);
       // Each real spec compiles to hundreds of operations (a broken load would leave few).
       expect(bundle.tools.length, api).toBeGreaterThan(500);
       const ids = new Set(bundle.tools.map((tool) => tool.operationId));
-      const unknown = ALL.filter((c) => c.api === api).flatMap((c) =>
+      const unknown = EVERY.filter((c) => c.api === api).flatMap((c) =>
         c.expect.filter((id) => !ids.has(id)).map((id) => `${c.task} → ${id}`),
       );
       expect(unknown, api).toEqual([]);

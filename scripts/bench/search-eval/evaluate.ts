@@ -4,7 +4,10 @@
  * rank of the best-ranked expected operation within the first {@link EVAL_DEPTH} hits (MRR; a
  * task with none of them in that depth scores 0), plus every task that missed top-1.
  *
- *   node scripts/bench/search-eval/evaluate.ts [dev|holdout|all]   prints the table (default dev)
+ *   node scripts/bench/search-eval/evaluate.ts [dev|holdout|all|fresh]   prints the table (default dev)
+ *
+ * `all` is dev + holdout; `fresh` (fresh.ts, the second held-out part) is scored only on its own,
+ * once, at the end.
  *
  * `evaluate(cases, searchFn)` takes any search; {@link engineSearch} is the project's engine
  * (`searchTools` of src/mcp/discovery-search.ts) over the compiled bundles of specs.ts, called
@@ -138,13 +141,17 @@ export function formatResult(result: EvalResult): string[] {
 
 async function main(): Promise<void> {
   const which = process.argv[2] ?? "dev";
-  if (!["dev", "holdout", "all"].includes(which)) {
-    process.stderr.write("usage: node scripts/bench/search-eval/evaluate.ts [dev|holdout|all] [--misses]\n");
+  if (!["dev", "holdout", "all", "fresh"].includes(which)) {
+    process.stderr.write(
+      "usage: node scripts/bench/search-eval/evaluate.ts [dev|holdout|all|fresh] [--misses]\n",
+    );
     process.exit(2);
   }
   const cases: EvalCase[] = [];
-  if (which !== "holdout") cases.push(...(await import("./dev.ts")).DEV_CASES);
-  if (which !== "dev") cases.push(...(await import("./holdout.ts")).HOLDOUT_CASES);
+  if (which === "dev" || which === "all") cases.push(...(await import("./dev.ts")).DEV_CASES);
+  if (which === "holdout" || which === "all") cases.push(...(await import("./holdout.ts")).HOLDOUT_CASES);
+  // #15: the fresh held-out part, loaded only when asked for by name (never during dev tuning).
+  if (which === "fresh") cases.push(...(await import("./fresh.ts")).FRESH_CASES);
   const result = await evaluate(cases, await engineSearch());
   for (const line of formatResult(result)) process.stdout.write(`${line}\n`);
   if (process.argv.includes("--misses")) {
