@@ -64,7 +64,7 @@ const STOPWORDS = new Set(
 /** What a method usually means, indexed at low weight so "create", "delete" and "list" favour the right verb. */
 const METHOD_WORDS: Record<HttpMethod, string> = {
   GET: "get list read show fetch",
-  HEAD: "check exists",
+  HEAD: "exists",
   OPTIONS: "options",
   POST: "create add new post send",
   PUT: "update set replace put",
@@ -104,6 +104,25 @@ const SYNONYMS: Record<string, string[]> = {
   me: ["authenticated"],
   // "turn off", "switch off".
   off: ["disable"],
+  cancel: ["delete"],
+  revoke: ["delete"],
+  drop: ["delete"],
+  erase: ["delete"],
+  kick: ["remove"],
+  post: ["create"],
+  submit: ["create"],
+  register: ["create"],
+  define: ["create"],
+  publish: ["create"],
+  save: ["create"],
+  grant: ["add", "create"],
+  give: ["add"],
+  email: ["send"],
+  upgrade: ["update"],
+  downgrade: ["update"],
+  view: ["get", "list"],
+  see: ["get", "list"],
+  inspect: ["get"],
 };
 
 /**
@@ -127,24 +146,56 @@ const INTENTS: Record<string, readonly HttpMethod[]> = {
   what: ["GET"],
   many: ["GET"],
   download: ["GET"],
+  check: ["GET"],
+  inspect: ["GET"],
+  look: ["GET"],
+  count: ["GET"],
   create: ["POST", "PUT"],
   add: ["POST", "PUT"],
   new: ["POST", "PUT"],
   make: ["POST", "PUT"],
   start: ["POST", "PUT"],
   send: ["POST"],
-  update: ["PATCH", "PUT", "POST"],
-  change: ["PATCH", "PUT", "POST"],
-  edit: ["PATCH", "PUT", "POST"],
-  modify: ["PATCH", "PUT", "POST"],
+  email: ["POST"],
+  post: ["POST"],
+  submit: ["POST"],
+  report: ["POST", "PUT"],
+  register: ["POST", "PUT"],
+  define: ["POST", "PUT"],
+  publish: ["POST", "PUT"],
+  save: ["POST", "PUT"],
+  grant: ["POST", "PUT"],
+  give: ["POST", "PUT"],
+  upload: ["POST", "PUT"],
+  invite: ["POST", "PUT"],
+  update: ["PATCH", "PUT"],
+  change: ["PATCH", "PUT"],
+  edit: ["PATCH", "PUT"],
+  modify: ["PATCH", "PUT"],
   set: ["PATCH", "PUT", "POST"],
-  rename: ["PATCH", "PUT", "POST"],
+  rename: ["PATCH", "PUT"],
+  upgrade: ["PATCH", "PUT"],
+  downgrade: ["PATCH", "PUT"],
+  renew: ["PATCH", "PUT"],
+  resize: ["PATCH", "PUT"],
+  scale: ["PATCH", "PUT"],
+  suspend: ["PATCH", "PUT"],
+  pause: ["PATCH", "PUT"],
+  resume: ["PATCH", "PUT"],
+  archive: ["PATCH", "PUT"],
+  mark: ["PATCH", "PUT"],
+  move: ["PATCH", "PUT"],
   turn: ["PATCH", "PUT", "POST", "DELETE"],
   enable: ["PATCH", "PUT", "POST"],
   disable: ["PATCH", "PUT", "POST", "DELETE"],
   delete: ["DELETE"],
   remove: ["DELETE"],
   destroy: ["DELETE"],
+  cancel: ["DELETE", "POST"],
+  revoke: ["DELETE", "POST"],
+  drop: ["DELETE"],
+  erase: ["DELETE"],
+  kick: ["DELETE"],
 };
 
 /**
@@ -652,6 +703,18 @@ function learnAssociations(
 /** Term frequencies are stored as integers in these units (rounding moves a score by < 0.1%). */
 const FREQUENCY_SCALE = 4096;
 
+/** Whether a path names one item (ends in a parameter: `/customers/{customer}`) rather than a collection. Linear. */
+const ITEM_PATH = /\}\/?$/;
+
+/**
+ * The method as a query's verbs see it: a POST to one item (`POST /v1/prices/{price}`) changes
+ * it, as a PATCH does; a POST to a collection creates.
+ */
+function intentMethod(http: ToolRecipe | undefined): HttpMethod | undefined {
+  if (http === undefined) return undefined;
+  return http.method === "POST" && ITEM_PATH.test(http.path) ? "PATCH" : http.method;
+}
+
 /** Builds the search index of a list of tools (pure; the bench measures it for GitHub). */
 export function buildSearchIndex(
   recipes: readonly ToolDefinition[],
@@ -710,7 +773,7 @@ export function buildSearchIndex(
       nameWords: new Set(fields.name.filter(isWord)),
       titleWords: new Set(fields.title.filter(isWord)),
       section: 0,
-      method: httpOperation(recipe)?.method,
+      method: intentMethod(httpOperation(recipe)),
       allNamespaces: ALL_NAMESPACES.test(recipe.operationId ?? recipe.name),
       summary: summaries[i] as string,
     };
@@ -866,6 +929,16 @@ function asksAcrossNamespaces(query: string): boolean {
   return every && namespaces;
 }
 
+/**
+ * The words whose intent counts. A query that starts with a verb ("report a check run") means
+ * that verb: a later word that is also a verb ("check") is a noun or a subordinate clause.
+ */
+function intentWords(query: string): string[] {
+  const all = words(query);
+  const first = all[0];
+  return first !== undefined && Object.hasOwn(INTENTS, first) ? [first] : all;
+}
+
 /** How much of a name or summary the query's words explain. */
 function share(covered: number | undefined, words: Set<number>): number {
   return words.size === 0 ? 0 : (covered ?? 0) / words.size;
@@ -890,7 +963,7 @@ export function searchIndex(
   const acrossNamespaces = asksAcrossNamespaces(query);
   // Method → how much the query's verbs ask for it: fully for a verb's first method, less for its others.
   const intended = new Map<HttpMethod, number>();
-  for (const word of words(query))
+  for (const word of intentWords(query))
     ((Object.hasOwn(INTENTS, word) && INTENTS[word]) || []).forEach((method, rank) => {
       const boost = rank === 0 ? RANKING.intent : 1 + (RANKING.intent - 1) * RANKING.secondaryIntent;
       intended.set(method, Math.max(intended.get(method) ?? 1, boost));

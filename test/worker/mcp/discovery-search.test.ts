@@ -3,7 +3,8 @@
  * mcp-discovery fixture: ranking, tags, the answer's shape and bad arguments.
  */
 import { describe, expect, it } from "vitest";
-import { searchTools } from "../../../src/mcp/discovery-search.ts";
+import type { HttpMethod, ToolRecipe } from "../../../src/bundle/types.ts";
+import { buildSearchIndex, searchIndex, searchTools } from "../../../src/mcp/discovery-search.ts";
 import { callTool, fixture, type Hit, json, VENDOR_PATH } from "./discovery-helpers.ts";
 
 describe("search", () => {
@@ -108,5 +109,40 @@ describe("search over an upstream MCP server's tools", () => {
     const hit = (result.structuredContent as { results: Array<Hit & { via?: unknown }> }).results[0];
     expect(hit?.name).toBe("delete_ticket");
     expect(hit).not.toHaveProperty("via");
+  });
+});
+
+describe("what a query's verb asks for (#15)", () => {
+  const op = (operationId: string, method: HttpMethod, path: string, title: string): ToolRecipe => ({
+    name: operationId,
+    operationId,
+    title,
+    description: "",
+    method,
+    path,
+    params: [],
+    security: [],
+    tags: [],
+    inputSchema: { type: "object", properties: {} },
+    responses: {},
+  });
+  const index = buildSearchIndex([
+    op("PostPrices", "POST", "/v1/prices", "Create a price"),
+    op("PostPricesPrice", "POST", "/v1/prices/{price}", "Update a price"),
+    op("GetPricesPrice", "GET", "/v1/prices/{price}", "Retrieve a price"),
+    // Listed before checks/create: on equal scores the first wins.
+    op("checks/get", "GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}", "Get a check run"),
+    op("checks/create", "POST", "/repos/{owner}/{repo}/check-runs", "Create a check run"),
+  ]);
+  const first = (query: string) => searchIndex(index, { query }).hits[0]?.name;
+
+  it("reads a POST to one item as a change, a POST to a collection as a creation", () => {
+    expect(first("archive a price")).toBe("PostPricesPrice");
+    expect(first("define a price")).toBe("PostPrices");
+  });
+
+  it("takes the intent of the verb a query starts with, not of a later word", () => {
+    // "check" is a noun here: the query asks to report (create) a result.
+    expect(first("report a check run")).toBe("checks/create");
   });
 });
