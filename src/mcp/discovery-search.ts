@@ -247,6 +247,11 @@ export const RANKING = {
   secondaryIntent: 0.5,
   /** The query names what the operation does (its first word: "star", "list", "delete"). */
   action: 1.3,
+  /**
+   * For a word some operation is named by: how much an operation that only mentions it
+   * (arguments, description) counts towards its document frequency.
+   */
+  mentionShare: 0.3,
 };
 
 /** Learned vocabulary: kept when a pair co-occurs in at least this many texts… */
@@ -631,6 +636,8 @@ export interface SearchIndex {
   associations: Map<number, Array<[id: number, strength: number]>>;
   /** By word id: 1 when the word is in some operation's name or summary. */
   naming: Uint8Array;
+  /** By word id: how many operations have it in their name or summary. */
+  namingCount: Uint32Array;
 }
 
 /**
@@ -733,6 +740,7 @@ export function buildSearchIndex(
   const postingTools: number[][] = Array.from({ length: size }, () => []);
   const postingFrequencies: number[][] = Array.from({ length: size }, () => []);
   const naming = new Uint8Array(size);
+  const namingCount = new Uint32Array(size);
   // One scratch row for every tool's term frequencies, cleared through the list of words it touched.
   // Integers: unoptimised code (most of a first build) boxes every double it reads.
   const frequency = new Int32Array(size);
@@ -767,6 +775,16 @@ export function buildSearchIndex(
     touched.length = 0;
     for (let k = 0; k < fields.name.length; k++) naming[fields.name[k] as number] = 1;
     for (let k = 0; k < fields.title.length; k++) naming[fields.title[k] as number] = 1;
+    for (let k = 0; k < fields.name.length; k++) {
+      const id = fields.name[k] as number;
+      namingCount[id] = (namingCount[id] as number) + 1;
+    }
+    for (let k = 0; k < fields.title.length; k++) {
+      const id = fields.title[k] as number;
+      // Name words are distinct; count a summary word only when the name has not.
+      if (!fields.name.includes(id) && fields.title.indexOf(id) === k)
+        namingCount[id] = (namingCount[id] as number) + 1;
+    }
     return {
       recipe,
       actions: actionWords(recipe, fields.title, read),
@@ -810,6 +828,7 @@ export function buildSearchIndex(
     families: new Map(),
     associations: learnAssociations(units.texts, naming, size),
     naming,
+    namingCount,
   };
 }
 
@@ -1007,7 +1026,12 @@ export function searchIndex(
     for (const { id, weight, word } of terms) {
       const tools = index.postingTools[id] as number[];
       const frequencies = index.postingFrequencies[id] as number[];
-      const idf = Math.log(1 + (n - tools.length + 0.5) / (tools.length + 0.5));
+      // A naming word's rarity is its rarity among names and summaries: "version" names one
+      // Kubernetes operation but sits in every one's `apiVersion` argument.
+      const named = index.namingCount[id] as number;
+      const df =
+        index.naming[id] === 1 ? named + RANKING.mentionShare * (tools.length - named) : tools.length;
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
       for (let k = 0; k < tools.length; k++) {
         const i = tools[k] as number;
         const tf = (frequencies[k] as number) / FREQUENCY_SCALE;
