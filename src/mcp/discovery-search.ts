@@ -229,6 +229,8 @@ export const RANKING = {
   /** A hit that matches every query word ranks above partial matches of rarer words. */
   allTerms: 1.5,
   synonym: 1,
+  /** A clipped word's longer naming words ("promo" → "promotion"). */
+  clipped: 1,
   /** Words of the same Lancaster family ("contributed" → "contributor"). */
   family: 0.6,
   /** Learned associations, times the association's strength (0–1). */
@@ -889,6 +891,23 @@ function familyOf(index: SearchIndex, word: string): number[] {
   return members;
 }
 
+/** Shortest query word read as the start of a longer one ("promo" → "promotion"). */
+const MIN_CLIPPED_CHARS = 4;
+/** A clipped word that begins more naming words than this says too little to expand. */
+const MAX_CLIPPED_MEMBERS = 3;
+
+/** The vendor's naming words that begin with `word` and are longer than it. */
+function clippedOf(index: SearchIndex, word: string): number[] {
+  const members: number[] = [];
+  for (const [candidate, id] of index.namingWords.get(word.slice(0, FAMILY_PREFIX_CHARS)) ?? []) {
+    if (candidate.length > word.length && candidate.startsWith(word) && !members.includes(id)) {
+      members.push(id);
+      if (members.length > MAX_CLIPPED_MEMBERS) return [];
+    }
+  }
+  return members;
+}
+
 /**
  * The weighted word ids a query stands for, in query-word order: its stems, their synonyms,
  * Lancaster families and learned associates. `words` counts the distinct stems.
@@ -912,6 +931,11 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
     }
     // Only words that name operations are worth reaching: the rest are already matched as they are.
     for (const member of familyOf(index, raw)) add(member, RANKING.family, word);
+    // A clipped word ("promo", "config") reaches the naming words it begins.
+    const own = index.ids.get(stemsOf[word] as string);
+    if (raw.length >= MIN_CLIPPED_CHARS && (own === undefined || index.naming[own] !== 1)) {
+      for (const member of clippedOf(index, raw)) add(member, RANKING.clipped, word);
+    }
     // A word that names no operation ("branch" in GitHub, where branches are refs) reaches
     // the naming words it keeps company with.
     // General verbs (synonyms, intents) are handled above and keep company with everything.
