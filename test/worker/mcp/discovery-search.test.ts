@@ -144,7 +144,7 @@ describe("what a query's verb asks for (#15)", () => {
   it("reads a clipped word as the start of the naming word it begins (#15)", () => {
     const clipped = buildSearchIndex([
       op("PostPromotionCodes", "POST", "/v1/promotion_codes", "Create a promotion code"),
-      op("PostCheckoutSessions", "POST", "/v1/checkout/sessions", "Create a checkout session for a code"),
+      op("PostCodes", "POST", "/v1/codes", "Create a code"),
     ]);
     expect(searchIndex(clipped, { query: "create a promo code" }).hits[0]?.name).toBe("PostPromotionCodes");
     // Too short to say which word it begins.
