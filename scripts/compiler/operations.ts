@@ -22,6 +22,7 @@ import type {
 import { filterReason } from "./filter.ts";
 import { assignToolNames, KeyAllocator, type RenameReason, safeArgKey } from "./naming.ts";
 import { escapeToken, isObject, joinPointer } from "./pointer.ts";
+import { finishResources, type RawResource, rawResource } from "./resource.ts";
 import { cleanText, type SchemaConverter, SchemaError } from "./schema.ts";
 import { shareRepeatedSubschemas } from "./share.ts";
 import type { OperationSelector } from "./vendor-config.ts";
@@ -249,12 +250,15 @@ export function buildTools(input: BuildInput): BuiltTools {
     input.maxNameChars,
   );
   const renamed: RenamedTool[] = [];
+  // What each operation acts on, without the texts most of the vendor's operations share (#15).
+  const resources = finishResources(drafts.map(({ draft }) => rawResources.get(draft)));
   const tools = drafts.map(({ operation, draft }, i) => {
     const { name, reasons } = names[i]!;
     if (reasons.length > 0) {
       renamed.push({ name, from: operation.operationId ?? `${operation.method} ${operation.path}`, reasons });
     }
-    return { name, ...draft } as ToolRecipe;
+    const resource = resources[i];
+    return { name, ...draft, ...(resource === undefined ? {} : { resource }) } as ToolRecipe;
   });
 
   // Shared response schemas: everything the response recipes reference.
@@ -271,6 +275,8 @@ export function buildTools(input: BuildInput): BuiltTools {
 
 /** Response schema pointers each draft uses (kept out of the recipe itself). */
 const responseDefs = new WeakMap<Draft, Set<string>>();
+/** What each draft acts on, before the vendor-wide cut of `finishResources`. */
+const rawResources = new WeakMap<Draft, RawResource>();
 
 function buildDraft(operation: Operation, input: BuildInput): Draft {
   const { converter } = input;
@@ -437,6 +443,8 @@ function buildDraft(operation: Operation, input: BuildInput): Draft {
     ...(idempotencyKeyHeader !== undefined ? { idempotencyKeyHeader } : {}),
   };
   responseDefs.set(draft, sharedDefs);
+  const resource = rawResource(op, pointer, converter);
+  if (resource !== undefined) rawResources.set(draft, resource);
   return draft;
 }
 

@@ -47,6 +47,10 @@ const MAX_INDEXED_ARGUMENTS = 64;
 const MAX_INDEXED_VALUES = 40;
 /** A value longer than this is data, not a word a task would use. */
 const MAX_VALUE_CHARS = 40;
+/** Resource property texts read per tool (the compiler keeps fewer; a bundle is still input). */
+const MAX_INDEXED_RESOURCE_PROPERTIES = 64;
+/** Resource text characters read per piece (the compiler's bounds are lower). */
+const MAX_INDEXED_RESOURCE_CHARS = 600;
 /** Nesting read below an argument (`items`, `anyOf` alternatives) for its values. */
 const MAX_VALUE_DEPTH = 3;
 /** Letters a word shares with its Lancaster stem (which only rewrites endings, and keeps at least this many). */
@@ -149,7 +153,8 @@ const INTENTS: Record<string, readonly HttpMethod[]> = {
 
 /**
  * Field weights, chosen by evaluation (scripts/bench/search-eval): a match in the name or
- * summary says more than one in an argument's description.
+ * summary says more than one in an argument's description. The resource fields are scored
+ * apart (see {@link RESOURCE_FIELDS}).
  */
 export const FIELD_WEIGHTS = {
   name: 3,
@@ -161,9 +166,21 @@ export const FIELD_WEIGHTS = {
   argText: 0.4,
   values: 0.67,
   method: 0.4,
+  /** What the operation acts on (`ToolResource`): its schema's description… */
+  resource: 0.6,
+  /** …its properties' names (`spec.schedule`)… */
+  resourceNames: 0.3,
+  /** …and their descriptions' first sentences. */
+  resourceText: 0.3,
 };
 export type Field = keyof typeof FIELD_WEIGHTS;
 const FIELDS = Object.keys(FIELD_WEIGHTS) as Field[];
+/**
+ * The fields of what an operation acts on: scored in postings of their own, so a query word
+ * found only there adds to a hit's score but does not count as the hit matching that word
+ * (most of a resource's many words are not what the operation does).
+ */
+const RESOURCE_FIELDS: ReadonlySet<Field> = new Set(["resource", "resourceNames", "resourceText"]);
 
 /** Ranking constants (tuned together with the field weights; the bench prints what they give). */
 export const RANKING = {
@@ -177,6 +194,12 @@ export const RANKING = {
   coverage: 1.77,
   /** A hit that matches every query word ranks above partial matches of rarer words. */
   allTerms: 1.5,
+  /**
+   * A word that names operations (is in some name or summary) counts this much in the resource
+   * fields: "user" in a response's properties says little next to the operations named by it,
+   * while "traffic" or "fees", which name no operation, are found nowhere else.
+   */
+  resourceNaming: 0,
   synonym: 1,
   /** Words of the same Lancaster family ("contributed" → "contributor"). */
   family: 0.6,
@@ -512,6 +535,16 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
     }
     if (unit !== undefined) units.texts.push(unit);
   }
+  const resourceNames: number[] = [];
+  const resourceText: number[] = [];
+  const properties = recipe.resource?.properties ?? [];
+  for (let p = 0; p < properties.length && p < MAX_INDEXED_RESOURCE_PROPERTIES; p++) {
+    const entry = String(properties[p]).slice(0, MAX_INDEXED_RESOURCE_CHARS);
+    // `path: first sentence` (src/bundle/types.ts); the same property recurs across operations, so each half is read once.
+    const colon = entry.indexOf(": ");
+    append(resourceNames, read.tokens(colon === -1 ? entry : entry.slice(0, colon)));
+    if (colon !== -1) append(resourceText, read.tokens(entry.slice(colon + 2)));
+  }
   return {
     fields: {
       name,
@@ -524,6 +557,9 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
       argText,
       values: valueTokens,
       method: http === undefined ? [] : read.tokens(METHOD_WORDS[http.method]),
+      resource: read.tokens(String(recipe.resource?.description ?? "").slice(0, MAX_INDEXED_RESOURCE_CHARS)),
+      resourceNames,
+      resourceText,
     },
   };
 }
@@ -572,6 +608,9 @@ export interface SearchIndex {
    */
   postingTools: number[][];
   postingFrequencies: number[][];
+  /** The same for the resource fields ({@link RESOURCE_FIELDS}). */
+  resourceTools: number[][];
+  resourceFrequencies: number[][];
   /** Naming words by their first letters, with their ids: the candidates of a Lancaster family. */
   namingWords: Map<string, Array<[word: string, id: number]>>;
   /** Lancaster family → the ids of the vendor's naming words in it, filled as queries need them. */
@@ -669,11 +708,15 @@ export function buildSearchIndex(
   }
   const postingTools: number[][] = Array.from({ length: size }, () => []);
   const postingFrequencies: number[][] = Array.from({ length: size }, () => []);
+  const resourceTools: number[][] = Array.from({ length: size }, () => []);
+  const resourceFrequencies: number[][] = Array.from({ length: size }, () => []);
   const naming = new Uint8Array(size);
   // One scratch row for every tool's term frequencies, cleared through the list of words it touched.
   // Integers: unoptimised code (most of a first build) boxes every double it reads.
   const frequency = new Int32Array(size);
   const touched: number[] = [];
+  const resourceFrequency = new Int32Array(size);
+  const resourceTouched: number[] = [];
   // "V1beta1" says which version, not what the operation does.
   const versions = new Uint8Array(size);
   read.vocabulary.forEach((word, id) => {
@@ -689,10 +732,13 @@ export function buildSearchIndex(
       const weight = Math.round(
         (FREQUENCY_SCALE * weights[field]) / (1 - RANKING.b + (RANKING.b * tokens.length) / averages[field]),
       );
+      const resource = RESOURCE_FIELDS.has(field);
+      const into = resource ? resourceFrequency : frequency;
+      const list = resource ? resourceTouched : touched;
       for (let k = 0; k < tokens.length; k++) {
         const token = tokens[k] as number;
-        if (frequency[token] === 0) touched.push(token);
-        frequency[token] = (frequency[token] as number) + weight;
+        if (into[token] === 0) list.push(token);
+        into[token] = (into[token] as number) + weight;
       }
     }
     for (let k = 0; k < touched.length; k++) {
@@ -702,6 +748,13 @@ export function buildSearchIndex(
       frequency[token] = 0;
     }
     touched.length = 0;
+    for (let k = 0; k < resourceTouched.length; k++) {
+      const token = resourceTouched[k] as number;
+      (resourceTools[token] as number[]).push(i);
+      (resourceFrequencies[token] as number[]).push(resourceFrequency[token] as number);
+      resourceFrequency[token] = 0;
+    }
+    resourceTouched.length = 0;
     for (let k = 0; k < fields.name.length; k++) naming[fields.name[k] as number] = 1;
     for (let k = 0; k < fields.title.length; k++) naming[fields.title[k] as number] = 1;
     return {
@@ -743,6 +796,8 @@ export function buildSearchIndex(
     ids: read.ids,
     postingTools,
     postingFrequencies,
+    resourceTools,
+    resourceFrequencies,
     namingWords,
     families: new Map(),
     associations: learnAssociations(units.texts, naming, size),
@@ -950,6 +1005,19 @@ export function searchIndex(
           if (tool.nameWords.has(id)) coveredName[i] = (coveredName[i] as number) + 1;
           if (tool.titleWords.has(id)) coveredTitle[i] = (coveredTitle[i] as number) + 1;
         }
+      }
+      // Resource postings have their own IDF (a resource's words recur across all of its operations).
+      const resourceTools = index.resourceTools[id] as number[];
+      const resourceFrequencies = index.resourceFrequencies[id] as number[];
+      const resourceIdf = Math.log(1 + (n - resourceTools.length + 0.5) / (resourceTools.length + 0.5));
+      const resourceWeight = index.naming[id] === 1 ? weight * RANKING.resourceNaming : weight;
+      for (let k = 0; resourceWeight > 0 && k < resourceTools.length; k++) {
+        const i = resourceTools[k] as number;
+        const tf = (resourceFrequencies[k] as number) / FREQUENCY_SCALE;
+        if (scores[i] === 0) touched.push(i);
+        scores[i] =
+          (scores[i] as number) +
+          resourceWeight * resourceIdf * ((tf * (RANKING.k1 + 1)) / (tf + RANKING.k1));
       }
     }
     for (let t = 0; t < touched.length; t++) {
