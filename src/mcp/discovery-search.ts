@@ -178,7 +178,10 @@ const FIELDS = Object.keys(FIELD_WEIGHTS) as Field[];
 /**
  * The fields of what an operation acts on: scored in postings of their own, so a query word
  * found only there adds to a hit's score but does not count as the hit matching that word
- * (most of a resource's many words are not what the operation does).
+ * (most of a resource's many words are not what the operation does). They hold only words that
+ * name no operation (are in no name or summary): "user" in a response's properties says little
+ * next to the operations named by it, and pulled whole resource families above the one meant,
+ * while "traffic" or "fees" are found nowhere else.
  */
 const RESOURCE_FIELDS: ReadonlySet<Field> = new Set(["resource", "resourceNames", "resourceText"]);
 
@@ -194,12 +197,6 @@ export const RANKING = {
   coverage: 1.77,
   /** A hit that matches every query word ranks above partial matches of rarer words. */
   allTerms: 1.5,
-  /**
-   * A word that names operations (is in some name or summary) counts this much in the resource
-   * fields: "user" in a response's properties says little next to the operations named by it,
-   * while "traffic" or "fees", which name no operation, are found nowhere else.
-   */
-  resourceNaming: 0,
   synonym: 1,
   /** Words of the same Lancaster family ("contributed" → "contributor"). */
   family: 0.6,
@@ -710,7 +707,13 @@ export function buildSearchIndex(
   const postingFrequencies: number[][] = Array.from({ length: size }, () => []);
   const resourceTools: number[][] = Array.from({ length: size }, () => []);
   const resourceFrequencies: number[][] = Array.from({ length: size }, () => []);
+  // Words in some operation's name or summary, known before the postings: the resource fields keep only the others.
   const naming = new Uint8Array(size);
+  for (let t = 0; t < texts.length; t++) {
+    const { name, title } = (texts[t] as ToolText).fields;
+    for (let k = 0; k < name.length; k++) naming[name[k] as number] = 1;
+    for (let k = 0; k < title.length; k++) naming[title[k] as number] = 1;
+  }
   // One scratch row for every tool's term frequencies, cleared through the list of words it touched.
   // Integers: unoptimised code (most of a first build) boxes every double it reads.
   const frequency = new Int32Array(size);
@@ -737,6 +740,7 @@ export function buildSearchIndex(
       const list = resource ? resourceTouched : touched;
       for (let k = 0; k < tokens.length; k++) {
         const token = tokens[k] as number;
+        if (resource && naming[token] === 1) continue;
         if (into[token] === 0) list.push(token);
         into[token] = (into[token] as number) + weight;
       }
@@ -755,8 +759,6 @@ export function buildSearchIndex(
       resourceFrequency[token] = 0;
     }
     resourceTouched.length = 0;
-    for (let k = 0; k < fields.name.length; k++) naming[fields.name[k] as number] = 1;
-    for (let k = 0; k < fields.title.length; k++) naming[fields.title[k] as number] = 1;
     return {
       recipe,
       actions: actionWords(recipe, fields.title, read),
@@ -1010,14 +1012,12 @@ export function searchIndex(
       const resourceTools = index.resourceTools[id] as number[];
       const resourceFrequencies = index.resourceFrequencies[id] as number[];
       const resourceIdf = Math.log(1 + (n - resourceTools.length + 0.5) / (resourceTools.length + 0.5));
-      const resourceWeight = index.naming[id] === 1 ? weight * RANKING.resourceNaming : weight;
-      for (let k = 0; resourceWeight > 0 && k < resourceTools.length; k++) {
+      for (let k = 0; k < resourceTools.length; k++) {
         const i = resourceTools[k] as number;
         const tf = (resourceFrequencies[k] as number) / FREQUENCY_SCALE;
         if (scores[i] === 0) touched.push(i);
         scores[i] =
-          (scores[i] as number) +
-          resourceWeight * resourceIdf * ((tf * (RANKING.k1 + 1)) / (tf + RANKING.k1));
+          (scores[i] as number) + weight * resourceIdf * ((tf * (RANKING.k1 + 1)) / (tf + RANKING.k1));
       }
     }
     for (let t = 0; t < touched.length; t++) {
