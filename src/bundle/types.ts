@@ -149,11 +149,12 @@ export interface ToolDefinition {
   /** Tool `_meta` from the vendor (an upstream MCP server's MCP Apps `ui` links); its MCP Apps keys are listed. */
   meta?: Record<string, unknown>;
   /**
-   * What the operation acts on, for discovery search only (never listed to clients). The
-   * OpenAPI compiler derives it (scripts/compiler/resource.ts); MCP tools have none. Optional,
-   * so bundles without it stay valid.
+   * What the operation acts on, for discovery search only (never listed to clients): an index
+   * into the bundle's `resources` (the operations on one schema share an entry). The OpenAPI
+   * compiler derives it (scripts/compiler/resource.ts); MCP tools have none. Optional, so
+   * bundles without it stay valid.
    */
-  resource?: ToolResource;
+  resource?: number;
 }
 
 /**
@@ -348,6 +349,8 @@ export interface VendorBundle {
    * (JSON, sanitised, scrubbed of attached credentials, bounded; src/mcp/call-report.ts). Absent: never.
    */
   logArguments?: true;
+  /** What the operations act on, referenced by index from `tools[*].resource` (discovery search only). */
+  resources?: ToolResource[];
   /** Shared schemas referenced as `#/$defs/<name>` from `responses[*].schema`. */
   schemas: Record<string, JsonSchema>;
   tools: ToolRecipe[];

@@ -25,7 +25,14 @@
  */
 import { lancasterStemmer } from "lancaster-stemmer";
 import { stemmer } from "stemmer";
-import type { HttpMethod, JsonSchema, ToolDefinition, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type {
+  HttpMethod,
+  JsonSchema,
+  ToolDefinition,
+  ToolRecipe,
+  ToolResource,
+  VendorBundle,
+} from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
 import { toolsOf } from "../vendors/registry.ts";
 
@@ -496,7 +503,13 @@ function append(out: number[], more: readonly number[]): void {
   for (let i = 0; i < more.length; i++) out.push(more[i] as number);
 }
 
-function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units: Units): ToolText {
+function toolText(
+  recipe: ToolDefinition,
+  summary: string,
+  read: Analyser,
+  units: Units,
+  resourceOf: (recipe: ToolDefinition) => ResourceWords | undefined,
+): ToolText {
   // The name is usually the sanitized operationId: count its words once.
   const name: number[] = [];
   for (const text of [recipe.name, recipe.operationId ?? ""]) {
@@ -532,16 +545,7 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
     }
     if (unit !== undefined) units.texts.push(unit);
   }
-  const resourceNames: number[] = [];
-  const resourceText: number[] = [];
-  const properties = recipe.resource?.properties ?? [];
-  for (let p = 0; p < properties.length && p < MAX_INDEXED_RESOURCE_PROPERTIES; p++) {
-    const entry = String(properties[p]).slice(0, MAX_INDEXED_RESOURCE_CHARS);
-    // `path: first sentence` (src/bundle/types.ts); the same property recurs across operations, so each half is read once.
-    const colon = entry.indexOf(": ");
-    append(resourceNames, read.tokens(colon === -1 ? entry : entry.slice(0, colon)));
-    if (colon !== -1) append(resourceText, read.tokens(entry.slice(colon + 2)));
-  }
+  const resource = resourceOf(recipe);
   return {
     fields: {
       name,
@@ -554,10 +558,46 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
       argText,
       values: valueTokens,
       method: http === undefined ? [] : read.tokens(METHOD_WORDS[http.method]),
-      resource: read.tokens(String(recipe.resource?.description ?? "").slice(0, MAX_INDEXED_RESOURCE_CHARS)),
-      resourceNames,
-      resourceText,
+      resource: resource?.description ?? [],
+      resourceNames: resource?.names ?? [],
+      resourceText: resource?.text ?? [],
     },
+  };
+}
+
+/** One entry of a bundle's `resources`, read into word ids. */
+interface ResourceWords {
+  description: number[];
+  names: number[];
+  text: number[];
+}
+
+/** Reads a bundle's `resources` entries as tools refer to them, each once. */
+function resourceReader(
+  resources: readonly ToolResource[],
+  read: Analyser,
+): (recipe: ToolDefinition) => ResourceWords | undefined {
+  const done = new Map<number, ResourceWords>();
+  return (recipe) => {
+    const at = recipe.resource;
+    const resource = typeof at === "number" ? resources[at] : undefined;
+    if (resource === undefined || typeof resource !== "object" || resource === null) return undefined;
+    return memoized(done, at as number, () => {
+      const names: number[] = [];
+      const text: number[] = [];
+      const properties = Array.isArray(resource.properties) ? resource.properties : [];
+      for (let p = 0; p < properties.length && p < MAX_INDEXED_RESOURCE_PROPERTIES; p++) {
+        const entry = String(properties[p]).slice(0, MAX_INDEXED_RESOURCE_CHARS);
+        // `path: first sentence` (src/bundle/types.ts).
+        const colon = entry.indexOf(": ");
+        append(names, read.tokens(colon === -1 ? entry : entry.slice(0, colon)));
+        if (colon !== -1) append(text, read.tokens(entry.slice(colon + 2)));
+      }
+      const description = read.tokens(
+        String(resource.description ?? "").slice(0, MAX_INDEXED_RESOURCE_CHARS),
+      );
+      return { description, names, text };
+    });
   };
 }
 
@@ -692,11 +732,13 @@ const FREQUENCY_SCALE = 4096;
 export function buildSearchIndex(
   recipes: readonly ToolDefinition[],
   weights: Record<Field, number> = FIELD_WEIGHTS,
+  resources: readonly ToolResource[] = [],
 ): SearchIndex {
   const read = analyser();
   const units: Units = { texts: [], seen: new Map() };
   const summaries = recipes.map(summaryOf);
-  const texts = recipes.map((recipe, i) => toolText(recipe, summaries[i] as string, read, units));
+  const resourceOf = resourceReader(resources, read);
+  const texts = recipes.map((recipe, i) => toolText(recipe, summaries[i] as string, read, units, resourceOf));
   const size = read.vocabulary.length;
   const averages = {} as Record<Field, number>;
   for (const field of FIELDS) {
@@ -1118,7 +1160,7 @@ export function searchTools(
   options: SearchOptions,
 ): { hits: SearchHit[]; matched: number } {
   return searchIndex(
-    memoized(indexes, bundle, (b) => buildSearchIndex(toolsOf(b))),
+    memoized(indexes, bundle, (b) => buildSearchIndex(toolsOf(b), FIELD_WEIGHTS, b.resources)),
     options,
   );
 }

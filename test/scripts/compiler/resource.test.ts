@@ -13,8 +13,8 @@ import {
   RESOURCE_PROPERTIES_MAX_CHARS,
   RESOURCE_PROPERTY_MAX_CHARS,
 } from "../../../scripts/compiler/resource.ts";
-import type { VendorBundle } from "../../../src/bundle/types.ts";
-import { buildSearchIndex, searchIndex } from "../../../src/mcp/discovery-search.ts";
+import type { ToolResource, VendorBundle } from "../../../src/bundle/types.ts";
+import { searchTools } from "../../../src/mcp/discovery-search.ts";
 import { openapi, tempDir, toolNamed, writeFiles } from "./helpers.ts";
 
 // The engine's module graph reaches Durable Object classes; search touches none of it.
@@ -24,6 +24,12 @@ async function compile(doc: object): Promise<VendorBundle> {
   const root = await tempDir();
   await writeFiles(root, { "widgets/openapi.json": doc, "widgets/vendor.json": { displayName: "Widgets" } });
   return (await compileVendor(join(root, "widgets"), { cwd: root })).bundle;
+}
+
+/** A tool's entry in the bundle's `resources`. */
+function resourceOf(bundle: VendorBundle, name: string): ToolResource | undefined {
+  const at = toolNamed(bundle, name).resource;
+  return at === undefined ? undefined : bundle.resources?.[at];
 }
 
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
@@ -105,7 +111,7 @@ const SPEC = openapi(
 
 describe("what an operation acts on (compiler)", () => {
   it("comes from the request body's schema, its description and properties two levels down", async () => {
-    const resource = toolNamed(await compile(SPEC), "createWidget").resource;
+    const resource = resourceOf(await compile(SPEC), "createWidget");
     expect(resource?.description).toBe(
       "A Widget decides which traffic may reach a set of servers. More detail follows here.",
     );
@@ -121,17 +127,19 @@ describe("what an operation acts on (compiler)", () => {
 
   it("comes from the response for a read, from a list's elements, and from both a patch body and what it returns", async () => {
     const bundle = await compile(SPEC);
-    expect(toolNamed(bundle, "listWidgets").resource).toEqual(toolNamed(bundle, "createWidget").resource);
-    expect(toolNamed(bundle, "listGadgets").resource).toEqual({
+    // The operations on one schema share one entry.
+    expect(toolNamed(bundle, "listWidgets").resource).toBe(toolNamed(bundle, "createWidget").resource);
+    expect(resourceOf(bundle, "listWidgets")?.description).toMatch(/^A Widget decides/);
+    expect(resourceOf(bundle, "listGadgets")).toEqual({
       description: "A Gadget measures temperature.",
       properties: ["celsius: The reading in degrees Celsius"],
     });
-    const patch = toolNamed(bundle, "patchWidget").resource;
+    const patch = resourceOf(bundle, "patchWidget");
     expect(patch?.description).toBe(
       "A generic patch document.\nA Widget decides which traffic may reach a set of servers. More detail follows here.",
     );
     expect(patch?.properties).toContain("spec.suspend: Suspend stops future nightly runs");
-    expect(toolNamed(bundle, "ping").resource).toBeUndefined();
+    expect(resourceOf(bundle, "ping")).toBeUndefined();
   });
 
   it("leaves out texts most of the vendor's operations share", async () => {
@@ -151,7 +159,7 @@ describe("what an operation acts on (compiler)", () => {
         },
       };
     }
-    const resource = toolNamed(await compile(openapi(paths)), "getThing7").resource;
+    const resource = resourceOf(await compile(openapi(paths)), "getThing7");
     expect(resource).toEqual({
       description: "Thing number 7.",
       properties: ["field7: Only thing 7 has this"],
@@ -182,7 +190,7 @@ describe("what an operation acts on (compiler)", () => {
         },
       },
     );
-    const resource = toolNamed(await compile(doc), "huge").resource;
+    const resource = resourceOf(await compile(doc), "huge");
     expect(resource?.description?.length).toBeLessThanOrEqual(RESOURCE_DESCRIPTION_MAX_CHARS * 2);
     const texts = resource?.properties ?? [];
     expect(texts.length).toBeGreaterThan(0);
@@ -195,11 +203,8 @@ describe("what an operation acts on (compiler)", () => {
 
 describe("discovery search through what an operation acts on", () => {
   const top = (bundle: VendorBundle, query: string) =>
-    searchIndex(buildSearchIndex(bundle.tools), { query, limit: 3 }).hits.map((h) => h.name);
-  const withoutResources = (bundle: VendorBundle): VendorBundle => ({
-    ...bundle,
-    tools: bundle.tools.map(({ resource: _, ...tool }) => tool),
-  });
+    searchTools(bundle, { query, limit: 3 }).hits.map((h) => h.name);
+  const withoutResources = ({ resources: _, ...bundle }: VendorBundle): VendorBundle => bundle;
 
   it("finds an operation by its schema's description alone", async () => {
     const bundle = await compile(SPEC);
