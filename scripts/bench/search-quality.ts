@@ -63,12 +63,12 @@ export async function runSearchQuality(opts: SearchQualityOptions): Promise<Sear
   const bundles = await evalBundles();
   // engineSearch makes the engine importable in Node; its first use builds each index.
   const search = await engineSearch(bundles);
-  const { buildSearchIndex } = await import("../../src/mcp/discovery-search.ts");
+  const { buildSearchIndex, FIELD_WEIGHTS } = await import("../../src/mcp/discovery-search.ts");
   const indexBuildMs: SearchQualityResult["indexBuildMs"] = {};
   const operations: SearchQualityResult["operations"] = {};
   for (const api of EVAL_APIS) {
     const started = performance.now();
-    buildSearchIndex(bundles[api].tools);
+    buildSearchIndex(bundles[api].tools, FIELD_WEIGHTS, bundles[api].resources);
     indexBuildMs[api] = performance.now() - started;
     operations[api] = bundles[api].tools.length;
   }

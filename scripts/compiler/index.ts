@@ -434,6 +434,7 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
     ...(config.toolMode ? { toolMode: config.toolMode } : {}),
     ...(healthTool !== undefined ? { healthTool } : {}),
     ...(config.logArguments === true ? { logArguments: true } : {}),
+    ...(built.resources.length > 0 ? { resources: built.resources } : {}),
     schemas: built.schemas,
     tools: built.tools,
   };

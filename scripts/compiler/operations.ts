@@ -18,10 +18,12 @@ import type {
   SecurityRequirement,
   SecurityScheme,
   ToolRecipe,
+  ToolResource,
 } from "../../src/bundle/types.ts";
 import { filterReason } from "./filter.ts";
 import { assignToolNames, KeyAllocator, type RenameReason, safeArgKey } from "./naming.ts";
 import { escapeToken, isObject, joinPointer } from "./pointer.ts";
+import { finishResources, type RawResource, rawResource } from "./resource.ts";
 import { cleanText, type SchemaConverter, SchemaError } from "./schema.ts";
 import { shareRepeatedSubschemas } from "./share.ts";
 import type { OperationSelector } from "./vendor-config.ts";
@@ -129,6 +131,8 @@ export interface BuiltTools {
   tools: ToolRecipe[];
   /** Shared response schemas, referenced as `#/$defs/<name>`. */
   schemas: Record<string, JsonSchema>;
+  /** What the tools act on, referenced by index from `ToolRecipe.resource`. */
+  resources: ToolResource[];
   operations: number;
   skipped: SkippedOperation[];
   renamed: RenamedTool[];
@@ -249,12 +253,25 @@ export function buildTools(input: BuildInput): BuiltTools {
     input.maxNameChars,
   );
   const renamed: RenamedTool[] = [];
+  // What each operation acts on, without the texts most of the vendor's operations share (#15);
+  // the operations on one schema share one entry (Kubernetes: 90 for 545 operations).
+  const finished = finishResources(drafts.map(({ draft }) => rawResources.get(draft)));
+  const resources: ToolResource[] = [];
+  const resourceIndex = new Map<string, number>();
   const tools = drafts.map(({ operation, draft }, i) => {
     const { name, reasons } = names[i]!;
     if (reasons.length > 0) {
       renamed.push({ name, from: operation.operationId ?? `${operation.method} ${operation.path}`, reasons });
     }
-    return { name, ...draft } as ToolRecipe;
+    const found = finished[i];
+    if (found === undefined) return { name, ...draft } as ToolRecipe;
+    const key = JSON.stringify(found);
+    let resource = resourceIndex.get(key);
+    if (resource === undefined) {
+      resource = resources.push(found) - 1;
+      resourceIndex.set(key, resource);
+    }
+    return { name, ...draft, resource } as ToolRecipe;
   });
 
   // Shared response schemas: everything the response recipes reference.
@@ -266,11 +283,13 @@ export function buildTools(input: BuildInput): BuiltTools {
     const value = table[key]!;
     schemas[key] = typeof value === "boolean" ? (value ? {} : { not: {} }) : value;
   }
-  return { tools, schemas, operations: operations.length + unknownMethods, skipped, renamed };
+  return { tools, schemas, resources, operations: operations.length + unknownMethods, skipped, renamed };
 }
 
 /** Response schema pointers each draft uses (kept out of the recipe itself). */
 const responseDefs = new WeakMap<Draft, Set<string>>();
+/** What each draft acts on, before the vendor-wide cut of `finishResources`. */
+const rawResources = new WeakMap<Draft, RawResource>();
 
 function buildDraft(operation: Operation, input: BuildInput): Draft {
   const { converter } = input;
@@ -437,6 +456,8 @@ function buildDraft(operation: Operation, input: BuildInput): Draft {
     ...(idempotencyKeyHeader !== undefined ? { idempotencyKeyHeader } : {}),
   };
   responseDefs.set(draft, sharedDefs);
+  const resource = rawResource(op, pointer, converter);
+  if (resource !== undefined) rawResources.set(draft, resource);
   return draft;
 }
 

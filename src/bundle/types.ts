@@ -148,6 +148,27 @@ export interface ToolDefinition {
   fixed?: Record<string, unknown>;
   /** Tool `_meta` from the vendor (an upstream MCP server's MCP Apps `ui` links); its MCP Apps keys are listed. */
   meta?: Record<string, unknown>;
+  /**
+   * What the operation acts on, for discovery search only (never listed to clients): an index
+   * into the bundle's `resources` (the operations on one schema share an entry). The OpenAPI
+   * compiler derives it (scripts/compiler/resource.ts); MCP tools have none. Optional, so
+   * bundles without it stay valid.
+   */
+  resource?: number;
+}
+
+/**
+ * The schema an operation sends or returns, as discovery search indexes it: texts most of the
+ * vendor's operations share are left out, and everything is bounded.
+ */
+export interface ToolResource {
+  /** The schema's title and description (the request body's, then the response's or its list elements'). */
+  description?: string;
+  /**
+   * Its properties two levels down, each `path: first sentence of its description`
+   * (`spec.schedule: The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron`).
+   */
+  properties?: string[];
 }
 
 /** Everything needed to list a tool and turn its arguments into one upstream HTTP request. */
@@ -328,6 +349,8 @@ export interface VendorBundle {
    * (JSON, sanitised, scrubbed of attached credentials, bounded; src/mcp/call-report.ts). Absent: never.
    */
   logArguments?: true;
+  /** What the operations act on, referenced by index from `tools[*].resource` (discovery search only). */
+  resources?: ToolResource[];
   /** Shared schemas referenced as `#/$defs/<name>` from `responses[*].schema`. */
   schemas: Record<string, JsonSchema>;
   tools: ToolRecipe[];

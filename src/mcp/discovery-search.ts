@@ -25,7 +25,14 @@
  */
 import { lancasterStemmer } from "lancaster-stemmer";
 import { stemmer } from "stemmer";
-import type { HttpMethod, JsonSchema, ToolDefinition, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type {
+  HttpMethod,
+  JsonSchema,
+  ToolDefinition,
+  ToolRecipe,
+  ToolResource,
+  VendorBundle,
+} from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
 import { toolsOf } from "../vendors/registry.ts";
 
@@ -47,6 +54,10 @@ const MAX_INDEXED_ARGUMENTS = 64;
 const MAX_INDEXED_VALUES = 40;
 /** A value longer than this is data, not a word a task would use. */
 const MAX_VALUE_CHARS = 40;
+/** Resource property texts read per tool (the compiler keeps fewer; a bundle is still input). */
+const MAX_INDEXED_RESOURCE_PROPERTIES = 64;
+/** Resource text characters read per piece (the compiler's bounds are lower). */
+const MAX_INDEXED_RESOURCE_CHARS = 600;
 /** Nesting read below an argument (`items`, `anyOf` alternatives) for its values. */
 const MAX_VALUE_DEPTH = 3;
 /** Letters a word shares with its Lancaster stem (which only rewrites endings, and keeps at least this many). */
@@ -200,7 +211,8 @@ const INTENTS: Record<string, readonly HttpMethod[]> = {
 
 /**
  * Field weights, chosen by evaluation (scripts/bench/search-eval): a match in the name or
- * summary says more than one in an argument's description.
+ * summary says more than one in an argument's description. The resource fields are scored
+ * apart (see {@link RESOURCE_FIELDS}).
  */
 export const FIELD_WEIGHTS = {
   name: 3,
@@ -212,9 +224,24 @@ export const FIELD_WEIGHTS = {
   argText: 0.4,
   values: 0.67,
   method: 0.4,
+  /** What the operation acts on (`ToolResource`): its schema's description… */
+  resource: 0.6,
+  /** …its properties' names (`spec.schedule`)… */
+  resourceNames: 0.3,
+  /** …and their descriptions' first sentences. */
+  resourceText: 0.3,
 };
 export type Field = keyof typeof FIELD_WEIGHTS;
 const FIELDS = Object.keys(FIELD_WEIGHTS) as Field[];
+/**
+ * The fields of what an operation acts on: scored in postings of their own, so a query word
+ * found only there adds to a hit's score but does not count as the hit matching that word
+ * (most of a resource's many words are not what the operation does). They hold only words that
+ * name no operation (are in no name or summary): "user" in a response's properties says little
+ * next to the operations named by it, and pulled whole resource families above the one meant,
+ * while "traffic" or "fees" are found nowhere else.
+ */
+const RESOURCE_FIELDS: ReadonlySet<Field> = new Set(["resource", "resourceNames", "resourceText"]);
 
 /** Ranking constants (tuned together with the field weights; the bench prints what they give). */
 export const RANKING = {
@@ -229,6 +256,8 @@ export const RANKING = {
   /** A hit that matches every query word ranks above partial matches of rarer words. */
   allTerms: 1.5,
   synonym: 1,
+  /** A clipped word's longer naming words ("promo" → "promotion"). */
+  clipped: 1,
   /** Words of the same Lancaster family ("contributed" → "contributor"). */
   family: 0.6,
   /** Learned associations, times the association's strength (0–1). */
@@ -247,6 +276,11 @@ export const RANKING = {
   secondaryIntent: 0.5,
   /** The query names what the operation does (its first word: "star", "list", "delete"). */
   action: 1.3,
+  /**
+   * For a word some operation is named by: how much an operation that only mentions it
+   * (arguments, description) counts towards its document frequency.
+   */
+  mentionShare: 0.3,
 };
 
 /** Learned vocabulary: kept when a pair co-occurs in at least this many texts… */
@@ -527,7 +561,13 @@ function append(out: number[], more: readonly number[]): void {
   for (let i = 0; i < more.length; i++) out.push(more[i] as number);
 }
 
-function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units: Units): ToolText {
+function toolText(
+  recipe: ToolDefinition,
+  summary: string,
+  read: Analyser,
+  units: Units,
+  resourceOf: (recipe: ToolDefinition) => ResourceWords | undefined,
+): ToolText {
   // The name is usually the sanitized operationId: count its words once.
   const name: number[] = [];
   for (const text of [recipe.name, recipe.operationId ?? ""]) {
@@ -563,6 +603,7 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
     }
     if (unit !== undefined) units.texts.push(unit);
   }
+  const resource = resourceOf(recipe);
   return {
     fields: {
       name,
@@ -575,7 +616,46 @@ function toolText(recipe: ToolDefinition, summary: string, read: Analyser, units
       argText,
       values: valueTokens,
       method: http === undefined ? [] : read.tokens(METHOD_WORDS[http.method]),
+      resource: resource?.description ?? [],
+      resourceNames: resource?.names ?? [],
+      resourceText: resource?.text ?? [],
     },
+  };
+}
+
+/** One entry of a bundle's `resources`, read into word ids. */
+interface ResourceWords {
+  description: number[];
+  names: number[];
+  text: number[];
+}
+
+/** Reads a bundle's `resources` entries as tools refer to them, each once. */
+function resourceReader(
+  resources: readonly ToolResource[],
+  read: Analyser,
+): (recipe: ToolDefinition) => ResourceWords | undefined {
+  const done = new Map<number, ResourceWords>();
+  return (recipe) => {
+    const at = recipe.resource;
+    const resource = typeof at === "number" ? resources[at] : undefined;
+    if (resource === undefined || typeof resource !== "object" || resource === null) return undefined;
+    return memoized(done, at as number, () => {
+      const names: number[] = [];
+      const text: number[] = [];
+      const properties = Array.isArray(resource.properties) ? resource.properties : [];
+      for (let p = 0; p < properties.length && p < MAX_INDEXED_RESOURCE_PROPERTIES; p++) {
+        const entry = String(properties[p]).slice(0, MAX_INDEXED_RESOURCE_CHARS);
+        // `path: first sentence` (src/bundle/types.ts).
+        const colon = entry.indexOf(": ");
+        append(names, read.tokens(colon === -1 ? entry : entry.slice(0, colon)));
+        if (colon !== -1) append(text, read.tokens(entry.slice(colon + 2)));
+      }
+      const description = read.tokens(
+        String(resource.description ?? "").slice(0, MAX_INDEXED_RESOURCE_CHARS),
+      );
+      return { description, names, text };
+    });
   };
 }
 
@@ -623,6 +703,9 @@ export interface SearchIndex {
    */
   postingTools: number[][];
   postingFrequencies: number[][];
+  /** The same for the resource fields ({@link RESOURCE_FIELDS}). */
+  resourceTools: number[][];
+  resourceFrequencies: number[][];
   /** Naming words by their first letters, with their ids: the candidates of a Lancaster family. */
   namingWords: Map<string, Array<[word: string, id: number]>>;
   /** Lancaster family → the ids of the vendor's naming words in it, filled as queries need them. */
@@ -631,6 +714,8 @@ export interface SearchIndex {
   associations: Map<number, Array<[id: number, strength: number]>>;
   /** By word id: 1 when the word is in some operation's name or summary. */
   naming: Uint8Array;
+  /** By word id: how many operations have it in their name or summary. */
+  namingCount: Uint32Array;
 }
 
 /**
@@ -719,11 +804,13 @@ function intentMethod(http: ToolRecipe | undefined): HttpMethod | undefined {
 export function buildSearchIndex(
   recipes: readonly ToolDefinition[],
   weights: Record<Field, number> = FIELD_WEIGHTS,
+  resources: readonly ToolResource[] = [],
 ): SearchIndex {
   const read = analyser();
   const units: Units = { texts: [], seen: new Map() };
   const summaries = recipes.map(summaryOf);
-  const texts = recipes.map((recipe, i) => toolText(recipe, summaries[i] as string, read, units));
+  const resourceOf = resourceReader(resources, read);
+  const texts = recipes.map((recipe, i) => toolText(recipe, summaries[i] as string, read, units, resourceOf));
   const size = read.vocabulary.length;
   const averages = {} as Record<Field, number>;
   for (const field of FIELDS) {
@@ -732,11 +819,31 @@ export function buildSearchIndex(
   }
   const postingTools: number[][] = Array.from({ length: size }, () => []);
   const postingFrequencies: number[][] = Array.from({ length: size }, () => []);
+  const resourceTools: number[][] = Array.from({ length: size }, () => []);
+  const resourceFrequencies: number[][] = Array.from({ length: size }, () => []);
+  // Words in some operation's name or summary, known before the postings: the resource fields keep only the others.
   const naming = new Uint8Array(size);
+  const namingCount = new Uint32Array(size);
+  for (let t = 0; t < texts.length; t++) {
+    const { name, title } = (texts[t] as ToolText).fields;
+    for (let k = 0; k < name.length; k++) {
+      const id = name[k] as number;
+      naming[id] = 1;
+      namingCount[id] = (namingCount[id] as number) + 1;
+    }
+    for (let k = 0; k < title.length; k++) {
+      const id = title[k] as number;
+      naming[id] = 1;
+      // Name words are distinct; count a summary word only when the name has not.
+      if (!name.includes(id) && title.indexOf(id) === k) namingCount[id] = (namingCount[id] as number) + 1;
+    }
+  }
   // One scratch row for every tool's term frequencies, cleared through the list of words it touched.
   // Integers: unoptimised code (most of a first build) boxes every double it reads.
   const frequency = new Int32Array(size);
   const touched: number[] = [];
+  const resourceFrequency = new Int32Array(size);
+  const resourceTouched: number[] = [];
   // "V1beta1" says which version, not what the operation does.
   const versions = new Uint8Array(size);
   read.vocabulary.forEach((word, id) => {
@@ -752,10 +859,14 @@ export function buildSearchIndex(
       const weight = Math.round(
         (FREQUENCY_SCALE * weights[field]) / (1 - RANKING.b + (RANKING.b * tokens.length) / averages[field]),
       );
+      const resource = RESOURCE_FIELDS.has(field);
+      const into = resource ? resourceFrequency : frequency;
+      const list = resource ? resourceTouched : touched;
       for (let k = 0; k < tokens.length; k++) {
         const token = tokens[k] as number;
-        if (frequency[token] === 0) touched.push(token);
-        frequency[token] = (frequency[token] as number) + weight;
+        if (resource && naming[token] === 1) continue;
+        if (into[token] === 0) list.push(token);
+        into[token] = (into[token] as number) + weight;
       }
     }
     for (let k = 0; k < touched.length; k++) {
@@ -765,8 +876,13 @@ export function buildSearchIndex(
       frequency[token] = 0;
     }
     touched.length = 0;
-    for (let k = 0; k < fields.name.length; k++) naming[fields.name[k] as number] = 1;
-    for (let k = 0; k < fields.title.length; k++) naming[fields.title[k] as number] = 1;
+    for (let k = 0; k < resourceTouched.length; k++) {
+      const token = resourceTouched[k] as number;
+      (resourceTools[token] as number[]).push(i);
+      (resourceFrequencies[token] as number[]).push(resourceFrequency[token] as number);
+      resourceFrequency[token] = 0;
+    }
+    resourceTouched.length = 0;
     return {
       recipe,
       actions: actionWords(recipe, fields.title, read),
@@ -806,10 +922,13 @@ export function buildSearchIndex(
     ids: read.ids,
     postingTools,
     postingFrequencies,
+    resourceTools,
+    resourceFrequencies,
     namingWords,
     families: new Map(),
     associations: learnAssociations(units.texts, naming, size),
     naming,
+    namingCount,
   };
 }
 
@@ -870,6 +989,23 @@ function familyOf(index: SearchIndex, word: string): number[] {
   return members;
 }
 
+/** Shortest query word read as the start of a longer one ("promo" → "promotion"). */
+const MIN_CLIPPED_CHARS = 4;
+/** A clipped word that begins more naming words than this says too little to expand. */
+const MAX_CLIPPED_MEMBERS = 3;
+
+/** The vendor's naming words that begin with `word` and are longer than it. */
+function clippedOf(index: SearchIndex, word: string): number[] {
+  const members: number[] = [];
+  for (const [candidate, id] of index.namingWords.get(word.slice(0, FAMILY_PREFIX_CHARS)) ?? []) {
+    if (candidate.length > word.length && candidate.startsWith(word) && !members.includes(id)) {
+      members.push(id);
+      if (members.length > MAX_CLIPPED_MEMBERS) return [];
+    }
+  }
+  return members;
+}
+
 /**
  * The weighted word ids a query stands for, in query-word order: its stems, their synonyms,
  * Lancaster families and learned associates. `words` counts the distinct stems.
@@ -893,6 +1029,11 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
     }
     // Only words that name operations are worth reaching: the rest are already matched as they are.
     for (const member of familyOf(index, raw)) add(member, RANKING.family, word);
+    // A clipped word ("promo", "config") reaches the naming words it begins.
+    const own = index.ids.get(stemsOf[word] as string);
+    if (raw.length >= MIN_CLIPPED_CHARS && (own === undefined || index.naming[own] !== 1)) {
+      for (const member of clippedOf(index, raw)) add(member, RANKING.clipped, word);
+    }
     // A word that names no operation ("branch" in GitHub, where branches are refs) reaches
     // the naming words it keeps company with.
     // General verbs (synonyms, intents) are handled above and keep company with everything.
@@ -1007,7 +1148,12 @@ export function searchIndex(
     for (const { id, weight, word } of terms) {
       const tools = index.postingTools[id] as number[];
       const frequencies = index.postingFrequencies[id] as number[];
-      const idf = Math.log(1 + (n - tools.length + 0.5) / (tools.length + 0.5));
+      // A naming word's rarity is its rarity among names and summaries: "version" names one
+      // Kubernetes operation but sits in every one's `apiVersion` argument.
+      const named = index.namingCount[id] as number;
+      const df =
+        index.naming[id] === 1 ? named + RANKING.mentionShare * (tools.length - named) : tools.length;
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
       for (let k = 0; k < tools.length; k++) {
         const i = tools[k] as number;
         const tf = (frequencies[k] as number) / FREQUENCY_SCALE;
@@ -1023,6 +1169,17 @@ export function searchIndex(
           if (tool.nameWords.has(id)) coveredName[i] = (coveredName[i] as number) + 1;
           if (tool.titleWords.has(id)) coveredTitle[i] = (coveredTitle[i] as number) + 1;
         }
+      }
+      // Resource postings have their own IDF (a resource's words recur across all of its operations).
+      const resourceTools = index.resourceTools[id] as number[];
+      const resourceFrequencies = index.resourceFrequencies[id] as number[];
+      const resourceIdf = Math.log(1 + (n - resourceTools.length + 0.5) / (resourceTools.length + 0.5));
+      for (let k = 0; k < resourceTools.length; k++) {
+        const i = resourceTools[k] as number;
+        const tf = (resourceFrequencies[k] as number) / FREQUENCY_SCALE;
+        if (scores[i] === 0) touched.push(i);
+        scores[i] =
+          (scores[i] as number) + weight * resourceIdf * ((tf * (RANKING.k1 + 1)) / (tf + RANKING.k1));
       }
     }
     for (let t = 0; t < touched.length; t++) {
@@ -1123,7 +1280,7 @@ export function searchTools(
   options: SearchOptions,
 ): { hits: SearchHit[]; matched: number } {
   return searchIndex(
-    memoized(indexes, bundle, (b) => buildSearchIndex(toolsOf(b))),
+    memoized(indexes, bundle, (b) => buildSearchIndex(toolsOf(b), FIELD_WEIGHTS, b.resources)),
     options,
   );
 }

@@ -141,6 +141,16 @@ describe("what a query's verb asks for (#15)", () => {
     expect(first("define a price")).toBe("PostPrices");
   });
 
+  it("reads a clipped word as the start of the naming word it begins (#15)", () => {
+    const clipped = buildSearchIndex([
+      op("PostPromotionCodes", "POST", "/v1/promotion_codes", "Create a promotion code"),
+      op("PostCodes", "POST", "/v1/codes", "Create a code"),
+    ]);
+    expect(searchIndex(clipped, { query: "create a promo code" }).hits[0]?.name).toBe("PostPromotionCodes");
+    // Too short to say which word it begins.
+    expect(searchIndex(clipped, { query: "pro" }).hits).toEqual([]);
+  });
+
   it("takes the intent of the verb a query starts with, not of a later word", () => {
     // "check" is a noun here: the query asks to report (create) a result.
     expect(first("report a check run")).toBe("checks/create");
