@@ -329,7 +329,7 @@ export function formatReport(results: Results): string {
     if (evalQueries) {
       lines.push(
         "",
-        `Discovery search per query in the Worker, over the ${evalQueries.queries} GitHub tasks of the evaluation's development part: p50 ${f(evalQueries.workerP50Ms, 2)} ms, max ${f(evalQueries.workerMaxMs, 2)} ms.`,
+        `Discovery search per query in the Worker, over the ${evalQueries.queries} GitHub tasks of the evaluation's development part (whole tools/call inside the isolate; each query ${evalQueries.repeat ?? 1} times, median of 5 batch means): p50 ${f(evalQueries.workerP50Ms, 2)} ms, max ${f(evalQueries.workerMaxMs, 2)} ms; the engine alone p50 ${f(evalQueries.engineP50Ms, 3)} ms, max ${f(evalQueries.engineMaxMs, 3)} ms; first pass (each query's words new to the isolate) ${f(evalQueries.firstPassMeanMs, 2)} ms per query on average.`,
       );
     }
     const quality = big.discovery?.quality;
