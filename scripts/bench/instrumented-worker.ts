@@ -23,7 +23,7 @@
 import { getBundle } from "../../src/bundle/registry.ts";
 import { type Clock, realClock } from "../../src/clock.ts";
 import { loadSettings, vendorSettings } from "../../src/config.ts";
-import { searchTools } from "../../src/mcp/discovery-search.ts";
+import { searchTools } from "../../src/mcp/discovery-index.ts";
 import { memoized } from "../../src/memo.ts";
 import { ADMISSION_LEASE_MS, guardClient } from "../../src/resilience/guard-client.ts";
 import gateway from "../../src/worker.ts";

@@ -17,17 +17,17 @@
  * - **Explanations**: a hit that a query word reaches only through an argument or one of its
  *   values says which (`via: { param: "state", value: "closed" }`).
  *
- * The engine is pure (no I/O, no environment; importing it does nothing): {@link buildSearchIndex}
- * turns any list of tools into an index, {@link searchIndex} queries it. {@link searchTools}
- * keeps one index per bundle, built lazily on the first search of an isolate.
+ * The engine is pure (no I/O, no environment; importing it does nothing, and the compiler runs it
+ * in Node): {@link buildSearchIndex} turns any list of tools into an index, {@link searchIndex}
+ * queries it. `searchTools` (src/mcp/discovery-index.ts) keeps one index per bundle: the one the
+ * compiler precomputed (src/mcp/search-index-format.ts), else built on the first search of an isolate.
  *
  * @module
  */
 import { lancasterStemmer } from "lancaster-stemmer";
 import { stemmer } from "stemmer";
-import type { HttpMethod, JsonSchema, ToolDefinition, ToolRecipe, VendorBundle } from "../bundle/types.ts";
+import type { HttpMethod, JsonSchema, ToolDefinition, ToolRecipe } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
-import { toolsOf } from "../vendors/registry.ts";
 
 /** Search hits returned unless the client asks for a number. */
 export const DEFAULT_SEARCH_LIMIT = 10;
@@ -406,7 +406,7 @@ function quotedValues(description: string, out: string[]): void {
   }
 }
 
-function summaryOf(recipe: ToolDefinition): string {
+export function summaryOf(recipe: ToolDefinition): string {
   const title = recipe.title?.trim();
   if (title) return title.length > SUMMARY_CHARS ? `${title.slice(0, SUMMARY_CHARS - 1)}…` : title;
   // The opening only: a description can run to pages (Kubernetes', Stripe's).
@@ -541,7 +541,7 @@ function actionWords(recipe: ToolDefinition, title: number[], read: Analyser): n
 // The index
 // ---------------------------------------------------------------------------------------
 
-interface IndexedTool {
+export interface IndexedTool {
   recipe: ToolDefinition;
   /** Distinct words of the name, and of the summary, for the coverage bonus (versions and digits left out). */
   nameWords: Set<number>;
@@ -704,40 +704,17 @@ export function buildSearchIndex(
     touched.length = 0;
     for (let k = 0; k < fields.name.length; k++) naming[fields.name[k] as number] = 1;
     for (let k = 0; k < fields.title.length; k++) naming[fields.title[k] as number] = 1;
-    return {
+    return indexedTool(
       recipe,
-      actions: actionWords(recipe, fields.title, read),
-      nameWords: new Set(fields.name.filter(isWord)),
-      titleWords: new Set(fields.title.filter(isWord)),
-      section: 0,
-      method: httpOperation(recipe)?.method,
-      allNamespaces: ALL_NAMESPACES.test(recipe.operationId ?? recipe.name),
-      summary: summaries[i] as string,
-    };
+      summaries[i] as string,
+      actionWords(recipe, fields.title, read),
+      fields.name.filter(isWord),
+      fields.title.filter(isWord),
+    );
   });
-  // The spec's own shape as a prior: its big sections (GitHub's repos, Kubernetes' core) hold
-  // what is asked for most.
-  const sections = new Map<string, number>();
-  for (const recipe of recipes) {
-    const tag = recipe.tags[0];
-    if (tag !== undefined) sections.set(tag, (sections.get(tag) ?? 0) + 1);
-  }
-  const largest = Math.log(1 + Math.max(1, ...sections.values()));
-  tools.forEach((tool) => {
-    const tag = tool.recipe.tags[0];
-    tool.section = tag === undefined ? 0 : Math.log(1 + (sections.get(tag) ?? 0)) / largest;
-  });
-  // Families only join naming words (the only ones a family expansion adds to a query), and are
-  // worked out per query word: Lancaster keeps a word's first letters, so only words that share
-  // them are candidates.
-  const namingWords = new Map<string, Array<[string, number]>>();
-  for (const [word, id] of read.surface) {
-    if (naming[id] !== 1) continue;
-    const prefix = word.slice(0, FAMILY_PREFIX_CHARS);
-    const bucket = namingWords.get(prefix);
-    if (bucket === undefined) namingWords.set(prefix, [[word, id]]);
-    else bucket.push([word, id]);
-  }
+  assignSections(tools);
+  const namingWords = namingBuckets();
+  for (const [word, id] of read.surface) if (naming[id] === 1) addNamingWord(namingWords, word, id);
   return {
     tools,
     ids: read.ids,
@@ -749,6 +726,85 @@ export function buildSearchIndex(
     naming,
   };
 }
+
+// ---------------------------------------------------------------------------------------
+// Assembling an index: shared by the build above and by precomputed indexes
+// (src/mcp/search-index-format.ts), which store the parts that take words to work out.
+// ---------------------------------------------------------------------------------------
+
+/** One tool of the index, from what the index keeps of its words. */
+export function indexedTool(
+  recipe: ToolDefinition,
+  summary: string,
+  actions: number[],
+  nameWords: readonly number[],
+  titleWords: readonly number[],
+): IndexedTool {
+  return {
+    recipe,
+    actions,
+    nameWords: new Set(nameWords),
+    titleWords: new Set(titleWords),
+    section: 0,
+    method: httpOperation(recipe)?.method,
+    allNamespaces: ALL_NAMESPACES.test(recipe.operationId ?? recipe.name),
+    summary,
+  };
+}
+
+/**
+ * The spec's own shape as a prior: its big sections (GitHub's repos, Kubernetes' core) hold
+ * what is asked for most.
+ */
+export function assignSections(tools: readonly IndexedTool[]): void {
+  const sections = new Map<string, number>();
+  for (const { recipe } of tools) {
+    const tag = recipe.tags[0];
+    if (tag !== undefined) sections.set(tag, (sections.get(tag) ?? 0) + 1);
+  }
+  const largest = Math.log(1 + Math.max(1, ...sections.values()));
+  tools.forEach((tool) => {
+    const tag = tool.recipe.tags[0];
+    tool.section = tag === undefined ? 0 : Math.log(1 + (sections.get(tag) ?? 0)) / largest;
+  });
+}
+
+/**
+ * Families only join naming words (the only ones a family expansion adds to a query), and are
+ * worked out per query word: Lancaster keeps a word's first letters, so only words that share
+ * them are candidates. Buckets keep the order words are added in.
+ */
+export function namingBuckets(): SearchIndex["namingWords"] {
+  return new Map();
+}
+
+export function addNamingWord(buckets: SearchIndex["namingWords"], word: string, id: number): void {
+  const prefix = word.slice(0, FAMILY_PREFIX_CHARS);
+  const bucket = buckets.get(prefix);
+  if (bucket === undefined) buckets.set(prefix, [[word, id]]);
+  else bucket.push([word, id]);
+}
+
+/** Bump when the way a tool's texts become words or postings changes without a constant below changing. */
+const INDEX_REVISION = 1;
+
+/**
+ * What a precomputed index depends on besides the tools: an index built with other weights,
+ * limits or word lists is refused (and the index built at run time). Field names are part of
+ * it, so adding a field retires every precomputed index.
+ */
+export const SEARCH_INDEX_ENGINE = JSON.stringify([
+  INDEX_REVISION,
+  FIELD_WEIGHTS,
+  RANKING.b,
+  FREQUENCY_SCALE,
+  [MIN_ASSOCIATION_COUNT, MIN_ASSOCIATION, MAX_ASSOCIATIONS],
+  [INDEXED_DESCRIPTION_CHARS, INDEXED_ARGUMENT_CHARS, MAX_INDEXED_ARGUMENTS, MAX_INDEXED_VALUES],
+  [MAX_VALUE_CHARS, MAX_VALUE_DEPTH, MAX_STEMMED_CHARS, FAMILY_PREFIX_CHARS, SUMMARY_CHARS],
+  [...STOPWORDS].join(" "),
+  METHOD_WORDS,
+  VERSION_WORD.source,
+]);
 
 // ---------------------------------------------------------------------------------------
 // Search
@@ -1040,19 +1096,6 @@ function argumentWords(
     }
   }
   return { values, params };
-}
-
-const indexes = new WeakMap<VendorBundle, SearchIndex>();
-
-/** Ranked search over a vendor's operations (the tools its kind lists); indexed on the first search. */
-export function searchTools(
-  bundle: VendorBundle,
-  options: SearchOptions,
-): { hits: SearchHit[]; matched: number } {
-  return searchIndex(
-    memoized(indexes, bundle, (b) => buildSearchIndex(toolsOf(b))),
-    options,
-  );
 }
 
 /** `method` and `path` of an HTTP operation; nothing for tools of other kinds. */

@@ -3,7 +3,7 @@
  * mcp-discovery fixture: ranking, tags, the answer's shape and bad arguments.
  */
 import { describe, expect, it } from "vitest";
-import { searchTools } from "../../../src/mcp/discovery-search.ts";
+import { searchTools } from "../../../src/mcp/discovery-index.ts";
 import { callTool, fixture, type Hit, json, VENDOR_PATH } from "./discovery-helpers.ts";
 
 describe("search", () => {
