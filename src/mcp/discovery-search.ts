@@ -580,6 +580,8 @@ export interface SearchIndex {
   associations: Map<number, Array<[id: number, strength: number]>>;
   /** By word id: 1 when the word is in some operation's name or summary. */
   naming: Uint8Array;
+  /** Every word the build read, lower-cased, → its id: a hit's explanation needs no stemmer for them. */
+  surface: Map<string, number>;
 }
 
 /**
@@ -724,6 +726,7 @@ export function buildSearchIndex(
     families: new Map(),
     associations: learnAssociations(units.texts, naming, size),
     naming,
+    surface: read.surface,
   };
 }
 
@@ -783,6 +786,15 @@ export function addNamingWord(buckets: SearchIndex["namingWords"], word: string,
   const bucket = buckets.get(prefix);
   if (bucket === undefined) buckets.set(prefix, [[word, id]]);
   else bucket.push([word, id]);
+}
+
+/**
+ * The ids of a text's words (-1 for a word the index does not hold), as `tokenize` and the ids map
+ * would give them, without stemming words the build has read (a precomputed index leaves the
+ * isolate's stem cache empty: explaining a hit would otherwise stem its every argument word).
+ */
+function wordIds(index: SearchIndex, text: string): number[] {
+  return words(text).map((word) => index.surface.get(word) ?? index.ids.get(stem(word)) ?? -1);
 }
 
 /** Bump when the way a tool's texts become words or postings changes without a constant below changing. */
@@ -1077,7 +1089,7 @@ function prominentWords(index: SearchIndex, tool: IndexedTool): Set<number> {
     recipe.tags.join(" "),
     http === undefined ? "" : `${http.path.replace(/\{[^{}]*\}/g, " ")} ${METHOD_WORDS[http.method]}`,
   ].join(" ");
-  return new Set(tokenize(text).map((s) => index.ids.get(s) ?? -1));
+  return new Set(wordIds(index, text));
 }
 
 /** Which argument (and value) each of a tool's argument words comes from; the first one wins. */
@@ -1087,7 +1099,7 @@ function argumentWords(
 ): { values: Map<number, ValueSource>; params: Map<number, string> } {
   const values = new Map<number, ValueSource>();
   const params = new Map<number, string>();
-  const idsOf = (text: string) => tokenize(text).map((s) => index.ids.get(s) ?? -1);
+  const idsOf = (text: string) => wordIds(index, text);
   for (const { key, values: found } of argumentsOf(recipe)) {
     // Only the argument's own name: a word of its description is too loose to say "set this".
     for (const id of idsOf(key)) if (!params.has(id)) params.set(id, key);

@@ -17,7 +17,7 @@
  * | `postings`, `frequencies` | by word id: the tools it occurs in (ascending; each after the first as the gap from the one before) and its BM25F frequency in each |
  * | `nameWords`, `titleWords`, `actions` | by tool: word ids of its name and summary (for coverage), and its action words |
  * | `naming` | ids of the words some operation's name or summary holds |
- * | `namingWords`, `namingIds` | those words as spelled (for Lancaster families), and their ids |
+ * | `surfaceWords`, `surfaceIds` | every word read, lower-cased as spelled, in the order read, and its id (for Lancaster families and explanations) |
  * | `associations` | learned vocabulary: `[word, associate, strength, associate, strength, …]` |
  *
  * The Worker takes an index only when it was built by the same engine from the same tools
@@ -58,8 +58,8 @@ interface SerializedSearchIndex {
   titleWords: number[][];
   actions: number[][];
   naming: number[];
-  namingWords: string;
-  namingIds: number[];
+  surfaceWords: string;
+  surfaceIds: number[];
   associations: number[][];
 }
 
@@ -77,14 +77,6 @@ export function serializeSearchIndex(tools: readonly ToolDefinition[]): string |
   index.naming.forEach((flag, id) => {
     if (flag === 1) naming.push(id);
   });
-  const namingWords: string[] = [];
-  const namingIds: number[] = [];
-  for (const bucket of index.namingWords.values()) {
-    for (const [word, id] of bucket) {
-      namingWords.push(word);
-      namingIds.push(id);
-    }
-  }
   const associations: number[][] = [];
   for (const [id, kept] of index.associations) associations.push([id, ...kept.flat()]);
   const serialized: SerializedSearchIndex = {
@@ -100,8 +92,8 @@ export function serializeSearchIndex(tools: readonly ToolDefinition[]): string |
     titleWords: index.tools.map((tool) => [...tool.titleWords]),
     actions: index.tools.map((tool) => tool.actions),
     naming,
-    namingWords: namingWords.join(" "),
-    namingIds,
+    surfaceWords: [...index.surface.keys()].join(" "),
+    surfaceIds: [...index.surface.values()],
     associations,
   };
   return JSON.stringify(serialized);
@@ -204,8 +196,8 @@ export function parseSearchIndex(text: unknown, tools: readonly ToolDefinition[]
     return undefined;
   }
   const { tools: names, words, postings, frequencies, nameWords, titleWords, actions } = parsed;
-  const { naming, namingWords, namingIds, associations } = parsed;
-  if (typeof names !== "string" || typeof words !== "string" || typeof namingWords !== "string")
+  const { naming, surfaceWords, surfaceIds, associations } = parsed;
+  if (typeof names !== "string" || typeof words !== "string" || typeof surfaceWords !== "string")
     return undefined;
   const toolNames = items(names);
   if (toolNames.length !== tools.length) return undefined;
@@ -227,16 +219,17 @@ export function parseSearchIndex(text: unknown, tools: readonly ToolDefinition[]
   ) {
     return undefined;
   }
-  const spelled = items(namingWords);
-  if (!isIdList(namingIds, v) || namingIds.length !== spelled.length || spelled.includes(""))
-    return undefined;
+  const spelled = items(surfaceWords);
+  if (!isIdList(surfaceIds, v) || surfaceIds.length !== spelled.length) return undefined;
+  const surface = new Map<string, number>();
+  for (let k = 0; k < spelled.length; k++) surface.set(spelled[k] as string, surfaceIds[k] as number);
+  if (surface.size !== spelled.length || surface.has("")) return undefined;
   const learned = associationsOf(associations, v);
   if (learned === undefined) return undefined;
   const flags = new Uint8Array(v);
   for (let k = 0; k < naming.length; k++) flags[naming[k] as number] = 1;
   const buckets = namingBuckets();
-  for (let k = 0; k < spelled.length; k++)
-    addNamingWord(buckets, spelled[k] as string, namingIds[k] as number);
+  for (const [word, id] of surface) if (flags[id] === 1) addNamingWord(buckets, word, id);
   const indexed: IndexedTool[] = [];
   for (let i = 0; i < n; i++) {
     const recipe = tools[i] as ToolDefinition;
@@ -260,5 +253,6 @@ export function parseSearchIndex(text: unknown, tools: readonly ToolDefinition[]
     families: new Map(),
     associations: learned,
     naming: flags,
+    surface,
   };
 }

@@ -143,7 +143,15 @@ describe("precomputed search index", () => {
       ],
       ["actions that are not lists", { ...good, actions: "1 2 3" }],
       ["a naming id that is a string", { ...good, naming: ["0"] }],
-      ["naming words without their ids", { ...good, namingIds: [] }],
+      ["words without their ids", { ...good, surfaceIds: [] }],
+      [
+        "a word spelled twice",
+        {
+          ...good,
+          surfaceWords: `${good.surfaceWords} ${String(good.surfaceWords).split(" ")[0]}`,
+          surfaceIds: [...(good.surfaceIds as number[]), 0],
+        },
+      ],
       ["an association stronger than 1", { ...good, associations: [[0, 1, 2]] }],
       ["an association with no strength", { ...good, associations: [[0, 1]] }],
       ["an association of an unknown word", { ...good, associations: [[-1, 1, 0.5]] }],
