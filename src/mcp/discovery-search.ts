@@ -252,7 +252,7 @@ function stem(word: string): string {
 }
 
 /** The Lancaster stem of a lower-case word: its derivational family. */
-function family(word: string): string {
+export function family(word: string): string {
   if (families.size >= MAX_CACHED_STEMS) families.clear();
   return memoized(families, word, lancaster);
 }
@@ -573,7 +573,7 @@ export interface SearchIndex {
   postingTools: number[][];
   postingFrequencies: number[][];
   /** Naming words by their first letters, with their ids: the candidates of a Lancaster family. */
-  namingWords: Map<string, Array<[word: string, id: number]>>;
+  namingWords: Map<string, Array<[word: string, id: number, family?: string]>>;
   /** Lancaster family → the ids of the vendor's naming words in it, filled as queries need them. */
   families: Map<string, number[]>;
   /** Learned vocabulary by word id: operation-naming words it keeps company with, and how strongly (0–1). */
@@ -781,11 +781,18 @@ export function namingBuckets(): SearchIndex["namingWords"] {
   return new Map();
 }
 
-export function addNamingWord(buckets: SearchIndex["namingWords"], word: string, id: number): void {
+/** Adds a naming word to its bucket, with its Lancaster family when known (a precomputed index's). */
+export function addNamingWord(
+  buckets: SearchIndex["namingWords"],
+  word: string,
+  id: number,
+  known?: string,
+): void {
   const prefix = word.slice(0, FAMILY_PREFIX_CHARS);
+  const entry: [string, number, string?] = known === undefined ? [word, id] : [word, id, known];
   const bucket = buckets.get(prefix);
-  if (bucket === undefined) buckets.set(prefix, [[word, id]]);
-  else bucket.push([word, id]);
+  if (bucket === undefined) buckets.set(prefix, [entry]);
+  else bucket.push(entry);
 }
 
 /**
@@ -865,8 +872,8 @@ function familyOf(index: SearchIndex, word: string): number[] {
   let members = index.families.get(key);
   if (members === undefined) {
     members = [];
-    for (const [candidate, id] of index.namingWords.get(word.slice(0, FAMILY_PREFIX_CHARS)) ?? []) {
-      if (family(candidate) === key && !members.includes(id)) members.push(id);
+    for (const [candidate, id, known] of index.namingWords.get(word.slice(0, FAMILY_PREFIX_CHARS)) ?? []) {
+      if ((known ?? family(candidate)) === key && !members.includes(id)) members.push(id);
     }
     // Query words are the caller's: a bound keeps them from growing the index for ever.
     if (index.families.size >= MAX_CACHED_STEMS) index.families.clear();
@@ -887,9 +894,10 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
     const existing = byId.get(id);
     if (existing === undefined || existing.weight < weight) byId.set(id, { id, weight, word });
   };
-  const stemsOf = surface.map(stem);
-  stemsOf.forEach((s, word) => {
-    add(index.ids.get(s), 1, word);
+  // Ids without the stemmer for words the index has read (as wordIds); a stem for any other.
+  const idsOf = surface.map((raw) => index.surface.get(raw) ?? index.ids.get(stem(raw)));
+  idsOf.forEach((id, word) => {
+    add(id, 1, word);
   });
   surface.forEach((raw, word) => {
     // Own keys only: a query word such as "constructor" must not find Object.prototype's.
@@ -901,10 +909,7 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
     // A word that names no operation ("branch" in GitHub, where branches are refs) reaches
     // the naming words it keeps company with.
     // General verbs (synonyms, intents) are handled above and keep company with everything.
-    const id =
-      Object.hasOwn(SYNONYMS, raw) || Object.hasOwn(INTENTS, raw)
-        ? undefined
-        : index.ids.get(stemsOf[word] as string);
+    const id = Object.hasOwn(SYNONYMS, raw) || Object.hasOwn(INTENTS, raw) ? undefined : idsOf[word];
     if (id !== undefined && index.naming[id] !== 1) {
       for (const [associate, strength] of index.associations.get(id) ?? []) {
         add(associate, RANKING.learned * strength, word);
@@ -912,7 +917,8 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
     }
   });
   const terms = [...byId.values()].sort((a, b) => a.word - b.word);
-  return { terms, words: new Set(stemsOf).size };
+  // Distinct stems: a word the index holds by its id (words of one stem share it), any other by its stem.
+  return { terms, words: new Set(surface.map((raw, k) => idsOf[k] ?? stem(raw))).size };
 }
 
 /** Kubernetes' operationId suffix for the cluster-wide variant of a namespaced list or watch. Linear. */

@@ -18,6 +18,7 @@
  * | `nameWords`, `titleWords`, `actions` | by tool: word ids of its name and summary (for coverage), and its action words |
  * | `naming` | ids of the words some operation's name or summary holds |
  * | `surfaceWords`, `surfaceIds` | every word read, lower-cased as spelled, in the order read, and its id (for Lancaster families and explanations) |
+ * | `namingFamilies` | the Lancaster family of each of those words that is a naming word, in the same order |
  * | `associations` | learned vocabulary: `[word, associate, strength, associate, strength, …]` |
  *
  * The Worker takes an index only when it was built by the same engine from the same tools
@@ -33,6 +34,7 @@ import {
   addNamingWord,
   assignSections,
   buildSearchIndex,
+  family,
   type IndexedTool,
   indexedTool,
   namingBuckets,
@@ -60,6 +62,7 @@ interface SerializedSearchIndex {
   naming: number[];
   surfaceWords: string;
   surfaceIds: number[];
+  namingFamilies: string;
   associations: number[][];
 }
 
@@ -94,6 +97,11 @@ export function serializeSearchIndex(tools: readonly ToolDefinition[]): string |
     naming,
     surfaceWords: [...index.surface.keys()].join(" "),
     surfaceIds: [...index.surface.values()],
+    // Worked out here so that a query word's family is found without stemming the vendor's words.
+    namingFamilies: [...index.surface]
+      .filter(([, id]) => index.naming[id] === 1)
+      .map(([word]) => family(word))
+      .join(" "),
     associations,
   };
   return JSON.stringify(serialized);
@@ -196,9 +204,15 @@ export function parseSearchIndex(text: unknown, tools: readonly ToolDefinition[]
     return undefined;
   }
   const { tools: names, words, postings, frequencies, nameWords, titleWords, actions } = parsed;
-  const { naming, surfaceWords, surfaceIds, associations } = parsed;
-  if (typeof names !== "string" || typeof words !== "string" || typeof surfaceWords !== "string")
+  const { naming, surfaceWords, surfaceIds, namingFamilies, associations } = parsed;
+  if (
+    typeof names !== "string" ||
+    typeof words !== "string" ||
+    typeof surfaceWords !== "string" ||
+    typeof namingFamilies !== "string"
+  ) {
     return undefined;
+  }
   const toolNames = items(names);
   if (toolNames.length !== tools.length) return undefined;
   for (let i = 0; i < tools.length; i++)
@@ -228,8 +242,16 @@ export function parseSearchIndex(text: unknown, tools: readonly ToolDefinition[]
   if (learned === undefined) return undefined;
   const flags = new Uint8Array(v);
   for (let k = 0; k < naming.length; k++) flags[naming[k] as number] = 1;
+  const families = items(namingFamilies);
   const buckets = namingBuckets();
-  for (const [word, id] of surface) if (flags[id] === 1) addNamingWord(buckets, word, id);
+  let f = 0;
+  for (const [word, id] of surface) {
+    if (flags[id] !== 1) continue;
+    const known = families[f++];
+    if (known === undefined || known === "") return undefined;
+    addNamingWord(buckets, word, id, known);
+  }
+  if (f !== families.length) return undefined;
   const indexed: IndexedTool[] = [];
   for (let i = 0; i < n; i++) {
     const recipe = tools[i] as ToolDefinition;

@@ -144,6 +144,8 @@ describe("precomputed search index", () => {
       ["actions that are not lists", { ...good, actions: "1 2 3" }],
       ["a naming id that is a string", { ...good, naming: ["0"] }],
       ["words without their ids", { ...good, surfaceIds: [] }],
+      ["naming words without their families", { ...good, namingFamilies: "" }],
+      ["a naming word too many families", { ...good, namingFamilies: `${good.namingFamilies} extra` }],
       [
         "a word spelled twice",
         {
