@@ -155,9 +155,9 @@ export function targetsMet(results: Results): Targets {
   const perQuery = results.bigApi?.discovery?.evalQueries;
   if (perQuery) {
     out.push({
-      target: "Discovery search < 2 ms per query in the Worker (GitHub, index built; p50)",
+      target: "Discovery search < 2 ms per query in the Worker (GitHub dev tasks, index built; every query)",
       measured: `p50 ${f(perQuery.workerP50Ms, 2)} ms, max ${f(perQuery.workerMaxMs, 2)} ms`,
-      met: perQuery.workerP50Ms < 2,
+      met: perQuery.workerMaxMs < 2,
     });
   }
   const firstSearch = results.bigApi?.discovery?.firstSearchWorkerMs;
