@@ -804,7 +804,12 @@ function wordIds(index: SearchIndex, text: string): number[] {
   return words(text).map((word) => index.surface.get(word) ?? index.ids.get(stem(word)) ?? -1);
 }
 
-/** Bump when the way a tool's texts become words or postings changes without a constant below changing. */
+/**
+ * Bump when what toolText, argumentsOf, the analyser, learnAssociations or the postings loop
+ * produce changes without a constant below changing: bundles compiled before the change would
+ * otherwise be searched with their old words until the next `npm run compile` (which `npm test`
+ * and `wrangler deploy` run first).
+ */
 const INDEX_REVISION = 1;
 
 /**

@@ -46,6 +46,11 @@ describe("precomputed search index", () => {
     const toolsMode = getBundle("up-params");
     expect(toolsMode?.tools.length).toBeGreaterThan(0);
     expect(toolsMode?.searchIndex).toBeUndefined();
+    // Nor does an upstream MCP server's, in discovery mode too: its tools may change at run time.
+    const mcp = getBundle("mcp-search");
+    expect(mcp?.kind).toBe("mcp");
+    expect(mcp?.toolMode).toBe("discovery");
+    expect(mcp?.searchIndex).toBeUndefined();
   });
 
   it("ranks every query exactly as an index built at run time", () => {
