@@ -89,12 +89,27 @@ export interface BigApiResult {
     searchClientMs?: number;
     query: string;
     topResults?: string[];
-    /** #15: the GitHub tasks of the evaluation's development part, each searched once in the Worker (ms per query). */
-    evalQueries?: { queries: number; workerP50Ms: number; workerMaxMs: number };
+    /** #15: the GitHub tasks of the evaluation's development part searched in the Worker (ms per query). */
+    evalQueries?: EvalQueryTiming;
     /** Everyday tasks (scripts/bench/search-cases.ts) whose operation ranks first / in the top 3. */
     quality?: { cases: number; top1: number; top3: number; misses: string[] };
   };
   tokensSaved?: number;
+}
+
+/** Discovery search per query inside the Worker (see `evalQueryTiming`). */
+export interface EvalQueryTiming {
+  queries: number;
+  /** Times each query ran after the first pass; a query's time is the median of 5 batch means. */
+  repeat: number;
+  /** Whole `tools/call` of the search tool through the gateway's fetch handler: p50 and max over the queries. */
+  workerP50Ms: number;
+  workerMaxMs: number;
+  /** Mean of the first pass (each query once, its words new to the isolate's caches). */
+  firstPassMeanMs?: number;
+  /** The engine alone (`searchTools`), p50 and max over the queries. */
+  engineP50Ms?: number;
+  engineMaxMs?: number;
 }
 
 export interface BigApiOptions {
@@ -266,19 +281,33 @@ async function searchTiming(
   };
 }
 
-/** #15: time inside the Worker of one search per GitHub task of the evaluation's development part. */
-async function evalQueryTiming(
-  host: Host,
-): Promise<{ queries: number; workerP50Ms: number; workerMaxMs: number }> {
+/** Runs of each query inside the Worker (5 batches of 10: workerd's 1 ms clock is 0.1 ms of a batch's mean). */
+const SEARCH_REPEATS = 50;
+
+/**
+ * #15: time inside the Worker of a search per GitHub task of the evaluation's development part.
+ * Not the `server-timing` of single calls: workerd's clock moves in whole milliseconds, so a
+ * 1.3 ms search reads 1 or 2 ms and the p50 of those says more about the clock than the
+ * search. The Worker repeats each query in batches and reports the median batch's mean (see
+ * `/__bench/search` in instrumented-worker.ts).
+ */
+async function evalQueryTiming(host: Host): Promise<EvalQueryTiming> {
   const { DEV_CASES } = await import("./search-eval/dev.ts");
-  const times: number[] = [];
-  for (const c of DEV_CASES) {
-    if (c.api !== "github") continue;
-    const res = await callSearch(`${host.ready.url}/v1/github/mcp`, c.task, 10);
-    await res.text();
-    times.push(serverTiming(res));
-  }
-  return { queries: times.length, workerP50Ms: median(times), workerMaxMs: Math.max(...times) };
+  const queries = DEV_CASES.filter((c) => c.api === "github").map((c) => c.task);
+  const res = await fetch(`${host.ready.url}/__bench/search`, {
+    method: "POST",
+    body: JSON.stringify({ vendor: "github", queries, limit: 10, repeat: SEARCH_REPEATS }),
+  });
+  const timing = (await res.json()) as { firstPassMeanMs: number; requestMs: number[]; engineMs: number[] };
+  return {
+    queries: queries.length,
+    repeat: SEARCH_REPEATS,
+    workerP50Ms: median(timing.requestMs),
+    workerMaxMs: Math.max(...timing.requestMs),
+    firstPassMeanMs: timing.firstPassMeanMs,
+    engineP50Ms: median(timing.engineMs),
+    engineMaxMs: Math.max(...timing.engineMs),
+  };
 }
 
 async function searchQuality(

@@ -13,6 +13,8 @@
  *   `x-bench-no-lease: 1` serves the call on a clock that is one admission lease later at
  *   every reading (the gateway's clock seam, `GATEWAY_TEST_CLOCK`), so no lease outlives
  *   the call that got it: the worst case.
+ * - `POST /__bench/search`: discovery searches timed inside the isolate, each repeated so that
+ *   workerd's 1 ms clock resolution does not decide the per-query number (see {@link searches}).
  * - `GET /__bench/admissions?vendor=&seconds=&concurrency=&rateLimit=0|1`: admissions per
  *   second one vendor's guard object sustains, driven from inside the Worker through the
  *   gateway's own guard client on that clock (its `clock` option), so no lease answers in
@@ -21,6 +23,7 @@
 import { getBundle } from "../../src/bundle/registry.ts";
 import { type Clock, realClock } from "../../src/clock.ts";
 import { loadSettings, vendorSettings } from "../../src/config.ts";
+import { searchTools } from "../../src/mcp/discovery-index.ts";
 import { memoized } from "../../src/memo.ts";
 import { ADMISSION_LEASE_MS, guardClient } from "../../src/resilience/guard-client.ts";
 import gateway from "../../src/worker.ts";
@@ -210,6 +213,82 @@ async function walk(url: URL, env: Env, ctx: ExecutionContext): Promise<Response
   });
 }
 
+/** Most queries, and repeats of each, one `/__bench/search` request may ask for. */
+const MAX_SEARCH_QUERIES = 500;
+const MAX_SEARCH_REPEATS = 200;
+/** Each query's repeats run in this many batches; its time is the median batch's mean (a preempted batch does not count). */
+const SEARCH_BATCHES = 5;
+
+/**
+ * `POST /__bench/search` with `{ vendor, queries, limit, repeat }`: every query once as a
+ * `tools/call` of the discovery `search` tool through the gateway's fetch handler (the first
+ * pass: each query's words are new to the isolate's caches), then each query `repeat` more times
+ * in {@link SEARCH_BATCHES} batches. workerd's clock moves in whole milliseconds, so one
+ * sub-millisecond call reads 0 or 1 ms (or 2, when it straddles two ticks): a query's time is
+ * the median of its batches' means, and the first pass is reported as its mean. `engineMs`
+ * times the engine alone (`searchTools`, no MCP request) the same way.
+ */
+async function searches(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const input = (await request.json()) as {
+    vendor: string;
+    queries: string[];
+    limit: number;
+    repeat: number;
+  };
+  const queries = input.queries.slice(0, MAX_SEARCH_QUERIES);
+  const repeat = Math.min(MAX_SEARCH_REPEATS, Math.max(1, input.repeat));
+  const bundle = getBundle(input.vendor);
+  if (!bundle) return Response.json({ error: `unknown vendor ${input.vendor}` }, { status: 404 });
+  const call = async (query: string) => {
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "search", arguments: { query, limit: input.limit } },
+    });
+    const response = await gateway.fetch(
+      new Request(new URL(`/v1/${input.vendor}/mcp`, request.url), {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2025-06-18",
+        },
+        body,
+      }) as Parameters<typeof gateway.fetch>[0],
+      instrumentedEnv(env),
+      ctx,
+    );
+    await response.arrayBuffer();
+  };
+  const firstStarted = performance.now();
+  for (const query of queries) await call(query);
+  const firstPassMs = performance.now() - firstStarted;
+  const perBatch = Math.max(1, Math.floor(repeat / SEARCH_BATCHES));
+  const medianBatch = async (run: () => unknown): Promise<number> => {
+    const means: number[] = [];
+    for (let b = 0; b < SEARCH_BATCHES; b++) {
+      const started = performance.now();
+      for (let i = 0; i < perBatch; i++) await run();
+      means.push((performance.now() - started) / perBatch);
+    }
+    return means.sort((x, y) => x - y)[Math.floor(SEARCH_BATCHES / 2)] as number;
+  };
+  const requestMs: number[] = [];
+  const engineMs: number[] = [];
+  for (const query of queries) {
+    requestMs.push(await medianBatch(() => call(query)));
+    engineMs.push(await medianBatch(() => searchTools(bundle, { query, limit: input.limit })));
+  }
+  return Response.json({
+    queries: queries.length,
+    repeat: perBatch * SEARCH_BATCHES,
+    firstPassMeanMs: firstPassMs / queries.length,
+    requestMs,
+    engineMs,
+  });
+}
+
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
@@ -219,6 +298,7 @@ export default {
     }
     if (url.pathname === "/__bench/admissions") return admissions(url, env);
     if (url.pathname === "/__bench/walk") return walk(url, env, ctx);
+    if (url.pathname === "/__bench/search" && request.method === "POST") return searches(request, env, ctx);
     doDelayMs = Number(request.headers.get("x-bench-do-delay-ms") ?? "0") || 0;
     // The worst case for round trips: no isolate lease, so the call must ask the guard.
     const callEnv = request.headers.get("x-bench-no-lease") === "1" ? noLeaseEnv(env) : instrumentedEnv(env);

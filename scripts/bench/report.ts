@@ -169,9 +169,9 @@ export function targetsMet(results: Results): Targets {
   const perQuery = results.bigApi?.discovery?.evalQueries;
   if (perQuery) {
     out.push({
-      target: "Discovery search < 2 ms per query in the Worker (GitHub, index built; p50)",
+      target: "Discovery search < 2 ms per query in the Worker (GitHub dev tasks, index built; every query)",
       measured: `p50 ${f(perQuery.workerP50Ms, 2)} ms, max ${f(perQuery.workerMaxMs, 2)} ms`,
-      met: perQuery.workerP50Ms < 2,
+      met: perQuery.workerMaxMs < 2,
     });
   }
   const firstSearch = results.bigApi?.discovery?.firstSearchWorkerMs;
@@ -343,7 +343,7 @@ export function formatReport(results: Results): string {
     if (evalQueries) {
       lines.push(
         "",
-        `Discovery search per query in the Worker, over the ${evalQueries.queries} GitHub tasks of the evaluation's development part: p50 ${f(evalQueries.workerP50Ms, 2)} ms, max ${f(evalQueries.workerMaxMs, 2)} ms.`,
+        `Discovery search per query in the Worker, over the ${evalQueries.queries} GitHub tasks of the evaluation's development part (whole tools/call inside the isolate; each query ${evalQueries.repeat ?? 1} times, median of 5 batch means): p50 ${f(evalQueries.workerP50Ms, 2)} ms, max ${f(evalQueries.workerMaxMs, 2)} ms; the engine alone p50 ${f(evalQueries.engineP50Ms, 3)} ms, max ${f(evalQueries.engineMaxMs, 3)} ms; first pass (each query's words new to the isolate) ${f(evalQueries.firstPassMeanMs, 2)} ms per query on average.`,
       );
     }
     const quality = big.discovery?.quality;

@@ -21,6 +21,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { BUNDLE_FORMAT_VERSION, type VendorBundle } from "../../src/bundle/types.ts";
 // The Worker's own rule, so the "set <VENDOR>_BASE_URL" hint names the variable it reads.
 import { vendorEnvPrefix } from "../../src/config.ts";
+import { serializeSearchIndex } from "../../src/mcp/search-index-format.ts";
 import { swaggerToOpenApi } from "./convert.ts";
 import { applyToolOverrides } from "./curate.ts";
 import { CompilerError, type SpecProblem, SpecValidationError, VendorConfigError } from "./errors.ts";
@@ -440,6 +441,9 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
   };
   // The hash covers the whole bundle with an empty contentHash field.
   bundle.contentHash = createHash("sha256").update(JSON.stringify(bundle)).digest("hex");
+  // #15: derived from the tools, so not part of the hash (a retuned engine is no new content).
+  const searchIndex = precomputedSearchIndex(bundle, input.discoveryThreshold);
+  if (searchIndex !== undefined) bundle.searchIndex = searchIndex;
   const json = JSON.stringify(bundle);
 
   const summary: VendorSummary = {
@@ -464,6 +468,17 @@ async function compileSpec(input: SpecInput): Promise<CompiledVendor> {
   };
   progress("done");
   return { bundle, summary, json };
+}
+
+/**
+ * The discovery search index of a vendor served in discovery mode (src/mcp/search-index-format.ts),
+ * so a fresh isolate's first search need not build it. A vendor in tools mode is never searched;
+ * one switched to discovery at run time (a lower DISCOVERY_TOOL_THRESHOLD) builds its index then.
+ */
+function precomputedSearchIndex(bundle: VendorBundle, threshold: number | undefined): string | undefined {
+  return servedAs(bundle, threshold).mode === "discovery"
+    ? serializeSearchIndex(bundle.tools, bundle.resources)
+    : undefined;
 }
 
 function dedupeWarnings(warnings: readonly CompileWarning[]): CompileWarning[] {

@@ -354,6 +354,13 @@ export interface VendorBundle {
   /** Shared schemas referenced as `#/$defs/<name>` from `responses[*].schema`. */
   schemas: Record<string, JsonSchema>;
   tools: ToolRecipe[];
+  /**
+   * Discovery search index of `tools`, precomputed by the compiler for vendors it serves in
+   * discovery mode (format: src/mcp/search-index-format.ts). A string, so parsing the bundle
+   * does not parse it; the first search does, and builds the index itself when it is absent or
+   * refused. Added after `contentHash` is taken: derived data, not content.
+   */
+  searchIndex?: string;
 }
 
 /** One vendor entry in the generated registry: the bundle is parsed on first use. */

@@ -17,24 +17,17 @@
  * - **Explanations**: a hit that a query word reaches only through an argument or one of its
  *   values says which (`via: { param: "state", value: "closed" }`).
  *
- * The engine is pure (no I/O, no environment; importing it does nothing): {@link buildSearchIndex}
- * turns any list of tools into an index, {@link searchIndex} queries it. {@link searchTools}
- * keeps one index per bundle, built lazily on the first search of an isolate.
+ * The engine is pure (no I/O, no environment; importing it does nothing, and the compiler runs it
+ * in Node): {@link buildSearchIndex} turns any list of tools into an index, {@link searchIndex}
+ * queries it. `searchTools` (src/mcp/discovery-index.ts) keeps one index per bundle: the one the
+ * compiler precomputed (src/mcp/search-index-format.ts), else built on the first search of an isolate.
  *
  * @module
  */
 import { lancasterStemmer } from "lancaster-stemmer";
 import { stemmer } from "stemmer";
-import type {
-  HttpMethod,
-  JsonSchema,
-  ToolDefinition,
-  ToolRecipe,
-  ToolResource,
-  VendorBundle,
-} from "../bundle/types.ts";
+import type { HttpMethod, JsonSchema, ToolDefinition, ToolRecipe, ToolResource } from "../bundle/types.ts";
 import { memoized } from "../memo.ts";
-import { toolsOf } from "../vendors/registry.ts";
 
 /** Search hits returned unless the client asks for a number. */
 export const DEFAULT_SEARCH_LIMIT = 10;
@@ -337,7 +330,7 @@ function stem(word: string): string {
 }
 
 /** The Lancaster stem of a lower-case word: its derivational family. */
-function family(word: string): string {
+export function family(word: string): string {
   if (families.size >= MAX_CACHED_STEMS) families.clear();
   return memoized(families, word, lancaster);
 }
@@ -491,7 +484,7 @@ function quotedValues(description: string, out: string[]): void {
   }
 }
 
-function summaryOf(recipe: ToolDefinition): string {
+export function summaryOf(recipe: ToolDefinition): string {
   const title = recipe.title?.trim();
   if (title) return title.length > SUMMARY_CHARS ? `${title.slice(0, SUMMARY_CHARS - 1)}…` : title;
   // The opening only: a description can run to pages (Kubernetes', Stripe's).
@@ -672,7 +665,7 @@ function actionWords(recipe: ToolDefinition, title: number[], read: Analyser): n
 // The index
 // ---------------------------------------------------------------------------------------
 
-interface IndexedTool {
+export interface IndexedTool {
   recipe: ToolDefinition;
   /** Distinct words of the name, and of the summary, for the coverage bonus (versions and digits left out). */
   nameWords: Set<number>;
@@ -707,7 +700,7 @@ export interface SearchIndex {
   resourceTools: number[][];
   resourceFrequencies: number[][];
   /** Naming words by their first letters, with their ids: the candidates of a Lancaster family. */
-  namingWords: Map<string, Array<[word: string, id: number]>>;
+  namingWords: Map<string, Array<[word: string, id: number, family?: string]>>;
   /** Lancaster family → the ids of the vendor's naming words in it, filled as queries need them. */
   families: Map<string, number[]>;
   /** Learned vocabulary by word id: operation-naming words it keeps company with, and how strongly (0–1). */
@@ -716,6 +709,8 @@ export interface SearchIndex {
   naming: Uint8Array;
   /** By word id: how many operations have it in their name or summary. */
   namingCount: Uint32Array;
+  /** Every word the build read, lower-cased, → its id: a hit's explanation needs no stemmer for them. */
+  surface: Map<string, number>;
 }
 
 /**
@@ -883,40 +878,17 @@ export function buildSearchIndex(
       resourceFrequency[token] = 0;
     }
     resourceTouched.length = 0;
-    return {
+    return indexedTool(
       recipe,
-      actions: actionWords(recipe, fields.title, read),
-      nameWords: new Set(fields.name.filter(isWord)),
-      titleWords: new Set(fields.title.filter(isWord)),
-      section: 0,
-      method: intentMethod(httpOperation(recipe)),
-      allNamespaces: ALL_NAMESPACES.test(recipe.operationId ?? recipe.name),
-      summary: summaries[i] as string,
-    };
+      summaries[i] as string,
+      actionWords(recipe, fields.title, read),
+      fields.name.filter(isWord),
+      fields.title.filter(isWord),
+    );
   });
-  // The spec's own shape as a prior: its big sections (GitHub's repos, Kubernetes' core) hold
-  // what is asked for most.
-  const sections = new Map<string, number>();
-  for (const recipe of recipes) {
-    const tag = recipe.tags[0];
-    if (tag !== undefined) sections.set(tag, (sections.get(tag) ?? 0) + 1);
-  }
-  const largest = Math.log(1 + Math.max(1, ...sections.values()));
-  tools.forEach((tool) => {
-    const tag = tool.recipe.tags[0];
-    tool.section = tag === undefined ? 0 : Math.log(1 + (sections.get(tag) ?? 0)) / largest;
-  });
-  // Families only join naming words (the only ones a family expansion adds to a query), and are
-  // worked out per query word: Lancaster keeps a word's first letters, so only words that share
-  // them are candidates.
-  const namingWords = new Map<string, Array<[string, number]>>();
-  for (const [word, id] of read.surface) {
-    if (naming[id] !== 1) continue;
-    const prefix = word.slice(0, FAMILY_PREFIX_CHARS);
-    const bucket = namingWords.get(prefix);
-    if (bucket === undefined) namingWords.set(prefix, [[word, id]]);
-    else bucket.push([word, id]);
-  }
+  assignSections(tools);
+  const namingWords = namingBuckets();
+  for (const [word, id] of read.surface) if (naming[id] === 1) addNamingWord(namingWords, word, id);
   return {
     tools,
     ids: read.ids,
@@ -929,8 +901,109 @@ export function buildSearchIndex(
     associations: learnAssociations(units.texts, naming, size),
     naming,
     namingCount,
+    surface: read.surface,
   };
 }
+
+// ---------------------------------------------------------------------------------------
+// Assembling an index: shared by the build above and by precomputed indexes
+// (src/mcp/search-index-format.ts), which store the parts that take words to work out.
+// ---------------------------------------------------------------------------------------
+
+/** One tool of the index, from what the index keeps of its words. */
+export function indexedTool(
+  recipe: ToolDefinition,
+  summary: string,
+  actions: number[],
+  nameWords: readonly number[],
+  titleWords: readonly number[],
+): IndexedTool {
+  return {
+    recipe,
+    actions,
+    nameWords: new Set(nameWords),
+    titleWords: new Set(titleWords),
+    section: 0,
+    method: intentMethod(httpOperation(recipe)),
+    allNamespaces: ALL_NAMESPACES.test(recipe.operationId ?? recipe.name),
+    summary,
+  };
+}
+
+/**
+ * The spec's own shape as a prior: its big sections (GitHub's repos, Kubernetes' core) hold
+ * what is asked for most.
+ */
+export function assignSections(tools: readonly IndexedTool[]): void {
+  const sections = new Map<string, number>();
+  for (const { recipe } of tools) {
+    const tag = recipe.tags[0];
+    if (tag !== undefined) sections.set(tag, (sections.get(tag) ?? 0) + 1);
+  }
+  const largest = Math.log(1 + Math.max(1, ...sections.values()));
+  tools.forEach((tool) => {
+    const tag = tool.recipe.tags[0];
+    tool.section = tag === undefined ? 0 : Math.log(1 + (sections.get(tag) ?? 0)) / largest;
+  });
+}
+
+/**
+ * Families only join naming words (the only ones a family expansion adds to a query), and are
+ * worked out per query word: Lancaster keeps a word's first letters, so only words that share
+ * them are candidates. Buckets keep the order words are added in.
+ */
+export function namingBuckets(): SearchIndex["namingWords"] {
+  return new Map();
+}
+
+/** Adds a naming word to its bucket, with its Lancaster family when known (a precomputed index's). */
+export function addNamingWord(
+  buckets: SearchIndex["namingWords"],
+  word: string,
+  id: number,
+  known?: string,
+): void {
+  const prefix = word.slice(0, FAMILY_PREFIX_CHARS);
+  const entry: [string, number, string?] = known === undefined ? [word, id] : [word, id, known];
+  const bucket = buckets.get(prefix);
+  if (bucket === undefined) buckets.set(prefix, [entry]);
+  else bucket.push(entry);
+}
+
+/**
+ * The ids of a text's words (-1 for a word the index does not hold), as `tokenize` and the ids map
+ * would give them, without stemming words the build has read (a precomputed index leaves the
+ * isolate's stem cache empty: explaining a hit would otherwise stem its every argument word).
+ */
+function wordIds(index: SearchIndex, text: string): number[] {
+  return words(text).map((word) => index.surface.get(word) ?? index.ids.get(stem(word)) ?? -1);
+}
+
+/**
+ * Bump when what toolText, argumentsOf, the analyser, learnAssociations or the postings loop
+ * produce changes without a constant below changing: bundles compiled before the change would
+ * otherwise be searched with their old words until the next `npm run compile` (which `npm test`
+ * and `wrangler deploy` run first).
+ */
+const INDEX_REVISION = 2;
+
+/**
+ * What a precomputed index depends on besides the tools: an index built with other weights,
+ * limits or word lists is refused (and the index built at run time). Field names are part of
+ * it, so adding a field retires every precomputed index.
+ */
+export const SEARCH_INDEX_ENGINE = JSON.stringify([
+  INDEX_REVISION,
+  FIELD_WEIGHTS,
+  RANKING.b,
+  FREQUENCY_SCALE,
+  [MIN_ASSOCIATION_COUNT, MIN_ASSOCIATION, MAX_ASSOCIATIONS],
+  [INDEXED_DESCRIPTION_CHARS, INDEXED_ARGUMENT_CHARS, MAX_INDEXED_ARGUMENTS, MAX_INDEXED_VALUES],
+  [MAX_VALUE_CHARS, MAX_VALUE_DEPTH, MAX_STEMMED_CHARS, FAMILY_PREFIX_CHARS, SUMMARY_CHARS],
+  [...STOPWORDS].join(" "),
+  METHOD_WORDS,
+  VERSION_WORD.source,
+]);
 
 // ---------------------------------------------------------------------------------------
 // Search
@@ -979,8 +1052,8 @@ function familyOf(index: SearchIndex, word: string): number[] {
   let members = index.families.get(key);
   if (members === undefined) {
     members = [];
-    for (const [candidate, id] of index.namingWords.get(word.slice(0, FAMILY_PREFIX_CHARS)) ?? []) {
-      if (family(candidate) === key && !members.includes(id)) members.push(id);
+    for (const [candidate, id, known] of index.namingWords.get(word.slice(0, FAMILY_PREFIX_CHARS)) ?? []) {
+      if ((known ?? family(candidate)) === key && !members.includes(id)) members.push(id);
     }
     // Query words are the caller's: a bound keeps them from growing the index for ever.
     if (index.families.size >= MAX_CACHED_STEMS) index.families.clear();
@@ -1018,9 +1091,10 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
     const existing = byId.get(id);
     if (existing === undefined || existing.weight < weight) byId.set(id, { id, weight, word });
   };
-  const stemsOf = surface.map(stem);
-  stemsOf.forEach((s, word) => {
-    add(index.ids.get(s), 1, word);
+  // Ids without the stemmer for words the index has read (as wordIds); a stem for any other.
+  const idsOf = surface.map((raw) => index.surface.get(raw) ?? index.ids.get(stem(raw)));
+  idsOf.forEach((id, word) => {
+    add(id, 1, word);
   });
   surface.forEach((raw, word) => {
     // Own keys only: a query word such as "constructor" must not find Object.prototype's.
@@ -1030,17 +1104,14 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
     // Only words that name operations are worth reaching: the rest are already matched as they are.
     for (const member of familyOf(index, raw)) add(member, RANKING.family, word);
     // A clipped word ("promo", "config") reaches the naming words it begins.
-    const own = index.ids.get(stemsOf[word] as string);
+    const own = idsOf[word];
     if (raw.length >= MIN_CLIPPED_CHARS && (own === undefined || index.naming[own] !== 1)) {
       for (const member of clippedOf(index, raw)) add(member, RANKING.clipped, word);
     }
     // A word that names no operation ("branch" in GitHub, where branches are refs) reaches
     // the naming words it keeps company with.
     // General verbs (synonyms, intents) are handled above and keep company with everything.
-    const id =
-      Object.hasOwn(SYNONYMS, raw) || Object.hasOwn(INTENTS, raw)
-        ? undefined
-        : index.ids.get(stemsOf[word] as string);
+    const id = Object.hasOwn(SYNONYMS, raw) || Object.hasOwn(INTENTS, raw) ? undefined : idsOf[word];
     if (id !== undefined && index.naming[id] !== 1) {
       for (const [associate, strength] of index.associations.get(id) ?? []) {
         add(associate, RANKING.learned * strength, word);
@@ -1048,7 +1119,8 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
     }
   });
   const terms = [...byId.values()].sort((a, b) => a.word - b.word);
-  return { terms, words: new Set(stemsOf).size };
+  // Distinct stems: a word the index holds by its id (words of one stem share it), any other by its stem.
+  return { terms, words: new Set(surface.map((raw, k) => idsOf[k] ?? stem(raw))).size };
 }
 
 /** Kubernetes' operationId suffix for the cluster-wide variant of a namespaced list or watch. Linear. */
@@ -1251,7 +1323,7 @@ function prominentWords(index: SearchIndex, tool: IndexedTool): Set<number> {
     recipe.tags.join(" "),
     http === undefined ? "" : `${http.path.replace(/\{[^{}]*\}/g, " ")} ${METHOD_WORDS[http.method]}`,
   ].join(" ");
-  return new Set(tokenize(text).map((s) => index.ids.get(s) ?? -1));
+  return new Set(wordIds(index, text));
 }
 
 /** Which argument (and value) each of a tool's argument words comes from; the first one wins. */
@@ -1261,7 +1333,7 @@ function argumentWords(
 ): { values: Map<number, ValueSource>; params: Map<number, string> } {
   const values = new Map<number, ValueSource>();
   const params = new Map<number, string>();
-  const idsOf = (text: string) => tokenize(text).map((s) => index.ids.get(s) ?? -1);
+  const idsOf = (text: string) => wordIds(index, text);
   for (const { key, values: found } of argumentsOf(recipe)) {
     // Only the argument's own name: a word of its description is too loose to say "set this".
     for (const id of idsOf(key)) if (!params.has(id)) params.set(id, key);
@@ -1270,19 +1342,6 @@ function argumentWords(
     }
   }
   return { values, params };
-}
-
-const indexes = new WeakMap<VendorBundle, SearchIndex>();
-
-/** Ranked search over a vendor's operations (the tools its kind lists); indexed on the first search. */
-export function searchTools(
-  bundle: VendorBundle,
-  options: SearchOptions,
-): { hits: SearchHit[]; matched: number } {
-  return searchIndex(
-    memoized(indexes, bundle, (b) => buildSearchIndex(toolsOf(b), FIELD_WEIGHTS, b.resources)),
-    options,
-  );
 }
 
 /** `method` and `path` of an HTTP operation; nothing for tools of other kinds. */

@@ -12,7 +12,8 @@ import type { ToolErrorCode, ToolFailure } from "../tool-error.ts";
 import { toolEffects, toolsByName } from "../vendors/registry.ts";
 import { mayCall } from "./authorize.ts";
 import { type DiscoveryToolKind, MAX_DESCRIBE_TOOLS } from "./discovery.ts";
-import { httpFields, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, searchTools } from "./discovery-search.ts";
+import { searchTools } from "./discovery-index.ts";
+import { httpFields, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT } from "./discovery-search.ts";
 import { failureResult } from "./tool-result.ts";
 
 /** What a discovery tool call needs from the MCP request. */

@@ -114,7 +114,7 @@ function shimCloudflareWorkers(): void {
 /** The current engine (src/mcp/discovery-search.ts) over the three compiled bundles. */
 export async function engineSearch(bundles?: Record<EvalApi, VendorBundle>): Promise<SearchFn> {
   shimCloudflareWorkers();
-  const { searchTools } = await import("../../../src/mcp/discovery-search.ts");
+  const { searchTools } = await import("../../../src/mcp/discovery-index.ts");
   const loaded = bundles ?? (await evalBundles());
   const ids = {} as Record<EvalApi, Map<string, string>>;
   for (const api of EVAL_APIS) {

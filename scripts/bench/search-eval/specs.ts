@@ -72,13 +72,19 @@ export function specText(api: EvalApi): string {
   return (source.gzip ? gunzipSync(bytes) : bytes).toString("utf8");
 }
 
-/** Hash of the compiler's sources (scripts/compiler and the src/ modules it shares are what shape a bundle). */
+/**
+ * Hash of the compiler's sources (scripts/compiler and the src/ modules it shares are what shape a
+ * bundle; the search engine too, since bundles carry its precomputed index).
+ */
 function compilerHash(): string {
   const hash = createHash("sha256");
   for (const dir of [join(ROOT, "scripts", "compiler"), join(ROOT, "src", "bundle")]) {
     for (const name of readdirSync(dir).sort()) {
       if (name.endsWith(".ts")) hash.update(name).update(readFileSync(join(dir, name)));
     }
+  }
+  for (const name of ["discovery-search.ts", "search-index-format.ts"]) {
+    hash.update(name).update(readFileSync(join(ROOT, "src", "mcp", name)));
   }
   return hash.digest("hex").slice(0, 16);
 }

@@ -14,7 +14,7 @@ import {
   RESOURCE_PROPERTY_MAX_CHARS,
 } from "../../../scripts/compiler/resource.ts";
 import type { ToolResource, VendorBundle } from "../../../src/bundle/types.ts";
-import { searchTools } from "../../../src/mcp/discovery-search.ts";
+import { searchTools } from "../../../src/mcp/discovery-index.ts";
 import { openapi, tempDir, toolNamed, writeFiles } from "./helpers.ts";
 
 // The engine's module graph reaches Durable Object classes; search touches none of it.

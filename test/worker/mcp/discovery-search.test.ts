@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { HttpMethod, ToolRecipe } from "../../../src/bundle/types.ts";
-import { buildSearchIndex, searchIndex, searchTools } from "../../../src/mcp/discovery-search.ts";
+import { searchTools } from "../../../src/mcp/discovery-index.ts";
+import { buildSearchIndex, searchIndex } from "../../../src/mcp/discovery-search.ts";
 import { callTool, fixture, type Hit, json, VENDOR_PATH } from "./discovery-helpers.ts";
 
 describe("search", () => {
