@@ -25,7 +25,7 @@ export function bundleSearchIndex(bundle: VendorBundle): SearchIndex {
   return memoized(indexes, bundle, (b) => {
     const tools = toolsOf(b);
     return (
-      (b.searchIndex === undefined ? undefined : parseSearchIndex(b.searchIndex, tools)) ??
+      (b.searchIndex === undefined ? undefined : parseSearchIndex(b.searchIndex, tools, b.resources)) ??
       buildSearchIndex(tools, FIELD_WEIGHTS, b.resources)
     );
   });

@@ -676,6 +676,8 @@ export interface IndexedTool {
   prominent?: Set<number>;
   /** Word id → the argument (and value) it comes from: worked out for a hit that needs explaining, then kept. */
   arguments?: { values: Map<number, ValueSource>; params: Map<number, string> };
+  /** Its resource's properties and the words of their own names: worked out for a hit that needs explaining. */
+  properties?: Array<[path: string, ids: number[]]>;
   /** How big the operation's API section is, 0–1 (log of its first tag's size over the largest's). */
   section: number;
   /** The HTTP method, when the tool has one. */
@@ -711,6 +713,8 @@ export interface SearchIndex {
   namingCount: Uint32Array;
   /** Every word the build read, lower-cased, → its id: a hit's explanation needs no stemmer for them. */
   surface: Map<string, number>;
+  /** The bundle's `resources` the tools refer to (for explanations). */
+  resources: readonly ToolResource[];
 }
 
 /**
@@ -902,6 +906,7 @@ export function buildSearchIndex(
     naming,
     namingCount,
     surface: read.surface,
+    resources,
   };
 }
 
@@ -1010,12 +1015,20 @@ export const SEARCH_INDEX_ENGINE = JSON.stringify([
 // ---------------------------------------------------------------------------------------
 
 /** Why a hit matched when the query reached it through an argument rather than its name or summary. */
-export interface SearchVia {
-  /** The argument to set. */
-  param: string;
-  /** The value of it the query named (an enum value, example, or a value its description quotes). */
-  value?: string;
-}
+export type SearchVia =
+  | {
+      /** The argument to set. */
+      param: string;
+      /** The value of it the query named (an enum value, example, or a value its description quotes). */
+      value?: string;
+    }
+  | {
+      /**
+       * A property of what the operation acts on that the query named (`spec.suspend` of a
+       * CronJob): set it in the body, or read it in the answer.
+       */
+      property: string;
+    };
 
 /** One search result. */
 export interface SearchHit {
@@ -1309,7 +1322,32 @@ function explain(index: SearchIndex, tool: IndexedTool, terms: QueryTerm[]): Sea
       best = { via: value === undefined ? { param: param as string } : { ...value }, rank };
     }
   }
-  return best?.via;
+  if (best !== undefined) return best.via;
+  // No argument explains it: a property of what the operation acts on may, when the query names
+  // all of that property's own name ("suspend" → `spec.suspend`, not "pods" → `spec.podCIDR`).
+  tool.properties ??= propertyWords(index, tool.recipe);
+  const asked = new Set<number>();
+  for (const { id, word } of terms) if (!reached.has(word)) asked.add(id);
+  for (const [path, ids] of tool.properties) {
+    if (ids.every((id) => asked.has(id))) return { property: path };
+  }
+  return undefined;
+}
+
+/** The properties of the tool's resource, each with the word ids of its own name (`suspend` of `spec.suspend`). */
+function propertyWords(index: SearchIndex, recipe: ToolDefinition): Array<[path: string, ids: number[]]> {
+  const out: Array<[string, number[]]> = [];
+  const at = recipe.resource;
+  const resource = typeof at === "number" ? index.resources[at] : undefined;
+  const properties = resource !== undefined && Array.isArray(resource.properties) ? resource.properties : [];
+  for (let p = 0; p < properties.length && p < MAX_INDEXED_RESOURCE_PROPERTIES; p++) {
+    const entry = String(properties[p]).slice(0, MAX_INDEXED_RESOURCE_CHARS);
+    const colon = entry.indexOf(": ");
+    const path = colon === -1 ? entry : entry.slice(0, colon);
+    const ids = wordIds(index, path.slice(path.lastIndexOf(".") + 1));
+    if (ids.length > 0) out.push([path, ids]);
+  }
+  return out;
 }
 
 /** The words of a tool's name, summary, tags, path and method (the index's prominent fields). */

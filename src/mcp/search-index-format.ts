@@ -204,7 +204,11 @@ function associationsOf(value: unknown, vocabulary: number): SearchIndex["associ
  * The index a bundle ships, when it was built by this engine from exactly `tools`; undefined
  * when it is absent, of another format or engine, for other tools, or malformed in any way.
  */
-export function parseSearchIndex(text: unknown, tools: readonly ToolDefinition[]): SearchIndex | undefined {
+export function parseSearchIndex(
+  text: unknown,
+  tools: readonly ToolDefinition[],
+  resources: readonly ToolResource[] = [],
+): SearchIndex | undefined {
   if (typeof text !== "string") return undefined;
   let parsed: unknown;
   try {
@@ -304,6 +308,7 @@ export function parseSearchIndex(text: unknown, tools: readonly ToolDefinition[]
     associations: learned,
     naming: flags,
     namingCount: counts,
+    resources,
     surface,
   };
 }

@@ -220,4 +220,12 @@ describe("discovery search through what an operation acts on", () => {
     expect(top(bundle, "temperature in celsius")[0]).toMatch(/Gadget/);
     expect(top(withoutResources(bundle), "suspend future nightly runs")).toEqual([]);
   });
+
+  it("names the property a query reached an operation through, when no argument explains it", async () => {
+    const bundle = await compile(SPEC);
+    const hit = searchTools(bundle, { query: "suspend a widget", limit: 3 }).hits.find(
+      (h) => h.via !== undefined,
+    );
+    expect(hit?.via).toEqual({ property: "spec.suspend" });
+  });
 });
