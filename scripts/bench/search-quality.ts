@@ -8,6 +8,11 @@
  * The held-out parts are imported by name at run time. While tuning the engine, never look at their
  * numbers: `SEARCH_EVAL_HOLDOUT=0 npm run bench -- --only search` scores the development part only.
  *
+ * A third held-out part, fresh2.ts (#15, written blind in session 8 after fresh.ts was scored, to
+ * judge the next engine round), is off by default: it is scored, as a fourth part "fresh2", only
+ * when `SEARCH_EVAL_FRESH2=1` is set (whatever SEARCH_EVAL_HOLDOUT says), so ordinary bench runs
+ * never score it by accident.
+ *
  * @module
  */
 import { performance } from "node:perf_hooks";
@@ -18,12 +23,14 @@ import type { EvalApi } from "./search-eval/specs.ts";
 const HOLDOUT_MODULE = "./search-eval/holdout.ts";
 /** The fresh held-out part (#15, session 8): imported by name like the first, scored once at the end. */
 const FRESH_MODULE = "./search-eval/fresh.ts";
+/** #15: the second fresh held-out part, imported by name and scored only with SEARCH_EVAL_FRESH2=1. */
+const FRESH2_MODULE = "./search-eval/fresh2.ts";
 
 /** One API's scores (or all together) without the misses: what the bench report prints. */
 export type SearchEvalRow = Omit<ApiScore, "misses"> & { api: EvalApi | "all" };
 
 export interface SearchQualityResult {
-  parts: Array<{ part: "dev" | "holdout" | "fresh"; rows: SearchEvalRow[] }>;
+  parts: Array<{ part: "dev" | "holdout" | "fresh" | "fresh2"; rows: SearchEvalRow[] }>;
   /** Why the held-out parts (holdout and fresh) were not scored (SEARCH_EVAL_HOLDOUT=0). */
   holdoutSkipped?: string;
   /** First index build of the process, per API, in Node (the engine's code still cold, as in a fresh isolate). */
@@ -35,6 +42,8 @@ export interface SearchQualityOptions {
   log: (line: string) => void;
   /** Score both held-out parts too (default: unless SEARCH_EVAL_HOLDOUT=0). */
   holdout?: boolean;
+  /** #15: score fresh2.ts as well (default: only when SEARCH_EVAL_FRESH2=1). */
+  fresh2?: boolean;
 }
 
 function rows(result: EvalResult, apis: readonly EvalApi[]): SearchEvalRow[] {
@@ -81,6 +90,11 @@ export async function runSearchQuality(opts: SearchQualityOptions): Promise<Sear
     parts.push({ part: "holdout", rows: rows(await evaluate(HOLDOUT_CASES, search), EVAL_APIS) });
     const { FRESH_CASES } = (await import(FRESH_MODULE)) as { FRESH_CASES: EvalCase[] };
     parts.push({ part: "fresh", rows: rows(await evaluate(FRESH_CASES, search), EVAL_APIS) });
+  }
+  // #15: the second fresh held-out part, only on explicit request.
+  if (opts.fresh2 ?? process.env["SEARCH_EVAL_FRESH2"] === "1") {
+    const { FRESH2_CASES } = (await import(FRESH2_MODULE)) as { FRESH2_CASES: EvalCase[] };
+    parts.push({ part: "fresh2", rows: rows(await evaluate(FRESH2_CASES, search), EVAL_APIS) });
   }
   for (const part of parts) {
     const all = part.rows.find((r) => r.api === "all");
