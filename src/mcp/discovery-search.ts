@@ -103,7 +103,8 @@ const SYNONYMS: Record<string, string[]> = {
   org: ["organization"],
   organization: ["org"],
   user: ["member"],
-  // "my repositories": APIs name the caller the authenticated user.
+  // "my repositories": APIs name the caller the authenticated user (at RANKING.caller: Kubernetes'
+  // "authentication" API shares the stem, and "my pods" is not about it).
   my: ["authenticated"],
   me: ["authenticated"],
   // "turn off", "switch off".
@@ -124,10 +125,17 @@ const SYNONYMS: Record<string, string[]> = {
   email: ["send"],
   upgrade: ["update"],
   downgrade: ["update"],
+  bump: ["update"],
+  share: ["create"],
+  reply: ["create"],
+  answer: ["create", "reply"],
   view: ["get", "list"],
   see: ["get", "list"],
   inspect: ["get"],
 };
+
+/** Words for the caller, whose synonyms count at RANKING.caller. */
+const CALLER_WORDS = new Set(["my", "me"]);
 
 /**
  * What a query asks to do, by its verbs (general English), and the HTTP methods that do it:
@@ -160,6 +168,12 @@ const INTENTS: Record<string, readonly HttpMethod[]> = {
   make: ["POST", "PUT"],
   start: ["POST", "PUT"],
   send: ["POST"],
+  open: ["POST", "PUT"],
+  share: ["POST", "PUT"],
+  draft: ["POST", "PUT"],
+  record: ["POST", "PUT"],
+  reply: ["POST"],
+  answer: ["POST"],
   email: ["POST"],
   post: ["POST"],
   submit: ["POST"],
@@ -179,6 +193,8 @@ const INTENTS: Record<string, readonly HttpMethod[]> = {
   set: ["PATCH", "PUT", "POST"],
   rename: ["PATCH", "PUT"],
   upgrade: ["PATCH", "PUT"],
+  bump: ["PATCH", "PUT"],
+  promote: ["PATCH", "PUT"],
   downgrade: ["PATCH", "PUT"],
   renew: ["PATCH", "PUT"],
   resize: ["PATCH", "PUT"],
@@ -249,6 +265,8 @@ export const RANKING = {
   /** A hit that matches every query word ranks above partial matches of rarer words. */
   allTerms: 1.5,
   synonym: 1,
+  /** "my", "me" → "authenticated": a hint, weaker than a verb's synonym. */
+  caller: 0.5,
   /** A clipped word's longer naming words ("promo" → "promotion"). */
   clipped: 1,
   /** Words of the same Lancaster family ("contributed" → "contributor"). */
@@ -318,6 +336,51 @@ function words(text: string): string[] {
   for (const match of text.match(WORD_PATTERN) ?? []) {
     const word = match.toLowerCase();
     if (!STOPWORDS.has(word)) out.push(word);
+  }
+  return out;
+}
+
+/**
+ * Two-word verbs people use for what an API calls by one ("set up a team" creates it, "look up a
+ * user" gets one), read as that one verb. General English, not any API's words.
+ */
+const PHRASAL_VERBS: Record<string, string> = {
+  "set up": "create",
+  "spin up": "create",
+  "sign up": "create",
+  "kick off": "start",
+  "shut down": "stop",
+  "look up": "get",
+  "find out": "get",
+  "tear down": "delete",
+  "get rid": "delete",
+  "clean up": "delete",
+  "hook up": "connect",
+  "sign off": "approve",
+  "give up": "close",
+};
+
+/** Capitals then a plural "s" ("PVCs"). Linear: one run of capitals, one letter, one look-ahead. */
+const PLURAL_ACRONYM = /[A-Z]{2,}s(?![a-z])/g;
+
+/**
+ * A query's words (see {@link words}), with each two-word verb of {@link PHRASAL_VERBS} read as its
+ * one word. Linear: one pass over the words.
+ */
+function queryWords(query: string): string[] {
+  // A plural acronym ("HPAs", "CRDs") is one word, not "HP" and "As".
+  const all = (
+    query.replace(PLURAL_ACRONYM, (acronym) => acronym.toLowerCase()).match(WORD_PATTERN) ?? []
+  ).map((word) => word.toLowerCase());
+  const out: string[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const word = all[i] as string;
+    const next = all[i + 1];
+    const phrase = next === undefined ? undefined : `${word} ${next}`;
+    if (phrase !== undefined && Object.hasOwn(PHRASAL_VERBS, phrase)) {
+      out.push(PHRASAL_VERBS[phrase] as string);
+      i++;
+    } else if (!STOPWORDS.has(word)) out.push(word);
   }
   return out;
 }
@@ -1092,12 +1155,66 @@ function clippedOf(index: SearchIndex, word: string): number[] {
   return members;
 }
 
+/** Shortest part of a compound word ("cron" of "cronjob"). */
+const MIN_COMPOUND_PART_CHARS = 3;
+
+/** A naming word's id for an exact lower-case spelling, if some operation is named by it. */
+function namingId(index: SearchIndex, word: string): number | undefined {
+  const id = index.surface.get(word) ?? index.ids.get(stem(word));
+  return id !== undefined && index.naming[id] === 1 ? id : undefined;
+}
+
+/** The two naming words a query word runs together, at its first split that has them; [] if none. */
+function compoundOf(index: SearchIndex, word: string): number[] {
+  for (let at = MIN_COMPOUND_PART_CHARS; at <= word.length - MIN_COMPOUND_PART_CHARS; at++) {
+    const left = namingId(index, word.slice(0, at));
+    if (left === undefined) continue;
+    const right = namingId(index, word.slice(at));
+    if (right !== undefined) return [left, right];
+  }
+  return [];
+}
+
+/** Fewest humps of a CamelCase name whose initials are read as an acronym ("PersistentVolumeClaim"). */
+const MIN_ACRONYM_PARTS = 3;
+const acronymTables = new WeakMap<SearchIndex, Map<string, number[] | null>>();
+
+/**
+ * The words of the CamelCase name in the operations' summaries whose initials a query word is
+ * ("pvc", "hpa", or a plural: "crds"); [] when none or when two names share the initials.
+ */
+function acronymOf(index: SearchIndex, word: string): number[] {
+  if (word.length < MIN_ACRONYM_PARTS || word.length > 8) return [];
+  const table = memoized(acronymTables, index, () => {
+    const out = new Map<string, number[] | null>();
+    for (const tool of index.tools) {
+      for (const token of tool.summary.split(/[^A-Za-z]+/)) {
+        const humps = token.match(WORD_PATTERN) ?? [];
+        if (
+          humps.length < MIN_ACRONYM_PARTS ||
+          !humps.every((h) => h[0] !== undefined && h[0] >= "A" && h[0] <= "Z")
+        )
+          continue;
+        const initials = humps.map((h) => (h[0] as string).toLowerCase()).join("");
+        const ids = humps.map((h) => namingId(index, h.toLowerCase()) ?? -1);
+        if (ids.includes(-1)) continue;
+        const known = out.get(initials);
+        if (known === undefined) out.set(initials, ids);
+        else if (known !== null && known.join() !== ids.join()) out.set(initials, null);
+      }
+    }
+    return out;
+  });
+  const found = table.get(word) ?? (word.endsWith("s") ? table.get(word.slice(0, -1)) : undefined);
+  return found ?? [];
+}
+
 /**
  * The weighted word ids a query stands for, in query-word order: its stems, their synonyms,
  * Lancaster families and learned associates. `words` counts the distinct stems.
  */
 function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; words: number } {
-  const surface = [...new Set(words(query))];
+  const surface = [...new Set(queryWords(query))];
   const byId = new Map<number, QueryTerm>();
   const add = (id: number | undefined, weight: number, word: number) => {
     if (id === undefined) return;
@@ -1112,7 +1229,7 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
   surface.forEach((raw, word) => {
     // Own keys only: a query word such as "constructor" must not find Object.prototype's.
     for (const synonym of (Object.hasOwn(SYNONYMS, raw) && SYNONYMS[raw]) || []) {
-      add(index.ids.get(stem(synonym)), RANKING.synonym, word);
+      add(index.ids.get(stem(synonym)), CALLER_WORDS.has(raw) ? RANKING.caller : RANKING.synonym, word);
     }
     // Only words that name operations are worth reaching: the rest are already matched as they are.
     for (const member of familyOf(index, raw)) add(member, RANKING.family, word);
@@ -1120,6 +1237,12 @@ function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; wo
     const own = idsOf[word];
     if (raw.length >= MIN_CLIPPED_CHARS && (own === undefined || index.naming[own] !== 1)) {
       for (const member of clippedOf(index, raw)) add(member, RANKING.clipped, word);
+      // Two naming words run together ("cronjob", "daemonset").
+      for (const part of compoundOf(index, raw)) add(part, 1, word);
+    }
+    // Initials of a kind the spec names in CamelCase ("HPA", "CRDs").
+    if (own === undefined || index.naming[own] !== 1) {
+      for (const part of acronymOf(index, raw)) add(part, 1, word);
     }
     // A word that names no operation ("branch" in GitHub, where branches are refs) reaches
     // the naming words it keeps company with.
@@ -1160,10 +1283,20 @@ function asksAcrossNamespaces(query: string): boolean {
  * that verb: a later word that is also a verb ("check") is a noun or a subordinate clause.
  */
 function intentWords(query: string): string[] {
-  const all = words(query);
+  // A question asks to read, whatever verb follows ("has this refund gone through").
+  const opening = query.match(WORD_PATTERN)?.[0]?.toLowerCase();
+  if (opening !== undefined && QUESTION_WORDS.has(opening)) return ["get"];
+  const all = queryWords(query);
   const first = all[0];
   return first !== undefined && Object.hasOwn(INTENTS, first) ? [first] : all;
 }
+
+/** Words a question starts with. */
+const QUESTION_WORDS = new Set(
+  "is are was were has have had does did do can could will when why where how who whom whose what which".split(
+    " ",
+  ),
+);
 
 /** How much of a name or summary the query's words explain. */
 function share(covered: number | undefined, words: Set<number>): number {
@@ -1216,7 +1349,7 @@ export function searchIndex(
     }
     scored.splice(at, 0, { tool, score, order });
   };
-  if (words(query).length === 0) {
+  if (queryWords(query).length === 0) {
     index.tools.forEach((tool, order) => {
       if (keep(tool)) offer(tool, 0, order);
     });

@@ -156,4 +156,37 @@ describe("what a query's verb asks for (#15)", () => {
     // "check" is a noun here: the query asks to report (create) a result.
     expect(first("report a check run")).toBe("checks/create");
   });
+
+  it("reads a two-word verb as its one word, and a question as a read (#15)", () => {
+    const teams = buildSearchIndex([
+      op("teams/update", "PATCH", "/orgs/{org}/teams/{team_slug}", "Update a team"),
+      op("teams/create", "POST", "/orgs/{org}/teams", "Create a team"),
+      // Last: on equal scores the first wins.
+      op("teams/get", "GET", "/orgs/{org}/teams/{team_slug}", "Get a team"),
+    ]);
+    const top = (query: string) => searchIndex(teams, { query }).hits[0]?.name;
+    // "set" alone asks for a change; "set up" creates.
+    expect(top("set the team")).toBe("teams/update");
+    expect(top("set up a team")).toBe("teams/create");
+    // A question asks to read, whatever verb it holds.
+    expect(top("is there a team")).toBe("teams/get");
+  });
+
+  it("splits two naming words run together, and reads a CamelCase kind's initials (#15)", () => {
+    const kinds = buildSearchIndex([
+      // Paths that do not spell the query's words; on equal scores the first wins.
+      op("listJob", "GET", "/jobs", "list objects of kind Job"),
+      op("listPod", "GET", "/pods", "list objects of kind Pod"),
+      op("listCronJob", "GET", "/cron-jobs", "list objects of kind CronJob"),
+      op(
+        "listHorizontalPodAutoscaler",
+        "GET",
+        "/autoscalers",
+        "list objects of kind HorizontalPodAutoscaler",
+      ),
+    ]);
+    const top = (query: string) => searchIndex(kinds, { query }).hits[0]?.name;
+    expect(top("list every cronjob")).toBe("listCronJob");
+    expect(top("list the HPAs")).toBe("listHorizontalPodAutoscaler");
+  });
 });
