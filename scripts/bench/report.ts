@@ -180,6 +180,20 @@ export function targetsMet(results: Results): Targets {
       met: fresh2.top3Rate >= 0.92,
     });
   }
+  // #15: the same targets on the third fresh held-out part (fresh3.ts), when SEARCH_EVAL_FRESH3=1 scored it.
+  const fresh3 = results.search?.parts.find((p) => p.part === "fresh3")?.rows.find((r) => r.api === "all");
+  if (fresh3) {
+    out.push({
+      target: "Discovery search, third fresh held-out tasks (fresh3): top-1 ≥ 80%",
+      measured: `${f(fresh3.top1Rate * 100, 1)}%`,
+      met: fresh3.top1Rate >= 0.8,
+    });
+    out.push({
+      target: "Discovery search, third fresh held-out tasks (fresh3): top-3 ≥ 92%",
+      measured: `${f(fresh3.top3Rate * 100, 1)}%`,
+      met: fresh3.top3Rate >= 0.92,
+    });
+  }
   const perQuery = results.bigApi?.discovery?.evalQueries;
   if (perQuery) {
     out.push({
@@ -389,6 +403,9 @@ export function formatReport(results: Results): string {
     // #15: fresh2 is scored only on request.
     if (!search.parts.some((p) => p.part === "fresh2"))
       lines.push("", "Second fresh held-out part (fresh2) not scored (only with SEARCH_EVAL_FRESH2=1).");
+    // #15: so is fresh3.
+    if (!search.parts.some((p) => p.part === "fresh3"))
+      lines.push("", "Third fresh held-out part (fresh3) not scored (only with SEARCH_EVAL_FRESH3=1).");
   }
   const dos = results.durableObjects;
   if (dos) {

@@ -13,6 +13,9 @@
  * when `SEARCH_EVAL_FRESH2=1` is set (whatever SEARCH_EVAL_HOLDOUT says), so ordinary bench runs
  * never score it by accident.
  *
+ * Likewise fresh3.ts (#15, written blind in session 8 after fresh2.ts was scored): part "fresh3",
+ * scored only when `SEARCH_EVAL_FRESH3=1` is set.
+ *
  * @module
  */
 import { performance } from "node:perf_hooks";
@@ -25,12 +28,14 @@ const HOLDOUT_MODULE = "./search-eval/holdout.ts";
 const FRESH_MODULE = "./search-eval/fresh.ts";
 /** #15: the second fresh held-out part, imported by name and scored only with SEARCH_EVAL_FRESH2=1. */
 const FRESH2_MODULE = "./search-eval/fresh2.ts";
+/** #15: the third fresh held-out part, imported by name and scored only with SEARCH_EVAL_FRESH3=1. */
+const FRESH3_MODULE = "./search-eval/fresh3.ts";
 
 /** One API's scores (or all together) without the misses: what the bench report prints. */
 export type SearchEvalRow = Omit<ApiScore, "misses"> & { api: EvalApi | "all" };
 
 export interface SearchQualityResult {
-  parts: Array<{ part: "dev" | "holdout" | "fresh" | "fresh2"; rows: SearchEvalRow[] }>;
+  parts: Array<{ part: "dev" | "holdout" | "fresh" | "fresh2" | "fresh3"; rows: SearchEvalRow[] }>;
   /** Why the held-out parts (holdout and fresh) were not scored (SEARCH_EVAL_HOLDOUT=0). */
   holdoutSkipped?: string;
   /** First index build of the process, per API, in Node (the engine's code still cold, as in a fresh isolate). */
@@ -44,6 +49,8 @@ export interface SearchQualityOptions {
   holdout?: boolean;
   /** #15: score fresh2.ts as well (default: only when SEARCH_EVAL_FRESH2=1). */
   fresh2?: boolean;
+  /** #15: score fresh3.ts as well (default: only when SEARCH_EVAL_FRESH3=1). */
+  fresh3?: boolean;
 }
 
 function rows(result: EvalResult, apis: readonly EvalApi[]): SearchEvalRow[] {
@@ -95,6 +102,11 @@ export async function runSearchQuality(opts: SearchQualityOptions): Promise<Sear
   if (opts.fresh2 ?? process.env["SEARCH_EVAL_FRESH2"] === "1") {
     const { FRESH2_CASES } = (await import(FRESH2_MODULE)) as { FRESH2_CASES: EvalCase[] };
     parts.push({ part: "fresh2", rows: rows(await evaluate(FRESH2_CASES, search), EVAL_APIS) });
+  }
+  // #15: the third fresh held-out part, only on explicit request.
+  if (opts.fresh3 ?? process.env["SEARCH_EVAL_FRESH3"] === "1") {
+    const { FRESH3_CASES } = (await import(FRESH3_MODULE)) as { FRESH3_CASES: EvalCase[] };
+    parts.push({ part: "fresh3", rows: rows(await evaluate(FRESH3_CASES, search), EVAL_APIS) });
   }
   for (const part of parts) {
     const all = part.rows.find((r) => r.api === "all");

@@ -4,7 +4,7 @@
  * spec, no task twice, and dev.ts / holdout.ts are exactly the split split.ts defines. The fresh
  * held-out part (fresh.ts, outside the split) has 40 tasks per API, repeats none of the others, and
  * expects only ids of its API's bundle. So does the second fresh part (fresh2.ts, #15), which also
- * repeats nothing of fresh.ts.
+ * repeats nothing of fresh.ts. And the third (fresh3.ts, #15), which repeats nothing of the four others.
  */
 import { describe, expect, it } from "vitest";
 import { DEV_CASES } from "../../scripts/bench/search-eval/dev.ts";
@@ -12,13 +12,14 @@ import type { EvalCase } from "../../scripts/bench/search-eval/evaluate.ts";
 import { evaluate } from "../../scripts/bench/search-eval/evaluate.ts";
 import { FRESH_CASES } from "../../scripts/bench/search-eval/fresh.ts";
 import { FRESH2_CASES } from "../../scripts/bench/search-eval/fresh2.ts";
+import { FRESH3_CASES } from "../../scripts/bench/search-eval/fresh3.ts";
 import { HOLDOUT_CASES } from "../../scripts/bench/search-eval/holdout.ts";
 import { EVAL_APIS, evalBundle } from "../../scripts/bench/search-eval/specs.ts";
 import { splitCases } from "../../scripts/bench/search-eval/split.ts";
 
 const ALL: readonly EvalCase[] = [...DEV_CASES, ...HOLDOUT_CASES];
-/** Every task of every part, fresh.ts and fresh2.ts included (the sizes and the split concern ALL only). */
-const EVERY: readonly EvalCase[] = [...ALL, ...FRESH_CASES, ...FRESH2_CASES];
+/** Every task of every part, fresh.ts, fresh2.ts and fresh3.ts included (the sizes and the split concern ALL only). */
+const EVERY: readonly EvalCase[] = [...ALL, ...FRESH_CASES, ...FRESH2_CASES, ...FRESH3_CASES];
 const key = (c: EvalCase) => `${c.api}\u0000${c.task}`;
 
 describe("search evaluation set", () => {
@@ -28,7 +29,7 @@ describe("search evaluation set", () => {
       expect(ALL.filter((c) => c.api === api).length, api).toBeGreaterThanOrEqual(50);
   });
 
-  it("has no task twice across dev, holdout, fresh and fresh2 (case and spacing ignored) and no empty expectation", () => {
+  it("has no task twice across dev, holdout, fresh, fresh2 and fresh3 (case and spacing ignored) and no empty expectation", () => {
     const seen = new Map<string, EvalCase>();
     for (const c of EVERY) {
       const normal = c.task.toLowerCase().replace(/\s+/g, " ").trim();
@@ -63,6 +64,13 @@ describe("search evaluation set", () => {
     for (const api of EVAL_APIS) expect(FRESH2_CASES.filter((c) => c.api === api).length, api).toBe(40);
     expect(FRESH2_CASES.length).toBe(40 * EVAL_APIS.length);
     expect(FRESH2_CASES.filter((c) => c.expect.length === 0).map((c) => c.task)).toEqual([]);
+  });
+
+  // #15: the third fresh held-out part.
+  it("fresh3.ts has 40 tasks per API, each with an expectation", () => {
+    for (const api of EVAL_APIS) expect(FRESH3_CASES.filter((c) => c.api === api).length, api).toBe(40);
+    expect(FRESH3_CASES.length).toBe(40 * EVAL_APIS.length);
+    expect(FRESH3_CASES.filter((c) => c.expect.length === 0).map((c) => c.task)).toEqual([]);
   });
 
   it("expects only operationIds that exist in the compiled bundle of the task's API", async () => {

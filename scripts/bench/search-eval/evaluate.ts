@@ -4,10 +4,11 @@
  * rank of the best-ranked expected operation within the first {@link EVAL_DEPTH} hits (MRR; a
  * task with none of them in that depth scores 0), plus every task that missed top-1.
  *
- *   node scripts/bench/search-eval/evaluate.ts [dev|holdout|all|fresh|fresh2]   prints the table (default dev)
+ *   node scripts/bench/search-eval/evaluate.ts [dev|holdout|all|fresh|fresh2|fresh3]   prints the table (default dev)
  *
  * `all` is dev + holdout; `fresh` (fresh.ts, the second held-out part) is scored only on its own,
- * once, at the end; so is `fresh2` (fresh2.ts, the third, written blind to judge the next round).
+ * once, at the end; so is `fresh2` (fresh2.ts, the third, written blind to judge the next round),
+ * and `fresh3` (fresh3.ts, the fourth, written blind after fresh2 was scored).
  *
  * `evaluate(cases, searchFn)` takes any search; {@link engineSearch} is the project's engine
  * (`searchTools` of src/mcp/discovery-search.ts) over the compiled bundles of specs.ts, called
@@ -141,9 +142,9 @@ export function formatResult(result: EvalResult): string[] {
 
 async function main(): Promise<void> {
   const which = process.argv[2] ?? "dev";
-  if (!["dev", "holdout", "all", "fresh", "fresh2"].includes(which)) {
+  if (!["dev", "holdout", "all", "fresh", "fresh2", "fresh3"].includes(which)) {
     process.stderr.write(
-      "usage: node scripts/bench/search-eval/evaluate.ts [dev|holdout|all|fresh|fresh2] [--misses]\n",
+      "usage: node scripts/bench/search-eval/evaluate.ts [dev|holdout|all|fresh|fresh2|fresh3] [--misses]\n",
     );
     process.exit(2);
   }
@@ -154,6 +155,8 @@ async function main(): Promise<void> {
   if (which === "fresh") cases.push(...(await import("./fresh.ts")).FRESH_CASES);
   // #15: the second fresh held-out part, likewise only by name.
   if (which === "fresh2") cases.push(...(await import("./fresh2.ts")).FRESH2_CASES);
+  // #15: the third fresh held-out part, likewise only by name.
+  if (which === "fresh3") cases.push(...(await import("./fresh3.ts")).FRESH3_CASES);
   const result = await evaluate(cases, await engineSearch());
   for (const line of formatResult(result)) process.stdout.write(`${line}\n`);
   if (process.argv.includes("--misses")) {
