@@ -130,9 +130,8 @@ results.perCall = await section("per-call", () =>
 results.bigApi = await section("big-api", () =>
   runBigApi({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),
 );
-// #15: search quality on the evaluation set (SEARCH_EVAL_HOLDOUT=0 leaves both held-out parts out;
-// SEARCH_EVAL_FRESH2=1 adds the third, fresh2.ts, and SEARCH_EVAL_FRESH3=1 the fourth, fresh3.ts,
-// both off by default).
+// #15: search quality on the evaluation set (SEARCH_EVAL_HOLDOUT=0 leaves the parts after dev out;
+// the part judging the next round is opt-in: see LATER_PARTS in scripts/bench/search-quality.ts).
 results.search = await section("search", () => runSearchQuality({ log }));
 results.durableObjects = await section("durable-objects", () =>
   runDurableObjects({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),

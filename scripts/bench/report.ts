@@ -8,7 +8,7 @@ import type { McpUpstreamResult } from "./mcp-upstream.ts";
 import type { MeasuredRun, PerCallResult } from "./per-call.ts";
 import type { QuotaBenchResult } from "./quotas.ts";
 import { RATE_TOLERANCE, type RateLimitResult } from "./rate-limit.ts";
-import type { SearchQualityResult } from "./search-quality.ts";
+import { LATER_PARTS, type SearchQualityResult } from "./search-quality.ts";
 import { WITHOUT_PREFIX } from "./stages.ts";
 
 export interface TargetVerdict {
@@ -138,61 +138,22 @@ export function targetsMet(results: Results): Targets {
       });
     }
   }
-  // #15: the issue's targets for discovery search.
-  const held = results.search?.parts.find((p) => p.part === "holdout")?.rows.find((r) => r.api === "all");
-  if (held) {
-    out.push({
-      target: "Discovery search, held-out tasks: top-1 ≥ 80%",
-      measured: `${f(held.top1Rate * 100, 1)}%`,
-      met: held.top1Rate >= 0.8,
-    });
-    out.push({
-      target: "Discovery search, held-out tasks: top-3 ≥ 92%",
-      measured: `${f(held.top3Rate * 100, 1)}%`,
-      met: held.top3Rate >= 0.92,
-    });
-  }
-  // #15: the same targets on the fresh held-out part (fresh.ts, written blind in session 8).
-  const fresh = results.search?.parts.find((p) => p.part === "fresh")?.rows.find((r) => r.api === "all");
-  if (fresh) {
-    out.push({
-      target: "Discovery search, fresh held-out tasks: top-1 ≥ 80%",
-      measured: `${f(fresh.top1Rate * 100, 1)}%`,
-      met: fresh.top1Rate >= 0.8,
-    });
-    out.push({
-      target: "Discovery search, fresh held-out tasks: top-3 ≥ 92%",
-      measured: `${f(fresh.top3Rate * 100, 1)}%`,
-      met: fresh.top3Rate >= 0.92,
-    });
-  }
-  // #15: the same targets on the second fresh held-out part (fresh2.ts), when SEARCH_EVAL_FRESH2=1 scored it.
-  const fresh2 = results.search?.parts.find((p) => p.part === "fresh2")?.rows.find((r) => r.api === "all");
-  if (fresh2) {
-    out.push({
-      target: "Discovery search, second fresh held-out tasks (fresh2): top-1 ≥ 80%",
-      measured: `${f(fresh2.top1Rate * 100, 1)}%`,
-      met: fresh2.top1Rate >= 0.8,
-    });
-    out.push({
-      target: "Discovery search, second fresh held-out tasks (fresh2): top-3 ≥ 92%",
-      measured: `${f(fresh2.top3Rate * 100, 1)}%`,
-      met: fresh2.top3Rate >= 0.92,
-    });
-  }
-  // #15: the same targets on the third fresh held-out part (fresh3.ts), when SEARCH_EVAL_FRESH3=1 scored it.
-  const fresh3 = results.search?.parts.find((p) => p.part === "fresh3")?.rows.find((r) => r.api === "all");
-  if (fresh3) {
-    out.push({
-      target: "Discovery search, third fresh held-out tasks (fresh3): top-1 ≥ 80%",
-      measured: `${f(fresh3.top1Rate * 100, 1)}%`,
-      met: fresh3.top1Rate >= 0.8,
-    });
-    out.push({
-      target: "Discovery search, third fresh held-out tasks (fresh3): top-3 ≥ 92%",
-      measured: `${f(fresh3.top3Rate * 100, 1)}%`,
-      met: fresh3.top3Rate >= 0.92,
-    });
+  // #15: the issue's targets for discovery search, on each part after dev that was scored.
+  for (const later of LATER_PARTS) {
+    const all = results.search?.parts.find((p) => p.part === later.part)?.rows.find((r) => r.api === "all");
+    if (all === undefined) continue;
+    out.push(
+      {
+        target: `Discovery search, ${later.label}: top-1 ≥ 80%`,
+        measured: `${f(all.top1Rate * 100, 1)}%`,
+        met: all.top1Rate >= 0.8,
+      },
+      {
+        target: `Discovery search, ${later.label}: top-3 ≥ 92%`,
+        measured: `${f(all.top3Rate * 100, 1)}%`,
+        met: all.top3Rate >= 0.92,
+      },
+    );
   }
   const perQuery = results.bigApi?.discovery?.evalQueries;
   if (perQuery) {
@@ -398,14 +359,14 @@ export function formatReport(results: Results): string {
         );
       }
     }
-    if (search.holdoutSkipped)
-      lines.push("", `Held-out parts (holdout, fresh) not scored (${search.holdoutSkipped}).`);
-    // #15: fresh2 is scored only on request.
-    if (!search.parts.some((p) => p.part === "fresh2"))
-      lines.push("", "Second fresh held-out part (fresh2) not scored (only with SEARCH_EVAL_FRESH2=1).");
-    // #15: so is fresh3.
-    if (!search.parts.some((p) => p.part === "fresh3"))
-      lines.push("", "Third fresh held-out part (fresh3) not scored (only with SEARCH_EVAL_FRESH3=1).");
+    if (search.holdoutSkipped) lines.push("", `Parts after dev not scored (${search.holdoutSkipped}).`);
+    for (const later of LATER_PARTS) {
+      if ("optIn" in later && !search.parts.some((p) => p.part === later.part))
+        lines.push(
+          "",
+          `Part ${later.part} not scored (only with ${later.optIn}=1: it judges the next round).`,
+        );
+    }
   }
   const dos = results.durableObjects;
   if (dos) {

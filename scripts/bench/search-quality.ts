@@ -1,20 +1,13 @@
 /**
  * Bench section `search` (#15): the discovery search engine scored on the evaluation set of
  * scripts/bench/search-eval (GitHub, Stripe, Kubernetes): top-1, top-3 and MRR per API, for the
- * development part and for the two held-out parts (holdout.ts, then fresh.ts, written blind in
- * session 8), plus each API's index build time in Node.
- * (Build and query times inside workerd, for GitHub, are in the big-api section.)
+ * development part and for each later part ({@link LATER_PARTS}), plus each API's index build
+ * time in Node. (Build and query times inside workerd, for GitHub, are in the big-api section.)
  *
- * The held-out parts are imported by name at run time. While tuning the engine, never look at their
- * numbers: `SEARCH_EVAL_HOLDOUT=0 npm run bench -- --only search` scores the development part only.
- *
- * A third held-out part, fresh2.ts (#15, written blind in session 8 after fresh.ts was scored, to
- * judge the next engine round), is off by default: it is scored, as a fourth part "fresh2", only
- * when `SEARCH_EVAL_FRESH2=1` is set (whatever SEARCH_EVAL_HOLDOUT says), so ordinary bench runs
- * never score it by accident.
- *
- * Likewise fresh3.ts (#15, written blind in session 8 after fresh2.ts was scored): part "fresh3",
- * scored only when `SEARCH_EVAL_FRESH3=1` is set.
+ * The later parts are imported by name at run time, so their tasks stay out of every tuning
+ * build. While tuning the engine, never look at their numbers: `SEARCH_EVAL_HOLDOUT=0 npm run bench
+ * -- --only search` scores the development part only. The part that judges the coming round is
+ * opt-in (its `optIn` variable set to 1), so that no ordinary bench run scores it by accident.
  *
  * @module
  */
@@ -22,21 +15,47 @@ import { performance } from "node:perf_hooks";
 import type { ApiScore, EvalCase, EvalResult } from "./search-eval/evaluate.ts";
 import type { EvalApi } from "./search-eval/specs.ts";
 
-/** Imported by name, not statically: the held-out tasks stay out of every tuning build. */
-const HOLDOUT_MODULE = "./search-eval/holdout.ts";
-/** The fresh held-out part (#15, session 8): imported by name like the first, scored once at the end. */
-const FRESH_MODULE = "./search-eval/fresh.ts";
-/** #15: the second fresh held-out part, imported by name and scored only with SEARCH_EVAL_FRESH2=1. */
-const FRESH2_MODULE = "./search-eval/fresh2.ts";
-/** #15: the third fresh held-out part, imported by name and scored only with SEARCH_EVAL_FRESH3=1. */
-const FRESH3_MODULE = "./search-eval/fresh3.ts";
+/**
+ * The parts after dev, in the order they were written (see scripts/bench/search-eval/README.md):
+ * the module and export holding each one's tasks, how the report names it, and for the part not
+ * yet scored, the variable that asks for it.
+ */
+export const LATER_PARTS = [
+  {
+    part: "holdout",
+    module: "./search-eval/holdout.ts",
+    cases: "HOLDOUT_CASES",
+    label: "holdout.ts (tuned on since session 8)",
+  },
+  {
+    part: "fresh",
+    module: "./search-eval/fresh.ts",
+    cases: "FRESH_CASES",
+    label: "fresh.ts (tuned on after its one score)",
+  },
+  {
+    part: "fresh2",
+    module: "./search-eval/fresh2.ts",
+    cases: "FRESH2_CASES",
+    label: "fresh2.ts (held out; judged session 8)",
+  },
+  {
+    part: "fresh3",
+    module: "./search-eval/fresh3.ts",
+    cases: "FRESH3_CASES",
+    label: "fresh3.ts (held out; judges the next round)",
+    optIn: "SEARCH_EVAL_FRESH3",
+  },
+] as const;
+
+export type EvalPart = "dev" | (typeof LATER_PARTS)[number]["part"];
 
 /** One API's scores (or all together) without the misses: what the bench report prints. */
 export type SearchEvalRow = Omit<ApiScore, "misses"> & { api: EvalApi | "all" };
 
 export interface SearchQualityResult {
-  parts: Array<{ part: "dev" | "holdout" | "fresh" | "fresh2" | "fresh3"; rows: SearchEvalRow[] }>;
-  /** Why the held-out parts (holdout and fresh) were not scored (SEARCH_EVAL_HOLDOUT=0). */
+  parts: Array<{ part: EvalPart; rows: SearchEvalRow[] }>;
+  /** Why the parts after dev were not scored (SEARCH_EVAL_HOLDOUT=0). */
   holdoutSkipped?: string;
   /** First index build of the process, per API, in Node (the engine's code still cold, as in a fresh isolate). */
   indexBuildMs: Partial<Record<EvalApi, number>>;
@@ -45,12 +64,8 @@ export interface SearchQualityResult {
 
 export interface SearchQualityOptions {
   log: (line: string) => void;
-  /** Score both held-out parts too (default: unless SEARCH_EVAL_HOLDOUT=0). */
+  /** Score the parts after dev too (default: unless SEARCH_EVAL_HOLDOUT=0; an opt-in part only when its variable is 1). */
   holdout?: boolean;
-  /** #15: score fresh2.ts as well (default: only when SEARCH_EVAL_FRESH2=1). */
-  fresh2?: boolean;
-  /** #15: score fresh3.ts as well (default: only when SEARCH_EVAL_FRESH3=1). */
-  fresh3?: boolean;
 }
 
 function rows(result: EvalResult, apis: readonly EvalApi[]): SearchEvalRow[] {
@@ -92,21 +107,12 @@ export async function runSearchQuality(opts: SearchQualityOptions): Promise<Sear
   const { DEV_CASES } = await import("./search-eval/dev.ts");
   parts.push({ part: "dev", rows: rows(await evaluate(DEV_CASES, search), EVAL_APIS) });
   const holdout = opts.holdout ?? process.env["SEARCH_EVAL_HOLDOUT"] !== "0";
-  if (holdout) {
-    const { HOLDOUT_CASES } = (await import(HOLDOUT_MODULE)) as { HOLDOUT_CASES: EvalCase[] };
-    parts.push({ part: "holdout", rows: rows(await evaluate(HOLDOUT_CASES, search), EVAL_APIS) });
-    const { FRESH_CASES } = (await import(FRESH_MODULE)) as { FRESH_CASES: EvalCase[] };
-    parts.push({ part: "fresh", rows: rows(await evaluate(FRESH_CASES, search), EVAL_APIS) });
-  }
-  // #15: the second fresh held-out part, only on explicit request.
-  if (opts.fresh2 ?? process.env["SEARCH_EVAL_FRESH2"] === "1") {
-    const { FRESH2_CASES } = (await import(FRESH2_MODULE)) as { FRESH2_CASES: EvalCase[] };
-    parts.push({ part: "fresh2", rows: rows(await evaluate(FRESH2_CASES, search), EVAL_APIS) });
-  }
-  // #15: the third fresh held-out part, only on explicit request.
-  if (opts.fresh3 ?? process.env["SEARCH_EVAL_FRESH3"] === "1") {
-    const { FRESH3_CASES } = (await import(FRESH3_MODULE)) as { FRESH3_CASES: EvalCase[] };
-    parts.push({ part: "fresh3", rows: rows(await evaluate(FRESH3_CASES, search), EVAL_APIS) });
+  for (const later of LATER_PARTS) {
+    // An opt-in part is scored when asked for, whatever SEARCH_EVAL_HOLDOUT says.
+    const wanted = "optIn" in later ? process.env[later.optIn] === "1" : holdout;
+    if (!wanted) continue;
+    const cases = ((await import(later.module)) as Record<string, EvalCase[]>)[later.cases] ?? [];
+    parts.push({ part: later.part, rows: rows(await evaluate(cases, search), EVAL_APIS) });
   }
   for (const part of parts) {
     const all = part.rows.find((r) => r.api === "all");
