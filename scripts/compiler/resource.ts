@@ -170,12 +170,16 @@ function bodySchema(op: Record<string, unknown>, pointer: string, converter: Sch
   if (op.requestBody === undefined) return undefined;
   const body = converter.resolve(op.requestBody, joinPointer(pointer, "requestBody"));
   if (!isObject(body.value) || !isObject(body.value.content)) return undefined;
-  const content = body.value.content;
+  return firstSchema(body.value.content, body.pointer);
+}
+
+/** The schema of a body's or response's first media type that has one, with its pointer. */
+function firstSchema(content: Record<string, unknown>, pointer: string) {
   for (const mediaType in content) {
     if (!Object.hasOwn(content, mediaType)) continue;
     const media = content[mediaType];
     if (isObject(media) && media.schema !== undefined) {
-      const at = joinPointer(joinPointer(joinPointer(body.pointer, "content"), mediaType), "schema");
+      const at = joinPointer(joinPointer(joinPointer(pointer, "content"), mediaType), "schema");
       return { node: media.schema, pointer: at };
     }
   }
@@ -192,15 +196,8 @@ function responseSchema(op: Record<string, unknown>, pointer: string, converter:
       joinPointer(joinPointer(pointer, "responses"), status),
     );
     if (!isObject(response.value) || !isObject(response.value.content)) continue;
-    const content = response.value.content;
-    for (const mediaType in content) {
-      if (!Object.hasOwn(content, mediaType)) continue;
-      const media = content[mediaType];
-      if (isObject(media) && media.schema !== undefined) {
-        const at = joinPointer(joinPointer(joinPointer(response.pointer, "content"), mediaType), "schema");
-        return { node: media.schema, pointer: at };
-      }
-    }
+    const found = firstSchema(response.value.content, response.pointer);
+    if (found !== undefined) return found;
   }
   return undefined;
 }
