@@ -49,8 +49,24 @@ export interface Prism {
   output(): string;
 }
 
+/**
+ * Tries to start Prism this many times: the free port is chosen before Prism binds it, and on a
+ * busy machine another process can take it in between (Prism then exits with EADDRINUSE).
+ */
+const PRISM_START_ATTEMPTS = 3;
+
 /** Starts `prism mock <spec>` on a free port and waits for its "listening" line. */
 export async function startPrism(specPath: string): Promise<Prism> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPrismOnce(specPath);
+    } catch (error) {
+      if (attempt >= PRISM_START_ATTEMPTS || !String(error).includes("EADDRINUSE")) throw error;
+    }
+  }
+}
+
+async function startPrismOnce(specPath: string): Promise<Prism> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
