@@ -150,7 +150,7 @@ interface VendorReport {
 
 let work: string;
 let proxy: RecordingProxy;
-let prisms: Prism[] = [];
+const prisms: Prism[] = [];
 let gateway: DevGateway | undefined;
 let client: Client | undefined;
 const tools: Tool[] = [];
@@ -178,16 +178,21 @@ beforeAll(async () => {
     MAX_RETRIES: "0",
   };
   for (const { vendor } of SPECS) Object.assign(vars, credentialVars(vendor));
-  const [started, ...mocks] = await Promise.all([
+  // allSettled: when one fails to start, afterAll still stops the others that did.
+  const [started, ...mocks] = await Promise.allSettled([
     startDevGateway({ bundlesIndex: join(work, "generated", "index.ts"), vars }),
     ...SPECS.map(({ vendor }) => startPrism(join(specsDir, vendor, "openapi.json"))),
   ]);
-  gateway = started as DevGateway;
-  prisms = mocks as Prism[];
+  if (started?.status === "fulfilled") gateway = started.value as DevGateway;
+  for (const mock of mocks) if (mock.status === "fulfilled") prisms.push(mock.value as Prism);
+  const failed = [started, ...mocks].find((result) => result?.status === "rejected");
+  if (failed?.status === "rejected") throw failed.reason;
   for (const [i, { vendor }] of SPECS.entries()) proxy.route(vendor, (prisms[i] as Prism).port);
 
   client = new Client({ name: "prism-e2e", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.origin}/v1/mcp`)));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${(gateway as DevGateway).origin}/v1/mcp`)),
+  );
   let cursor: string | undefined;
   do {
     const page = await client.listTools(cursor === undefined ? {} : { cursor });
