@@ -172,6 +172,17 @@ describe("what a query's verb asks for (#15)", () => {
     expect(top("is there a team")).toBe("teams/get");
   });
 
+  it("reads general verbs as what APIs call them: abort or stop → cancel (#15)", () => {
+    const runs = buildSearchIndex([
+      // First: on equal scores the first wins.
+      op("actions/get-workflow-run", "GET", "/runs/{run_id}", "Get a workflow run"),
+      op("actions/cancel-workflow-run", "POST", "/runs/{run_id}/cancel", "Cancel a workflow run"),
+    ]);
+    const top = (query: string) => searchIndex(runs, { query }).hits[0]?.name;
+    expect(top("abort a workflow run")).toBe("actions/cancel-workflow-run");
+    expect(top("stop the workflow run")).toBe("actions/cancel-workflow-run");
+  });
+
   it("splits two naming words run together, and reads a CamelCase kind's initials (#15)", () => {
     const kinds = buildSearchIndex([
       // Paths that do not spell the query's words; on equal scores the first wins.
