@@ -361,7 +361,7 @@ export function formatReport(results: Results): string {
     }
     if (search.holdoutSkipped) lines.push("", `Parts after dev not scored (${search.holdoutSkipped}).`);
     for (const later of LATER_PARTS) {
-      if ("optIn" in later && !search.parts.some((p) => p.part === later.part))
+      if (later.optIn !== undefined && !search.parts.some((p) => p.part === later.part))
         lines.push(
           "",
           `Part ${later.part} not scored (only with ${later.optIn}=1: it judges the next round).`,

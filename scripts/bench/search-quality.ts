@@ -6,8 +6,9 @@
  *
  * The later parts are imported by name at run time, so their tasks stay out of every tuning
  * build. While tuning the engine, never look at their numbers: `SEARCH_EVAL_HOLDOUT=0 npm run bench
- * -- --only search` scores the development part only. The part that judges the coming round is
- * opt-in (its `optIn` variable set to 1), so that no ordinary bench run scores it by accident.
+ * -- --only search` scores the development part only. A part written to judge a coming round is
+ * listed with an `optIn` variable and scored only when that is 1, so that no ordinary bench run
+ * scores it by accident (none is pending: fresh3.ts was scored at the end of session 8).
  *
  * @module
  */
@@ -15,12 +16,20 @@ import { performance } from "node:perf_hooks";
 import type { ApiScore, EvalCase, EvalResult } from "./search-eval/evaluate.ts";
 import type { EvalApi } from "./search-eval/specs.ts";
 
-/**
- * The parts after dev, in the order they were written (see scripts/bench/search-eval/README.md):
- * the module and export holding each one's tasks, how the report names it, and for the part not
- * yet scored, the variable that asks for it.
- */
-export const LATER_PARTS = [
+/** One part of the evaluation after dev. */
+export interface LaterPart {
+  part: "holdout" | "fresh" | "fresh2" | "fresh3";
+  /** The module holding its tasks, and the name they are exported under. */
+  module: string;
+  cases: string;
+  /** How the report's target rows name it. */
+  label: string;
+  /** Set for a part written to judge a coming round: it is scored only when this variable is 1. */
+  optIn?: string;
+}
+
+/** The parts after dev, in the order they were written (see scripts/bench/search-eval/README.md). */
+export const LATER_PARTS: readonly LaterPart[] = [
   {
     part: "holdout",
     module: "./search-eval/holdout.ts",
@@ -37,18 +46,17 @@ export const LATER_PARTS = [
     part: "fresh2",
     module: "./search-eval/fresh2.ts",
     cases: "FRESH2_CASES",
-    label: "fresh2.ts (held out; judged session 8)",
+    label: "fresh2.ts (judged session 8's round 2, then tuned on)",
   },
   {
     part: "fresh3",
     module: "./search-eval/fresh3.ts",
     cases: "FRESH3_CASES",
-    label: "fresh3.ts (held out; judges the next round)",
-    optIn: "SEARCH_EVAL_FRESH3",
+    label: "fresh3.ts (held out; judged session 8's final engine)",
   },
-] as const;
+];
 
-export type EvalPart = "dev" | (typeof LATER_PARTS)[number]["part"];
+export type EvalPart = "dev" | LaterPart["part"];
 
 /** One API's scores (or all together) without the misses: what the bench report prints. */
 export type SearchEvalRow = Omit<ApiScore, "misses"> & { api: EvalApi | "all" };
@@ -109,7 +117,7 @@ export async function runSearchQuality(opts: SearchQualityOptions): Promise<Sear
   const holdout = opts.holdout ?? process.env["SEARCH_EVAL_HOLDOUT"] !== "0";
   for (const later of LATER_PARTS) {
     // An opt-in part is scored when asked for, whatever SEARCH_EVAL_HOLDOUT says.
-    const wanted = "optIn" in later ? process.env[later.optIn] === "1" : holdout;
+    const wanted = later.optIn !== undefined ? process.env[later.optIn] === "1" : holdout;
     if (!wanted) continue;
     const cases = ((await import(later.module)) as Record<string, EvalCase[]>)[later.cases] ?? [];
     parts.push({ part: later.part, rows: rows(await evaluate(cases, search), EVAL_APIS) });
