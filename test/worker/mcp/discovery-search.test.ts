@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { HttpMethod, ToolRecipe } from "../../../src/bundle/types.ts";
 import { searchTools } from "../../../src/mcp/discovery-index.ts";
-import { buildSearchIndex, searchIndex } from "../../../src/mcp/discovery-search.ts";
+import { buildSearchIndex, type SearchIndex, searchIndex } from "../../../src/mcp/discovery-search.ts";
 import { callTool, fixture, type Hit, json, VENDOR_PATH } from "./discovery-helpers.ts";
 
 describe("search", () => {
@@ -135,7 +135,12 @@ describe("what a query's verb asks for (#15)", () => {
     op("checks/get", "GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}", "Get a check run"),
     op("checks/create", "POST", "/repos/{owner}/{repo}/check-runs", "Create a check run"),
   ]);
-  const first = (query: string) => searchIndex(index, { query }).hits[0]?.name;
+  /** The first hit's name for a query, over a given index (the one above by default). */
+  const topOf =
+    (over: SearchIndex) =>
+    (query: string): string | undefined =>
+      searchIndex(over, { query }).hits[0]?.name;
+  const first = topOf(index);
 
   it("reads a POST to one item as a change, a POST to a collection as a creation", () => {
     expect(first("archive a price")).toBe("PostPricesPrice");
@@ -147,7 +152,7 @@ describe("what a query's verb asks for (#15)", () => {
       op("PostPromotionCodes", "POST", "/v1/promotion_codes", "Create a promotion code"),
       op("PostCodes", "POST", "/v1/codes", "Create a code"),
     ]);
-    expect(searchIndex(clipped, { query: "create a promo code" }).hits[0]?.name).toBe("PostPromotionCodes");
+    expect(topOf(clipped)("create a promo code")).toBe("PostPromotionCodes");
     // Too short to say which word it begins.
     expect(searchIndex(clipped, { query: "pro" }).hits).toEqual([]);
   });
@@ -164,7 +169,7 @@ describe("what a query's verb asks for (#15)", () => {
       // Last: on equal scores the first wins.
       op("teams/get", "GET", "/orgs/{org}/teams/{team_slug}", "Get a team"),
     ]);
-    const top = (query: string) => searchIndex(teams, { query }).hits[0]?.name;
+    const top = topOf(teams);
     // "set" alone asks for a change; "set up" creates.
     expect(top("set the team")).toBe("teams/update");
     expect(top("set up a team")).toBe("teams/create");
@@ -178,7 +183,7 @@ describe("what a query's verb asks for (#15)", () => {
       op("actions/get-workflow-run", "GET", "/runs/{run_id}", "Get a workflow run"),
       op("actions/cancel-workflow-run", "POST", "/runs/{run_id}/cancel", "Cancel a workflow run"),
     ]);
-    const top = (query: string) => searchIndex(runs, { query }).hits[0]?.name;
+    const top = topOf(runs);
     expect(top("abort a workflow run")).toBe("actions/cancel-workflow-run");
     expect(top("stop the workflow run")).toBe("actions/cancel-workflow-run");
   });
@@ -196,7 +201,7 @@ describe("what a query's verb asks for (#15)", () => {
         "list objects of kind HorizontalPodAutoscaler",
       ),
     ]);
-    const top = (query: string) => searchIndex(kinds, { query }).hits[0]?.name;
+    const top = topOf(kinds);
     expect(top("list every cronjob")).toBe("listCronJob");
     expect(top("list the HPAs")).toBe("listHorizontalPodAutoscaler");
   });
