@@ -423,6 +423,16 @@ describe("quota admission leases", () => {
     expect(guard.wants.length).toBeLessThan(50);
   });
 
+  /** Alice, 20 calls in under a large per-minute quota, so she holds a lease; `asked`: the guard's grants so far. */
+  async function aliceLeased() {
+    const guard = countingGuard();
+    const clock = clockAtHalfMinute();
+    const env = quotaEnv({ user: { perMinute: 1000 } }, clock, { QUOTA_GUARD: guard.binding });
+    const key = freshKey();
+    for (let i = 0; i < 20; i++) await call(env, "alice", key);
+    return { guard, clock, env, key, asked: guard.wants.length };
+  }
+
   it("a small limit is admitted call by call", async () => {
     const guard = countingGuard();
     const env = quotaEnv({ user: { perMinute: 19 } }, clockAtHalfMinute(), { QUOTA_GUARD: guard.binding });
@@ -453,12 +463,7 @@ describe("quota admission leases", () => {
   });
 
   it("a lease ends QUOTA_LEASE_MS after its grant on the call's clock", async () => {
-    const guard = countingGuard();
-    const clock = clockAtHalfMinute();
-    const env = quotaEnv({ user: { perMinute: 1000 } }, clock, { QUOTA_GUARD: guard.binding });
-    const key = freshKey();
-    for (let i = 0; i < 20; i++) await call(env, "alice", key);
-    const asked = guard.wants.length;
+    const { guard, clock, env, key, asked } = await aliceLeased();
     clock.advance(QUOTA_LEASE_MS - 1);
     await call(env, "alice", key);
     expect(guard.wants.length).toBe(asked);
@@ -468,12 +473,7 @@ describe("quota admission leases", () => {
   });
 
   it("other quotas start without a lease: the first call asks the guard for itself alone", async () => {
-    const guard = countingGuard();
-    const clock = clockAtHalfMinute();
-    const env = quotaEnv({ user: { perMinute: 1000 } }, clock, { QUOTA_GUARD: guard.binding });
-    const key = freshKey();
-    for (let i = 0; i < 20; i++) await call(env, "alice", key);
-    const asked = guard.wants.length;
+    const { guard, clock, env, key, asked } = await aliceLeased();
     await call(env, "alice", key);
     expect(guard.wants.length).toBe(asked); // still leased under the old quotas
     const changed = quotaEnv({ user: { perMinute: 2000 } }, clock, { QUOTA_GUARD: guard.binding });
