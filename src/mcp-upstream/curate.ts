@@ -18,6 +18,7 @@ import type {
   McpToolRecipe,
   McpVendorConfig,
 } from "../bundle/types.ts";
+import { isRecord } from "../is-record.ts";
 import { DefinitionHashError, definitionHash } from "./definition-hash.ts";
 import { MAX_DESCRIPTION_CHARS, screenDescription } from "./screen-description.ts";
 
@@ -113,9 +114,6 @@ export function mcpToolFilterReason(
   if (excluded !== undefined) return `excluded by vendor.json exclude (${JSON.stringify(excluded)})`;
   return undefined;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const ANNOTATION_HINTS = ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const;
 

@@ -16,6 +16,7 @@ import type { UpstreamMcpAuthorizer } from "../auth/mcp-credentials.ts";
 import { resolveMcpUrl } from "../base-url.ts";
 import type { VendorBundle } from "../bundle/types.ts";
 import { clockFor } from "../clock.ts";
+import { isRecord } from "../is-record.ts";
 import { errorText, log } from "../log.ts";
 import { boundedCache } from "../memo.ts";
 import { SecretScrubber } from "../redaction/scrub.ts";
@@ -36,7 +37,7 @@ import {
   retryParams,
   type StateBinding,
 } from "./input-required.ts";
-import { ContentBudget, type ContentLimits, isRecord } from "./safe-content.ts";
+import { ContentBudget, type ContentLimits } from "./safe-content.ts";
 import { MAX_DESCRIPTION_CHARS, screenDescription } from "./screen-description.ts";
 import { refuseServerRequest } from "./server-requests.ts";
 import { sessionOwner, upstreamConnection } from "./target.ts";

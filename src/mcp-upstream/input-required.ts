@@ -23,8 +23,8 @@
 import { openFor, sealFor, sha256Hex } from "../auth/crypto.ts";
 import type { Clock } from "../clock.ts";
 import { envString } from "../config.ts";
+import { isRecord } from "../is-record.ts";
 import { canonicalJson } from "./definition-hash.ts";
-import { isRecord } from "./safe-content.ts";
 
 /** What a 2026-07-28 client brings to a tool call (the seam's `VendorToolCall.input`). */
 export interface ClientInput {

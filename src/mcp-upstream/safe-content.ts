@@ -8,6 +8,7 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { SanitizationLevel, VendorSettings } from "../config.ts";
+import { isRecord } from "../is-record.ts";
 import { sanitize, sanitizeJsonText } from "../redaction/sanitize.ts";
 
 type ContentItem = CallToolResult["content"][number];
@@ -17,10 +18,6 @@ export type ContentLimits = Pick<VendorSettings, "sanitizationLevel" | "maxRespo
 
 /** Content item types an answer may carry (MCP 2025-11-25); anything else is dropped. */
 const CONTENT_TYPES: ReadonlySet<string> = new Set(["text", "image", "audio", "resource", "resource_link"]);
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
 
 /**
  * One answer's size budget: items that fit are kept (sanitised), a text item that does not is

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { isRecord } from "../is-record.ts";
 import { type McpRequestScope, SUPPORTED_PROTOCOL_VERSIONS } from "./server.ts";
 
 /** A client's name or version longer than this is cut: log fields stay small. */
@@ -32,8 +33,8 @@ export interface ClientInfo {
 export function describeMessage(scope: McpRequestScope, body: unknown, header: string | null): void {
   const message = body as { method?: unknown; params?: unknown };
   if (typeof message.method === "string") scope.method = message.method.slice(0, MAX_CLIENT_FIELD_CHARS);
-  const params = isObject(message.params) ? message.params : undefined;
-  const meta = params !== undefined && isObject(params["_meta"]) ? params["_meta"] : undefined;
+  const params = isRecord(message.params) ? message.params : undefined;
+  const meta = params !== undefined && isRecord(params["_meta"]) ? params["_meta"] : undefined;
   const metaVersion = meta?.[PROTOCOL_VERSION_META_KEY];
   if (header !== null) scope.protocolVersion = header.trim();
   else if (typeof metaVersion === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(metaVersion)) {
@@ -45,15 +46,11 @@ export function describeMessage(scope: McpRequestScope, body: unknown, header: s
 }
 
 function clientOf(value: unknown): ClientInfo | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isRecord(value)) return undefined;
   const { name, version } = value;
   const client: ClientInfo = {};
   if (typeof name === "string" && name !== "") client.name = name.slice(0, MAX_CLIENT_FIELD_CHARS);
   if (typeof version === "string" && version !== "")
     client.version = version.slice(0, MAX_CLIENT_FIELD_CHARS);
   return client.name === undefined && client.version === undefined ? undefined : client;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

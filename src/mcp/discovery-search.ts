@@ -26,7 +26,8 @@
  */
 import { lancasterStemmer } from "lancaster-stemmer";
 import { stemmer } from "stemmer";
-import type { HttpMethod, JsonSchema, ToolDefinition, ToolRecipe, ToolResource } from "../bundle/types.ts";
+import type { HttpMethod, ToolDefinition, ToolRecipe, ToolResource } from "../bundle/types.ts";
+import { isRecord } from "../is-record.ts";
 import { memoized } from "../memo.ts";
 
 /** Search hits returned unless the client asks for a number. */
@@ -504,13 +505,9 @@ interface ToolText {
   fields: Record<Field, number[]>;
 }
 
-function isObject(value: unknown): value is JsonSchema {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
 /** Scalar values an argument schema names: `enum`, `const`, `examples`, through `items` and alternatives. */
 function schemaValues(schema: unknown, depth: number, out: string[]): void {
-  if (!isObject(schema) || depth > MAX_VALUE_DEPTH) return;
+  if (!isRecord(schema) || depth > MAX_VALUE_DEPTH) return;
   const push = (value: unknown) => {
     if (out.length >= MAX_INDEXED_VALUES) return;
     if ((typeof value === "string" && value.length <= MAX_VALUE_CHARS) || typeof value === "boolean") {
@@ -532,7 +529,7 @@ function schemaValues(schema: unknown, depth: number, out: string[]): void {
 
 /** The first description found on an argument schema (on itself or one of its alternatives). */
 function schemaDescription(schema: unknown, depth = 0): string {
-  if (!isObject(schema) || depth > MAX_VALUE_DEPTH) return "";
+  if (!isRecord(schema) || depth > MAX_VALUE_DEPTH) return "";
   if (typeof schema["description"] === "string") return schema["description"];
   for (const key of ["anyOf", "oneOf", "allOf"]) {
     const alternatives = schema[key];
@@ -596,7 +593,7 @@ interface ArgumentText {
 /** The top-level arguments of a tool's input schema, as indexed (OpenAPI and MCP tools alike). */
 function argumentsOf(recipe: ToolDefinition): ArgumentText[] {
   const properties = recipe.inputSchema["properties"];
-  if (!isObject(properties)) return [];
+  if (!isRecord(properties)) return [];
   // Not Object.entries: a hostile server's schema may have a million properties.
   const entries: Array<[string, unknown]> = [];
   for (const key in properties) {
@@ -696,6 +693,25 @@ interface ResourceWords {
   text: number[];
 }
 
+/**
+ * A resource's property texts, bounded (a bundle is input too), each split into its path and
+ * its description's first sentence (`path: first sentence`, src/bundle/types.ts).
+ */
+function resourceProperties(resource: ToolResource | undefined): Array<{ path: string; text: string }> {
+  const properties = resource !== undefined && Array.isArray(resource.properties) ? resource.properties : [];
+  const out: Array<{ path: string; text: string }> = [];
+  for (let p = 0; p < properties.length && p < MAX_INDEXED_RESOURCE_PROPERTIES; p++) {
+    const entry = String(properties[p]).slice(0, MAX_INDEXED_RESOURCE_CHARS);
+    const colon = entry.indexOf(": ");
+    out.push(
+      colon === -1
+        ? { path: entry, text: "" }
+        : { path: entry.slice(0, colon), text: entry.slice(colon + 2) },
+    );
+  }
+  return out;
+}
+
 /** Reads a bundle's `resources` entries as tools refer to them, each once. */
 function resourceReader(
   resources: readonly ToolResource[],
@@ -709,13 +725,9 @@ function resourceReader(
     return memoized(done, at as number, () => {
       const names: number[] = [];
       const text: number[] = [];
-      const properties = Array.isArray(resource.properties) ? resource.properties : [];
-      for (let p = 0; p < properties.length && p < MAX_INDEXED_RESOURCE_PROPERTIES; p++) {
-        const entry = String(properties[p]).slice(0, MAX_INDEXED_RESOURCE_CHARS);
-        // `path: first sentence` (src/bundle/types.ts).
-        const colon = entry.indexOf(": ");
-        append(names, read.tokens(colon === -1 ? entry : entry.slice(0, colon)));
-        if (colon !== -1) append(text, read.tokens(entry.slice(colon + 2)));
+      for (const entry of resourceProperties(resource)) {
+        append(names, read.tokens(entry.path));
+        append(text, read.tokens(entry.text));
       }
       const description = read.tokens(
         String(resource.description ?? "").slice(0, MAX_INDEXED_RESOURCE_CHARS),
@@ -872,6 +884,23 @@ function intentMethod(http: ToolRecipe | undefined): HttpMethod | undefined {
   return http.method === "POST" && ITEM_PATH.test(http.path) ? "PATCH" : http.method;
 }
 
+/** Moves one tool's frequencies of the words it `touched` into postings, and clears the scratch row. */
+function flushPostings(
+  tool: number,
+  touched: number[],
+  frequency: Int32Array,
+  tools: number[][],
+  frequencies: number[][],
+): void {
+  for (let k = 0; k < touched.length; k++) {
+    const token = touched[k] as number;
+    (tools[token] as number[]).push(tool);
+    (frequencies[token] as number[]).push(frequency[token] as number);
+    frequency[token] = 0;
+  }
+  touched.length = 0;
+}
+
 /** Builds the search index of a list of tools (pure; the bench measures it for GitHub). */
 export function buildSearchIndex(
   recipes: readonly ToolDefinition[],
@@ -941,20 +970,8 @@ export function buildSearchIndex(
         into[token] = (into[token] as number) + weight;
       }
     }
-    for (let k = 0; k < touched.length; k++) {
-      const token = touched[k] as number;
-      (postingTools[token] as number[]).push(i);
-      (postingFrequencies[token] as number[]).push(frequency[token] as number);
-      frequency[token] = 0;
-    }
-    touched.length = 0;
-    for (let k = 0; k < resourceTouched.length; k++) {
-      const token = resourceTouched[k] as number;
-      (resourceTools[token] as number[]).push(i);
-      (resourceFrequencies[token] as number[]).push(resourceFrequency[token] as number);
-      resourceFrequency[token] = 0;
-    }
-    resourceTouched.length = 0;
+    flushPostings(i, touched, frequency, postingTools, postingFrequencies);
+    flushPostings(i, resourceTouched, resourceFrequency, resourceTools, resourceFrequencies);
     return indexedTool(
       recipe,
       summaries[i] as string,
@@ -1054,7 +1071,12 @@ export function addNamingWord(
  * isolate's stem cache empty: explaining a hit would otherwise stem its every argument word).
  */
 function wordIds(index: SearchIndex, text: string): number[] {
-  return words(text).map((word) => index.surface.get(word) ?? index.ids.get(stem(word)) ?? -1);
+  return words(text).map((word) => wordId(index, word) ?? -1);
+}
+
+/** One lower-case word's id: by its spelling when the build read it, else by its stem. */
+function wordId(index: SearchIndex, word: string): number | undefined {
+  return index.surface.get(word) ?? index.ids.get(stem(word));
 }
 
 /**
@@ -1170,7 +1192,7 @@ const MIN_COMPOUND_PART_CHARS = 3;
 
 /** A naming word's id for an exact lower-case spelling, if some operation is named by it. */
 function namingId(index: SearchIndex, word: string): number | undefined {
-  const id = index.surface.get(word) ?? index.ids.get(stem(word));
+  const id = wordId(index, word);
   return id !== undefined && index.naming[id] === 1 ? id : undefined;
 }
 
@@ -1223,16 +1245,15 @@ function acronymOf(index: SearchIndex, word: string): number[] {
  * The weighted word ids a query stands for, in query-word order: its stems, their synonyms,
  * Lancaster families and learned associates. `words` counts the distinct stems.
  */
-function queryTerms(index: SearchIndex, query: string): { terms: QueryTerm[]; words: number } {
-  const surface = [...new Set(queryWords(query))];
+function queryTerms(index: SearchIndex, said: readonly string[]): { terms: QueryTerm[]; words: number } {
+  const surface = [...new Set(said)];
   const byId = new Map<number, QueryTerm>();
   const add = (id: number | undefined, weight: number, word: number) => {
     if (id === undefined) return;
     const existing = byId.get(id);
     if (existing === undefined || existing.weight < weight) byId.set(id, { id, weight, word });
   };
-  // Ids without the stemmer for words the index has read (as wordIds); a stem for any other.
-  const idsOf = surface.map((raw) => index.surface.get(raw) ?? index.ids.get(stem(raw)));
+  const idsOf = surface.map((raw) => wordId(index, raw));
   idsOf.forEach((id, word) => {
     add(id, 1, word);
   });
@@ -1292,13 +1313,12 @@ function asksAcrossNamespaces(query: string): boolean {
  * The words whose intent counts. A query that starts with a verb ("report a check run") means
  * that verb: a later word that is also a verb ("check") is a noun or a subordinate clause.
  */
-function intentWords(query: string): string[] {
+function intentWords(query: string, said: readonly string[]): readonly string[] {
   // A question asks to read, whatever verb follows ("has this refund gone through").
   const opening = query.match(WORD_PATTERN)?.[0]?.toLowerCase();
   if (opening !== undefined && QUESTION_WORDS.has(opening)) return ["get"];
-  const all = queryWords(query);
-  const first = all[0];
-  return first !== undefined && Object.hasOwn(INTENTS, first) ? [first] : all;
+  const first = said[0];
+  return first !== undefined && Object.hasOwn(INTENTS, first) ? [first] : said;
 }
 
 /** Words a question starts with. */
@@ -1328,11 +1348,13 @@ export function searchIndex(
   const limit = Math.min(MAX_SEARCH_LIMIT, Math.max(1, options.limit ?? DEFAULT_SEARCH_LIMIT));
   const tag = options.tag?.trim().toLowerCase();
   const query = options.query ?? "";
-  const { terms, words: wordCount } = queryTerms(index, query);
+  // The query's words, read once: terms, intent and "no words at all" all start from them.
+  const said = queryWords(query);
+  const { terms, words: wordCount } = queryTerms(index, said);
   const acrossNamespaces = asksAcrossNamespaces(query);
   // Method → how much the query's verbs ask for it: fully for a verb's first method, less for its others.
   const intended = new Map<HttpMethod, number>();
-  for (const word of intentWords(query))
+  for (const word of intentWords(query, said))
     ((Object.hasOwn(INTENTS, word) && INTENTS[word]) || []).forEach((method, rank) => {
       const boost = rank === 0 ? RANKING.intent : 1 + (RANKING.intent - 1) * RANKING.secondaryIntent;
       intended.set(method, Math.max(intended.get(method) ?? 1, boost));
@@ -1359,7 +1381,7 @@ export function searchIndex(
     }
     scored.splice(at, 0, { tool, score, order });
   };
-  if (queryWords(query).length === 0) {
+  if (said.length === 0) {
     index.tools.forEach((tool, order) => {
       if (keep(tool)) offer(tool, 0, order);
     });
@@ -1481,12 +1503,7 @@ function explain(index: SearchIndex, tool: IndexedTool, terms: QueryTerm[]): Sea
 function propertyWords(index: SearchIndex, recipe: ToolDefinition): Array<[path: string, ids: number[]]> {
   const out: Array<[string, number[]]> = [];
   const at = recipe.resource;
-  const resource = typeof at === "number" ? index.resources[at] : undefined;
-  const properties = resource !== undefined && Array.isArray(resource.properties) ? resource.properties : [];
-  for (let p = 0; p < properties.length && p < MAX_INDEXED_RESOURCE_PROPERTIES; p++) {
-    const entry = String(properties[p]).slice(0, MAX_INDEXED_RESOURCE_CHARS);
-    const colon = entry.indexOf(": ");
-    const path = colon === -1 ? entry : entry.slice(0, colon);
+  for (const { path } of resourceProperties(typeof at === "number" ? index.resources[at] : undefined)) {
     const ids = wordIds(index, path.slice(path.lastIndexOf(".") + 1));
     if (ids.length > 0) out.push([path, ids]);
   }

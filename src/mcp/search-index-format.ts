@@ -32,6 +32,7 @@
  * @module
  */
 import type { ToolDefinition, ToolResource } from "../bundle/types.ts";
+import { isRecord } from "../is-record.ts";
 import {
   addNamingWord,
   assignSections,
@@ -125,9 +126,6 @@ export function serializeSearchIndex(
 
 /** Space-separated list → its items ([] for ""). */
 const items = (list: string) => (list === "" ? [] : list.split(" "));
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** Whether `value` is an array of integers in [0, bound). */
 function isIdList(value: unknown, bound: number): value is number[] {

@@ -28,6 +28,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "tool-error",
     "base-url",
     "memo",
+    "is-record",
     "body-text",
     "base64",
     "redact-urls",
