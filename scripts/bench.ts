@@ -131,7 +131,7 @@ results.bigApi = await section("big-api", () =>
   runBigApi({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),
 );
 // #15: search quality on the evaluation set (SEARCH_EVAL_HOLDOUT=0 leaves the parts after dev out;
-// the part judging the next round is opt-in: see LATER_PARTS in scripts/bench/search-quality.ts).
+// the part judging the next round is opt-in: see LATER_PARTS in scripts/bench/search-eval/parts.ts).
 results.search = await section("search", () => runSearchQuality({ log }));
 results.durableObjects = await section("durable-objects", () =>
   runDurableObjects({ root: ROOT, tmpDir: TMP, quick: values.quick, log }),

@@ -8,7 +8,8 @@ import type { McpUpstreamResult } from "./mcp-upstream.ts";
 import type { MeasuredRun, PerCallResult } from "./per-call.ts";
 import type { QuotaBenchResult } from "./quotas.ts";
 import { RATE_TOLERANCE, type RateLimitResult } from "./rate-limit.ts";
-import { LATER_PARTS, type SearchQualityResult } from "./search-quality.ts";
+import { LATER_PARTS } from "./search-eval/parts.ts";
+import type { SearchQualityResult } from "./search-quality.ts";
 import { WITHOUT_PREFIX } from "./stages.ts";
 
 export interface TargetVerdict {

@@ -13,50 +13,9 @@
  * @module
  */
 import { performance } from "node:perf_hooks";
-import type { ApiScore, EvalCase, EvalResult } from "./search-eval/evaluate.ts";
+import type { ApiScore, EvalResult } from "./search-eval/evaluate.ts";
+import { type EvalPart, LATER_PARTS, laterPartCases } from "./search-eval/parts.ts";
 import type { EvalApi } from "./search-eval/specs.ts";
-
-/** One part of the evaluation after dev. */
-export interface LaterPart {
-  part: "holdout" | "fresh" | "fresh2" | "fresh3";
-  /** The module holding its tasks, and the name they are exported under. */
-  module: string;
-  cases: string;
-  /** How the report's target rows name it. */
-  label: string;
-  /** Set for a part written to judge a coming round: it is scored only when this variable is 1. */
-  optIn?: string;
-}
-
-/** The parts after dev, in the order they were written (see scripts/bench/search-eval/README.md). */
-export const LATER_PARTS: readonly LaterPart[] = [
-  {
-    part: "holdout",
-    module: "./search-eval/holdout.ts",
-    cases: "HOLDOUT_CASES",
-    label: "holdout.ts (tuned on since session 8)",
-  },
-  {
-    part: "fresh",
-    module: "./search-eval/fresh.ts",
-    cases: "FRESH_CASES",
-    label: "fresh.ts (tuned on after its one score)",
-  },
-  {
-    part: "fresh2",
-    module: "./search-eval/fresh2.ts",
-    cases: "FRESH2_CASES",
-    label: "fresh2.ts (judged session 8's round 2, then tuned on)",
-  },
-  {
-    part: "fresh3",
-    module: "./search-eval/fresh3.ts",
-    cases: "FRESH3_CASES",
-    label: "fresh3.ts (held out; judged session 8's final engine)",
-  },
-];
-
-export type EvalPart = "dev" | LaterPart["part"];
 
 /** One API's scores (or all together) without the misses: what the bench report prints. */
 export type SearchEvalRow = Omit<ApiScore, "misses"> & { api: EvalApi | "all" };
@@ -119,8 +78,10 @@ export async function runSearchQuality(opts: SearchQualityOptions): Promise<Sear
     // An opt-in part is scored when asked for, whatever SEARCH_EVAL_HOLDOUT says.
     const wanted = later.optIn !== undefined ? process.env[later.optIn] === "1" : holdout;
     if (!wanted) continue;
-    const cases = ((await import(later.module)) as Record<string, EvalCase[]>)[later.cases] ?? [];
-    parts.push({ part: later.part, rows: rows(await evaluate(cases, search), EVAL_APIS) });
+    parts.push({
+      part: later.part,
+      rows: rows(await evaluate(await laterPartCases(later), search), EVAL_APIS),
+    });
   }
   for (const part of parts) {
     const all = part.rows.find((r) => r.api === "all");

@@ -142,21 +142,22 @@ export function formatResult(result: EvalResult): string[] {
 
 async function main(): Promise<void> {
   const which = process.argv[2] ?? "dev";
-  if (!["dev", "holdout", "all", "fresh", "fresh2", "fresh3"].includes(which)) {
+  const { LATER_PARTS, laterPartCases } = await import("./parts.ts");
+  const names = ["dev", "all", ...LATER_PARTS.map((later) => later.part)];
+  if (!names.includes(which)) {
     process.stderr.write(
-      "usage: node scripts/bench/search-eval/evaluate.ts [dev|holdout|all|fresh|fresh2|fresh3] [--misses]\n",
+      `usage: node scripts/bench/search-eval/evaluate.ts [${names.join("|")}] [--misses]\n`,
     );
     process.exit(2);
   }
   const cases: EvalCase[] = [];
   if (which === "dev" || which === "all") cases.push(...(await import("./dev.ts")).DEV_CASES);
-  if (which === "holdout" || which === "all") cases.push(...(await import("./holdout.ts")).HOLDOUT_CASES);
-  // #15: the fresh held-out part, loaded only when asked for by name (never during dev tuning).
-  if (which === "fresh") cases.push(...(await import("./fresh.ts")).FRESH_CASES);
-  // #15: the second fresh held-out part, likewise only by name.
-  if (which === "fresh2") cases.push(...(await import("./fresh2.ts")).FRESH2_CASES);
-  // #15: the third fresh held-out part, likewise only by name.
-  if (which === "fresh3") cases.push(...(await import("./fresh3.ts")).FRESH3_CASES);
+  // A later part only when asked for by name ("all" is dev and holdout, as it always was).
+  for (const later of LATER_PARTS) {
+    if (which === later.part || (which === "all" && later.part === "holdout")) {
+      cases.push(...(await laterPartCases(later)));
+    }
+  }
   const result = await evaluate(cases, await engineSearch());
   for (const line of formatResult(result)) process.stdout.write(`${line}\n`);
   if (process.argv.includes("--misses")) {
